@@ -1,0 +1,276 @@
+// The `mephisto` binary: parses the command line (CLI11 lives only in this file because it
+// is slow to compile) and dispatches to core. Usage errors exit 2 before any file is opened.
+#include <CLI/CLI.hpp>
+#include <cstring>
+#include <iostream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/commands.h"
+#include "formats/error.h"
+
+namespace {
+
+using namespace mdb;
+using namespace mdb::core;
+
+// The original's multi-letter short names. CLI11 2.1 cannot register them, so the exact
+// tokens are rewritten to their long names before parsing, and shown by the formatter.
+const std::map<std::string, std::string>& multi_letter_shorts() {
+  static const std::map<std::string, std::string> kShorts = {
+      {"-tn", "--export-tasks-by-names"},
+      {"-ti", "--export-tasks-by-ids"},
+      {"-tri", "--export-task-runs-by-ids"},
+      {"-trs", "--export-task-runs-since-date"},
+      {"-del", "--delete-exported-data"},
+      {"-qo", "--qualification-only"},
+      {"-qn", "--qualification-names"},
+      {"-cr", "--conflict-resolver"},
+  };
+  return kShorts;
+}
+
+std::vector<std::string> rewrite_args(int argc, char** argv) {
+  std::vector<std::string> out;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    for (const auto& [short_name, long_name] : multi_letter_shorts()) {
+      if (a == short_name) {
+        a = long_name;
+        break;
+      }
+      if (a.rfind(short_name + "=", 0) == 0) {
+        a = long_name + a.substr(short_name.size());
+        break;
+      }
+    }
+    out.push_back(a);
+  }
+  return out;
+}
+
+class Formatter : public CLI::Formatter {
+ public:
+  std::string make_option_name(const CLI::Option* opt, bool is_positional) const override {
+    std::string name = CLI::Formatter::make_option_name(opt, is_positional);
+    for (const auto& [short_name, long_name] : multi_letter_shorts())
+      if (opt->check_lname(long_name.substr(2))) return short_name + "," + name;
+    return name;
+  }
+};
+
+struct Parsed {
+  GlobalOptions global;
+  ExportOptions exp;
+  ImportOptions imp;
+  BackupOptions backup;
+  RestoreOptions restore;
+  SnapshotsOptions snapshots;
+  VerifyOptions verify;
+  PruneOptions prune;
+  std::string read_data_subset;
+};
+
+CLI::Option* repeatable(CLI::App* app, const std::string& names, std::vector<std::string>& into,
+                        const std::string& help) {
+  return app->add_option(names, into, help)->allow_extra_args(false)->type_name("VALUE");
+}
+
+CLI::Option* verbosity(CLI::App* app, int& into) {
+  return app->add_option("-v,--verbosity", into, "Verbosity: 0 or 1 (1 adds details and error traces)")
+      ->check(CLI::Range(0, 1))
+      ->type_name("N");
+}
+
+CLI::App* command(CLI::App* db, const std::string& name, const std::string& help) {
+  CLI::App* c = db->add_subcommand(name, help);
+  c->fallthrough();
+  return c;
+}
+
+void add_export(CLI::App* db, Parsed& p) {
+  CLI::App* c = command(db, "export", "Export data into a dump zip (Mephisto-compatible JSON, Cap'n Proto, files)");
+  ExportOptions& o = p.exp;
+  repeatable(c, "--export-tasks-by-names", o.task_names, "Export the task runs of these tasks (by name)");
+  repeatable(c, "--export-tasks-by-ids", o.task_ids, "Export the task runs of these tasks (by id)");
+  repeatable(c, "--export-task-runs-by-ids", o.task_run_ids, "Export these task runs (by id)");
+  c->add_option("--export-task-runs-since-date", o.since_date,
+                "Export task runs created at or after this ISO 8601 date or datetime")
+      ->type_name("DATE");
+  repeatable(c, "-l,--labels", o.labels, "Export task runs imported under these labels");
+  c->add_flag("--delete-exported-data", o.delete_exported, "After exporting, delete the exported data (asks first)");
+  c->add_flag("-r,--randomize-legacy-ids", o.randomize_legacy_ids,
+              "Replace legacy ids (< 1,000,000) with random ids in the dump");
+  c->add_flag("--qualification-only", o.qualification_only,
+              "Export only qualifications, granted qualifications and their workers");
+  repeatable(c, "--qualification-names", o.qualification_names, "With -qo: only these qualifications");
+  c->add_option("-i,--export-indent", o.indent, "JSON indent (default 2)")->type_name("N")->check(CLI::Range(0, 64));
+  verbosity(c, o.verbosity);
+}
+
+void add_import(CLI::App* db, Parsed& p) {
+  CLI::App* c = command(db, "import", "Import a dump zip atomically, merging conflicts");
+  ImportOptions& o = p.imp;
+  c->add_option("-f,--file", o.file, "Dump zip: a path, or a name in <outputs>/export/")->required()->type_name("FILE");
+  c->add_option("--conflict-resolver", o.conflict_resolver,
+                "DefaultMergeConflictResolver (default), ExampleMergeConflictResolver, or a resolver JSON file")
+      ->type_name("NAME_OR_FILE");
+  repeatable(c, "-l,--labels", o.labels, "Labels stored in imported_data (default: the dump file name)");
+  c->add_flag("-k,--keep-import-metadata", o.keep_import_metadata, "Also merge the dump's own imported_data rows");
+  c->add_flag("--qualification-only", o.qualification_only, "Import a qualification-only dump");
+  verbosity(c, o.verbosity);
+}
+
+void add_store_commands(CLI::App* db, Parsed& p) {
+  CLI::App* b = command(db, "backup", "Snapshot the data directory into the store");
+  b->add_flag("--zip", p.backup.zip, "Also write a zip in the original's backup format");
+  verbosity(b, p.backup.verbosity);
+
+  CLI::App* r = command(db, "restore", "Restore the data directory from a snapshot or a backup zip");
+  r->add_option("-f,--file", p.restore.file, "Snapshot name, unique id prefix, or backup zip")
+      ->required()
+      ->type_name("NAME_OR_FILE");
+  r->add_option("--only", p.restore.only, "Restore only this path (relative to the data dir)")->type_name("PATH");
+  verbosity(r, p.restore.verbosity);
+
+  command(db, "snapshots", "List backups and automatic snapshots");
+
+  CLI::App* v = command(db, "verify", "Check the store (or a dump/backup zip with -f)");
+  CLI::Option* rd = v->add_flag("--read-data", p.verify.read_data, "Decompress and re-hash every blob");
+  CLI::Option* rds = v->add_option("--read-data-subset", p.read_data_subset, "Re-hash this percent of the blobs")
+                         ->type_name("PERCENT");
+  rd->excludes(rds);
+  v->add_flag("--repair-index", p.verify.repair_index, "Rebuild the index from the packs");
+  v->add_option("-f,--file", p.verify.file, "Check a dump or backup zip instead of the store")->type_name("ZIP");
+
+  CLI::App* pr = command(db, "prune", "Forget snapshots outside the policy and reclaim space");
+  pr->add_option("--keep-last", p.prune.keep_last, "Keep the N newest snapshots")
+      ->type_name("N")
+      ->check(CLI::PositiveNumber);
+  pr->add_option("--keep-within", p.prune.keep_within, "Keep snapshots newer than this (e.g. 30d, 12h, 2w)")
+      ->type_name("DURATION");
+}
+
+[[noreturn]] void conflict(const std::vector<std::string>& names, const std::string& advice) {
+  std::string msg = "You cannot use these options together:";
+  for (const std::string& n : names) msg += " " + n;
+  throw UsageError(msg + ". " + advice);
+}
+
+std::string label(const std::string& long_name) {
+  for (const auto& [s, l] : multi_letter_shorts())
+    if (l == long_name) return s + "/" + l;
+  static const std::map<std::string, std::string> kSingle = {
+      {"--labels", "-l"}, {"--randomize-legacy-ids", "-r"}, {"--keep-import-metadata", "-k"}};
+  auto it = kSingle.find(long_name);
+  return it == kSingle.end() ? long_name : it->second + "/" + long_name;
+}
+
+void check_export_rules(const ExportOptions& o) {
+  std::vector<std::string> filters;
+  if (!o.task_names.empty()) filters.push_back(label("--export-tasks-by-names"));
+  if (!o.task_ids.empty()) filters.push_back(label("--export-tasks-by-ids"));
+  if (!o.task_run_ids.empty()) filters.push_back(label("--export-task-runs-by-ids"));
+  if (o.since_date) filters.push_back(label("--export-task-runs-since-date"));
+  if (!o.labels.empty()) filters.push_back(label("--labels"));
+  if (o.qualification_only) {
+    std::vector<std::string> bad = filters;
+    if (o.delete_exported) bad.push_back(label("--delete-exported-data"));
+    if (o.randomize_legacy_ids) bad.push_back(label("--randomize-legacy-ids"));
+    if (!bad.empty()) {
+      bad.insert(bad.begin(), label("--qualification-only"));
+      conflict(bad, "Use -qo/--qualification-only or the other options, not both.");
+    }
+  }
+  if (filters.size() > 1) conflict(filters, "Use one of them, or none of them to export all data.");
+  if (!o.qualification_names.empty() && !o.qualification_only)
+    throw UsageError("You cannot use option -qn/--qualification-names without -qo/--qualification-only.");
+}
+
+void check_import_rules(const ImportOptions& o) {
+  if (!o.qualification_only) return;
+  std::vector<std::string> bad;
+  if (!o.labels.empty()) bad.push_back(label("--labels"));
+  if (o.keep_import_metadata) bad.push_back(label("--keep-import-metadata"));
+  if (!bad.empty()) {
+    bad.insert(bad.begin(), label("--qualification-only"));
+    conflict(bad, "A qualification-only import takes no labels and no import metadata.");
+  }
+}
+
+std::optional<double> parse_percent(const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  std::string t = text.back() == '%' ? text.substr(0, text.size() - 1) : text;
+  char* end = nullptr;
+  double v = std::strtod(t.c_str(), &end);
+  if (t.empty() || end != t.c_str() + t.size() || !(v > 0 && v <= 100))
+    throw UsageError("--read-data-subset: '" + text + "' is not a percentage in (0, 100].");
+  return v;
+}
+
+int dispatch(CLI::App& db, Parsed& p, Context& ctx) {
+  CLI::App* sub = db.get_subcommands().front();
+  std::string name = sub->get_name();
+  if (name == "export") return run_export(ctx, p.exp);
+  if (name == "import") return run_import(ctx, p.imp);
+  if (name == "backup") return run_backup(ctx, p.backup);
+  if (name == "restore") return run_restore(ctx, p.restore);
+  if (name == "snapshots") return run_snapshots(ctx, p.snapshots);
+  if (name == "verify") return run_verify(ctx, p.verify);
+  return run_prune(ctx, p.prune);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Parsed p;
+  CLI::App app{"mephisto-db: fast, crash-safe export, import, backup and restore of Mephisto data directories",
+               "mephisto"};
+  app.formatter(std::make_shared<Formatter>());
+  app.require_subcommand(1);
+  app.add_option("--data-dir", p.global.data_dir, "Mephisto data directory (else MEPHISTO_DATA_DIR, else config)")
+      ->type_name("DIR");
+  app.add_option("--outputs-dir", p.global.outputs_dir, "Outputs directory (default: outputs/ beside the data dir)")
+      ->type_name("DIR");
+  app.add_option("--store", p.global.store, "Blob store directory (default: <outputs>/store)")->type_name("DIR");
+  app.add_flag("--json", p.global.json, "Print one JSON object with the result instead of prose");
+  app.add_flag("-y,--yes", p.global.yes, "Do not ask for confirmation");
+  CLI::App* db = app.add_subcommand("db", "Export, import, back up and restore Mephisto data");
+  db->fallthrough();
+  db->require_subcommand(1);
+  add_export(db, p);
+  add_import(db, p);
+  add_store_commands(db, p);
+
+  std::vector<std::string> args = rewrite_args(argc, argv);
+  std::reverse(args.begin(), args.end());  // CLI11 takes a reversed vector
+  try {
+    app.parse(args);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
+
+  Console console(p.global.json, p.global.yes);
+  try {
+    check_export_rules(p.exp);
+    check_import_rules(p.imp);
+    p.verify.read_data_subset = parse_percent(p.read_data_subset);
+    Context ctx(p.global, console);
+    int rc = dispatch(*db, p, ctx);
+    console.finish();
+    return rc;
+  } catch (const mdb::Error& e) {
+    std::cerr << "Error: " << e.what() << "\n";
+    if (console.json()) {
+      console.result()["ok"] = false;
+      console.result()["error"] = e.what();
+      console.finish();
+    }
+    return e.exit_code();
+  } catch (const std::exception& e) {
+    std::cerr << "Error: " << e.what() << "\nNothing was changed.\n";
+    return 1;
+  }
+}

@@ -1,0 +1,53 @@
+#pragma once
+// How commands talk to the user: prose lines on stdout (or one JSON object with --json),
+// warnings on stderr, the confirmation prompt, and progress bars on a terminal.
+#include <cstdint>
+#include <iosfwd>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+namespace mdb::core {
+
+class Console {
+ public:
+  Console(bool json, bool assume_yes);
+
+  bool json() const { return json_; }
+  // A line of the original's prose; suppressed with --json.
+  void info(std::string_view line);
+  // Always shown, on stderr.
+  void warn(std::string_view line);
+  // The original's prompt; true when the user typed 'yes' (or -y was given). Otherwise
+  // prints "Exiting now ..." and returns false.
+  bool confirm();
+  // The --json result; printed by finish().
+  nlohmann::ordered_json& result() { return result_; }
+  void finish();
+
+  // A progress bar on stderr, only when stderr is a terminal and not --json.
+  class Progress {
+   public:
+    Progress(Console& c, std::string label, uint64_t total, bool bytes);
+    ~Progress();
+    void add(uint64_t n);
+    void set_total(uint64_t total) { total_ = total; }
+
+   private:
+    void draw(bool final);
+    Console& console_;
+    std::string label_;
+    uint64_t total_, done_ = 0;
+    bool bytes_, enabled_;
+    int64_t last_draw_us_ = 0;
+  };
+
+ private:
+  bool json_;
+  bool assume_yes_;
+  bool progress_enabled_;
+  nlohmann::ordered_json result_ = nlohmann::ordered_json::object();
+};
+
+}  // namespace mdb::core

@@ -1,0 +1,205 @@
+#include "formats/date.h"
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+
+namespace mdb {
+
+namespace {
+
+constexpr int64_t kUsPerSec = 1'000'000;
+constexpr int64_t kUsPerDay = 86'400 * kUsPerSec;
+
+// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<int64_t>(doe) - 719468;
+}
+
+void civil_from_days(int64_t z, int& y, unsigned& m, unsigned& d) {
+  z += 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const unsigned doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const int64_t yy = static_cast<int64_t>(yoe) + era * 400;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  d = doy - (153 * mp + 2) / 5 + 1;
+  m = mp < 10 ? mp + 3 : mp - 9;
+  y = static_cast<int>(yy + (m <= 2));
+}
+
+bool leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+unsigned days_in_month(int y, unsigned m) {
+  static const unsigned kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  return m == 2 && leap(y) ? 29 : kDays[m - 1];
+}
+
+struct Cursor {
+  std::string_view s;
+  size_t i = 0;
+  bool done() const { return i >= s.size(); }
+  bool peek(char c) const { return i < s.size() && s[i] == c; }
+  bool eat(char c) {
+    if (!peek(c)) return false;
+    ++i;
+    return true;
+  }
+  // Exactly n digits.
+  bool digits(size_t n, int& out) {
+    if (i + n > s.size()) return false;
+    int v = 0;
+    for (size_t k = 0; k < n; ++k) {
+      char c = s[i + k];
+      if (c < '0' || c > '9') return false;
+      v = v * 10 + (c - '0');
+    }
+    i += n;
+    out = v;
+    return true;
+  }
+};
+
+bool parse_offset(Cursor& c, std::optional<int>& offset) {
+  if (c.eat('Z') || c.eat('z')) {
+    offset = 0;
+    return true;
+  }
+  int sign = c.eat('+') ? 1 : (c.eat('-') ? -1 : 0);
+  if (sign == 0) return true;
+  int hh = 0, mm = 0;
+  if (!c.digits(2, hh)) return false;
+  if (c.eat(':')) {
+    if (!c.digits(2, mm)) return false;
+  } else if (!c.done()) {
+    if (!c.digits(2, mm)) return false;
+  }
+  if (hh > 23 || mm > 59) return false;
+  offset = sign * (hh * 60 + mm);
+  return true;
+}
+
+std::string two(unsigned v) {
+  char b[4];
+  std::snprintf(b, sizeof b, "%02u", v % 100);
+  return b;
+}
+
+// Wall-clock parts of a microsecond count.
+struct Parts {
+  int y;
+  unsigned mo, d, h, mi, s;
+  int64_t us;
+};
+
+Parts split(int64_t wall_us) {
+  int64_t days = wall_us >= 0 ? wall_us / kUsPerDay : -((-wall_us + kUsPerDay - 1) / kUsPerDay);
+  int64_t rem = wall_us - days * kUsPerDay;
+  Parts p{};
+  civil_from_days(days, p.y, p.mo, p.d);
+  int64_t secs = rem / kUsPerSec;
+  p.us = rem % kUsPerSec;
+  p.h = static_cast<unsigned>(secs / 3600);
+  p.mi = static_cast<unsigned>(secs / 60 % 60);
+  p.s = static_cast<unsigned>(secs % 60);
+  return p;
+}
+
+std::string format_date_time(const Parts& p, char sep) {
+  char b[48];
+  std::snprintf(b, sizeof b, "%04d-%02u-%02u%c%02u:%02u:%02u", p.y, p.mo, p.d, sep, p.h, p.mi, p.s);
+  return b;
+}
+
+std::string format_offset(int minutes) {
+  std::string out = minutes < 0 ? "-" : "+";
+  unsigned m = static_cast<unsigned>(minutes < 0 ? -minutes : minutes);
+  return out + two(m / 60) + ":" + two(m % 60);
+}
+
+std::string format_python(const DateTime& d, char sep) {
+  Parts p = split(d.wall_us);
+  std::string out = format_date_time(p, sep);
+  if (p.us != 0) {
+    char b[32];
+    std::snprintf(b, sizeof b, ".%06lld", static_cast<long long>(p.us));
+    out += b;
+  }
+  if (d.offset_minutes) out += format_offset(*d.offset_minutes);
+  return out;
+}
+
+}  // namespace
+
+std::optional<DateTime> parse_date(std::string_view text) {
+  Cursor c{text};
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
+  int64_t us = 0;
+  if (!c.digits(4, y) || !c.eat('-') || !c.digits(2, mo) || !c.eat('-') || !c.digits(2, d))
+    return std::nullopt;
+  if (mo < 1 || mo > 12 || d < 1 || static_cast<unsigned>(d) > days_in_month(y, mo)) return std::nullopt;
+  DateTime out;
+  if (c.eat('T') || c.eat(' ')) {
+    if (!c.digits(2, h) || !c.eat(':') || !c.digits(2, mi)) return std::nullopt;
+    if (c.eat(':')) {
+      if (!c.digits(2, s)) return std::nullopt;
+      if (c.eat('.') || c.eat(',')) {
+        size_t start = c.i;
+        int64_t frac = 0;
+        size_t n = 0;
+        while (!c.done() && c.s[c.i] >= '0' && c.s[c.i] <= '9') {
+          if (n < 6) frac = frac * 10 + (c.s[c.i] - '0');
+          ++n;
+          ++c.i;
+        }
+        if (n == 0 || n > 9 || c.i == start) return std::nullopt;
+        for (size_t k = n; k < 6; ++k) frac *= 10;
+        us = frac;
+      }
+    }
+    if (h > 23 || mi > 59 || s > 59) return std::nullopt;
+    if (!parse_offset(c, out.offset_minutes)) return std::nullopt;
+  }
+  if (!c.done()) return std::nullopt;
+  out.wall_us = days_from_civil(y, mo, d) * kUsPerDay + (int64_t{h} * 3600 + mi * 60 + s) * kUsPerSec + us;
+  return out;
+}
+
+DateTime date_from_unix(int64_t value) {
+  int64_t us = std::to_string(value < 0 ? -value : value).size() == 13 ? value * 1000 : value * kUsPerSec;
+  std::time_t secs = static_cast<std::time_t>(us >= 0 ? us / kUsPerSec : -((-us + kUsPerSec - 1) / kUsPerSec));
+  int64_t frac = us - int64_t{secs} * kUsPerSec;
+  std::tm tm{};
+  localtime_r(&secs, &tm);
+  DateTime d;
+  d.wall_us = days_from_civil(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday) * kUsPerDay +
+              (int64_t{tm.tm_hour} * 3600 + tm.tm_min * 60 + tm.tm_sec) * kUsPerSec + frac;
+  return d;
+}
+
+std::string format_iso(const DateTime& d) { return format_python(d, 'T'); }
+std::string format_python_str(const DateTime& d) { return format_python(d, ' '); }
+
+std::string format_sqlite(const DateTime& d) {
+  Parts p = split(d.instant());
+  std::string out = format_date_time(p, ' ');
+  char b[32];
+  if (p.us % 1000 == 0)
+    std::snprintf(b, sizeof b, ".%03lld", static_cast<long long>(p.us / 1000));
+  else
+    std::snprintf(b, sizeof b, ".%06lld", static_cast<long long>(p.us));
+  return out + b;
+}
+
+DateTime now_utc() {
+  auto now = std::chrono::system_clock::now().time_since_epoch();
+  return DateTime{std::chrono::duration_cast<std::chrono::microseconds>(now).count(), std::nullopt};
+}
+
+}  // namespace mdb

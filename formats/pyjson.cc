@@ -1,0 +1,163 @@
+#include "formats/pyjson.h"
+
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+
+namespace mdb {
+
+std::string python_float_repr(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v < 0 ? "-Infinity" : "Infinity";
+  if (v == 0) return std::signbit(v) ? "-0.0" : "0.0";
+  char buf[64];
+  auto res = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);
+  std::string_view sci(buf, res.ptr - buf);  // [-]d[.ddd]e[+-]XX
+  bool neg = sci[0] == '-';
+  if (neg) sci.remove_prefix(1);
+  size_t e = sci.find('e');
+  std::string digits;
+  for (char c : sci.substr(0, e))
+    if (c != '.') digits += c;
+  int exp10 = std::stoi(std::string(sci.substr(e + 1)));
+  int decpt = exp10 + 1;  // position of the decimal point after the first digit
+  std::string out = neg ? "-" : "";
+  if (decpt > -4 && decpt <= 16) {
+    if (decpt <= 0) {
+      out += "0.";
+      out.append(static_cast<size_t>(-decpt), '0');
+      out += digits;
+    } else if (static_cast<size_t>(decpt) >= digits.size()) {
+      out += digits;
+      out.append(decpt - digits.size(), '0');
+      out += ".0";
+    } else {
+      out += digits.substr(0, decpt);
+      out += '.';
+      out += digits.substr(decpt);
+    }
+    return out;
+  }
+  out += digits[0];
+  if (digits.size() > 1) {
+    out += '.';
+    out += digits.substr(1);
+  }
+  char expbuf[16];
+  std::snprintf(expbuf, sizeof expbuf, "e%c%02d", exp10 < 0 ? '-' : '+', std::abs(exp10));
+  return out + expbuf;
+}
+
+namespace {
+
+void append_u_escape(std::string& out, unsigned cp) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "\\u%04x", cp);
+  out += buf;
+}
+
+// Length of the valid UTF-8 sequence at s[i] and its code point, or 0 if invalid.
+size_t decode_utf8(std::string_view s, size_t i, unsigned& cp) {
+  auto b = static_cast<unsigned char>(s[i]);
+  size_t n;
+  unsigned min;
+  if (b < 0x80) { cp = b; return 1; }
+  if ((b & 0xE0) == 0xC0) { n = 2; cp = b & 0x1F; min = 0x80; }
+  else if ((b & 0xF0) == 0xE0) { n = 3; cp = b & 0x0F; min = 0x800; }
+  else if ((b & 0xF8) == 0xF0) { n = 4; cp = b & 0x07; min = 0x10000; }
+  else return 0;
+  if (i + n > s.size()) return 0;
+  for (size_t k = 1; k < n; ++k) {
+    auto c = static_cast<unsigned char>(s[i + k]);
+    if ((c & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (c & 0x3F);
+  }
+  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+  return n;
+}
+
+}  // namespace
+
+void append_json_string(std::string& out, std::string_view s) {
+  out += '"';
+  for (size_t i = 0; i < s.size();) {
+    char c = s[i];
+    auto uc = static_cast<unsigned char>(c);
+    if (uc >= 0x20 && uc < 0x7F) {
+      if (c == '"') out += "\\\"";
+      else if (c == '\\') out += "\\\\";
+      else out += c;
+      ++i;
+      continue;
+    }
+    switch (c) {
+      case '\n': out += "\\n"; ++i; continue;
+      case '\r': out += "\\r"; ++i; continue;
+      case '\t': out += "\\t"; ++i; continue;
+      case '\b': out += "\\b"; ++i; continue;
+      case '\f': out += "\\f"; ++i; continue;
+      default: break;
+    }
+    unsigned cp = 0;
+    size_t n = decode_utf8(s, i, cp);
+    if (n == 0) {  // invalid byte: surrogateescape
+      append_u_escape(out, 0xDC00 + uc);
+      ++i;
+      continue;
+    }
+    if (cp >= 0x10000) {
+      unsigned v = cp - 0x10000;
+      append_u_escape(out, 0xD800 + (v >> 10));
+      append_u_escape(out, 0xDC00 + (v & 0x3FF));
+    } else {
+      append_u_escape(out, cp);
+    }
+    i += n;
+  }
+  out += '"';
+}
+
+void PyJsonWriter::newline_indent(size_t level) {
+  out_ += '\n';
+  out_.append(level * static_cast<size_t>(indent_), ' ');
+}
+
+void PyJsonWriter::item() {
+  if (after_key_) {
+    after_key_ = false;
+    return;
+  }
+  if (stack_.empty()) return;
+  if (stack_.back()) out_ += indent_ < 0 ? ", " : ",";
+  if (indent_ >= 0) newline_indent(stack_.size());
+  stack_.back() = true;
+}
+
+void PyJsonWriter::open(char c) {
+  item();
+  out_ += c;
+  stack_.push_back(false);
+}
+
+void PyJsonWriter::close(char c) {
+  bool had_items = stack_.back();
+  stack_.pop_back();
+  if (had_items && indent_ >= 0) newline_indent(stack_.size());
+  out_ += c;
+}
+
+void PyJsonWriter::key(std::string_view k) {
+  item();
+  append_json_string(out_, k);
+  out_ += ": ";
+  after_key_ = true;
+}
+
+void PyJsonWriter::integer(int64_t v) {
+  item();
+  char buf[24];
+  auto res = std::to_chars(buf, buf + sizeof buf, v);
+  out_.append(buf, res.ptr);
+}
+
+}  // namespace mdb

@@ -1,0 +1,53 @@
+#pragma once
+// JSON exactly as Python's json.dumps renders it (ensure_ascii=True, default
+// separators, indent=None or N), so our dumps are byte-identical to the original's.
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mdb {
+
+// Python's repr(float): shortest round-trip digits; exponent form when the decimal
+// exponent is < -4 or >= 16; "Infinity", "-Infinity", "NaN" as json.dumps writes them.
+std::string python_float_repr(double v);
+
+// Appends `s` as a JSON string literal with ensure_ascii escaping. Bytes that are not
+// valid UTF-8 are written as lone surrogates \udc80-\udcff (Python's surrogateescape),
+// so no byte is lost and our reader restores them.
+void append_json_string(std::string& out, std::string_view s);
+
+// Streaming writer. indent < 0 means indent=None (", " and ": " separators, one line).
+class PyJsonWriter {
+ public:
+  PyJsonWriter(std::string& out, int indent) : out_(out), indent_(indent) {}
+
+  void begin_object() { open('{'); }
+  void end_object() { close('}'); }
+  void begin_array() { open('['); }
+  void end_array() { close(']'); }
+  void key(std::string_view k);
+  void null() { item(); out_ += "null"; }
+  void boolean(bool b) { item(); out_ += b ? "true" : "false"; }
+  void integer(int64_t v);
+  void real(double v) { item(); out_ += python_float_repr(v); }
+  void string(std::string_view s) { item(); append_json_string(out_, s); }
+  // A value already rendered as JSON.
+  void raw(std::string_view json) { item(); out_ += json; }
+
+  std::string& buffer() { return out_; }
+  size_t depth() const { return stack_.size(); }
+
+ private:
+  void open(char c);
+  void close(char c);
+  void item();  // separator/newline before a value (not after a key)
+  void newline_indent(size_t level);
+
+  std::string& out_;
+  int indent_;
+  std::vector<bool> stack_;  // per open container: has it any item yet
+  bool after_key_ = false;
+};
+
+}  // namespace mdb

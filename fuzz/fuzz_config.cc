@@ -1,0 +1,17 @@
+// Fuzz target: the ~/.mephisto/config.yml parser. Any input must either parse or raise
+// mdb::Error; never crash, hang or read out of bounds.
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "core/config.h"
+#include "formats/error.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  std::string_view text(reinterpret_cast<const char*>(data), size);
+  try {
+    (void)mdb::core::parse_main_data_directory(text, "fuzz.yml");
+  } catch (const mdb::Error&) {
+  }
+  return 0;
+}

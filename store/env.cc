@@ -1,0 +1,315 @@
+#include "store/env.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <mutex>
+#include <random>
+
+namespace mdb::fs {
+
+IoError::IoError(const std::string& what, const stdfs::path& path, int err)
+    : Error(what + " " + path.string() + ": " + std::strerror(err)), err_(err) {}
+
+Stats& stats() {
+  static Stats s;
+  return s;
+}
+
+namespace {
+
+enum class FaultKind { None, Kill, Enospc, Eio, Short };
+
+struct FaultConfig {
+  FaultKind kind = FaultKind::None;
+  uint64_t at = 0;
+  std::string count_file;
+  bool short_pending = false;
+};
+
+void write_count_at_exit();
+
+FaultConfig& fault_config() {
+  static FaultConfig cfg = [] {
+    FaultConfig c;
+    if (const char* spec = std::getenv("MDB_FAULT")) {
+      std::string s(spec);
+      auto at = s.find('@');
+      std::string kind = s.substr(0, at);
+      if (at != std::string::npos) c.at = std::strtoull(s.c_str() + at + 1, nullptr, 10);
+      if (kind == "kill") c.kind = FaultKind::Kill;
+      else if (kind == "enospc") c.kind = FaultKind::Enospc;
+      else if (kind == "eio") c.kind = FaultKind::Eio;
+      else if (kind == "short") c.kind = FaultKind::Short;
+    }
+    if (const char* f = std::getenv("MDB_FAULT_COUNT")) {
+      c.count_file = f;
+      std::atexit(write_count_at_exit);
+    }
+    return c;
+  }();
+  return cfg;
+}
+
+void write_count_at_exit() {
+  std::ofstream out(fault_config().count_file, std::ios::trunc);
+  out << stats().fault_points << "\n";
+}
+
+std::mutex& fault_mutex() {
+  static std::mutex m;
+  return m;
+}
+
+}  // namespace
+
+void fault_point(std::string_view what, const stdfs::path& path) {
+  FaultConfig& cfg = fault_config();
+  std::lock_guard lock(fault_mutex());
+  uint64_t n = ++stats().fault_points;
+  if (cfg.kind == FaultKind::None || n != cfg.at) return;
+  switch (cfg.kind) {
+    case FaultKind::Kill:
+      if (!cfg.count_file.empty()) write_count_at_exit();
+      ::kill(::getpid(), SIGKILL);
+      break;
+    case FaultKind::Enospc: throw IoError(std::string(what) + " (injected fault)", path, ENOSPC);
+    case FaultKind::Eio: throw IoError(std::string(what) + " (injected fault)", path, EIO);
+    case FaultKind::Short: cfg.short_pending = true; break;
+    case FaultKind::None: break;
+  }
+}
+
+size_t fault_write_size(size_t size) {
+  FaultConfig& cfg = fault_config();
+  std::lock_guard lock(fault_mutex());
+  if (!cfg.short_pending || size < 2) return size;
+  cfg.short_pending = false;
+  return size / 2;
+}
+
+File& File::operator=(File&& o) noexcept {
+  if (this != &o) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = o.fd_;
+    path_ = std::move(o.path_);
+    o.fd_ = -1;
+  }
+  return *this;
+}
+
+File::~File() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+File File::open_read(const stdfs::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw IoError("cannot open", path, errno);
+  ++stats().files_opened_for_read;
+  return File(fd, path);
+}
+
+File File::create(const stdfs::path& path, bool exclusive, mode_t mode) {
+  fault_point("create", path);
+  int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (exclusive ? O_EXCL : O_TRUNC);
+  int fd = ::open(path.c_str(), flags, mode);
+  if (fd < 0) throw IoError("cannot create", path, errno);
+  return File(fd, path);
+}
+
+File File::open_append(const stdfs::path& path) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  if (fd < 0) throw IoError("cannot open for append", path, errno);
+  return File(fd, path);
+}
+
+File File::open_dir(const stdfs::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) throw IoError("cannot open directory", path, errno);
+  return File(fd, path);
+}
+
+void File::write_all(std::string_view data) {
+  fault_point("write", path_);
+  size_t want = fault_write_size(data.size());
+  size_t done = 0;
+  while (done < want) {
+    ssize_t n = ::write(fd_, data.data() + done, want - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw IoError("cannot write", path_, errno);
+    }
+    done += static_cast<size_t>(n);
+  }
+  stats().bytes_written += done;
+  if (want < data.size()) throw IoError("short write (injected fault)", path_, EIO);
+}
+
+void File::pwrite_all(std::string_view data, uint64_t offset) {
+  fault_point("write", path_);
+  size_t want = fault_write_size(data.size());
+  size_t done = 0;
+  while (done < want) {
+    ssize_t n = ::pwrite(fd_, data.data() + done, want - done, static_cast<off_t>(offset + done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw IoError("cannot write", path_, errno);
+    }
+    done += static_cast<size_t>(n);
+  }
+  stats().bytes_written += done;
+  if (want < data.size()) throw IoError("short write (injected fault)", path_, EIO);
+}
+
+size_t File::read(char* buf, size_t n) {
+  size_t done = 0;
+  while (done < n) {
+    ssize_t r = ::read(fd_, buf + done, n - done);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      throw IoError("cannot read", path_, errno);
+    }
+    if (r == 0) break;
+    done += static_cast<size_t>(r);
+  }
+  stats().bytes_read += done;
+  return done;
+}
+
+size_t File::pread(char* buf, size_t n, uint64_t offset) {
+  size_t done = 0;
+  while (done < n) {
+    ssize_t r = ::pread(fd_, buf + done, n - done, static_cast<off_t>(offset + done));
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      throw IoError("cannot read", path_, errno);
+    }
+    if (r == 0) break;
+    done += static_cast<size_t>(r);
+  }
+  stats().bytes_read += done;
+  return done;
+}
+
+std::string File::read_all() {
+  std::string out;
+  char buf[1 << 16];
+  for (;;) {
+    size_t n = read(buf, sizeof buf);
+    out.append(buf, n);
+    if (n < sizeof buf) break;
+  }
+  return out;
+}
+
+void File::sync() {
+  fault_point("fsync", path_);
+  if (::fsync(fd_) != 0) throw IoError("cannot fsync", path_, errno);
+}
+
+uint64_t File::size() const { return static_cast<uint64_t>(stat().st_size); }
+
+struct stat File::stat() const {
+  struct stat st{};
+  if (::fstat(fd_, &st) != 0) throw IoError("cannot stat", path_, errno);
+  return st;
+}
+
+void File::close() {
+  if (fd_ < 0) return;
+  int fd = fd_;
+  fd_ = -1;
+  if (::close(fd) != 0) throw IoError("cannot close", path_, errno);
+}
+
+std::string read_file(const stdfs::path& path) { return File::open_read(path).read_all(); }
+
+void write_file_atomic(const stdfs::path& path, std::string_view data, mode_t mode) {
+  stdfs::path tmp = path;
+  tmp += ".tmp-" + std::to_string(::getpid());
+  try {
+    File f = File::create(tmp, false, mode);
+    f.write_all(data);
+    f.sync();
+    f.close();
+    fs::rename(tmp, path);
+  } catch (...) {
+    ::unlink(tmp.c_str());
+    throw;
+  }
+  sync_dir(path.parent_path().empty() ? stdfs::path(".") : path.parent_path());
+}
+
+void rename(const stdfs::path& from, const stdfs::path& to) {
+  fault_point("rename", from);
+  if (::rename(from.c_str(), to.c_str()) != 0) throw IoError("cannot rename to " + to.string() + ":", from, errno);
+}
+
+bool exchange(const stdfs::path& a, const stdfs::path& b) {
+  fault_point("exchange", a);
+#ifdef SYS_renameat2
+  constexpr unsigned kRenameExchange = 2;  // RENAME_EXCHANGE
+  if (::syscall(SYS_renameat2, AT_FDCWD, a.c_str(), AT_FDCWD, b.c_str(), kRenameExchange) == 0) return true;
+  if (errno == EINVAL || errno == ENOSYS || errno == EXDEV || errno == EBUSY) return false;
+  throw IoError("cannot exchange with " + b.string() + ":", a, errno);
+#else
+  return false;
+#endif
+}
+
+void sync_dir(const stdfs::path& dir) {
+  File d = File::open_dir(dir);
+  fault_point("fsync", dir);
+  if (::fsync(d.fd()) != 0) throw IoError("cannot fsync directory", dir, errno);
+}
+
+void mkdirs(const stdfs::path& dir, mode_t mode) {
+  if (dir.empty()) return;
+  struct stat st{};
+  if (::stat(dir.c_str(), &st) == 0) {
+    if (S_ISDIR(st.st_mode)) return;
+    throw IoError("not a directory:", dir, ENOTDIR);
+  }
+  mkdirs(dir.parent_path() == dir ? stdfs::path() : dir.parent_path(), mode);
+  fault_point("mkdir", dir);
+  if (::mkdir(dir.c_str(), mode) != 0 && errno != EEXIST) throw IoError("cannot create directory", dir, errno);
+}
+
+void remove_file(const stdfs::path& path) {
+  fault_point("remove", path);
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) throw IoError("cannot remove", path, errno);
+}
+
+void remove_tree(const stdfs::path& path) {
+  fault_point("remove", path);
+  std::error_code ec;
+  stdfs::remove_all(path, ec);
+  if (ec && ec != std::errc::no_such_file_or_directory) throw IoError("cannot remove", path, ec.value());
+}
+
+bool exists(const stdfs::path& path) {
+  struct stat st{};
+  return ::lstat(path.c_str(), &st) == 0;
+}
+
+TempDir::TempDir(const stdfs::path& parent, const std::string& prefix) {
+  std::string templ = (parent / (prefix + "XXXXXX")).string();
+  fault_point("mkdir", templ);
+  if (::mkdtemp(templ.data()) == nullptr) throw IoError("cannot create temporary directory in", parent, errno);
+  path_ = templ;
+}
+
+TempDir::~TempDir() {
+  if (path_.empty()) return;
+  std::error_code ec;
+  stdfs::remove_all(path_, ec);
+}
+
+}  // namespace mdb::fs

@@ -1,0 +1,111 @@
+#pragma once
+// The one file layer every write of ours goes through (like LevelDB's Env). It counts
+// operations so tests can assert that an unchanged tree is not read, and it hosts the
+// fault points used by crash and fault-injection tests:
+//   MDB_FAULT=<kind>@<n>  kind = kill | enospc | eio | short; fires at the n-th fault point
+//                         (each write, fsync, rename, remove or mkdir counts as one).
+//   MDB_FAULT_COUNT=FILE  at exit, write the number of fault points passed to FILE.
+// Without these variables the layer is a thin RAII wrapper over POSIX calls.
+#include <sys/stat.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "formats/error.h"
+
+namespace mdb::fs {
+
+namespace stdfs = std::filesystem;
+
+// An I/O failure naming the path and the system error.
+class IoError : public Error {
+ public:
+  IoError(const std::string& what, const stdfs::path& path, int err);
+  int err() const { return err_; }
+
+ private:
+  int err_;
+};
+
+// Counters, for tests and progress output.
+struct Stats {
+  uint64_t files_opened_for_read = 0;
+  uint64_t bytes_read = 0;
+  uint64_t bytes_written = 0;
+  uint64_t fault_points = 0;
+};
+Stats& stats();
+
+// Called before every mutating operation. Throws IoError or kills the process when the
+// configured fault fires. `what` names the operation for messages.
+void fault_point(std::string_view what, const stdfs::path& path);
+// Returns how many bytes a write of `size` should really write (short-write injection).
+size_t fault_write_size(size_t size);
+
+// Move-only file descriptor.
+class File {
+ public:
+  File() = default;
+  File(int fd, stdfs::path path) : fd_(fd), path_(std::move(path)) {}
+  File(File&& o) noexcept : fd_(o.fd_), path_(std::move(o.path_)) { o.fd_ = -1; }
+  File& operator=(File&& o) noexcept;
+  File(const File&) = delete;
+  File& operator=(const File&) = delete;
+  ~File();
+
+  static File open_read(const stdfs::path& path);
+  // Creates or truncates. `exclusive`: fail if it exists.
+  static File create(const stdfs::path& path, bool exclusive = false, mode_t mode = 0644);
+  static File open_append(const stdfs::path& path);
+  static File open_dir(const stdfs::path& path);
+
+  int fd() const { return fd_; }
+  const stdfs::path& path() const { return path_; }
+  bool valid() const { return fd_ >= 0; }
+
+  void write_all(std::string_view data);
+  void pwrite_all(std::string_view data, uint64_t offset);
+  // Reads up to n bytes; returns fewer only at end of file.
+  size_t read(char* buf, size_t n);
+  size_t pread(char* buf, size_t n, uint64_t offset);
+  std::string read_all();
+  void sync();
+  uint64_t size() const;
+  struct stat stat() const;
+  void close();  // reports close errors, unlike the destructor
+
+ private:
+  int fd_ = -1;
+  stdfs::path path_;
+};
+
+std::string read_file(const stdfs::path& path);
+// Writes `data` to a temp file beside `path`, fsyncs it, renames over `path`, fsyncs the dir.
+void write_file_atomic(const stdfs::path& path, std::string_view data, mode_t mode = 0644);
+void rename(const stdfs::path& from, const stdfs::path& to);
+// Atomically exchanges two paths (renameat2 RENAME_EXCHANGE). Returns false when the
+// filesystem does not support it (EINVAL/ENOSYS), so callers can fall back.
+bool exchange(const stdfs::path& a, const stdfs::path& b);
+void sync_dir(const stdfs::path& dir);
+void mkdirs(const stdfs::path& dir, mode_t mode = 0755);
+void remove_file(const stdfs::path& path);       // missing is fine
+void remove_tree(const stdfs::path& path);       // missing is fine
+bool exists(const stdfs::path& path);            // lstat-based: a dangling symlink exists
+
+// A unique new directory `<parent>/<prefix>XXXXXX`, removed (recursively) by the destructor
+// unless release() was called. Two processes never share one.
+class TempDir {
+ public:
+  TempDir(const stdfs::path& parent, const std::string& prefix);
+  TempDir(TempDir&&) = delete;
+  ~TempDir();
+  const stdfs::path& path() const { return path_; }
+  void release() { path_.clear(); }
+
+ private:
+  stdfs::path path_;
+};
+
+}  // namespace mdb::fs

@@ -1,0 +1,164 @@
+#include "tests/support/testenv.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+extern char** environ;
+
+namespace mdb::test {
+
+stdfs::path mephisto_binary() { return MDB_BINARY; }
+stdfs::path sample_binary() { return MDB_SAMPLE_BINARY; }
+stdfs::path fixtures() { return stdfs::path(MDB_SOURCE_DIR) / "tests" / "fixtures" / "mephisto-1.5.2"; }
+
+namespace {
+
+std::string drain(int fd_out, int fd_err, std::string& err) {
+  std::string out;
+  std::array<pollfd, 2> fds{pollfd{fd_out, POLLIN, 0}, pollfd{fd_err, POLLIN, 0}};
+  int open = 2;
+  char buf[65536];
+  while (open > 0) {
+    if (::poll(fds.data(), fds.size(), -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    for (size_t i = 0; i < fds.size(); ++i) {
+      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
+      if (n <= 0) {
+        ::close(fds[i].fd);
+        fds[i].fd = -1;
+        --open;
+        continue;
+      }
+      (i == 0 ? out : err).append(buf, static_cast<size_t>(n));
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+RunResult run(const stdfs::path& binary, const std::vector<std::string>& args, const std::string& stdin_text,
+              const std::map<std::string, std::string>& env) {
+  static TempDir home;  // an empty HOME: no stray ~/.mephisto/config.yml
+  std::map<std::string, std::string> vars;
+  for (char** e = environ; *e; ++e) {
+    std::string kv = *e;
+    auto eq = kv.find('=');
+    if (eq != std::string::npos) vars[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  vars["HOME"] = home.path().string();
+  vars.erase("MEPHISTO_DATA_DIR");
+  vars.erase("MEPHISTO_OUTPUTS_DIR");
+  vars.erase("MEPHISTO_STORE");
+  for (const auto& [k, v] : env) {
+    if (v.empty()) vars.erase(k);
+    else vars[k] = v;
+  }
+  std::vector<std::string> env_strings;
+  for (const auto& [k, v] : vars) env_strings.push_back(k + "=" + v);
+  std::vector<char*> envp;
+  for (auto& s : env_strings) envp.push_back(s.data());
+  envp.push_back(nullptr);
+  std::vector<std::string> argv_strings{binary.string()};
+  argv_strings.insert(argv_strings.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& s : argv_strings) argv.push_back(s.data());
+  argv.push_back(nullptr);
+
+  int in[2], out[2], err[2];
+  if (::pipe2(in, O_CLOEXEC) || ::pipe2(out, O_CLOEXEC) || ::pipe2(err, O_CLOEXEC))
+    throw std::runtime_error("pipe failed");
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+  posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+  posix_spawn_file_actions_adddup2(&fa, err[1], 2);
+  pid_t pid = 0;
+  int rc = posix_spawn(&pid, binary.c_str(), &fa, nullptr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&fa);
+  ::close(in[0]);
+  ::close(out[1]);
+  ::close(err[1]);
+  if (rc != 0) throw std::runtime_error("cannot run " + binary.string() + ": " + std::strerror(rc));
+  // Small inputs only (prompts), so writing before draining cannot deadlock.
+  if (!stdin_text.empty()) {
+    ssize_t ignored = ::write(in[1], stdin_text.data(), stdin_text.size());
+    (void)ignored;
+  }
+  ::close(in[1]);
+  RunResult r;
+  r.out = drain(out[0], err[0], r.err);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+  return r;
+}
+
+RunResult run_mephisto(const std::vector<std::string>& args, const std::string& stdin_text,
+                       const std::map<std::string, std::string>& env) {
+  return run(mephisto_binary(), args, stdin_text, env);
+}
+
+TempDir::TempDir() {
+  stdfs::path base = stdfs::path(MDB_BINARY_DIR) / "test-tmp";
+  stdfs::create_directories(base);
+  std::string templ = (base / "t-XXXXXX").string();
+  if (!::mkdtemp(templ.data())) throw std::runtime_error("mkdtemp failed");
+  path_ = templ;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  if (!std::getenv("MDB_KEEP_TEST_DIRS")) stdfs::remove_all(path_, ec);
+}
+
+void unzip_to(const stdfs::path& zip, const stdfs::path& dir) {
+  stdfs::create_directories(dir);
+  RunResult r = run("/usr/bin/unzip", {"-q", "-o", zip.string(), "-d", dir.string()});
+  if (r.exit_code != 0) throw std::runtime_error("unzip failed: " + r.err);
+}
+
+std::map<std::string, std::string> tree(const stdfs::path& root) {
+  std::map<std::string, std::string> out;
+  for (auto it = stdfs::recursive_directory_iterator(root); it != stdfs::recursive_directory_iterator(); ++it) {
+    std::string rel = stdfs::relative(it->path(), root).string();
+    if (it->is_symlink()) out[rel + "@"] = stdfs::read_symlink(it->path()).string();
+    else if (it->is_directory()) out[rel + "/"] = "";
+    else out[rel] = read(it->path());
+  }
+  return out;
+}
+
+std::string read(const stdfs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void write(const stdfs::path& p, const std::string& content) {
+  stdfs::create_directories(p.parent_path());
+  std::ofstream out(p, std::ios::binary | std::ios::trunc);
+  out << content;
+}
+
+std::string sqlite_dump(const stdfs::path& db) {
+  RunResult r = run("/usr/bin/sqlite3", {db.string(), ".dump"});
+  if (r.exit_code != 0) throw std::runtime_error("sqlite3 .dump failed: " + r.err);
+  return r.out;
+}
+
+}  // namespace mdb::test

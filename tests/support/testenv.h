@@ -1,0 +1,52 @@
+#pragma once
+// Shared test plumbing: paths of the real binaries and fixtures, temp dirs, and running the
+// `mephisto` binary as a user would (exit code, stdout, stderr).
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace mdb::test {
+
+namespace stdfs = std::filesystem;
+
+stdfs::path mephisto_binary();
+stdfs::path sample_binary();
+// tests/fixtures/mephisto-1.5.2 (a copy of ../shared/fixtures, so CI needs nothing else).
+stdfs::path fixtures();
+
+struct RunResult {
+  int exit_code = -1;  // -signal when killed
+  std::string out, err;
+};
+
+// Runs `binary args...` with `stdin_text` on stdin and extra environment variables
+// (a value of "" unsets the variable). HOME points at an empty temp dir unless given.
+RunResult run(const stdfs::path& binary, const std::vector<std::string>& args, const std::string& stdin_text = "",
+              const std::map<std::string, std::string>& env = {});
+RunResult run_mephisto(const std::vector<std::string>& args, const std::string& stdin_text = "",
+                       const std::map<std::string, std::string>& env = {});
+
+// A fresh directory under the build's temp area, removed at destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  const stdfs::path& path() const { return path_; }
+  stdfs::path operator/(const std::string& p) const { return path_ / p; }
+
+ private:
+  stdfs::path path_;
+};
+
+// Unzips `zip` into `dir` with the system's unzip (independent of our zip code).
+void unzip_to(const stdfs::path& zip, const stdfs::path& dir);
+// Everything under `root` as "relpath -> content" (files) and "relpath/ -> ''" (dirs).
+std::map<std::string, std::string> tree(const stdfs::path& root);
+std::string read(const stdfs::path& p);
+void write(const stdfs::path& p, const std::string& content);
+// `sqlite3 DB .dump` of a database (logical content).
+std::string sqlite_dump(const stdfs::path& db);
+
+}  // namespace mdb::test
