@@ -4,6 +4,8 @@
 #include <cstring>
 #include <iostream>
 #include <map>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -209,6 +211,30 @@ std::optional<double> parse_percent(const std::string& text) {
   return v;
 }
 
+// The word given where a command was expected, if it is not a known command: CLI11 only
+// says "A subcommand is required", which does not name the mistake.
+std::optional<std::string> unknown_command(const std::vector<std::string>& args, const CLI::App& db) {
+  static const std::set<std::string> kTakesValue = {"--data-dir", "--outputs-dir", "--store"};
+  bool after_db = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (kTakesValue.count(a)) {
+      ++i;
+      continue;
+    }
+    if (a.empty() || a[0] == '-') continue;
+    if (!after_db) {
+      if (a != "db") return a;
+      after_db = true;
+      continue;
+    }
+    for (const CLI::App* c : db.get_subcommands({})) 
+      if (c->get_name() == a) return std::nullopt;
+    return a;
+  }
+  return std::nullopt;
+}
+
 int dispatch(CLI::App& db, Parsed& p, Context& ctx) {
   CLI::App* sub = db.get_subcommands().front();
   std::string name = sub->get_name();
@@ -244,10 +270,18 @@ int main(int argc, char** argv) {
   add_store_commands(db, p);
 
   std::vector<std::string> args = rewrite_args(argc, argv);
-  std::reverse(args.begin(), args.end());  // CLI11 takes a reversed vector
+  std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 takes a reversed vector
   try {
-    app.parse(args);
+    app.parse(reversed);
   } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() != 0) {
+      if (auto word = unknown_command(args, *db)) {
+        std::cerr << "Unknown command '" << *word
+                  << "'. Commands: mephisto db export | import | backup | restore | snapshots | verify | prune. "
+                     "Run with --help for more information.\n";
+        return 2;
+      }
+    }
     int rc = app.exit(e);
     return rc == 0 ? 0 : 2;
   }
