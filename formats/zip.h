@@ -1,0 +1,153 @@
+#pragma once
+// Zip archives on libzip: a deterministic streaming writer and a safe reader.
+//
+// formats/ does no file writes of its own: a Writer's archive bytes go to a zip::Output,
+// which the store layer implements over its file layer (temp file beside the target, fault
+// points, rename on commit; see store/zipfile.h), and member contents come from zip::Input
+// streams read once, front to back, while the archive is written. Memory stays flat in the
+// number and size of members.
+//
+// The Reader never trusts an archive: validate() checks every member (relative names
+// without `..`, no symlinks or devices, no duplicates, bounded sizes) before anything is
+// extracted, and stream() checks each member's actual size against its declared size.
+#include <sys/types.h>
+
+#include <cstdint>
+#include <ctime>
+#include <exception>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+struct zip;
+struct zip_source;
+struct zip_error;
+
+namespace mdb::zip {
+
+// Where a Writer's archive bytes go. Methods may throw; the Writer passes the exception on.
+class Output {
+ public:
+  virtual ~Output() = default;
+  // Starts a fresh archive (nothing written yet).
+  virtual void begin() = 0;
+  virtual void write_at(uint64_t offset, std::string_view data) = 0;
+  // Makes the archive durable and visible under its final name.
+  virtual void commit() = 0;
+  // Removes everything written; never throws; may be called more than once.
+  virtual void rollback() noexcept = 0;
+  // The final path, for messages.
+  virtual std::string name() const = 0;
+};
+
+// The bytes of one member, read once while the archive is written.
+class Input {
+ public:
+  virtual ~Input() = default;
+  // Called right before the first read.
+  virtual void open() {}
+  // Fills up to n bytes; returns 0 at the end.
+  virtual size_t read(char* buf, size_t n) = 0;
+  // The size, if known when the writer asks (right before open()); lets the writer avoid
+  // zip64 headers for small members. A wrong value is an error.
+  virtual std::optional<uint64_t> size() { return std::nullopt; }
+  // Called after the last read.
+  virtual void close() {}
+};
+
+// An Input over bytes in memory.
+std::unique_ptr<Input> memory_input(std::string data);
+
+// Member names: relative, '/'-separated, no empty, "." or ".." components, no NUL;
+// directories end in '/'. Throws mdb::Error naming the archive and the member otherwise.
+void check_member_name(std::string_view name, bool directory, const std::string& archive);
+
+class Writer {
+ public:
+  // Every member gets the modification time `mtime` (a fixed value makes archives
+  // reproducible) and Unix modes 0644 (files) / 0755 (directories, executables).
+  Writer(std::unique_ptr<Output> out, time_t mtime);
+  Writer(const Writer&) = delete;
+  Writer& operator=(const Writer&) = delete;
+  // Without commit(): nothing is left behind (Output::rollback).
+  ~Writer();
+
+  // Names must be valid UTF-8 (non-ASCII names are flagged as UTF-8) and pass
+  // check_member_name; members are written in the order added.
+  void add_directory(std::string_view name);  // a trailing '/' is added when missing
+  void add_file(std::string_view name, std::unique_ptr<Input> in, bool executable = false);
+
+  // Writes the archive: members in the order added, file contents deflated, zip64 where
+  // needed; then Output::commit(). On failure the Output is rolled back and the first
+  // error (an input's or the output's own exception) is rethrown.
+  void commit();
+
+  uint64_t member_count() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// One member as the central directory declares it.
+struct Entry {
+  uint64_t index = 0;
+  std::string name;             // raw bytes as stored
+  bool name_is_utf8 = true;     // false: not valid UTF-8 (validate() rejects it)
+  uint64_t size = 0;            // declared uncompressed size
+  uint64_t compressed_size = 0;
+  bool is_directory = false;
+  uint32_t unix_mode = 0;       // from the external attributes when made on Unix, else 0
+};
+
+struct Limits {
+  uint64_t max_entries = 10'000'000;
+  uint64_t max_member_size = uint64_t{64} << 30;  // 64 GiB declared per member
+  uint64_t max_total_size = uint64_t{1} << 40;    // 1 TiB declared in all
+  // When set, the declared total must fit in the free space of this directory's filesystem.
+  std::optional<std::filesystem::path> extract_to;
+};
+
+class Reader {
+ public:
+  // Opens and indexes the archive; throws mdb::Error naming it when it is not a readable zip.
+  explicit Reader(const std::filesystem::path& path);
+  // An archive in memory (tests, fuzzing); `bytes` must outlive the reader. `name` is for messages.
+  Reader(std::string_view bytes, const std::string& name);
+  Reader(const Reader&) = delete;
+  Reader& operator=(const Reader&) = delete;
+  ~Reader();
+
+  const std::filesystem::path& path() const { return path_; }
+  const std::vector<Entry>& entries() const { return entries_; }
+  const Entry* find(std::string_view name) const;
+
+  // Checks every member before anything is extracted; throws mdb::Error naming the zip
+  // and the member: unsafe or invalid-UTF-8 names, duplicates (also a file used as a
+  // directory), symlinks, devices, encryption, unsupported compression, sizes over the
+  // limits, declared total beyond the free space.
+  void validate(const Limits& limits) const;
+
+  // Streams the member's bytes to `sink` in chunks. Fails (naming zip and member) when
+  // the data are corrupt or their actual size differs from the declared size.
+  void stream(const Entry& e, const std::function<void(std::string_view)>& sink) const;
+  // The member in memory; fails when it declares or holds more than max_size bytes.
+  std::string read(const Entry& e, uint64_t max_size) const;
+
+ private:
+  void open(::zip_source* src, ::zip_error* err);
+  [[noreturn]] void fail(const Entry& e, const std::string& what) const;
+
+  std::filesystem::path path_;
+  ::zip* za_ = nullptr;
+  std::vector<Entry> entries_;
+};
+
+// True when `s` is well-formed UTF-8 (no overlongs, no surrogates, <= U+10FFFF).
+bool is_valid_utf8(std::string_view s);
+
+}  // namespace mdb::zip

@@ -1,0 +1,408 @@
+// formats/zip + store/zipfile: the deterministic writer (read back by Python's zipfile and
+// by unzip), the safe reader on the original's zips and on hostile archives, and the
+// all-or-nothing output file.
+#include "formats/zip.h"
+
+#include <gtest/gtest.h>
+#include <rapidcheck/gtest.h>
+
+#include <array>
+#include <cstring>
+#include <set>
+
+#include "formats/error.h"
+#include "store/zipfile.h"
+#include "tests/support/testenv.h"
+
+namespace mdb {
+namespace {
+
+namespace stdfs = std::filesystem;
+using test::TempDir;
+
+constexpr time_t kMtime = 1764000000;  // 2025-11-24, a fixed time for reproducible archives
+
+// Writes a zip of `files` (name -> content; names ending in '/' are directories).
+void write_zip(const stdfs::path& target, const std::vector<std::pair<std::string, std::string>>& files) {
+  zip::Writer w(fs::ZipFileOutput::reserve(target), kMtime);
+  for (const auto& [name, content] : files) {
+    if (name.back() == '/') w.add_directory(name);
+    else w.add_file(name, zip::memory_input(content));
+  }
+  w.commit();
+}
+
+std::map<std::string, std::string> read_all(const stdfs::path& path) {
+  zip::Reader r(path);
+  r.validate({});
+  std::map<std::string, std::string> out;
+  for (const zip::Entry& e : r.entries()) out[e.name] = r.read(e, 1 << 30);
+  return out;
+}
+
+std::set<std::string> dir_listing(const stdfs::path& dir) {
+  std::set<std::string> out;
+  for (const auto& e : stdfs::directory_iterator(dir)) out.insert(e.path().filename().string());
+  return out;
+}
+
+bool have_python() { return test::run("/usr/bin/env", {"python3", "-c", "pass"}).exit_code == 0; }
+
+// --- A minimal raw zip builder (stored members), to make archives our writer refuses to make.
+
+void put16(std::string& s, uint32_t v) { s += char(v & 0xFF), s += char((v >> 8) & 0xFF); }
+void put32(std::string& s, uint32_t v) { put16(s, v & 0xFFFF), put16(s, v >> 16); }
+
+uint32_t crc32(std::string_view data) {
+  uint32_t c = 0xFFFFFFFF;
+  for (unsigned char b : data) {
+    c ^= b;
+    for (int k = 0; k < 8; ++k) c = (c >> 1) ^ (0xEDB88320 & (0 - (c & 1)));
+  }
+  return ~c;
+}
+
+struct RawMember {
+  RawMember(std::string n, std::string d, uint32_t mode = 0100644, std::optional<uint32_t> declared = {})
+      : name(std::move(n)), data(std::move(d)), unix_mode(mode), declared_size(declared) {}
+  std::string name, data;
+  uint32_t unix_mode;
+  std::optional<uint32_t> declared_size;  // a lie about the size, in both headers
+};
+
+std::string raw_zip(const std::vector<RawMember>& members) {
+  std::string out, central;
+  for (const RawMember& m : members) {
+    uint32_t offset = static_cast<uint32_t>(out.size());
+    uint32_t size = m.declared_size.value_or(static_cast<uint32_t>(m.data.size()));
+    auto header = [&](std::string& s, bool local) {
+      put32(s, local ? 0x04034b50 : 0x02014b50);
+      if (!local) put16(s, 0x031E);  // made by: Unix, 3.0
+      put16(s, 20), put16(s, zip::is_valid_utf8(m.name) ? 0x0800 : 0), put16(s, 0);  // version, UTF-8 flag, stored
+      put16(s, 0), put16(s, 0x21);                  // time, date
+      put32(s, crc32(m.data)), put32(s, size), put32(s, size);
+      put16(s, static_cast<uint32_t>(m.name.size())), put16(s, 0);
+      if (!local) put16(s, 0), put16(s, 0), put16(s, 0), put32(s, m.unix_mode << 16), put32(s, offset);
+      s += m.name;
+    };
+    header(out, true);
+    out += m.data;
+    header(central, false);
+  }
+  uint32_t cd_offset = static_cast<uint32_t>(out.size());
+  out += central;
+  put32(out, 0x06054b50), put16(out, 0), put16(out, 0);
+  put16(out, static_cast<uint32_t>(members.size())), put16(out, static_cast<uint32_t>(members.size()));
+  put32(out, static_cast<uint32_t>(central.size())), put32(out, cd_offset), put16(out, 0);
+  return out;
+}
+
+std::string validation_error(const stdfs::path& zip_path, const zip::Limits& limits = {}) {
+  try {
+    zip::Reader r(zip_path);
+    r.validate(limits);
+    for (const zip::Entry& e : r.entries()) r.read(e, 1 << 20);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// --- Writer
+
+TEST(ZipWriter, RoundTripsNamesModesAndContent) {
+  TempDir dir;
+  stdfs::path target = dir / "out.zip";
+  std::string big(3 << 20, '\0');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>((i * 2654435761u) >> 13);
+  write_zip(target, {{"runs/", ""},
+                     {"runs/Проект_β/", ""},
+                     {"runs/Проект_β/a b'c\"d;%_.json", "{\"x\": 1}"},
+                     {"runs/empty.bin", ""},
+                     {"runs/big.bin", big},
+                     {"dump.json", "{}"}});
+  EXPECT_EQ(dir_listing(dir.path()), std::set<std::string>{"out.zip"});  // no partial file left
+  auto content = read_all(target);
+  EXPECT_EQ(content.size(), 6u);
+  EXPECT_EQ(content["runs/Проект_β/a b'c\"d;%_.json"], "{\"x\": 1}");
+  EXPECT_EQ(content["runs/big.bin"], big);
+  EXPECT_EQ(content["runs/empty.bin"], "");
+
+  zip::Reader r(target);
+  for (const zip::Entry& e : r.entries()) EXPECT_EQ(e.unix_mode, e.is_directory ? 040755u : 0100644u) << e.name;
+
+  // An independent reader agrees, with the same modes.
+  test::RunResult z = test::run("/usr/bin/zipinfo", {target.string()});
+  EXPECT_EQ(z.exit_code, 0) << z.err;
+  EXPECT_NE(z.out.find("drwxr-xr-x"), std::string::npos);
+  EXPECT_NE(z.out.find("-rw-r--r--"), std::string::npos);
+  EXPECT_EQ(test::run("/usr/bin/unzip", {"-tq", target.string()}).exit_code, 0);
+}
+
+TEST(ZipWriter, PythonZipfileReadsItWithUtf8FlagModesAndFixedTimes) {
+  if (!have_python()) GTEST_SKIP() << "python3 not installed";
+  TempDir dir;
+  stdfs::path target = dir / "py.zip";
+  write_zip(target, {{"runs/", ""}, {"runs/ünï/", ""}, {"runs/ünï/f.json", "[1]"}, {"plain.txt", "abc"}});
+  std::string script = R"(
+import sys, zipfile
+z = zipfile.ZipFile(sys.argv[1])
+assert z.testzip() is None
+for i in z.infolist():
+    utf8 = bool(i.flag_bits & 0x800)
+    print(i.filename, oct(i.external_attr >> 16), utf8, i.date_time, i.compress_type, z.read(i).decode())
+)";
+  test::RunResult r = test::run("/usr/bin/env", {"python3", "-c", script, target.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  struct tm local{};
+  localtime_r(&kMtime, &local);  // zip times are local wall-clock times
+  char when[64];
+  std::snprintf(when, sizeof when, "(%d, %d, %d, %d, %d, %d)", local.tm_year + 1900, local.tm_mon + 1, local.tm_mday,
+                local.tm_hour, local.tm_min, local.tm_sec / 2 * 2);
+  std::string t = when;
+  EXPECT_EQ(r.out, "runs/ 0o40755 False " + t + " 0 \n" + "runs/ünï/ 0o40755 True " + t + " 0 \n" +
+                       "runs/ünï/f.json 0o100644 True " + t + " 8 [1]\n" + "plain.txt 0o100644 False " + t + " 8 abc\n");
+}
+
+TEST(ZipWriter, SameInputGivesSameBytes) {
+  TempDir dir;
+  std::vector<std::pair<std::string, std::string>> files = {{"a/", ""}, {"a/x", "hello"}, {"b", std::string(100000, 'z')}};
+  write_zip(dir / "1.zip", files);
+  write_zip(dir / "2.zip", files);
+  EXPECT_EQ(test::read(dir / "1.zip"), test::read(dir / "2.zip"));
+}
+
+TEST(ZipWriter, ManyMembersUseZip64AndStillRead) {
+  TempDir dir;
+  stdfs::path target = dir / "many.zip";
+  {
+    zip::Writer w(fs::ZipFileOutput::reserve(target), kMtime);
+    for (int i = 0; i < 66000; ++i) w.add_file("f/" + std::to_string(i), zip::memory_input(std::to_string(i)));
+    w.commit();
+  }
+  zip::Reader r(target);
+  ASSERT_EQ(r.entries().size(), 66000u);
+  r.validate({});
+  EXPECT_EQ(r.read(r.entries()[65999], 100), "65999");
+  if (have_python()) {
+    test::RunResult py = test::run(
+        "/usr/bin/env", {"python3", "-c", "import sys,zipfile; z=zipfile.ZipFile(sys.argv[1]); print(len(z.namelist()))",
+                         target.string()});
+    EXPECT_EQ(py.out, "66000\n") << py.err;
+  }
+}
+
+TEST(ZipWriter, RefusesUnsafeNames) {
+  TempDir dir;
+  zip::Writer w(fs::ZipFileOutput::reserve(dir / "x.zip"), kMtime);
+  for (std::string bad : std::vector<std::string>{"/abs", "../up", "a/../b", "a//b", "./a", "", "a/", std::string("bad\xff", 4)})
+    EXPECT_THROW(w.add_file(bad, zip::memory_input("x")), Error) << bad;
+  EXPECT_THROW(w.add_directory("a/../"), Error);
+}
+
+// An input that fails after some bytes, like a file read error or a vanished file.
+class FailingInput : public zip::Input {
+ public:
+  size_t read(char* buf, size_t n) override {
+    if (calls_++ == 3) throw Error("disk on fire");
+    std::memset(buf, 'x', n);
+    return n;
+  }
+
+ private:
+  int calls_ = 0;
+};
+
+TEST(ZipWriter, FailureLeavesNothingAndPassesTheErrorOn) {
+  TempDir dir;
+  {
+    zip::Writer w(fs::ZipFileOutput::reserve(dir / "x.zip"), kMtime);
+    w.add_file("ok", zip::memory_input("fine"));
+    w.add_file("bad", std::make_unique<FailingInput>());
+    try {
+      w.commit();
+      FAIL() << "commit succeeded";
+    } catch (const Error& e) {
+      EXPECT_STREQ(e.what(), "disk on fire");
+    }
+  }
+  EXPECT_TRUE(dir_listing(dir.path()).empty());
+}
+
+TEST(ZipWriter, InputThatLiesAboutItsSizeIsAnError) {
+  class Liar : public zip::Input {
+   public:
+    size_t read(char* buf, size_t n) override { return std::exchange(done_, true) ? 0 : (std::memset(buf, 'a', 5), std::min<size_t>(n, 5)); }
+    std::optional<uint64_t> size() override { return 3; }
+    bool done_ = false;
+  };
+  TempDir dir;
+  zip::Writer w(fs::ZipFileOutput::reserve(dir / "x.zip"), kMtime);
+  w.add_file("liar", std::make_unique<Liar>());
+  EXPECT_THROW(w.commit(), Error);
+  EXPECT_TRUE(dir_listing(dir.path()).empty());
+}
+
+TEST(ZipWriter, AbandonedWriterLeavesNothing) {
+  TempDir dir;
+  {
+    zip::Writer w(fs::ZipFileOutput::reserve(dir / "x.zip"), kMtime);
+    w.add_file("a", zip::memory_input("a"));
+  }
+  EXPECT_TRUE(dir_listing(dir.path()).empty());
+}
+
+TEST(ZipFileOutput, ReservesTheNameUntilDoneAndReclaimsStalePartials) {
+  TempDir dir;
+  stdfs::path target = dir / "d.zip";
+  auto first = fs::ZipFileOutput::reserve(target);
+  ASSERT_TRUE(first);
+  EXPECT_FALSE(fs::ZipFileOutput::reserve(target));  // a live writer holds it
+  first.reset();
+  EXPECT_TRUE(dir_listing(dir.path()).empty());
+  // A partial file nobody holds (its writer was killed) is reclaimed.
+  test::write(dir / ".d.zip.partial", "junk");
+  auto again = fs::ZipFileOutput::reserve(target);
+  EXPECT_TRUE(again);
+  again.reset();
+  test::write(dir / ".other.zip.partial", "junk");
+  fs::ZipFileOutput::remove_stale_partials(dir.path());
+  EXPECT_TRUE(dir_listing(dir.path()).empty());
+  write_zip(target, {{"a", "b"}});
+  EXPECT_FALSE(fs::ZipFileOutput::reserve(target));  // an existing zip is never overwritten
+}
+
+// --- Reader
+
+TEST(ZipReader, ReadsEveryFixtureZipLikeUnzipDoes) {
+  int count = 0;
+  for (const auto& f : stdfs::recursive_directory_iterator(test::fixtures())) {
+    if (f.path().extension() != ".zip") continue;
+    SCOPED_TRACE(f.path().string());
+    ++count;
+    zip::Reader r(f.path());
+    r.validate({});
+    ASSERT_FALSE(r.entries().empty());
+    for (const zip::Entry& e : r.entries()) {
+      if (e.is_directory) continue;
+      std::string ours = r.read(e, 1 << 26);
+      test::RunResult u = test::run("/usr/bin/unzip", {"-p", f.path().string(), e.name});
+      ASSERT_EQ(u.exit_code, 0) << e.name << u.err;
+      EXPECT_EQ(ours, u.out) << e.name;
+    }
+  }
+  EXPECT_GE(count, 40);
+}
+
+TEST(ZipReader, RejectsHostileMembers) {
+  TempDir dir;
+  struct Case {
+    std::string label;
+    std::vector<RawMember> members;
+    std::string expected;
+  };
+  std::vector<Case> cases = {
+      {"dotdot", {{"a/../../etc/passwd", "x"}}, "'..' path component"},
+      {"absolute", {{"/etc/passwd", "x"}}, "absolute path"},
+      {"symlink", {{"link", "/etc/passwd", 0120777}}, "symbolic link"},
+      {"device", {{"dev", "", 0020644}}, "device"},
+      {"duplicate", {{"a", "1"}, {"a", "2"}}, "appears twice"},
+      {"file_as_dir", {{"a", "1"}, {"a/b", "2"}}, "which is a file"},
+      {"bad_utf8", {{std::string("n\xff\xfe"), "1"}}, "not valid UTF-8"},
+      {"dir_with_content", {{"d/", "data", 040755}}, "directory with content"},
+      {"larger_than_declared", {{"big", std::string(5000, 'a'), 0100644, 100}}, "is damaged"},
+      {"empty_component", {{"a//b", "x"}}, "empty path component"},
+  };
+  for (const Case& c : cases) {
+    stdfs::path p = dir / (c.label + ".zip");
+    test::write(p, raw_zip(c.members));
+    std::string err = validation_error(p);
+    EXPECT_NE(err.find(c.expected), std::string::npos) << c.label << ": " << err;
+    EXPECT_NE(err.find(p.string()), std::string::npos) << c.label << ": " << err;
+  }
+}
+
+TEST(ZipReader, EnforcesSizeLimitsBeforeExtracting) {
+  TempDir dir;
+  stdfs::path p = dir / "sizes.zip";
+  test::write(p, raw_zip({{"a", std::string(1000, 'a')}, {"b", std::string(1000, 'b')}}));
+  auto limits = [](auto set) {
+    zip::Limits l;
+    set(l);
+    return l;
+  };
+  EXPECT_NE(validation_error(p, limits([](zip::Limits& l) { l.max_member_size = 999; })).find("per member"),
+            std::string::npos);
+  EXPECT_NE(validation_error(p, limits([](zip::Limits& l) { l.max_total_size = 1500; })).find("declared total"),
+            std::string::npos);
+  EXPECT_NE(validation_error(p, limits([](zip::Limits& l) { l.max_entries = 1; })).find("2 members"),
+            std::string::npos);
+  zip::Reader r(p);
+  EXPECT_THROW(r.read(r.entries()[0], 10), Error);
+  stdfs::path here = dir.path();
+  EXPECT_EQ(validation_error(p, limits([&](zip::Limits& l) { l.extract_to = here; })), "");
+}
+
+TEST(ZipReader, SymlinksFromTheZipToolAreRejected) {
+  TempDir dir;
+  stdfs::create_directories(dir / "src");
+  stdfs::create_symlink("/etc/passwd", dir / "src" / "link");
+  test::RunResult r = test::run("/bin/sh", {"-c", "cd \"$0\" && zip -qry s.zip src", dir.path().string()});
+  if (r.exit_code != 0) GTEST_SKIP() << "zip unavailable: " << r.err;
+  std::string err = validation_error(dir / "s.zip");
+  EXPECT_NE(err.find("symbolic link"), std::string::npos) << err;
+}
+
+TEST(ZipReader, DamagedArchivesGiveErrorsNamingTheZip) {
+  TempDir dir;
+  stdfs::path good = dir / "good.zip";
+  write_zip(good, {{"a", std::string(10000, 'q')}, {"b", "bb"}});
+  std::string bytes = test::read(good);
+  std::vector<std::pair<std::string, std::string>> damaged = {
+      {"empty.zip", ""},
+      {"garbage.zip", "this is not a zip file at all"},
+      {"truncated.zip", bytes.substr(0, bytes.size() / 2)},
+      {"no_eocd.zip", bytes.substr(0, bytes.size() - 22)},
+  };
+  // Corrupt compressed data while keeping the directory intact.
+  std::string flipped = bytes;
+  for (size_t i = 60; i < 90; ++i) flipped[i] = static_cast<char>(~flipped[i]);
+  damaged.push_back({"flipped.zip", flipped});
+  for (const auto& [name, content] : damaged) {
+    test::write(dir / name, content);
+    std::string err = validation_error(dir / name);
+    EXPECT_NE(err.find((dir / name).string()), std::string::npos) << name << ": " << err;
+  }
+  EXPECT_NE(validation_error(dir / "missing.zip").find("missing.zip"), std::string::npos);
+}
+
+TEST(ZipExtract, WritesTheMemberAndRemovesItOnFailure) {
+  TempDir dir;
+  stdfs::path good = dir / "g.zip";
+  write_zip(good, {{"a", "content"}});
+  zip::Reader r(good);
+  fs::extract_member(r, r.entries()[0], dir / "a.out");
+  EXPECT_EQ(test::read(dir / "a.out"), "content");
+  EXPECT_THROW(fs::extract_member(r, r.entries()[0], dir / "a.out"), Error);  // never overwrites
+
+  stdfs::path liar = dir / "liar.zip";
+  test::write(liar, raw_zip({{"big", std::string(5000, 'a'), 0100644, 100}}));
+  zip::Reader lr(liar);
+  EXPECT_THROW(fs::extract_member(lr, lr.entries()[0], dir / "big.out"), Error);
+  EXPECT_FALSE(stdfs::exists(dir / "big.out"));
+}
+
+RC_GTEST_PROP(ZipProperty, WhatIsWrittenIsReadBack, ()) {
+  auto contents = *rc::gen::container<std::vector<std::string>>(rc::gen::container<std::string>(rc::gen::arbitrary<char>()));
+  TempDir dir;
+  std::vector<std::pair<std::string, std::string>> files;
+  for (size_t i = 0; i < contents.size(); ++i) files.push_back({"m/" + std::to_string(i) + "_ä", contents[i]});
+  if (files.empty()) files.push_back({"only", ""});
+  write_zip(dir / "p.zip", files);
+  auto back = read_all(dir / "p.zip");
+  RC_ASSERT(back.size() == files.size());
+  for (const auto& [name, content] : files) RC_ASSERT(back[name] == content);
+}
+
+}  // namespace
+}  // namespace mdb
