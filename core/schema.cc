@@ -109,8 +109,10 @@ void create_schema(sql::Db& db, SchemaKind kind) {
     }
     db.exec(stmt);
   }
+  std::vector<std::string_view> rows = migration_rows(kind);
+  if (rows.empty()) return;  // legacy schemas have no migrations table
   sql::Stmt ins = db.prepare("INSERT INTO migrations (name, status) VALUES (?1, 'completed')");
-  for (std::string_view name : migration_rows(kind)) {
+  for (std::string_view name : rows) {
     ins.bind(1, name);
     ins.run();
   }
