@@ -350,7 +350,7 @@ TEST(Sample, MutateSimulatesADayAndStaysConsistent) {
   EXPECT_EQ(count(db, "SELECT count(*) FROM task_runs WHERE is_completed = 0"), 1);
   EXPECT_GT(count(db, "SELECT count(*) FROM worker_review"), reviews);
   int64_t latest_run = count(db, "SELECT task_run_id FROM task_runs ORDER BY creation_date DESC LIMIT 1");
-  EXPECT_EQ(count(db, "SELECT count(*) FROM units WHERE status IN ('launched', 'assigned', 'completed') "
+  EXPECT_EQ(count(db, "SELECT count(*) FROM units WHERE status IN ('created', 'launched', 'assigned', 'completed') "
                       "AND task_run_id != " + std::to_string(latest_run)),
             0)
       << "yesterday's waiting units are reviewed or expired";

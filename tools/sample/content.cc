@@ -1,5 +1,6 @@
 #include "tools/sample/content.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "formats/pyjson.h"
@@ -125,7 +126,7 @@ void chat_agent(PyJsonWriter& w, const AgentDataSpec& spec, Rng& rng) {
   w.begin_array();
   double t = spec.start;
   for (int turn = 0; out.size() < spec.target_size; ++turn) {
-    t += static_cast<double>(rng.range(2'000, 60'000)) / 1000;
+    t = std::min(spec.end, t + static_cast<double>(rng.range(2'000, 40'000)) / 1000);
     w.begin_object();
     w.key("id");
     w.string(turn % 2 == 0 ? "Chat Agent 1" : "Chat Agent 2");

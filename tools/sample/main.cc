@@ -11,13 +11,17 @@ namespace {
 
 constexpr const char* kSizes = R"(
 Sizes used by the tests and the benchmark (add --seed N; each is deterministic):
-  tiny  (defaults)                           ~110 files, ~4 MB, well under 1 s
-  XS    --task-runs 20 --units-per-run 30     ~2k files,  ~40 MB
-  S     --task-runs 60 --units-per-run 110    ~20k files, ~250 MB, a few seconds
-  M     --task-runs 200 --units-per-run 330   ~200k files, ~3 GB
---mutate DIR --seed N simulates one day of work on DIR: unfinished runs finish, waiting
-units are reviewed or expire, a new run starts (about the average run size), about 1% of
-agent_data.json files are rewritten and a qualification changes.)";
+  tiny  (defaults)                                            ~100 files, ~3 MB, well under 1 s
+  XS    --task-runs 20 --units-per-run 30                     ~2k files, ~25 MB
+  S     --task-runs 60 --units-per-run 110                    ~20k files, ~275 MB, a few seconds
+  M     --task-runs 200 --units-per-run 330 --media-fraction 0.02
+                                                              ~200k files, ~3 GB, about a minute
+Memory stays flat (~20 MB) at every size.
+
+--mutate DIR --seed N simulates one day of work on DIR through SQLite: unfinished runs
+finish, waiting units are reviewed or expire, a few workers join, a new run starts (of
+about the average run size), about 1% of agent_data.json files are rewritten and a
+qualification changes. The same DIR state and seed give the same result.)";
 
 }  // namespace
 

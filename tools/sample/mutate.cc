@@ -142,7 +142,9 @@ void review_waiting(Sim& sim) {
 }
 
 void expire_unclaimed(Sim& sim) {
-  for (const WaitingUnit& u : units_with_status(sim, "launched")) {
+  std::vector<WaitingUnit> unclaimed = units_with_status(sim, "created");
+  for (WaitingUnit& u : units_with_status(sim, "launched")) unclaimed.push_back(std::move(u));
+  for (const WaitingUnit& u : unclaimed) {
     sim.mephisto().rows->update("units", {{"status", text("expired")}}, {{"unit_id", integer(u.unit_id)}});
     if (OpenDb* p = sim.provider(u.provider); p && (u.provider == "mock" || u.provider == "prolific"))
       p->rows->update("units", {{"is_expired", boolean(true)}}, {{"unit_id", id_text(u.unit_id)}});

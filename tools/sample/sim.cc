@@ -39,6 +39,40 @@ std::string review_note(const std::string& status, Rng& rng) {
 
 double unix_seconds(int64_t us) { return static_cast<double>(us) / kSecond; }
 
+// What happens to one unit. `final_status` is the status of its last agent ("" when no
+// agent took it); `abandoned` adds an earlier agent that left mid-task.
+struct Outcome {
+  std::string final_status;
+  std::string unit_status;  // for units without an agent
+  bool abandoned = false;
+};
+
+// Statuses of an agent that left before finishing.
+const std::vector<std::string> kLeftStatuses = {"disconnect", "returned", "timeout"};
+
+Outcome draw_outcome(Rng& rng, bool completed_run) {
+  Outcome o;
+  double u = rng.uniform();
+  if (completed_run) {
+    if (u < 0.06) o.unit_status = "expired";
+    else if (u < 0.68) o.final_status = "approved";
+    else if (u < 0.78) o.final_status = "rejected";
+    else if (u < 0.86) o.final_status = "soft_rejected";
+    else if (u < 0.90) o.final_status = "completed";
+    else o.final_status = "approved";
+  } else {
+    if (u < 0.02) o.unit_status = "created";
+    else if (u < 0.10) o.unit_status = "launched";
+    else if (u < 0.18) o.final_status = "in task";
+    else if (u < 0.60) o.final_status = "completed";
+    else if (u < 0.85) o.final_status = "approved";
+    else if (u < 0.93) o.final_status = "rejected";
+    else o.final_status = "soft_rejected";
+  }
+  o.abandoned = !o.final_status.empty() && rng.chance(0.05);
+  return o;
+}
+
 }  // namespace
 
 stdfs::path run_dir(const std::string& project_dir_name, int64_t task_run_id) {
@@ -346,225 +380,186 @@ void Sim::add_onboarding(const Task& task, const Requester& req, int64_t run_id,
   }
 }
 
-namespace {
-
-// What happens to one unit. `final_status` is the status of its last agent ("" when no
-// agent took it); `abandoned` adds an earlier agent that left mid-task.
-struct Outcome {
-  std::string final_status;
-  std::string unit_status;  // for units without an agent
-  bool abandoned = false;
-};
-
-// Statuses of an agent that left before finishing.
-const std::vector<std::string> kLeftStatuses = {"disconnect", "returned", "timeout"};
-
-Outcome draw_outcome(Rng& rng, bool completed_run) {
-  Outcome o;
-  double u = rng.uniform();
-  if (completed_run) {
-    if (u < 0.06) o.unit_status = "expired";
-    else if (u < 0.68) o.final_status = "approved";
-    else if (u < 0.78) o.final_status = "rejected";
-    else if (u < 0.86) o.final_status = "soft_rejected";
-    else if (u < 0.90) o.final_status = "completed";
-    else o.final_status = "approved";
-  } else {
-    if (u < 0.10) o.unit_status = "launched";
-    else if (u < 0.18) o.final_status = "in task";
-    else if (u < 0.60) o.final_status = "completed";
-    else if (u < 0.85) o.final_status = "approved";
-    else if (u < 0.93) o.final_status = "rejected";
-    else o.final_status = "soft_rejected";
-  }
-  o.abandoned = !o.final_status.empty() && rng.chance(0.05);
-  return o;
-}
-
-}  // namespace
 
 void Sim::add_run(const RunPlan& plan) {
   Task& task = tasks.at(plan.task);
   const Requester& req = requesters.at(plan.requester);
   ++task.runs;
   clock_.advance_ms(rng_, 6 * 3'600'000LL, 60 * 3'600'000LL);
-  int64_t run_start = clock_.now();
-  bool sandbox = req.provider == "mock";
-  TaskKind kind = kind_of_task_type(task.type);
-
+  int64_t run_id = new_id("mephisto", "task_runs", "task_run_id");
+  RunContext run{task, req, plan, run_id, std::to_string(run_id), run_dir(task.dir_name, run_id),
+                 req.provider == "mock", kind_of_task_type(task.type), {}, {}};
   RunInfo info{task.name, task.type, req.provider, req.name, task.reward, task.units_per_assignment,
                task.onboarding_qualification != 0, "blocked_list", task.onboarding_qualification_name};
-  int64_t run_id = new_id("mephisto", "task_runs", "task_run_id");
-  Rows& m = *mephisto().rows;
-  m.insert("task_runs", {{"task_run_id", integer(run_id)}, {"task_id", integer(task.id)},
-                         {"requester_id", integer(req.id)}, {"init_params", text(init_params(info, rng_))},
-                         {"is_completed", boolean(plan.completed)}, {"provider_type", text(req.provider)},
-                         {"task_type", text(task.type)}, {"sandbox", boolean(sandbox)},
-                         {"creation_date", text(clock_.date())}});
-  stdfs::path dir = run_dir(task.dir_name, run_id);
-  for (const Asset& a : assets_of(task)) files_.write(dir / a.name, a.bytes, run_start);
-
-  // The provider's view of the run.
-  std::string run_text = std::to_string(run_id);
-  std::string study_id, hit_type_id;
-  if (req.provider == "prolific") {
-    Rows& p = *provider("prolific")->rows;
-    study_id = rng_.hex(24);
-    std::string date = clock_.date();
-    p.insert("studies", {{"id", integer(new_id("prolific", "studies", "id"))}, {"prolific_study_id", text(study_id)},
-                         {"status", text(plan.completed ? "COMPLETED" : "ACTIVE")},
-                         {"link", text("https://app.prolific.com/studies/" + study_id)},
-                         {"task_run_id", text(run_text)}, {"assignment_time_in_seconds", integer(1800)},
-                         {"creation_date", text(date)}});
-    p.insert("runs", {{"id", integer(new_id("prolific", "runs", "id"))}, {"task_run_id", text(run_text)},
-                      {"arn_id", text("unused")}, {"prolific_workspace_id", text(Rng(mix(key_, "ws")).hex(24))},
-                      {"prolific_project_id", text(Rng(mix(key_, "pp")).hex(24))},
-                      {"prolific_study_id", text(study_id)},
-                      {"prolific_study_config_path", text("/srv/mephisto/tmp/prolific_study_" + run_text + ".json")},
-                      {"creation_date", text(date)}, {"frame_height", integer(0)},
-                      {"actual_available_places", integer(plan.units)},
-                      {"listed_available_places", integer(plan.units)}});
-    p.insert("run_mappings", {{"id", integer(new_id("prolific", "run_mappings", "id"))},
-                              {"prolific_study_id", text(study_id)}, {"task_run_id", text(run_text)}});
-    // The run admits workers holding some qualifications, through participant groups.
-    std::vector<const Qualification*> quals;
-    for (const Qualification& q : qualifications)
-      if (q.name == "allowlist" || (q.name == "english_native" && rng_.chance(0.5))) quals.push_back(&q);
-    if (!quals.empty()) {
-      std::string group_id;
-      for (const Qualification* q : quals) {
-        if (participant_groups_.insert(q->name).second) {
-          group_id = rng_.hex(24);
-          p.insert("participant_groups",
-                   {{"id", integer(new_id("prolific", "participant_groups", "id"))},
-                    {"qualification_name", text(q->name)}, {"requester_id", id_text(req.id)},
-                    {"prolific_project_id", text(Rng(mix(key_, "pp")).hex(24))},
-                    {"prolific_participant_group_name", text("PG " + q->name)},
-                    {"prolific_participant_group_id", text(group_id)}, {"creation_date", text(date)}});
-        }
-      }
-      if (group_id.empty()) {
-        sql::Stmt s = provider("prolific")->db.prepare(
-            "SELECT prolific_participant_group_id FROM participant_groups WHERE qualification_name = ?1");
-        s.bind(1, quals.front()->name);
-        if (s.step()) group_id = s.column_text(0);
-      }
-      std::string logic = "[", ids = "[";
-      for (const Qualification* q : quals) {
-        logic += std::string(logic.size() > 1 ? ", " : "") + "{\"qualification_name\": \"" + q->name +
-                 "\", \"comparator\": \"exists\", \"value\": null}";
-        ids += (ids.size() > 1 ? ", " : "") + std::to_string(q->id);
-      }
-      p.insert("qualifications", {{"id", integer(new_id("prolific", "qualifications", "id"))},
-                                  {"prolific_participant_group_id", text(group_id)}, {"task_run_id", text(run_text)},
-                                  {"json_qual_logic", text(logic + "]")}, {"qualification_ids", text(ids + "]")},
-                                  {"creation_date", text(date)}});
-    }
-  } else if (req.provider == "mturk") {
-    Rows& t = *provider("mturk")->rows;
-    hit_type_id = rng_.upper_alnum(30);
-    t.insert("runs", {{"run_id", text(run_text)},
-                      {"arn_id", text("arn:aws:sns:us-east-1:000000000000:mephisto-" + rng_.hex(8))},
-                      {"hit_type_id", text(hit_type_id)},
-                      {"hit_config_path", text("/srv/mephisto/tmp/hit_config_" + run_text + ".json")},
-                      {"creation_date", text(clock_.date())}, {"frame_height", integer(650)}});
-    for (const Qualification& q : qualifications) {
-      if ((q.name != "english_native" && q.name != "blocked_list") || !mturk_qualifications_.insert(q.name).second)
-        continue;
-      t.insert("qualifications", {{"qualification_name", text(q.name)}, {"requester_id", id_text(req.id)},
-                                  {"mturk_qualification_name", text(q.name + "_" + req.name)},
-                                  {"mturk_qualification_id", text(rng_.upper_alnum(30))},
-                                  {"creation_date", text(clock_.date())}});
-    }
-  }
-
-  if (task.onboarding_qualification != 0) add_onboarding(task, req, run_id, dir, std::max(1, plan.units / 6));
-
-  int made = 0;
-  while (made < plan.units) {
-    clock_.advance_ms(rng_, 200, 60'000);
-    int64_t assignment_id = new_id("mephisto", "assignments", "assignment_id");
-    int units_here = std::min(task.units_per_assignment, plan.units - made);
-    m.insert("assignments", {{"assignment_id", integer(assignment_id)}, {"task_id", integer(task.id)},
-                             {"task_run_id", integer(run_id)}, {"requester_id", integer(req.id)},
-                             {"task_type", text(task.type)}, {"provider_type", text(req.provider)},
-                             {"sandbox", boolean(sandbox)}, {"creation_date", text(clock_.date())}});
-    stdfs::path assignment_dir = dir / std::to_string(assignment_id);
-    Rng assign_rng(mix(key_, assignment_id));
-    files_.write(assignment_dir / "assign_data.json", assign_data(kind, assignment_id, units_here, assign_rng),
-                 clock_.now());
-    std::set<int64_t> busy;  // a worker takes one unit of an assignment
-    for (int index = 0; index < units_here; ++index, ++made) {
-      clock_.advance_ms(rng_, 10, 2'000);
-      int64_t unit_id = new_id("mephisto", "units", "unit_id");
-      m.insert("units", {{"unit_id", integer(unit_id)}, {"assignment_id", integer(assignment_id)},
-                         {"unit_index", integer(index)}, {"pay_amount", real(task.reward)},
-                         {"provider_type", text(req.provider)}, {"status", text("created")}, {"agent_id", null()},
-                         {"worker_id", null()}, {"task_type", text(task.type)}, {"task_id", integer(task.id)},
-                         {"task_run_id", integer(run_id)}, {"sandbox", boolean(sandbox)},
-                         {"requester_id", integer(req.id)}, {"creation_date", text(clock_.date())}});
-      Outcome o = draw_outcome(rng_, plan.completed);
-      int64_t agent_id = 0, worker_id = 0;
-      std::string submission_id;
-      int agents = o.final_status.empty() ? 0 : (o.abandoned ? 2 : 1);
-      for (int a = 0; a < agents; ++a) {
-        clock_.advance_ms(rng_, 1'000, 120'000);
-        bool last = a == agents - 1;
-        std::string status = last ? o.final_status : rng_.pick(kLeftStatuses);
-        // Agents are created as they finish; reviews change the status afterwards.
-        std::string created_status = status == "in task" ? status : (last ? "completed" : status);
-        Worker w = pick_worker(req.provider, busy);
-        agent_id = new_id("mephisto", "agents", "agent_id");
-        worker_id = w.id;
-        m.insert("agents", {{"agent_id", integer(agent_id)}, {"worker_id", integer(w.id)},
-                            {"unit_id", integer(unit_id)}, {"task_id", integer(task.id)},
-                            {"task_run_id", integer(run_id)}, {"assignment_id", integer(assignment_id)},
-                            {"task_type", text(task.type)}, {"provider_type", text(req.provider)},
-                            {"status", text(created_status)}, {"creation_date", text(clock_.date())}});
-        bool finished = last && status != "in task";
-        write_agent_files(assignment_dir / std::to_string(agent_id), kind, agent_id, clock_.now(), finished,
-                          plan.media_fraction);
-        if (req.provider == "prolific") {
-          submission_id = rng_.hex(24);
-          provider("prolific")->rows->insert(
-              "submissions", {{"id", integer(new_id("prolific", "submissions", "id"))},
-                              {"prolific_submission_id", text(submission_id)}, {"prolific_study_id", text(study_id)},
-                              {"status", text(submission_status(created_status))},
-                              {"creation_date", text(clock_.date())}});
-        }
-      }
-      if (agents > 0) {
-        busy.insert(worker_id);
-        std::string unit_status = o.final_status == "in task" ? "assigned" : "completed";
-        m.update("units", {{"agent_id", integer(agent_id)}, {"worker_id", integer(worker_id)},
-                           {"status", text(unit_status)}},
-                 {{"unit_id", integer(unit_id)}});
-      } else {
-        m.update("units", {{"status", text(o.unit_status)}}, {{"unit_id", integer(unit_id)}});
-      }
-      bool expired = o.unit_status == "expired";
-      if (req.provider == "mock") {
-        provider("mock")->rows->insert("units", {{"unit_id", id_text(unit_id)}, {"is_expired", boolean(expired)}});
-      } else if (req.provider == "prolific") {
-        provider("prolific")->rows->insert(
-            "units", {{"id", integer(new_id("prolific", "units", "id"))}, {"unit_id", id_text(unit_id)},
-                      {"task_run_id", text(run_text)}, {"prolific_study_id", text(study_id)},
-                      {"prolific_submission_id", agents > 0 ? text(submission_id) : null()},
-                      {"is_expired", boolean(expired)}, {"creation_date", text(clock_.date())}});
-      } else if (req.provider == "mturk") {
-        Rows& t = *provider("mturk")->rows;
-        std::string hit_id = rng_.upper_alnum(30);
-        t.insert("hits", {{"hit_id", text(hit_id)}, {"unit_id", id_text(unit_id)},
-                          {"assignment_id", agents > 0 ? text(rng_.upper_alnum(30)) : null()},
-                          {"link", text("https://worker.mturk.com/projects/" + hit_type_id + "/tasks")},
-                          {"assignment_time_in_seconds", integer(1800)}, {"creation_date", text(clock_.date())}});
-        t.insert("run_mappings", {{"hit_id", text(hit_id)}, {"run_id", text(run_text)}});
-      }
-      if (o.final_status == "approved" || o.final_status == "rejected" || o.final_status == "soft_rejected")
-        review_unit(unit_id, agent_id, worker_id, task.id, req.provider, o.final_status);
-    }
-  }
+  mephisto().rows->insert(
+      "task_runs", {{"task_run_id", integer(run_id)}, {"task_id", integer(task.id)}, {"requester_id", integer(req.id)},
+                    {"init_params", text(init_params(info, rng_))}, {"is_completed", boolean(plan.completed)},
+                    {"provider_type", text(req.provider)}, {"task_type", text(task.type)},
+                    {"sandbox", boolean(run.sandbox)}, {"creation_date", text(clock_.date())}});
+  for (const Asset& a : assets_of(task)) files_.write(run.dir / a.name, a.bytes, clock_.now());
+  if (req.provider == "prolific") add_prolific_run(run);
+  if (req.provider == "mturk") add_mturk_run(run);
+  if (task.onboarding_qualification != 0) add_onboarding(task, req, run_id, run.dir, std::max(1, plan.units / 6));
+  for (int made = 0; made < plan.units; made += task.units_per_assignment)
+    add_assignment(run, std::min(task.units_per_assignment, plan.units - made));
   files_.flush_dirs(clock_.now() + kHour);
+}
+
+void Sim::add_prolific_run(RunContext& run) {
+  Rows& p = *provider("prolific")->rows;
+  run.study_id = rng_.hex(24);
+  std::string date = clock_.date();
+  std::string project = Rng(mix(key_, "prolific project")).hex(24);
+  p.insert("studies", {{"id", integer(new_id("prolific", "studies", "id"))}, {"prolific_study_id", text(run.study_id)},
+                       {"status", text(run.plan.completed ? "COMPLETED" : "ACTIVE")},
+                       {"link", text("https://app.prolific.com/studies/" + run.study_id)},
+                       {"task_run_id", text(run.run_text)}, {"assignment_time_in_seconds", integer(1800)},
+                       {"creation_date", text(date)}});
+  p.insert("runs", {{"id", integer(new_id("prolific", "runs", "id"))}, {"task_run_id", text(run.run_text)},
+                    {"arn_id", text("unused")},
+                    {"prolific_workspace_id", text(Rng(mix(key_, "prolific workspace")).hex(24))},
+                    {"prolific_project_id", text(project)}, {"prolific_study_id", text(run.study_id)},
+                    {"prolific_study_config_path", text("/srv/mephisto/tmp/prolific_study_" + run.run_text + ".json")},
+                    {"creation_date", text(date)}, {"frame_height", integer(0)},
+                    {"actual_available_places", integer(run.plan.units)},
+                    {"listed_available_places", integer(run.plan.units)}});
+  p.insert("run_mappings", {{"id", integer(new_id("prolific", "run_mappings", "id"))},
+                            {"prolific_study_id", text(run.study_id)}, {"task_run_id", text(run.run_text)}});
+
+  // The run admits workers holding some qualifications, through a participant group per
+  // qualification (made the first time a run needs it).
+  std::vector<const Qualification*> quals;
+  for (const Qualification& q : qualifications)
+    if (q.name == "allowlist" || (q.name == "english_native" && rng_.chance(0.5))) quals.push_back(&q);
+  if (quals.empty()) return;
+  for (const Qualification* q : quals) {
+    if (!participant_groups_.insert(q->name).second) continue;
+    p.insert("participant_groups",
+             {{"id", integer(new_id("prolific", "participant_groups", "id"))}, {"qualification_name", text(q->name)},
+              {"requester_id", id_text(run.req.id)}, {"prolific_project_id", text(project)},
+              {"prolific_participant_group_name", text("PG " + q->name)},
+              {"prolific_participant_group_id", text(rng_.hex(24))}, {"creation_date", text(date)}});
+  }
+  sql::Stmt group = provider("prolific")->db.prepare(
+      "SELECT prolific_participant_group_id FROM participant_groups WHERE qualification_name = ?1");
+  group.bind(1, quals.front()->name);
+  if (!group.step()) throw Error("sample: no participant group for " + quals.front()->name);
+  std::string logic = "[", ids = "[";
+  for (const Qualification* q : quals) {
+    logic += std::string(logic.size() > 1 ? ", " : "") + "{\"qualification_name\": \"" + q->name +
+             "\", \"comparator\": \"exists\", \"value\": null}";
+    ids += (ids.size() > 1 ? ", " : "") + std::to_string(q->id);
+  }
+  p.insert("qualifications", {{"id", integer(new_id("prolific", "qualifications", "id"))},
+                              {"prolific_participant_group_id", text(group.column_text(0))},
+                              {"task_run_id", text(run.run_text)}, {"json_qual_logic", text(logic + "]")},
+                              {"qualification_ids", text(ids + "]")}, {"creation_date", text(date)}});
+}
+
+void Sim::add_mturk_run(RunContext& run) {
+  Rows& t = *provider("mturk")->rows;
+  run.hit_type_id = rng_.upper_alnum(30);
+  t.insert("runs", {{"run_id", text(run.run_text)},
+                    {"arn_id", text("arn:aws:sns:us-east-1:000000000000:mephisto-" + rng_.hex(8))},
+                    {"hit_type_id", text(run.hit_type_id)},
+                    {"hit_config_path", text("/srv/mephisto/tmp/hit_config_" + run.run_text + ".json")},
+                    {"creation_date", text(clock_.date())}, {"frame_height", integer(650)}});
+  // MTurk mirrors the qualifications its runs check, once per requester account.
+  for (const Qualification& q : qualifications) {
+    if ((q.name != "english_native" && q.name != "blocked_list") || !mturk_qualifications_.insert(q.name).second)
+      continue;
+    t.insert("qualifications", {{"qualification_name", text(q.name)}, {"requester_id", id_text(run.req.id)},
+                                {"mturk_qualification_name", text(q.name + "_" + run.req.name)},
+                                {"mturk_qualification_id", text(rng_.upper_alnum(30))},
+                                {"creation_date", text(clock_.date())}});
+  }
+}
+
+void Sim::add_assignment(const RunContext& run, int units) {
+  clock_.advance_ms(rng_, 200, 60'000);
+  int64_t assignment_id = new_id("mephisto", "assignments", "assignment_id");
+  mephisto().rows->insert(
+      "assignments", {{"assignment_id", integer(assignment_id)}, {"task_id", integer(run.task.id)},
+                      {"task_run_id", integer(run.run_id)}, {"requester_id", integer(run.req.id)},
+                      {"task_type", text(run.task.type)}, {"provider_type", text(run.req.provider)},
+                      {"sandbox", boolean(run.sandbox)}, {"creation_date", text(clock_.date())}});
+  Rng content(mix(key_, assignment_id));
+  files_.write(run.dir / std::to_string(assignment_id) / "assign_data.json",
+               assign_data(run.kind, assignment_id, units, content), clock_.now());
+  std::set<int64_t> busy;  // a worker takes one unit of an assignment
+  for (int index = 0; index < units; ++index) add_unit(run, assignment_id, index, busy);
+}
+
+void Sim::add_unit(const RunContext& run, int64_t assignment_id, int index, std::set<int64_t>& busy) {
+  clock_.advance_ms(rng_, 10, 2'000);
+  Rows& m = *mephisto().rows;
+  int64_t unit_id = new_id("mephisto", "units", "unit_id");
+  m.insert("units", {{"unit_id", integer(unit_id)}, {"assignment_id", integer(assignment_id)},
+                     {"unit_index", integer(index)}, {"pay_amount", real(run.task.reward)},
+                     {"provider_type", text(run.req.provider)}, {"status", text("created")}, {"agent_id", null()},
+                     {"worker_id", null()}, {"task_type", text(run.task.type)}, {"task_id", integer(run.task.id)},
+                     {"task_run_id", integer(run.run_id)}, {"sandbox", boolean(run.sandbox)},
+                     {"requester_id", integer(run.req.id)}, {"creation_date", text(clock_.date())}});
+  Outcome o = draw_outcome(rng_, run.plan.completed);
+  int64_t agent_id = 0, worker_id = 0;
+  std::string submission_id;
+  int agents = o.final_status.empty() ? 0 : (o.abandoned ? 2 : 1);
+  for (int a = 0; a < agents; ++a) {
+    clock_.advance_ms(rng_, 1'000, 120'000);
+    bool last = a == agents - 1;
+    std::string status = last ? o.final_status : rng_.pick(kLeftStatuses);
+    // A finished agent is "completed" until reviewed (review_unit below).
+    std::string created_status = last && status != "in task" ? "completed" : status;
+    Worker w = pick_worker(run.req.provider, busy);
+    agent_id = new_id("mephisto", "agents", "agent_id");
+    worker_id = w.id;
+    m.insert("agents", {{"agent_id", integer(agent_id)}, {"worker_id", integer(w.id)}, {"unit_id", integer(unit_id)},
+                        {"task_id", integer(run.task.id)}, {"task_run_id", integer(run.run_id)},
+                        {"assignment_id", integer(assignment_id)}, {"task_type", text(run.task.type)},
+                        {"provider_type", text(run.req.provider)}, {"status", text(created_status)},
+                        {"creation_date", text(clock_.date())}});
+    write_agent_files(run.dir / std::to_string(assignment_id) / std::to_string(agent_id), run.kind, agent_id,
+                      clock_.now(), created_status == "completed", run.plan.media_fraction);
+    if (run.req.provider == "prolific") {
+      submission_id = rng_.hex(24);
+      provider("prolific")->rows->insert(
+          "submissions", {{"id", integer(new_id("prolific", "submissions", "id"))},
+                          {"prolific_submission_id", text(submission_id)}, {"prolific_study_id", text(run.study_id)},
+                          {"status", text(submission_status(created_status))}, {"creation_date", text(clock_.date())}});
+    }
+  }
+  if (agents > 0) {
+    busy.insert(worker_id);
+    m.update("units", {{"agent_id", integer(agent_id)}, {"worker_id", integer(worker_id)},
+                       {"status", text(o.final_status == "in task" ? "assigned" : "completed")}},
+             {{"unit_id", integer(unit_id)}});
+  } else {
+    m.update("units", {{"status", text(o.unit_status)}}, {{"unit_id", integer(unit_id)}});
+  }
+  add_provider_unit(run, unit_id, agents > 0, submission_id, o.unit_status == "expired");
+  if (o.final_status == "approved" || o.final_status == "rejected" || o.final_status == "soft_rejected")
+    review_unit(unit_id, agent_id, worker_id, run.task.id, run.req.provider, o.final_status);
+}
+
+void Sim::add_provider_unit(const RunContext& run, int64_t unit_id, bool taken, const std::string& submission_id,
+                            bool expired) {
+  if (run.req.provider == "mock") {
+    provider("mock")->rows->insert("units", {{"unit_id", id_text(unit_id)}, {"is_expired", boolean(expired)}});
+  } else if (run.req.provider == "prolific") {
+    provider("prolific")->rows->insert(
+        "units", {{"id", integer(new_id("prolific", "units", "id"))}, {"unit_id", id_text(unit_id)},
+                  {"task_run_id", text(run.run_text)}, {"prolific_study_id", text(run.study_id)},
+                  {"prolific_submission_id", taken ? text(submission_id) : null()}, {"is_expired", boolean(expired)},
+                  {"creation_date", text(clock_.date())}});
+  } else if (run.req.provider == "mturk") {
+    Rows& t = *provider("mturk")->rows;
+    std::string hit_id = rng_.upper_alnum(30);
+    t.insert("hits", {{"hit_id", text(hit_id)}, {"unit_id", id_text(unit_id)},
+                      {"assignment_id", taken ? text(rng_.upper_alnum(30)) : null()},
+                      {"link", text("https://worker.mturk.com/projects/" + run.hit_type_id + "/tasks")},
+                      {"assignment_time_in_seconds", integer(1800)}, {"creation_date", text(clock_.date())}});
+    t.insert("run_mappings", {{"hit_id", text(hit_id)}, {"run_id", text(run.run_text)}});
+  }
 }
 
 }  // namespace mdb::sample

@@ -145,6 +145,25 @@ class Sim {
   bool legacy() const { return legacy_; }
 
  private:
+  // What the rows and files of one run share.
+  struct RunContext {
+    const Task& task;
+    const Requester& req;
+    const RunPlan& plan;
+    int64_t run_id;
+    std::string run_text;  // the id as provider datastores store it
+    stdfs::path dir;
+    bool sandbox;
+    TaskKind kind;
+    std::string study_id;     // prolific
+    std::string hit_type_id;  // mturk
+  };
+  void add_prolific_run(RunContext& run);
+  void add_mturk_run(RunContext& run);
+  void add_assignment(const RunContext& run, int units);
+  void add_unit(const RunContext& run, int64_t assignment_id, int index, std::set<int64_t>& busy);
+  void add_provider_unit(const RunContext& run, int64_t unit_id, bool taken, const std::string& submission_id,
+                         bool expired);
   int64_t new_id(const std::string& db_name, const std::string& table, const std::string& pk);
   Worker pick_worker(const std::string& provider, const std::set<int64_t>& avoid);
   void add_onboarding(const Task& task, const Requester& req, int64_t run_id, const stdfs::path& run_dir, int count);
