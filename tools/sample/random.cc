@@ -80,9 +80,6 @@ void Rng::fill(char* out, size_t n) {
   }
 }
 
-Ids::Ids(uint64_t key, bool legacy, std::function<bool(std::string_view, int64_t)> taken)
-    : key_(key), legacy_(legacy), taken_(std::move(taken)) {}
-
 // A bijection on [0, 2^63): xor with a key, then odd multiplications and xor-shifts, each
 // invertible modulo 2^63. Distinct counters therefore give distinct ids.
 int64_t Ids::scrambled() {
@@ -99,13 +96,7 @@ int64_t Ids::scrambled() {
   }
 }
 
-int64_t Ids::next(const std::string& table) {
-  if (legacy_) return sequential(table);
-  for (;;) {
-    int64_t id = scrambled();
-    if (!taken_ || !taken_(table, id)) return id;
-  }
-}
+int64_t Ids::next(const std::string& table) { return legacy_ ? sequential(table) : scrambled(); }
 
 int64_t Ids::sequential(const std::string& table) { return ++last_[table]; }
 

@@ -3,7 +3,6 @@
 // through these types (never std::random distributions, whose output differs between
 // standard libraries), so the same seed gives the same bytes everywhere.
 #include <cstdint>
-#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -42,9 +41,7 @@ class Rng {
 // continues from the largest id seen per table.
 class Ids {
  public:
-  // `taken(table, id)`, when set, rejects ids already stored (used when mutating a
-  // data dir that other runs have written to).
-  Ids(uint64_t key, bool legacy, std::function<bool(std::string_view, int64_t)> taken = {});
+  Ids(uint64_t key, bool legacy) : key_(key), legacy_(legacy) {}
 
   // A new id for `table`: random, or sequential for legacy data.
   int64_t next(const std::string& table);
@@ -52,14 +49,12 @@ class Ids {
   int64_t sequential(const std::string& table);
   // Makes sequential ids of `table` continue after `max_id`.
   void continue_after(const std::string& table, int64_t max_id);
-  bool legacy() const { return legacy_; }
 
  private:
   int64_t scrambled();
 
   uint64_t key_;
   bool legacy_;
-  std::function<bool(std::string_view, int64_t)> taken_;
   uint64_t counter_ = 0;
   std::map<std::string, int64_t> last_;
 };

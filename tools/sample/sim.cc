@@ -156,10 +156,10 @@ void Sim::open_databases() {
 }
 
 void Sim::finish() {
-  std::vector<stdfs::path> paths;
+  std::vector<stdfs::path> paths;  // databases that changed: they get the simulated time
   for (auto& [name, db] : dbs_) {
     db->txn->commit();
-    paths.push_back(db->db.path());
+    if (sqlite3_total_changes(db->db.get()) > 0) paths.push_back(db->db.path());
   }
   dbs_.clear();  // closes them: SQLite's journal files are gone from their directories
   for (const stdfs::path& p : paths) {

@@ -139,10 +139,7 @@ class Sim {
 
   Clock& clock() { return clock_; }
   Rng& rng() { return rng_; }
-  Ids& ids() { return ids_; }
   Files& files() { return files_; }
-  uint64_t key() const { return key_; }
-  bool legacy() const { return legacy_; }
 
  private:
   // What the rows and files of one run share.
