@@ -26,17 +26,18 @@ const TableInfo* SchemaInfo::find(std::string_view table) const {
   return nullptr;
 }
 
-SchemaInfo read_schema(const sql::Db& db) {
-  SchemaInfo schema;
+SchemaInfo read_schema(const sql::Db& db, std::string_view schema) {
+  SchemaInfo info;
+  std::string q = sql::quote_ident(schema);
   sql::Stmt names = db.prepare(
-      "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' "
+      "SELECT name FROM " + q + ".sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' "
       "ORDER BY rowid");
-  sql::Stmt cols = db.prepare("SELECT name, type, \"notnull\", dflt_value, pk FROM pragma_table_info(?1)");
-  sql::Stmt fks = db.prepare("SELECT \"from\", \"table\", \"to\" FROM pragma_foreign_key_list(?1) ORDER BY id, seq");
+  sql::Stmt cols = db.prepare("SELECT name, type, \"notnull\", dflt_value, pk FROM pragma_table_info(?1, ?2)");
+  sql::Stmt fks = db.prepare("SELECT \"from\", \"table\", \"to\" FROM pragma_foreign_key_list(?1, ?2) ORDER BY id, seq");
   while (names.step()) {
     TableInfo t;
     t.name = names.column_text(0);
-    cols.bind(1, t.name);
+    cols.bind(1, t.name).bind(2, schema);
     while (cols.step()) {
       ColumnInfo c;
       c.name = cols.column_text(0);
@@ -48,12 +49,12 @@ SchemaInfo read_schema(const sql::Db& db) {
       t.columns.push_back(std::move(c));
     }
     cols.reset();
-    fks.bind(1, t.name);
+    fks.bind(1, t.name).bind(2, schema);
     while (fks.step()) t.foreign_keys.push_back({fks.column_text(0), fks.column_text(1), fks.column_text(2)});
     fks.reset();
-    schema.tables.push_back(std::move(t));
+    info.tables.push_back(std::move(t));
   }
-  return schema;
+  return info;
 }
 
 std::vector<Reference> references(DbId db, const SchemaInfo& schema) {
@@ -97,21 +98,29 @@ std::vector<std::string_view> migration_rows(SchemaKind kind) {
 
 }  // namespace
 
-void create_schema(sql::Db& db, SchemaKind kind) {
+std::string in_schema(std::string_view stmt, std::string_view schema) {
+  for (std::string_view head : {std::string_view("CREATE TABLE "), std::string_view("CREATE INDEX ")})
+    if (stmt.substr(0, head.size()) == head)
+      return std::string(head) + sql::quote_ident(schema) + "." + std::string(stmt.substr(head.size()));
+  return std::string(stmt);
+}
+
+void create_schema(sql::Db& db, SchemaKind kind, std::string_view schema) {
+  std::string q = sql::quote_ident(schema) + ".";
   for (std::string_view stmt : final_schema_statements(kind)) {
     if (stmt == "sqlite_sequence") {
       // SQLite creates its sequence table with the first AUTOINCREMENT table; making it
       // here keeps the original's sqlite_master order.
-      if (db.query_value("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_sequence'").i == 0)
-        db.exec("CREATE TABLE mdb_sequence_seed (id INTEGER PRIMARY KEY AUTOINCREMENT); "
-                "DROP TABLE mdb_sequence_seed;");
+      if (db.query_value("SELECT count(*) FROM " + q + "sqlite_master WHERE name = 'sqlite_sequence'").i == 0)
+        db.exec("CREATE TABLE " + q + "mdb_sequence_seed (id INTEGER PRIMARY KEY AUTOINCREMENT); DROP TABLE " + q +
+                "mdb_sequence_seed;");
       continue;
     }
-    db.exec(stmt);
+    db.exec(in_schema(stmt, schema));
   }
   std::vector<std::string_view> rows = migration_rows(kind);
   if (rows.empty()) return;  // legacy schemas have no migrations table
-  sql::Stmt ins = db.prepare("INSERT INTO migrations (name, status) VALUES (?1, 'completed')");
+  sql::Stmt ins = db.prepare("INSERT INTO " + q + "migrations (name, status) VALUES (?1, 'completed')");
   for (std::string_view name : rows) {
     ins.bind(1, name);
     ins.run();

@@ -38,14 +38,18 @@ struct SchemaInfo {
   const TableInfo* find(std::string_view table) const;
 };
 
-SchemaInfo read_schema(const sql::Db& db);
+// The user tables of the DB attached as `schema`.
+SchemaInfo read_schema(const sql::Db& db, std::string_view schema = "main");
 
 // Declared foreign keys of `schema` plus the registry's undeclared references for `db`.
 std::vector<Reference> references(DbId db, const SchemaInfo& schema);
 
-// Creates the schema in an empty database, with the `migrations` rows the original writes
-// for it (none for mock and for legacy schemas). Runs in the caller's transaction if any.
-void create_schema(sql::Db& db, SchemaKind kind);
+// Creates the schema in an empty database (the one attached as `schema`), with the `migrations`
+// rows the original writes for it (none for mock and for legacy schemas). Runs in the caller's
+// transaction if any.
+void create_schema(sql::Db& db, SchemaKind kind, std::string_view schema = "main");
+// A final-schema CREATE TABLE / CREATE INDEX statement made to create its object in `schema`.
+std::string in_schema(std::string_view stmt, std::string_view schema);
 SchemaKind schema_kind_of(DbId db);
 
 }  // namespace mdb::core

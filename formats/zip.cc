@@ -437,29 +437,36 @@ void Reader::validate(const Limits& limits) const {
   }
 }
 
-void Reader::stream(const Entry& e, const std::function<void(std::string_view)>& sink) const {
+std::unique_ptr<MemberReader> Reader::open(const Entry& e) const {
   zip_file_t* f = zip_fopen_index(za_, e.index, 0);
   if (!f) fail(e, std::string("cannot be opened: ") + zip_strerror(za_));
-  struct Closer {
-    zip_file_t* f;
-    ~Closer() {
-      if (f) zip_fclose(f);
-    }
-  } closer{f};
+  return std::unique_ptr<MemberReader>(new MemberReader(*this, e, f));
+}
+
+MemberReader::~MemberReader() {
+  if (file_) zip_fclose(file_);
+}
+
+size_t MemberReader::read(char* buf, size_t n) {
+  if (!file_) return 0;
+  zip_int64_t got = zip_fread(file_, buf, n);
+  if (got < 0) reader_.fail(entry_, std::string("is damaged: ") + zip_file_strerror(file_));
+  total_ += static_cast<uint64_t>(got);
+  if (total_ > entry_.size)
+    reader_.fail(entry_, "holds more data than the " + std::to_string(entry_.size) + " bytes it declares");
+  if (got > 0 || n == 0) return static_cast<size_t>(got);
+  if (total_ != entry_.size)
+    reader_.fail(entry_, "holds " + std::to_string(total_) + " bytes, not the " + std::to_string(entry_.size) +
+                             " bytes it declares");
+  int rc = zip_fclose(std::exchange(file_, nullptr));
+  if (rc != 0) reader_.fail(entry_, "is damaged: " + libzip_message(rc));
+  return 0;
+}
+
+void Reader::stream(const Entry& e, const std::function<void(std::string_view)>& sink) const {
+  std::unique_ptr<MemberReader> in = open(e);
   std::string buf(1 << 16, '\0');
-  uint64_t total = 0;
-  for (;;) {
-    zip_int64_t n = zip_fread(f, buf.data(), buf.size());
-    if (n < 0) fail(e, std::string("is damaged: ") + zip_file_strerror(f));
-    if (n == 0) break;
-    total += static_cast<uint64_t>(n);
-    if (total > e.size) fail(e, "holds more data than the " + std::to_string(e.size) + " bytes it declares");
-    sink(std::string_view(buf.data(), static_cast<size_t>(n)));
-  }
-  if (total != e.size)
-    fail(e, "holds " + std::to_string(total) + " bytes, not the " + std::to_string(e.size) + " bytes it declares");
-  int rc = zip_fclose(std::exchange(closer.f, nullptr));
-  if (rc != 0) fail(e, "is damaged: " + libzip_message(rc));
+  while (size_t n = in->read(buf.data(), buf.size())) sink(std::string_view(buf.data(), n));
 }
 
 std::string Reader::read(const Entry& e, uint64_t max_size) const {

@@ -24,6 +24,7 @@
 #include <vector>
 
 struct zip;
+struct zip_file;
 struct zip_source;
 struct zip_error;
 
@@ -112,6 +113,28 @@ struct Limits {
   std::optional<std::filesystem::path> extract_to;
 };
 
+class Reader;
+
+// Pull-style reading of one member, for parsers that ask for bytes as they go (Reader::open).
+// Makes the same checks as Reader::stream: damage, CRC, actual size against declared size.
+class MemberReader {
+ public:
+  MemberReader(const MemberReader&) = delete;
+  MemberReader& operator=(const MemberReader&) = delete;
+  ~MemberReader();
+  // Fills up to n bytes; returns 0 at the end, once the member proved complete and intact.
+  size_t read(char* buf, size_t n);
+
+ private:
+  friend class Reader;
+  MemberReader(const Reader& reader, const Entry& entry, ::zip_file* file)
+      : reader_(reader), entry_(entry), file_(file) {}
+  const Reader& reader_;
+  const Entry& entry_;
+  ::zip_file* file_;
+  uint64_t total_ = 0;
+};
+
 class Reader {
  public:
   // Opens and indexes the archive; throws mdb::Error naming it when it is not a readable zip.
@@ -135,10 +158,13 @@ class Reader {
   // Streams the member's bytes to `sink` in chunks. Fails (naming zip and member) when
   // the data are corrupt or their actual size differs from the declared size.
   void stream(const Entry& e, const std::function<void(std::string_view)>& sink) const;
+  // Opens the member for pull-style reading.
+  std::unique_ptr<MemberReader> open(const Entry& e) const;
   // The member in memory; fails when it declares or holds more than max_size bytes.
   std::string read(const Entry& e, uint64_t max_size) const;
 
  private:
+  friend class MemberReader;
   void open(::zip_source* src, ::zip_error* err);
   [[noreturn]] void fail(const Entry& e, const std::string& what) const;
 

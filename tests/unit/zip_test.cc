@@ -404,5 +404,26 @@ RC_GTEST_PROP(ZipProperty, WhatIsWrittenIsReadBack, ()) {
   for (const auto& [name, content] : files) RC_ASSERT(back[name] == content);
 }
 
+TEST(ZipReader, PullReadingChecksLikeStreaming) {
+  TempDir dir;
+  stdfs::path good = dir / "g.zip";
+  std::string content(200000, 'x');
+  for (size_t i = 0; i < content.size(); i += 7) content[i] = static_cast<char>('a' + i % 26);
+  write_zip(good, {{"a", content}});
+  zip::Reader r(good);
+  std::unique_ptr<zip::MemberReader> in = r.open(r.entries()[0]);
+  std::string got;
+  char buf[333];
+  while (size_t n = in->read(buf, sizeof buf)) got.append(buf, n);
+  EXPECT_EQ(got, content);
+  EXPECT_EQ(in->read(buf, sizeof buf), 0u);
+
+  stdfs::path liar = dir / "liar.zip";
+  test::write(liar, raw_zip({{"big", std::string(5000, 'a'), 0100644, 100}}));
+  zip::Reader lr(liar);
+  std::unique_ptr<zip::MemberReader> lin = lr.open(lr.entries()[0]);
+  EXPECT_THROW(while (lin->read(buf, sizeof buf)) {}, Error);
+}
+
 }  // namespace
 }  // namespace mdb
