@@ -288,7 +288,7 @@ TEST(Sample, IsConsistent) {
   for (const char* ref :
        {"mephisto.units.agent_id", "mephisto.tasks.parent_task_id", "mephisto.worker_review.unit_id",
         "mephisto.worker_review.updated_qualification_id", "mephisto.worker_review.revoked_qualification_id",
-        "mephisto.onboarding_agents.task_id", "mock.requesters.requester_id", "mock.units.unit_id",
+        "mephisto.onboarding_agents.task_id", "mephisto.worker_review.task_id", "mock.requesters.requester_id", "mock.units.unit_id",
         "mock.workers.worker_id", "prolific.studies.task_run_id", "prolific.units.unit_id",
         "prolific.units.prolific_submission_id", "prolific.workers.worker_id", "prolific.qualifications.qualification_ids",
         "prolific.qualifications.prolific_participant_group_id", "prolific.participant_groups.requester_id",
@@ -313,7 +313,10 @@ TEST(Sample, LooksLikeRealData) {
   EXPECT_GE(count(db, "SELECT count(*) FROM task_runs WHERE task_id IN "
                       "(SELECT task_id FROM tasks WHERE project_id IS NULL)"),
             1);
-  EXPECT_GE(count(db, "SELECT count(*) FROM worker_review WHERE unit_id IS NULL"), 2);
+  EXPECT_GE(count(db, "SELECT count(*) FROM worker_review WHERE unit_id IS NULL AND task_id IS NULL"), 2)
+      << "qualification-only reviews";
+  EXPECT_GE(count(db, "SELECT count(*) FROM worker_review WHERE unit_id IS NULL AND task_id IS NOT NULL"), 1)
+      << "task-level reviews";
   EXPECT_GE(count(db, "SELECT count(*) FROM (SELECT unit_id FROM agents GROUP BY unit_id HAVING count(*) > 1)"), 1)
       << "some units have an earlier agent that left";
   EXPECT_GE(count(db, "SELECT count(DISTINCT status) FROM units"), 5);

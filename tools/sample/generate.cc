@@ -81,7 +81,9 @@ void build_world(Sim& sim, const GenerateOptions& o, const std::vector<std::stri
       if (rng.chance(0.2)) sim.grant(w.id, allowlist, 1);
       if (blocked) {
         sim.grant(w.id, blocked_list, 1);
-        sim.add_qualification_review(w.id, "blocked via review app", blocked_list, 1, std::nullopt, true);
+        sim.add_worker_review(
+            {.worker = w.id, .note = "blocked via review app", .updated_qualification = blocked_list, .value = 1,
+             .blocked = true});
       }
     }
   }
@@ -93,8 +95,15 @@ size_t requester_of(const Sim& sim, const std::string& provider) {
   return 0;  // the mock requester stands in for a provider this schema lacks
 }
 
-// Later review decisions: a revoked allowlist grant and an updated language level.
-void change_qualifications(Sim& sim) {
+// Later review decisions: a revoked allowlist grant, an updated language level, and
+// feedback on a whole task for one worker of its first run.
+void later_reviews(Sim& sim) {
+  Row first = [&] {
+    sql::Stmt s = sim.mephisto().db.prepare("SELECT worker_id, task_id FROM agents ORDER BY agent_id LIMIT 1");
+    return s.step() ? s.row() : Row{};
+  }();
+  if (!first.empty())
+    sim.add_worker_review({.worker = first[0].i, .note = "consistent quality across the task", .task = first[1].i});
   for (const Qualification& q : sim.qualifications) {
     if (q.name != "allowlist" && q.name != "english_native") continue;
     auto holder = std::find_if(sim.grants.begin(), sim.grants.end(), [&](const auto& g) { return g.second == q.id; });
@@ -105,7 +114,8 @@ void change_qualifications(Sim& sim) {
       sim.revoke(worker, q.id);
     } else {
       sim.grant(worker, q.id, 5);
-      sim.add_qualification_review(worker, "language level re-assessed", q.id, 5, std::nullopt, false);
+      sim.add_worker_review(
+          {.worker = worker, .note = "language level re-assessed", .updated_qualification = q.id, .value = 5});
     }
   }
 }
@@ -141,7 +151,7 @@ Report generate(const stdfs::path& out, const GenerateOptions& o) {
     sim.add_run(plan);
     if (i == 0 && !o.legacy) sim.clock().set_seconds_form_until(sim.clock().now());
   }
-  change_qualifications(sim);
+  later_reviews(sim);
   sim.finish();
   return {sim.files().files(), sim.files().bytes()};
 }

@@ -184,7 +184,8 @@ void change_a_qualification(Sim& sim) {
   int64_t value = sim.rng().range(0, 5);
   sim.clock().advance_ms(sim.rng(), 60'000, 3'600'000);
   sim.grant(worker, qualification, value);
-  sim.add_qualification_review(worker, "qualification updated", qualification, value, std::nullopt, false);
+  sim.add_worker_review(
+      {.worker = worker, .note = "qualification updated", .updated_qualification = qualification, .value = value});
 }
 
 }  // namespace

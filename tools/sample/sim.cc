@@ -266,20 +266,18 @@ void Sim::revoke(int64_t worker, int64_t qualification) {
   mephisto().rows->run("DELETE FROM granted_qualifications WHERE worker_id = ?1 AND qualification_id = ?2",
                        {integer(worker), integer(qualification)});
   grants.erase({worker, qualification});
-  add_qualification_review(worker, "revoked", std::nullopt, std::nullopt, qualification, false);
+  add_worker_review({.worker = worker, .note = "revoked", .revoked_qualification = qualification});
 }
 
-void Sim::add_qualification_review(int64_t worker, const std::string& note,
-                                   std::optional<int64_t> updated_qualification, std::optional<int64_t> value,
-                                   std::optional<int64_t> revoked_qualification, bool blocked) {
+void Sim::add_worker_review(const WorkerReview& r) {
   if (!mephisto().rows->has_table("worker_review")) return;
   auto opt = [](std::optional<int64_t> v) { return v ? integer(*v) : null(); };
   mephisto().rows->insert(
       "worker_review",
-      {{"id", integer(new_id("mephisto", "worker_review", "id"))}, {"unit_id", null()}, {"worker_id", integer(worker)},
-       {"task_id", null()}, {"status", null()}, {"review_note", text(note)}, {"bonus", null()},
-       {"blocked_worker", boolean(blocked)}, {"updated_qualification_id", opt(updated_qualification)},
-       {"updated_qualification_value", opt(value)}, {"revoked_qualification_id", opt(revoked_qualification)},
+      {{"id", integer(new_id("mephisto", "worker_review", "id"))}, {"unit_id", null()}, {"worker_id", integer(r.worker)},
+       {"task_id", opt(r.task)}, {"status", null()}, {"review_note", text(r.note)}, {"bonus", null()},
+       {"blocked_worker", boolean(r.blocked)}, {"updated_qualification_id", opt(r.updated_qualification)},
+       {"updated_qualification_value", opt(r.value)}, {"revoked_qualification_id", opt(r.revoked_qualification)},
        {"creation_date", text(clock_.date())}});
 }
 

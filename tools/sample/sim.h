@@ -122,11 +122,19 @@ class Sim {
   void grant(int64_t worker, int64_t qualification, int64_t value);
   // Removes a grant, as the review app's "revoke" does, and records the review.
   void revoke(int64_t worker, int64_t qualification);
-  // A review of a worker that concerns no unit: a qualification granted, updated or revoked,
-  // or a block. Only the final schema has such rows (unit_review needs a unit).
-  void add_qualification_review(int64_t worker, const std::string& note, std::optional<int64_t> updated_qualification,
-                                std::optional<int64_t> value, std::optional<int64_t> revoked_qualification,
-                                bool blocked);
+  // A review of a worker that concerns no unit: a qualification granted, updated or
+  // revoked, a block, feedback on a whole task. Only the final schema has such rows
+  // (unit_review needs a unit).
+  struct WorkerReview {
+    int64_t worker = 0;
+    std::string note;
+    std::optional<int64_t> task = std::nullopt;
+    std::optional<int64_t> updated_qualification = std::nullopt;
+    std::optional<int64_t> value = std::nullopt;
+    std::optional<int64_t> revoked_qualification = std::nullopt;
+    bool blocked = false;
+  };
+  void add_worker_review(const WorkerReview& review);
   void add_run(const RunPlan& plan);
 
   // Review of a unit whose agent finished: statuses of unit, agent and provider rows, and
