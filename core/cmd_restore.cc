@@ -1,7 +1,125 @@
+// `mephisto db restore -f NAME_OR_FILE [--only PATH]` (cli.md, store.md): makes the data dir
+// exactly a snapshot (or a backup zip), after snapshotting the current data, with an atomic
+// swap of a fully built and verified staging tree.
+#include <memory>
+
 #include "core/commands.h"
+#include "core/journal.h"
+#include "core/storeops.h"
+#include "store/env.h"
+#include "store/restore.h"
+#include "store/store.h"
 
 namespace mdb::core {
 
-int run_restore(Context&, const RestoreOptions&) { not_available_yet("restore"); }
+namespace {
+
+struct Source {
+  std::optional<std::string> snapshot;  // a snapshot name, or
+  stdfs::path zip;                      // a backup zip
+};
+
+std::optional<store::SnapshotInfo> find_in_store(Context& ctx, const std::string& spec) {
+  const stdfs::path& dir = ctx.locations().store_dir;
+  if (!store::Store::exists(dir)) return std::nullopt;
+  store::Store store(dir, store::Store::Mode::Read);
+  return store.find_snapshot(spec);
+}
+
+// A snapshot name or unique id prefix; else a zip (as given, or in <outputs>/backup/);
+// else NAME.zip naming a snapshot NAME.
+Source resolve_source(Context& ctx, const std::string& spec) {
+  if (auto snap = find_in_store(ctx, spec)) return Source{snap->name, {}};
+  stdfs::path given(spec);
+  std::error_code ec;
+  for (const stdfs::path& p : {given, ctx.locations().outputs_dir / "backup" / given})
+    if (stdfs::is_regular_file(p, ec)) return Source{std::nullopt, stdfs::absolute(p)};
+  if (given.extension() == ".zip")
+    if (auto snap = find_in_store(ctx, given.stem().string())) return Source{snap->name, {}};
+  throw Error("Could not find a snapshot or backup file named " + spec + ": it is not a snapshot name or id prefix in "
+              "the store " + ctx.locations().store_dir.string() + ", and neither " + spec + " nor " +
+              (ctx.locations().outputs_dir / "backup" / given).string() +
+              " exists. `mephisto db snapshots` lists the snapshots. Nothing was changed.");
+}
+
+std::optional<std::string> normalize_only(const std::optional<std::string>& only) {
+  if (!only) return std::nullopt;
+  std::string p = stdfs::path(*only).lexically_normal().generic_string();
+  while (!p.empty() && p.back() == '/') p.pop_back();
+  if (!store::is_safe_relative_path(p))
+    throw UsageError("--only " + *only + ": give a path relative to the data directory, without '..'.");
+  if (p == kMetaDirName || p.rfind(std::string(kMetaDirName) + "/", 0) == 0)
+    throw UsageError("--only " + *only + ": " + kMetaDirName + "/ is mephisto-db's own folder; it is never restored.");
+  return p;
+}
+
+std::unique_ptr<store::TreeSource> open_source(store::Store& store, const Source& src,
+                                               const std::optional<std::string>& only) {
+  if (src.snapshot) {
+    auto snap = store.find_snapshot(*src.snapshot);
+    if (!snap) throw Error("The snapshot " + *src.snapshot + " disappeared from the store. Nothing was changed.");
+    return std::make_unique<store::SnapshotSource>(store, snap->record, only);
+  }
+  throw Error("Restoring from a backup zip (" + src.zip.string() +
+              ") is not available yet in this build. Nothing was changed.");
+}
+
+// Removes a data dir this restore created when the restore fails.
+struct CreatedRoot {
+  stdfs::path path;
+  bool active = false;
+  ~CreatedRoot() {
+    if (!active) return;
+    std::error_code ec;
+    stdfs::remove_all(path, ec);
+  }
+};
+
+}  // namespace
+
+int run_restore(Context& ctx, const RestoreOptions& opts) {
+  DataDir dir = prepare_data_dir(ctx, DataDirUse::Any);
+  check_store_outside(dir, ctx.locations().store_dir);
+  std::optional<std::string> only = normalize_only(opts.only);
+  Source src = resolve_source(ctx, opts.file);
+  if (!ctx.console.confirm()) return 1;
+  ctx.console.info(src.snapshot ? "Started restoring from snapshot " + *src.snapshot + " ..."
+                                : "Started restoring from backup " + src.zip.string() + " ...");
+
+  CreatedRoot created_root{dir.root(), !fs::exists(dir.root())};
+  if (created_root.active) fs::mkdirs(dir.root());
+  store::Store store(ctx.locations().store_dir, store::Store::Mode::Write, "restore");
+  ExclusiveDbLocks locks(dir);
+  std::unique_ptr<store::TreeSource> source = open_source(store, src, only);
+  store::Staging staging(dir.root(), kMetaDirName);
+  ConsoleReporter reporter(ctx.console);
+  store::BuildStats stats = store::build_tree(*source, staging.path(), reporter);
+  if (only && !fs::exists(staging.path() / *only))
+    throw Error(*only + " is not in " + (src.snapshot ? "snapshot " + *src.snapshot : src.zip.string()) +
+                ". Nothing was changed.");
+
+  AtomicChange change(ctx, dir, "restore", store, locks);
+  change.mark_irreversible();
+  if (only) {
+    std::vector<std::string> created;
+    store::swap_path(dir.root(), staging, *only, created);
+  } else {
+    store::swap_tree(dir.root(), staging, kMetaDirName);
+  }
+  change.commit();
+  created_root.active = false;
+
+  ctx.console.info("Finished successfully");
+  auto& j = ctx.console.result();
+  j["ok"] = true;
+  if (src.snapshot) j["snapshot"] = *src.snapshot;
+  else j["zip"] = src.zip.string();
+  if (only) j["only"] = *only;
+  j["files"] = stats.files;
+  j["dirs"] = stats.dirs;
+  j["symlinks"] = stats.symlinks;
+  j["bytes"] = stats.bytes;
+  return 0;
+}
 
 }  // namespace mdb::core

@@ -15,6 +15,8 @@ class Console {
   Console(bool json, bool assume_yes);
 
   bool json() const { return json_; }
+  // Whether progress bars are shown (stderr is a terminal and no --json).
+  bool progress_enabled() const { return progress_enabled_; }
   // A line of the original's prose; suppressed with --json.
   void info(std::string_view line);
   // Always shown, on stderr.

@@ -116,6 +116,13 @@ File File::open_read(const stdfs::path& path) {
   return File(fd, path);
 }
 
+File File::open_read_at(int dirfd, const std::string& name, stdfs::path path) {
+  int fd = ::openat(dirfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) throw IoError("cannot open", path, errno);
+  ++stats().files_opened_for_read;
+  return File(fd, std::move(path));
+}
+
 File File::create(const stdfs::path& path, bool exclusive, mode_t mode) {
   fault_point("create", path);
   int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (exclusive ? O_EXCL : O_TRUNC);
@@ -127,6 +134,13 @@ File File::create(const stdfs::path& path, bool exclusive, mode_t mode) {
 File File::open_append(const stdfs::path& path) {
   int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
   if (fd < 0) throw IoError("cannot open for append", path, errno);
+  return File(fd, path);
+}
+
+File File::open_or_create(const stdfs::path& path, mode_t mode) {
+  fault_point("create", path);
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, mode);
+  if (fd < 0) throw IoError("cannot open", path, errno);
   return File(fd, path);
 }
 
@@ -214,6 +228,11 @@ void File::sync() {
   if (::fsync(fd_) != 0) throw IoError("cannot fsync", path_, errno);
 }
 
+void File::truncate(uint64_t size) {
+  fault_point("truncate", path_);
+  if (::ftruncate(fd_, static_cast<off_t>(size)) != 0) throw IoError("cannot truncate", path_, errno);
+}
+
 uint64_t File::size() const { return static_cast<uint64_t>(stat().st_size); }
 
 struct stat File::stat() const {
@@ -280,6 +299,43 @@ void mkdirs(const stdfs::path& dir, mode_t mode) {
   mkdirs(dir.parent_path() == dir ? stdfs::path() : dir.parent_path(), mode);
   fault_point("mkdir", dir);
   if (::mkdir(dir.c_str(), mode) != 0 && errno != EEXIST) throw IoError("cannot create directory", dir, errno);
+}
+
+void make_dir(const stdfs::path& dir, mode_t mode) {
+  fault_point("mkdir", dir);
+  if (::mkdir(dir.c_str(), mode) != 0) throw IoError("cannot create directory", dir, errno);
+}
+
+void symlink(const std::string& target, const stdfs::path& link) {
+  fault_point("symlink", link);
+  if (::symlink(target.c_str(), link.c_str()) != 0) throw IoError("cannot create symlink", link, errno);
+}
+
+void hard_link(const stdfs::path& from, const stdfs::path& to) {
+  fault_point("link", to);
+  if (::link(from.c_str(), to.c_str()) != 0) throw IoError("cannot link " + from.string() + " to", to, errno);
+}
+
+void set_mode_and_mtime(const stdfs::path& path, mode_t mode, int64_t mtime_ns, bool is_symlink) {
+  if (!is_symlink && ::fchmodat(AT_FDCWD, path.c_str(), mode & 07777, 0) != 0)
+    throw IoError("cannot set the mode of", path, errno);
+  struct timespec times[2];
+  times[0].tv_sec = 0;
+  times[0].tv_nsec = UTIME_OMIT;
+  times[1].tv_sec = static_cast<time_t>(mtime_ns / 1'000'000'000);
+  times[1].tv_nsec = static_cast<long>(mtime_ns % 1'000'000'000);
+  if (times[1].tv_nsec < 0) {
+    times[1].tv_nsec += 1'000'000'000;
+    times[1].tv_sec -= 1;
+  }
+  if (::utimensat(AT_FDCWD, path.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0)
+    throw IoError("cannot set the modification time of", path, errno);
+}
+
+void sync_filesystem(const stdfs::path& path) {
+  File d = File::open_dir(path);
+  fault_point("fsync", path);
+  if (::syncfs(d.fd()) != 0) throw IoError("cannot flush the filesystem of", path, errno);
 }
 
 void remove_file(const stdfs::path& path) {

@@ -56,9 +56,14 @@ class File {
   ~File();
 
   static File open_read(const stdfs::path& path);
+  // Opens `name` in the directory `dirfd` for reading, never following a symlink; `path` is
+  // only for messages.
+  static File open_read_at(int dirfd, const std::string& name, stdfs::path path);
   // Creates or truncates. `exclusive`: fail if it exists.
   static File create(const stdfs::path& path, bool exclusive = false, mode_t mode = 0644);
   static File open_append(const stdfs::path& path);
+  // Opens for reading and writing, creating it when missing (never truncates).
+  static File open_or_create(const stdfs::path& path, mode_t mode = 0644);
   static File open_dir(const stdfs::path& path);
 
   int fd() const { return fd_; }
@@ -72,6 +77,7 @@ class File {
   size_t pread(char* buf, size_t n, uint64_t offset);
   std::string read_all();
   void sync();
+  void truncate(uint64_t size);
   uint64_t size() const;
   struct stat stat() const;
   void close();  // reports close errors, unlike the destructor
@@ -90,6 +96,16 @@ void rename(const stdfs::path& from, const stdfs::path& to);
 bool exchange(const stdfs::path& a, const stdfs::path& b);
 void sync_dir(const stdfs::path& dir);
 void mkdirs(const stdfs::path& dir, mode_t mode = 0755);
+// One mkdir; an existing path (even a directory) is an error.
+void make_dir(const stdfs::path& dir, mode_t mode);
+void symlink(const std::string& target, const stdfs::path& link);
+void hard_link(const stdfs::path& from, const stdfs::path& to);
+// Sets permission bits (not for symlinks) and the modification time, never following a
+// symlink at `path`. Metadata only: not a fault point.
+void set_mode_and_mtime(const stdfs::path& path, mode_t mode, int64_t mtime_ns, bool is_symlink);
+// Flushes the whole filesystem holding `path` (syncfs): one call instead of an fsync per
+// file after writing many files.
+void sync_filesystem(const stdfs::path& path);
 void remove_file(const stdfs::path& path);       // missing is fine
 void remove_tree(const stdfs::path& path);       // missing is fine
 bool exists(const stdfs::path& path);            // lstat-based: a dangling symlink exists

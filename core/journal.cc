@@ -1,0 +1,165 @@
+#include "core/journal.h"
+
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "core/storeops.h"
+#include "store/env.h"
+#include "store/restore.h"
+#include "store/store.h"
+
+namespace mdb::core {
+
+namespace {
+
+struct Marker {
+  std::string store, snapshot, command, started;
+  long pid = 0;
+};
+
+Marker read_marker(const stdfs::path& path) {
+  try {
+    nlohmann::json j = nlohmann::json::parse(fs::read_file(path));
+    Marker m;
+    m.store = j.at("store").get<std::string>();
+    m.snapshot = j.at("snapshot").get<std::string>();
+    m.command = j.value("command", "unknown command");
+    m.started = j.value("started", "");
+    m.pid = j.value("pid", 0L);
+    return m;
+  } catch (const nlohmann::json::exception&) {
+    throw Error("The journal marker " + path.string() + " is damaged, so the interrupted change it records cannot be "
+                "rolled back automatically. Restore the latest `_before_` snapshot listed by `mephisto db snapshots` "
+                "with `mephisto db restore -f NAME`, then delete the marker. Nothing was changed.");
+  }
+}
+
+// Makes the data dir exactly the marker's snapshot again. The marker stays until the tree
+// is in place, so a crash here only means doing it again. `locks` may be held by the
+// caller; otherwise they are taken here (a damaged DB file does not block the rollback).
+// `open_store` is the caller's open handle on the marker's store, if any.
+void roll_back(Context& ctx, const DataDir& dir, const Marker& m, store::Store* open_store,
+               const ExclusiveDbLocks* locks) {
+  std::optional<store::Store> own_store;
+  store::Store& store = open_store ? *open_store : own_store.emplace(m.store, store::Store::Mode::Read);
+  auto snap = store.find_snapshot(m.snapshot);
+  if (!snap || snap->name != m.snapshot)
+    throw Error("Cannot roll back the interrupted `" + m.command + "`: its snapshot " + m.snapshot +
+                " is not in the store " + m.store + ". The journal marker " + journal_marker_path(dir).string() +
+                " was left in place. Nothing was changed.");
+  std::optional<ExclusiveDbLocks> own;
+  if (!locks) locks = &own.emplace(dir, true);
+  store::Staging staging(dir.root(), kMetaDirName);
+  store::SnapshotSource src(store, snap->record);
+  ConsoleReporter reporter(ctx.console);
+  store::build_tree(src, staging.path(), reporter);
+  store::swap_tree(dir.root(), staging, kMetaDirName);
+  fs::remove_file(journal_marker_path(dir));
+  fs::sync_dir(dir.meta_dir());
+  ctx.console.warn("Rolled back an interrupted `mephisto db " + m.command + "`" +
+                   (m.started.empty() ? "" : " (started " + m.started + ")") +
+                   ": the data directory is again exactly snapshot " + m.snapshot + ".");
+  ctx.console.result()["rolled_back"] = {{"command", m.command}, {"snapshot", m.snapshot}};
+}
+
+std::string name_part(const std::string& command) {
+  std::string out;
+  for (char c : command) out += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+  return out;
+}
+
+}  // namespace
+
+stdfs::path journal_marker_path(const DataDir& dir) { return dir.meta_dir() / "journal"; }
+
+std::optional<std::string> journal_snapshot(const DataDir& dir) {
+  if (!fs::exists(journal_marker_path(dir))) return std::nullopt;
+  return read_marker(journal_marker_path(dir)).snapshot;
+}
+
+DataDir prepare_data_dir(Context& ctx, DataDirUse use) {
+  stdfs::path root = ctx.locations().data_dir;
+  std::error_code ec;
+  stdfs::path real = stdfs::canonical(root, ec);
+  if (!ec) root = real;
+  if (use == DataDirUse::Any && !fs::exists(root)) return DataDir(root);
+  if (stdfs::is_directory(root, ec)) recover_interrupted_change(ctx, DataDir(root));
+  if (use == DataDirUse::Existing) return DataDir::open_existing(root);
+  if (!stdfs::is_directory(root, ec))
+    throw Error("The data directory " + root.string() + " is not a directory. Nothing was changed.");
+  return DataDir(root);
+}
+
+void recover_interrupted_change(Context& ctx, const DataDir& dir) {
+  stdfs::path marker = journal_marker_path(dir);
+  if (fs::exists(marker)) {
+    DataDirLock lock(dir, "recovery");  // a live change in another process keeps its marker
+    if (fs::exists(marker)) roll_back(ctx, dir, read_marker(marker), nullptr, nullptr);
+  }
+  store::remove_stale_staging(dir.root(), kMetaDirName);
+}
+
+AtomicChange::AtomicChange(Context& ctx, const DataDir& dir, std::string command)
+    : ctx_(ctx), dir_(dir), command_(std::move(command)) {
+  begin();
+}
+
+AtomicChange::AtomicChange(Context& ctx, const DataDir& dir, std::string command, store::Store& store,
+                           const ExclusiveDbLocks& locks)
+    : ctx_(ctx), dir_(dir), command_(std::move(command)), store_(&store), locks_(&locks) {
+  begin();
+}
+
+void AtomicChange::begin() {
+  lock_ = std::make_unique<DataDirLock>(dir_, command_);
+  std::optional<store::Store> own_store;
+  store::Store& store =
+      store_ ? *store_ : own_store.emplace(ctx_.locations().store_dir, store::Store::Mode::Write, command_);
+  snapshot_ = store.unique_snapshot_name(timestamp_now() + "_before_" + name_part(command_));
+  snapshot_data_dir(store, ctx_.console, dir_, snapshot_, command_, locks_);
+  stdfs::path store_dir = store.dir();
+  own_store.reset();  // releases the store lock before the change runs
+  nlohmann::ordered_json m;
+  m["store"] = store_dir.string();
+  m["snapshot"] = snapshot_;
+  m["command"] = command_;
+  m["pid"] = static_cast<long>(::getpid());
+  m["started"] = store::local_time_text(::time(nullptr));
+  fs::write_file_atomic(journal_marker_path(dir_), m.dump(2) + "\n");
+  marker_written_ = true;
+  ctx_.console.info("Saved the current data as snapshot " + snapshot_);
+  ctx_.console.result()["snapshot_before"] = snapshot_;
+}
+
+void AtomicChange::record_created(const stdfs::path& rel) { created_.push_back(rel); }
+
+void AtomicChange::commit() {
+  fs::remove_file(journal_marker_path(dir_));
+  fs::sync_dir(dir_.meta_dir());
+  committed_ = true;
+  lock_.reset();
+}
+
+AtomicChange::~AtomicChange() {
+  if (committed_ || !marker_written_) return;
+  if (!irreversible_) {
+    try {
+      for (auto it = created_.rbegin(); it != created_.rend(); ++it) fs::remove_tree(dir_.root() / *it);
+      fs::remove_file(journal_marker_path(dir_));
+      fs::sync_dir(dir_.meta_dir());
+      return;
+    } catch (const std::exception&) {
+      // fall through: restore the whole snapshot instead
+    }
+  }
+  try {
+    roll_back(ctx_, dir_, read_marker(journal_marker_path(dir_)), store_, locks_);
+  } catch (const std::exception& e) {
+    ctx_.console.warn(std::string("Could not undo the failed change yet (") + e.what() +
+                      "). The journal marker stays: the next mephisto db command on this data directory restores "
+                      "snapshot " + snapshot_ + " first.");
+  }
+}
+
+}  // namespace mdb::core

@@ -1,0 +1,90 @@
+#pragma once
+// The shared atomic-change API (notes/JOURNAL_API.md): one snapshot + journal marker +
+// rollback path used by import, restore and export -del, and the recovery check every
+// command that touches a data dir runs first.
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/commands.h"
+#include "core/datadir.h"
+
+namespace mdb::core {
+
+class DataDirLock;
+class ExclusiveDbLocks;
+}  // namespace mdb::core
+namespace mdb::store {
+class Store;
+}  // namespace mdb::store
+namespace mdb::core {
+
+// How a command uses the data dir it resolves.
+enum class DataDirUse {
+  Existing,  // must hold database.db (export, import into an existing dir, backup)
+  Any,       // may be missing or empty; created when missing (restore, import into a fresh dir)
+};
+
+// The one entry point of commands that take a data dir: resolves it (symlinks resolved, so
+// swaps act on the real directory), checks it, and runs recover_interrupted_change.
+DataDir prepare_data_dir(Context& ctx, DataDirUse use = DataDirUse::Existing);
+
+// If `.mephisto-db/journal` exists (an earlier command died mid-change), restores the
+// snapshot it names exactly (files added after it removed, DB sidecar files removed),
+// removes the marker, and tells the user (one line naming the snapshot and the command).
+// Idempotent and crash-safe: the marker stays until the restore is complete. A marker of
+// a change still running in another process is left alone (its lock is held): error.
+// Also removes staging directories of restores that crashed.
+void recover_interrupted_change(Context& ctx, const DataDir& dir);
+
+class AtomicChange {
+ public:
+  // Takes the data-dir writer lock (a second writer fails at once naming the holder; the
+  // kernel releases the lock of a dead process), snapshots the data dir into the store,
+  // then writes the journal marker (store path, snapshot name, command) durably.
+  AtomicChange(Context& ctx, const DataDir& dir, std::string command);
+  // The same, for a caller that holds exclusive SQLite locks on the DBs and has the store
+  // open for writing (restore): the snapshot copies the DBs through those connections and
+  // goes into that store (LMDB forbids opening one environment twice in a process).
+  AtomicChange(Context& ctx, const DataDir& dir, std::string command, store::Store& store,
+               const ExclusiveDbLocks& locks);
+  AtomicChange(const AtomicChange&) = delete;
+  AtomicChange& operator=(const AtomicChange&) = delete;
+  // Without commit (an exception unwinds): removes the recorded paths, then the marker. If
+  // undo fails, the marker stays and the next command restores the snapshot.
+  ~AtomicChange();
+
+  const std::string& snapshot_name() const { return snapshot_; }
+  // A path (relative to the data dir) this change created or moved into place; removed on
+  // in-process failure.
+  void record_created(const std::filesystem::path& rel);
+  // From here on the change cannot be undone path by path (restore is about to swap
+  // trees): a failure restores the snapshot instead.
+  void mark_irreversible() { irreversible_ = true; }
+  // Everything is durable: removes the marker (fsyncs the dir) and releases the lock.
+  void commit();
+
+ private:
+  void begin();
+
+  Context& ctx_;
+  DataDir dir_;
+  std::string command_;
+  std::string snapshot_;
+  store::Store* store_ = nullptr;
+  const ExclusiveDbLocks* locks_ = nullptr;
+  std::unique_ptr<DataDirLock> lock_;
+  std::vector<std::filesystem::path> created_;
+  bool marker_written_ = false;
+  bool irreversible_ = false;
+  bool committed_ = false;
+};
+
+// The path of the journal marker of a data dir.
+std::filesystem::path journal_marker_path(const DataDir& dir);
+// The snapshot named by a data dir's journal marker, if there is one (prune keeps it).
+std::optional<std::string> journal_snapshot(const DataDir& dir);
+
+}  // namespace mdb::core

@@ -1,0 +1,46 @@
+# The blob store's records (store.md): snapshot records and manifest parts. Both are blobs
+# in packs, so the index can be rebuilt from the packs alone. Fields are only ever added.
+@0xd2e8c384b1e4e3e9;
+
+$import "/capnp/c++.capnp".namespace("mdb::capnp_store");
+
+# One entry of a snapshot's tree. Paths are relative to the data dir, '/'-separated, as raw
+# bytes (file names need not be UTF-8). Entries are sorted component by component, so a
+# directory comes right before its contents.
+struct Entry {
+  path @0 :Data;
+  kind @1 :Kind;
+  mode @2 :UInt32;       # permission bits (07777)
+  mtimeNs @3 :Int64;
+  size @4 :UInt64;
+  chunks @5 :List(Data); # 32-byte SHA-256 blob ids, in file order
+  target @6 :Data;       # symlink target
+  database @7 :Bool;     # a SQLite DB, copied with the online backup API
+
+  enum Kind {
+    file @0;
+    directory @1;
+    symlink @2;
+  }
+}
+
+# A bounded slice of a manifest: cut where a path hash hits a boundary, so unchanged
+# stretches of a tree give identical (deduplicated) parts.
+struct ManifestPart {
+  entries @0 :List(Entry);
+}
+
+struct Snapshot {
+  name @0 :Text;
+  timeNs @1 :Int64;      # UTC, nanoseconds since the epoch
+  host @2 :Text;
+  dataDir @3 :Text;
+  reason @4 :Text;       # "backup", or the command an automatic snapshot was taken before
+  files @5 :UInt64;
+  dirs @6 :UInt64;
+  bytes @7 :UInt64;      # total size of the files
+  newBytes @8 :UInt64;   # bytes of blobs this snapshot added to the store
+  storedBytes @9 :UInt64;  # the same after compression
+  manifest @10 :List(Data);  # ids of the ManifestPart blobs, in order
+  entries @11 :UInt64;
+}

@@ -1,0 +1,349 @@
+#include "store/backup.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <optional>
+#include <set>
+#include <thread>
+
+#include "store/chunker.h"
+#include "store/sqlite.h"
+
+namespace mdb::store {
+
+namespace {
+
+namespace stdfs = std::filesystem;
+
+// A file whose ctime is this close to the moment we read it may be changed again without a
+// visible ctime change (timestamps come from a coarse clock), so it is not cached.
+constexpr int64_t kRacyWindowNs = 50'000'000;
+constexpr int kBusyRetries = 1000;  // x 10 ms
+
+int64_t ns(const struct timespec& t) { return int64_t{t.tv_sec} * 1'000'000'000 + t.tv_nsec; }
+
+int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+bool same_file(const FileCacheRecord& r, const struct stat& st) {
+  return r.size == static_cast<uint64_t>(st.st_size) && r.mtime_ns == ns(st.st_mtim) &&
+         r.ctime_ns == ns(st.st_ctim) && r.inode == st.st_ino;
+}
+
+FileCacheRecord cache_record(const struct stat& st, std::vector<BlobId> chunks) {
+  return FileCacheRecord{static_cast<uint64_t>(st.st_size), ns(st.st_mtim), ns(st.st_ctim), st.st_ino,
+                         std::move(chunks)};
+}
+
+// A directory fd, closed by RAII.
+struct DirFd {
+  int fd = -1;
+  explicit DirFd(int f) : fd(f) {}
+  DirFd(const DirFd&) = delete;
+  ~DirFd() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+std::vector<std::string> sorted_names(int dirfd, const stdfs::path& where) {
+  int dup = ::dup(dirfd);
+  if (dup < 0) throw fs::IoError("cannot read directory", where, errno);
+  DIR* d = ::fdopendir(dup);
+  if (!d) {
+    ::close(dup);
+    throw fs::IoError("cannot read directory", where, errno);
+  }
+  std::vector<std::string> names;
+  errno = 0;
+  while (struct dirent* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n != "." && n != "..") names.push_back(std::move(n));
+  }
+  int err = errno;
+  ::closedir(d);
+  if (err) throw fs::IoError("cannot read directory", where, err);
+  std::sort(names.begin(), names.end());  // names hold no '/': bytewise order is path order
+  return names;
+}
+
+class BackupRun {
+ public:
+  BackupRun(Store& store, const BackupRequest& req, Reporter& rep)
+      : store_(store),
+        req_(req),
+        rep_(rep),
+        manifest_([this](std::string part) { return store_.add(BlobType::Tree, part); }),
+        databases_(req.databases.begin(), req.databases.end()),
+        key_prefix_(req.root.string() + std::string(1, '\0')) {}
+
+  BackupResult run() {
+    WriteStats before = store_.stats();
+    rec_.name = req_.name;
+    rec_.time_ns = now_ns();
+    rec_.host = host_name();
+    rec_.data_dir = req_.root.string();
+    rec_.reason = req_.reason;
+    DirFd root(::open(req_.root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (root.fd < 0) throw fs::IoError("cannot open directory", req_.root, errno);
+    if (rep_.wants_progress()) rep_.phase("Backing up", total_size(root.fd, req_.root, true), true);
+    walk(root.fd, "");
+    rep_.end_phase();
+    rec_.manifest = manifest_.finish();
+    rec_.entries = manifest_.count();
+    rec_.new_bytes = store_.stats().bytes_new - before.bytes_new;
+    rec_.stored_bytes = store_.stats().bytes_stored - before.bytes_stored;
+    BackupResult result;
+    result.snapshot.name = rec_.name;
+    result.snapshot.id = store_.commit_snapshot(rec_);
+    result.snapshot.record = rec_;
+    result.files_read = files_read_;
+    result.bytes_new = data_new_bytes_;
+    result.bytes_deduplicated = rec_.bytes - std::min(rec_.bytes, data_new_bytes_);
+    result.bytes_stored = store_.stats().bytes_stored - before.bytes_stored;
+    return result;
+  }
+
+ private:
+  bool excluded(const std::string& rel) const {
+    return std::find(req_.exclude.begin(), req_.exclude.end(), rel) != req_.exclude.end();
+  }
+
+  // Only feeds the progress bar: a stat-only pre-walk.
+  uint64_t total_size(int dirfd, const stdfs::path& where, bool top) {
+    uint64_t total = 0;
+    for (const std::string& name : sorted_names(dirfd, where)) {
+      if (top && excluded(name)) continue;
+      struct stat st{};
+      if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+      if (S_ISREG(st.st_mode)) total += static_cast<uint64_t>(st.st_size);
+      if (!S_ISDIR(st.st_mode)) continue;
+      DirFd child(::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (child.fd >= 0) total += total_size(child.fd, where / name, false);
+    }
+    return total;
+  }
+
+  void walk(int dirfd, const std::string& rel_dir) {
+    stdfs::path where = req_.root / rel_dir;
+    for (const std::string& name : sorted_names(dirfd, where)) {
+      std::string rel = rel_dir.empty() ? name : rel_dir + "/" + name;
+      if (rel_dir.empty() && excluded(name)) continue;
+      struct stat st{};
+      if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        if (errno == ENOENT) continue;  // removed while we walk
+        throw fs::IoError("cannot stat", where / name, errno);
+      }
+      Entry e;
+      e.path = rel;
+      e.mode = st.st_mode & 07777;
+      e.mtime_ns = ns(st.st_mtim);
+      if (S_ISDIR(st.st_mode)) {
+        e.kind = EntryKind::Directory;
+        manifest_.add(std::move(e));
+        ++rec_.dirs;
+        DirFd child(::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (child.fd < 0) throw fs::IoError("cannot open directory", where / name, errno);
+        walk(child.fd, rel);
+      } else if (S_ISLNK(st.st_mode)) {
+        e.kind = EntryKind::Symlink;
+        e.target = read_link(dirfd, name, where / name, st);
+        manifest_.add(std::move(e));
+      } else if (S_ISREG(st.st_mode)) {
+        file(dirfd, name, st, e);
+        rec_.bytes += e.size;
+        ++rec_.files;
+        rep_.advance(static_cast<uint64_t>(st.st_size));
+        manifest_.add(std::move(e));
+      } else {
+        rep_.warn("Skipped " + (where / name).string() + ": not a regular file, directory or symlink.");
+      }
+    }
+  }
+
+  static std::string read_link(int dirfd, const std::string& name, const stdfs::path& path, const struct stat& st) {
+    std::string target(static_cast<size_t>(st.st_size) + 1, '\0');
+    for (;;) {
+      ssize_t n = ::readlinkat(dirfd, name.c_str(), target.data(), target.size());
+      if (n < 0) throw fs::IoError("cannot read symlink", path, errno);
+      if (static_cast<size_t>(n) < target.size()) {
+        target.resize(static_cast<size_t>(n));
+        return target;
+      }
+      target.resize(target.size() * 2);
+    }
+  }
+
+  void file(int dirfd, const std::string& name, const struct stat& st, Entry& e) {
+    std::string key = key_prefix_ + e.path;
+    bool is_db = databases_.count(e.path) > 0;
+    if (!is_db || !has_sidecar(req_.root / e.path)) {
+      if (auto cached = store_.cached_file(key); cached && same_file(*cached, st)) {
+        e.chunks = std::move(cached->chunks);
+        e.size = is_db ? chunk_bytes(e.chunks) : static_cast<uint64_t>(st.st_size);
+        e.database = is_db;
+        return;
+      }
+    }
+    int64_t read_at = now_ns();
+    ++files_read_;
+    if (is_db && database(e)) {
+      // The copy was read under a read transaction taken after `st`: caching `st` is safe,
+      // since any later change moves mtime/ctime.
+    } else {
+      fs::File f = fs::File::open_read_at(dirfd, name, req_.root / e.path);
+      read_file(f, e);
+      struct stat after = f.stat();
+      if (!same_file(cache_record(st, {}), after)) return;  // changed while read: next time again
+    }
+    if (ns(st.st_ctim) < read_at - kRacyWindowNs) store_.queue_filecache(key, cache_record(st, e.chunks));
+  }
+
+  static bool has_sidecar(const stdfs::path& db) {
+    for (const char* suffix : {"-journal", "-wal"}) {
+      stdfs::path p = db;
+      p += suffix;
+      if (fs::exists(p)) return true;
+    }
+    return false;
+  }
+
+  uint64_t chunk_bytes(const std::vector<BlobId>& chunks) {
+    uint64_t total = 0;
+    for (const BlobId& c : chunks)
+      if (auto loc = store_.locate(c)) total += loc->entry.raw_len;
+    return total;
+  }
+
+  void add_chunk(std::string_view data, Entry& e) {
+    bool is_new = false;
+    e.chunks.push_back(store_.add(BlobType::Data, data, &is_new));
+    if (is_new) data_new_bytes_ += data.size();
+  }
+
+  void read_file(fs::File& f, Entry& e) {
+    e.size = 0;
+    buffer_.resize(kCdcMax * 2);
+    size_t have = 0;
+    bool eof = false;
+    while (!eof || have > 0) {
+      if (!eof && have < kCdcMax) {
+        size_t n = f.read(buffer_.data() + have, buffer_.size() - have);
+        eof = n < buffer_.size() - have;
+        have += n;
+      }
+      if (have == 0) break;
+      // A file that fits in one blob is one blob; larger ones are cut by content.
+      size_t len = (eof && e.chunks.empty() && have <= kWholeFileMax)
+                       ? have
+                       : cdc_cut(reinterpret_cast<const uint8_t*>(buffer_.data()), have);
+      add_chunk(std::string_view(buffer_.data(), len), e);
+      e.size += len;
+      std::memmove(buffer_.data(), buffer_.data() + len, have - len);
+      have -= len;
+    }
+  }
+
+  // Copies the DB with the backup API and cuts the copy into fixed chunks. Under a caller's
+  // exclusive lock the file cannot change and holds no pending journal, so it is read as
+  // it is. False when the file is not a usable SQLite database (then a plain file).
+  bool database(Entry& e) {
+    sqlite3* locked = req_.locked_connection ? req_.locked_connection(e.path) : nullptr;
+    if (locked) {
+      read_fixed_chunks(req_.root / e.path, e);
+      return true;
+    }
+    static std::atomic<uint64_t> counter{0};
+    stdfs::path copy = store_.tmp_dir() / ("db-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+    struct Remove {
+      stdfs::path p;
+      ~Remove() { ::unlink(p.c_str()); }
+    } remove{copy};
+    try {
+      copy_database(req_.root / e.path, copy);
+    } catch (const NotADatabase& err) {
+      rep_.warn(std::string("Backed up ") + (req_.root / e.path).string() +
+                " as a plain file: it is not a readable SQLite database (" + err.what() + ").");
+      return false;
+    }
+    read_fixed_chunks(copy, e);
+    return true;
+  }
+
+  void read_fixed_chunks(const stdfs::path& path, Entry& e) {
+    fs::File f = fs::File::open_read(path);
+    e.size = 0;
+    e.database = true;
+    buffer_.resize(kDatabaseChunk);
+    for (;;) {
+      size_t n = f.read(buffer_.data(), kDatabaseChunk);
+      if (n == 0) break;
+      add_chunk(std::string_view(buffer_.data(), n), e);
+      e.size += n;
+      if (n < kDatabaseChunk) break;
+    }
+  }
+
+  Store& store_;
+  const BackupRequest& req_;
+  Reporter& rep_;
+  ManifestWriter manifest_;
+  std::set<std::string> databases_;
+  std::string key_prefix_;
+  SnapshotRecord rec_;
+  std::string buffer_;
+  uint64_t files_read_ = 0;
+  uint64_t data_new_bytes_ = 0;
+};
+
+}  // namespace
+
+void copy_database(const stdfs::path& src, const stdfs::path& dest) {
+  std::optional<sql::Db> own;
+  try {
+    own.emplace(sql::Db::open(src, SQLITE_OPEN_READWRITE));
+  } catch (const Error&) {
+    try {
+      own.emplace(sql::Db::open(src, SQLITE_OPEN_READONLY));
+    } catch (const Error& e) {
+      throw NotADatabase(e.what());
+    }
+  }
+  sqlite3* source = own->get();
+  sql::Db out = sql::Db::create(dest);
+  out.exec("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF");
+  sqlite3_backup* b = sqlite3_backup_init(out.get(), "main", source, "main");
+  if (!b) out.fail("cannot start copying " + src.string());
+  int rc = SQLITE_OK;
+  for (int attempt = 0; attempt < kBusyRetries; ++attempt) {
+    rc = sqlite3_backup_step(b, -1);  // all pages in one step: one read transaction
+    if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  sqlite3_backup_finish(b);
+  if (rc != SQLITE_DONE) {
+    int code = rc & 0xff;
+    std::string msg = sqlite3_errstr(rc);
+    if (code == SQLITE_FULL) throw fs::IoError("cannot copy database " + src.string() + " to", dest, ENOSPC);
+    if (code == SQLITE_IOERR) throw fs::IoError("cannot copy database " + src.string() + " to", dest, EIO);
+    if (code == SQLITE_NOTADB || code == SQLITE_CORRUPT) throw NotADatabase(msg);
+    if (code == SQLITE_BUSY || code == SQLITE_LOCKED)
+      throw Error("The database " + src.string() + " stayed locked by another process for 10 s; could not copy it "
+                  "consistently. Nothing was changed.");
+    throw Error("cannot copy the database " + src.string() + ": " + msg);
+  }
+}
+
+BackupResult backup(Store& store, const BackupRequest& req, Reporter& reporter) {
+  return BackupRun(store, req, reporter).run();
+}
+
+}  // namespace mdb::store

@@ -1,0 +1,53 @@
+#pragma once
+// The backup engine (store.md, "backup"): walks a directory once, reuses the chunk lists of
+// files the file cache says are unchanged (without reading them), reads, chunks and hashes
+// the rest, stores only blobs the store lacks, then writes the manifest and commits the
+// snapshot. Interrupted at any point it leaves no snapshot, only unreferenced blobs.
+#include <sqlite3.h>
+
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "store/reporter.h"
+#include "store/store.h"
+
+namespace mdb::store {
+
+struct BackupRequest {
+  std::filesystem::path root;
+  std::string name;               // the snapshot's name (see Store::unique_snapshot_name)
+  std::string reason = "backup";  // or the command an automatic snapshot precedes
+  // SQLite databases (relative paths): copied with the online backup API, never read raw.
+  std::vector<std::string> databases;
+  // Top-level names that are not part of the tree (".mephisto-db").
+  std::vector<std::string> exclude;
+  // A connection holding an exclusive lock on a database (restore locks every DB), or
+  // nullptr: such a DB cannot change, so its file is read as it is. May be empty.
+  std::function<sqlite3*(const std::string& rel)> locked_connection;
+};
+
+struct BackupResult {
+  SnapshotInfo snapshot;
+  uint64_t files_read = 0;          // files whose content was read (not from the file cache)
+  uint64_t bytes_deduplicated = 0;  // file bytes that needed no new blob
+  uint64_t bytes_new = 0;           // file bytes stored as new blobs (before compression)
+  uint64_t bytes_stored = 0;        // everything this backup added to the store (compressed)
+};
+
+BackupResult backup(Store& store, const BackupRequest& req, Reporter& reporter);
+
+// The source of copy_database is not a usable SQLite database.
+class NotADatabase : public Error {
+ public:
+  using Error::Error;
+};
+
+// Copies the database `src` into a new file `dest` with SQLite's online backup API under
+// one read transaction.
+// The copy is logically equal to the source at a transaction boundary. Throws NotADatabase
+// when `src` cannot be read as SQLite, fs::IoError when writing the copy fails.
+void copy_database(const std::filesystem::path& src, const std::filesystem::path& dest);
+
+}  // namespace mdb::store

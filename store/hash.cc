@@ -1,0 +1,61 @@
+#include "store/hash.h"
+
+#include <openssl/sha.h>
+
+#include <cstring>
+
+#include "formats/error.h"
+
+namespace mdb::store {
+
+std::string hex(std::string_view bytes) {
+  static const char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out += kDigits[c >> 4];
+    out += kDigits[c & 15];
+  }
+  return out;
+}
+
+std::string BlobId::hex() const { return store::hex(raw()); }
+
+BlobId BlobId::from_raw(std::string_view raw, std::string_view what) {
+  BlobId id;
+  if (raw.size() != id.bytes.size())
+    throw Error(std::string(what) + ": a blob id of " + std::to_string(raw.size()) + " bytes (expected 32)");
+  std::memcpy(id.bytes.data(), raw.data(), raw.size());
+  return id;
+}
+
+BlobId sha256(std::string_view data) {
+  BlobId id;
+  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), id.bytes.data());
+  return id;
+}
+
+namespace {
+Hash128 canonical(XXH128_hash_t h) {
+  XXH128_canonical_t c;
+  XXH128_canonicalFromHash(&c, h);
+  Hash128 out;
+  std::memcpy(out.data(), c.digest, out.size());
+  return out;
+}
+}  // namespace
+
+Hash128 xxh128(std::string_view data) { return canonical(XXH3_128bits(data.data(), data.size())); }
+
+Xxh128Stream::Xxh128Stream() : state_(XXH3_createState()) {
+  if (!state_) throw std::bad_alloc();
+  XXH3_128bits_reset(state_);
+}
+
+Xxh128Stream::~Xxh128Stream() { XXH3_freeState(state_); }
+
+void Xxh128Stream::update(std::string_view data) { XXH3_128bits_update(state_, data.data(), data.size()); }
+
+Hash128 Xxh128Stream::digest() const { return canonical(XXH3_128bits_digest(state_)); }
+
+}  // namespace mdb::store

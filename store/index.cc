@@ -1,0 +1,263 @@
+#include "store/index.h"
+
+#include <cstdlib>
+#include <cstring>
+
+#include "store/bytes.h"
+#include "store/env.h"
+
+namespace mdb::store {
+
+namespace {
+
+constexpr size_t kDefaultMapSize = size_t{16} << 30;
+
+size_t map_size() {
+  if (const char* v = std::getenv("MDB_INDEX_MAP_SIZE")) {
+    size_t n = std::strtoull(v, nullptr, 10);
+    if (n > 0) return n;
+  }
+  return kDefaultMapSize;
+}
+
+MDB_val val(std::string_view s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; }
+std::string_view view(const MDB_val& v) { return {static_cast<const char*>(v.mv_data), v.mv_size}; }
+
+std::string encode_location(const BlobLocation& loc) {
+  std::string out = loc.pack;
+  put_u64(out, loc.entry.offset);
+  put_u32(out, loc.entry.stored_len);
+  put_u32(out, loc.entry.raw_len);
+  out += static_cast<char>(loc.entry.type);
+  out += static_cast<char>(loc.entry.compression);
+  return out;
+}
+
+constexpr size_t kLocationSize = 32 + 8 + 4 + 4 + 2;
+
+BlobLocation decode_location(const BlobId& id, std::string_view v, const stdfs::path& where) {
+  if (v.size() != kLocationSize)
+    throw Error("The store index " + where.string() + " is damaged (a blob record of " + std::to_string(v.size()) +
+                " bytes). Run `mephisto db verify --repair-index`.");
+  BlobLocation loc;
+  loc.pack = std::string(v.substr(0, 32));
+  loc.entry.id = id;
+  loc.entry.offset = get_u64(v, 32);
+  loc.entry.stored_len = get_u32(v, 40);
+  loc.entry.raw_len = get_u32(v, 44);
+  loc.entry.type = static_cast<BlobType>(v[48]);
+  loc.entry.compression = static_cast<Compression>(v[49]);
+  return loc;
+}
+
+std::string encode_pack(const PackRecord& r) {
+  std::string out;
+  put_u64(out, r.size);
+  put_u32(out, r.blobs);
+  put_u64(out, r.live_bytes);
+  return out;
+}
+
+std::string encode_filecache(const FileCacheRecord& r) {
+  std::string out;
+  put_u64(out, r.size);
+  put_u64(out, static_cast<uint64_t>(r.mtime_ns));
+  put_u64(out, static_cast<uint64_t>(r.ctime_ns));
+  put_u64(out, r.inode);
+  for (const BlobId& c : r.chunks) out += c.raw();
+  return out;
+}
+
+std::optional<FileCacheRecord> decode_filecache(std::string_view v) {
+  if (v.size() < 32 || (v.size() - 32) % 32 != 0) return std::nullopt;  // not ours: ignore
+  FileCacheRecord r;
+  r.size = get_u64(v, 0);
+  r.mtime_ns = static_cast<int64_t>(get_u64(v, 8));
+  r.ctime_ns = static_cast<int64_t>(get_u64(v, 16));
+  r.inode = get_u64(v, 24);
+  for (size_t pos = 32; pos < v.size(); pos += 32) r.chunks.push_back(BlobId::from_raw(v.substr(pos, 32), "filecache"));
+  return r;
+}
+
+}  // namespace
+
+Txn::~Txn() {
+  if (txn_) mdb_txn_abort(txn_);
+}
+
+void Txn::commit() {
+  if (writable_) fs::fault_point("commit", index_->path());
+  int rc = mdb_txn_commit(std::exchange(txn_, nullptr));
+  if (rc != 0) index_->fail("cannot commit to", rc);
+}
+
+Index::Index(Index&& o) noexcept
+    : dir_(std::move(o.dir_)),
+      env_(std::exchange(o.env_, nullptr)),
+      blobs_(o.blobs_),
+      packs_(o.packs_),
+      snapshots_(o.snapshots_),
+      filecache_(o.filecache_) {}
+
+Index::~Index() {
+  if (env_) mdb_env_close(env_);
+}
+
+void Index::fail(const char* what, int rc) const {
+  if (rc == MDB_MAP_FULL)
+    throw Error("The store index " + dir_.string() + " is full (its LMDB map of " + std::to_string(map_size()) +
+                " bytes is used up); nothing was committed. Prune old snapshots or raise MDB_INDEX_MAP_SIZE.");
+  throw Error(std::string(what) + " the store index " + dir_.string() + ": " + mdb_strerror(rc));
+}
+
+Index Index::open(const stdfs::path& dir, bool writable) {
+  Index idx;
+  idx.dir_ = dir;
+  if (int rc = mdb_env_create(&idx.env_); rc != 0) idx.fail("cannot create", rc);
+  mdb_env_set_maxdbs(idx.env_, 8);
+  mdb_env_set_mapsize(idx.env_, map_size());
+  unsigned flags = MDB_NOTLS | (writable ? 0 : MDB_RDONLY);
+  int rc = mdb_env_open(idx.env_, dir.c_str(), flags, 0644);
+  if (rc == EACCES && !writable) rc = mdb_env_open(idx.env_, dir.c_str(), flags | MDB_NOLOCK, 0644);
+  if (rc != 0) idx.fail("cannot open", rc);
+  MDB_txn* txn = nullptr;
+  if ((rc = mdb_txn_begin(idx.env_, nullptr, writable ? 0 : MDB_RDONLY, &txn)) != 0) idx.fail("cannot read", rc);
+  Txn t(&idx, txn, false);
+  unsigned dbflags = writable ? MDB_CREATE : 0;
+  for (auto [name, dbi] : {std::pair{"blobs", &idx.blobs_}, std::pair{"packs", &idx.packs_},
+                           std::pair{"snapshots", &idx.snapshots_}, std::pair{"filecache", &idx.filecache_}}) {
+    if ((rc = mdb_dbi_open(txn, name, dbflags, dbi)) != 0) idx.fail("cannot open a table of", rc);
+  }
+  rc = mdb_txn_commit(std::exchange(t.txn_, nullptr));
+  if (rc != 0) idx.fail("cannot initialize", rc);
+  return idx;
+}
+
+Txn Index::read() const {
+  MDB_txn* txn = nullptr;
+  if (int rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn); rc != 0) fail("cannot read", rc);
+  return Txn(this, txn, false);
+}
+
+Txn Index::write() {
+  MDB_txn* txn = nullptr;
+  if (int rc = mdb_txn_begin(env_, nullptr, 0, &txn); rc != 0) fail("cannot write to", rc);
+  return Txn(this, txn, true);
+}
+
+std::optional<std::string> Index::get(const Txn& t, MDB_dbi db, std::string_view key) const {
+  MDB_val k = val(key), v{};
+  int rc = mdb_get(t.get(), db, &k, &v);
+  if (rc == MDB_NOTFOUND) return std::nullopt;
+  if (rc != 0) fail("cannot read", rc);
+  return std::string(view(v));
+}
+
+void Index::put(Txn& t, MDB_dbi db, std::string_view key, std::string_view value) {
+  MDB_val k = val(key), v = val(value);
+  if (int rc = mdb_put(t.get(), db, &k, &v, 0); rc != 0) fail("cannot write to", rc);
+}
+
+void Index::del(Txn& t, MDB_dbi db, std::string_view key) {
+  MDB_val k = val(key);
+  int rc = mdb_del(t.get(), db, &k, nullptr);
+  if (rc != 0 && rc != MDB_NOTFOUND) fail("cannot write to", rc);
+}
+
+void Index::scan(const Txn& t, MDB_dbi db, const std::function<bool(std::string_view, std::string_view)>& fn) const {
+  MDB_cursor* cur = nullptr;
+  if (int rc = mdb_cursor_open(t.get(), db, &cur); rc != 0) fail("cannot read", rc);
+  struct Closer {
+    MDB_cursor* c;
+    ~Closer() { mdb_cursor_close(c); }
+  } closer{cur};
+  MDB_val k{}, v{};
+  for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    if (fn(view(k), view(v))) continue;
+    if (int drc = mdb_cursor_del(cur, 0); drc != 0) fail("cannot write to", drc);
+  }
+}
+
+std::optional<BlobLocation> Index::blob(const Txn& t, const BlobId& id) const {
+  auto v = get(t, blobs_, id.raw());
+  if (!v) return std::nullopt;
+  return decode_location(id, *v, dir_);
+}
+
+bool Index::has_blob(const Txn& t, const BlobId& id) const {
+  MDB_val k = val(id.raw()), v{};
+  int rc = mdb_get(t.get(), blobs_, &k, &v);
+  if (rc != 0 && rc != MDB_NOTFOUND) fail("cannot read", rc);
+  return rc == 0;
+}
+
+void Index::put_blob(Txn& t, const BlobLocation& loc) { put(t, blobs_, loc.entry.id.raw(), encode_location(loc)); }
+void Index::del_blob(Txn& t, const BlobId& id) { del(t, blobs_, id.raw()); }
+
+void Index::for_each_blob(const Txn& t, const std::function<void(const BlobLocation&)>& fn) const {
+  scan(t, blobs_, [&](std::string_view k, std::string_view v) {
+    fn(decode_location(BlobId::from_raw(k, dir_.string()), v, dir_));
+    return true;
+  });
+}
+
+uint64_t Index::blob_count(const Txn& t) const {
+  MDB_stat st{};
+  if (int rc = mdb_stat(t.get(), blobs_, &st); rc != 0) fail("cannot read", rc);
+  return st.ms_entries;
+}
+
+std::optional<PackRecord> Index::pack(const Txn& t, const std::string& name) const {
+  auto v = get(t, packs_, name);
+  if (!v || v->size() != 20) return std::nullopt;
+  return PackRecord{get_u64(*v, 0), get_u32(*v, 8), get_u64(*v, 12)};
+}
+
+void Index::put_pack(Txn& t, const std::string& name, const PackRecord& rec) { put(t, packs_, name, encode_pack(rec)); }
+void Index::del_pack(Txn& t, const std::string& name) { del(t, packs_, name); }
+
+void Index::for_each_pack(const Txn& t, const std::function<void(const std::string&, const PackRecord&)>& fn) const {
+  scan(t, packs_, [&](std::string_view k, std::string_view v) {
+    if (v.size() == 20) fn(std::string(k), PackRecord{get_u64(v, 0), get_u32(v, 8), get_u64(v, 12)});
+    return true;
+  });
+}
+
+std::optional<BlobId> Index::snapshot(const Txn& t, const std::string& name) const {
+  auto v = get(t, snapshots_, name);
+  if (!v) return std::nullopt;
+  return BlobId::from_raw(*v, "the store index");
+}
+
+void Index::put_snapshot(Txn& t, const std::string& name, const BlobId& id) { put(t, snapshots_, name, id.raw()); }
+void Index::del_snapshot(Txn& t, const std::string& name) { del(t, snapshots_, name); }
+
+void Index::for_each_snapshot(const Txn& t, const std::function<void(const std::string&, const BlobId&)>& fn) const {
+  scan(t, snapshots_, [&](std::string_view k, std::string_view v) {
+    fn(std::string(k), BlobId::from_raw(v, "the store index"));
+    return true;
+  });
+}
+
+std::optional<FileCacheRecord> Index::filecache(const Txn& t, std::string_view key) const {
+  MDB_val k = val(key), v{};
+  int rc = mdb_get(t.get(), filecache_, &k, &v);
+  if (rc == MDB_NOTFOUND) return std::nullopt;
+  if (rc != 0) fail("cannot read", rc);
+  return decode_filecache(view(v));
+}
+
+void Index::put_filecache(Txn& t, std::string_view key, const FileCacheRecord& rec) {
+  put(t, filecache_, key, encode_filecache(rec));
+}
+
+void Index::del_filecache(Txn& t, std::string_view key) { del(t, filecache_, key); }
+
+void Index::for_each_filecache(Txn& t, const std::function<bool(std::string_view, const FileCacheRecord&)>& fn) {
+  scan(t, filecache_, [&](std::string_view k, std::string_view v) {
+    auto rec = decode_filecache(v);
+    return rec ? fn(k, *rec) : false;
+  });
+}
+
+}  // namespace mdb::store

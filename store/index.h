@@ -1,0 +1,119 @@
+#pragma once
+// The store's index (store.md): one LMDB environment with four sub-databases.
+//   blobs      blob id (32 bytes)   -> pack, offset, stored length, raw length, type, compression
+//   packs      pack name (32 hex)   -> size, blob count, live bytes
+//   snapshots  snapshot name        -> snapshot blob id
+//   filecache  data dir \0 rel path -> size, mtime_ns, ctime_ns, inode, chunk ids
+// Everything in it can be rebuilt from the packs (verify --repair-index), except the file
+// cache, which only saves reading unchanged files. Values are copied out of LMDB before a
+// transaction ends; transactions are RAII (aborted unless committed).
+#include <lmdb.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "store/hash.h"
+#include "store/pack.h"
+
+namespace mdb::store {
+
+namespace stdfs = std::filesystem;
+
+struct BlobLocation {
+  std::string pack;  // pack name (32 hex digits)
+  PackEntry entry;   // offset, lengths, type, compression (entry.id is the blob id)
+};
+
+struct PackRecord {
+  uint64_t size = 0;
+  uint32_t blobs = 0;
+  uint64_t live_bytes = 0;
+};
+
+struct FileCacheRecord {
+  uint64_t size = 0;
+  int64_t mtime_ns = 0;
+  int64_t ctime_ns = 0;
+  uint64_t inode = 0;
+  std::vector<BlobId> chunks;
+};
+
+class Index;
+
+// An LMDB transaction; aborted by the destructor unless committed.
+class Txn {
+ public:
+  Txn(Txn&& o) noexcept : index_(o.index_), txn_(std::exchange(o.txn_, nullptr)), writable_(o.writable_) {}
+  Txn(const Txn&) = delete;
+  Txn& operator=(const Txn&) = delete;
+  ~Txn();
+  // Durable when this returns (LMDB syncs on commit).
+  void commit();
+  MDB_txn* get() const { return txn_; }
+
+ private:
+  friend class Index;
+  Txn(const Index* index, MDB_txn* txn, bool writable) : index_(index), txn_(txn), writable_(writable) {}
+  const Index* index_;
+  MDB_txn* txn_;
+  bool writable_;
+};
+
+class Index {
+ public:
+  // Opens (creating when `writable`) the environment in `dir`. The map size is 16 GiB of
+  // address space (sparse on disk), or MDB_INDEX_MAP_SIZE bytes when that variable is set.
+  static Index open(const stdfs::path& dir, bool writable);
+  Index(Index&& o) noexcept;
+  Index(const Index&) = delete;
+  Index& operator=(const Index&) = delete;
+  ~Index();
+
+  Txn read() const;
+  Txn write();
+  const stdfs::path& path() const { return dir_; }
+
+  std::optional<BlobLocation> blob(const Txn& t, const BlobId& id) const;
+  bool has_blob(const Txn& t, const BlobId& id) const;
+  void put_blob(Txn& t, const BlobLocation& loc);
+  void del_blob(Txn& t, const BlobId& id);
+  void for_each_blob(const Txn& t, const std::function<void(const BlobLocation&)>& fn) const;
+  uint64_t blob_count(const Txn& t) const;
+
+  std::optional<PackRecord> pack(const Txn& t, const std::string& name) const;
+  void put_pack(Txn& t, const std::string& name, const PackRecord& rec);
+  void del_pack(Txn& t, const std::string& name);
+  void for_each_pack(const Txn& t, const std::function<void(const std::string&, const PackRecord&)>& fn) const;
+
+  std::optional<BlobId> snapshot(const Txn& t, const std::string& name) const;
+  void put_snapshot(Txn& t, const std::string& name, const BlobId& id);
+  void del_snapshot(Txn& t, const std::string& name);
+  void for_each_snapshot(const Txn& t, const std::function<void(const std::string&, const BlobId&)>& fn) const;
+
+  std::optional<FileCacheRecord> filecache(const Txn& t, std::string_view key) const;
+  void put_filecache(Txn& t, std::string_view key, const FileCacheRecord& rec);
+  void del_filecache(Txn& t, std::string_view key);
+  // Calls fn(key, record) for every entry; fn returns false to delete the entry (write txn).
+  void for_each_filecache(Txn& t, const std::function<bool(std::string_view, const FileCacheRecord&)>& fn);
+
+ private:
+  Index() = default;
+  [[noreturn]] void fail(const char* what, int rc) const;
+  std::optional<std::string> get(const Txn& t, MDB_dbi db, std::string_view key) const;
+  void put(Txn& t, MDB_dbi db, std::string_view key, std::string_view value);
+  void del(Txn& t, MDB_dbi db, std::string_view key);
+  void scan(const Txn& t, MDB_dbi db, const std::function<bool(std::string_view, std::string_view)>& fn) const;
+
+  stdfs::path dir_;
+  MDB_env* env_ = nullptr;
+  MDB_dbi blobs_ = 0, packs_ = 0, snapshots_ = 0, filecache_ = 0;
+  friend class Txn;
+};
+
+}  // namespace mdb::store

@@ -1,0 +1,201 @@
+#include "store/manifest.h"
+
+#include <capnp/message.h>
+#include <capnp/serialize.h>
+
+#include <cstring>
+
+#include "formats/error.h"
+#include "formats/store.capnp.h"
+
+namespace mdb::store {
+
+namespace cs = mdb::capnp_store;
+
+namespace {
+
+constexpr size_t kPartMinEntries = 64;
+constexpr size_t kPartMaxEntries = 4096;
+constexpr size_t kPartMaxBytes = 4u << 20;
+constexpr uint64_t kPartBoundaryMask = 0x1ff;  // about 512 entries per part
+
+capnp::Data::Reader as_data(std::string_view s) {
+  return capnp::Data::Reader(reinterpret_cast<const kj::byte*>(s.data()), s.size());
+}
+std::string str(capnp::Data::Reader d) { return std::string(reinterpret_cast<const char*>(d.begin()), d.size()); }
+std::string str(capnp::Text::Reader t) { return std::string(t.cStr(), t.size()); }
+capnp::Text::Reader text(const std::string& s) { return capnp::Text::Reader(s.data(), s.size()); }
+
+std::string to_bytes(capnp::MessageBuilder& msg) {
+  kj::Array<capnp::word> words = capnp::messageToFlatArray(msg);
+  auto bytes = words.asBytes();
+  return std::string(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
+}
+
+// Cap'n Proto needs word-aligned input; blob bytes come from anywhere.
+kj::Array<capnp::word> aligned(std::string_view bytes, const std::string& what) {
+  if (bytes.size() % sizeof(capnp::word) != 0) throw Error(what + " is damaged: not a Cap'n Proto message");
+  auto words = kj::heapArray<capnp::word>(bytes.size() / sizeof(capnp::word));
+  std::memcpy(words.begin(), bytes.data(), bytes.size());
+  return words;
+}
+
+template <typename Fn>
+auto decode(std::string_view bytes, const std::string& what, Fn&& fn) {
+  kj::Array<capnp::word> words = aligned(bytes, what);
+  try {
+    capnp::ReaderOptions opts;
+    opts.traversalLimitInWords = words.size() * 2 + 1024;
+    capnp::FlatArrayMessageReader reader(words, opts);
+    return fn(reader);
+  } catch (const kj::Exception& e) {
+    throw Error(what + " is damaged: " + std::string(e.getDescription().cStr()));
+  }
+}
+
+}  // namespace
+
+bool path_less(std::string_view a, std::string_view b) {
+  size_t n = std::min(a.size(), b.size());
+  for (size_t i = 0; i < n; ++i) {
+    unsigned char x = a[i] == '/' ? 0 : static_cast<unsigned char>(a[i]);
+    unsigned char y = b[i] == '/' ? 0 : static_cast<unsigned char>(b[i]);
+    if (x != y) return x < y;
+  }
+  return a.size() < b.size();
+}
+
+bool is_safe_relative_path(std::string_view path) {
+  if (path.empty() || path.front() == '/') return false;
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t end = path.find('/', start);
+    if (end == std::string_view::npos) end = path.size();
+    std::string_view part = path.substr(start, end - start);
+    if (part.empty() || part == "." || part == ".." || part.find('\0') != std::string_view::npos) return false;
+    start = end + 1;
+  }
+  return true;
+}
+
+std::string_view parent_path(std::string_view path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string_view::npos ? std::string_view() : path.substr(0, slash);
+}
+
+std::string encode_manifest_part(const std::vector<Entry>& entries) {
+  capnp::MallocMessageBuilder msg;
+  auto part = msg.initRoot<cs::ManifestPart>();
+  auto list = part.initEntries(static_cast<unsigned>(entries.size()));
+  for (unsigned i = 0; i < entries.size(); ++i) {
+    const Entry& e = entries[i];
+    auto b = list[i];
+    b.setPath(as_data(e.path));
+    b.setKind(static_cast<cs::Entry::Kind>(e.kind));
+    b.setMode(e.mode);
+    b.setMtimeNs(e.mtime_ns);
+    b.setSize(e.size);
+    if (!e.chunks.empty()) {
+      auto chunks = b.initChunks(static_cast<unsigned>(e.chunks.size()));
+      for (unsigned c = 0; c < e.chunks.size(); ++c) chunks.set(c, as_data(e.chunks[c].raw()));
+    }
+    if (!e.target.empty()) b.setTarget(as_data(e.target));
+    b.setDatabase(e.database);
+  }
+  return to_bytes(msg);
+}
+
+std::vector<Entry> decode_manifest_part(std::string_view bytes, const std::string& what) {
+  return decode(bytes, what, [&](capnp::FlatArrayMessageReader& reader) {
+    std::vector<Entry> out;
+    auto list = reader.getRoot<cs::ManifestPart>().getEntries();
+    out.reserve(list.size());
+    for (auto r : list) {
+      Entry e;
+      e.path = str(r.getPath());
+      if (!is_safe_relative_path(e.path)) throw Error(what + " is damaged: an unsafe path '" + e.path + "'");
+      if (!out.empty() && !path_less(out.back().path, e.path))
+        throw Error(what + " is damaged: paths out of order at '" + e.path + "'");
+      auto kind = static_cast<uint16_t>(r.getKind());
+      if (kind > static_cast<uint16_t>(EntryKind::Symlink))
+        throw Error(what + " is damaged: an unknown entry kind at '" + e.path + "'");
+      e.kind = static_cast<EntryKind>(kind);
+      e.mode = r.getMode() & 07777;
+      e.mtime_ns = r.getMtimeNs();
+      e.size = r.getSize();
+      for (auto c : r.getChunks()) e.chunks.push_back(BlobId::from_raw(str(c), what));
+      e.target = str(r.getTarget());
+      e.database = r.getDatabase();
+      if (e.kind == EntryKind::Symlink && (e.target.empty() || e.target.find('\0') != std::string::npos))
+        throw Error(what + " is damaged: a symlink without a target at '" + e.path + "'");
+      out.push_back(std::move(e));
+    }
+    return out;
+  });
+}
+
+std::string encode_snapshot(const SnapshotRecord& s) {
+  capnp::MallocMessageBuilder msg;
+  auto b = msg.initRoot<cs::Snapshot>();
+  b.setName(text(s.name));
+  b.setTimeNs(s.time_ns);
+  b.setHost(text(s.host));
+  b.setDataDir(text(s.data_dir));
+  b.setReason(text(s.reason));
+  b.setFiles(s.files);
+  b.setDirs(s.dirs);
+  b.setBytes(s.bytes);
+  b.setNewBytes(s.new_bytes);
+  b.setStoredBytes(s.stored_bytes);
+  b.setEntries(s.entries);
+  auto parts = b.initManifest(static_cast<unsigned>(s.manifest.size()));
+  for (unsigned i = 0; i < s.manifest.size(); ++i) parts.set(i, as_data(s.manifest[i].raw()));
+  return to_bytes(msg);
+}
+
+SnapshotRecord decode_snapshot(std::string_view bytes, const std::string& what) {
+  return decode(bytes, what, [&](capnp::FlatArrayMessageReader& reader) {
+    auto r = reader.getRoot<cs::Snapshot>();
+    SnapshotRecord s;
+    s.name = str(r.getName());
+    s.time_ns = r.getTimeNs();
+    s.host = str(r.getHost());
+    s.data_dir = str(r.getDataDir());
+    s.reason = str(r.getReason());
+    s.files = r.getFiles();
+    s.dirs = r.getDirs();
+    s.bytes = r.getBytes();
+    s.new_bytes = r.getNewBytes();
+    s.stored_bytes = r.getStoredBytes();
+    s.entries = r.getEntries();
+    for (auto p : r.getManifest()) s.manifest.push_back(BlobId::from_raw(str(p), what));
+    if (s.name.empty() || s.name.find('\0') != std::string::npos) throw Error(what + " is damaged: no snapshot name");
+    return s;
+  });
+}
+
+void ManifestWriter::add(Entry e) {
+  if (count_ > 0 && !path_less(last_path_, e.path))
+    throw std::logic_error("manifest entries out of order: " + last_path_ + " then " + e.path);
+  last_path_ = e.path;
+  ++count_;
+  pending_bytes_ += e.path.size() + e.target.size() + e.chunks.size() * 40 + 64;
+  uint64_t h = XXH3_64bits(e.path.data(), e.path.size());
+  pending_.push_back(std::move(e));
+  bool boundary = pending_.size() >= kPartMinEntries && (h & kPartBoundaryMask) == 0;
+  if (boundary || pending_.size() >= kPartMaxEntries || pending_bytes_ >= kPartMaxBytes) cut();
+}
+
+void ManifestWriter::cut() {
+  if (pending_.empty()) return;
+  parts_.push_back(store_part_(encode_manifest_part(pending_)));
+  pending_.clear();
+  pending_bytes_ = 0;
+}
+
+std::vector<BlobId> ManifestWriter::finish() {
+  cut();
+  return std::move(parts_);
+}
+
+}  // namespace mdb::store

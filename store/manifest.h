@@ -1,0 +1,73 @@
+#pragma once
+// Snapshot records and manifests (store.md), encoded with Cap'n Proto (formats/store.capnp).
+// A manifest is the data dir's tree as entries sorted by path, split into bounded parts;
+// each part and the snapshot record are blobs in packs, so the index can be rebuilt.
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "store/hash.h"
+
+namespace mdb::store {
+
+enum class EntryKind : uint8_t { File = 0, Directory = 1, Symlink = 2 };
+
+struct Entry {
+  std::string path;  // relative, '/'-separated, never empty, no "." or ".." components
+  EntryKind kind = EntryKind::File;
+  uint32_t mode = 0;  // permission bits
+  int64_t mtime_ns = 0;
+  uint64_t size = 0;
+  std::vector<BlobId> chunks;
+  std::string target;  // symlinks
+  bool database = false;
+};
+
+// Path order of manifests: component by component, bytewise ("a/b" < "a/b/c" < "a/b-c").
+bool path_less(std::string_view a, std::string_view b);
+// True when `path` is a safe relative path (see Entry::path).
+bool is_safe_relative_path(std::string_view path);
+// The parent of a relative path ("" for a top-level entry).
+std::string_view parent_path(std::string_view path);
+
+std::string encode_manifest_part(const std::vector<Entry>& entries);
+// Decodes and checks a part (untrusted bytes: fuzzed). Throws mdb::Error naming `what`.
+std::vector<Entry> decode_manifest_part(std::string_view bytes, const std::string& what);
+
+struct SnapshotRecord {
+  std::string name;
+  int64_t time_ns = 0;
+  std::string host;
+  std::string data_dir;
+  std::string reason;  // "backup" or the command an automatic snapshot preceded
+  uint64_t files = 0, dirs = 0, entries = 0, bytes = 0, new_bytes = 0, stored_bytes = 0;
+  std::vector<BlobId> manifest;
+};
+
+std::string encode_snapshot(const SnapshotRecord& s);
+SnapshotRecord decode_snapshot(std::string_view bytes, const std::string& what);
+
+// Collects entries in path order and emits bounded parts through `store_part`, which stores
+// the encoded part as a blob and returns its id. Part boundaries depend only on the paths
+// around them, so an unchanged stretch of the tree gives the same part (deduplicated).
+class ManifestWriter {
+ public:
+  explicit ManifestWriter(std::function<BlobId(std::string)> store_part) : store_part_(std::move(store_part)) {}
+  void add(Entry e);
+  // Emits the last part; returns the ids of all parts in order.
+  std::vector<BlobId> finish();
+  uint64_t count() const { return count_; }
+
+ private:
+  void cut();
+  std::function<BlobId(std::string)> store_part_;
+  std::vector<Entry> pending_;
+  size_t pending_bytes_ = 0;
+  std::vector<BlobId> parts_;
+  std::string last_path_;
+  uint64_t count_ = 0;
+};
+
+}  // namespace mdb::store

@@ -1,0 +1,217 @@
+#include "store/pack.h"
+
+#include <unistd.h>
+#include <zstd.h>
+
+#include <atomic>
+#include <cstring>
+#include <memory>
+
+#include "store/bytes.h"
+
+namespace mdb::store {
+
+namespace {
+
+constexpr int kZstdLevel = 3;
+constexpr size_t kWriteBuffer = 1 << 20;
+
+struct CctxDeleter {
+  void operator()(ZSTD_CCtx* c) const { ZSTD_freeCCtx(c); }
+};
+struct DctxDeleter {
+  void operator()(ZSTD_DCtx* c) const { ZSTD_freeDCtx(c); }
+};
+
+ZSTD_CCtx* cctx() {
+  thread_local std::unique_ptr<ZSTD_CCtx, CctxDeleter> c(ZSTD_createCCtx());
+  return c.get();
+}
+ZSTD_DCtx* dctx() {
+  thread_local std::unique_ptr<ZSTD_DCtx, DctxDeleter> c(ZSTD_createDCtx());
+  return c.get();
+}
+
+std::string encode_entry(const PackEntry& e) {
+  std::string out(e.id.raw());
+  put_u64(out, e.offset);
+  put_u32(out, e.stored_len);
+  put_u32(out, e.raw_len);
+  out += static_cast<char>(e.type);
+  out += static_cast<char>(e.compression);
+  put_u16(out, 0);
+  return out;
+}
+
+}  // namespace
+
+Compression compress(std::string_view raw, std::string& out) {
+  out.resize(ZSTD_compressBound(raw.size()));
+  size_t n = ZSTD_compressCCtx(cctx(), out.data(), out.size(), raw.data(), raw.size(), kZstdLevel);
+  if (ZSTD_isError(n) || n > raw.size() - raw.size() * 3 / 100 || n >= raw.size()) {
+    out.clear();
+    return Compression::None;
+  }
+  out.resize(n);
+  return Compression::Zstd;
+}
+
+std::string decode_blob(std::string_view stored, const PackEntry& e, const std::string& where) {
+  std::string raw;
+  if (e.compression == Compression::None) {
+    raw.assign(stored);
+  } else {
+    raw.resize(e.raw_len);
+    size_t n = ZSTD_decompressDCtx(dctx(), raw.data(), raw.size(), stored.data(), stored.size());
+    if (ZSTD_isError(n) || n != e.raw_len)
+      throw CorruptError("blob " + e.id.hex() + " in " + where + " does not decompress (" +
+                         (ZSTD_isError(n) ? ZSTD_getErrorName(n) : "wrong length") + ")");
+  }
+  if (raw.size() != e.raw_len || sha256(raw) != e.id)
+    throw CorruptError("blob " + e.id.hex() + " in " + where + " does not match its id (the pack is damaged)");
+  return raw;
+}
+
+Hash128 trailer_pack_checksum(std::string_view tail) {
+  Hash128 h{};
+  if (tail.size() >= kTrailerSize) std::memcpy(h.data(), tail.data() + tail.size() - 24, h.size());
+  return h;
+}
+
+std::vector<PackEntry> decode_footer(std::string_view tail, uint64_t pack_size, const std::string& what) {
+  auto bad = [&](const std::string& why) { return CorruptError("pack " + what + " is damaged: " + why); };
+  if (tail.size() < kTrailerSize || pack_size < kPackMagic.size() + kTrailerSize || tail.size() > pack_size)
+    throw bad("too short to be a pack");
+  std::string_view trailer = tail.substr(tail.size() - kTrailerSize);
+  if (trailer.substr(kTrailerSize - kPackEndMagic.size()) != kPackEndMagic) throw bad("no end marker");
+  uint64_t count = get_u32(trailer, 0);
+  uint64_t entries_offset = get_u64(trailer, 4);
+  uint64_t footer_bytes = count * kEntrySize;
+  if (footer_bytes > pack_size || entries_offset != pack_size - kTrailerSize - footer_bytes ||
+      entries_offset < kPackMagic.size())
+    throw bad("the footer layout is inconsistent");
+  if (tail.size() < footer_bytes + kTrailerSize) throw bad("the footer is cut short");
+  std::string_view footer = tail.substr(tail.size() - kTrailerSize - footer_bytes, footer_bytes + 12);
+  Hash128 stored_sum;
+  std::memcpy(stored_sum.data(), trailer.data() + 12, stored_sum.size());
+  if (xxh128(footer) != stored_sum) throw bad("footer checksum mismatch");
+  std::vector<PackEntry> out;
+  out.reserve(count);
+  for (uint64_t i = 0; i < count; ++i) {
+    std::string_view rec = footer.substr(i * kEntrySize, kEntrySize);
+    PackEntry e;
+    e.id = BlobId::from_raw(rec.substr(0, 32), what);
+    e.offset = get_u64(rec, 32);
+    e.stored_len = get_u32(rec, 40);
+    e.raw_len = get_u32(rec, 44);
+    uint8_t type = static_cast<uint8_t>(rec[48]);
+    uint8_t comp = static_cast<uint8_t>(rec[49]);
+    if (type > static_cast<uint8_t>(BlobType::Snapshot) || comp > static_cast<uint8_t>(Compression::Zstd))
+      throw bad("entry " + std::to_string(i) + " has an unknown type or compression");
+    e.type = static_cast<BlobType>(type);
+    e.compression = static_cast<Compression>(comp);
+    if (e.offset < kPackMagic.size() || e.offset > entries_offset || e.stored_len > entries_offset - e.offset ||
+        e.raw_len > kMaxBlobSize || (e.compression == Compression::None && e.stored_len != e.raw_len))
+      throw bad("entry " + std::to_string(i) + " is out of bounds");
+    out.push_back(e);
+  }
+  return out;
+}
+
+std::vector<PackEntry> read_footer(fs::File& pack) {
+  uint64_t size = pack.size();
+  std::string name = pack.path().filename().string();
+  if (size < kPackMagic.size() + kTrailerSize) throw CorruptError("pack " + name + " is damaged: too short to be a pack");
+  std::string trailer(kTrailerSize, '\0');
+  pack.pread(trailer.data(), trailer.size(), size - kTrailerSize);
+  uint64_t count = get_u32(trailer, 0);
+  uint64_t want = std::min<uint64_t>(count * kEntrySize + kTrailerSize, size);
+  std::string tail(want, '\0');
+  size_t got = pack.pread(tail.data(), tail.size(), size - want);
+  tail.resize(got);
+  return decode_footer(tail, size, name);
+}
+
+bool is_temporary_pack_name(std::string_view name) { return name.rfind("tmp-", 0) == 0; }
+
+bool is_pack_name(std::string_view name) {
+  if (name.size() != 32) return false;
+  for (char c : name)
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  return true;
+}
+
+PackWriter::PackWriter(stdfs::path packs_dir) : dir_(std::move(packs_dir)) {
+  static std::atomic<uint64_t> counter{0};
+  tmp_path_ = dir_ / ("tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+  file_ = fs::File::create(tmp_path_, true, 0444);
+  append(kPackMagic);
+}
+
+PackWriter::~PackWriter() {
+  if (finished_) return;
+  file_ = fs::File();
+  ::unlink(tmp_path_.c_str());
+}
+
+void PackWriter::append(std::string_view bytes) {
+  checksum_.update(bytes);
+  offset_ += bytes.size();
+  if (buffer_.size() + bytes.size() > kWriteBuffer) flush_buffer();
+  if (bytes.size() >= kWriteBuffer) {
+    file_.write_all(bytes);
+    return;
+  }
+  buffer_.append(bytes);
+}
+
+void PackWriter::flush_buffer() {
+  if (buffer_.empty()) return;
+  file_.write_all(buffer_);
+  buffer_.clear();
+}
+
+void PackWriter::add(const BlobId& id, BlobType type, uint32_t raw_len, Compression c, std::string_view stored) {
+  PackEntry e;
+  e.id = id;
+  e.offset = offset_;
+  e.stored_len = static_cast<uint32_t>(stored.size());
+  e.raw_len = raw_len;
+  e.type = type;
+  e.compression = c;
+  append(stored);
+  entries_.push_back(e);
+}
+
+void PackWriter::add(const BlobId& id, BlobType type, std::string_view raw) {
+  std::string compressed;
+  Compression c = compress(raw, compressed);
+  add(id, type, static_cast<uint32_t>(raw.size()), c, c == Compression::None ? raw : compressed);
+}
+
+std::string PackWriter::finish() {
+  std::string footer;
+  footer.reserve(entries_.size() * kEntrySize + kTrailerSize);
+  for (const PackEntry& e : entries_) footer += encode_entry(e);
+  uint64_t entries_offset = offset_;
+  put_u32(footer, static_cast<uint32_t>(entries_.size()));
+  put_u64(footer, entries_offset);
+  Hash128 footer_sum = xxh128(footer);
+  footer.append(reinterpret_cast<const char*>(footer_sum.data()), footer_sum.size());
+  append(footer);
+  Hash128 pack_sum = checksum_.digest();
+  std::string end(reinterpret_cast<const char*>(pack_sum.data()), pack_sum.size());
+  end += kPackEndMagic;
+  buffer_ += end;  // not part of the checksum it holds
+  offset_ += end.size();
+  flush_buffer();
+  file_.sync();
+  file_.close();
+  std::string name = hex(std::string_view(reinterpret_cast<const char*>(pack_sum.data()), pack_sum.size()));
+  fs::rename(tmp_path_, dir_ / name);
+  fs::sync_dir(dir_);
+  finished_ = true;
+  return name;
+}
+
+}  // namespace mdb::store

@@ -1,0 +1,107 @@
+#pragma once
+// Pack files (store.md): append-only files holding many blobs, each zstd-compressed (or raw
+// when compression saves less than 3%), ending with a footer that lists the blobs and two
+// XXH3-128 checksums. Layout, all integers little-endian:
+//
+//   "MDBPACK1"
+//   blob bytes, back to back
+//   footer entries, kEntrySize bytes each:
+//     id[32] offset:u64 stored_len:u32 raw_len:u32 type:u8 compression:u8 reserved:u16
+//   trailer, kTrailerSize bytes:
+//     count:u32 entries_offset:u64 footer_checksum[16] pack_checksum[16] "MDBPEND1"
+//
+// footer_checksum covers the entries, count and entries_offset, so the footer can be read
+// and trusted without reading the blobs; pack_checksum covers everything before it.
+// A pack is written under a temporary name, fsynced, then renamed to the hex of its
+// pack_checksum: a pack with a final name is complete and durable.
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "store/env.h"
+#include "store/hash.h"
+
+namespace mdb::store {
+
+namespace stdfs = std::filesystem;
+
+enum class BlobType : uint8_t { Data = 0, Tree = 1, Snapshot = 2 };
+enum class Compression : uint8_t { None = 0, Zstd = 1 };
+
+inline constexpr std::string_view kPackMagic = "MDBPACK1";
+inline constexpr std::string_view kPackEndMagic = "MDBPEND1";
+inline constexpr size_t kEntrySize = 52;
+inline constexpr size_t kTrailerSize = 52;
+// No blob is larger than this (file chunks are at most 4 MiB, manifest parts are bounded).
+inline constexpr uint32_t kMaxBlobSize = 16u << 20;
+
+struct PackEntry {
+  BlobId id;
+  uint64_t offset = 0;
+  uint32_t stored_len = 0;
+  uint32_t raw_len = 0;
+  BlobType type = BlobType::Data;
+  Compression compression = Compression::None;
+};
+
+// A damaged pack or blob. Carries what it concerns so verify can name the snapshots hit.
+class CorruptError : public Error {
+ public:
+  using Error::Error;
+};
+
+// Decodes the footer from the last bytes of a pack of `pack_size` bytes (`tail` may be the
+// whole pack). Checks magic, layout, footer checksum and every entry's bounds; throws
+// CorruptError naming `what` otherwise. Untrusted input: fuzzed.
+std::vector<PackEntry> decode_footer(std::string_view tail, uint64_t pack_size, const std::string& what);
+// The stored pack checksum (from the trailer) of a pack whose tail is `tail`.
+Hash128 trailer_pack_checksum(std::string_view tail);
+
+// Reads and decodes a pack file's footer (two small reads).
+std::vector<PackEntry> read_footer(fs::File& pack);
+
+// Compresses `raw` with zstd level 3 into `out`; returns None (and leaves `out` empty) when
+// that saves less than 3%.
+Compression compress(std::string_view raw, std::string& out);
+// Turns stored bytes back into the blob and checks its SHA-256 against `id`.
+std::string decode_blob(std::string_view stored, const PackEntry& e, const std::string& where);
+
+class PackWriter {
+ public:
+  explicit PackWriter(stdfs::path packs_dir);
+  PackWriter(const PackWriter&) = delete;
+  ~PackWriter();  // removes the temporary file of an unfinished pack
+
+  // Appends a blob; `stored` is `raw` compressed as `c` (see compress()).
+  void add(const BlobId& id, BlobType type, uint32_t raw_len, Compression c, std::string_view stored);
+  // Convenience: compresses and appends.
+  void add(const BlobId& id, BlobType type, std::string_view raw);
+
+  uint64_t size() const { return offset_; }
+  bool empty() const { return entries_.empty(); }
+  const std::vector<PackEntry>& entries() const { return entries_; }
+
+  // Writes the footer, fsyncs the file, renames it to packs/<name> and fsyncs the dir.
+  // Returns the pack name (32 hex digits).
+  std::string finish();
+
+ private:
+  void append(std::string_view bytes);
+  void flush_buffer();
+
+  stdfs::path dir_, tmp_path_;
+  fs::File file_;
+  Xxh128Stream checksum_;
+  std::string buffer_;
+  uint64_t offset_ = 0;
+  std::vector<PackEntry> entries_;
+  bool finished_ = false;
+};
+
+// Pack files written by a writer that died keep their temporary name.
+bool is_temporary_pack_name(std::string_view name);
+bool is_pack_name(std::string_view name);
+
+}  // namespace mdb::store

@@ -1,0 +1,22 @@
+#pragma once
+// How the store's engines report progress and warnings without knowing about the console
+// (core implements this with progress bars and stderr lines).
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace mdb::store {
+
+class Reporter {
+ public:
+  virtual ~Reporter() = default;
+  // Whether a progress display is shown (engines skip work that only feeds it otherwise).
+  virtual bool wants_progress() const { return false; }
+  // Starts a phase of `total` units (bytes when `bytes`); ends the previous one.
+  virtual void phase(std::string_view /*label*/, uint64_t /*total*/, bool /*bytes*/) {}
+  virtual void advance(uint64_t /*n*/) {}
+  virtual void end_phase() {}
+  virtual void warn(const std::string& /*message*/) {}
+};
+
+}  // namespace mdb::store

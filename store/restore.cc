@@ -1,0 +1,234 @@
+#include "store/restore.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+namespace mdb::store {
+
+namespace {
+
+bool is_under(std::string_view path, std::string_view dir) {
+  return path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 && path[dir.size()] == '/';
+}
+
+std::vector<std::string> names_in(const stdfs::path& dir) {
+  std::vector<std::string> out;
+  for (const auto& e : stdfs::directory_iterator(dir)) out.push_back(e.path().filename().string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+bool process_alive(long pid) { return pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM); }
+
+std::string staging_prefix_beside(const stdfs::path& target) {
+  return "." + target.filename().string() + ".mdb-restore-";
+}
+constexpr const char* kStagingPrefixInside = "restore-";
+
+// Hard-links the tree `from` into the new directory `to` (same filesystem).
+void link_tree(const stdfs::path& from, const stdfs::path& to) {
+  struct stat st{};
+  if (::lstat(from.c_str(), &st) != 0) throw fs::IoError("cannot stat", from, errno);
+  fs::make_dir(to, st.st_mode & 07777);
+  for (const std::string& name : names_in(from)) {
+    struct stat cst{};
+    if (::lstat((from / name).c_str(), &cst) != 0) throw fs::IoError("cannot stat", from / name, errno);
+    if (S_ISDIR(cst.st_mode)) link_tree(from / name, to / name);
+    else fs::hard_link(from / name, to / name);
+  }
+  fs::sync_dir(to);
+}
+
+// A sibling directory of `staging` holding old entries moved out of the target when no
+// RENAME_EXCHANGE is available.
+stdfs::path old_holder(const stdfs::path& staging) {
+  stdfs::path p = staging;
+  p += ".old";
+  if (!fs::exists(p)) fs::make_dir(p, 0700);
+  return p;
+}
+
+void replace_entry(const stdfs::path& fresh, const stdfs::path& current, const stdfs::path& staging,
+                   const std::string& name) {
+  if (fs::exchange(fresh, current)) return;
+  fs::rename(current, old_holder(staging) / name);
+  fs::rename(fresh, current);
+}
+
+}  // namespace
+
+SnapshotSource::SnapshotSource(Store& store, const SnapshotRecord& rec, std::optional<std::string> only)
+    : store_(store), reader_(store, rec), only_(std::move(only)), bytes_(rec.bytes) {}
+
+bool SnapshotSource::next(Entry& e) {
+  while (reader_.next(e)) {
+    if (!only_ || e.path == *only_ || is_under(e.path, *only_)) return true;
+    if (path_less(*only_, e.path)) return false;  // past the subtree: it is contiguous in path order
+  }
+  return false;
+}
+
+void SnapshotSource::write_content(const Entry& e, fs::File& out) {
+  uint64_t written = 0;
+  for (const BlobId& id : e.chunks) {
+    std::string data = store_.read(id);
+    out.write_all(data);
+    written += data.size();
+  }
+  if (written != e.size)
+    throw CorruptError("the snapshot's data for " + e.path + " has " + std::to_string(written) + " bytes, expected " +
+                       std::to_string(e.size));
+}
+
+BuildStats build_tree(TreeSource& src, const stdfs::path& root, Reporter& reporter) {
+  struct OpenDir {
+    std::string path;
+    Entry entry;
+    bool implicit;
+  };
+  std::vector<OpenDir> stack;
+  auto top = [&] { return stack.empty() ? std::string() : stack.back().path; };
+  auto close_top = [&] {
+    const OpenDir& d = stack.back();
+    if (!d.implicit) fs::set_mode_and_mtime(root / d.path, d.entry.mode, d.entry.mtime_ns, false);
+    stack.pop_back();
+  };
+  if (reporter.wants_progress()) reporter.phase("Restoring", src.total_bytes(), true);
+  BuildStats stats;
+  std::string last;
+  Entry e;
+  while (src.next(e)) {
+    if (!is_safe_relative_path(e.path)) throw Error("refusing the unsafe path '" + e.path + "'");
+    if (!last.empty() && !path_less(last, e.path))
+      throw Error("'" + e.path + "' appears twice or out of order in the tree to restore");
+    last = e.path;
+    while (!stack.empty() && !is_under(e.path, stack.back().path)) close_top();
+    std::string_view parent = parent_path(e.path);
+    while (top() != parent) {
+      if (!src.implicit_parents()) throw Error("the tree to restore is damaged: '" + e.path + "' has no parent entry");
+      std::string t = top();
+      size_t end = parent.find('/', t.empty() ? 0 : t.size() + 1);
+      std::string dir(parent.substr(0, end == std::string_view::npos ? parent.size() : end));
+      fs::make_dir(root / dir, 0755);
+      stack.push_back({dir, Entry{}, true});
+    }
+    stdfs::path path = root / e.path;
+    switch (e.kind) {
+      case EntryKind::Directory:
+        fs::make_dir(path, 0700);  // writable while we fill it; its mode is set when closed
+        stack.push_back({e.path, e, false});
+        ++stats.dirs;
+        break;
+      case EntryKind::Symlink:
+        fs::symlink(e.target, path);
+        fs::set_mode_and_mtime(path, 0, e.mtime_ns, true);
+        ++stats.symlinks;
+        break;
+      case EntryKind::File: {
+        fs::File f = fs::File::create(path, true, 0600);
+        src.write_content(e, f);
+        f.close();
+        fs::set_mode_and_mtime(path, e.mode, e.mtime_ns, false);
+        ++stats.files;
+        stats.bytes += e.size;
+        reporter.advance(e.size);
+        break;
+      }
+    }
+  }
+  while (!stack.empty()) close_top();
+  reporter.end_phase();
+  fs::sync_filesystem(root);
+  return stats;
+}
+
+Staging::Staging(const stdfs::path& target, const std::string& keep) {
+  stdfs::path parent = target.parent_path();
+  struct stat ts{}, ps{};
+  beside_ = ::stat(target.c_str(), &ts) == 0 && ::stat(parent.c_str(), &ps) == 0 && ts.st_dev == ps.st_dev &&
+            ::access(parent.c_str(), W_OK | X_OK) == 0;
+  std::string pid = std::to_string(::getpid());
+  if (beside_) {
+    tmp_ = std::make_unique<fs::TempDir>(parent, staging_prefix_beside(target) + pid + "-");
+  } else {
+    fs::mkdirs(target / keep);
+    tmp_ = std::make_unique<fs::TempDir>(target / keep, kStagingPrefixInside + pid + "-");
+  }
+  path_ = tmp_->path();
+}
+
+Staging::~Staging() {
+  stdfs::path old = path_;
+  old += ".old";
+  std::error_code ec;
+  stdfs::remove_all(old, ec);
+}
+
+void swap_tree(const stdfs::path& target, const Staging& staging, const std::string& keep) {
+  const stdfs::path& fresh = staging.path();
+  if (staging.beside()) {
+    bool has_keep = fs::exists(target / keep);
+    if (has_keep) link_tree(target / keep, fresh / keep);
+    struct stat st{};
+    if (::stat(target.c_str(), &st) == 0)  // the data dir keeps its own mode and mtime
+      fs::set_mode_and_mtime(fresh, st.st_mode, int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec, false);
+    fs::sync_dir(fresh);
+    if (fs::exchange(fresh, target)) {
+      fs::sync_dir(target.parent_path());
+      return;
+    }
+    if (has_keep) fs::remove_tree(fresh / keep);  // no RENAME_EXCHANGE here: swap entry by entry
+  }
+  std::vector<std::string> fresh_names = names_in(fresh), old_names = names_in(target);
+  for (const std::string& name : fresh_names) {
+    if (name == keep) continue;
+    if (std::binary_search(old_names.begin(), old_names.end(), name)) replace_entry(fresh / name, target / name, fresh, name);
+    else fs::rename(fresh / name, target / name);
+  }
+  for (const std::string& name : old_names) {
+    if (name == keep || std::binary_search(fresh_names.begin(), fresh_names.end(), name)) continue;
+    fs::rename(target / name, old_holder(fresh) / name);
+  }
+  fs::sync_dir(target);
+  fs::sync_dir(fresh);
+}
+
+void swap_path(const stdfs::path& target, const Staging& staging, const std::string& rel,
+               std::vector<std::string>& created) {
+  stdfs::path dst = target / rel;
+  std::string parent(parent_path(rel));
+  // Create missing parents one by one, remembering them so a failed change can undo them.
+  for (size_t pos = 0; !parent.empty() && pos <= parent.size();) {
+    size_t end = parent.find('/', pos);
+    if (end == std::string::npos) end = parent.size();
+    std::string dir = parent.substr(0, end);
+    if (!fs::exists(target / dir)) {
+      fs::make_dir(target / dir, 0755);
+      created.push_back(dir);
+    }
+    pos = end + 1;
+  }
+  if (fs::exists(dst)) replace_entry(staging.path() / rel, dst, staging.path(), stdfs::path(rel).filename());
+  else fs::rename(staging.path() / rel, dst);
+  fs::sync_dir(dst.parent_path());
+}
+
+void remove_stale_staging(const stdfs::path& target, const std::string& keep) {
+  auto sweep = [](const stdfs::path& dir, const std::string& prefix) {
+    std::error_code ec;
+    for (const auto& e : stdfs::directory_iterator(dir, ec)) {
+      std::string name = e.path().filename().string();
+      if (name.rfind(prefix, 0) != 0) continue;
+      long pid = std::strtol(name.c_str() + prefix.size(), nullptr, 10);
+      if (!process_alive(pid)) fs::remove_tree(e.path());
+    }
+  };
+  sweep(target.parent_path(), staging_prefix_beside(target));
+  sweep(target / keep, kStagingPrefixInside);
+}
+
+}  // namespace mdb::store

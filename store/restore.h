@@ -1,0 +1,92 @@
+#pragma once
+// The restore engine (store.md, "restore"): materializes a tree (a snapshot, or a backup
+// zip) in a staging directory on the target's filesystem, verifying every chunk as it is
+// written and restoring modes and mtimes, then swaps it into place atomically.
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "store/manifest.h"
+#include "store/reporter.h"
+#include "store/store.h"
+
+namespace mdb::store {
+
+namespace stdfs = std::filesystem;
+
+// A tree to build: entries in path order (see path_less).
+class TreeSource {
+ public:
+  virtual ~TreeSource() = default;
+  virtual bool next(Entry& e) = 0;
+  // Writes the content of the file entry `e` to `out`, checking it (throws when damaged).
+  virtual void write_content(const Entry& e, fs::File& out) = 0;
+  // Whether parent directories may be missing from the entries (zips often omit them);
+  // they are then created with mode 0755.
+  virtual bool implicit_parents() const { return false; }
+  // Total bytes of file content, for progress (0 when unknown).
+  virtual uint64_t total_bytes() const { return 0; }
+};
+
+// A snapshot's tree, optionally only the entries at or under `only`.
+class SnapshotSource : public TreeSource {
+ public:
+  SnapshotSource(Store& store, const SnapshotRecord& rec, std::optional<std::string> only = std::nullopt);
+  bool next(Entry& e) override;
+  void write_content(const Entry& e, fs::File& out) override;
+  bool implicit_parents() const override { return only_.has_value(); }
+  uint64_t total_bytes() const override { return only_ ? 0 : bytes_; }
+
+ private:
+  Store& store_;
+  ManifestReader reader_;
+  std::optional<std::string> only_;
+  uint64_t bytes_;
+};
+
+struct BuildStats {
+  uint64_t files = 0, dirs = 0, symlinks = 0, bytes = 0;
+};
+
+// Builds the tree of `src` inside the existing empty directory `root`. Every entry's parent
+// is a directory made by this build (never a symlink), so nothing is written outside
+// `root`. Ends with one syncfs, so the tree is durable when this returns.
+BuildStats build_tree(TreeSource& src, const stdfs::path& root, Reporter& reporter);
+
+// Where a restore builds its tree: beside the target (same filesystem, whole-tree swap) or,
+// when the target is a mount point or its parent is not writable, inside `target/keep`
+// (per-entry swap). Removed with its contents on destruction unless released.
+class Staging {
+ public:
+  Staging(const stdfs::path& target, const std::string& keep);
+  Staging(const Staging&) = delete;
+  ~Staging();
+  const stdfs::path& path() const { return path_; }
+  bool beside() const { return beside_; }
+
+ private:
+  std::unique_ptr<fs::TempDir> tmp_;
+  stdfs::path path_;
+  bool beside_ = false;
+};
+
+// Replaces the tree at `target` by the tree built in `staging` (whole), keeping `target/keep`
+// as it is: its files are hard-linked into the staging tree first, so they are present at
+// every instant. Beside-staging: one renameat2(RENAME_EXCHANGE) of the two directories;
+// otherwise (or when the filesystem lacks RENAME_EXCHANGE) one exchange or rename per
+// top-level entry (the caller's journal marker covers a crash in between). Afterwards the
+// old tree is in `staging` (removed with it).
+void swap_tree(const stdfs::path& target, const Staging& staging, const std::string& keep);
+
+// Replaces (or creates) the single path `rel` of `target` by `staging/rel`. Missing parent
+// directories are created; their paths (relative) are appended to `created`.
+void swap_path(const stdfs::path& target, const Staging& staging, const std::string& rel,
+               std::vector<std::string>& created);
+
+// Removes staging directories of restores whose process is gone (crashed), beside `target`
+// and inside `target/keep`.
+void remove_stale_staging(const stdfs::path& target, const std::string& keep);
+
+}  // namespace mdb::store

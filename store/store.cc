@@ -1,0 +1,269 @@
+#include "store/store.h"
+
+#include <dirent.h>
+
+#include <algorithm>
+#include <random>
+
+#include <nlohmann/json.hpp>
+
+#include "store/chunker.h"
+
+namespace mdb::store {
+
+namespace {
+
+constexpr size_t kFilecacheQueueBytes = 8u << 20;
+constexpr size_t kMaxOpenPacks = 16;
+
+std::string random_hex(size_t bytes) {
+  std::random_device rd;
+  std::string raw;
+  for (size_t i = 0; i < bytes; ++i) raw += static_cast<char>(rd() & 0xff);
+  return hex(raw);
+}
+
+std::vector<std::string> list_dir(const stdfs::path& dir) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& e : stdfs::directory_iterator(dir, ec)) names.push_back(e.path().filename().string());
+  return names;
+}
+
+}  // namespace
+
+bool Store::exists(const stdfs::path& dir) { return fs::exists(dir / "config"); }
+
+Store::Store(const stdfs::path& dir, Mode mode, const std::string& command) : dir_(dir) {
+  if (mode == Mode::Write) {
+    open_or_create(command);
+  } else if (!exists(dir_)) {
+    throw Error("There is no store at " + dir_.string() + " yet: no backup has been made there (`mephisto db backup` "
+                "creates it), or --store / MEPHISTO_STORE points elsewhere.");
+  }
+  read_config();
+  index_ = std::make_unique<Index>(Index::open(dir_ / "index", mode == Mode::Write));
+  if (mode == Mode::Write) remove_temporaries();
+  refresh_reader();
+}
+
+Store::~Store() = default;
+
+void Store::open_or_create(const std::string& command) {
+  try {
+    fs::mkdirs(dir_);
+    lock_ = std::make_unique<LockFile>(dir_ / "lock", "The store " + dir_.string(), command);
+    if (exists(dir_)) return;
+    fs::mkdirs(packs_dir());
+    fs::mkdirs(dir_ / "index");
+    fs::mkdirs(tmp_dir());
+    nlohmann::ordered_json cfg;
+    cfg["format"] = "mephisto-db store";
+    cfg["version"] = kFormatVersion;
+    cfg["id"] = random_hex(16);
+    cfg["compression"] = "zstd-3";
+    cfg["chunking"] = {{"whole_file_max", kWholeFileMax}, {"database_chunk", kDatabaseChunk},
+                       {"cdc_min", kCdcMin}, {"cdc_avg", kCdcAvg}, {"cdc_max", kCdcMax}, {"gear_seed", kGearSeed}};
+    fs::write_file_atomic(dir_ / "config", cfg.dump(2) + "\n");
+  } catch (const fs::IoError& e) {
+    if (e.err() == EACCES || e.err() == EROFS || e.err() == EPERM)
+      throw Error("The store " + dir_.string() + " is not writable (" + e.what() + "). Nothing was changed.");
+    throw;
+  }
+}
+
+void Store::read_config() {
+  nlohmann::json cfg;
+  try {
+    cfg = nlohmann::json::parse(fs::read_file(dir_ / "config"));
+  } catch (const nlohmann::json::exception&) {
+    throw Error("The store config " + (dir_ / "config").string() + " is damaged (not JSON). Nothing was changed.");
+  }
+  if (!cfg.is_object() || cfg.value("format", "") != "mephisto-db store" || !cfg["version"].is_number_integer())
+    throw Error((dir_ / "config").string() + " is not a mephisto-db store config. Nothing was changed.");
+  int version = cfg["version"].get<int>();
+  if (version > kFormatVersion)
+    throw Error("The store " + dir_.string() + " has format version " + std::to_string(version) +
+                ", newer than this build supports (" + std::to_string(kFormatVersion) +
+                "). Use a newer mephisto-db. Nothing was changed.");
+}
+
+void Store::remove_temporaries() {
+  // Left by writers that died; we hold the lock, so no live writer owns them.
+  for (const std::string& name : list_dir(packs_dir()))
+    if (is_temporary_pack_name(name)) fs::remove_file(packs_dir() / name);
+  for (const std::string& name : list_dir(tmp_dir())) fs::remove_tree(tmp_dir() / name);
+}
+
+void Store::refresh_reader() {
+  reader_.reset();
+  reader_.emplace(index_->read());
+}
+
+bool Store::has(const BlobId& id) { return pending_.count(id) || index_->has_blob(*reader_, id); }
+
+BlobId Store::add(BlobType type, std::string_view raw, bool* is_new) {
+  BlobId id = sha256(raw);
+  if (has(id)) {
+    if (is_new) *is_new = false;
+    return id;
+  }
+  std::string compressed;
+  Compression c = compress(raw, compressed);
+  add_prepared(id, type, raw, c, c == Compression::None ? raw : std::string_view(compressed), is_new);
+  return id;
+}
+
+void Store::add_prepared(const BlobId& id, BlobType type, std::string_view raw, Compression c,
+                         std::string_view stored, bool* is_new) {
+  if (has(id)) {
+    if (is_new) *is_new = false;
+    return;
+  }
+  if (!pack_) pack_ = std::make_unique<PackWriter>(packs_dir());
+  pack_->add(id, type, static_cast<uint32_t>(raw.size()), c, stored);
+  pending_.insert(id);
+  stats_.blobs_new++;
+  stats_.bytes_new += raw.size();
+  stats_.bytes_stored += stored.size();
+  if (is_new) *is_new = true;
+  if (pack_->size() >= kPackTarget) flush();
+}
+
+void Store::queue_filecache(std::string key, FileCacheRecord rec) {
+  filecache_queue_bytes_ += key.size() + 64 + rec.chunks.size() * 32;
+  filecache_queue_.emplace_back(std::move(key), std::move(rec));
+  if (filecache_queue_bytes_ >= kFilecacheQueueBytes) flush();
+}
+
+void Store::flush() {
+  std::string name;
+  if (pack_ && !pack_->empty()) name = pack_->finish();
+  if (name.empty() && filecache_queue_.empty()) return;
+  Txn t = index_->write();
+  if (!name.empty()) {
+    PackRecord rec;
+    rec.size = pack_->size();
+    rec.blobs = static_cast<uint32_t>(pack_->entries().size());
+    for (const PackEntry& e : pack_->entries()) {
+      index_->put_blob(t, BlobLocation{name, e});
+      rec.live_bytes += e.stored_len;
+    }
+    index_->put_pack(t, name, rec);
+  }
+  for (const auto& [key, rec] : filecache_queue_) index_->put_filecache(t, key, rec);
+  t.commit();
+  pack_.reset();
+  pending_.clear();
+  filecache_queue_.clear();
+  filecache_queue_bytes_ = 0;
+  refresh_reader();
+}
+
+std::string Store::unique_snapshot_name(const std::string& base) {
+  std::string name = base;
+  for (int n = 2; index_->snapshot(*reader_, name); ++n) name = base + "_" + std::to_string(n);
+  return name;
+}
+
+BlobId Store::commit_snapshot(const SnapshotRecord& rec) {
+  flush();
+  std::string bytes = encode_snapshot(rec);
+  BlobId id = sha256(bytes);
+  PackWriter w(packs_dir());
+  w.add(id, BlobType::Snapshot, bytes);
+  std::string name = w.finish();
+  Txn t = index_->write();
+  if (index_->snapshot(t, rec.name)) throw Error("a snapshot named " + rec.name + " already exists in the store");
+  index_->put_blob(t, BlobLocation{name, w.entries().front()});
+  index_->put_pack(t, name, PackRecord{w.size(), 1, w.entries().front().stored_len});
+  index_->put_snapshot(t, rec.name, id);
+  t.commit();
+  refresh_reader();
+  return id;
+}
+
+fs::File& Store::pack_file(const std::string& name) {
+  auto it = open_packs_.find(name);
+  if (it != open_packs_.end()) return it->second;
+  if (open_packs_.size() >= kMaxOpenPacks) {
+    open_packs_.erase(open_pack_order_.front());
+    open_pack_order_.pop_front();
+  }
+  stdfs::path path = packs_dir() / name;
+  if (!fs::exists(path)) throw CorruptError("pack " + name + " is missing from " + packs_dir().string());
+  open_pack_order_.push_back(name);
+  return open_packs_.emplace(name, fs::File::open_read(path)).first->second;
+}
+
+std::optional<BlobLocation> Store::locate(const BlobId& id) { return index_->blob(*reader_, id); }
+
+std::string Store::read(const BlobId& id) {
+  auto loc = locate(id);
+  if (!loc) throw CorruptError("blob " + id.hex() + " is missing from the store index");
+  fs::File& f = pack_file(loc->pack);
+  std::string stored(loc->entry.stored_len, '\0');
+  if (f.pread(stored.data(), stored.size(), loc->entry.offset) != stored.size())
+    throw CorruptError("pack " + loc->pack + " is damaged: it ends inside blob " + id.hex());
+  return decode_blob(stored, loc->entry, "pack " + loc->pack);
+}
+
+SnapshotRecord Store::read_snapshot(const BlobId& id) { return decode_snapshot(read(id), "snapshot " + id.hex()); }
+
+std::vector<SnapshotInfo> Store::snapshots() {
+  std::vector<std::pair<std::string, BlobId>> names;
+  index_->for_each_snapshot(*reader_, [&](const std::string& n, const BlobId& id) { names.emplace_back(n, id); });
+  std::vector<SnapshotInfo> out;
+  for (auto& [name, id] : names) out.push_back(SnapshotInfo{name, id, read_snapshot(id)});
+  std::stable_sort(out.begin(), out.end(), [](const SnapshotInfo& a, const SnapshotInfo& b) {
+    return a.record.time_ns < b.record.time_ns;
+  });
+  return out;
+}
+
+std::optional<SnapshotInfo> Store::find_snapshot(const std::string& spec) {
+  if (auto id = index_->snapshot(*reader_, spec)) return SnapshotInfo{spec, *id, read_snapshot(*id)};
+  bool hex_spec = spec.size() >= 4 && spec.size() <= 64 &&
+                  std::all_of(spec.begin(), spec.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
+  if (!hex_spec) return std::nullopt;
+  std::string lower = spec;
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::vector<std::pair<std::string, BlobId>> matches;
+  index_->for_each_snapshot(*reader_, [&](const std::string& n, const BlobId& id) {
+    if (id.hex().rfind(lower, 0) == 0) matches.emplace_back(n, id);
+  });
+  if (matches.empty()) return std::nullopt;
+  if (matches.size() > 1) {
+    std::string list;
+    for (const auto& [n, id] : matches) list += (list.empty() ? "" : ", ") + n + " (" + id.hex().substr(0, 12) + ")";
+    throw Error("The snapshot id prefix " + spec + " is ambiguous: it matches " + list +
+                ". Give more digits or the snapshot name. Nothing was changed.");
+  }
+  return SnapshotInfo{matches[0].first, matches[0].second, read_snapshot(matches[0].second)};
+}
+
+std::optional<FileCacheRecord> Store::cached_file(std::string_view key) {
+  auto rec = index_->filecache(*reader_, key);
+  if (!rec) return std::nullopt;
+  for (const BlobId& c : rec->chunks)
+    if (!has(c)) return std::nullopt;
+  return rec;
+}
+
+ManifestReader::ManifestReader(Store& store, const SnapshotRecord& rec)
+    : store_(store), parts_(rec.manifest), what_("the manifest of snapshot " + rec.name) {}
+
+bool ManifestReader::next(Entry& e) {
+  while (pos_ >= current_.size()) {
+    if (next_part_ >= parts_.size()) return false;
+    current_ = decode_manifest_part(store_.read(parts_[next_part_++]), what_);
+    pos_ = 0;
+    if (!current_.empty() && !last_path_.empty() && !path_less(last_path_, current_.front().path))
+      throw Error(what_ + " is damaged: parts out of order at '" + current_.front().path + "'");
+  }
+  e = std::move(current_[pos_++]);
+  last_path_ = e.path;
+  return true;
+}
+
+}  // namespace mdb::store

@@ -1,0 +1,127 @@
+#pragma once
+// The content-addressed blob store (store.md): config, packs/, index/ (LMDB), tmp/ and the
+// writer lock. A Store opened for writing holds the store lock for its lifetime; readers
+// need no lock (LMDB's MVCC, immutable packs).
+#include <cstdint>
+#include <filesystem>
+#include <list>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "store/index.h"
+#include "store/lock.h"
+#include "store/manifest.h"
+#include "store/pack.h"
+
+namespace mdb::store {
+
+namespace stdfs = std::filesystem;
+
+inline constexpr int kFormatVersion = 1;
+inline constexpr uint64_t kPackTarget = 32u << 20;
+
+struct SnapshotInfo {
+  std::string name;
+  BlobId id;
+  SnapshotRecord record;
+};
+
+// What a writer added since it was opened.
+struct WriteStats {
+  uint64_t blobs_new = 0;
+  uint64_t bytes_new = 0;     // raw bytes of new blobs
+  uint64_t bytes_stored = 0;  // the same as stored (compressed)
+};
+
+class Store {
+ public:
+  enum class Mode { Read, Write };
+  // Write: creates the store when missing and takes the store lock for `command`.
+  // Read: the store must exist. A store of a newer format version is refused.
+  Store(const stdfs::path& dir, Mode mode, const std::string& command = "");
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+  ~Store();
+
+  static bool exists(const stdfs::path& dir);
+  const stdfs::path& dir() const { return dir_; }
+  stdfs::path packs_dir() const { return dir_ / "packs"; }
+  stdfs::path tmp_dir() const { return dir_ / "tmp"; }
+  Index& index() { return *index_; }
+  bool writable() const { return lock_ != nullptr; }
+
+  // ---- writing blobs (Write mode) ----
+  // Stores `raw` unless the store has it; returns its id. `is_new` tells which.
+  BlobId add(BlobType type, std::string_view raw, bool* is_new = nullptr);
+  // Same, for a blob whose id and compressed form the caller computed (a worker thread).
+  void add_prepared(const BlobId& id, BlobType type, std::string_view raw, Compression c, std::string_view stored,
+                    bool* is_new = nullptr);
+  bool has(const BlobId& id);
+  // Queues a file cache entry; written with the next index commit (after its blobs).
+  void queue_filecache(std::string key, FileCacheRecord rec);
+  // Finishes the open pack and commits its blobs and the queued file cache entries.
+  void flush();
+  const WriteStats& stats() const { return stats_; }
+
+  // Writes `rec` as a snapshot blob in a pack of its own and commits `rec.name -> blob` in
+  // one index transaction: the snapshot exists once this returns. Flushes first.
+  BlobId commit_snapshot(const SnapshotRecord& rec);
+  // `base`, or `base_2`, `base_3`, ... whichever no snapshot has yet.
+  std::string unique_snapshot_name(const std::string& base);
+
+  // ---- reading ----
+  // The verified plaintext of a blob (throws CorruptError when damaged, Error when missing).
+  std::string read(const BlobId& id);
+  std::optional<BlobLocation> locate(const BlobId& id);
+  std::vector<SnapshotInfo> snapshots();  // sorted by time, oldest first
+  SnapshotRecord read_snapshot(const BlobId& id);
+  // By exact name, or by unique prefix (>= 4 hex digits) of the snapshot id; nullopt when
+  // nothing matches; mdb::Error listing the candidates when the prefix is ambiguous.
+  std::optional<SnapshotInfo> find_snapshot(const std::string& spec);
+  // Opens a pack file of this store (cached).
+  fs::File& pack_file(const std::string& name);
+
+  // The file cache entry for `key`, if every chunk it lists is still in the store.
+  std::optional<FileCacheRecord> cached_file(std::string_view key);
+
+ private:
+  void open_or_create(const std::string& command);
+  void read_config();
+  void remove_temporaries();
+  void refresh_reader();
+
+  stdfs::path dir_;
+  std::unique_ptr<LockFile> lock_;
+  std::unique_ptr<Index> index_;
+  std::optional<Txn> reader_;  // a read snapshot of the index, renewed after each commit
+  std::unique_ptr<PackWriter> pack_;
+  std::unordered_set<BlobId, BlobIdHash> pending_;  // blobs in the open pack
+  std::vector<std::pair<std::string, FileCacheRecord>> filecache_queue_;
+  size_t filecache_queue_bytes_ = 0;
+  WriteStats stats_;
+  std::map<std::string, fs::File> open_packs_;
+  std::list<std::string> open_pack_order_;
+};
+
+// Iterates a snapshot's manifest entries in path order, one part in memory at a time.
+class ManifestReader {
+ public:
+  ManifestReader(Store& store, const SnapshotRecord& rec);
+  // Fills `e` with the next entry; false at the end.
+  bool next(Entry& e);
+
+ private:
+  Store& store_;
+  std::vector<BlobId> parts_;
+  size_t next_part_ = 0;
+  std::vector<Entry> current_;
+  size_t pos_ = 0;
+  std::string last_path_;
+  std::string what_;
+};
+
+}  // namespace mdb::store

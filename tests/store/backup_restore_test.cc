@@ -1,0 +1,202 @@
+// backup and restore through the real binary (store.md): exact round trips, removal of newer
+// files, --only, refusal while a DB is in use, bad snapshot names.
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/store/tree_util.h"
+
+namespace mdb::test {
+namespace {
+
+struct Dirs {
+  TempDir tmp;
+  stdfs::path data = tmp / "data";
+  stdfs::path store = tmp / "store";
+};
+
+std::string backup(const Dirs& d) {
+  RunResult r = mdb(d.data, d.store, {"backup"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  auto pos = r.out.find("saved to snapshot: ");
+  EXPECT_NE(pos, std::string::npos) << r.out;
+  return r.out.substr(pos + 19, r.out.find('\n', pos) - pos - 19);
+}
+
+TEST(BackupRestore, RoundTripIsExact) {
+  Dirs d;
+  make_data_dir(d.data);
+  auto before = describe(d.data);
+  std::string name = backup(d);
+  // Change everything: contents, modes, a DB row, new files and dirs, removed files.
+  write(d.data / "data" / "runs" / "Proj'ect β" / "1000003" / "1000004" / "assign_data.json", "changed");
+  stdfs::permissions(d.data / "tools" / "run.sh", stdfs::perms(0600));
+  sqlite_exec(d.data / "database.db", "DELETE FROM requesters; INSERT INTO projects(project_id, project_name) "
+                                      "VALUES (7, 'new');");
+  write(d.data / "STRAY_FILE_AFTER_BACKUP.txt", "stray");
+  stdfs::create_directories(d.data / "data" / "runs" / "created_after_backup" / "x");
+  stdfs::create_directories(d.data / "mturk_sandbox");
+  stdfs::remove(d.data / "dangling");
+  write(d.data / "database.db-journal", "stale journal");
+
+  RunResult r = mdb(d.data, d.store, {"restore", "-f", name});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("Saved the current data as snapshot "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Finished successfully"), std::string::npos) << r.out;
+  auto after = describe(d.data);
+  EXPECT_EQ(diff(before, after), "");
+  EXPECT_FALSE(stdfs::exists(d.data / "database.db-journal"));
+  // Nothing is left beside the data dir.
+  for (const auto& e : stdfs::directory_iterator(d.tmp.path()))
+    EXPECT_TRUE(e.path() == d.data || e.path() == d.store) << e.path();
+}
+
+TEST(BackupRestore, RestoreCanBeUndoneWithTheBeforeSnapshot) {
+  Dirs d;
+  make_data_dir(d.data);
+  std::string first = backup(d);
+  write(d.data / "later.txt", "later");
+  auto changed = describe(d.data);
+  RunResult r = mdb(d.data, d.store, {"restore", "-f", first});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto pos = r.out.find("Saved the current data as snapshot ");
+  ASSERT_NE(pos, std::string::npos);
+  std::string before_name = r.out.substr(pos + 35, r.out.find('\n', pos) - pos - 35);
+  EXPECT_FALSE(stdfs::exists(d.data / "later.txt"));
+  r = mdb(d.data, d.store, {"restore", "-f", before_name});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(diff(changed, describe(d.data)), "");
+}
+
+TEST(BackupRestore, OnlyRestoresOnePathAndTouchesNothingElse) {
+  Dirs d;
+  make_data_dir(d.data);
+  stdfs::path run = d.data / "data" / "runs" / "Proj'ect β" / "1000003";
+  auto run_before = describe(run);
+  std::string name = backup(d);
+  stdfs::remove_all(run);
+  write(d.data / "data" / "runs" / "other" / "file.json", "{}");
+  write(d.data / "readme.txt", "new");
+  sqlite_exec(d.data / "database.db", "DELETE FROM projects");
+  auto elsewhere = describe(d.data);
+
+  RunResult r = mdb(d.data, d.store, {"restore", "-f", name, "--only", "data/runs/Proj'ect β/1000003"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(diff(run_before, describe(run)), "");
+  auto now = describe(d.data, false);
+  for (auto& [k, n] : elsewhere) {
+    if (k.rfind("data/runs/Proj'ect β", 0) == 0 || n.kind == 'd') continue;
+    EXPECT_TRUE(now.count(k) && now[k] == n) << k;
+  }
+  EXPECT_EQ(now.size(), elsewhere.size() + run_before.size() + 1);  // + the run dir itself
+
+  r = mdb(d.data, d.store, {"restore", "-f", name, "--only", "no/such/path"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("no/such/path is not in snapshot"), std::string::npos) << r.err;
+  r = mdb(d.data, d.store, {"restore", "-f", name, "--only", "../escape"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+}
+
+TEST(BackupRestore, UnchangedDirIsNotReadAgain) {
+  Dirs d;
+  make_data_dir(d.data);
+  // Old enough that the file cache trusts every file (see kRacyWindowNs).
+  ::usleep(100'000);
+  backup(d);
+  RunResult r = mdb(d.data, d.store, {"--json", "backup"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["files_read"], 0) << r.out;
+  EXPECT_EQ(j["bytes_new"], 0) << r.out;
+  EXPECT_GT(j["files"].get<int>(), 5);
+}
+
+TEST(BackupRestore, RefusesWhileADatabaseIsInUse) {
+  Dirs d;
+  make_data_dir(d.data);
+  std::string name = backup(d);
+  write(d.data / "after.txt", "x");
+  auto before = describe(d.data);
+  // A process holding a read transaction (like a running Mephisto mid-query).
+  std::string script = "BEGIN; SELECT count(*) FROM projects; SELECT 'locked';\n";
+  int in[2];
+  ASSERT_EQ(::pipe(in), 0);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(in[0], 0);
+    ::close(in[1]);
+    int devnull = ::open("/dev/null", O_WRONLY);
+    ::dup2(devnull, 1);
+    ::execl("/usr/bin/sqlite3", "sqlite3", (d.data / "database.db").c_str(), nullptr);
+    ::_exit(127);
+  }
+  ::close(in[0]);
+  ASSERT_EQ(::write(in[1], script.data(), script.size()), static_cast<ssize_t>(script.size()));
+  ::usleep(300'000);
+  RunResult r = mdb(d.data, d.store, {"restore", "-f", name});
+  ::close(in[1]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("is in use by another process"), std::string::npos) << r.err;
+  EXPECT_EQ(diff(before, describe(d.data)), "");
+}
+
+TEST(BackupRestore, BadNamesAreClearErrors) {
+  Dirs d;
+  make_data_dir(d.data);
+  backup(d);
+  backup(d);
+  auto before = describe(d.data);
+  RunResult r = mdb(d.data, d.store, {"restore", "-f", "no_such_snapshot"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("Could not find a snapshot or backup file named no_such_snapshot"), std::string::npos) << r.err;
+  r = mdb(d.data, d.store, {"--json", "snapshots"});
+  auto snaps = nlohmann::json::parse(r.out)["snapshots"];
+  ASSERT_EQ(snaps.size(), 2u);
+  // A prefix of one id restores it; the name with ".zip" appended names it too.
+  std::string id = snaps[1]["id"];
+  r = mdb(d.data, d.store, {"restore", "-f", id.substr(0, 8)});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  r = mdb(d.data, d.store, {"restore", "-f", snaps[0]["name"].get<std::string>() + ".zip"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(diff(before, describe(d.data)), "");
+  // "Exiting now" on anything but yes.
+  RunResult no = run_mephisto({"--data-dir", d.data.string(), "--store", d.store.string(), "db", "restore", "-f",
+                               id.substr(0, 8)},
+                              "no\n");
+  EXPECT_EQ(no.exit_code, 1);
+  EXPECT_NE(no.out.find("Exiting now"), std::string::npos);
+}
+
+TEST(BackupRestore, RestoresIntoAMissingDataDir) {
+  Dirs d;
+  make_data_dir(d.data);
+  auto before = describe(d.data);
+  std::string name = backup(d);
+  stdfs::remove_all(d.data);
+  RunResult r = mdb(d.data, d.store, {"restore", "-f", name});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(diff(before, describe(d.data)), "");
+}
+
+TEST(BackupRestore, StoreFromANewerFormatIsRefused) {
+  Dirs d;
+  make_data_dir(d.data);
+  backup(d);
+  std::string cfg = read(d.store / "config");
+  auto j = nlohmann::json::parse(cfg);
+  j["version"] = 99;
+  stdfs::permissions(d.store / "config", stdfs::perms(0644));
+  write(d.store / "config", j.dump());
+  RunResult r = mdb(d.data, d.store, {"backup"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("has format version 99, newer than this build supports"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace mdb::test

@@ -1,0 +1,103 @@
+// The shared atomic-change API (core/journal.h): commit, in-process undo, rollback after a
+// crash by the next command, and the data-dir writer lock.
+#include "core/journal.h"
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core/storeops.h"
+#include "store/store.h"
+#include "tests/store/tree_util.h"
+
+namespace mdb::test {
+namespace {
+
+struct Env {
+  TempDir tmp;
+  stdfs::path data = tmp / "data";
+  stdfs::path store = tmp / "store";
+  core::Console console{false, true};
+  core::Context ctx{core::GlobalOptions{data.string(), (tmp / "outputs").string(), store.string(), false, true},
+                    console};
+  Env() { make_data_dir(data); }
+  core::DataDir dir() { return core::DataDir(data); }
+};
+
+TEST(Journal, CommitKeepsTheChange) {
+  Env env;
+  std::string snapshot;
+  {
+    core::AtomicChange change(env.ctx, env.dir(), "import");
+    snapshot = change.snapshot_name();
+    EXPECT_TRUE(stdfs::exists(env.data / ".mephisto-db" / "journal"));
+    write(env.data / "new" / "file.txt", "x");
+    change.record_created("new");
+    change.commit();
+  }
+  EXPECT_TRUE(stdfs::exists(env.data / "new" / "file.txt"));
+  EXPECT_FALSE(stdfs::exists(env.data / ".mephisto-db" / "journal"));
+  store::Store s(env.store, store::Store::Mode::Read);
+  auto snap = s.find_snapshot(snapshot);
+  ASSERT_TRUE(snap);
+  EXPECT_EQ(snap->record.reason, "import");
+  EXPECT_NE(snapshot.find("_before_import"), std::string::npos);
+}
+
+TEST(Journal, FailureUndoesRecordedPaths) {
+  Env env;
+  auto before = describe(env.data);
+  try {
+    core::AtomicChange change(env.ctx, env.dir(), "import");
+    write(env.data / "new" / "deep" / "file.txt", "x");
+    change.record_created("new");
+    throw std::runtime_error("import failed");
+  } catch (const std::runtime_error&) {
+  }
+  EXPECT_EQ(diff(before, describe(env.data)), "");
+  EXPECT_FALSE(stdfs::exists(env.data / ".mephisto-db" / "journal"));
+}
+
+TEST(Journal, NextCommandRollsBackACrashedChange) {
+  Env env;
+  auto before = describe(env.data);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    // The "import": snapshot + marker, then changes, then death without cleanup.
+    core::AtomicChange* change = new core::AtomicChange(env.ctx, env.dir(), "import");
+    write(env.data / "new" / "file.txt", "x");
+    change->record_created("new");
+    sqlite_exec(env.data / "database.db", "INSERT INTO projects(project_id, project_name) VALUES (5, 'half')");
+    write(env.data / "database.db-journal", "leftover");
+    ::_exit(0);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ASSERT_TRUE(stdfs::exists(env.data / ".mephisto-db" / "journal"));
+
+  RunResult r = mdb(env.data, env.store, {"backup"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("Rolled back an interrupted `mephisto db import`"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("_before_import"), std::string::npos) << r.err;
+  EXPECT_EQ(diff(before, describe(env.data)), "");
+  EXPECT_FALSE(stdfs::exists(env.data / "database.db-journal"));
+  EXPECT_FALSE(stdfs::exists(env.data / ".mephisto-db" / "journal"));
+  // Idempotent: nothing more to do.
+  r = mdb(env.data, env.store, {"backup"});
+  EXPECT_EQ(r.err.find("Rolled back"), std::string::npos) << r.err;
+}
+
+TEST(Journal, SecondWriterFailsNamingTheHolder) {
+  Env env;
+  core::AtomicChange change(env.ctx, env.dir(), "import");
+  RunResult r = mdb(env.data, env.store, {"backup"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("is locked by " + std::to_string(::getpid()) + " (import since "), std::string::npos) << r.err;
+  EXPECT_TRUE(stdfs::exists(env.data / ".mephisto-db" / "journal"));  // a live change keeps its marker
+  change.commit();
+  r = mdb(env.data, env.store, {"backup"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
+}  // namespace
+}  // namespace mdb::test

@@ -1,0 +1,42 @@
+#pragma once
+// Helpers for the store tests: a full description of a directory tree (kind, mode, mtime,
+// content or link target; databases by their logical content), and hand-made data dirs.
+#include <sys/stat.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "tests/support/testenv.h"
+
+namespace mdb::test {
+
+struct Node {
+  char kind = 'f';  // f file, d directory, l symlink
+  uint32_t mode = 0;
+  int64_t mtime_ns = 0;
+  std::string content;  // file bytes, link target, or `sqlite3 .dump` for databases
+  bool operator==(const Node&) const = default;
+};
+
+// Every entry under `root` except `.mephisto-db/`. Files named *.db are compared by
+// `.dump`; with `with_dir_mtimes` false, directory mtimes are ignored.
+std::map<std::string, Node> describe(const stdfs::path& root, bool with_dir_mtimes = true);
+// A readable diff of two descriptions (empty when equal).
+std::string diff(const std::map<std::string, Node>& a, const std::map<std::string, Node>& b);
+
+// A small data dir: database.db (final schema, a few rows), mock/mock.db, run files with
+// Unicode and apostrophe names, an empty dir, a symlink, an executable file.
+void make_data_dir(const stdfs::path& root);
+// Sets a file's mtime (nanoseconds), not following symlinks.
+void set_mtime(const stdfs::path& p, int64_t ns);
+// Runs `sql` on a database with the sqlite3 shell.
+void sqlite_exec(const stdfs::path& db, const std::string& sql);
+
+// `mephisto --data-dir D --store S db ARGS...` with "yes" on stdin.
+RunResult mdb(const stdfs::path& data, const stdfs::path& store, std::vector<std::string> args,
+              const std::map<std::string, std::string>& env = {});
+
+}  // namespace mdb::test
