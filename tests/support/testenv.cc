@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -93,7 +94,9 @@ RunResult run(const stdfs::path& binary, const std::vector<std::string>& args, c
   ::close(out[1]);
   ::close(err[1]);
   if (rc != 0) throw std::runtime_error("cannot run " + binary.string() + ": " + std::strerror(rc));
-  // Small inputs only (prompts), so writing before draining cannot deadlock.
+  // Small inputs only (prompts), so writing before draining cannot deadlock. A child that
+  // exits without reading stdin must not kill the test with SIGPIPE.
+  ::signal(SIGPIPE, SIG_IGN);
   if (!stdin_text.empty()) {
     ssize_t ignored = ::write(in[1], stdin_text.data(), stdin_text.size());
     (void)ignored;
