@@ -406,6 +406,18 @@ TEST(Sample, LegacyHasThePremigrationSchemaAndSmallIds) {
   EXPECT_EQ(count(db, "SELECT max(unit_id) FROM units"), count(db, "SELECT count(*) FROM units"));
 }
 
+TEST(Sample, EmptyIsAFreshMephistoDataDir) {
+  test::TempDir t;
+  sample({"--out", (t / "d").string(), "--empty"});
+  EXPECT_EQ(test::tree(t / "d").size(), 1u) << "only database.db";
+  test::TempDir ref;
+  sql::Db made = sql::Db::open_readonly(t / "d" / "database.db");
+  EXPECT_EQ(master(made), master(fresh(ref.path(), DbId::Mephisto, false)));
+  EXPECT_EQ(count(t / "d" / "database.db", "SELECT count(*) FROM migrations"), 2);
+  for (const char* table : {"projects", "tasks", "requesters", "workers", "units", "qualifications"})
+    EXPECT_EQ(count(t / "d" / "database.db", std::string("SELECT count(*) FROM ") + table), 0) << table;
+}
+
 TEST(Sample, RefusesToWriteIntoAFullDirectory) {
   test::TempDir t;
   test::write(t / "d" / "keep.txt", "mine");

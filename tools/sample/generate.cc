@@ -137,6 +137,11 @@ Report generate(const stdfs::path& out, const GenerateOptions& o) {
   Sim sim(out, mix(o.seed, o.legacy ? "legacy" : "final"), o.legacy, false, Clock(start, LLONG_MAX));
   std::vector<std::string> providers = o.legacy ? std::vector<std::string>{"mock", "prolific"}
                                                  : std::vector<std::string>{"mock", "mturk", "prolific"};
+  if (o.empty) {
+    sim.create_databases({});
+    sim.finish();
+    return {};
+  }
   sim.create_databases(providers);
   build_world(sim, o, providers);
 

@@ -50,7 +50,10 @@ int main(int argc, char** argv) {
           ->check(CLI::Range(0.0, 1.0));
   CLI::Option* legacy =
       app.add_flag("--legacy", o.legacy, "Pre-migration schema with small sequential ids (mock and prolific only)");
-  for (CLI::Option* opt : {runs, units, media, legacy}) opt->excludes(mutate_opt);
+  CLI::Option* empty = app.add_flag("--empty", o.empty,
+                                    "Only database.db with no rows, as Mephisto's first start leaves a data dir");
+  for (CLI::Option* opt : {runs, units, media}) opt->excludes(empty);
+  for (CLI::Option* opt : {runs, units, media, legacy, empty}) opt->excludes(mutate_opt);
 
   try {
     app.parse(argc, argv);

@@ -12,6 +12,7 @@ struct GenerateOptions {
   int units_per_run = 4;
   double media_fraction = 0.015;  // share of finished agents that uploaded a file
   bool legacy = false;           // pre-migration schema, small sequential ids
+  bool empty = false;            // only database.db without rows, as Mephisto's first start leaves it
 };
 
 struct Report {

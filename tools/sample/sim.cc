@@ -79,7 +79,8 @@ stdfs::path run_dir(const std::string& project_dir_name, int64_t task_run_id) {
   return stdfs::path("data") / "runs" / project_dir_name / std::to_string(task_run_id);
 }
 
-OpenDb::OpenDb(sql::Db handle, std::optional<core::SchemaKind> create) : db(std::move(handle)) {
+OpenDb::OpenDb(sql::Db handle, std::optional<core::SchemaKind> create)
+    : db(std::move(handle)), created(create.has_value()) {
   db.exec("PRAGMA foreign_keys = ON");  // as Mephisto connects; catches a wrong row at once
   txn.emplace(db);
   if (create) core::create_schema(db, *create);
@@ -156,10 +157,10 @@ void Sim::open_databases() {
 }
 
 void Sim::finish() {
-  std::vector<stdfs::path> paths;  // databases that changed: they get the simulated time
+  std::vector<stdfs::path> paths;  // databases made or changed: they get the simulated time
   for (auto& [name, db] : dbs_) {
     db->txn->commit();
-    if (sqlite3_total_changes(db->db.get()) > 0) paths.push_back(db->db.path());
+    if (db->created || sqlite3_total_changes(db->db.get()) > 0) paths.push_back(db->db.path());
   }
   dbs_.clear();  // closes them: SQLite's journal files are gone from their directories
   for (const stdfs::path& p : paths) {

@@ -28,6 +28,7 @@ struct OpenDb {
   // `create`: make this schema first (the database must be empty).
   OpenDb(sql::Db handle, std::optional<core::SchemaKind> create);
   sql::Db db;
+  bool created;
   std::optional<sql::Transaction> txn;
   std::optional<Rows> rows;
 };
