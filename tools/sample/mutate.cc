@@ -31,6 +31,7 @@ Snapshot look_at(const core::DataDir& dir) {
   s.legacy = !core::read_schema(db).find("worker_review");
   s.task_runs = db.query_value("SELECT count(*) FROM task_runs").i;
   s.units = db.query_value("SELECT count(*) FROM units").i;
+  // Text order is enough here: every stored form starts with YYYY-MM-DD, and only the day is used.
   s.latest_run_date = db.query_value("SELECT max(creation_date) FROM task_runs").to_string();
   return s;
 }
