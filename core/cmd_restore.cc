@@ -1,11 +1,13 @@
 // `mephisto db restore -f NAME_OR_FILE [--only PATH]` (cli.md, store.md): makes the data dir
 // exactly a snapshot (or a backup zip), after snapshotting the current data, with an atomic
 // swap of a fully built and verified staging tree.
+#include <chrono>
 #include <memory>
 
 #include "core/commands.h"
 #include "core/journal.h"
 #include "core/storeops.h"
+#include "formats/zip.h"
 #include "store/env.h"
 #include "store/restore.h"
 #include "store/store.h"
@@ -53,15 +55,30 @@ std::optional<std::string> normalize_only(const std::optional<std::string>& only
   return p;
 }
 
-std::unique_ptr<store::TreeSource> open_source(store::Store& store, const Source& src,
+// A backup zip, checked before anything is written: every member safe (no `..`, absolute
+// paths, symlinks, duplicates, oversize), and a database.db at its top level.
+std::unique_ptr<zip::Reader> open_backup_zip(const stdfs::path& path, const DataDir& dir) {
+  auto reader = std::make_unique<zip::Reader>(path);
+  zip::Limits limits;
+  limits.extract_to = fs::exists(dir.root()) ? dir.root() : dir.root().parent_path();
+  reader->validate(limits);
+  if (!reader->find("database.db"))
+    throw Error(path.string() + " is not a Mephisto backup: it has no database.db at its top level (a dump zip is "
+                "imported with `mephisto db import`). Nothing was changed.");
+  return reader;
+}
+
+int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::unique_ptr<store::TreeSource> open_source(store::Store& store, const Source& src, const zip::Reader* zip,
                                                const std::optional<std::string>& only) {
-  if (src.snapshot) {
-    auto snap = store.find_snapshot(*src.snapshot);
-    if (!snap) throw Error("The snapshot " + *src.snapshot + " disappeared from the store. Nothing was changed.");
-    return std::make_unique<store::SnapshotSource>(store, snap->record, only);
-  }
-  throw Error("Restoring from a backup zip (" + src.zip.string() +
-              ") is not available yet in this build. Nothing was changed.");
+  if (zip) return std::make_unique<store::ZipSource>(*zip, std::vector<std::string>{kMetaDirName}, only, now_ns());
+  auto snap = store.find_snapshot(*src.snapshot);
+  if (!snap) throw Error("The snapshot " + *src.snapshot + " disappeared from the store. Nothing was changed.");
+  return std::make_unique<store::SnapshotSource>(store, snap->record, only);
 }
 
 // Removes a data dir this restore created when the restore fails.
@@ -82,6 +99,7 @@ int run_restore(Context& ctx, const RestoreOptions& opts) {
   check_store_outside(dir, ctx.locations().store_dir);
   std::optional<std::string> only = normalize_only(opts.only);
   Source src = resolve_source(ctx, opts.file);
+  std::unique_ptr<zip::Reader> zip = src.snapshot ? nullptr : open_backup_zip(src.zip, dir);
   if (!ctx.console.confirm()) return 1;
   ctx.console.info(src.snapshot ? "Started restoring from snapshot " + *src.snapshot + " ..."
                                 : "Started restoring from backup " + src.zip.string() + " ...");
@@ -90,7 +108,7 @@ int run_restore(Context& ctx, const RestoreOptions& opts) {
   if (created_root.active) fs::mkdirs(dir.root());
   store::Store store(ctx.locations().store_dir, store::Store::Mode::Write, "restore");
   ExclusiveDbLocks locks(dir);
-  std::unique_ptr<store::TreeSource> source = open_source(store, src, only);
+  std::unique_ptr<store::TreeSource> source = open_source(store, src, zip.get(), only);
   store::Staging staging(dir.root(), kMetaDirName);
   ConsoleReporter reporter(ctx.console);
   store::BuildStats stats = store::build_tree(*source, staging.path(), reporter);

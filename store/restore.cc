@@ -84,6 +84,40 @@ void SnapshotSource::write_content(const Entry& e, fs::File& out) {
                        std::to_string(e.size));
 }
 
+ZipSource::ZipSource(const zip::Reader& zip, const std::vector<std::string>& skip, std::optional<std::string> only,
+                     int64_t mtime_ns)
+    : zip_(zip), mtime_ns_(mtime_ns) {
+  for (const zip::Entry& e : zip.entries()) {
+    std::string path = e.name;
+    while (!path.empty() && path.back() == '/') path.pop_back();
+    std::string top = path.substr(0, path.find('/'));
+    if (std::find(skip.begin(), skip.end(), top) != skip.end()) continue;
+    if (only && path != *only && !is_under(path, *only)) continue;
+    members_.emplace_back(std::move(path), &e);
+    if (!e.is_directory) bytes_ += e.size;
+  }
+  std::sort(members_.begin(), members_.end(), [](const auto& a, const auto& b) { return path_less(a.first, b.first); });
+}
+
+bool ZipSource::next(Entry& e) {
+  if (pos_ >= members_.size()) return false;
+  const auto& [path, member] = members_[pos_++];
+  e = Entry{};
+  e.path = path;
+  e.kind = member->is_directory ? EntryKind::Directory : EntryKind::File;
+  e.mode = member->unix_mode & 07777;
+  if (e.mode == 0) e.mode = member->is_directory ? 0755 : 0644;
+  e.mtime_ns = mtime_ns_;
+  e.size = member->size;
+  return true;
+}
+
+void ZipSource::write_content(const Entry& e, fs::File& out) {
+  auto it = std::lower_bound(members_.begin(), members_.end(), e.path,
+                             [](const auto& m, const std::string& p) { return path_less(m.first, p); });
+  zip_.stream(*it->second, [&](std::string_view chunk) { out.write_all(chunk); });
+}
+
 BuildStats build_tree(TreeSource& src, const stdfs::path& root, Reporter& reporter) {
   struct OpenDir {
     std::string path;

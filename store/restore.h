@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "formats/zip.h"
 #include "store/manifest.h"
 #include "store/reporter.h"
 #include "store/store.h"
@@ -44,6 +45,27 @@ class SnapshotSource : public TreeSource {
   ManifestReader reader_;
   std::optional<std::string> only_;
   uint64_t bytes_;
+};
+
+// The members of a validated zip (zip::Reader::validate) as a tree, in path order, except
+// those at or under the top-level names in `skip`; optionally only `only`. Files get their
+// Unix mode from the zip (else 0644, directories 0755) and `mtime_ns` (zips from the
+// original carry no reliable times).
+class ZipSource : public TreeSource {
+ public:
+  ZipSource(const zip::Reader& zip, const std::vector<std::string>& skip, std::optional<std::string> only,
+            int64_t mtime_ns);
+  bool next(Entry& e) override;
+  void write_content(const Entry& e, fs::File& out) override;
+  bool implicit_parents() const override { return true; }
+  uint64_t total_bytes() const override { return bytes_; }
+
+ private:
+  const zip::Reader& zip_;
+  std::vector<std::pair<std::string, const zip::Entry*>> members_;  // sorted by path
+  size_t pos_ = 0;
+  int64_t mtime_ns_;
+  uint64_t bytes_ = 0;
 };
 
 struct BuildStats {

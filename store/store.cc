@@ -41,7 +41,14 @@ Store::Store(const stdfs::path& dir, Mode mode, const std::string& command) : di
     throw Error("There is no store at " + dir_.string() + " yet: no backup has been made there (`mephisto db backup` "
                 "creates it), or --store / MEPHISTO_STORE points elsewhere.");
   }
-  read_config();
+  check_config(dir_);
+  if (!fs::exists(dir_ / "index" / "data.mdb")) {
+    std::vector<std::string> packs = list_dir(packs_dir());
+    if (std::any_of(packs.begin(), packs.end(), [](const std::string& n) { return is_pack_name(n); }))
+      throw Error("The index of the store " + dir_.string() + " is missing. Rebuild it from the packs with "
+                  "`mephisto db verify --repair-index`. Nothing was changed.");
+    if (mode == Mode::Write) fs::mkdirs(dir_ / "index");
+  }
   index_ = std::make_unique<Index>(Index::open(dir_ / "index", mode == Mode::Write));
   if (mode == Mode::Write) remove_temporaries();
   refresh_reader();
@@ -72,18 +79,18 @@ void Store::open_or_create(const std::string& command) {
   }
 }
 
-void Store::read_config() {
+void Store::check_config(const stdfs::path& dir) {
   nlohmann::json cfg;
   try {
-    cfg = nlohmann::json::parse(fs::read_file(dir_ / "config"));
+    cfg = nlohmann::json::parse(fs::read_file(dir / "config"));
   } catch (const nlohmann::json::exception&) {
-    throw Error("The store config " + (dir_ / "config").string() + " is damaged (not JSON). Nothing was changed.");
+    throw Error("The store config " + (dir / "config").string() + " is damaged (not JSON). Nothing was changed.");
   }
   if (!cfg.is_object() || cfg.value("format", "") != "mephisto-db store" || !cfg["version"].is_number_integer())
-    throw Error((dir_ / "config").string() + " is not a mephisto-db store config. Nothing was changed.");
+    throw Error((dir / "config").string() + " is not a mephisto-db store config. Nothing was changed.");
   int version = cfg["version"].get<int>();
   if (version > kFormatVersion)
-    throw Error("The store " + dir_.string() + " has format version " + std::to_string(version) +
+    throw Error("The store " + dir.string() + " has format version " + std::to_string(version) +
                 ", newer than this build supports (" + std::to_string(kFormatVersion) +
                 "). Use a newer mephisto-db. Nothing was changed.");
 }
@@ -162,9 +169,11 @@ void Store::flush() {
 
 std::string Store::unique_snapshot_name(const std::string& base) {
   std::string name = base;
-  for (int n = 2; index_->snapshot(*reader_, name); ++n) name = base + "_" + std::to_string(n);
+  for (int n = 2; has_snapshot(name); ++n) name = base + "_" + std::to_string(n);
   return name;
 }
+
+bool Store::has_snapshot(const std::string& name) { return index_->snapshot(*reader_, name).has_value(); }
 
 BlobId Store::commit_snapshot(const SnapshotRecord& rec) {
   flush();
@@ -194,6 +203,11 @@ fs::File& Store::pack_file(const std::string& name) {
   if (!fs::exists(path)) throw CorruptError("pack " + name + " is missing from " + packs_dir().string());
   open_pack_order_.push_back(name);
   return open_packs_.emplace(name, fs::File::open_read(path)).first->second;
+}
+
+void Store::close_pack_file(const std::string& name) {
+  open_packs_.erase(name);
+  open_pack_order_.remove(name);
 }
 
 std::optional<BlobLocation> Store::locate(const BlobId& id) { return index_->blob(*reader_, id); }

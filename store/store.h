@@ -48,6 +48,8 @@ class Store {
   ~Store();
 
   static bool exists(const stdfs::path& dir);
+  // Throws unless `dir/config` is a store config of a format this build reads.
+  static void check_config(const stdfs::path& dir);
   const stdfs::path& dir() const { return dir_; }
   stdfs::path packs_dir() const { return dir_ / "packs"; }
   stdfs::path tmp_dir() const { return dir_ / "tmp"; }
@@ -72,6 +74,7 @@ class Store {
   BlobId commit_snapshot(const SnapshotRecord& rec);
   // `base`, or `base_2`, `base_3`, ... whichever no snapshot has yet.
   std::string unique_snapshot_name(const std::string& base);
+  bool has_snapshot(const std::string& name);
 
   // ---- reading ----
   // The verified plaintext of a blob (throws CorruptError when damaged, Error when missing).
@@ -84,13 +87,16 @@ class Store {
   std::optional<SnapshotInfo> find_snapshot(const std::string& spec);
   // Opens a pack file of this store (cached).
   fs::File& pack_file(const std::string& name);
+  // Closes the cached handle of a pack about to be deleted.
+  void close_pack_file(const std::string& name);
+  // Sees index changes made through index() directly (prune).
+  void reload() { refresh_reader(); }
 
   // The file cache entry for `key`, if every chunk it lists is still in the store.
   std::optional<FileCacheRecord> cached_file(std::string_view key);
 
  private:
   void open_or_create(const std::string& command);
-  void read_config();
   void remove_temporaries();
   void refresh_reader();
 

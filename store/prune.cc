@@ -1,0 +1,217 @@
+#include "store/prune.h"
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+
+namespace mdb::store {
+
+namespace {
+
+// The live blob set as a Bloom filter (about 1% false positives at 10 bits per blob): memory
+// stays small however large the store, and a false positive only keeps a dead blob.
+class LiveSet {
+ public:
+  explicit LiveSet(uint64_t expected) : bits_(std::max<uint64_t>(expected * 10, 1 << 16)), words_((bits_ + 63) / 64) {}
+  void add(const BlobId& id) {
+    for_each_bit(id, [&](uint64_t b) { words_[b / 64] |= uint64_t{1} << (b % 64); });
+  }
+  bool maybe(const BlobId& id) const {
+    bool all = true;
+    for_each_bit(id, [&](uint64_t b) { all = all && (words_[b / 64] >> (b % 64) & 1); });
+    return all;
+  }
+
+ private:
+  template <typename Fn>
+  void for_each_bit(const BlobId& id, Fn fn) const {
+    uint64_t h1, h2;  // SHA-256 bytes are uniform: use them directly
+    std::memcpy(&h1, id.bytes.data(), 8);
+    std::memcpy(&h2, id.bytes.data() + 8, 8);
+    for (uint64_t i = 0; i < 7; ++i) fn((h1 + i * (h2 | 1)) % bits_);
+  }
+  uint64_t bits_;
+  std::vector<uint64_t> words_;
+};
+
+constexpr double kRewriteBelow = 0.5;  // live fraction under which a pack is rewritten
+
+uint64_t packs_bytes(const stdfs::path& dir) {
+  uint64_t total = 0;
+  std::error_code ec;
+  for (const auto& e : stdfs::directory_iterator(dir, ec))
+    if (is_pack_name(e.path().filename().string())) total += e.file_size(ec);
+  return total;
+}
+
+class Pruner {
+ public:
+  Pruner(Store& store, const PrunePolicy& policy, Reporter& rep) : store_(store), policy_(policy), rep_(rep) {}
+
+  PruneReport run() {
+    report_.bytes_before = packs_bytes(store_.packs_dir());
+    forget();
+    mark();
+    sweep();
+    remove_unreferenced_files();
+    clean_filecache();
+    report_.bytes_after = packs_bytes(store_.packs_dir());
+    return std::move(report_);
+  }
+
+ private:
+  void forget() {
+    std::vector<SnapshotInfo> snaps = store_.snapshots();
+    std::reverse(snaps.begin(), snaps.end());  // newest first
+    bool policy = policy_.keep_last || policy_.keep_within_ns;
+    Txn t = store_.index().write();
+    for (size_t i = 0; i < snaps.size(); ++i) {
+      const SnapshotInfo& s = snaps[i];
+      bool keep = !policy || (policy_.keep_last && i < *policy_.keep_last) ||
+                  (policy_.keep_within_ns && s.record.time_ns >= policy_.now_ns - *policy_.keep_within_ns) ||
+                  policy_.protect.count(s.name);
+      if (keep) {
+        report_.kept.push_back(s.name);
+        kept_.push_back(s);
+      } else {
+        report_.forgotten.push_back(s.name);
+        store_.index().del_snapshot(t, s.name);
+      }
+    }
+    t.commit();
+    store_.reload();
+  }
+
+  void mark() {
+    live_.emplace(store_.index().blob_count(store_.index().read()));
+    if (rep_.wants_progress()) rep_.phase("Marking live data", kept_.size(), false);
+    for (const SnapshotInfo& s : kept_) {
+      live_->add(s.id);
+      for (const BlobId& part : s.record.manifest) live_->add(part);
+      ManifestReader reader(store_, s.record);
+      Entry e;
+      while (reader.next(e))
+        for (const BlobId& c : e.chunks) live_->add(c);
+      rep_.advance(1);
+    }
+    rep_.end_phase();
+  }
+
+  // The entries of `pack` the index still locates in it.
+  std::vector<PackEntry> indexed_entries(const std::string& pack) {
+    std::vector<PackEntry> out;
+    fs::File& f = store_.pack_file(pack);
+    Txn t = store_.index().read();
+    for (const PackEntry& e : read_footer(f)) {
+      auto loc = store_.index().blob(t, e.id);
+      if (loc && loc->pack == pack && loc->entry.offset == e.offset) out.push_back(e);
+    }
+    return out;
+  }
+
+  void sweep() {
+    std::vector<std::string> packs;
+    {
+      Txn t = store_.index().read();
+      store_.index().for_each_pack(t, [&](const std::string& name, const PackRecord&) { packs.push_back(name); });
+    }
+    if (rep_.wants_progress()) rep_.phase("Reclaiming space", packs.size(), false);
+    for (const std::string& pack : packs) {
+      rep_.advance(1);
+      if (!fs::exists(store_.packs_dir() / pack)) continue;  // verify reports it
+      std::vector<PackEntry> entries = indexed_entries(pack);
+      uint64_t total = 0, live = 0;
+      for (const PackEntry& e : entries) {
+        total += e.stored_len;
+        if (live_->maybe(e.id)) live += e.stored_len;
+      }
+      if (live == 0) drop(pack, entries);
+      else if (static_cast<double>(live) < kRewriteBelow * static_cast<double>(total)) rewrite(pack, entries);
+    }
+    rep_.end_phase();
+  }
+
+  void delete_pack_file(const std::string& pack) {
+    store_.close_pack_file(pack);
+    fs::remove_file(store_.packs_dir() / pack);
+  }
+
+  void drop(const std::string& pack, const std::vector<PackEntry>& entries) {
+    Txn t = store_.index().write();
+    for (const PackEntry& e : entries) store_.index().del_blob(t, e.id);
+    store_.index().del_pack(t, pack);
+    t.commit();
+    delete_pack_file(pack);
+    ++report_.packs_deleted;
+  }
+
+  void rewrite(const std::string& pack, const std::vector<PackEntry>& entries) {
+    fs::File& f = store_.pack_file(pack);
+    PackWriter w(store_.packs_dir());
+    for (const PackEntry& e : entries) {
+      if (!live_->maybe(e.id)) continue;
+      std::string stored(e.stored_len, '\0');
+      f.pread(stored.data(), stored.size(), e.offset);
+      try {
+        decode_blob(stored, e, "pack " + pack);  // never carry damage into a new pack
+      } catch (const CorruptError& err) {
+        rep_.warn(std::string("Kept pack ") + pack + " as it is: " + err.what() + ". Run `mephisto db verify`.");
+        return;
+      }
+      w.add(e.id, e.type, e.raw_len, e.compression, stored);
+    }
+    std::string name = w.finish();
+    Txn t = store_.index().write();
+    PackRecord rec{w.size(), static_cast<uint32_t>(w.entries().size()), 0};
+    for (const PackEntry& e : w.entries()) {
+      store_.index().put_blob(t, BlobLocation{name, e});
+      rec.live_bytes += e.stored_len;
+    }
+    for (const PackEntry& e : entries)
+      if (!live_->maybe(e.id)) store_.index().del_blob(t, e.id);
+    store_.index().put_pack(t, name, rec);
+    store_.index().del_pack(t, pack);
+    t.commit();
+    delete_pack_file(pack);
+    ++report_.packs_rewritten;
+  }
+
+  // Packs no index entry refers to: left by writers that died after writing them.
+  void remove_unreferenced_files() {
+    Txn t = store_.index().read();
+    std::error_code ec;
+    std::vector<std::string> orphans;
+    for (const auto& e : stdfs::directory_iterator(store_.packs_dir(), ec)) {
+      std::string name = e.path().filename().string();
+      if (is_pack_name(name) && !store_.index().pack(t, name)) orphans.push_back(name);
+    }
+    for (const std::string& name : orphans) delete_pack_file(name);
+    report_.packs_deleted += orphans.size();
+  }
+
+  void clean_filecache() {
+    store_.reload();
+    Txn t = store_.index().write();
+    store_.index().for_each_filecache(t, [&](std::string_view, const FileCacheRecord& rec) {
+      return std::all_of(rec.chunks.begin(), rec.chunks.end(),
+                         [&](const BlobId& c) { return store_.index().has_blob(t, c); });
+    });
+    t.commit();
+    store_.reload();
+  }
+
+  Store& store_;
+  const PrunePolicy& policy_;
+  Reporter& rep_;
+  PruneReport report_;
+  std::vector<SnapshotInfo> kept_;
+  std::optional<LiveSet> live_;
+};
+
+}  // namespace
+
+PruneReport prune(Store& store, const PrunePolicy& policy, Reporter& reporter) {
+  return Pruner(store, policy, reporter).run();
+}
+
+}  // namespace mdb::store

@@ -1,0 +1,219 @@
+#include "store/verify.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <map>
+#include <random>
+#include <set>
+#include <unordered_map>
+
+namespace mdb::store {
+
+namespace {
+
+std::vector<std::string> pack_files(const stdfs::path& dir) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& e : stdfs::directory_iterator(dir, ec)) {
+    std::string name = e.path().filename().string();
+    if (is_pack_name(name)) out.push_back(name);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// Reads a whole pack, returns whether its checksum matches (and its bytes).
+bool read_pack(fs::File& f, std::string& bytes) {
+  bytes.resize(f.size());
+  bytes.resize(f.pread(bytes.data(), bytes.size(), 0));
+  if (bytes.size() < kTrailerSize + kPackMagic.size()) return false;
+  Hash128 sum = xxh128(std::string_view(bytes).substr(0, bytes.size() - 24));
+  return sum == trailer_pack_checksum(bytes) && std::string_view(bytes).substr(0, kPackMagic.size()) == kPackMagic;
+}
+
+class Verifier {
+ public:
+  Verifier(Store& store, const VerifyOptions& opts, Reporter& rep) : store_(store), opts_(opts), rep_(rep) {}
+
+  VerifyReport run() {
+    check_packs();
+    check_index();
+    check_snapshots();
+    return std::move(report_);
+  }
+
+ private:
+  void problem(std::string p) { report_.problems.push_back(std::move(p)); }
+
+  bool selected_for_read_data() {
+    if (opts_.read_data_percent >= 100) return true;
+    if (opts_.read_data_percent <= 0) return false;
+    return std::uniform_real_distribution<double>(0, 100)(rng_) < opts_.read_data_percent;
+  }
+
+  // Every pack file: checksum, footer, and (when damaged or selected) every blob.
+  void check_packs() {
+    std::vector<std::string> names = pack_files(store_.packs_dir());
+    uint64_t total = 0;
+    for (const std::string& n : names) total += stdfs::file_size(store_.packs_dir() / n);
+    if (rep_.wants_progress()) rep_.phase("Checking packs", total, true);
+    std::string bytes;
+    for (const std::string& name : names) {
+      on_disk_.insert(name);
+      ++report_.packs;
+      fs::File f = fs::File::open_read(store_.packs_dir() / name);
+      bool intact = read_pack(f, bytes);
+      rep_.advance(bytes.size());
+      std::vector<PackEntry> entries;
+      try {
+        entries = decode_footer(bytes, bytes.size(), name);
+      } catch (const CorruptError& e) {
+        problem(std::string(e.what()));
+        damaged_packs_.insert(name);
+        continue;
+      }
+      if (!intact) {
+        problem("pack " + name + " is damaged: checksum mismatch");
+        damaged_packs_.insert(name);
+      }
+      footers_[name] = entries.size();
+      bool read_data = !intact || selected_for_read_data();
+      if (read_data) ++report_.packs_read_data;
+      for (const PackEntry& e : entries) {
+        if (!read_data) continue;
+        try {
+          decode_blob(std::string_view(bytes).substr(e.offset, e.stored_len), e, "pack " + name);
+        } catch (const CorruptError& err) {
+          bad_blobs_[e.id] = err.what();
+        }
+      }
+    }
+    rep_.end_phase();
+  }
+
+  // Every index entry points into an intact pack that exists.
+  void check_index() {
+    Txn t = store_.index().read();
+    std::set<std::string> indexed_packs;
+    store_.index().for_each_pack(t, [&](const std::string& name, const PackRecord&) {
+      indexed_packs.insert(name);
+      if (!on_disk_.count(name)) problem("pack " + name + " is in the index but missing from " + store_.packs_dir().string());
+    });
+    for (const std::string& name : on_disk_)
+      if (!indexed_packs.count(name)) ++report_.unreferenced_packs;
+    store_.index().for_each_blob(t, [&](const BlobLocation& loc) {
+      ++report_.blobs;
+      if (!on_disk_.count(loc.pack)) bad_blobs_.emplace(loc.entry.id, "its pack " + loc.pack + " is missing");
+      else if (damaged_packs_.count(loc.pack) && !footers_.count(loc.pack))
+        bad_blobs_.emplace(loc.entry.id, "its pack " + loc.pack + " is damaged");
+    });
+  }
+
+  void check_blob(const BlobId& id, const std::string& snapshot, const std::string& path) {
+    std::string why;
+    if (auto it = bad_blobs_.find(id); it != bad_blobs_.end()) why = it->second;
+    else if (!store_.locate(id)) why = "blob " + id.hex() + " is missing from the index";
+    if (!why.empty()) problem("snapshot " + snapshot + ": " + path + ": " + why);
+  }
+
+  // Every blob of every snapshot exists and is not damaged.
+  void check_snapshots() {
+    std::vector<std::pair<std::string, BlobId>> snaps;
+    {
+      Txn t = store_.index().read();
+      store_.index().for_each_snapshot(t, [&](const std::string& n, const BlobId& id) { snaps.emplace_back(n, id); });
+    }
+    if (rep_.wants_progress()) rep_.phase("Checking snapshots", snaps.size(), false);
+    for (const auto& [name, id] : snaps) {
+      ++report_.snapshots;
+      rep_.advance(1);
+      try {
+        SnapshotRecord rec = store_.read_snapshot(id);
+        for (const BlobId& part : rec.manifest) check_blob(part, name, "(manifest)");
+        ManifestReader reader(store_, rec);
+        Entry e;
+        while (reader.next(e)) {
+          ++report_.entries;
+          for (const BlobId& c : e.chunks) check_blob(c, name, e.path);
+        }
+      } catch (const Error& e) {
+        problem("snapshot " + name + ": cannot read its record or manifest: " + e.what());
+      }
+    }
+    rep_.end_phase();
+  }
+
+  Store& store_;
+  const VerifyOptions& opts_;
+  Reporter& rep_;
+  VerifyReport report_;
+  std::set<std::string> on_disk_, damaged_packs_;
+  std::map<std::string, size_t> footers_;
+  std::unordered_map<BlobId, std::string, BlobIdHash> bad_blobs_;
+  std::mt19937_64 rng_{std::random_device{}()};
+};
+
+}  // namespace
+
+VerifyReport verify_store(Store& store, const VerifyOptions& opts, Reporter& reporter) {
+  return Verifier(store, opts, reporter).run();
+}
+
+RepairReport repair_index(const stdfs::path& store_dir, Reporter& reporter) {
+  LockFile lock(store_dir / "lock", "The store " + store_dir.string(), "verify --repair-index");
+  Store::check_config(store_dir);
+  stdfs::path fresh = store_dir / ("index.rebuild-" + std::to_string(::getpid()));
+  fs::remove_tree(fresh);
+  fs::mkdirs(fresh);
+  RepairReport report;
+  {
+    Index index = Index::open(fresh, true);
+    stdfs::path packs = store_dir / "packs";
+    std::vector<std::string> names = pack_files(packs);
+    if (reporter.wants_progress()) reporter.phase("Reading pack footers", names.size(), false);
+    for (const std::string& name : names) {
+      reporter.advance(1);
+      fs::File f = fs::File::open_read(packs / name);
+      std::vector<PackEntry> entries;
+      try {
+        entries = read_footer(f);
+      } catch (const CorruptError& e) {
+        report.skipped.push_back(e.what());
+        continue;
+      }
+      Txn t = index.write();
+      PackRecord rec{f.size(), static_cast<uint32_t>(entries.size()), 0};
+      for (const PackEntry& e : entries) {
+        index.put_blob(t, BlobLocation{name, e});
+        rec.live_bytes += e.stored_len;
+        ++report.blobs;
+        if (e.type != BlobType::Snapshot) continue;
+        std::string stored(e.stored_len, '\0');
+        f.pread(stored.data(), stored.size(), e.offset);
+        try {
+          SnapshotRecord s = decode_snapshot(decode_blob(stored, e, "pack " + name), "snapshot " + e.id.hex());
+          index.put_snapshot(t, s.name, e.id);
+          ++report.snapshots;
+        } catch (const Error& err) {
+          report.skipped.push_back(err.what());
+        }
+      }
+      index.put_pack(t, name, rec);
+      t.commit();
+      ++report.packs;
+    }
+    reporter.end_phase();
+  }
+  stdfs::path current = store_dir / "index";
+  if (fs::exists(current) && fs::exchange(fresh, current)) {
+    fs::remove_tree(fresh);  // now the old index
+  } else {
+    fs::remove_tree(current);
+    fs::rename(fresh, current);
+  }
+  fs::sync_dir(store_dir);
+  return report;
+}
+
+}  // namespace mdb::store

@@ -1,0 +1,40 @@
+#pragma once
+// verify and verify --repair-index (store.md): checks every pack's footer and checksum,
+// that every blob every snapshot needs is in the index and in an intact pack, and (with
+// read-data) decompresses and re-hashes blobs. Each problem names the snapshots and paths
+// it affects. repair_index rebuilds index/ from the packs alone.
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "store/reporter.h"
+#include "store/store.h"
+
+namespace mdb::store {
+
+struct VerifyOptions {
+  // Percentage of packs whose blobs are decompressed and re-hashed (0: none, 100: all).
+  double read_data_percent = 0;
+};
+
+struct VerifyReport {
+  uint64_t packs = 0, blobs = 0, snapshots = 0, entries = 0;
+  uint64_t packs_read_data = 0;  // packs whose blobs were re-hashed
+  uint64_t unreferenced_packs = 0;
+  std::vector<std::string> problems;  // empty: the store is sound
+};
+
+VerifyReport verify_store(Store& store, const VerifyOptions& opts, Reporter& reporter);
+
+struct RepairReport {
+  uint64_t packs = 0, blobs = 0, snapshots = 0;
+  std::vector<std::string> skipped;  // packs whose footer is damaged
+};
+
+// Rebuilds `store_dir`/index from the packs (snapshot names included; the file cache starts
+// empty), under the store lock. The new index is built aside and swapped in, so a crash
+// leaves the old one.
+RepairReport repair_index(const std::filesystem::path& store_dir, Reporter& reporter);
+
+}  // namespace mdb::store

@@ -1,0 +1,165 @@
+// verify, verify --repair-index, prune and verify -f through the real binary.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "tests/store/tree_util.h"
+
+namespace mdb::test {
+namespace {
+
+struct Dirs {
+  TempDir tmp;
+  stdfs::path data = tmp / "data";
+  stdfs::path store = tmp / "store";
+};
+
+std::string backup(const Dirs& d) {
+  RunResult r = mdb(d.data, d.store, {"--json", "backup"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return nlohmann::json::parse(r.out)["snapshot"];
+}
+
+std::string random_bytes(size_t n, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::string s(n, '\0');
+  for (char& c : s) c = static_cast<char>(rng());
+  return s;
+}
+
+// Flips a byte of `needle` where it is stored (incompressible data is stored raw).
+void flip_in_packs(const stdfs::path& store, const std::string& needle) {
+  for (const auto& e : stdfs::directory_iterator(store / "packs")) {
+    std::string bytes = read(e.path());
+    size_t pos = bytes.find(needle);
+    if (pos == std::string::npos) continue;
+    bytes[pos + needle.size() / 2] ^= 0x20;
+    stdfs::permissions(e.path(), stdfs::perms(0644));
+    write(e.path(), bytes);
+    return;
+  }
+  FAIL() << "content not found in any pack";
+}
+
+TEST(Verify, CleanStoreVerifies) {
+  Dirs d;
+  make_data_dir(d.data);
+  backup(d);
+  RunResult r = mdb(d.data, d.store, {"verify", "--read-data"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("No problems found."), std::string::npos) << r.out;
+  r = mdb(d.data, d.store, {"verify", "--read-data-subset", "50"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+}
+
+TEST(Verify, FlippedByteIsFoundAndBlocksRestore) {
+  Dirs d;
+  make_data_dir(d.data);
+  std::string payload = random_bytes(20000, 1);
+  write(d.data / "data" / "media" / "clip.bin", payload);
+  std::string name = backup(d);
+  flip_in_packs(d.store, payload.substr(5000, 64));
+
+  RunResult r = mdb(d.data, d.store, {"verify", "--read-data"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("snapshot " + name + ": data/media/clip.bin: "), std::string::npos) << r.err;
+  r = mdb(d.data, d.store, {"verify"});  // the pack checksum alone finds it too
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("data/media/clip.bin"), std::string::npos) << r.err;
+
+  write(d.data / "after.txt", "x");
+  stdfs::remove(d.data / "data" / "media" / "clip.bin");
+  auto before = describe(d.data);
+  r = mdb(d.data, d.store, {"restore", "-f", name, "--only", "data/media/clip.bin"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("does not match its id"), std::string::npos) << r.err;
+  EXPECT_EQ(diff(before, describe(d.data)), "");
+  r = mdb(d.data, d.store, {"restore", "-f", name});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(diff(before, describe(d.data)), "");
+  r = mdb(d.data, d.store, {"--json", "snapshots"});
+  EXPECT_EQ(nlohmann::json::parse(r.out)["snapshots"].size(), 1u) << "a failed restore took no snapshot";
+}
+
+TEST(Verify, RepairIndexRebuildsADeletedIndex) {
+  Dirs d;
+  make_data_dir(d.data);
+  std::string first = backup(d);
+  write(d.data / "more.txt", "more");
+  std::string second = backup(d);
+  auto expected = mdb(d.data, d.store, {"--json", "snapshots"}).out;
+  stdfs::remove_all(d.store / "index");
+
+  RunResult r = mdb(d.data, d.store, {"snapshots"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("--repair-index"), std::string::npos) << r.err;
+  r = mdb(d.data, d.store, {"verify", "--repair-index"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(mdb(d.data, d.store, {"--json", "snapshots"}).out, expected);
+
+  auto now = describe(d.data);
+  stdfs::remove(d.data / "more.txt");
+  r = mdb(d.data, d.store, {"restore", "-f", second});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(diff(now, describe(d.data)), "");
+}
+
+TEST(Prune, ForgetsOldSnapshotsAndReclaimsSpace) {
+  Dirs d;
+  make_data_dir(d.data);
+  write(d.data / "big1.bin", random_bytes(300000, 2));
+  backup(d);
+  stdfs::remove(d.data / "big1.bin");
+  write(d.data / "big2.bin", random_bytes(300000, 3));
+  std::string kept = backup(d);
+  auto expected = describe(d.data);
+
+  RunResult r = mdb(d.data, d.store, {"--json", "prune", "--keep-last", "1"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["kept"], nlohmann::json::array({kept}));
+  EXPECT_EQ(j["forgotten"].size(), 1u);
+  EXPECT_LT(j["bytes_after"].get<uint64_t>() + 250000, j["bytes_before"].get<uint64_t>()) << r.out;
+
+  r = mdb(d.data, d.store, {"verify", "--read-data"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  stdfs::remove_all(d.data);
+  r = mdb(d.data, d.store, {"restore", "-f", kept});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(diff(expected, describe(d.data)), "");
+  // Repairing after a prune does not bring forgotten snapshots back.
+  r = mdb(d.data, d.store, {"verify", "--repair-index"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(mdb(d.data, d.store, {"--json", "snapshots"}).out)["snapshots"].size(), 2u)
+      << "the kept backup and the restore's before-snapshot";
+}
+
+TEST(Prune, KeepWithinAndBadDurations) {
+  Dirs d;
+  make_data_dir(d.data);
+  backup(d);
+  RunResult r = mdb(d.data, d.store, {"--json", "prune", "--keep-within", "1d12h"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["forgotten"].size(), 0u);
+  r = mdb(d.data, d.store, {"prune", "--keep-within", "soon"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--keep-within soon"), std::string::npos) << r.err;
+}
+
+TEST(VerifyZip, BackupZips) {
+  TempDir t;
+  stdfs::path zip = fixtures() / "s1_realistic_export" / "backups" / "2026_11_25_15_40_27_mephisto_backup.zip";
+  RunResult r = run_mephisto({"--data-dir", (t / "d").string(), "db", "verify", "-f", zip.string()});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("No problems found."), std::string::npos) << r.out;
+
+  std::string bytes = read(zip);
+  for (size_t i = 100; i + 4000 < bytes.size(); i += 997) bytes[i] ^= 0x55;  // damage members, keep the directory
+  write(t / "bad.zip", bytes);
+  r = run_mephisto({"--data-dir", (t / "d").string(), "db", "verify", "-f", (t / "bad.zip").string()});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+}
+
+}  // namespace
+}  // namespace mdb::test
