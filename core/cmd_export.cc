@@ -1,7 +1,231 @@
+// `mephisto db export` (export.md): selection, the zip (JSON, Cap'n Proto, run files), the
+// original's output lines, and -del through the shared atomic-change mechanism.
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <ctime>
+
 #include "core/commands.h"
+#include "core/export_delete.h"
+#include "core/export_dump.h"
+#include "core/export_files.h"
+#include "core/export_filters.h"
+#include "core/journal.h"
+#include "formats/error.h"
+#include "store/env.h"
+#include "store/zipfile.h"
 
 namespace mdb::core {
 
-int run_export(Context&, const ExportOptions&) { not_available_yet("export"); }
+namespace {
+
+namespace stdfs = std::filesystem;
+
+constexpr std::string_view kTempPrefix = ".mephisto-export-";
+
+std::string join_ids(const std::vector<int64_t>& ids) {
+  std::string out;
+  for (int64_t id : ids) out += (out.empty() ? "" : ", ") + std::to_string(id);
+  return out;
+}
+
+// The original's dump name: local time, YYYY_MM_DD_HH_MM_SS.
+std::string local_stamp(time_t t) {
+  struct tm local{};
+  localtime_r(&t, &local);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y_%m_%d_%H_%M_%S", &local);
+  return buf;
+}
+
+// Private temp dirs of exports that were killed: named with their pid, removed once it is gone.
+void remove_stale_temp_dirs(const stdfs::path& dir) {
+  std::error_code ec;
+  for (const auto& entry : stdfs::directory_iterator(dir, ec)) {
+    std::string name = entry.path().filename().string();
+    if (name.rfind(kTempPrefix, 0) != 0) continue;
+    pid_t pid = static_cast<pid_t>(std::atol(name.c_str() + kTempPrefix.size()));
+    if (pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH) fs::remove_tree(entry.path());
+  }
+}
+
+struct Reserved {
+  std::unique_ptr<fs::ZipFileOutput> output;
+  std::string stem;
+};
+
+// The first free name of that second: STAMP, STAMP_2, STAMP_3, ... (cli.md: names never collide).
+Reserved reserve_dump_name(const stdfs::path& dir, const std::string& stamp) {
+  for (int n = 1; n < 100000; ++n) {
+    std::string stem = stamp + "_mephisto_dump" + (n > 1 ? "_" + std::to_string(n) : "");
+    if (auto out = fs::ZipFileOutput::reserve(dir / (stem + ".zip"))) return {std::move(out), stem};
+  }
+  throw Error("Cannot find a free dump name for " + stamp + " in " + dir.string() + ". Nothing was exported.");
+}
+
+// The Cap'n Proto member: the header (built when the zip gets to this member, after every file
+// has been hashed), then the file records and the row batches written earlier.
+class CapnpMemberInput : public FileInput {
+ public:
+  CapnpMemberInput(std::function<std::string()> head, std::vector<stdfs::path> parts)
+      : FileInput({}, 0), head_fn_(std::move(head)), parts_(std::move(parts)) {}
+  ~CapnpMemberInput() override { FileInput::close(); }
+  std::optional<uint64_t> size() override { return std::nullopt; }
+  void open() override {
+    head_ = head_fn_();
+    pos_ = 0;
+    next_ = 0;
+  }
+  size_t read(char* buf, size_t n) override {
+    if (pos_ < head_.size()) {
+      size_t k = std::min(n, head_.size() - pos_);
+      std::memcpy(buf, head_.data() + pos_, k);
+      pos_ += k;
+      return k;
+    }
+    for (;;) {
+      if (fd_ >= 0) {
+        if (size_t got = FileInput::read(buf, n)) return got;
+        FileInput::close();
+      }
+      if (next_ == parts_.size()) return 0;
+      path_ = parts_[next_++];
+      FileInput::open();
+    }
+  }
+
+ private:
+  std::function<std::string()> head_fn_;
+  std::vector<stdfs::path> parts_;
+  std::string head_;
+  size_t pos_ = 0, next_ = 0;
+};
+
+struct ExportResult {
+  stdfs::path zip;
+  std::vector<int64_t> task_runs;
+  uint64_t rows = 0, files = 0, bytes = 0;
+};
+
+// Writes the dump of `sel` to a new zip in `out_dir`.
+ExportResult write_dump(Context& ctx, Source& src, const Selection& sel, const ExportOptions& opts, const Remap* remap,
+                        const stdfs::path& out_dir) {
+  Console& con = ctx.console;
+  ExportResult result;
+  result.task_runs = sel.task_run_ids();
+  time_t now = std::time(nullptr);
+  std::string stamp = local_stamp(now);
+  fs::mkdirs(out_dir);
+  fs::ZipFileOutput::remove_stale_partials(out_dir);
+  remove_stale_temp_dirs(out_dir);
+  Reserved reserved = reserve_dump_name(out_dir, stamp);
+  result.zip = reserved.output->target();
+  fs::TempDir tmp(out_dir, std::string(kTempPrefix) + std::to_string(::getpid()) + "-");
+
+  DumpMetadata meta{read_migrations(src), &opts, stamp, remap};
+  stdfs::path json_path = tmp.path() / (reserved.stem + ".json"), rows_path = tmp.path() / "rows.capnp",
+              files_path = tmp.path() / "files.capnp";
+  DumpRows rows;
+  {
+    Console::Progress progress(con, "Copying database records", 0, false);
+    rows = write_dump_rows(src, sel, meta, opts.indent, json_path, rows_path, &progress);
+  }
+  result.rows = rows.rows;
+  con.info("Copying database records finished");
+
+  zip::Writer zip(std::move(reserved.output), now);
+  zip.add_file(reserved.stem + ".json", std::make_unique<FileInput>(json_path, rows.json_size));
+  RunFiles files(src, sel, remap, con);
+  fs::File records_file = fs::File::create(files_path, /*exclusive=*/true);
+  capnp_dump::StreamWriter records([&](std::string_view b) { records_file.write_all(b); });
+  Console::Progress progress(con, "Archiving data files", 0, true);
+  files.add_to(zip, [&](const capnp_dump::FileRecord& f) { records.file(f); }, &progress);
+  progress.set_total(files.total_bytes());
+  auto head = [&] {
+    records.finish();
+    records_file.close();
+    capnp_dump::Header h;
+    h.dump_metadata = rows.metadata_json;
+    h.json_member = reserved.stem + ".json";
+    h.json_size = rows.json_size;
+    h.json_hash = rows.json_hash;
+    h.file_count = files.file_count();
+    std::string bytes;
+    capnp_dump::StreamWriter([&](std::string_view b) { bytes.append(b); }).header(h);
+    return bytes;
+  };
+  zip.add_file(reserved.stem + ".capnp",
+               std::make_unique<CapnpMemberInput>(head, std::vector<stdfs::path>{files_path, rows_path}));
+  if (opts.verbosity > 0 && sel.kind() != DumpKind::QualificationsOnly) {
+    con.info("Archiving data files started ...");
+    con.info("Archiving data files for TaskRuns: " + join_ids(result.task_runs));
+  }
+  zip.commit();
+  if (opts.verbosity > 0 && sel.kind() != DumpKind::QualificationsOnly) con.info("Archiving data files finished");
+  result.files = files.file_count();
+  result.bytes = files.total_bytes();
+  return result;
+}
+
+Selection select(Source& src, const ExportRequest& req) {
+  switch (req.kind) {
+    case DumpKind::Full: return Selection::full(src);
+    case DumpKind::Partial: return Selection::partial(src, req.run_ids);
+    case DumpKind::QualificationsOnly: return Selection::qualifications(src, req.qualification_ids);
+  }
+  throw Error("internal: unknown dump kind");
+}
+
+}  // namespace
+
+int run_export(Context& ctx, const ExportOptions& opts) {
+  Console& con = ctx.console;
+  DataDir dir = prepare_data_dir(ctx);
+  bool del = opts.delete_exported;
+  if (del && !con.confirm()) return 1;
+  // -del: the snapshot and journal marker come first, so everything after (migrations included)
+  // is one atomic change; the exported rows are read and deleted in one write transaction.
+  std::optional<AtomicChange> change;
+  if (del) {
+    remove_stale_trash(dir);
+    change.emplace(ctx, dir, "export --delete-exported-data");
+  }
+  for (const std::string& notice : migrate_data_dir(dir)) con.info(notice);
+
+  con.info("Started exporting data ...");
+  Source src(dir, /*writable=*/del);
+  sql::Transaction txn(src.conn(), del ? "BEGIN IMMEDIATE" : "BEGIN");  // one consistent view of every DB
+  con.info("Copying database records ...");
+  ExportRequest req = resolve_filters(src.conn(), opts);
+  Selection sel = select(src, req);
+  if (req.kind == DumpKind::Full) con.info("No filter for TaskRuns specified - exporting all TaskRuns.");
+  if (req.kind == DumpKind::Partial) con.info("Run command for TaskRun IDs: " + join_ids(req.run_ids) + ".");
+  std::optional<Remap> remap;
+  if (opts.randomize_legacy_ids) remap.emplace(src, sel);
+
+  ExportResult r = write_dump(ctx, src, sel, opts, remap ? &*remap : nullptr, ctx.locations().outputs_dir / "export");
+  auto& json = con.result();
+  if (del) {
+    con.info("Backing up your current data and removing exported data from local data ...");
+    bool tasks = !opts.task_names.empty() || !opts.task_ids.empty();
+    DeleteResult d = delete_exported(src, sel, req.run_ids, tasks, txn, *change);
+    for (const std::string& note : d.notes) con.info(note);
+    con.info("Backing up of your current data and removing of exported data finished");
+    json["deleted"] = {{"rows", d.rows}, {"run_dirs", d.run_dirs}, {"snapshot", change->snapshot_name()}};
+  } else {
+    txn.commit();
+  }
+
+  con.info("Finished successfully, saved to file: " + r.zip.string());
+  if (del) con.info("Created backup snapshot (just in case): " + change->snapshot_name());
+  json["command"] = "export";
+  json["file"] = r.zip.string();
+  json["task_runs"] = r.task_runs.size();
+  json["rows"] = r.rows;
+  json["files"] = r.files;
+  json["bytes"] = r.bytes;
+  return 0;
+}
 
 }  // namespace mdb::core

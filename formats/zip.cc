@@ -43,6 +43,9 @@ bool is_valid_utf8(std::string_view s) {
 
 namespace {
 
+// zlib's default level, as Python's zipfile uses: a good balance of speed and size.
+constexpr uint32_t kDeflateLevel = 6;
+
 // Why a member name is unsafe, or empty when it is fine.
 std::string name_problem(std::string_view name, bool directory) {
   if (name.empty()) return "has an empty name";
@@ -241,7 +244,7 @@ struct Writer::Impl {
     uint32_t attributes = (static_cast<uint32_t>(mode) << 16) | (directory ? 0x10 : 0);  // 0x10: MS-DOS directory
     if (zip_file_set_external_attributes(za, i, 0, ZIP_OPSYS_UNIX, attributes) != 0 ||
         zip_file_set_mtime(za, i, mtime, 0) != 0 ||
-        zip_set_file_compression(za, i, directory ? ZIP_CM_STORE : ZIP_CM_DEFLATE, 0) != 0)
+        zip_set_file_compression(za, i, directory ? ZIP_CM_STORE : ZIP_CM_DEFLATE, kDeflateLevel) != 0)
       libzip_failed("cannot set the attributes of a member");
   }
 

@@ -1,0 +1,244 @@
+#include "core/export_dump.h"
+
+#include "core/content_hash.h"
+#include "formats/date.h"
+#include "formats/dump_json.h"
+#include "formats/error.h"
+#include "formats/pyjson.h"
+#include "store/env.h"
+
+namespace mdb::core {
+
+namespace {
+
+constexpr size_t kFlushBytes = size_t{1} << 20;
+
+std::string base64(std::string_view bytes) {
+  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  for (size_t i = 0; i < bytes.size(); i += 3) {
+    uint32_t n = static_cast<uint8_t>(bytes[i]) << 16;
+    if (i + 1 < bytes.size()) n |= static_cast<uint8_t>(bytes[i + 1]) << 8;
+    if (i + 2 < bytes.size()) n |= static_cast<uint8_t>(bytes[i + 2]);
+    out += kAlphabet[(n >> 18) & 63];
+    out += kAlphabet[(n >> 12) & 63];
+    out += i + 1 < bytes.size() ? kAlphabet[(n >> 6) & 63] : '=';
+    out += i + 2 < bytes.size() ? kAlphabet[n & 63] : '=';
+  }
+  return out;
+}
+
+// The JSON file: rendered into a buffer, written and hashed in large pieces.
+class JsonFile {
+ public:
+  explicit JsonFile(const std::filesystem::path& path) : file_(fs::File::create(path, /*exclusive=*/true)) {}
+  std::string& buffer() { return buf_; }
+  void maybe_flush() {
+    if (buf_.size() >= kFlushBytes) flush();
+  }
+  void flush() {
+    file_.write_all(buf_);
+    hash_.update(buf_);
+    size_ += buf_.size();
+    buf_.clear();
+  }
+  void close() {
+    flush();
+    file_.close();
+  }
+  uint64_t size() const { return size_; }
+  capnp_dump::Hash128 hash() const { return hash_.digest(); }
+
+ private:
+  fs::File file_;
+  std::string buf_;
+  ContentHash hash_;
+  uint64_t size_ = 0;
+};
+
+void write_list(PyJsonWriter& w, const std::vector<std::string>& items) {
+  w.begin_array();
+  for (const std::string& s : items) w.string(s);
+  w.end_array();
+}
+
+// dump_metadata, in the original's key order.
+void write_metadata(PyJsonWriter& w, const DumpMetadata& meta, const std::vector<DumpDb>& layout) {
+  const ExportOptions& o = *meta.options;
+  w.begin_object();
+  w.key("migrations");
+  w.begin_object();
+  for (const auto& [key, name] : meta.migrations) {
+    w.key(key);
+    name ? w.string(*name) : w.null();
+  }
+  w.end_object();
+  w.key("export_options");
+  w.begin_object();
+  w.key("-i/--export-indent");
+  w.integer(o.indent);
+  w.key("-tn/--export-tasks-by-names");
+  write_list(w, o.task_names);
+  w.key("-ti/--export-tasks-by-ids");
+  write_list(w, o.task_ids);
+  w.key("-tri/--export-task-runs-by-ids");
+  write_list(w, o.task_run_ids);
+  w.key("-trs/--export-task-runs-since-date");
+  o.since_date ? w.string(*o.since_date) : w.null();
+  w.key("-l/--labels");
+  write_list(w, o.labels);
+  w.key("-del/--delete-exported-data");
+  w.boolean(o.delete_exported);
+  w.key("-r/--randomize-legacy-ids");
+  w.boolean(o.randomize_legacy_ids);
+  w.key("-qo/--qualification-only");
+  w.boolean(o.qualification_only);
+  w.key("-qn/--qualification-names");
+  write_list(w, o.qualification_names);
+  w.key("-v/--verbosity");
+  w.integer(o.verbosity);
+  w.end_object();
+  w.key("timestamp");
+  w.string(meta.timestamp);
+  w.key("pk_substitutions");
+  if (meta.remap) {
+    meta.remap->write_substitutions(w, layout);
+  } else {
+    w.begin_object();
+    w.end_object();
+  }
+  w.end_object();
+}
+
+struct RowContext {
+  const Source& src;
+  DbId db;
+  const std::string& table;
+  const std::vector<std::string>& columns;
+  int key_column;  // index of the primary key, -1 when the table has none
+  uint64_t index;  // row number within the table
+};
+
+[[noreturn]] void bad_date(const RowContext& c, const Row& row, size_t column) {
+  std::string key = c.key_column >= 0 ? c.columns[static_cast<size_t>(c.key_column)] + " = " +
+                                            row[static_cast<size_t>(c.key_column)].to_string()
+                                      : "#" + std::to_string(c.index + 1);
+  throw Error("Cannot export: " + c.src.file_of(c.db) + ", table " + c.table + ", row " + key + ", column " +
+              c.columns[column] + " holds the date " + describe_json_value(row[column]) +
+              ", which does not parse. Fix or remove the value; nothing was exported.");
+}
+
+void write_value(PyJsonWriter& w, const RowContext& c, const Row& row, size_t column) {
+  const Value& v = row[column];
+  const std::string& name = c.columns[column];
+  if (v.is_null()) return w.null();
+  if (is_date_column(name)) {
+    std::optional<std::string> date = render_date(v);
+    if (!date) bad_date(c, row, column);
+    return w.string(*date);
+  }
+  if (c.db == DbId::Mephisto && is_id_column(name)) return w.string(v.kind == StorageClass::Blob ? base64(v.s) : v.to_string());
+  switch (v.kind) {
+    case StorageClass::Integer: return w.integer(v.i);
+    case StorageClass::Real: return w.real(v.r);
+    case StorageClass::Text: return w.string(v.s);
+    case StorageClass::Blob: return w.string(base64(v.s));
+    case StorageClass::Null: return w.null();
+  }
+}
+
+}  // namespace
+
+std::optional<std::string> render_date(const Value& v) {
+  if (v.kind == StorageClass::Integer) return format_iso(date_from_unix(v.i));
+  if (v.kind != StorageClass::Text) return std::nullopt;
+  std::optional<DateTime> d = parse_date(v.s);
+  if (!d) return std::nullopt;
+  return format_iso(*d);
+}
+
+std::vector<std::pair<std::string, std::optional<std::string>>> read_migrations(Source& src) {
+  std::vector<std::pair<std::string, std::optional<std::string>>> out;
+  std::vector<std::string> keys = {"mephisto"};
+  for (std::string& t : src.dir().provider_types(src.conn())) keys.push_back(std::move(t));
+  for (const std::string& key : keys) {
+    std::optional<std::string> name;
+    std::optional<DbId> db = db_from_key(key);
+    if (db && src.attached(*db) && src.schema(*db).find("migrations")) {
+      Value v = src.conn().query_value("SELECT name FROM " + src.qualified(*db, "migrations") +
+                                       " ORDER BY creation_date DESC LIMIT 1");
+      if (!v.is_null()) name = v.to_string();
+    }
+    out.push_back({key, name});
+  }
+  return out;
+}
+
+DumpRows write_dump_rows(Source& src, const Selection& sel, const DumpMetadata& meta, int indent,
+                         const std::filesystem::path& json_path, const std::filesystem::path& rows_path,
+                         Console::Progress* progress) {
+  DumpRows result;
+  JsonFile json(json_path);
+  fs::File rows_file = fs::File::create(rows_path, /*exclusive=*/true);
+  capnp_dump::StreamWriter capnp([&](std::string_view bytes) { rows_file.write_all(bytes); });
+  PyJsonWriter w(json.buffer(), indent);
+
+  w.begin_object();
+  for (const DumpDb& d : sel.layout()) {
+    w.key(d.key);
+    w.begin_object();
+    for (const std::string& table : d.tables) {
+      w.key(table);
+      w.begin_array();
+      std::string query = sel.rows_sql(*d.db, table);
+      std::vector<std::string> columns;
+      if (query.empty()) {  // a datastore that does not exist: its tables, empty
+        for (const ColumnInfo& c : src.schema(*d.db).find(table)->columns) columns.push_back(c.name);
+        capnp.begin_table(d.key, table, columns);
+      } else {
+        sql::Stmt s = src.conn().prepare(query);
+        for (int i = 0; i < s.column_count(); ++i) columns.push_back(s.column_name(i));
+        capnp.begin_table(d.key, table, columns);
+        const TableInfo* info = src.schema(*d.db).find(table);
+        std::string pk = info ? info->primary_key() : std::string();
+        int key_column = -1;
+        for (size_t i = 0; i < columns.size(); ++i)
+          if (columns[i] == pk) key_column = static_cast<int>(i);
+        RowContext ctx{src, *d.db, table, columns, key_column, 0};
+        while (s.step()) {
+          Row row = s.row();
+          if (meta.remap) meta.remap->apply(*d.db, table, columns, row);
+          w.begin_object();
+          for (size_t i = 0; i < columns.size(); ++i) {
+            w.key(columns[i]);
+            write_value(w, ctx, row, i);
+          }
+          w.end_object();
+          capnp.row(row);
+          ++ctx.index;
+          ++result.rows;
+          if (progress) progress->add(1);
+          json.maybe_flush();
+        }
+      }
+      capnp.end_table();
+      w.end_array();
+    }
+    w.end_object();
+  }
+  w.key("dump_metadata");
+  write_metadata(w, meta, sel.layout());
+  w.end_object();
+  json.close();
+  capnp.finish();
+  rows_file.close();
+
+  PyJsonWriter compact(result.metadata_json, -1);
+  write_metadata(compact, meta, sel.layout());
+  result.json_size = json.size();
+  result.json_hash = json.hash();
+  return result;
+}
+
+}  // namespace mdb::core

@@ -1,0 +1,175 @@
+#include "core/export_files.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "core/content_hash.h"
+#include "formats/error.h"
+#include "store/env.h"
+
+namespace mdb::core {
+
+namespace stdfs = std::filesystem;
+
+void FileInput::open() {
+  fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd_ < 0) throw fs::IoError("cannot open", path_, errno);
+  ++fs::stats().files_opened_for_read;
+}
+
+size_t FileInput::read(char* buf, size_t n) {
+  for (;;) {
+    ssize_t got = ::read(fd_, buf, n);
+    if (got >= 0) {
+      fs::stats().bytes_read += static_cast<uint64_t>(got);
+      return static_cast<size_t>(got);
+    }
+    if (errno != EINTR) throw fs::IoError("cannot read", path_, errno);
+  }
+}
+
+void FileInput::close() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
+namespace {
+
+// A run file: hashed as it streams into the zip, reported when complete.
+class RunFileInput : public FileInput {
+ public:
+  RunFileInput(stdfs::path path, uint64_t size, std::string member, const RunFiles::OnFile& on_file,
+               Console::Progress* progress)
+      : FileInput(std::move(path), size), member_(std::move(member)), on_file_(on_file), progress_(progress) {}
+  ~RunFileInput() override { FileInput::close(); }
+
+  void open() override {
+    FileInput::open();
+    hash_ = std::make_unique<ContentHash>();  // only while open: memory stays flat in the file count
+    read_ = 0;
+  }
+  size_t read(char* buf, size_t n) override {
+    size_t got = FileInput::read(buf, n);
+    hash_->update(std::string_view(buf, got));
+    read_ += got;
+    if (progress_) progress_->add(got);
+    return got;
+  }
+  void close() override {
+    FileInput::close();
+    if (!hash_) return;
+    on_file_({member_, read_, hash_->digest()});
+    hash_.reset();
+  }
+
+ private:
+  std::string member_;
+  const RunFiles::OnFile& on_file_;
+  Console::Progress* progress_;
+  std::unique_ptr<ContentHash> hash_;
+  uint64_t read_ = 0;
+};
+
+std::vector<std::string> sorted_entries(const stdfs::path& dir) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (stdfs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
+    names.push_back(it->path().filename().string());
+  if (ec) throw fs::IoError("cannot list", dir, ec.value());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+}  // namespace
+
+std::vector<RunDir> run_dirs_of(Source& src, const std::string& rowids_sql) {
+  std::vector<RunDir> out;
+  sql::Stmt s = src.conn().prepare(
+      "SELECT r.task_run_id, p.project_name FROM main.task_runs AS r "
+      "LEFT JOIN main.tasks AS t ON t.task_id = r.task_id "
+      "LEFT JOIN main.projects AS p ON p.project_id = t.project_id "
+      "WHERE r.rowid IN (" + rowids_sql + ")");
+  while (s.step()) {
+    Value project = s.column(1);
+    out.push_back({project.is_null() || project.to_string().empty() ? "NO_PROJECT" : project.to_string(),
+                   s.column_int(0)});
+  }
+  std::sort(out.begin(), out.end(), [](const RunDir& a, const RunDir& b) {
+    return a.project != b.project ? a.project < b.project : a.id < b.id;
+  });
+  return out;
+}
+
+RunFiles::RunFiles(Source& src, const Selection& sel, const Remap* remap, Console& console)
+    : dir_(src.dir()), remap_(remap), console_(console) {
+  if (sel.kind() != DumpKind::QualificationsOnly) runs_ = run_dirs_of(src, sel.rowids_sql(DbId::Mephisto, "task_runs"));
+}
+
+std::string RunFiles::member_name(const std::string& project, const std::vector<std::string>& components) const {
+  std::vector<std::string> parts = remap_ ? remap_->rename_run_path(components) : components;
+  std::string name = "runs/" + project;
+  for (const std::string& p : parts) name += "/" + p;
+  return name;
+}
+
+void RunFiles::add_to(zip::Writer& zip, OnFile on_file, Console::Progress* progress) {
+  on_file_ = std::move(on_file);
+  progress_ = progress;
+  std::string last_project;
+  bool any = false;
+  for (const RunDir& run : runs_) {
+    stdfs::path disk = dir_.run_dir(run.project, std::to_string(run.id));
+    struct stat st{};
+    if (::stat(disk.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) continue;
+    if (!zip::is_valid_utf8(run.project))
+      throw Error("The project name of task run " + std::to_string(run.id) + " is not valid UTF-8, so its files "
+                  "cannot be stored in a zip. Nothing was exported.");
+    if (!any) zip.add_directory("runs/");
+    any = true;
+    if (run.project != last_project) zip.add_directory("runs/" + run.project + "/");
+    last_project = run.project;
+    std::vector<std::string> components = {std::to_string(run.id)};
+    zip.add_directory(member_name(run.project, components) + "/");
+    add_dir(zip, disk, components, run.project);
+  }
+}
+
+void RunFiles::add_dir(zip::Writer& zip, const stdfs::path& disk, std::vector<std::string>& components,
+                       const std::string& project) {
+  for (const std::string& name : sorted_entries(disk)) {
+    stdfs::path path = disk / name;
+    if (!zip::is_valid_utf8(name))
+      throw Error("The file " + path.string() + " has a name that is not valid UTF-8, which a zip cannot hold. "
+                  "Rename it and export again. Nothing was exported.");
+    struct stat st{};
+    if (::stat(path.c_str(), &st) != 0) {  // a dangling symlink, or gone
+      console_.warn("Skipped " + path.string() + ": " + std::strerror(errno) + ".");
+      continue;
+    }
+    struct stat lst{};
+    bool link = ::lstat(path.c_str(), &lst) == 0 && S_ISLNK(lst.st_mode);
+    components.push_back(name);
+    if (S_ISDIR(st.st_mode) && !link) {
+      zip.add_directory(member_name(project, components) + "/");
+      add_dir(zip, path, components, project);
+    } else if (S_ISREG(st.st_mode)) {
+      std::string member = member_name(project, components);
+      auto size = static_cast<uint64_t>(st.st_size);
+      zip.add_file(member, std::make_unique<RunFileInput>(path, size, member, on_file_, progress_),
+                   (st.st_mode & 0111) != 0);
+      ++files_;
+      bytes_ += size;
+    } else {
+      console_.warn("Skipped " + path.string() + ": " +
+                    (S_ISDIR(st.st_mode) ? "a symbolic link to a directory" : "not a regular file") + ".");
+    }
+    components.pop_back();
+  }
+}
+
+}  // namespace mdb::core
