@@ -1,7 +1,146 @@
+// `mephisto db import -f FILE` (cli.md, import.md): one atomic change across the Mephisto DB, the
+// provider datastores and the run files.
+//
+// 1. Everything that can be checked without writing is checked first, and nothing is locked or
+//    snapshotted for a dump that is invalid or brings nothing new: the resolver, the file, the
+//    zip, the rows against the local databases (read-only, see import_local.h), a dry run.
+// 2. Then, after the prompt: AtomicChange (lock, snapshot, journal marker), one SQLite transaction
+//    over all databases, the run files staged and moved into place, commit, marker removed.
+#include <algorithm>
+
 #include "core/commands.h"
+#include "core/import_dump.h"
+#include "core/import_engine.h"
+#include "core/import_files.h"
+#include "core/import_local.h"
+#include "core/journal.h"
+#include "core/resolver.h"
+#include "formats/error.h"
+#include "store/env.h"
 
 namespace mdb::core {
 
-int run_import(Context&, const ImportOptions&) { not_available_yet("import"); }
+namespace {
+
+// -f: an absolute path; a relative path that exists from the current dir; else <outputs>/export/.
+stdfs::path resolve_dump_file(Context& ctx, const std::string& file) {
+  stdfs::path p(file);
+  if (p.is_absolute() || fs::exists(p)) {
+    if (fs::exists(p)) return stdfs::absolute(p);
+  } else {
+    stdfs::path in_exports = ctx.locations().outputs_dir / "export" / p;
+    if (fs::exists(in_exports)) return in_exports;
+  }
+  throw Error("Could not find dump file " + file + (p.is_absolute() ? "" : " (nor " +
+              (ctx.locations().outputs_dir / "export" / p).string() + ")") +
+              ". Please specify the full path of an existing file, or only its name if it is in <outputs>/export. "
+              "Nothing was imported.");
+}
+
+std::string qualification_counts(const ImportOutcome& o, bool counted) {
+  auto n = [&](std::string_view t) { return std::to_string(counted ? o.counted(DbId::Mephisto, t) : o.rows(DbId::Mephisto, t)); };
+  return n("workers") + " Workers, " + n("qualifications") + " Qualifications, " + n("granted_qualifications") +
+         " GrantedQualifications";
+}
+
+void report_tables(Console& console, const ImportOutcome& o) {
+  for (const TableCounts& c : o.tables)
+    console.info("  " + std::string(db_spec(c.db).key) + "." + c.table + ": " + std::to_string(c.inserted) +
+                 " inserted, " + std::to_string(c.merged) + " merged, " + std::to_string(c.remapped) +
+                 " remapped (new ids), " + std::to_string(c.present) + " already present");
+}
+
+void json_tables(Console& console, const ImportOutcome& o) {
+  nlohmann::ordered_json tables = nlohmann::ordered_json::array();
+  for (const TableCounts& c : o.tables)
+    tables.push_back({{"db", db_spec(c.db).key},
+                      {"table", c.table},
+                      {"rows", c.rows},
+                      {"inserted", c.inserted},
+                      {"merged", c.merged},
+                      {"remapped", c.remapped},
+                      {"present", c.present}});
+  console.result()["tables"] = tables;
+}
+
+}  // namespace
+
+int run_import(Context& ctx, const ImportOptions& opts) {
+  Console& console = ctx.console;
+  ConflictResolver resolver = ConflictResolver::from_option(opts.conflict_resolver);
+  stdfs::path zip_path = resolve_dump_file(ctx, opts.file);
+  DataDir dir = prepare_data_dir(ctx, DataDirUse::Any);
+
+  ImportSettings settings;
+  settings.resolver = &resolver;
+  settings.labels = opts.labels.empty() ? std::vector<std::string>{default_label(zip_path.filename().string())}
+                                        : opts.labels;
+  settings.keep_import_metadata = opts.keep_import_metadata;
+  settings.qualification_only = opts.qualification_only;
+  auto& result = console.result();
+  result["file"] = zip_path.string();
+
+  // 1. Checks and dry run: reads only.
+  Problems problems;
+  Dump dump(zip_path, fs::exists(dir.root()) ? dir.root() : dir.root().parent_path(), console, problems);
+  ImportOutcome dry;
+  {
+    sql::Db view = open_for_reading(dir, dump);
+    Importer check(dump, view, settings, dir.root());
+    check.validate(problems);
+    problems.throw_if_any(dump.file_name());
+    dry = check.run(false);
+  }
+  if (!dry.changes) {
+    std::string what = opts.qualification_only ? qualification_counts(dry, false)
+                                               : std::to_string(dry.rows(DbId::Mephisto, "task_runs")) + " TaskRuns";
+    console.info("Nothing new to import: all " + what + " are already present");
+    result["ok"] = true;
+    result["nothing_new"] = true;
+    json_tables(console, dry);
+    return 0;
+  }
+  if (!console.confirm()) return 1;
+
+  // 2. The atomic change.
+  fs::mkdirs(dir.root());
+  AtomicChange change(ctx, dir, "import");
+  remove_stale_import_staging(dir);
+  console.info("Started importing from dump file " + zip_path.string() + " ...");
+  ImportOutcome done;
+  int64_t files = 0;
+  {
+    WriteConnection w(dir, dump, change);
+    for (const std::string& notice : w.notices) console.info(notice);
+    Importer importer(dump, w.db, settings, dir.root());
+    importer.validate(problems);  // again, under the lock: the data dir may have changed
+    problems.throw_if_any(dump.file_name());
+    done = importer.run(true);
+    if (!done.changes) {  // another import brought the same rows in meanwhile: change nothing
+      console.info("Nothing new to import: all " + std::to_string(done.rows(DbId::Mephisto, "task_runs")) +
+                   " TaskRuns are already present");
+      result["ok"] = true;
+      result["nothing_new"] = true;
+      return 0;
+    }
+    if (w.migrated) check_foreign_keys(w.db, dump);
+    files = place_run_files(dir, dump, done, change, console);
+    w.commit();
+  }
+  change.commit();
+
+  if (opts.verbosity >= 1) report_tables(console, done);
+  if (opts.qualification_only)
+    console.info("Finished successfully. Imported " + qualification_counts(done, true));
+  else
+    console.info("Finished successfully. Imported " + std::to_string(done.counted(DbId::Mephisto, "task_runs")) +
+                 " TaskRuns");
+  result["ok"] = true;
+  result["snapshot"] = change.snapshot_name();
+  result["task_runs"] = done.counted(DbId::Mephisto, "task_runs");
+  result["files"] = files;
+  json_tables(console, done);
+  return 0;
+}
 
 }  // namespace mdb::core

@@ -164,4 +164,14 @@ std::string sqlite_dump(const stdfs::path& db) {
   return r.out;
 }
 
+std::map<std::string, std::string> logical_tree(const stdfs::path& root) {
+  std::map<std::string, std::string> out;
+  for (auto& [rel, content] : tree(root)) {
+    if (rel.rfind(".mephisto-db/", 0) == 0) continue;
+    bool db = rel.size() > 3 && rel.compare(rel.size() - 3, 3, ".db") == 0;
+    out[rel] = db ? sqlite_dump(root / rel) : content;
+  }
+  return out;
+}
+
 }  // namespace mdb::test

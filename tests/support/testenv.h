@@ -48,5 +48,8 @@ std::string read(const stdfs::path& p);
 void write(const stdfs::path& p, const std::string& content);
 // `sqlite3 DB .dump` of a database (logical content).
 std::string sqlite_dump(const stdfs::path& db);
+// A data dir as the user sees it: tree() without our `.mephisto-db/`, with every *.db file by its
+// `.dump` (databases restored from a snapshot are logically, not bytewise, equal).
+std::map<std::string, std::string> logical_tree(const stdfs::path& root);
 
 }  // namespace mdb::test

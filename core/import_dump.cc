@@ -1,0 +1,302 @@
+#include "core/import_dump.h"
+
+#include <xxhash.h>
+
+#include <algorithm>
+#include <map>
+
+#include "core/dump_values.h"
+#include "formats/dump_json.h"
+#include "formats/error.h"
+
+namespace mdb::core {
+
+namespace {
+
+constexpr size_t kMaxListedProblems = 50;
+
+bool ends_with(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+// The older data porter's table name and column names, as the original's migration renames them.
+std::string local_table(DbId db, std::string_view table) {
+  return db == DbId::Mephisto && table == "unit_review" ? "worker_review" : std::string(table);
+}
+std::string local_column(DbId db, std::string_view table, std::string_view column) {
+  return db == DbId::Mephisto && table == "unit_review" && column == "created_at" ? "creation_date"
+                                                                                 : std::string(column);
+}
+
+// Signals that the Cap'n Proto half does not belong to this JSON member.
+struct StaleCapnp {};
+
+capnp_dump::Hash128 xxh3_of(const zip::Reader& zip, const zip::Entry& e) {
+  XXH3_state_t* state = XXH3_createState();
+  XXH3_128bits_reset(state);
+  try {
+    zip.stream(e, [&](std::string_view chunk) { XXH3_128bits_update(state, chunk.data(), chunk.size()); });
+  } catch (...) {
+    XXH3_freeState(state);
+    throw;
+  }
+  XXH128_hash_t h = XXH3_128bits_digest(state);
+  XXH3_freeState(state);
+  return {h.high64, h.low64};
+}
+
+}  // namespace
+
+void Problems::throw_if_any(const std::string& dump_name) const {
+  if (list_.empty()) return;
+  std::string msg = "The dump " + dump_name + " cannot be imported:";
+  for (size_t i = 0; i < list_.size() && i < kMaxListedProblems; ++i) msg += "\n  - " + list_[i];
+  if (list_.size() > kMaxListedProblems)
+    msg += "\n  - ... and " + std::to_string(list_.size() - kMaxListedProblems) + " more problems";
+  throw Error(msg + "\nNothing was imported.");
+}
+
+int DumpTable::column(std::string_view c) const {
+  auto it = std::find(columns.begin(), columns.end(), c);
+  return it == columns.end() ? -1 : static_cast<int>(it - columns.begin());
+}
+
+std::string default_label(const std::string& file_name) { return file_name.substr(0, file_name.find('.')); }
+
+// Receives rows from either half of the dump and writes them into the staging database.
+class Dump::Loader : public DumpJsonVisitor, public capnp_dump::StreamVisitor {
+ public:
+  Loader(Dump& dump, Problems& problems, std::optional<capnp_dump::Hash128> expected_json)
+      : dump_(dump), problems_(problems), expected_json_(expected_json) {}
+
+  // Cap'n Proto half.
+  void header(const capnp_dump::Header& h) override {
+    if (!expected_json_ || !(h.json_hash == *expected_json_)) throw StaleCapnp{};
+    try {
+      dump_.metadata_ = nlohmann::ordered_json::parse(h.dump_metadata);
+    } catch (const nlohmann::json::exception&) {
+      throw StaleCapnp{};
+    }
+  }
+  void file(const capnp_dump::FileRecord& f) override { hashes_[f.path] = f.hash; }
+  void row(std::string_view db, std::string_view table, size_t index, const std::vector<std::string>& columns,
+           Row& values) override {
+    add_row(db, table, index, columns, values);
+  }
+
+  // JSON half (its row() is the same as above).
+  void metadata(nlohmann::ordered_json meta) override { dump_.metadata_ = std::move(meta); }
+  void begin_db(std::string_view db) override { known_db(db); }
+  void problem(std::string message) override { problems_.add(std::move(message)); }
+
+  const std::map<std::string, capnp_dump::Hash128>& hashes() const { return hashes_; }
+
+ private:
+  std::optional<DbId> known_db(std::string_view key) {
+    std::optional<DbId> db = db_from_key(key);
+    if (!db) {
+      if (std::find(unknown_.begin(), unknown_.end(), key) == unknown_.end()) {
+        unknown_.emplace_back(key);
+        problems_.add("The dump holds a database `" + std::string(key) +
+                      "`, which is neither mephisto nor a provider type (mock, mturk, mturk_sandbox, prolific, "
+                      "inhouse).");
+      }
+      return std::nullopt;
+    }
+    if (std::find(dump_.dbs_.begin(), dump_.dbs_.end(), *db) == dump_.dbs_.end()) dump_.dbs_.push_back(*db);
+    return db;
+  }
+
+  struct Target {
+    DumpTable* table;
+    std::vector<int> slots;  // staging column of each field of the row
+    sql::Stmt insert;
+  };
+
+  void add_row(std::string_view db_key, std::string_view table_name, size_t index,
+               const std::vector<std::string>& columns, Row& values) {
+    std::optional<DbId> db = known_db(db_key);
+    if (!db) return;
+    Target& t = target(*db, table_name, columns);
+    DumpTable& table = *t.table;
+    bool ok = true;
+    for (size_t i = 0; i < values.size(); ++i) {
+      if (auto bad = normalize_dump_value(*db, table.columns[t.slots[i]], values[i])) {
+        problems_.add(row_name(db_key, table_name, index, columns, values) + ", column `" + columns[i] + "`: " + *bad +
+                      ".");
+        ok = false;
+      }
+    }
+    if (!ok) return;
+    for (size_t i = 0; i < table.columns.size(); ++i) t.insert.bind_null(static_cast<int>(i) + 1);
+    for (size_t i = 0; i < values.size(); ++i) t.insert.bind(t.slots[i] + 1, values[i]);
+    t.insert.run();
+    ++table.rows;
+  }
+
+  // "Database `x`, table `t`, row 3 (task_id 42)": the row's key when the row has it.
+  static std::string row_name(std::string_view db, std::string_view table, size_t index,
+                              const std::vector<std::string>& columns, const Row& values) {
+    std::string out = "Database `" + std::string(db) + "`, table `" + std::string(table) + "`, row " +
+                      std::to_string(index);
+    std::optional<DbId> id = db_from_key(db);
+    const TableSpec* spec = id ? find_table_spec(*id, table) : nullptr;
+    if (spec && !spec->pk.empty())
+      for (size_t i = 0; i < columns.size(); ++i)
+        if (columns[i] == spec->pk) out += " (" + columns[i] + " " + describe_json_value(values[i]) + ")";
+    return out;
+  }
+
+  Target& target(DbId db, std::string_view dump_table, const std::vector<std::string>& columns) {
+    std::string name = local_table(db, dump_table);
+    std::string key = std::string(db_spec(db).key) + "." + std::string(dump_table);
+    Target& t = targets_[key];
+    if (!t.table) {
+      t.table = dump_.table(db, name);
+      if (!t.table) {
+        dump_.tables_.push_back({db, name, {}, "t" + std::to_string(dump_.tables_.size()), 0});
+        t.table = &dump_.tables_.back();
+        std::string cols;
+        for (const std::string& c : columns) {
+          cols += (cols.empty() ? "c" : ", c") + std::to_string(t.table->columns.size());
+          t.table->columns.push_back(local_column(db, dump_table, c));
+        }
+        dump_.stage_.exec("CREATE TABLE " + t.table->stage + " (" + cols + ")");
+      }
+      t.slots.clear();
+    }
+    if (t.slots.size() == columns.size() && last_columns_[key] == columns) return t;
+    DumpTable& table = *t.table;
+    t.slots.clear();
+    bool grew = false;
+    for (const std::string& c : columns) {
+      std::string local = local_column(db, dump_table, c);
+      int slot = table.column(local);
+      if (slot < 0) {
+        dump_.stage_.exec("ALTER TABLE " + table.stage + " ADD COLUMN c" + std::to_string(table.columns.size()));
+        table.columns.push_back(local);
+        slot = static_cast<int>(table.columns.size()) - 1;
+        grew = true;
+      }
+      t.slots.push_back(slot);
+    }
+    if (grew || !t.insert.get()) {
+      std::string cols, params;
+      for (size_t i = 0; i < table.columns.size(); ++i) {
+        cols += (i ? ", c" : "c") + std::to_string(i);
+        params += (i ? ", ?" : "?") + std::to_string(i + 1);
+      }
+      // Every Target of this table must see the new columns: drop their statements.
+      for (auto& [k, other] : targets_)
+        if (other.table == t.table && &other != &t) other.insert = sql::Stmt();
+      t.insert = dump_.stage_.prepare("INSERT INTO " + table.stage + " (" + cols + ") VALUES (" + params + ")");
+    }
+    last_columns_[key] = columns;
+    return t;
+  }
+
+  Dump& dump_;
+  Problems& problems_;
+  std::optional<capnp_dump::Hash128> expected_json_;
+  std::map<std::string, capnp_dump::Hash128> hashes_;
+  std::map<std::string, Target> targets_;
+  std::map<std::string, std::vector<std::string>> last_columns_;
+  std::vector<std::string> unknown_;
+};
+
+Dump::Dump(const stdfs::path& zip_path, const stdfs::path& data_dir, Console& console, Problems& problems)
+    : file_name_(zip_path.filename().string()) {
+  zip_ = std::make_unique<zip::Reader>(zip_path);
+  zip::Limits limits;
+  limits.extract_to = data_dir;
+  zip_->validate(limits);
+  // The JSON member: <zip stem>.json, else the only .json at the root (renamed zips still work).
+  std::string stem = zip_path.stem().string();
+  std::vector<const zip::Entry*> root_json, root_capnp;
+  for (const zip::Entry& e : zip_->entries()) {
+    if (e.is_directory || e.name.find('/') != std::string::npos) continue;
+    if (ends_with(e.name, ".json")) root_json.push_back(&e);
+    if (ends_with(e.name, ".capnp")) root_capnp.push_back(&e);
+  }
+  json_ = zip_->find(stem + ".json");
+  if (!json_ && root_json.size() == 1) json_ = root_json[0];
+  if (!json_)
+    throw Error("The zip " + zip_path.string() + " holds no member " + stem + ".json" +
+                (root_json.empty() ? " and no other .json member at its root"
+                                   : " and several other .json members at its root, so none is the dump") +
+                ": it is not a Mephisto dump. Nothing was imported.");
+  std::string json_stem = json_->name.substr(0, json_->name.size() - 5);
+  capnp_ = zip_->find(json_stem + ".capnp");
+  if (!capnp_ && root_capnp.size() == 1) capnp_ = root_capnp[0];
+  for (const zip::Entry& e : zip_->entries())
+    if (!e.is_directory && e.name.rfind("runs/", 0) == 0) files_.push_back({&e, e.name.substr(5), std::nullopt});
+  read_rows(console, problems);
+}
+
+Dump::~Dump() = default;
+
+void Dump::reset_stage() {
+  lookups_.clear();
+  stage_ = sql::Db::open("", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  stage_.exec("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -65536");
+  tables_.clear();
+  dbs_.clear();
+  metadata_ = nullptr;
+}
+
+void Dump::read_rows(Console& console, Problems& problems) {
+  if (capnp_) {
+    capnp_dump::Hash128 json_hash = xxh3_of(*zip_, *json_);
+    reset_stage();
+    Problems capnp_problems;
+    Loader loader(*this, capnp_problems, json_hash);
+    try {
+      stage_.exec("BEGIN");
+      std::unique_ptr<zip::MemberReader> in = zip_->open(*capnp_);
+      capnp_dump::read_stream([&](char* buf, size_t n) { return in->read(buf, n); }, loader, capnp_->name);
+      stage_.exec("COMMIT");
+      for (const std::string& p : capnp_problems.list()) problems.add(p);
+      for (DumpFile& f : files_)
+        if (auto it = loader.hashes().find(f.entry->name); it != loader.hashes().end()) f.hash = it->second;
+        else problems.add("The zip's file " + f.entry->name + " is not among the files its Cap'n Proto half records.");
+      for (const auto& [path, hash] : loader.hashes())
+        if (!zip_->find(path)) problems.add("The zip lacks the file " + path + " that its Cap'n Proto half records.");
+      from_capnp_ = true;
+      return;
+    } catch (const StaleCapnp&) {
+      console.warn("Warning: the JSON member " + json_->name + " of " + file_name_ +
+                   " was changed after the export (it no longer has the hash recorded in " + capnp_->name +
+                   "): importing the rows from the JSON.");
+    } catch (const Error& e) {
+      console.warn(std::string("Warning: the Cap'n Proto half of ") + file_name_ + " cannot be read (" + e.what() +
+                   "): importing the rows from the JSON.");
+    }
+  }
+  reset_stage();
+  Loader loader(*this, problems, std::nullopt);
+  stage_.exec("BEGIN");
+  std::unique_ptr<zip::MemberReader> in = zip_->open(*json_);
+  read_dump_json([&](char* buf, size_t n) { return in->read(buf, n); }, loader, file_name_ + ": " + json_->name);
+  stage_.exec("COMMIT");
+}
+
+DumpTable* Dump::table(DbId db, std::string_view name) {
+  for (DumpTable& t : tables_)
+    if (t.db == db && t.name == name) return &t;
+  return nullptr;
+}
+
+bool Dump::has_value(const DumpTable& table, int column, const Value& v) {
+  std::string col = "c" + std::to_string(column);
+  std::string key = table.stage + "." + col;
+  if (!lookups_.count(key))
+    stage_.exec("CREATE INDEX IF NOT EXISTS " + table.stage + "_" + col + " ON " + table.stage + " (" + col + ")");
+  sql::Stmt& s = lookups_[key];
+  if (!s.get()) s = stage_.prepare("SELECT 1 FROM " + table.stage + " WHERE " + col + " = ?1 LIMIT 1");
+  s.bind(1, v);
+  bool found = s.step();
+  s.reset();
+  return found;
+}
+
+}  // namespace mdb::core

@@ -1,0 +1,863 @@
+#include "core/import_engine.h"
+
+#include <algorithm>
+#include <random>
+
+#include "core/dump_values.h"
+#include "formats/dump_json.h"
+#include "formats/error.h"
+#include "formats/pyjson.h"
+#include "store/env.h"
+
+namespace mdb::core {
+
+namespace {
+
+// The tables whose rows imported_data records, in the original's order.
+const std::vector<std::string_view> kImportedDataTables = {"projects", "requesters", "tasks", "qualifications",
+                                                           "workers", "task_runs", "granted_qualifications"};
+
+bool records_imported_data(DbId db, std::string_view table) {
+  return db == DbId::Mephisto &&
+         std::find(kImportedDataTables.begin(), kImportedDataTables.end(), table) != kImportedDataTables.end();
+}
+
+bool integer_keyed(const TableSpec* spec) {
+  return spec && (spec->key_kind == KeyKind::IntegerId || spec->key_kind == KeyKind::ProviderRowId);
+}
+
+// A key as text for messages.
+std::string show(const Value& v) { return v.kind == StorageClass::Text ? "\"" + v.s + "\"" : v.to_string(); }
+
+std::string q(std::string_view ident) { return sql::quote_ident(ident); }
+
+// A value rendered as the original's JSON renders it: Mephisto `*_id` values as strings.
+void write_json_value(PyJsonWriter& w, std::string_view column, const Value& v) {
+  switch (v.kind) {
+    case StorageClass::Null: w.null(); break;
+    case StorageClass::Integer:
+      if (is_id_column(column)) w.string(std::to_string(v.i));
+      else w.integer(v.i);
+      break;
+    case StorageClass::Real: w.real(v.r); break;
+    default: w.string(v.s);
+  }
+}
+
+std::string json_strings(const std::vector<std::string>& items) {
+  std::string out;
+  PyJsonWriter w(out, -1);
+  w.begin_array();
+  for (const std::string& s : items) w.string(s);
+  w.end_array();
+  return out;
+}
+
+// data_labels: the labels sorted by code point, then "_" for rows that conflicted with a local row.
+std::string render_labels(std::vector<std::string> labels, bool conflicted) {
+  labels.erase(std::remove(labels.begin(), labels.end(), "_"), labels.end());
+  std::sort(labels.begin(), labels.end());
+  labels.erase(std::unique(labels.begin(), labels.end()), labels.end());
+  if (conflicted) labels.push_back("_");
+  return json_strings(labels);
+}
+
+std::vector<std::string> parse_labels(const std::string& json) {
+  std::vector<std::string> out;
+  try {
+    nlohmann::json j = nlohmann::json::parse(json);
+    if (j.is_array())
+      for (const auto& e : j)
+        if (e.is_string()) out.push_back(e.get<std::string>());
+  } catch (const nlohmann::json::exception&) {
+  }
+  return out;
+}
+
+bool is_decimal(std::string_view s) {
+  return !s.empty() && s.size() < 20 && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+}  // namespace
+
+std::string schema_name(DbId db) { return db == DbId::Mephisto ? "main" : std::string(db_spec(db).key); }
+
+int64_t ImportOutcome::counted(DbId db, std::string_view table) const {
+  for (const TableCounts& c : tables)
+    if (c.db == db && c.table == table) return c.inserted + c.merged;
+  return 0;
+}
+
+int64_t ImportOutcome::rows(DbId db, std::string_view table) const {
+  for (const TableCounts& c : tables)
+    if (c.db == db && c.table == table) return c.rows;
+  return 0;
+}
+
+// A reference from a column of a dump table (core::references() plus where its values point).
+struct Importer::Ref {
+  DbId db;
+  std::string table, column;
+  int index;  // dump column
+  DbId target_db;
+  std::string target_table, target_column;
+  RefKind kind;
+  bool to_key;    // the target column is the target table's primary key: values follow its key map
+  bool deferred;  // the target table is imported at or after this one: set once it is
+  bool integer_target;
+};
+
+struct Importer::Table {
+  DumpTable* dt;
+  const TableSpec* spec;
+  const TableInfo* local;
+  std::string qname;            // "schema"."table"
+  int pk = -1;                  // dump column of the primary key
+  int local_pk = -1;            // local column of the primary key
+  std::vector<int> natural;     // dump columns of the natural key
+  std::vector<int> local_of;    // local column of each dump column
+  std::vector<Ref> refs;
+  sql::Stmt select_all_by_pk, select_all_by_natural, select_identical, insert;
+  std::map<std::string, sql::Stmt> updates;
+};
+
+size_t Importer::KeyHash::operator()(const Key& k) const {
+  return std::visit([](const auto& v) { return std::hash<std::decay_t<decltype(v)>>()(v); }, k);
+}
+
+Importer::Importer(Dump& dump, sql::Db& local, const ImportSettings& settings, const stdfs::path& data_dir)
+    : dump_(dump), db_(local), settings_(settings), data_dir_(data_dir) {}
+
+Importer::~Importer() = default;
+
+const TableInfo* Importer::local_table(DbId db, std::string_view name) {
+  auto it = local_schemas_.find(db);
+  if (it == local_schemas_.end()) it = local_schemas_.emplace(db, read_schema(db_, schema_name(db))).first;
+  return it->second.find(name);
+}
+
+Importer::Table& Importer::table_info(DumpTable& dt) {
+  std::string key = std::string(db_spec(dt.db).key) + "." + dt.name;
+  auto it = tables_.find(key);
+  if (it != tables_.end()) return *it->second;
+  auto t = std::make_unique<Table>();
+  t->dt = &dt;
+  t->spec = find_table_spec(dt.db, dt.name);
+  t->local = local_table(dt.db, dt.name);
+  t->qname = q(schema_name(dt.db)) + "." + q(dt.name);
+  if (t->spec && !t->spec->pk.empty()) t->pk = dt.column(t->spec->pk);
+  if (t->local) {
+    t->local_pk = t->spec ? t->local->column_index(t->spec->pk) : -1;
+    for (const std::string& c : dt.columns) t->local_of.push_back(t->local->column_index(c));
+  }
+  if (t->spec)
+    for (std::string_view c : t->spec->natural_key) t->natural.push_back(dt.column(c));
+  if (std::find(t->natural.begin(), t->natural.end(), -1) != t->natural.end()) t->natural.clear();
+  const auto it_schema = local_schemas_.find(dt.db);
+  if (t->local && it_schema != local_schemas_.end()) {
+    int own_rank = t->spec ? t->spec->import_rank : -1;
+    for (const Reference& r : references(dt.db, it_schema->second)) {
+      if (r.table != dt.name) continue;
+      int index = dt.column(r.column);
+      if (index < 0) continue;
+      const TableSpec* target = find_table_spec(r.target_db, r.target_table);
+      bool to_key = target && target->pk == r.target_column && r.kind != RefKind::Internal &&
+                    r.kind != RefKind::WorkerName;
+      bool deferred = r.target_db == dt.db && target && target->import_rank >= own_rank;
+      t->refs.push_back({dt.db, dt.name, r.column, index, r.target_db, r.target_table, r.target_column, r.kind, to_key,
+                         deferred, to_key && integer_keyed(target)});
+    }
+  }
+  return *tables_.emplace(key, std::move(t)).first->second;
+}
+
+std::vector<DumpTable*> Importer::ordered_tables() {
+  std::vector<DbId> dbs = {DbId::Mephisto};
+  for (DbId db : dump_.dbs())
+    if (db != DbId::Mephisto && db != DbId::Inhouse) dbs.push_back(db);
+  std::vector<DumpTable*> out;
+  for (DbId db : dbs)
+    for (const TableSpec* spec : import_order(db))
+      if (DumpTable* dt = dump_.table(db, spec->name); dt && dt->rows > 0) out.push_back(dt);
+  return out;
+}
+
+std::string Importer::row_name(const Table& t, const Row& row, int64_t index) const {
+  std::string out = "Database `" + std::string(db_spec(t.dt->db).key) + "`, table `" + t.dt->name + "`, row ";
+  if (t.pk >= 0) return out + t.dt->columns[t.pk] + " " + show(row[t.pk]);
+  return out + std::to_string(index);
+}
+
+// ---- validation ----
+
+void Importer::validate(Problems& problems) {
+  const nlohmann::ordered_json& meta = dump_.metadata();
+  if (!meta.is_object()) {
+    problems.add("Dump file has to contain metadata under `dump_metadata` key.");
+  } else {
+    bool dump_qo = false;
+    if (meta.contains("export_options") && meta["export_options"].is_object()) {
+      const auto& opts = meta["export_options"];
+      auto it = opts.find("-qo/--qualification-only");
+      dump_qo = it != opts.end() && it->is_boolean() && it->get<bool>();
+    }
+    if (settings_.qualification_only && !dump_qo)
+      problems.add("You cannot use `--qualification-only` option to import a regular dump file.");
+    if (!settings_.qualification_only && dump_qo)
+      problems.add("You cannot use regular import with a qualification-only dump file.");
+  }
+  check_tables(problems);
+  if (!problems.empty()) return;  // later checks rely on the tables and columns being known
+  check_duplicates(problems);
+  repair_randomized_references();
+  check_references(problems);
+  check_files(problems);
+}
+
+void Importer::check_tables(Problems& problems) {
+  for (DumpTable& dt : dump_.tables()) {
+    if (dt.rows == 0) continue;
+    std::string where = "Your local `" + std::string(db_spec(dt.db).key) + "` database";
+    const TableSpec* spec = find_table_spec(dt.db, dt.name);
+    const TableInfo* local = dt.db == DbId::Inhouse ? nullptr : local_table(dt.db, dt.name);
+    if (!local || !spec) {
+      problems.add(where + " does not have table '" + dt.name + "'.");
+      continue;
+    }
+    if (spec->import_rank < 0) continue;  // imported_data (with -k), migrations: not imported as rows
+    for (const std::string& c : dt.columns)
+      if (!local->has_column(c)) problems.add(where + " does not have column '" + c + "' in table '" + dt.name + "'.");
+    if (!spec->pk.empty() && dt.column(spec->pk) < 0)
+      problems.add("Database `" + std::string(db_spec(dt.db).key) + "`, table `" + dt.name + "`: the rows lack their key `" +
+                   std::string(spec->pk) + "`.");
+  }
+}
+
+void Importer::check_duplicates(Problems& problems) {
+  for (DumpTable* dt : ordered_tables()) {
+    Table& t = table_info(*dt);
+    std::vector<std::vector<int>> keys;
+    if (t.pk >= 0) keys.push_back({t.pk});
+    if (!t.natural.empty()) keys.push_back(t.natural);
+    for (const std::vector<int>& key : keys) {
+      std::string cols, names;
+      for (int c : key) {
+        cols += (cols.empty() ? "c" : ", c") + std::to_string(c);
+        names += (names.empty() ? "" : ", ") + dt->columns[c];
+      }
+      sql::Stmt s = dump_.stage().prepare("SELECT " + cols + ", count(*) FROM " + dt->stage + " GROUP BY " + cols +
+                                          " HAVING count(*) > 1 LIMIT 10");
+      while (s.step()) {
+        std::string values;
+        for (size_t i = 0; i < key.size(); ++i) values += (i ? ", " : "") + show(s.column(static_cast<int>(i)));
+        problems.add("Database `" + std::string(db_spec(dt->db).key) + "`, table `" + dt->name + "`: " +
+                     std::to_string(s.column_int(static_cast<int>(key.size()))) + " rows have the same " + names +
+                     " (" + values + ").");
+      }
+    }
+  }
+}
+
+namespace {
+
+// The elements of a JSON id list ("[1, \"2\"]"), or nullopt when the text is not one.
+std::optional<std::vector<Value>> parse_id_list(const Value& v) {
+  if (v.kind != StorageClass::Text) return std::nullopt;
+  try {
+    nlohmann::json j = nlohmann::json::parse(v.s);
+    if (!j.is_array()) return std::nullopt;
+    std::vector<Value> out;
+    for (const auto& e : j) {
+      if (e.is_number_integer()) out.push_back(Value::integer(e.get<int64_t>()));
+      else if (e.is_string()) out.push_back(Value::text(e.get<std::string>()));
+      else return std::nullopt;
+    }
+    return out;
+  } catch (const nlohmann::json::exception&) {
+    return std::nullopt;
+  }
+}
+
+std::string render_id_list(const std::vector<Value>& ids) {
+  std::string out;
+  PyJsonWriter w(out, -1);
+  w.begin_array();
+  for (const Value& id : ids) {
+    if (id.kind == StorageClass::Integer) w.integer(id.i);
+    else w.string(id.s);
+  }
+  w.end_array();
+  return out;
+}
+
+// A reference value as the target table's key: integer keys from id text.
+std::optional<Value> as_key(const Value& v, bool integer_target) {
+  if (!integer_target || v.kind == StorageClass::Integer) return v;
+  if (v.kind == StorageClass::Text)
+    if (auto i = parse_integer_text(v.s)) return Value::integer(*i);
+  return std::nullopt;
+}
+
+}  // namespace
+
+// The original's -r also replaced ids that were not legacy (>= 1,000,000: already random, so
+// already identities), e.g. every prolific id (defect 9). Such a row gets its id back, so a dump
+// and its `-r` twin recognise each other's rows instead of clashing on their other unique columns.
+void Importer::undo_needless_substitutions(const nlohmann::ordered_json& subs) {
+  for (const auto& [db_key, tables] : subs.items()) {
+    std::optional<DbId> db = db_from_key(db_key);
+    if (!db || !tables.is_object()) continue;
+    for (const auto& [table, pairs] : tables.items()) {
+      DumpTable* dt = dump_.table(*db, table);
+      const TableSpec* spec = find_table_spec(*db, table);
+      if (!dt || !pairs.is_object() || !integer_keyed(spec) || dt->column(spec->pk) < 0) continue;
+      int pk = dt->column(spec->pk);
+      sql::Stmt update = dump_.stage().prepare("UPDATE " + dt->stage + " SET c" + std::to_string(pk) + " = ?1 WHERE c" +
+                                               std::to_string(pk) + " = ?2");
+      for (const auto& [old_text, now] : pairs.items()) {
+        std::optional<int64_t> old = parse_integer_text(old_text);
+        std::optional<int64_t> id = now.is_string() ? parse_integer_text(now.get<std::string>()) : std::nullopt;
+        if (!old || !id || *old < kLegacyIdLimit || dump_.has_value(*dt, pk, Value::integer(*old))) continue;
+        update.bind(1, *old).bind(2, *id);
+        update.run();
+        maps_[{*db, table}][Key(*id)] = Key(*old);
+      }
+    }
+  }
+  // References to those rows follow them back (through the same key maps as the import itself).
+  if (maps_.empty()) return;
+  for (DumpTable* dt : ordered_tables()) {
+    Table& t = table_info(*dt);
+    for (const Ref& r : t.refs) {
+      if (!maps_.count({r.target_db, r.target_table})) continue;
+      sql::Stmt rows = dump_.stage().prepare("SELECT rowid, c" + std::to_string(r.index) + " FROM " + dt->stage +
+                                             " WHERE c" + std::to_string(r.index) + " IS NOT NULL");
+      sql::Stmt update = dump_.stage().prepare("UPDATE " + dt->stage + " SET c" + std::to_string(r.index) +
+                                               " = ?1 WHERE rowid = ?2");
+      std::vector<std::pair<int64_t, Value>> changes;
+      while (rows.step())
+        if (std::optional<Value> mapped = map_ref(r, rows.column(1))) changes.push_back({rows.column_int(0), *mapped});
+      for (const auto& [rowid, value] : changes) {
+        update.bind(1, value).bind(2, rowid);
+        update.run();
+      }
+    }
+  }
+  maps_.clear();
+}
+
+void Importer::repair_randomized_references() {
+  const nlohmann::ordered_json& meta = dump_.metadata();
+  if (!meta.is_object() || !meta.contains("pk_substitutions") || !meta["pk_substitutions"].is_object()) return;
+  const auto& subs = meta["pk_substitutions"];
+  // The original's -r rewrote primary keys but not every reference to them: a reference still
+  // holding an old key (absent from the dump's target table) gets the new one.
+  auto substitute = [&](const Ref& r, const Value& key) -> std::optional<Value> {
+    const std::string db_key(db_spec(r.target_db).key);
+    if (!subs.contains(db_key) || !subs[db_key].is_object() || !subs[db_key].contains(r.target_table)) return std::nullopt;
+    const auto& table_subs = subs[db_key][r.target_table];
+    std::string old = key.to_string();
+    if (!table_subs.is_object() || !table_subs.contains(old) || !table_subs[old].is_string()) return std::nullopt;
+    DumpTable* target = dump_.table(r.target_db, r.target_table);
+    if (target && target->column(r.target_column) >= 0 && dump_.has_value(*target, target->column(r.target_column), key))
+      return std::nullopt;
+    std::optional<int64_t> id = parse_integer_text(table_subs[old].get<std::string>());
+    if (!id) return std::nullopt;
+    return Value::integer(*id);
+  };
+  undo_needless_substitutions(subs);
+  for (DumpTable* dt : ordered_tables()) {
+    Table& t = table_info(*dt);
+    for (const Ref& r : t.refs) {
+      if (!r.integer_target) continue;
+      sql::Stmt rows = dump_.stage().prepare("SELECT rowid, c" + std::to_string(r.index) + " FROM " + dt->stage +
+                                             " WHERE c" + std::to_string(r.index) + " IS NOT NULL");
+      sql::Stmt update = dump_.stage().prepare("UPDATE " + dt->stage + " SET c" + std::to_string(r.index) +
+                                               " = ?1 WHERE rowid = ?2");
+      std::vector<std::pair<int64_t, Value>> changes;
+      while (rows.step()) {
+        Value v = rows.column(1);
+        if (r.kind == RefKind::JsonIdList) {
+          std::optional<std::vector<Value>> ids = parse_id_list(v);
+          if (!ids) continue;
+          bool changed = false;
+          for (Value& id : *ids)
+            if (auto key = as_key(id, true))
+              if (auto sub = substitute(r, *key)) {
+                id = id.kind == StorageClass::Text ? Value::text(sub->to_string()) : *sub;
+                changed = true;
+              }
+          if (changed) changes.push_back({rows.column_int(0), Value::text(render_id_list(*ids))});
+        } else if (auto key = as_key(v, true)) {
+          if (auto sub = substitute(r, *key))
+            changes.push_back({rows.column_int(0), v.kind == StorageClass::Text ? Value::text(sub->to_string()) : *sub});
+        }
+      }
+      for (const auto& [rowid, value] : changes) {
+        update.bind(1, value).bind(2, rowid);
+        update.run();
+      }
+    }
+  }
+  if (subs.contains("mephisto") && subs["mephisto"].contains("onboarding_agents") &&
+      subs["mephisto"]["onboarding_agents"].is_object())
+    for (const auto& [old, now] : subs["mephisto"]["onboarding_agents"].items())
+      if (now.is_string()) onboarding_subs_[old] = now.get<std::string>();
+}
+
+bool Importer::local_has(DbId db, const std::string& table, const std::string& column, const Value& v) {
+  std::string key = schema_name(db) + "." + table + "." + column;
+  sql::Stmt& s = lookups_[key];
+  if (!s.get())
+    s = db_.prepare("SELECT 1 FROM " + q(schema_name(db)) + "." + q(table) + " WHERE " + q(column) + " = ?1 LIMIT 1");
+  s.bind(1, v);
+  bool found = s.step();
+  s.reset();
+  return found;
+}
+
+void Importer::check_references(Problems& problems) {
+  for (DumpTable* dt : ordered_tables()) {
+    Table& t = table_info(*dt);
+    for (const Ref& r : t.refs) {
+      DumpTable* target = dump_.table(r.target_db, r.target_table);
+      int target_col = target ? target->column(r.target_column) : -1;
+      const TableInfo* local_target = local_table(r.target_db, r.target_table);
+      std::string cols = "c" + std::to_string(r.index) + (t.pk >= 0 ? ", c" + std::to_string(t.pk) : "");
+      sql::Stmt rows = dump_.stage().prepare("SELECT rowid, " + cols + " FROM " + dt->stage + " WHERE c" +
+                                             std::to_string(r.index) + " IS NOT NULL ORDER BY rowid");
+      while (rows.step()) {
+        Value v = rows.column(1);
+        Row key_row(dt->columns.size());
+        if (t.pk >= 0) key_row[t.pk] = rows.column(2);
+        std::string where = row_name(t, key_row, rows.column_int(0) - 1) + ", column `" + r.column + "`: ";
+        std::vector<Value> ids = {v};
+        if (r.kind == RefKind::JsonIdList) {
+          std::optional<std::vector<Value>> list = parse_id_list(v);
+          if (!list) {
+            problems.add(where + show(v) + " is not a JSON list of ids.");
+            continue;
+          }
+          ids = *list;
+        }
+        for (const Value& id : ids) {
+          std::optional<Value> key = as_key(id, r.integer_target || r.kind == RefKind::JsonIdList);
+          if (!key) {
+            problems.add(where + show(id) + " is not an id of " + r.target_table + ".");
+            continue;
+          }
+          bool found = (target_col >= 0 && dump_.has_value(*target, target_col, *key)) ||
+                       (local_target && local_has(r.target_db, r.target_table, r.target_column, *key));
+          if (!found)
+            problems.add(where + "refers to " + r.target_table + "." + r.target_column + " " + show(*key) +
+                         ", which neither the dump nor the data dir has.");
+        }
+      }
+    }
+  }
+}
+
+void Importer::check_files(Problems& problems) {
+  DumpTable* runs = dump_.table(DbId::Mephisto, "task_runs");
+  int run_col = runs ? runs->column("task_run_id") : -1;
+  for (const DumpFile& f : dump_.files()) {
+    stdfs::path p(f.path);
+    std::vector<std::string> parts;
+    for (const auto& part : p) parts.push_back(part.string());
+    std::optional<int64_t> run = parts.size() >= 3 ? parse_integer_text(parts[1]) : std::nullopt;
+    if (!run || run_col < 0 || !dump_.has_value(*runs, run_col, Value::integer(*run)))
+      problems.add("The zip holds the file runs/" + f.path +
+                   ", which is not in the run dir (runs/<project>/<task run>/) of a task run of the dump.");
+  }
+}
+
+// ---- classification and writing ----
+
+Value Importer::map_key(DbId db, const std::string& table, const Value& v) const {
+  auto it = maps_.find({db, table});
+  if (it == maps_.end()) return v;
+  Key k = v.kind == StorageClass::Integer ? Key(v.i) : Key(v.s);
+  auto m = it->second.find(k);
+  if (m == it->second.end()) return v;
+  return std::holds_alternative<int64_t>(m->second) ? Value::integer(std::get<int64_t>(m->second))
+                                                    : Value::text(std::get<std::string>(m->second));
+}
+
+std::optional<Value> Importer::map_ref(const Ref& r, const Value& v) const {
+  if (!r.to_key) return std::nullopt;
+  if (r.kind == RefKind::JsonIdList) {
+    std::optional<std::vector<Value>> ids = parse_id_list(v);
+    if (!ids) return std::nullopt;
+    bool changed = false;
+    for (Value& id : *ids) {
+      std::optional<Value> key = as_key(id, true);
+      if (!key) continue;
+      Value mapped = map_key(r.target_db, r.target_table, *key);
+      if (mapped == *key) continue;
+      id = id.kind == StorageClass::Text ? Value::text(mapped.to_string()) : mapped;
+      changed = true;
+    }
+    return changed ? std::optional<Value>(Value::text(render_id_list(*ids))) : std::nullopt;
+  }
+  std::optional<Value> key = as_key(v, r.integer_target);
+  if (!key) return std::nullopt;
+  Value mapped = map_key(r.target_db, r.target_table, *key);
+  if (mapped == *key) return std::nullopt;
+  return v.kind == StorageClass::Text ? Value::text(mapped.to_string()) : mapped;  // keep the storage class
+}
+
+int64_t Importer::fresh_id(Table& t) {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  std::uniform_int_distribution<int64_t> dist(kLegacyIdLimit, INT64_MAX);
+  for (;;) {
+    int64_t id = dist(rng);
+    Value v = Value::integer(id);
+    if (issued_.count({t.qname, Key(id)}) || local_has(t.dt->db, t.dt->name, std::string(t.spec->pk), v) ||
+        dump_.has_value(*t.dt, t.pk, v))
+      continue;
+    issued_.insert({t.qname, Key(id)});
+    return id;
+  }
+}
+
+void Importer::record_imported(Table& t, const Row& dump_row, const Value& final_key, bool conflicted) {
+  if (!records_imported_data(t.dt->db, t.dt->name)) return;
+  std::vector<std::string> names;
+  std::vector<Value> values;
+  if (!t.natural.empty()) {
+    for (int c : t.natural) {
+      names.push_back(t.dt->columns[c]);
+      values.push_back(dump_row[c]);
+    }
+  } else {
+    names.push_back(std::string(t.spec->pk));
+    values.push_back(final_key);
+  }
+  std::string v;
+  PyJsonWriter w(v, -1);
+  w.begin_array();
+  for (size_t i = 0; i < names.size(); ++i) write_json_value(w, names[i], values[i]);
+  w.end_array();
+  imported_.push_back({t.dt->name, json_strings(names), v, conflicted});
+}
+
+void Importer::run_table(Table& t, bool write, ImportOutcome& out) {
+  DumpTable& dt = *t.dt;
+  const TableInfo& local = *t.local;
+  TableCounts counts{dt.db, dt.name};
+  std::vector<std::string> local_cols;
+  for (const ColumnInfo& c : local.columns) local_cols.push_back(c.name);
+  std::string all_local;
+  for (const std::string& c : local_cols) all_local += (all_local.empty() ? "" : ", ") + q(c);
+  std::string dump_cols, params;
+  for (size_t i = 0; i < dt.columns.size(); ++i) {
+    dump_cols += (i ? ", " : "") + q(dt.columns[i]);
+    params += (i ? ", ?" : "?") + std::to_string(i + 1);
+  }
+  if (!t.insert.get()) {
+    t.insert = db_.prepare("INSERT INTO " + t.qname + " (" + dump_cols + ") VALUES (" + params + ")");
+    if (t.local_pk >= 0)
+      t.select_all_by_pk = db_.prepare("SELECT " + all_local + " FROM " + t.qname + " WHERE " +
+                                       q(t.spec->pk) + " = ?1");
+    if (!t.natural.empty()) {
+      std::string cond;
+      for (size_t i = 0; i < t.natural.size(); ++i)
+        cond += (i ? " AND " : "") + q(dt.columns[t.natural[i]]) + " = ?" + std::to_string(i + 1);
+      t.select_all_by_natural = db_.prepare("SELECT " + all_local + " FROM " + t.qname + " WHERE " + cond);
+    }
+    if (t.pk < 0) {
+      std::string cond;
+      for (size_t i = 0; i < dt.columns.size(); ++i)
+        cond += (i ? " AND " : "") + q(dt.columns[i]) + " IS ?" + std::to_string(i + 1);
+      t.select_identical = db_.prepare("SELECT 1 FROM " + t.qname + " WHERE " + cond + " LIMIT 1");
+    }
+  }
+  std::string stage_cols;
+  for (size_t i = 0; i < dt.columns.size(); ++i) stage_cols += (i ? ", c" : "c") + std::to_string(i);
+  sql::Stmt rows = dump_.stage().prepare("SELECT " + stage_cols + " FROM " + dt.stage + " ORDER BY rowid");
+  auto fetch = [&](sql::Stmt& s) -> std::optional<Row> {
+    std::optional<Row> r;
+    if (s.step()) r = s.row();
+    s.reset();
+    return r;
+  };
+  int64_t index = -1;
+  while (rows.step()) {
+    ++index;
+    ++counts.rows;
+    Row row = rows.row();
+    const Row original = row;
+    const Value dump_key = t.pk >= 0 ? row[t.pk] : Value::null();
+    std::vector<const Ref*> deferred;
+    auto is_deferred = [&](size_t i) {
+      return std::any_of(deferred.begin(), deferred.end(), [&](const Ref* r) { return r->index == static_cast<int>(i); });
+    };
+    for (const Ref& r : t.refs) {
+      if (row[r.index].is_null()) continue;
+      if (r.deferred && r.to_key) {
+        deferred.push_back(&r);
+        row[r.index] = Value::null();
+      } else if (std::optional<Value> mapped = map_ref(r, row[r.index])) {
+        row[r.index] = *mapped;
+      }
+    }
+    // Same object, conflict, clash (import.md): natural key, then an identity key, then a small key
+    // whose row is equal in every column.
+    std::optional<Row> existing;
+    if (!t.natural.empty()) {
+      bool complete = true;
+      for (size_t i = 0; i < t.natural.size(); ++i) {
+        complete = complete && !row[t.natural[i]].is_null();
+        t.select_all_by_natural.bind(static_cast<int>(i) + 1, row[t.natural[i]]);
+      }
+      if (complete) existing = fetch(t.select_all_by_natural);
+      else t.select_all_by_natural.reset();
+    }
+    bool clash = false;
+    if (!existing && t.pk >= 0 && t.local_pk >= 0 && !row[t.pk].is_null()) {
+      t.select_all_by_pk.bind(1, row[t.pk]);
+      existing = fetch(t.select_all_by_pk);
+      bool identity = !integer_keyed(t.spec) || (row[t.pk].kind == StorageClass::Integer && row[t.pk].i >= kLegacyIdLimit);
+      if (existing && !identity) {
+        // A deferred reference is compared as the dump has it: its target is not mapped yet.
+        for (size_t i = 0; i < row.size() && !clash; ++i)
+          clash = compare_for_resolver(dt.columns[i], (*existing)[t.local_of[i]], is_deferred(i) ? original[i] : row[i]) != 0;
+        if (clash) existing.reset();
+      }
+    }
+    if (!existing && t.pk < 0) {
+      for (size_t i = 0; i < row.size(); ++i) t.select_identical.bind(static_cast<int>(i) + 1, row[i]);
+      if (fetch(t.select_identical)) {
+        ++counts.present;
+        continue;
+      }
+    }
+    Value final_key = dump_key;
+    if (existing) {
+      final_key = (*existing)[t.local_pk >= 0 ? t.local_pk : 0];
+      Row incoming = *existing;
+      for (size_t i = 0; i < row.size(); ++i)
+        if (!is_deferred(i)) incoming[t.local_of[i]] = row[i];
+      Row merged = settings_.resolver->resolve(dt.db, dt.name, local_cols, t.local_pk, *existing, incoming);
+      std::vector<size_t> changed;
+      for (size_t i = 0; i < merged.size(); ++i)
+        if (compare_for_resolver(local_cols[i], merged[i], (*existing)[i]) != 0 ||
+            merged[i].kind != (*existing)[i].kind)
+          changed.push_back(i);
+      if (changed.empty()) {
+        ++counts.present;
+      } else {
+        ++counts.merged;
+        if (write) {
+          std::string set, sig;
+          for (size_t k = 0; k < changed.size(); ++k) {
+            set += (k ? ", " : "") + q(local_cols[changed[k]]) + " = ?" + std::to_string(k + 1);
+            sig += std::to_string(changed[k]) + ",";
+          }
+          sql::Stmt& update = t.updates[sig];
+          if (!update.get())
+            update = db_.prepare("UPDATE " + t.qname + " SET " + set + " WHERE " + q(t.spec->pk) + " = ?" +
+                                 std::to_string(changed.size() + 1));
+          for (size_t k = 0; k < changed.size(); ++k) update.bind(static_cast<int>(k) + 1, merged[changed[k]]);
+          update.bind(static_cast<int>(changed.size()) + 1, final_key);
+          try {
+            update.run();
+          } catch (const Error& e) {
+            update.reset();
+            throw Error(row_name(t, original, index) + ": cannot update the local row: " + e.what());
+          }
+        }
+      }
+      int name_col = dt.db == DbId::Mephisto && dt.name == "projects" ? dt.column("project_name") : -1;
+      if (name_col >= 0 && !(merged[t.local_of[name_col]] == row[name_col]))
+        project_names_[row[name_col].to_string()] = merged[t.local_of[name_col]].to_string();
+    } else {
+      if (clash) {
+        final_key = Value::integer(fresh_id(t));
+        row[t.pk] = final_key;
+        ++counts.remapped;
+      }
+      ++counts.inserted;
+      if (write) {
+        for (size_t i = 0; i < row.size(); ++i) t.insert.bind(static_cast<int>(i) + 1, row[i]);
+        try {
+          t.insert.run();
+        } catch (const Error& e) {
+          t.insert.reset();
+          throw Error(row_name(t, original, index) + ": cannot insert it: " + e.what());
+        }
+      }
+      for (const Ref* r : deferred) fixups_.push_back({r, final_key, original[r->index]});
+    }
+    if (t.pk >= 0 && !(final_key == dump_key)) {
+      Key from = dump_key.kind == StorageClass::Integer ? Key(dump_key.i) : Key(dump_key.s);
+      Key to = final_key.kind == StorageClass::Integer ? Key(final_key.i) : Key(final_key.s);
+      maps_[{dt.db, dt.name}][from] = to;
+    }
+    record_imported(t, row, final_key, existing.has_value());
+    if (dt.db == DbId::Mephisto && dt.name == "task_runs" && dump_key.kind == StorageClass::Integer)
+      runs_[dump_key.i] = {final_key.i, !existing.has_value()};
+  }
+  out.tables.push_back(counts);
+}
+
+void Importer::write_imported_data() {
+  std::vector<std::string> labels = settings_.labels;
+  sql::Stmt ins = db_.prepare(
+      "INSERT INTO main.imported_data (source_file_name, data_labels, table_name, unique_field_names, "
+      "unique_field_values) VALUES (?1, ?2, ?3, ?4, ?5)");
+  // Per table, new rows first, then the conflicted ones (the original's order).
+  for (std::string_view table : kImportedDataTables)
+    for (bool conflicted : {false, true})
+      for (const Imported& i : imported_) {
+        if (i.table != table || i.conflicted != conflicted) continue;
+        ins.bind(1, dump_.file_name()).bind(2, render_labels(labels, conflicted)).bind(3, i.table);
+        ins.bind(4, i.names).bind(5, i.values);
+        ins.run();
+      }
+}
+
+void Importer::merge_dump_imported_data() {
+  DumpTable* dt = dump_.table(DbId::Mephisto, "imported_data");
+  if (!dt || dt->rows == 0) return;
+  int c_source = dt->column("source_file_name"), c_labels = dt->column("data_labels"), c_table = dt->column("table_name"),
+      c_names = dt->column("unique_field_names"), c_values = dt->column("unique_field_values"),
+      c_date = dt->column("creation_date");
+  if (c_labels < 0 || c_table < 0 || c_names < 0 || c_values < 0) return;
+  sql::Stmt rows = dump_.stage().prepare("SELECT * FROM " + dt->stage + " ORDER BY rowid");
+  sql::Stmt find = db_.prepare(
+      "SELECT id, data_labels FROM main.imported_data WHERE table_name = ?1 AND unique_field_names = ?2 AND "
+      "unique_field_values = ?3 ORDER BY id DESC LIMIT 1");
+  sql::Stmt update = db_.prepare("UPDATE main.imported_data SET data_labels = ?1 WHERE id = ?2");
+  sql::Stmt insert = db_.prepare(
+      "INSERT INTO main.imported_data (source_file_name, data_labels, table_name, unique_field_names, "
+      "unique_field_values, creation_date) VALUES (?1, ?2, ?3, ?4, ?5, coalesce(?6, CURRENT_TIMESTAMP))");
+  while (rows.step()) {
+    Row r = rows.row();
+    std::string table = r[c_table].to_string();
+    std::string names = r[c_names].to_string();
+    std::string values = r[c_values].to_string();
+    // The values are ids of this dump: they follow the rows they name to their keys here.
+    try {
+      nlohmann::json n = nlohmann::json::parse(names), v = nlohmann::json::parse(values);
+      const TableSpec* spec = find_table_spec(DbId::Mephisto, table);
+      if (n.is_array() && v.is_array() && n.size() == v.size() && spec) {
+        std::vector<Value> vals;
+        bool changed = false;
+        std::string rendered;
+        PyJsonWriter w(rendered, -1);
+        w.begin_array();
+        for (size_t i = 0; i < n.size(); ++i) {
+          std::string name = n[i].is_string() ? n[i].get<std::string>() : "";
+          std::string target = name == spec->pk ? table : "";
+          for (const auto& [key, t] : tables_)
+            if (t->dt->db == DbId::Mephisto && t->dt->name == table)
+              for (const Ref& ref : t->refs)
+                if (ref.column == name && ref.to_key) target = ref.target_table;
+          Value val = v[i].is_string()   ? Value::text(v[i].get<std::string>())
+                      : v[i].is_number_integer() ? Value::integer(v[i].get<int64_t>())
+                                                 : Value::text(v[i].dump());
+          if (!target.empty())
+            if (auto key = as_key(val, true)) {
+              Value mapped = map_key(DbId::Mephisto, target, *key);
+              if (!(mapped == *key)) {
+                val = val.kind == StorageClass::Text ? Value::text(mapped.to_string()) : mapped;
+                changed = true;
+              }
+            }
+          if (val.kind == StorageClass::Integer) w.integer(val.i);
+          else w.string(val.s);
+        }
+        w.end_array();
+        if (changed) values = rendered;
+      }
+    } catch (const nlohmann::json::exception&) {
+    }
+    std::vector<std::string> labels = parse_labels(r[c_labels].to_string());
+    find.bind(1, table).bind(2, names).bind(3, values);
+    if (find.step()) {
+      int64_t id = find.column_int(0);
+      std::string existing_json = find.column_text(1);
+      find.reset();
+      std::vector<std::string> existing = parse_labels(existing_json);
+      bool local_conflict = std::find(existing.begin(), existing.end(), "_") != existing.end();
+      existing.insert(existing.end(), labels.begin(), labels.end());
+      std::string merged = render_labels(existing, local_conflict);
+      if (merged != existing_json) {
+        update.bind(1, merged).bind(2, id);
+        update.run();
+      }
+    } else {
+      find.reset();
+      insert.bind(1, c_source >= 0 ? r[c_source] : Value::text(dump_.file_name()));
+      insert.bind(2, render_labels(labels, false)).bind(3, table).bind(4, names).bind(5, values);
+      insert.bind(6, c_date >= 0 ? r[c_date] : Value::null());
+      insert.run();
+    }
+  }
+}
+
+void Importer::plan_files(ImportOutcome& out) {
+  std::set<stdfs::path> new_dirs;
+  auto mapped_dir = [&](const std::string& table, const std::string& part) {
+    if (!is_decimal(part)) return part;
+    Value key = Value::integer(*parse_integer_text(part));
+    DumpTable* dt = dump_.table(DbId::Mephisto, table);
+    if (!dt || !dump_.has_value(*dt, dt->column(std::string(find_table_spec(DbId::Mephisto, table)->pk)), key))
+      return part;
+    return map_key(DbId::Mephisto, table, key).to_string();
+  };
+  for (const DumpFile& f : dump_.files()) {
+    std::vector<std::string> parts;
+    for (const auto& part : stdfs::path(f.path)) parts.push_back(part.string());
+    if (parts.size() < 3) continue;
+    std::optional<int64_t> run = parse_integer_text(parts[1]);
+    auto it = run ? runs_.find(*run) : runs_.end();
+    if (it == runs_.end()) continue;
+    auto project = project_names_.find(parts[0]);
+    if (project != project_names_.end()) parts[0] = project->second;
+    parts[1] = std::to_string(it->second.first);
+    bool dirs_follow = parts.size() > 3;  // the last part is the file itself
+    if (dirs_follow && parts[2] == "onboarding" && parts.size() > 4 && parts[3].rfind("onboarding_", 0) == 0) {
+      std::string id = parts[3].substr(11);
+      if (auto sub = onboarding_subs_.find(id); sub != onboarding_subs_.end()) id = sub->second;
+      parts[3] = "onboarding_" + mapped_dir("onboarding_agents", id);
+    } else if (dirs_follow) {
+      parts[2] = mapped_dir("assignments", parts[2]);
+      if (parts.size() > 4) parts[3] = mapped_dir("agents", parts[3]);
+    }
+    stdfs::path run_dir = stdfs::path("data") / "runs" / parts[0] / parts[1];
+    stdfs::path dest = run_dir;
+    for (size_t i = 2; i < parts.size(); ++i) dest /= parts[i];
+    bool new_run = it->second.second;
+    if (!new_run && fs::exists(data_dir_ / dest)) continue;  // an existing run's files win
+    if (new_run) new_dirs.insert(run_dir);
+    out.files.push_back({&f, dest, run_dir, new_run});
+  }
+  out.new_run_dirs.assign(new_dirs.begin(), new_dirs.end());
+}
+
+ImportOutcome Importer::run(bool write) {
+  ImportOutcome out;
+  for (DumpTable* dt : ordered_tables()) run_table(table_info(*dt), write, out);
+  if (write) {
+    for (const Fixup& f : fixups_) {
+      std::optional<Value> mapped = map_ref(*f.ref, f.value);
+      const TableSpec* spec = find_table_spec(f.ref->db, f.ref->table);
+      sql::Stmt set = db_.prepare("UPDATE " + q(schema_name(f.ref->db)) + "." + q(f.ref->table) + " SET " +
+                                  q(f.ref->column) + " = ?1 WHERE " + q(spec->pk) + " = ?2");
+      set.bind(1, mapped ? *mapped : f.value).bind(2, f.key);
+      set.run();
+    }
+  }
+  plan_files(out);
+  for (const TableCounts& c : out.tables) out.changes = out.changes || c.inserted > 0 || c.merged > 0;
+  out.changes = out.changes || !out.files.empty();
+  if (write && out.changes) {
+    write_imported_data();
+    if (settings_.keep_import_metadata) merge_dump_imported_data();
+  }
+  return out;
+}
+
+}  // namespace mdb::core

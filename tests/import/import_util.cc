@@ -1,0 +1,186 @@
+#include "tests/import/import_util.h"
+
+#include <algorithm>
+
+#include "core/console.h"
+#include "core/dump_values.h"
+#include "core/import_dump.h"
+#include "formats/pyjson.h"
+#include "store/sqlite.h"
+
+namespace mdb::test {
+
+namespace {
+
+std::string render(core::DbId db, const std::string& column, Value v) {
+  (void)core::normalize_dump_value(db, column, v);  // a value that does not normalize stays as it is
+  switch (v.kind) {
+    case StorageClass::Null: return "null";
+    case StorageClass::Integer: return std::to_string(v.i);
+    case StorageClass::Real: return "r" + python_float_repr(v.r);
+    case StorageClass::Text: return "'" + v.s + "'";
+    case StorageClass::Blob: return "x'" + v.s + "'";
+  }
+  return "";
+}
+
+void add_db_rows(Rows& out, core::DbId id, const stdfs::path& path) {
+  sql::Db db = sql::Db::open_readonly(path);
+  sql::Stmt tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'");
+  std::vector<std::string> names;
+  while (tables.step()) names.push_back(tables.column_text(0));
+  for (const std::string& t : names) {
+    std::vector<std::string>& rows = out[std::string(core::db_spec(id).key) + "." + t];
+    sql::Stmt s = db.prepare("SELECT * FROM " + sql::quote_ident(t));
+    while (s.step()) {
+      std::string row;
+      for (int i = 0; i < s.column_count(); ++i)
+        row += (i ? "|" : "") + s.column_name(i) + "=" + render(id, s.column_name(i), s.column(i));
+      rows.push_back(row);
+    }
+    std::sort(rows.begin(), rows.end());
+  }
+}
+
+}  // namespace
+
+Rows datadir_rows(const stdfs::path& data_dir) {
+  Rows out;
+  for (const core::DbSpec& spec : core::databases())
+    if (stdfs::exists(data_dir / spec.file)) add_db_rows(out, spec.id, data_dir / spec.file);
+  return out;
+}
+
+Rows state_rows(const stdfs::path& state_dir) {
+  Rows out;
+  TempDir tmp;
+  for (const core::DbSpec& spec : core::databases()) {
+    std::string name = spec.id == core::DbId::Mephisto ? "database" : std::string(spec.key) + "_" +
+                       stdfs::path(spec.file).stem().string();
+    stdfs::path dump = state_dir / (name + ".dump.sql");
+    if (!stdfs::exists(dump)) continue;
+    stdfs::path db_path = tmp / (name + ".db");
+    {
+      sql::Db db = sql::Db::create(db_path);
+      db.exec("PRAGMA foreign_keys = OFF");
+      db.exec(read(dump));
+    }
+    add_db_rows(out, spec.id, db_path);
+  }
+  return out;
+}
+
+Rows dump_rows(const stdfs::path& zip) {
+  core::Console console(true, true);
+  core::Problems problems;
+  TempDir tmp;
+  core::Dump dump(zip, tmp.path(), console, problems);
+  Rows out;
+  for (core::DumpTable& t : dump.tables()) {
+    std::vector<std::string>& rows = out[std::string(core::db_spec(t.db).key) + "." + t.name];
+    std::string cols;
+    for (size_t i = 0; i < t.columns.size(); ++i) cols += (i ? ", c" : "c") + std::to_string(i);
+    sql::Stmt s = dump.stage().prepare("SELECT " + cols + " FROM " + t.stage);
+    while (s.step()) {
+      std::string row;
+      for (size_t i = 0; i < t.columns.size(); ++i)
+        row += (i ? "|" : "") + t.columns[i] + "=" + render(t.db, t.columns[i], s.column(static_cast<int>(i)));
+      rows.push_back(row);
+    }
+    std::sort(rows.begin(), rows.end());
+  }
+  return out;
+}
+
+std::string diff_rows(const Rows& expected, const Rows& actual) {
+  std::string out;
+  for (const auto& [table, rows] : expected) {
+    auto it = actual.find(table);
+    std::vector<std::string> have = it == actual.end() ? std::vector<std::string>{} : it->second;
+    std::vector<std::string> missing, extra;
+    std::set_difference(rows.begin(), rows.end(), have.begin(), have.end(), std::back_inserter(missing));
+    std::set_difference(have.begin(), have.end(), rows.begin(), rows.end(), std::back_inserter(extra));
+    for (const std::string& r : missing) out += table + " expected: " + r + "\n";
+    for (const std::string& r : extra) out += table + " unexpected: " + r + "\n";
+  }
+  return out;
+}
+
+RunResult import(const stdfs::path& data, const stdfs::path& zip, std::vector<std::string> args,
+                 const std::map<std::string, std::string>& env) {
+  std::vector<std::string> all = {"--data-dir", data.string(), "--outputs-dir", (data.parent_path() / "outputs").string(),
+                                  "db", "import", "-f", zip.string()};
+  all.insert(all.end(), args.begin(), args.end());
+  return run_mephisto(all, "yes\n", env);
+}
+
+std::vector<stdfs::path> fixture_dumps() {
+  std::vector<stdfs::path> out;
+  for (const auto& e : stdfs::recursive_directory_iterator(fixtures()))
+    if (e.path().extension() == ".zip" && e.path().parent_path().filename() == "dumps") out.push_back(e.path());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+bool is_qualification_only(const stdfs::path& zip) {
+  std::string manifest = read(zip.parent_path() / "MANIFEST.txt");
+  size_t at = manifest.find(zip.filename().string());
+  return at != std::string::npos &&
+         manifest.substr(at, manifest.find('\n', at) - at).find("\"-qo/--qualification-only\": true") !=
+             std::string::npos;
+}
+
+void unpack_backup(const stdfs::path& zip, const stdfs::path& data) { unzip_to(zip, data); }
+
+}  // namespace mdb::test
+
+#include <nlohmann/json.hpp>
+
+#include "core/schema.h"
+
+namespace mdb::test {
+
+std::vector<std::string> dangling_references(const stdfs::path& data_dir) {
+  std::vector<std::string> out;
+  sql::Db db = sql::Db::open_readonly(data_dir / "database.db");
+  for (const core::DbSpec& spec : core::databases()) {
+    if (spec.id == core::DbId::Mephisto || !stdfs::exists(data_dir / spec.file)) continue;
+    sql::Stmt attach = db.prepare("ATTACH DATABASE ?1 AS " + sql::quote_ident(spec.key));
+    attach.bind(1, (data_dir / spec.file).string());
+    attach.run();
+  }
+  for (const core::DbSpec& spec : core::databases()) {
+    if (!stdfs::exists(data_dir / spec.file) || spec.id == core::DbId::Inhouse) continue;
+    std::string schema = spec.id == core::DbId::Mephisto ? "main" : std::string(spec.key);
+    sql::Stmt fk = db.prepare("PRAGMA " + sql::quote_ident(schema) + ".foreign_key_check");
+    while (fk.step()) out.push_back(schema + ": foreign_key_check: " + fk.column_text(0) + " rowid " + fk.column(1).to_string());
+    for (const core::Reference& r : core::references(spec.id, core::read_schema(db, schema))) {
+      std::string target_schema = r.target_db == core::DbId::Mephisto ? "main" : std::string(core::db_spec(r.target_db).key);
+      sql::Stmt rows = db.prepare("SELECT " + sql::quote_ident(r.column) + " FROM " + sql::quote_ident(schema) + "." +
+                                  sql::quote_ident(r.table) + " WHERE " + sql::quote_ident(r.column) + " IS NOT NULL");
+      sql::Stmt find = db.prepare("SELECT 1 FROM " + sql::quote_ident(target_schema) + "." +
+                                  sql::quote_ident(r.target_table) + " WHERE " + sql::quote_ident(r.target_column) +
+                                  " = ?1");
+      while (rows.step()) {
+        std::vector<Value> values = {rows.column(0)};
+        if (r.kind == core::RefKind::JsonIdList) {
+          values.clear();
+          for (const auto& e : nlohmann::json::parse(rows.column_text(0)))
+            values.push_back(e.is_string() ? Value::text(e.get<std::string>()) : Value::integer(e.get<int64_t>()));
+        }
+        for (Value v : values) {
+          bool integer_target = r.target_db == core::DbId::Mephisto && r.kind != core::RefKind::WorkerName;
+          if (integer_target && v.kind == StorageClass::Text) v = Value::integer(std::stoll(v.s));
+          find.bind(1, v);
+          if (!find.step())
+            out.push_back(schema + "." + r.table + "." + r.column + " = " + v.to_string() + " -> " + r.target_table +
+                          "." + r.target_column);
+          find.reset();
+        }
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace mdb::test

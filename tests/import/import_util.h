@@ -1,0 +1,42 @@
+#pragma once
+// Helpers for the import tests: running imports, and the rows of data dirs, fixture DB states and
+// dumps in one comparable form (dates as instants, ids as integers: core::normalize_dump_value).
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "tests/support/testenv.h"
+
+namespace mdb::test {
+
+// "db.table" -> the table's rows, each rendered "col=value|..." in column order, sorted.
+using Rows = std::map<std::string, std::vector<std::string>>;
+
+// Every table of every database of a data dir (database.db and the provider datastores).
+Rows datadir_rows(const stdfs::path& data_dir);
+// The same for a fixture `db_state/<label>/` (its *.dump.sql files).
+Rows state_rows(const stdfs::path& state_dir);
+// The rows of a dump zip, named by the local tables they go to.
+Rows dump_rows(const stdfs::path& zip);
+// A readable list of the differences (empty when equal), for the tables of `expected`.
+std::string diff_rows(const Rows& expected, const Rows& actual);
+
+// `mephisto --data-dir DATA --outputs-dir DATA/../outputs db import -f ZIP ARGS...`, answering yes.
+RunResult import(const stdfs::path& data, const stdfs::path& zip, std::vector<std::string> args = {},
+                 const std::map<std::string, std::string>& env = {});
+
+// Every fixture dump zip (not the tampered ones), sorted.
+std::vector<stdfs::path> fixture_dumps();
+bool is_qualification_only(const stdfs::path& zip);
+
+// Unzips a fixture backup (a whole data dir) into `data`.
+void unpack_backup(const stdfs::path& zip, const stdfs::path& data);
+
+}  // namespace mdb::test
+
+namespace mdb::test {
+// References of a data dir that do not resolve (declared, reference-like, provider, JSON id lists),
+// one line each; empty when every reference reaches its row. Also runs PRAGMA foreign_key_check.
+std::vector<std::string> dangling_references(const stdfs::path& data_dir);
+}  // namespace mdb::test
