@@ -84,7 +84,10 @@ class Dump::Loader : public DumpJsonVisitor, public capnp_dump::StreamVisitor {
     add_row(db, table, index, columns, values);
   }
 
+  void end_table(std::string_view db, std::string_view table) override { count(db, table, 0); }
+
   // JSON half (its row() is the same as above).
+  void end_table(std::string_view db, std::string_view table, size_t items) override { count(db, table, items); }
   void metadata(nlohmann::ordered_json meta) override { dump_.metadata_ = std::move(meta); }
   void begin_db(std::string_view db) override { known_db(db); }
   void problem(std::string message) override { problems_.add(std::move(message)); }
@@ -105,6 +108,20 @@ class Dump::Loader : public DumpJsonVisitor, public capnp_dump::StreamVisitor {
     }
     if (std::find(dump_.dbs_.begin(), dump_.dbs_.end(), *db) == dump_.dbs_.end()) dump_.dbs_.push_back(*db);
     return db;
+  }
+
+  // A table's item count (for the Cap'n Proto half, where every item is a row: its staged rows).
+  void count(std::string_view db_key, std::string_view dump_table, size_t items) {
+    std::optional<DbId> db = db_from_key(db_key);
+    if (!db) return;
+    std::string name = local_table(*db, dump_table);
+    DumpTable* t = dump_.table(*db, name);
+    if (!t && items == 0) return;
+    if (!t) {  // a table whose every row had a problem: no staging table
+      dump_.tables_.push_back({*db, name, {}, "", 0, 0});
+      t = &dump_.tables_.back();
+    }
+    t->items = items == 0 ? t->rows : t->items + static_cast<int64_t>(items);
   }
 
   struct Target {
@@ -154,8 +171,11 @@ class Dump::Loader : public DumpJsonVisitor, public capnp_dump::StreamVisitor {
     if (!t.table) {
       t.table = dump_.table(db, name);
       if (!t.table) {
-        dump_.tables_.push_back({db, name, {}, "t" + std::to_string(dump_.tables_.size()), 0});
+        dump_.tables_.push_back({db, name, {}, "", 0, 0});
         t.table = &dump_.tables_.back();
+      }
+      if (t.table->stage.empty()) {  // its first good row: make its staging table
+        t.table->stage = "t" + std::to_string(++stages_);
         std::string cols;
         for (const std::string& c : columns) {
           cols += (cols.empty() ? "c" : ", c") + std::to_string(t.table->columns.size());
@@ -202,6 +222,7 @@ class Dump::Loader : public DumpJsonVisitor, public capnp_dump::StreamVisitor {
   std::map<std::string, Target> targets_;
   std::map<std::string, std::vector<std::string>> last_columns_;
   std::vector<std::string> unknown_;
+  int stages_ = 0;
 };
 
 Dump::Dump(const stdfs::path& zip_path, const stdfs::path& data_dir, Console& console, Problems& problems)

@@ -44,7 +44,8 @@ struct DumpTable {
   std::string name;                  // the local table (an older dump's unit_review goes to worker_review)
   std::vector<std::string> columns;  // local column names; staging column i holds columns[i]
   std::string stage;                 // the staging table
-  int64_t rows = 0;
+  int64_t rows = 0;                  // rows staged
+  int64_t items = 0;                 // rows in the dump, staged or with problems
 
   int column(std::string_view column) const;  // -1 when the dump has no such column
 };

@@ -115,6 +115,10 @@ struct Importer::Table {
   int pk = -1;                  // dump column of the primary key
   int local_pk = -1;            // local column of the primary key
   std::vector<int> natural;     // dump columns of the natural key
+  // Dump columns of the local table's other UNIQUE constraints: what the schema says can exist
+  // only once also identifies the same object (a prolific study id, a unit's assignment slot).
+  std::vector<std::vector<int>> uniques;
+  std::vector<sql::Stmt> select_all_by_unique;
   std::vector<int> local_of;    // local column of each dump column
   std::vector<Ref> refs;
   sql::Stmt select_all_by_pk, select_all_by_natural, select_identical, insert;
@@ -153,6 +157,21 @@ Importer::Table& Importer::table_info(DumpTable& dt) {
   if (t->spec)
     for (std::string_view c : t->spec->natural_key) t->natural.push_back(dt.column(c));
   if (std::find(t->natural.begin(), t->natural.end(), -1) != t->natural.end()) t->natural.clear();
+  if (t->local) {
+    std::string schema = q(schema_name(dt.db));
+    sql::Stmt indexes = db_.prepare("SELECT name FROM pragma_index_list(?1, ?2) WHERE \"unique\" AND origin != 'pk'");
+    indexes.bind(1, dt.name).bind(2, schema_name(dt.db));
+    sql::Stmt info = db_.prepare("SELECT name FROM pragma_index_info(?1, ?2) ORDER BY seqno");
+    while (indexes.step()) {
+      std::vector<int> cols;
+      info.bind(1, indexes.column_text(0)).bind(2, schema_name(dt.db));
+      while (info.step()) cols.push_back(dt.column(info.column_text(0)));
+      info.reset();
+      bool usable = !cols.empty() && std::find(cols.begin(), cols.end(), -1) == cols.end() && cols != t->natural &&
+                    !(cols.size() == 1 && cols[0] == t->pk);
+      if (usable) t->uniques.push_back(cols);
+    }
+  }
   const auto it_schema = local_schemas_.find(dt.db);
   if (t->local && it_schema != local_schemas_.end()) {
     int own_rank = t->spec ? t->spec->import_rank : -1;
@@ -216,7 +235,7 @@ void Importer::validate(Problems& problems) {
 
 void Importer::check_tables(Problems& problems) {
   for (DumpTable& dt : dump_.tables()) {
-    if (dt.rows == 0) continue;
+    if (dt.items == 0) continue;
     std::string where = "Your local `" + std::string(db_spec(dt.db).key) + "` database";
     const TableSpec* spec = find_table_spec(dt.db, dt.name);
     const TableInfo* local = dt.db == DbId::Inhouse ? nullptr : local_table(dt.db, dt.name);
@@ -565,6 +584,12 @@ void Importer::run_table(Table& t, bool write, ImportOutcome& out) {
         cond += (i ? " AND " : "") + q(dt.columns[t.natural[i]]) + " = ?" + std::to_string(i + 1);
       t.select_all_by_natural = db_.prepare("SELECT " + all_local + " FROM " + t.qname + " WHERE " + cond);
     }
+    for (const std::vector<int>& unique : t.uniques) {
+      std::string cond;
+      for (size_t i = 0; i < unique.size(); ++i)
+        cond += (i ? " AND " : "") + q(dt.columns[unique[i]]) + " = ?" + std::to_string(i + 1);
+      t.select_all_by_unique.push_back(db_.prepare("SELECT " + all_local + " FROM " + t.qname + " WHERE " + cond));
+    }
     if (t.pk < 0) {
       std::string cond;
       for (size_t i = 0; i < dt.columns.size(); ++i)
@@ -624,6 +649,12 @@ void Importer::run_table(Table& t, bool write, ImportOutcome& out) {
           clash = compare_for_resolver(dt.columns[i], (*existing)[t.local_of[i]], is_deferred(i) ? original[i] : row[i]) != 0;
         if (clash) existing.reset();
       }
+    }
+    for (size_t u = 0; u < t.uniques.size() && !existing; ++u) {
+      const std::vector<int>& unique = t.uniques[u];
+      if (std::any_of(unique.begin(), unique.end(), [&](int c) { return row[c].is_null() || is_deferred(c); })) continue;
+      for (size_t i = 0; i < unique.size(); ++i) t.select_all_by_unique[u].bind(static_cast<int>(i) + 1, row[unique[i]]);
+      existing = fetch(t.select_all_by_unique[u]);
     }
     if (!existing && t.pk < 0) {
       for (size_t i = 0; i < row.size(); ++i) t.select_identical.bind(static_cast<int>(i) + 1, row[i]);

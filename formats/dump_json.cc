@@ -434,7 +434,7 @@ class Reader {
       }
       row(db, table, index);
     }
-    v_.end_table(db, table);
+    v_.end_table(db, table, index);
   }
 
   void row(const std::string& db, const std::string& table, size_t index) {

@@ -33,7 +33,8 @@ class DumpJsonVisitor {
   // problem() and not passed here.
   virtual void row(std::string_view db, std::string_view table, size_t index,
                    const std::vector<std::string>& columns, Row& values) = 0;
-  virtual void end_table(std::string_view /*db*/, std::string_view /*table*/) {}
+  // `items` counts the table's array items, rows with problems included.
+  virtual void end_table(std::string_view /*db*/, std::string_view /*table*/, size_t /*items*/) {}
   // The "dump_metadata" value, whatever its type.
   virtual void metadata(nlohmann::ordered_json /*meta*/) {}
   // A problem with the dump's structure or one value, as one sentence naming the DB, table, row and
