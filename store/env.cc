@@ -49,12 +49,13 @@ FaultConfig& fault_config() {
       else if (kind == "eio") c.kind = FaultKind::Eio;
       else if (kind == "short") c.kind = FaultKind::Short;
     }
-    if (const char* f = std::getenv("MDB_FAULT_COUNT")) {
-      c.count_file = f;
-      std::atexit(write_count_at_exit);
-    }
+    if (const char* f = std::getenv("MDB_FAULT_COUNT")) c.count_file = f;
     return c;
   }();
+  // Registered once `cfg` is fully constructed, so the handler runs before `cfg` is destroyed
+  // (exit runs handlers and static destructors in reverse order of completion).
+  static const bool registered = !cfg.count_file.empty() && std::atexit(write_count_at_exit) == 0;
+  (void)registered;
   return cfg;
 }
 

@@ -263,7 +263,8 @@ int shim_delete(sqlite3_vfs*, const char* name, int sync) {
 void install_fault_vfs_if_configured() {
   static std::once_flag once;
   std::call_once(once, [] {
-    if (!std::getenv("MDB_FAULT")) return;
+    // Counting runs (MDB_FAULT_COUNT) pass through the shim too, so counts match fault runs.
+    if (!std::getenv("MDB_FAULT") && !std::getenv("MDB_FAULT_COUNT")) return;
     g_base = sqlite3_vfs_find(nullptr);
     static sqlite3_vfs shim = *g_base;
     shim.zName = "mdb-fault";

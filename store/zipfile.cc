@@ -66,9 +66,15 @@ void ZipFileOutput::write_at(uint64_t offset, std::string_view data) { file_.pwr
 void ZipFileOutput::commit() {
   file_.sync();
   fs::rename(partial_, target_);
+  try {
+    sync_dir(target_.parent_path());
+  } catch (...) {
+    ::unlink(target_.c_str());  // not known to be durable: no zip rather than a doubtful one
+    file_ = File();
+    throw;
+  }
   committed_ = true;
   file_.close();  // releases the lock; the name is now the zip's
-  sync_dir(target_.parent_path());
 }
 
 void ZipFileOutput::rollback() noexcept {

@@ -177,3 +177,172 @@ std::string without_timestamp(const std::string& json) {
 }
 
 }  // namespace mdb::test
+
+#include "core/export_source.h"
+
+namespace mdb::test {
+
+std::vector<std::string> dangling_references(const stdfs::path& data) {
+  std::vector<std::string> out;
+  core::Source src(core::DataDir(data), /*writable=*/false);
+  for (const core::Reference& r : src.references()) {
+    std::string col = sql::quote_ident(r.column), values;
+    if (r.kind == core::RefKind::JsonIdList)
+      values = "SELECT j.value AS v FROM " + src.qualified(r.db, r.table) + " AS s, json_each(s." + col + ") AS j";
+    else
+      values = "SELECT " + col + " AS v FROM " + src.qualified(r.db, r.table) + " WHERE " + col + " IS NOT NULL";
+    sql::Stmt s = src.conn().prepare("SELECT v FROM (" + values + ") WHERE v NOT IN (SELECT " +
+                                     sql::quote_ident(r.target_column) + " FROM " +
+                                     src.qualified(r.target_db, r.target_table) + " WHERE " +
+                                     sql::quote_ident(r.target_column) + " IS NOT NULL)");
+    while (s.step())
+      out.push_back(std::string(core::db_spec(r.db).key) + "." + r.table + "." + r.column + "=" +
+                    s.column(0).to_string() + " -> " + r.target_table + "." + r.target_column);
+  }
+  return out;
+}
+
+std::vector<std::string> foreign_key_violations(const stdfs::path& data) {
+  std::vector<std::string> out;
+  for (const core::DbSpec& spec : core::databases()) {
+    stdfs::path file = data / spec.file;
+    if (!stdfs::exists(file)) continue;
+    sql::Db db = sql::Db::open_readonly(file);
+    sql::Stmt s = db.prepare("PRAGMA foreign_key_check");
+    while (s.step()) out.push_back(std::string(spec.file) + ": " + s.column(0).to_string() + " row " + s.column(1).to_string());
+  }
+  return out;
+}
+
+}  // namespace mdb::test
+
+#include <cstring>
+
+#include "core/dump_values.h"
+#include "formats/dump_json.h"
+
+namespace mdb::test {
+
+namespace {
+
+using TableRows = std::map<std::string, std::vector<std::pair<std::vector<std::string>, Row>>>;
+
+std::string base64(std::string_view bytes) {
+  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  for (size_t i = 0; i < bytes.size(); i += 3) {
+    uint32_t n = static_cast<uint8_t>(bytes[i]) << 16;
+    if (i + 1 < bytes.size()) n |= static_cast<uint8_t>(bytes[i + 1]) << 8;
+    if (i + 2 < bytes.size()) n |= static_cast<uint8_t>(bytes[i + 2]);
+    out += kAlphabet[(n >> 18) & 63];
+    out += kAlphabet[(n >> 12) & 63];
+    out += i + 1 < bytes.size() ? kAlphabet[(n >> 6) & 63] : '=';
+    out += i + 2 < bytes.size() ? kAlphabet[n & 63] : '=';
+  }
+  return out;
+}
+
+void normalize(std::string_view db, const std::vector<std::string>& columns, Row& row, bool blobs_as_text) {
+  auto id = core::db_from_key(db);
+  for (size_t i = 0; i < row.size(); ++i) {
+    if (blobs_as_text && row[i].kind == StorageClass::Blob) row[i] = Value::text(base64(row[i].s));
+    if (id) core::normalize_dump_value(*id, columns[i], row[i]);
+  }
+}
+
+struct JsonRows : DumpJsonVisitor {
+  TableRows rows;
+  std::vector<std::string> problems;
+  void begin_table(std::string_view db, std::string_view table) override {
+    rows[std::string(db) + "." + std::string(table)];
+  }
+  void row(std::string_view db, std::string_view table, size_t, const std::vector<std::string>& columns,
+           Row& values) override {
+    normalize(db, columns, values, false);
+    rows[std::string(db) + "." + std::string(table)].push_back({columns, values});
+  }
+  void problem(std::string message) override { problems.push_back(message); }
+};
+
+struct CapnpRows : capnp_dump::StreamVisitor {
+  TableRows rows;
+  void header(const capnp_dump::Header&) override {}
+  void begin_table(std::string_view db, std::string_view table, const std::vector<std::string>&) override {
+    rows[std::string(db) + "." + std::string(table)];
+  }
+  void row(std::string_view db, std::string_view table, size_t, const std::vector<std::string>& columns,
+           Row& values) override {
+    normalize(db, columns, values, true);
+    rows[std::string(db) + "." + std::string(table)].push_back({columns, values});
+  }
+};
+
+}  // namespace
+
+std::vector<std::string> halves_differences(const Dump& d) {
+  std::vector<std::string> out;
+  JsonRows json;
+  read_dump_json(d.json_text, json, "json");
+  for (const std::string& p : json.problems) out.push_back("JSON: " + p);
+  CapnpRows capnp;
+  size_t pos = 0;
+  capnp_dump::read_stream(
+      [&](char* buf, size_t n) {
+        size_t k = std::min(n, d.capnp.size() - pos);
+        std::memcpy(buf, d.capnp.data() + pos, k);
+        pos += k;
+        return k;
+      },
+      capnp, "capnp");
+  for (const auto& [table, rows] : json.rows) {
+    auto it = capnp.rows.find(table);
+    if (it == capnp.rows.end()) {
+      out.push_back(table + ": missing from the Cap'n Proto half");
+      continue;
+    }
+    if (it->second.size() != rows.size()) out.push_back(table + ": row counts differ");
+    for (size_t i = 0; i < rows.size() && i < it->second.size(); ++i)
+      if (rows[i].first != it->second[i].first || !(rows[i].second == it->second[i].second))
+        out.push_back(table + ": row " + std::to_string(i) + " differs");
+  }
+  for (const auto& [table, rows] : capnp.rows)
+    if (!json.rows.count(table)) out.push_back(table + ": missing from the JSON half");
+  return out;
+}
+
+Unmapper::Unmapper(const Json& subs) {
+  for (const auto& [db, tables] : subs.items())
+    for (const auto& [t, m] : tables.items())
+      for (const auto& [old, fresh] : m.items()) back[fresh.get<std::string>()] = old;
+}
+
+Json Unmapper::rows(const Json& v) const {
+  if (v.is_string()) {
+    std::string s = v.get<std::string>();
+    if (auto it = back.find(s); it != back.end()) return it->second;
+    for (const auto& [fresh, old] : back)  // ids inside JSON text (qualification_ids, imported_data)
+      for (size_t at; (at = s.find(fresh)) != std::string::npos;) s.replace(at, fresh.size(), old);
+    return s;
+  }
+  if (v.is_number_integer())
+    if (auto it = back.find(std::to_string(v.get<int64_t>())); it != back.end()) return std::stoll(it->second);
+  if (v.is_object() || v.is_array()) {
+    Json out = v;
+    for (auto& [k, e] : out.items()) e = rows(e);
+    return out;
+  }
+  return v;
+}
+
+std::map<std::string, std::string> Unmapper::files(const std::map<std::string, std::string>& files) const {
+  std::map<std::string, std::string> out;
+  for (const auto& [name, content] : files) {
+    std::string n = name;
+    for (const auto& [fresh, old] : back)
+      for (size_t at; (at = n.find(fresh)) != std::string::npos;) n.replace(at, fresh.size(), old);
+    out[n] = content;
+  }
+  return out;
+}
+
+}  // namespace mdb::test

@@ -58,3 +58,31 @@ std::map<std::string, std::string> state_of(const stdfs::path& data);
 std::string without_timestamp(const std::string& json);
 
 }  // namespace mdb::test
+
+namespace mdb::test {
+
+// References of every DB of a data dir (declared and registry) whose value finds no target row:
+// "prolific.units.unit_id=5 -> units.unit_id". Empty for a consistent data dir.
+std::vector<std::string> dangling_references(const stdfs::path& data);
+
+// `PRAGMA foreign_key_check` rows of every DB of a data dir.
+std::vector<std::string> foreign_key_violations(const stdfs::path& data);
+
+}  // namespace mdb::test
+
+namespace mdb::test {
+
+// The differences between the JSON and the Cap'n Proto halves of a dump after the spec's
+// normalisation (Mephisto `_id` strings as integers, dates as instants, blobs as base64 text).
+std::vector<std::string> halves_differences(const Dump& d);
+
+// -r: a randomized dump mapped back through its pk_substitutions (new id -> old id, in values,
+// inside JSON text and in file paths), to compare with a plain export of the same data.
+struct Unmapper {
+  explicit Unmapper(const Json& pk_substitutions);
+  Json rows(const Json& v) const;
+  std::map<std::string, std::string> files(const std::map<std::string, std::string>& files) const;
+  std::map<std::string, std::string> back;  // new -> old
+};
+
+}  // namespace mdb::test

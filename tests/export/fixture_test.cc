@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
-#include <functional>
 #include <regex>
 #include <sstream>
 #include <set>
@@ -359,41 +358,12 @@ TEST(S4, RandomizedLegacyIdsKeepEveryRelation) {
 
   // Map every id of the randomized dump back: it must give the plain dump exactly, value types
   // included (the original turns prolific integer ids into strings).
-  std::map<std::string, std::string> back;  // new -> old, ids are unique across tables here
-  for (const auto& [db, tables] : subs.items())
-    for (const auto& [t, m] : tables.items())
-      for (const auto& [old, fresh] : m.items()) back[fresh.get<std::string>()] = old;
-  std::function<Json(const Json&)> unmap = [&](const Json& v) -> Json {
-    if (v.is_string()) {
-      std::string s = v.get<std::string>();
-      if (back.count(s)) return back[s];
-      std::string replaced = s;
-      for (const auto& [fresh, old] : back) {  // ids inside JSON text (qualification_ids)
-        for (size_t at; (at = replaced.find(fresh)) != std::string::npos;) replaced.replace(at, fresh.size(), old);
-      }
-      return replaced;
-    }
-    if (v.is_number_integer() && back.count(std::to_string(v.get<int64_t>())))
-      return std::stoll(back[std::to_string(v.get<int64_t>())]);
-    if (v.is_object() || v.is_array()) {
-      Json out = v;
-      for (auto& [k, e] : out.items()) e = unmap(e);
-      return out;
-    }
-    return v;
-  };
+  Unmapper unmap(subs);
   for (const auto& [db, tables] : plain.json.items()) {
     if (db == "dump_metadata") continue;
-    EXPECT_EQ(unmap(random.json[db]), tables) << db;
+    EXPECT_EQ(unmap.rows(random.json[db]), tables) << db;
   }
-  std::map<std::string, std::string> files;
-  for (const auto& [name, content] : random.files) {
-    std::string n = name;
-    for (const auto& [fresh, old] : back)
-      for (size_t at; (at = n.find(fresh)) != std::string::npos;) n.replace(at, fresh.size(), old);
-    files[n] = content;
-  }
-  EXPECT_EQ(files, plain.files);
+  EXPECT_EQ(unmap.files(random.files), plain.files);
   EXPECT_NE(random.files, plain.files);  // dirs renamed, onboarding_<id> included
   EXPECT_EQ(closure_violations(random, data), std::vector<std::string>{});
 }
