@@ -4,6 +4,7 @@
 #include <random>
 
 #include "core/dump_values.h"
+#include "core/import_local.h"
 #include "formats/dump_json.h"
 #include "formats/error.h"
 #include "formats/pyjson.h"
@@ -102,9 +103,8 @@ struct Importer::Ref {
   DbId target_db;
   std::string target_table, target_column;
   RefKind kind;
-  bool to_key;    // the target column is the target table's primary key: values follow its key map
-  bool deferred;  // the target table is imported at or after this one: set once it is
-  bool integer_target;
+  bool deferred;        // the target table is imported at or after this one: set once it is
+  bool integer_target;  // the target is an integer key: text values are its ids as text
 };
 
 struct Importer::Table {
@@ -120,6 +120,7 @@ struct Importer::Table {
   std::vector<std::vector<int>> uniques;
   std::vector<sql::Stmt> select_all_by_unique;
   std::vector<int> local_of;    // local column of each dump column
+  std::vector<int> referenced;  // dump columns other rows refer to (the primary key among them)
   std::vector<Ref> refs;
   sql::Stmt select_all_by_pk, select_all_by_natural, select_identical, insert;
   std::map<std::string, sql::Stmt> updates;
@@ -134,11 +135,13 @@ Importer::Importer(Dump& dump, sql::Db& local, const ImportSettings& settings, c
 
 Importer::~Importer() = default;
 
-const TableInfo* Importer::local_table(DbId db, std::string_view name) {
+const SchemaInfo& Importer::local_schema(DbId db) {
   auto it = local_schemas_.find(db);
   if (it == local_schemas_.end()) it = local_schemas_.emplace(db, read_schema(db_, schema_name(db))).first;
-  return it->second.find(name);
+  return it->second;
 }
+
+const TableInfo* Importer::local_table(DbId db, std::string_view name) { return local_schema(db).find(name); }
 
 Importer::Table& Importer::table_info(DumpTable& dt) {
   std::string key = std::string(db_spec(dt.db).key) + "." + dt.name;
@@ -172,20 +175,21 @@ Importer::Table& Importer::table_info(DumpTable& dt) {
       if (usable) t->uniques.push_back(cols);
     }
   }
-  const auto it_schema = local_schemas_.find(dt.db);
-  if (t->local && it_schema != local_schemas_.end()) {
+  if (t->local) {
     int own_rank = t->spec ? t->spec->import_rank : -1;
-    for (const Reference& r : references(dt.db, it_schema->second)) {
+    for (const Reference& r : references(dt.db, local_schema(dt.db))) {
       if (r.table != dt.name) continue;
       int index = dt.column(r.column);
       if (index < 0) continue;
       const TableSpec* target = find_table_spec(r.target_db, r.target_table);
-      bool to_key = target && target->pk == r.target_column && r.kind != RefKind::Internal &&
-                    r.kind != RefKind::WorkerName;
       bool deferred = r.target_db == dt.db && target && target->import_rank >= own_rank;
-      t->refs.push_back({dt.db, dt.name, r.column, index, r.target_db, r.target_table, r.target_column, r.kind, to_key,
-                         deferred, to_key && integer_keyed(target)});
+      bool integer_target = target && target->pk == r.target_column && integer_keyed(target);
+      t->refs.push_back({dt.db, dt.name, r.column, index, r.target_db, r.target_table, r.target_column, r.kind,
+                         deferred, integer_target});
     }
+    for (size_t c = 0; c < dt.columns.size(); ++c)
+      if (static_cast<int>(c) == t->pk || is_referenced(dt.db, dt.name, dt.columns[c]))
+        t->referenced.push_back(static_cast<int>(c));
   }
   return *tables_.emplace(key, std::move(t)).first->second;
 }
@@ -339,7 +343,7 @@ void Importer::undo_needless_substitutions(const nlohmann::ordered_json& subs) {
         if (!old || !id || *old < kLegacyIdLimit || dump_.has_value(*dt, pk, Value::integer(*old))) continue;
         update.bind(1, *old).bind(2, *id);
         update.run();
-        maps_[{*db, table}][Key(*id)] = Key(*old);
+        maps_[{*db, table, std::string(spec->pk)}][Key(*id)] = Key(*old);
       }
     }
   }
@@ -348,7 +352,7 @@ void Importer::undo_needless_substitutions(const nlohmann::ordered_json& subs) {
   for (DumpTable* dt : ordered_tables()) {
     Table& t = table_info(*dt);
     for (const Ref& r : t.refs) {
-      if (!maps_.count({r.target_db, r.target_table})) continue;
+      if (!maps_.count({r.target_db, r.target_table, r.target_column})) continue;
       sql::Stmt rows = dump_.stage().prepare("SELECT rowid, c" + std::to_string(r.index) + " FROM " + dt->stage +
                                              " WHERE c" + std::to_string(r.index) + " IS NOT NULL");
       sql::Stmt update = dump_.stage().prepare("UPDATE " + dt->stage + " SET c" + std::to_string(r.index) +
@@ -492,8 +496,20 @@ void Importer::check_files(Problems& problems) {
 
 // ---- classification and writing ----
 
-Value Importer::map_key(DbId db, const std::string& table, const Value& v) const {
-  auto it = maps_.find({db, table});
+bool Importer::is_referenced(DbId db, const std::string& table, const std::string& column) {
+  if (!referenced_) {
+    referenced_.emplace();
+    std::vector<DbId> dbs = provider_dbs_with_rows(dump_);
+    dbs.insert(dbs.begin(), DbId::Mephisto);
+    for (DbId id : dbs)
+      for (const Reference& r : references(id, local_schema(id)))
+        referenced_->insert({r.target_db, r.target_table, r.target_column});
+  }
+  return referenced_->count({db, table, column}) > 0;
+}
+
+Value Importer::map_key(DbId db, const std::string& table, const std::string& column, const Value& v) const {
+  auto it = maps_.find({db, table, column});
   if (it == maps_.end()) return v;
   Key k = v.kind == StorageClass::Integer ? Key(v.i) : Key(v.s);
   auto m = it->second.find(k);
@@ -503,7 +519,6 @@ Value Importer::map_key(DbId db, const std::string& table, const Value& v) const
 }
 
 std::optional<Value> Importer::map_ref(const Ref& r, const Value& v) const {
-  if (!r.to_key) return std::nullopt;
   if (r.kind == RefKind::JsonIdList) {
     std::optional<std::vector<Value>> ids = parse_id_list(v);
     if (!ids) return std::nullopt;
@@ -511,7 +526,7 @@ std::optional<Value> Importer::map_ref(const Ref& r, const Value& v) const {
     for (Value& id : *ids) {
       std::optional<Value> key = as_key(id, true);
       if (!key) continue;
-      Value mapped = map_key(r.target_db, r.target_table, *key);
+      Value mapped = map_key(r.target_db, r.target_table, r.target_column, *key);
       if (mapped == *key) continue;
       id = id.kind == StorageClass::Text ? Value::text(mapped.to_string()) : mapped;
       changed = true;
@@ -520,7 +535,7 @@ std::optional<Value> Importer::map_ref(const Ref& r, const Value& v) const {
   }
   std::optional<Value> key = as_key(v, r.integer_target);
   if (!key) return std::nullopt;
-  Value mapped = map_key(r.target_db, r.target_table, *key);
+  Value mapped = map_key(r.target_db, r.target_table, r.target_column, *key);
   if (mapped == *key) return std::nullopt;
   return v.kind == StorageClass::Text ? Value::text(mapped.to_string()) : mapped;  // keep the storage class
 }
@@ -619,7 +634,7 @@ void Importer::run_table(Table& t, bool write, ImportOutcome& out) {
     };
     for (const Ref& r : t.refs) {
       if (row[r.index].is_null()) continue;
-      if (r.deferred && r.to_key) {
+      if (r.deferred) {
         deferred.push_back(&r);
         row[r.index] = Value::null();
       } else if (std::optional<Value> mapped = map_ref(r, row[r.index])) {
@@ -664,12 +679,14 @@ void Importer::run_table(Table& t, bool write, ImportOutcome& out) {
       }
     }
     Value final_key = dump_key;
+    Row final_row;
     if (existing) {
       final_key = (*existing)[t.local_pk >= 0 ? t.local_pk : 0];
       Row incoming = *existing;
       for (size_t i = 0; i < row.size(); ++i)
         if (!is_deferred(i)) incoming[t.local_of[i]] = row[i];
       Row merged = settings_.resolver->resolve(dt.db, dt.name, local_cols, t.local_pk, *existing, incoming);
+      final_row = merged;
       std::vector<size_t> changed;
       for (size_t i = 0; i < merged.size(); ++i)
         if (compare_for_resolver(local_cols[i], merged[i], (*existing)[i]) != 0 ||
@@ -720,10 +737,13 @@ void Importer::run_table(Table& t, bool write, ImportOutcome& out) {
       }
       for (const Ref* r : deferred) fixups_.push_back({r, final_key, original[r->index]});
     }
-    if (t.pk >= 0 && !(final_key == dump_key)) {
-      Key from = dump_key.kind == StorageClass::Integer ? Key(dump_key.i) : Key(dump_key.s);
-      Key to = final_key.kind == StorageClass::Integer ? Key(final_key.i) : Key(final_key.s);
-      maps_[{dt.db, dt.name}][from] = to;
+    // Other rows follow this one: record where its referenced values ended up.
+    for (int c : t.referenced) {
+      const Value& from = original[c];
+      const Value& to = existing ? final_row[t.local_of[c]] : row[c];
+      if (from.is_null() || from == to) continue;
+      auto key = [](const Value& v) { return v.kind == StorageClass::Integer ? Key(v.i) : Key(v.to_string()); };
+      maps_[{dt.db, dt.name, dt.columns[c]}][key(from)] = key(to);
     }
     record_imported(t, row, final_key, existing.has_value());
     if (dt.db == DbId::Mephisto && dt.name == "task_runs" && dump_key.kind == StorageClass::Integer)
@@ -780,17 +800,21 @@ void Importer::merge_dump_imported_data() {
         w.begin_array();
         for (size_t i = 0; i < n.size(); ++i) {
           std::string name = n[i].is_string() ? n[i].get<std::string>() : "";
-          std::string target = name == spec->pk ? table : "";
+          // The value's table and column: the row's own key, or what that column refers to.
+          std::string target = name == spec->pk ? table : "", target_column = name;
           for (const auto& [key, t] : tables_)
             if (t->dt->db == DbId::Mephisto && t->dt->name == table)
               for (const Ref& ref : t->refs)
-                if (ref.column == name && ref.to_key) target = ref.target_table;
+                if (ref.column == name) {
+                  target = ref.target_table;
+                  target_column = ref.target_column;
+                }
           Value val = v[i].is_string()   ? Value::text(v[i].get<std::string>())
                       : v[i].is_number_integer() ? Value::integer(v[i].get<int64_t>())
                                                  : Value::text(v[i].dump());
           if (!target.empty())
             if (auto key = as_key(val, true)) {
-              Value mapped = map_key(DbId::Mephisto, target, *key);
+              Value mapped = map_key(DbId::Mephisto, target, target_column, *key);
               if (!(mapped == *key)) {
                 val = val.kind == StorageClass::Text ? Value::text(mapped.to_string()) : mapped;
                 changed = true;
@@ -836,7 +860,7 @@ void Importer::plan_files(ImportOutcome& out) {
     DumpTable* dt = dump_.table(DbId::Mephisto, table);
     if (!dt || !dump_.has_value(*dt, dt->column(std::string(find_table_spec(DbId::Mephisto, table)->pk)), key))
       return part;
-    return map_key(DbId::Mephisto, table, key).to_string();
+    return map_key(DbId::Mephisto, table, std::string(find_table_spec(DbId::Mephisto, table)->pk), key).to_string();
   };
   for (const DumpFile& f : dump_.files()) {
     std::vector<std::string> parts;

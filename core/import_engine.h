@@ -14,6 +14,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <tuple>
 #include <string>
 #include <unordered_map>
 #include <variant>
@@ -83,6 +84,7 @@ class Importer {
   struct Table;
 
   Table& table_info(DumpTable& dt);
+  const SchemaInfo& local_schema(DbId db);
   const TableInfo* local_table(DbId db, std::string_view name);
   void check_tables(Problems& problems);
   void check_duplicates(Problems& problems);
@@ -94,7 +96,8 @@ class Importer {
 
   void run_table(Table& t, bool write, ImportOutcome& out);
   std::optional<Value> map_ref(const Ref& r, const Value& v) const;
-  Value map_key(DbId db, const std::string& table, const Value& v) const;
+  Value map_key(DbId db, const std::string& table, const std::string& column, const Value& v) const;
+  bool is_referenced(DbId db, const std::string& table, const std::string& column);
   bool local_has(DbId db, const std::string& table, const std::string& column, const Value& v);
   int64_t fresh_id(Table& t);
   void record_imported(Table& t, const Row& dump_row, const Value& final_key, bool conflicted);
@@ -111,7 +114,11 @@ class Importer {
   std::map<std::string, sql::Stmt> lookups_;             // "schema.table.column" -> lookup
   std::map<std::string, std::string> onboarding_subs_;   // the original's -r: old onboarding id -> new
   std::map<std::string, std::unique_ptr<Table>> tables_;
-  std::map<std::pair<DbId, std::string>, KeyMap> maps_;  // dump key -> final key, where they differ
+  // Per referenced column (primary keys, and the columns provider rows and prolific workers refer
+  // to): the dump's value -> the value here, where they differ.
+  using Column = std::tuple<DbId, std::string, std::string>;
+  std::map<Column, KeyMap> maps_;
+  std::optional<std::set<Column>> referenced_;
   std::map<std::string, std::string> project_names_;     // dump project name -> final, where they differ
   struct Imported {
     std::string table;

@@ -184,3 +184,41 @@ std::vector<std::string> dangling_references(const stdfs::path& data_dir) {
 }
 
 }  // namespace mdb::test
+
+#include <gtest/gtest.h>
+#include <rapidcheck/gtest.h>
+
+namespace mdb::test {
+
+void check_property(int cases, const std::function<void()>& property) {
+  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  rc::detail::TestMetadata metadata;
+  metadata.id = std::string(info->test_suite_name()) + "/" + info->name();
+  metadata.description = info->name();
+  rc::detail::TestParams params = rc::detail::configuration().testParams;
+  params.maxSuccess = cases;
+  auto result = rc::detail::checkTestable(property, metadata, params);
+  if (!result.template is<rc::detail::SuccessResult>()) {
+    std::ostringstream report;
+    rc::detail::printResultMessage(result, report);
+    ADD_FAILURE() << report.str();
+  }
+}
+
+void make_sample(const stdfs::path& dir, int seed, std::vector<std::string> args) {
+  std::vector<std::string> all = {"--out", dir.string(), "--seed", std::to_string(seed)};
+  all.insert(all.end(), args.begin(), args.end());
+  RunResult r = run(sample_binary(), all);
+  if (r.exit_code != 0) throw std::runtime_error("mephisto-sample failed: " + r.err);
+}
+
+stdfs::path export_dump(const stdfs::path& data, const stdfs::path& outputs, std::vector<std::string> args) {
+  std::vector<std::string> all = {"--data-dir", data.string(), "--outputs-dir", outputs.string(), "--json", "db",
+                                  "export"};
+  all.insert(all.end(), args.begin(), args.end());
+  RunResult r = run_mephisto(all);
+  if (r.exit_code != 0) throw std::runtime_error("export failed: " + r.err);
+  return nlohmann::json::parse(r.out)["file"].get<std::string>();
+}
+
+}  // namespace mdb::test

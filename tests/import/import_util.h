@@ -2,6 +2,7 @@
 // Helpers for the import tests: running imports, and the rows of data dirs, fixture DB states and
 // dumps in one comparable form (dates as instants, ids as integers: core::normalize_dump_value).
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -39,4 +40,16 @@ namespace mdb::test {
 // References of a data dir that do not resolve (declared, reference-like, provider, JSON id lists),
 // one line each; empty when every reference reaches its row. Also runs PRAGMA foreign_key_check.
 std::vector<std::string> dangling_references(const stdfs::path& data_dir);
+}  // namespace mdb::test
+
+namespace mdb::test {
+// Runs a rapidcheck property `cases` times (each case builds data dirs, so fewer than the default
+// 100), failing the current GoogleTest test with rapidcheck's report when it does not hold.
+void check_property(int cases, const std::function<void()>& property);
+
+// `mephisto-sample --out DIR --seed N ARGS...`; a small data dir by default.
+void make_sample(const stdfs::path& dir, int seed, std::vector<std::string> args = {"--task-runs", "3",
+                                                                                   "--units-per-run", "3"});
+// `mephisto db export ARGS...` of `data` into `outputs`; returns the dump's path.
+stdfs::path export_dump(const stdfs::path& data, const stdfs::path& outputs, std::vector<std::string> args = {});
 }  // namespace mdb::test
