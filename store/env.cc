@@ -145,6 +145,19 @@ File File::open_or_create(const stdfs::path& path, mode_t mode) {
   return File(fd, path);
 }
 
+File File::create_at(const File& dir, const std::string& name, stdfs::path path, mode_t mode) {
+  fault_point("create", path);
+  int fd = ::openat(dir.fd(), name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+  if (fd < 0) throw IoError("cannot create", path, errno);
+  return File(fd, std::move(path));
+}
+
+File File::open_dir_at(const File& dir, const std::string& name, stdfs::path path) {
+  int fd = ::openat(dir.fd(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) throw IoError("cannot open directory", path, errno);
+  return File(fd, std::move(path));
+}
+
 File File::open_dir(const stdfs::path& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) throw IoError("cannot open directory", path, errno);
@@ -234,6 +247,25 @@ void File::truncate(uint64_t size) {
   if (::ftruncate(fd_, static_cast<off_t>(size)) != 0) throw IoError("cannot truncate", path_, errno);
 }
 
+namespace {
+struct timespec to_timespec(int64_t ns) {
+  struct timespec t;
+  t.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
+  t.tv_nsec = static_cast<long>(ns % 1'000'000'000);
+  if (t.tv_nsec < 0) {
+    t.tv_nsec += 1'000'000'000;
+    t.tv_sec -= 1;
+  }
+  return t;
+}
+}  // namespace
+
+void File::set_mode_and_mtime(mode_t mode, int64_t mtime_ns) {
+  if (::fchmod(fd_, mode & 07777) != 0) throw IoError("cannot set the mode of", path_, errno);
+  struct timespec times[2] = {{0, UTIME_OMIT}, to_timespec(mtime_ns)};
+  if (::futimens(fd_, times) != 0) throw IoError("cannot set the modification time of", path_, errno);
+}
+
 uint64_t File::size() const { return static_cast<uint64_t>(stat().st_size); }
 
 struct stat File::stat() const {
@@ -320,16 +352,24 @@ void hard_link(const stdfs::path& from, const stdfs::path& to) {
 void set_mode_and_mtime(const stdfs::path& path, mode_t mode, int64_t mtime_ns, bool is_symlink) {
   if (!is_symlink && ::fchmodat(AT_FDCWD, path.c_str(), mode & 07777, 0) != 0)
     throw IoError("cannot set the mode of", path, errno);
-  struct timespec times[2];
-  times[0].tv_sec = 0;
-  times[0].tv_nsec = UTIME_OMIT;
-  times[1].tv_sec = static_cast<time_t>(mtime_ns / 1'000'000'000);
-  times[1].tv_nsec = static_cast<long>(mtime_ns % 1'000'000'000);
-  if (times[1].tv_nsec < 0) {
-    times[1].tv_nsec += 1'000'000'000;
-    times[1].tv_sec -= 1;
-  }
+  struct timespec times[2] = {{0, UTIME_OMIT}, to_timespec(mtime_ns)};
   if (::utimensat(AT_FDCWD, path.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0)
+    throw IoError("cannot set the modification time of", path, errno);
+}
+
+void make_dir_at(const File& dir, const std::string& name, mode_t mode, const stdfs::path& path) {
+  fault_point("mkdir", path);
+  if (::mkdirat(dir.fd(), name.c_str(), mode) != 0) throw IoError("cannot create directory", path, errno);
+}
+
+void symlink_at(const std::string& target, const File& dir, const std::string& name, const stdfs::path& path) {
+  fault_point("symlink", path);
+  if (::symlinkat(target.c_str(), dir.fd(), name.c_str()) != 0) throw IoError("cannot create symlink", path, errno);
+}
+
+void set_mtime_at(const File& dir, const std::string& name, int64_t mtime_ns, const stdfs::path& path) {
+  struct timespec times[2] = {{0, UTIME_OMIT}, to_timespec(mtime_ns)};
+  if (::utimensat(dir.fd(), name.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0)
     throw IoError("cannot set the modification time of", path, errno);
 }
 

@@ -65,6 +65,10 @@ class File {
   // Opens for reading and writing, creating it when missing (never truncates).
   static File open_or_create(const stdfs::path& path, mode_t mode = 0644);
   static File open_dir(const stdfs::path& path);
+  // Relative to the open directory `dir` (no path walk, never following a symlink at
+  // `name`); `path` is only for messages.
+  static File create_at(const File& dir, const std::string& name, stdfs::path path, mode_t mode);  // exclusive
+  static File open_dir_at(const File& dir, const std::string& name, stdfs::path path);
 
   int fd() const { return fd_; }
   const stdfs::path& path() const { return path_; }
@@ -78,6 +82,9 @@ class File {
   std::string read_all();
   void sync();
   void truncate(uint64_t size);
+  // Permission bits and modification time of the open file or directory (metadata only:
+  // not a fault point).
+  void set_mode_and_mtime(mode_t mode, int64_t mtime_ns);
   uint64_t size() const;
   struct stat stat() const;
   void close();  // reports close errors, unlike the destructor
@@ -99,6 +106,10 @@ void mkdirs(const stdfs::path& dir, mode_t mode = 0755);
 // One mkdir; an existing path (even a directory) is an error.
 void make_dir(const stdfs::path& dir, mode_t mode);
 void symlink(const std::string& target, const stdfs::path& link);
+// mkdir / symlink / mtime of `name` inside the open directory `dir`; `path` is for messages.
+void make_dir_at(const File& dir, const std::string& name, mode_t mode, const stdfs::path& path);
+void symlink_at(const std::string& target, const File& dir, const std::string& name, const stdfs::path& path);
+void set_mtime_at(const File& dir, const std::string& name, int64_t mtime_ns, const stdfs::path& path);
 void hard_link(const stdfs::path& from, const stdfs::path& to);
 // Sets permission bits (not for symlinks) and the modification time, never following a
 // symlink at `path`. Metadata only: not a fault point.

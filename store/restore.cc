@@ -119,17 +119,28 @@ void ZipSource::write_content(const Entry& e, fs::File& out) {
 }
 
 BuildStats build_tree(TreeSource& src, const stdfs::path& root, Reporter& reporter) {
+  // The directories from the root down to the current entry's parent, each held open so
+  // every entry is made relative to its parent's fd: no path walks, no symlink followed.
   struct OpenDir {
     std::string path;
+    fs::File fd;
     Entry entry;
     bool implicit;
   };
   std::vector<OpenDir> stack;
+  fs::File root_fd = fs::File::open_dir(root);
   auto top = [&] { return stack.empty() ? std::string() : stack.back().path; };
+  auto parent_fd = [&]() -> const fs::File& { return stack.empty() ? root_fd : stack.back().fd; };
   auto close_top = [&] {
-    const OpenDir& d = stack.back();
-    if (!d.implicit) fs::set_mode_and_mtime(root / d.path, d.entry.mode, d.entry.mtime_ns, false);
+    OpenDir& d = stack.back();
+    if (!d.implicit) d.fd.set_mode_and_mtime(d.entry.mode, d.entry.mtime_ns);
     stack.pop_back();
+  };
+  auto open_dir = [&](const std::string& path, mode_t mode, Entry entry, bool implicit) {
+    std::string name = stdfs::path(path).filename().string();
+    fs::make_dir_at(parent_fd(), name, mode, root / path);
+    fs::File fd = fs::File::open_dir_at(parent_fd(), name, root / path);
+    stack.push_back({path, std::move(fd), std::move(entry), implicit});
   };
   if (reporter.wants_progress()) reporter.phase("Restoring", src.total_bytes(), true);
   BuildStats stats;
@@ -146,27 +157,24 @@ BuildStats build_tree(TreeSource& src, const stdfs::path& root, Reporter& report
       if (!src.implicit_parents()) throw Error("the tree to restore is damaged: '" + e.path + "' has no parent entry");
       std::string t = top();
       size_t end = parent.find('/', t.empty() ? 0 : t.size() + 1);
-      std::string dir(parent.substr(0, end == std::string_view::npos ? parent.size() : end));
-      fs::make_dir(root / dir, 0755);
-      stack.push_back({dir, Entry{}, true});
+      open_dir(std::string(parent.substr(0, end == std::string_view::npos ? parent.size() : end)), 0755, Entry{}, true);
     }
-    stdfs::path path = root / e.path;
+    std::string name = stdfs::path(e.path).filename().string();
     switch (e.kind) {
       case EntryKind::Directory:
-        fs::make_dir(path, 0700);  // writable while we fill it; its mode is set when closed
-        stack.push_back({e.path, e, false});
+        open_dir(e.path, 0700, e, false);  // writable while we fill it; its mode is set when closed
         ++stats.dirs;
         break;
       case EntryKind::Symlink:
-        fs::symlink(e.target, path);
-        fs::set_mode_and_mtime(path, 0, e.mtime_ns, true);
+        fs::symlink_at(e.target, parent_fd(), name, root / e.path);
+        fs::set_mtime_at(parent_fd(), name, e.mtime_ns, root / e.path);
         ++stats.symlinks;
         break;
       case EntryKind::File: {
-        fs::File f = fs::File::create(path, true, 0600);
+        fs::File f = fs::File::create_at(parent_fd(), name, root / e.path, 0600);
         src.write_content(e, f);
+        f.set_mode_and_mtime(e.mode, e.mtime_ns);
         f.close();
-        fs::set_mode_and_mtime(path, e.mode, e.mtime_ns, false);
         ++stats.files;
         stats.bytes += e.size;
         reporter.advance(e.size);
