@@ -1,6 +1,7 @@
 // `mephisto db backup [--zip]` (cli.md, store.md): snapshots the data dir into the store;
 // --zip also writes the snapshot as the original's backup zip.
 #include <chrono>
+#include <optional>
 
 #include "core/commands.h"
 #include "core/journal.h"
@@ -36,7 +37,14 @@ int run_backup(Context& ctx, const BackupOptions& opts) {
   auto started = std::chrono::steady_clock::now();
   DataDir dir = prepare_data_dir(ctx);
   check_store_outside(dir, ctx.locations().store_dir);
-  DataDirLock lock(dir, "backup");
+  // Keeps import, restore and export -del out while we read. A data dir we may only read
+  // (another user's, a read-only mount) is backed up without it.
+  std::optional<DataDirLock> lock;
+  try {
+    lock.emplace(dir, "backup");
+  } catch (const fs::IoError& e) {
+    if (e.err() != EACCES && e.err() != EROFS && e.err() != EPERM) throw;
+  }
   store::Store store(ctx.locations().store_dir, store::Store::Mode::Write, "backup");
   std::unique_ptr<fs::ZipFileOutput> zip_out;
   stdfs::path backup_dir = ctx.locations().outputs_dir / "backup";

@@ -136,8 +136,15 @@ void AtomicChange::record_created(const stdfs::path& rel) { created_.push_back(r
 
 void AtomicChange::commit() {
   fs::remove_file(journal_marker_path(dir_));
-  fs::sync_dir(dir_.meta_dir());
+  // From here the data dir is the "after" state whatever happens: if the marker's removal
+  // does not reach the disk, a power loss brings it back and the next command restores
+  // the "before" state, which is consistent too.
   committed_ = true;
+  try {
+    fs::sync_dir(dir_.meta_dir());
+  } catch (const fs::IoError& e) {
+    ctx_.console.warn(std::string("Warning: ") + e.what());
+  }
   lock_.reset();
 }
 

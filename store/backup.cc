@@ -25,7 +25,7 @@ namespace stdfs = std::filesystem;
 // A file whose ctime is this close to the moment we read it may be changed again without a
 // visible ctime change (timestamps come from a coarse clock), so it is not cached.
 constexpr int64_t kRacyWindowNs = 50'000'000;
-constexpr int kBusyRetries = 1000;  // x 10 ms
+constexpr int kBusyRetries = 10000;  // x 1 ms
 
 int64_t ns(const struct timespec& t) { return int64_t{t.tv_sec} * 1'000'000'000 + t.tv_nsec; }
 
@@ -75,6 +75,16 @@ std::vector<std::string> sorted_names(int dirfd, const stdfs::path& where) {
   return names;
 }
 
+// A database's journal, WAL and shared-memory files belong to its state at one instant;
+// the snapshot holds a consistent copy of the database instead, so they are left out
+// (restoring a stale journal next to that copy would corrupt it).
+std::set<std::string> sidecar_paths(const std::vector<std::string>& databases) {
+  std::set<std::string> out;
+  for (const std::string& db : databases)
+    for (const char* suffix : {"-journal", "-wal", "-shm"}) out.insert(db + suffix);
+  return out;
+}
+
 class BackupRun {
  public:
   BackupRun(Store& store, const BackupRequest& req, Reporter& rep)
@@ -83,6 +93,7 @@ class BackupRun {
         rep_(rep),
         manifest_([this](std::string part) { return store_.add(BlobType::Tree, part); }),
         databases_(req.databases.begin(), req.databases.end()),
+        sidecars_(sidecar_paths(req.databases)),
         key_prefix_(req.root.string() + std::string(1, '\0')) {}
 
   BackupResult run() {
@@ -136,7 +147,7 @@ class BackupRun {
     stdfs::path where = req_.root / rel_dir;
     for (const std::string& name : sorted_names(dirfd, where)) {
       std::string rel = rel_dir.empty() ? name : rel_dir + "/" + name;
-      if (rel_dir.empty() && excluded(name)) continue;
+      if ((rel_dir.empty() && excluded(name)) || sidecars_.count(rel)) continue;
       struct stat st{};
       if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
         if (errno == ENOENT) continue;  // removed while we walk
@@ -297,6 +308,7 @@ class BackupRun {
   Reporter& rep_;
   ManifestWriter manifest_;
   std::set<std::string> databases_;
+  std::set<std::string> sidecars_;
   std::string key_prefix_;
   SnapshotRecord rec_;
   std::string buffer_;
@@ -326,7 +338,7 @@ void copy_database(const stdfs::path& src, const stdfs::path& dest) {
   for (int attempt = 0; attempt < kBusyRetries; ++attempt) {
     rc = sqlite3_backup_step(b, -1);  // all pages in one step: one read transaction
     if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   sqlite3_backup_finish(b);
   if (rc != SQLITE_DONE) {

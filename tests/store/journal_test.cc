@@ -8,7 +8,7 @@
 
 #include "core/storeops.h"
 #include "store/store.h"
-#include "tests/store/tree_util.h"
+#include "tests/support/tree_util.h"
 
 namespace mdb::test {
 namespace {

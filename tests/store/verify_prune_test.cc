@@ -4,7 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
-#include "tests/store/tree_util.h"
+#include "tests/support/tree_util.h"
 
 namespace mdb::test {
 namespace {

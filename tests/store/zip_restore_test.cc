@@ -2,7 +2,7 @@
 #include <gtest/gtest.h>
 #include <zip.h>
 
-#include "tests/store/tree_util.h"
+#include "tests/support/tree_util.h"
 
 namespace mdb::test {
 namespace {

@@ -35,6 +35,9 @@ void set_mtime(const stdfs::path& p, int64_t ns);
 // Runs `sql` on a database with the sqlite3 shell.
 void sqlite_exec(const stdfs::path& db, const std::string& sql);
 
+// `cp -a`: a copy with modes, mtimes and symlinks.
+void copy_tree(const stdfs::path& from, const stdfs::path& to);
+
 // `mephisto --data-dir D --store S db ARGS...` with "yes" on stdin.
 RunResult mdb(const stdfs::path& data, const stdfs::path& store, std::vector<std::string> args,
               const std::map<std::string, std::string>& env = {});

@@ -1,4 +1,4 @@
-#include "tests/store/tree_util.h"
+#include "tests/support/tree_util.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -94,6 +94,11 @@ void make_data_dir(const stdfs::path& root) {
   stdfs::create_symlink("tools/run.sh", root / "link-to-run");
   stdfs::create_symlink("does/not/exist", root / "dangling");
   set_mtime(root / "readonly.txt", 1'234'567'890'123'456'789);
+}
+
+void copy_tree(const stdfs::path& from, const stdfs::path& to) {
+  RunResult r = run("/bin/cp", {"-a", from.string(), to.string()});
+  if (r.exit_code != 0) throw std::runtime_error("cp -a failed: " + r.err);
 }
 
 RunResult mdb(const stdfs::path& data, const stdfs::path& store, std::vector<std::string> args,

@@ -1,0 +1,240 @@
+// kill -9, ENOSPC, EIO and short writes at sampled fault points of backup and restore
+// (store/env.h and the SQLite shim VFS share the points), a full LMDB map, a read-only
+// store, and a DB written by another process during backup.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "store/sqlite.h"
+#include "tests/support/tree_util.h"
+
+namespace mdb::test {
+namespace {
+
+// The fault points a command passes, counted on a throwaway copy of `data` and `store`.
+uint64_t count_points(const stdfs::path& data, const stdfs::path& store, const std::vector<std::string>& args) {
+  TempDir t;
+  copy_tree(data, t / "data");
+  if (stdfs::exists(store)) copy_tree(store, t / "store");
+  RunResult r = mdb(t / "data", t / "store", args, {{"MDB_FAULT_COUNT", (t / "count").string()}});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return std::stoull(read(t / "count"));
+}
+
+// About a dozen points spread over 1..n, always including the first and last ones.
+std::vector<uint64_t> sample(uint64_t n) {
+  std::set<uint64_t> s{1, 2, n - 1, n};
+  for (uint64_t k = 1; k < 10; ++k) s.insert(std::max<uint64_t>(1, n * k / 10));
+  return {s.begin(), s.upper_bound(n)};
+}
+
+size_t snapshot_count(const stdfs::path& data, const stdfs::path& store) {
+  RunResult r = mdb(data, store, {"--json", "snapshots"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return nlohmann::json::parse(r.out)["snapshots"].size();
+}
+
+void expect_store_verifies(const stdfs::path& data, const stdfs::path& store) {
+  RunResult r = mdb(data, store, {"verify", "--read-data"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+}
+
+// Nothing but the data dir and the store beside them (no staging dirs, no partial files).
+void expect_no_leftovers(const stdfs::path& parent) {
+  for (const auto& e : stdfs::directory_iterator(parent)) {
+    std::string n = e.path().filename().string();
+    EXPECT_TRUE(n == "data" || n == "store") << "leftover " << e.path();
+  }
+}
+
+struct Base {
+  TempDir tmp;
+  stdfs::path data = tmp / "data", store = tmp / "store";
+  std::string first;  // a snapshot of the original data
+  Base() {
+    make_data_dir(data);
+    RunResult r = mdb(data, store, {"--json", "backup"});
+    first = nlohmann::json::parse(r.out)["snapshot"];
+    // Then some work, so the next backup has something to store.
+    write(data / "data" / "runs" / "new_run" / "unit" / "agent_data.json", std::string(200000, 'a'));
+    sqlite_exec(data / "database.db", "INSERT INTO projects(project_id, project_name) VALUES (42, 'later')");
+    stdfs::remove(data / "readonly.txt");
+  }
+};
+
+TEST(StoreCrash, KilledBackupLeavesNoSnapshotAndAWorkingStore) {
+  Base base;
+  uint64_t n = count_points(base.data, base.store, {"backup"});
+  ASSERT_GT(n, 5u);
+  for (uint64_t at : sample(n)) {
+    SCOPED_TRACE("kill@" + std::to_string(at) + " of " + std::to_string(n));
+    TempDir t;
+    copy_tree(base.data, t / "data");
+    copy_tree(base.store, t / "store");
+    auto before = describe(t / "data");
+    RunResult r = mdb(t / "data", t / "store", {"backup"}, {{"MDB_FAULT", "kill@" + std::to_string(at)}});
+    EXPECT_EQ(r.exit_code, -SIGKILL) << r.out << r.err;
+    EXPECT_EQ(snapshot_count(t / "data", t / "store"), 1u);
+    expect_store_verifies(t / "data", t / "store");
+    EXPECT_EQ(diff(before, describe(t / "data")), "");
+    r = mdb(t / "data", t / "store", {"--json", "backup"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    std::string second = nlohmann::json::parse(r.out)["snapshot"];
+    stdfs::remove_all(t / "data");
+    r = mdb(t / "data", t / "store", {"restore", "-f", second});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(diff(before, describe(t / "data")), "");
+    expect_no_leftovers(t.path());
+  }
+}
+
+TEST(StoreCrash, KilledRestoreLeavesTheOldOrTheNewTree) {
+  Base base;
+  auto old_tree = describe(base.data);
+  TempDir scratch;
+  copy_tree(base.data, scratch / "data");
+  copy_tree(base.store, scratch / "store");
+  RunResult r = mdb(scratch / "data", scratch / "store", {"restore", "-f", base.first});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto new_tree = describe(scratch / "data");
+  ASSERT_NE(diff(old_tree, new_tree), "");
+
+  uint64_t n = count_points(base.data, base.store, {"restore", "-f", base.first});
+  ASSERT_GT(n, 10u);
+  for (uint64_t at : sample(n)) {
+    SCOPED_TRACE("kill@" + std::to_string(at) + " of " + std::to_string(n));
+    TempDir t;
+    copy_tree(base.data, t / "data");
+    copy_tree(base.store, t / "store");
+    r = mdb(t / "data", t / "store", {"restore", "-f", base.first}, {{"MDB_FAULT", "kill@" + std::to_string(at)}});
+    EXPECT_EQ(r.exit_code, -SIGKILL) << r.out << r.err;
+    auto now = describe(t / "data");
+    EXPECT_TRUE(diff(now, old_tree).empty() || diff(now, new_tree).empty()) << diff(now, old_tree);
+    // The next command finishes the job: rollback of a started change, leftovers removed.
+    r = mdb(t / "data", t / "store", {"backup"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    now = describe(t / "data");
+    EXPECT_TRUE(diff(now, old_tree).empty() || diff(now, new_tree).empty()) << diff(now, old_tree);
+    EXPECT_FALSE(stdfs::exists(t / "data" / ".mephisto-db" / "journal"));
+    expect_no_leftovers(t.path());
+    expect_store_verifies(t / "data", t / "store");
+  }
+}
+
+TEST(StoreFaults, InjectedErrorsFailCleanly) {
+  Base base;
+  uint64_t nb = count_points(base.data, base.store, {"backup"});
+  uint64_t nr = count_points(base.data, base.store, {"restore", "-f", base.first});
+  auto before = describe(base.data);
+  for (const char* kind : {"enospc", "eio", "short"}) {
+    for (const auto& [args, n] : {std::pair{std::vector<std::string>{"backup"}, nb},
+                                  std::pair{std::vector<std::string>{"restore", "-f", base.first}, nr}}) {
+      for (uint64_t at : sample(n)) {
+        SCOPED_TRACE(std::string(kind) + "@" + std::to_string(at) + " in " + args[0]);
+        TempDir t;
+        copy_tree(base.data, t / "data");
+        copy_tree(base.store, t / "store");
+        RunResult r = mdb(t / "data", t / "store", args, {{"MDB_FAULT", std::string(kind) + "@" + std::to_string(at)}});
+        if (r.exit_code == 0) continue;  // the point was a best-effort step (cleanup): fine
+        EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+        EXPECT_NE(r.err.find("Error: "), std::string::npos) << r.err;
+        EXPECT_EQ(r.err.find("terminate"), std::string::npos) << r.err;
+        mdb(t / "data", t / "store", {"snapshots"});  // runs no recovery; then a data dir command does
+        ASSERT_EQ(mdb(t / "data", t / "store", {"backup"}).exit_code, 0);
+        EXPECT_EQ(diff(before, describe(t / "data")), "");
+        expect_store_verifies(t / "data", t / "store");
+        expect_no_leftovers(t.path());
+      }
+    }
+  }
+}
+
+TEST(StoreFaults, FullIndexMapFailsCleanly) {
+  TempDir t;
+  make_data_dir(t / "data");
+  auto before = describe(t / "data");
+  RunResult r = mdb(t / "data", t / "store", {"backup"}, {{"MDB_INDEX_MAP_SIZE", "40960"}});
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.err.find("is full"), std::string::npos) << r.err;
+  EXPECT_EQ(diff(before, describe(t / "data")), "");
+  r = mdb(t / "data", t / "store", {"backup"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  expect_store_verifies(t / "data", t / "store");
+}
+
+TEST(StoreFaults, ReadOnlyStoreFailsCleanly) {
+  TempDir t;
+  make_data_dir(t / "data");
+  ASSERT_EQ(mdb(t / "data", t / "store", {"backup"}).exit_code, 0);
+  auto data_before = describe(t / "data");
+  auto store_before = tree(t / "store");
+  // Root ignores permission bits: run as nobody, who may write the data dir but not the store.
+  bool root = ::geteuid() == 0;
+  if (root) {
+    ASSERT_EQ(run("/bin/chown", {"-R", "nobody", (t / "data").string()}).exit_code, 0);
+    stdfs::permissions(t.path(), stdfs::perms(0755));
+  } else {
+    run("/bin/chmod", {"-R", "a-w", (t / "store").string()});
+  }
+  std::vector<std::string> args = {mephisto_binary().string(), "--data-dir", (t / "data").string(), "--store",
+                                   (t / "store").string(), "db", "backup"};
+  RunResult r = root ? run("/usr/sbin/runuser", [&] {
+    std::vector<std::string> a = {"-u", "nobody", "--"};
+    a.insert(a.end(), args.begin(), args.end());
+    return a;
+  }())
+                     : run(args[0], {args.begin() + 1, args.end()});
+  if (!root) run("/bin/chmod", {"-R", "u+w", (t / "store").string()});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.err.find("is not writable"), std::string::npos) << r.err;
+  EXPECT_EQ(tree(t / "store"), store_before);
+  EXPECT_EQ(diff(data_before, describe(t / "data")), "");
+}
+
+TEST(StoreConsistency, BackupOfADatabaseBeingWritten) {
+  TempDir t;
+  stdfs::path data = t / "data", store = t / "store";
+  make_data_dir(data);
+  sqlite_exec(data / "database.db", "CREATE TABLE stress(id INTEGER PRIMARY KEY, txn INTEGER)");
+  pid_t writer = ::fork();
+  if (writer == 0) {
+    // Each transaction inserts two rows: a consistent copy always holds an even count.
+    sql::Db db = sql::Db::open(data / "database.db");
+    for (int64_t txn = 0;; ++txn) {
+      sql::Transaction tx(db);
+      for (int i = 0; i < 2; ++i) db.prepare("INSERT INTO stress(txn) VALUES (?1)").bind(1, txn).run();
+      tx.commit();
+      ::usleep(500);
+    }
+  }
+  std::vector<std::string> names;
+  for (int i = 0; i < 3; ++i) {
+    ::usleep(50'000);
+    RunResult r = mdb(data, store, {"--json", "backup"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    names.push_back(nlohmann::json::parse(r.out)["snapshot"]);
+  }
+  ::kill(writer, SIGKILL);
+  ::waitpid(writer, nullptr, 0);
+  int64_t last = -1;
+  for (const std::string& name : names) {
+    SCOPED_TRACE(name);
+    stdfs::path copy = t / ("restored-" + name);
+    ASSERT_EQ(mdb(copy, store, {"restore", "-f", name}).exit_code, 0);
+    sql::Db db = sql::Db::open_readonly(copy / "database.db");
+    EXPECT_EQ(db.query_value("PRAGMA integrity_check").to_string(), "ok");
+    int64_t rows = db.query_value("SELECT count(*) FROM stress").i;
+    int64_t txns = db.query_value("SELECT count(DISTINCT txn) FROM stress").i;
+    EXPECT_EQ(rows, 2 * txns);
+    EXPECT_EQ(db.query_value("SELECT coalesce(max(txn) + 1, 0) FROM stress").i, txns);
+    EXPECT_GE(rows, last);
+    last = rows;
+  }
+  EXPECT_GT(last, 0);
+}
+
+}  // namespace
+}  // namespace mdb::test

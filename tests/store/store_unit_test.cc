@@ -1,0 +1,177 @@
+// Units of the store: pack footers, manifests, path order, content-defined chunking, the
+// index, and the file cache (an unchanged tree is backed up without reading any file).
+#include <gtest/gtest.h>
+#include <rapidcheck/gtest.h>
+
+#include <random>
+
+#include "store/backup.h"
+#include "store/chunker.h"
+#include "store/manifest.h"
+#include "store/pack.h"
+#include "store/store.h"
+#include "tests/support/tree_util.h"
+
+namespace mdb::store {
+namespace {
+
+namespace t = mdb::test;
+
+std::string random_bytes(size_t n, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::string s(n, '\0');
+  for (char& c : s) c = static_cast<char>(rng());
+  return s;
+}
+
+TEST(Pack, RoundTripAndDamageDetection) {
+  t::TempDir dir;
+  std::vector<std::string> blobs = {"hello", std::string(100000, 'z'), random_bytes(5000, 1), ""};
+  PackWriter w(dir.path());
+  for (const std::string& b : blobs) w.add(sha256(b), BlobType::Data, b);
+  std::string name = w.finish();
+  EXPECT_TRUE(is_pack_name(name));
+  EXPECT_FALSE(stdfs::exists(dir / ("tmp-" + std::to_string(::getpid()) + "-0")));
+  std::string bytes = t::read(dir / name);
+  EXPECT_EQ(hex(std::string_view(reinterpret_cast<const char*>(trailer_pack_checksum(bytes).data()), 16)), name);
+
+  auto entries = decode_footer(bytes, bytes.size(), name);
+  ASSERT_EQ(entries.size(), blobs.size());
+  EXPECT_EQ(entries[1].compression, Compression::Zstd);  // compressible
+  EXPECT_EQ(entries[2].compression, Compression::None);  // random: stored raw
+  for (size_t i = 0; i < blobs.size(); ++i)
+    EXPECT_EQ(decode_blob(std::string_view(bytes).substr(entries[i].offset, entries[i].stored_len), entries[i], name),
+              blobs[i]);
+
+  std::string damaged = bytes;
+  damaged[entries[2].offset + 10] ^= 1;
+  EXPECT_THROW(decode_blob(std::string_view(damaged).substr(entries[2].offset, entries[2].stored_len), entries[2], name),
+               CorruptError);
+  std::string bad_footer = bytes;
+  bad_footer[bytes.size() - kTrailerSize - 3] ^= 1;
+  EXPECT_THROW(decode_footer(bad_footer, bad_footer.size(), name), CorruptError);
+  EXPECT_THROW(decode_footer(bytes.substr(bytes.size() - 30), bytes.size(), name), CorruptError);
+}
+
+RC_GTEST_PROP(Pack, FooterDecoderNeverCrashesOnGarbage, (const std::string& tail)) {
+  try {
+    auto entries = decode_footer(tail, tail.size(), "fuzz");
+    for (const PackEntry& e : entries) RC_ASSERT(e.offset + e.stored_len <= tail.size());
+  } catch (const CorruptError&) {
+  }
+}
+
+std::string gen_path_component() {
+  return *rc::gen::nonEmpty(rc::gen::container<std::string>(rc::gen::element('a', 'b', '-', '.', ' ', '\'', 'z')));
+}
+
+RC_GTEST_PROP(Manifest, PathOrderIsComponentWise, ()) {
+  auto a = *rc::gen::nonEmpty(rc::gen::container<std::vector<std::string>>(rc::gen::exec(gen_path_component)));
+  auto b = *rc::gen::nonEmpty(rc::gen::container<std::vector<std::string>>(rc::gen::exec(gen_path_component)));
+  auto join = [](const std::vector<std::string>& v) {
+    std::string s;
+    for (const auto& c : v) s += (s.empty() ? "" : "/") + c;
+    return s;
+  };
+  RC_ASSERT(path_less(join(a), join(b)) == (a < b));
+}
+
+TEST(Manifest, EncodeDecodeAndRejectDamage) {
+  std::vector<Entry> entries(3);
+  entries[0] = Entry{"a", EntryKind::Directory, 0755, 123, 0, {}, "", false};
+  entries[1] = Entry{"a/f\xff", EntryKind::File, 0644, -5, 10, {sha256("x"), sha256("y")}, "", true};
+  entries[2] = Entry{"b", EntryKind::Symlink, 0, 7, 0, {}, "../target", false};
+  std::string bytes = encode_manifest_part(entries);
+  auto back = decode_manifest_part(bytes, "part");
+  ASSERT_EQ(back.size(), 3u);
+  EXPECT_EQ(back[1].path, "a/f\xff");
+  EXPECT_EQ(back[1].chunks, entries[1].chunks);
+  EXPECT_TRUE(back[1].database);
+  EXPECT_EQ(back[2].target, "../target");
+  EXPECT_EQ(back[1].mtime_ns, -5);
+
+  for (const char* bad : {"../x", "/abs", "a//b", "a/./b", ""}) {
+    std::vector<Entry> one{Entry{bad, EntryKind::File, 0644, 0, 0, {}, "", false}};
+    EXPECT_THROW(decode_manifest_part(encode_manifest_part(one), "part"), Error) << bad;
+  }
+  std::reverse(entries.begin(), entries.end());
+  EXPECT_THROW(decode_manifest_part(encode_manifest_part(entries), "part"), Error);
+  EXPECT_THROW(decode_manifest_part("not capnp", "part"), Error);
+}
+
+TEST(Manifest, PartsAreBoundedAndStableUnderInserts) {
+  auto parts_of = [](const std::vector<std::string>& paths) {
+    std::vector<BlobId> ids;
+    ManifestWriter w([&](std::string part) {
+      EXPECT_LE(part.size(), 4u << 20);
+      return sha256(part);
+    });
+    for (const std::string& p : paths) w.add(Entry{p, EntryKind::File, 0644, 0, 0, {}, "", false});
+    return w.finish();
+  };
+  std::vector<std::string> paths;
+  for (int i = 0; i < 20000; ++i) paths.push_back("f" + std::to_string(100000 + i));
+  auto before = parts_of(paths);
+  EXPECT_GT(before.size(), 10u);
+  paths.insert(paths.begin() + 10001, "f110000a");  // right after f110000
+  auto after = parts_of(paths);
+  size_t shared = 0;
+  for (const BlobId& id : after) shared += std::count(before.begin(), before.end(), id);
+  EXPECT_GE(shared + 2, before.size()) << "an insert changes only the part it lands in";
+}
+
+TEST(Chunker, BoundsAndResynchronization) {
+  std::string data = random_bytes(20u << 20, 7);
+  auto cut_all = [](const std::string& d) {
+    std::vector<size_t> cuts;
+    size_t pos = 0;
+    while (pos < d.size()) {
+      size_t n = cdc_cut(reinterpret_cast<const uint8_t*>(d.data()) + pos, d.size() - pos);
+      EXPECT_LE(n, kCdcMax);
+      if (pos + n < d.size()) {
+        EXPECT_GE(n, kCdcMin);
+      }
+      pos += n;
+      cuts.push_back(pos);
+    }
+    return cuts;
+  };
+  auto a = cut_all(data);
+  EXPECT_GT(a.size(), 8u);
+  EXPECT_LT(a.size(), 60u);
+  std::string shifted = "inserted bytes" + data;
+  auto b = cut_all(shifted);
+  size_t same = 0;
+  for (size_t c : b)
+    if (c >= 14 && std::binary_search(a.begin(), a.end(), c - 14)) ++same;
+  EXPECT_GE(same + 2, a.size()) << "boundaries after the insert are found again";
+}
+
+TEST(FileCache, UnchangedTreeIsNotRead) {
+  t::TempDir dir;
+  t::make_data_dir(dir / "data");
+  t::write(dir / "data" / "big.bin", random_bytes(3u << 20, 3));
+  ::usleep(100'000);  // older than the racy window
+  Reporter quiet;
+  BackupRequest req;
+  req.root = dir / "data";
+  req.databases = {"database.db", "mock/mock.db"};
+  Store store(dir / "store", Store::Mode::Write, "test");
+  req.name = "one";
+  BackupResult first = backup(store, req, quiet);
+  EXPECT_GT(first.files_read, 5u);
+  fs::Stats before = fs::stats();
+  req.name = "two";
+  BackupResult second = backup(store, req, quiet);
+  EXPECT_EQ(fs::stats().files_opened_for_read, before.files_opened_for_read);
+  EXPECT_EQ(fs::stats().bytes_read, before.bytes_read);
+  EXPECT_EQ(second.files_read, 0u);
+  EXPECT_EQ(second.snapshot.record.manifest, first.snapshot.record.manifest);
+  // A changed file is read again (and only it).
+  t::write(dir / "data" / "tools" / "run.sh", "changed");
+  req.name = "three";
+  EXPECT_EQ(backup(store, req, quiet).files_read, 1u);
+}
+
+}  // namespace
+}  // namespace mdb::store
