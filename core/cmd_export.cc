@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <ctime>
 
 #include "core/commands.h"
@@ -71,11 +72,13 @@ class CapnpMemberInput : public FileInput {
   CapnpMemberInput(std::function<std::string()> head, std::vector<stdfs::path> parts)
       : FileInput({}, 0), head_fn_(std::move(head)), parts_(std::move(parts)) {}
   ~CapnpMemberInput() override { FileInput::close(); }
-  std::optional<uint64_t> size() override { return std::nullopt; }
+  std::optional<uint64_t> size() override { return total_; }
   void open() override {
     head_ = head_fn_();
     pos_ = 0;
     next_ = 0;
+    total_ = head_.size();
+    for (const stdfs::path& p : parts_) total_ += stdfs::file_size(p);
   }
   size_t read(char* buf, size_t n) override {
     if (pos_ < head_.size()) {
@@ -100,13 +103,19 @@ class CapnpMemberInput : public FileInput {
   std::vector<stdfs::path> parts_;
   std::string head_;
   size_t pos_ = 0, next_ = 0;
+  uint64_t total_ = 0;
 };
 
 struct ExportResult {
   stdfs::path zip;
   std::vector<int64_t> task_runs;
   uint64_t rows = 0, files = 0, bytes = 0;
+  double rows_seconds = 0, files_seconds = 0;
 };
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
 
 // Writes the dump of `sel` to a new zip in `out_dir`.
 ExportResult write_dump(Context& ctx, Source& src, const Selection& sel, const ExportOptions& opts, const Remap* remap,
@@ -127,11 +136,14 @@ ExportResult write_dump(Context& ctx, Source& src, const Selection& sel, const E
   stdfs::path json_path = tmp.path() / (reserved.stem + ".json"), rows_path = tmp.path() / "rows.capnp",
               files_path = tmp.path() / "files.capnp";
   DumpRows rows;
+  auto started = std::chrono::steady_clock::now();
   {
     Console::Progress progress(con, "Copying database records", 0, false);
     rows = write_dump_rows(src, sel, meta, opts.indent, json_path, rows_path, &progress);
   }
   result.rows = rows.rows;
+  result.rows_seconds = seconds_since(started);
+  started = std::chrono::steady_clock::now();
   con.info("Copying database records finished");
 
   zip::Writer zip(std::move(reserved.output), now);
@@ -163,6 +175,7 @@ ExportResult write_dump(Context& ctx, Source& src, const Selection& sel, const E
   }
   zip.commit();
   if (opts.verbosity > 0 && sel.kind() != DumpKind::QualificationsOnly) con.info("Archiving data files finished");
+  result.files_seconds = seconds_since(started);
   result.files = files.file_count();
   result.bytes = files.total_bytes();
   return result;
@@ -225,6 +238,7 @@ int run_export(Context& ctx, const ExportOptions& opts) {
   json["rows"] = r.rows;
   json["files"] = r.files;
   json["bytes"] = r.bytes;
+  json["seconds"] = {{"rows", r.rows_seconds}, {"files", r.files_seconds}};
   return 0;
 }
 

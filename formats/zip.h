@@ -1,11 +1,12 @@
 #pragma once
-// Zip archives on libzip: a deterministic streaming writer and a safe reader.
+// Zip archives: a deterministic streaming writer (on zlib, zip_writer.cc) and a safe reader
+// (on libzip, zip.cc).
 //
 // formats/ does no file writes of its own: a Writer's archive bytes go to a zip::Output,
 // which the store layer implements over its file layer (temp file beside the target, fault
 // points, rename on commit; see store/zipfile.h), and member contents come from zip::Input
-// streams read once, front to back, while the archive is written. Memory stays flat in the
-// number and size of members.
+// streams read once, front to back, as each member is added. Memory holds one buffer and the
+// central directory records (a few dozen bytes per member), whatever the members' sizes.
 //
 // The Reader never trusts an archive: validate() checks every member (relative names
 // without `..`, no symlinks or devices, no duplicates, bounded sizes) before anything is
@@ -53,8 +54,8 @@ class Input {
   virtual void open() {}
   // Fills up to n bytes; returns 0 at the end.
   virtual size_t read(char* buf, size_t n) = 0;
-  // The size, if known when the writer asks (right before open()); lets the writer avoid
-  // zip64 headers for small members. A wrong value is an error.
+  // The size, if known when the writer asks (right after open()); lets the writer avoid
+  // zip64 fields for small members. A wrong value is an error.
   virtual std::optional<uint64_t> size() { return std::nullopt; }
   // Called after the last read.
   virtual void close() {}
@@ -77,14 +78,15 @@ class Writer {
   // Without commit(): nothing is left behind (Output::rollback).
   ~Writer();
 
-  // Names must be valid UTF-8 (non-ASCII names are flagged as UTF-8) and pass
-  // check_member_name; members are written in the order added.
+  // Writes one member now: names must be valid UTF-8 (non-ASCII names are flagged as UTF-8)
+  // and pass check_member_name, and be unique (the caller's duty). File contents are deflated
+  // (already compressed data as stored deflate blocks), with zip64 fields where needed.
+  // After an exception the writer can only be destroyed.
   void add_directory(std::string_view name);  // a trailing '/' is added when missing
   void add_file(std::string_view name, std::unique_ptr<Input> in, bool executable = false);
 
-  // Writes the archive: members in the order added, file contents deflated, zip64 where
-  // needed; then Output::commit(). On failure the Output is rolled back and the first
-  // error (an input's or the output's own exception) is rethrown.
+  // Writes the central directory and commits the Output. Any failure (of an input, of the
+  // output) propagates as thrown; the destructor then rolls the Output back.
   void commit();
 
   uint64_t member_count() const;
