@@ -3,6 +3,7 @@
 // swap of a fully built and verified staging tree.
 #include <chrono>
 #include <memory>
+#include <optional>
 
 #include "core/commands.h"
 #include "core/journal.h"
@@ -81,6 +82,14 @@ std::unique_ptr<store::TreeSource> open_source(store::Store& store, const Source
   return std::make_unique<store::SnapshotSource>(store, snap->record, only);
 }
 
+// Missing, or holding nothing but our own folder.
+bool is_empty(const DataDir& dir) {
+  std::error_code ec;
+  for (const auto& e : stdfs::directory_iterator(dir.root(), ec))
+    if (e.path().filename() != kMetaDirName) return false;
+  return true;
+}
+
 // Removes a data dir this restore created when the restore fails.
 struct CreatedRoot {
   stdfs::path path;
@@ -106,7 +115,12 @@ int run_restore(Context& ctx, const RestoreOptions& opts) {
 
   CreatedRoot created_root{dir.root(), !fs::exists(dir.root())};
   if (created_root.active) fs::mkdirs(dir.root());
-  store::Store store(ctx.locations().store_dir, store::Store::Mode::Write, "restore");
+  // An empty data dir has nothing to save first: the restore then only reads the store, so
+  // it runs alongside a backup and from a read-only store.
+  bool empty = is_empty(dir);
+  std::optional<DataDirLock> lock;
+  if (empty) lock.emplace(dir, "restore");
+  store::Store store(ctx.locations().store_dir, empty ? store::Store::Mode::Read : store::Store::Mode::Write, "restore");
   ExclusiveDbLocks locks(dir);
   std::unique_ptr<store::TreeSource> source = open_source(store, src, zip.get(), only);
   store::Staging staging(dir.root(), kMetaDirName);
@@ -116,15 +130,18 @@ int run_restore(Context& ctx, const RestoreOptions& opts) {
     throw Error(*only + " is not in " + (src.snapshot ? "snapshot " + *src.snapshot : src.zip.string()) +
                 ". Nothing was changed.");
 
-  AtomicChange change(ctx, dir, "restore", store, locks);
-  change.mark_irreversible();
+  std::optional<AtomicChange> change;
+  if (!empty) {
+    change.emplace(ctx, dir, "restore", store, locks);
+    change->mark_irreversible();
+  }
   if (only) {
     std::vector<std::string> created;
     store::swap_path(dir.root(), staging, *only, created);
   } else {
     store::swap_tree(dir.root(), staging, kMetaDirName);
   }
-  change.commit();
+  if (change) change->commit();
   created_root.active = false;
 
   ctx.console.info("Finished successfully");

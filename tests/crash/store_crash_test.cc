@@ -2,6 +2,8 @@
 // (store/env.h and the SQLite shim VFS share the points), a full LMDB map, a read-only
 // store, and a DB written by another process during backup.
 #include <gtest/gtest.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -121,6 +123,59 @@ TEST(StoreCrash, KilledRestoreLeavesTheOldOrTheNewTree) {
     EXPECT_FALSE(stdfs::exists(t / "data" / ".mephisto-db" / "journal"));
     expect_no_leftovers(t.path());
     expect_store_verifies(t / "data", t / "store");
+  }
+}
+
+// A data dir that is a mount point cannot be swapped as a whole: restore builds inside
+// .mephisto-db/ and swaps entry by entry under the journal marker.
+struct Tmpfs {
+  stdfs::path dir;
+  bool mounted = false;
+  explicit Tmpfs(const stdfs::path& d) : dir(d) {
+    stdfs::create_directories(dir);
+    mounted = ::geteuid() == 0 && ::mount("none", dir.c_str(), "tmpfs", 0, "size=64m") == 0;
+  }
+  ~Tmpfs() {
+    if (mounted) ::umount2(dir.c_str(), MNT_DETACH);
+  }
+};
+
+bool is_mount_point(const stdfs::path& p) {
+  struct stat a{}, b{};
+  return ::stat(p.c_str(), &a) == 0 && ::stat(p.parent_path().c_str(), &b) == 0 && a.st_dev != b.st_dev;
+}
+
+TEST(StoreCrash, MountPointDataDirIsSwappedEntryByEntry) {
+  Base base;
+  auto old_tree = describe(base.data);
+  std::map<std::string, Node> new_tree;
+  {
+    TempDir ref;
+    copy_tree(base.store, ref / "store");
+    ASSERT_EQ(mdb(ref / "data", ref / "store", {"restore", "-f", base.first}).exit_code, 0);
+    new_tree = describe(ref / "data");
+  }
+  uint64_t n = count_points(base.data, base.store, {"restore", "-f", base.first});
+  std::vector<uint64_t> points = sample(n);
+  points.insert(points.begin(), 0);  // 0: no fault
+  for (uint64_t at : points) {
+    SCOPED_TRACE("kill@" + std::to_string(at));
+    TempDir t;
+    Tmpfs mnt(t / "data");
+    if (!mnt.mounted) GTEST_SKIP() << "needs root and tmpfs mounts";
+    ASSERT_EQ(run("/bin/sh", {"-c", "cp -a '" + base.data.string() + "/.' '" + (t / "data").string() + "'"}).exit_code, 0);
+    copy_tree(base.store, t / "store");
+    std::map<std::string, std::string> env;
+    if (at) env["MDB_FAULT"] = "kill@" + std::to_string(at);
+    RunResult r = mdb(t / "data", t / "store", {"restore", "-f", base.first}, env);
+    EXPECT_EQ(r.exit_code, at ? -SIGKILL : 0) << r.err;
+    ASSERT_EQ(mdb(t / "data", t / "store", {"backup"}).exit_code, 0);  // recovers if needed
+    auto now = describe(t / "data");
+    if (at == 0) EXPECT_EQ(diff(new_tree, now), "");
+    else EXPECT_TRUE(diff(now, old_tree).empty() || diff(now, new_tree).empty()) << diff(now, old_tree);
+    EXPECT_TRUE(is_mount_point(t / "data"));
+    EXPECT_EQ(std::distance(stdfs::directory_iterator(t / "data" / ".mephisto-db"), {}), 1)
+        << "only the lock file is left in .mephisto-db";
   }
 }
 

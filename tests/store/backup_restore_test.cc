@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "store/lock.h"
 #include "tests/support/tree_util.h"
 
 namespace mdb::test {
@@ -181,6 +182,25 @@ TEST(BackupRestore, RestoresIntoAMissingDataDir) {
   stdfs::remove_all(d.data);
   RunResult r = mdb(d.data, d.store, {"restore", "-f", name});
   ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(diff(before, describe(d.data)), "");
+}
+
+TEST(BackupRestore, RestoreIntoAnEmptyDirOnlyReadsTheStore) {
+  Dirs d;
+  make_data_dir(d.data);
+  auto before = describe(d.data);
+  std::string name = backup(d);
+  // A writer holds the store (as a running backup or prune would).
+  store::LockFile writer(d.store / "lock", "The store", "backup");
+  stdfs::path other = d.tmp / "other";
+  RunResult r = mdb(other, d.store, {"restore", "-f", name});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.find("Saved the current data"), std::string::npos) << r.out;
+  EXPECT_EQ(diff(before, describe(other)), "");
+  // A data dir with content is saved first, which needs the store's writer lock.
+  r = mdb(d.data, d.store, {"restore", "-f", name});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("is locked by " + std::to_string(::getpid()) + " (backup since"), std::string::npos) << r.err;
   EXPECT_EQ(diff(before, describe(d.data)), "");
 }
 
