@@ -1,5 +1,7 @@
 #include "tests/support/testenv.h"
 
+#include "formats/zip.h"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -162,6 +164,49 @@ std::string sqlite_dump(const stdfs::path& db) {
   RunResult r = run("/usr/bin/sqlite3", {db.string(), ".dump"});
   if (r.exit_code != 0) throw std::runtime_error("sqlite3 .dump failed: " + r.err);
   return r.out;
+}
+
+namespace {
+
+void put16(std::string& s, uint32_t v) { s += char(v & 0xFF), s += char((v >> 8) & 0xFF); }
+void put32(std::string& s, uint32_t v) { put16(s, v & 0xFFFF), put16(s, v >> 16); }
+
+uint32_t crc32(std::string_view data) {
+  uint32_t c = 0xFFFFFFFF;
+  for (unsigned char b : data) {
+    c ^= b;
+    for (int k = 0; k < 8; ++k) c = (c >> 1) ^ (0xEDB88320 & (0 - (c & 1)));
+  }
+  return ~c;
+}
+
+}  // namespace
+
+std::string raw_zip(const std::vector<RawZipMember>& members) {
+  std::string out, central;
+  for (const RawZipMember& m : members) {
+    uint32_t offset = static_cast<uint32_t>(out.size());
+    uint32_t size = m.declared_size.value_or(static_cast<uint32_t>(m.data.size()));
+    auto header = [&](std::string& s, bool local) {
+      put32(s, local ? 0x04034b50 : 0x02014b50);
+      if (!local) put16(s, 0x031E);  // made by: Unix, 3.0
+      put16(s, 20), put16(s, zip::is_valid_utf8(m.name) ? 0x0800 : 0), put16(s, 0);  // version, UTF-8 flag, stored
+      put16(s, 0), put16(s, 0x21);                  // time, date
+      put32(s, crc32(m.data)), put32(s, size), put32(s, size);
+      put16(s, static_cast<uint32_t>(m.name.size())), put16(s, 0);
+      if (!local) put16(s, 0), put16(s, 0), put16(s, 0), put32(s, m.unix_mode << 16), put32(s, offset);
+      s += m.name;
+    };
+    header(out, true);
+    out += m.data;
+    header(central, false);
+  }
+  uint32_t cd_offset = static_cast<uint32_t>(out.size());
+  out += central;
+  put32(out, 0x06054b50), put16(out, 0), put16(out, 0);
+  put16(out, static_cast<uint32_t>(members.size())), put16(out, static_cast<uint32_t>(members.size()));
+  put32(out, static_cast<uint32_t>(central.size())), put32(out, cd_offset), put16(out, 0);
+  return out;
 }
 
 std::map<std::string, std::string> logical_tree(const stdfs::path& root) {

@@ -2,7 +2,9 @@
 // Shared test plumbing: paths of the real binaries and fixtures, temp dirs, and running the
 // `mephisto` binary as a user would (exit code, stdout, stderr).
 #include <filesystem>
+#include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -48,6 +50,17 @@ std::string read(const stdfs::path& p);
 void write(const stdfs::path& p, const std::string& content);
 // `sqlite3 DB .dump` of a database (logical content).
 std::string sqlite_dump(const stdfs::path& db);
+// A stored (uncompressed) zip made byte by byte, to build archives our zip writer refuses to
+// make: unsafe or invalid names, symlinks, sizes that lie. The UTF-8 flag is set for valid names.
+struct RawZipMember {
+  RawZipMember(std::string n, std::string d, uint32_t mode = 0100644, std::optional<uint32_t> declared = {})
+      : name(std::move(n)), data(std::move(d)), unix_mode(mode), declared_size(declared) {}
+  std::string name, data;
+  uint32_t unix_mode;                     // st_mode bits (0120777 makes a symlink)
+  std::optional<uint32_t> declared_size;  // a lie about the size, in both headers
+};
+std::string raw_zip(const std::vector<RawZipMember>& members);
+
 // A data dir as the user sees it: tree() without our `.mephisto-db/`, with every *.db file by its
 // `.dump` (databases restored from a snapshot are logically, not bytewise, equal).
 std::map<std::string, std::string> logical_tree(const stdfs::path& root);

@@ -48,55 +48,6 @@ std::set<std::string> dir_listing(const stdfs::path& dir) {
 
 bool have_python() { return test::run("/usr/bin/env", {"python3", "-c", "pass"}).exit_code == 0; }
 
-// --- A minimal raw zip builder (stored members), to make archives our writer refuses to make.
-
-void put16(std::string& s, uint32_t v) { s += char(v & 0xFF), s += char((v >> 8) & 0xFF); }
-void put32(std::string& s, uint32_t v) { put16(s, v & 0xFFFF), put16(s, v >> 16); }
-
-uint32_t crc32(std::string_view data) {
-  uint32_t c = 0xFFFFFFFF;
-  for (unsigned char b : data) {
-    c ^= b;
-    for (int k = 0; k < 8; ++k) c = (c >> 1) ^ (0xEDB88320 & (0 - (c & 1)));
-  }
-  return ~c;
-}
-
-struct RawMember {
-  RawMember(std::string n, std::string d, uint32_t mode = 0100644, std::optional<uint32_t> declared = {})
-      : name(std::move(n)), data(std::move(d)), unix_mode(mode), declared_size(declared) {}
-  std::string name, data;
-  uint32_t unix_mode;
-  std::optional<uint32_t> declared_size;  // a lie about the size, in both headers
-};
-
-std::string raw_zip(const std::vector<RawMember>& members) {
-  std::string out, central;
-  for (const RawMember& m : members) {
-    uint32_t offset = static_cast<uint32_t>(out.size());
-    uint32_t size = m.declared_size.value_or(static_cast<uint32_t>(m.data.size()));
-    auto header = [&](std::string& s, bool local) {
-      put32(s, local ? 0x04034b50 : 0x02014b50);
-      if (!local) put16(s, 0x031E);  // made by: Unix, 3.0
-      put16(s, 20), put16(s, zip::is_valid_utf8(m.name) ? 0x0800 : 0), put16(s, 0);  // version, UTF-8 flag, stored
-      put16(s, 0), put16(s, 0x21);                  // time, date
-      put32(s, crc32(m.data)), put32(s, size), put32(s, size);
-      put16(s, static_cast<uint32_t>(m.name.size())), put16(s, 0);
-      if (!local) put16(s, 0), put16(s, 0), put16(s, 0), put32(s, m.unix_mode << 16), put32(s, offset);
-      s += m.name;
-    };
-    header(out, true);
-    out += m.data;
-    header(central, false);
-  }
-  uint32_t cd_offset = static_cast<uint32_t>(out.size());
-  out += central;
-  put32(out, 0x06054b50), put16(out, 0), put16(out, 0);
-  put16(out, static_cast<uint32_t>(members.size())), put16(out, static_cast<uint32_t>(members.size()));
-  put32(out, static_cast<uint32_t>(central.size())), put32(out, cd_offset), put16(out, 0);
-  return out;
-}
-
 std::string validation_error(const stdfs::path& zip_path, const zip::Limits& limits = {}) {
   try {
     zip::Reader r(zip_path);
@@ -342,7 +293,7 @@ TEST(ZipReader, RejectsHostileMembers) {
   TempDir dir;
   struct Case {
     std::string label;
-    std::vector<RawMember> members;
+    std::vector<test::RawZipMember> members;
     std::string expected;
   };
   std::vector<Case> cases = {
@@ -359,7 +310,7 @@ TEST(ZipReader, RejectsHostileMembers) {
   };
   for (const Case& c : cases) {
     stdfs::path p = dir / (c.label + ".zip");
-    test::write(p, raw_zip(c.members));
+    test::write(p, test::raw_zip(c.members));
     std::string err = validation_error(p);
     EXPECT_NE(err.find(c.expected), std::string::npos) << c.label << ": " << err;
     EXPECT_NE(err.find(p.string()), std::string::npos) << c.label << ": " << err;
@@ -369,7 +320,7 @@ TEST(ZipReader, RejectsHostileMembers) {
 TEST(ZipReader, EnforcesSizeLimitsBeforeExtracting) {
   TempDir dir;
   stdfs::path p = dir / "sizes.zip";
-  test::write(p, raw_zip({{"a", std::string(1000, 'a')}, {"b", std::string(1000, 'b')}}));
+  test::write(p, test::raw_zip({{"a", std::string(1000, 'a')}, {"b", std::string(1000, 'b')}}));
   auto limits = [](auto set) {
     zip::Limits l;
     set(l);
@@ -430,7 +381,7 @@ TEST(ZipExtract, WritesTheMemberAndRemovesItOnFailure) {
   EXPECT_THROW(fs::extract_member(r, r.entries()[0], dir / "a.out"), Error);  // never overwrites
 
   stdfs::path liar = dir / "liar.zip";
-  test::write(liar, raw_zip({{"big", std::string(5000, 'a'), 0100644, 100}}));
+  test::write(liar, test::raw_zip({{"big", std::string(5000, 'a'), 0100644, 100}}));
   zip::Reader lr(liar);
   EXPECT_THROW(fs::extract_member(lr, lr.entries()[0], dir / "big.out"), Error);
   EXPECT_FALSE(stdfs::exists(dir / "big.out"));
@@ -463,7 +414,7 @@ TEST(ZipReader, PullReadingChecksLikeStreaming) {
   EXPECT_EQ(in->read(buf, sizeof buf), 0u);
 
   stdfs::path liar = dir / "liar.zip";
-  test::write(liar, raw_zip({{"big", std::string(5000, 'a'), 0100644, 100}}));
+  test::write(liar, test::raw_zip({{"big", std::string(5000, 'a'), 0100644, 100}}));
   zip::Reader lr(liar);
   std::unique_ptr<zip::MemberReader> lin = lr.open(lr.entries()[0]);
   EXPECT_THROW(while (lin->read(buf, sizeof buf)) {}, Error);

@@ -1,0 +1,150 @@
+// Hostile dumps (quality.md "Hostile input"): each gets a clear error (exit 1, naming the problem,
+// "Nothing was imported.") or is handled correctly, never a crash, never a write outside the data
+// dir, and a refused dump leaves the data dir exactly as it was.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "store/sqlite.h"
+#include "tests/import/import_util.h"
+
+namespace mdb::test {
+namespace {
+
+const stdfs::path kS1nFull = fixtures() / "s1n_source_without_mturk_hits/dumps/2026_11_25_15_42_09_mephisto_dump.zip";
+const stdfs::path kSeeded = fixtures() / "s2_import/backups/2026_11_25_15_42_21_mephisto_backup.zip";
+
+// The s1n dump's JSON, changed by `edit`.
+std::string edited_json(const std::function<void(nlohmann::ordered_json&)>& edit) {
+  TempDir tmp;
+  unzip_to(kS1nFull, tmp.path());
+  nlohmann::ordered_json j = nlohmann::ordered_json::parse(read(tmp / (kS1nFull.stem().string() + ".json")));
+  edit(j);
+  return j.dump();
+}
+
+std::string read_json_of_fixture() {
+  TempDir tmp;
+  unzip_to(kS1nFull, tmp.path());
+  return read(tmp / (kS1nFull.stem().string() + ".json"));
+}
+
+class Hostile : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    unpack_backup(kSeeded, data_);
+    before_ = tree(data_);
+  }
+  // Imports a zip of `members` (its JSON member named after the zip) and returns the result.
+  RunResult import_members(const std::string& name, std::vector<RawZipMember> members) {
+    stdfs::path zip = tmp_ / "zips" / (name + ".zip");
+    write(zip, raw_zip(members));
+    return import(data_, zip);
+  }
+  std::string json_name(const std::string& name) const { return name + ".json"; }
+  void expect_refused(const RunResult& r, const std::string& message) {
+    EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+    EXPECT_NE(r.err.find(message), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("Nothing was"), std::string::npos) << r.err;
+    EXPECT_EQ(tree(data_), before_);
+    std::vector<std::string> outside;
+    for (const auto& e : stdfs::directory_iterator(tmp_.path()))
+      if (e.path().filename() != "data" && e.path().filename() != "zips" && e.path().filename() != "outputs")
+        outside.push_back(e.path().string());
+    EXPECT_EQ(outside, std::vector<std::string>{});
+  }
+  TempDir tmp_;
+  stdfs::path data_ = tmp_ / "data";
+  std::map<std::string, std::string> before_;
+};
+
+TEST_F(Hostile, UnsafeMemberNamesAreRefusedBeforeAnythingIsWritten) {
+  std::string json = read_json_of_fixture();
+  struct Case {
+    std::string name;
+    RawZipMember member;
+    std::string message;
+  };
+  std::vector<Case> cases = {
+      {"traversal", {"runs/project_alpha/1151115676005583791/../../../../evil.txt", "x"}, "'..' path component"},
+      {"absolute", {"/tmp/evil.txt", "x"}, "absolute path"},
+      {"symlink", {"runs/project_alpha/1151115676005583791/link", "/etc/passwd", 0120777}, "symbolic link"},
+      {"device", {"runs/project_alpha/1151115676005583791/dev", "", 0020644}, "device"},
+      {"bad_utf8", {"runs/project_alpha/1151115676005583791/\xff\xfe", "x"}, "not valid UTF-8"},
+      {"nul", {std::string("runs/a\0b", 8), "x"}, "runs/a"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    expect_refused(import_members(c.name, {{json_name(c.name), json}, c.member}), c.message);
+  }
+  // The same member twice.
+  expect_refused(import_members("duplicate", {{json_name("duplicate"), json},
+                                              {"runs/project_alpha/1151115676005583791/a", "1"},
+                                              {"runs/project_alpha/1151115676005583791/a", "2"}}),
+                 "appears twice");
+}
+
+TEST_F(Hostile, SizesThatLieAndTruncatedZips) {
+  std::string json = read_json_of_fixture();
+  // A member that holds more than it declares (a bomb's trick) and one that declares 4 GB.
+  // The run file's lie shows when it is extracted, after the lock and snapshot: rolled back, the
+  // data dir as before (but for our own .mephisto-db/lock).
+  std::map<std::string, std::string> logical_before = logical_tree(data_);
+  RunResult more = import_members("more", {{json_name("more"), json},
+                                           {"runs/project_alpha/1151115676005583791/a", std::string(5000, 'a'), 0100644, 10}});
+  EXPECT_EQ(more.exit_code, 1) << more.err;
+  EXPECT_NE(more.err.find("is damaged"), std::string::npos) << more.err;
+  EXPECT_EQ(logical_tree(data_), logical_before);
+  before_ = tree(data_);
+  RunResult huge = import_members("huge", {{json_name("huge"), json, 0100644, 0xFFFFFFF0u}});
+  EXPECT_EQ(huge.exit_code, 1) << huge.err;
+  EXPECT_EQ(tree(data_), before_);
+  // Truncated archives.
+  std::string bytes = read(kS1nFull);
+  for (size_t keep : {bytes.size() / 2, bytes.size() - 30, size_t{10}}) {
+    stdfs::path zip = tmp_ / "zips" / ("truncated_" + std::to_string(keep) + ".zip");
+    write(zip, bytes.substr(0, keep));
+    expect_refused(import(data_, zip), zip.string());
+  }
+}
+
+TEST_F(Hostile, DeepJsonAndIdsBeyond64Bits) {
+  std::string deep = "{\"mephisto\": {\"projects\": [{\"project_name\": " + std::string(10000, '[') +
+                     std::string(10000, ']') + "}]}, \"dump_metadata\": {}}";
+  expect_refused(import_members("deep", {{json_name("deep"), deep}}), "nested deeper than");
+  std::string big_number = edited_json([](nlohmann::ordered_json& j) {
+    j["mephisto"]["task_runs"][0]["task_run_id"] = "PLACEHOLDER";
+  });
+  big_number.replace(big_number.find("\"PLACEHOLDER\""), 13, "9223372036854775808");
+  expect_refused(import_members("bignum", {{json_name("bignum"), big_number}}),
+                 "table `task_runs`, row 0, column `task_run_id`: the integer 9223372036854775808 is beyond the 64-bit "
+                 "range");
+  std::string big_text = edited_json([](nlohmann::ordered_json& j) {
+    j["mephisto"]["workers"][0]["worker_id"] = "99999999999999999999";
+  });
+  expect_refused(import_members("bigtext", {{json_name("bigtext"), big_text}}),
+                 "column `worker_id`: \"99999999999999999999\" is not an integer id");
+}
+
+// Quotes, SQL and NUL bytes in names are just text: stored exactly.
+TEST_F(Hostile, QuotesSqlAndNulInNamesAreStoredExactly) {
+  const std::string name = std::string("w'\"; DROP TABLE workers; --\0end", 32);
+  std::string json = edited_json([&](nlohmann::ordered_json& j) {
+    for (auto& w : j["prolific"]["workers"])
+      if (w["worker_id"] == j["mephisto"]["workers"][0]["worker_name"]) w["worker_id"] = name;
+    j["mephisto"]["workers"][0]["worker_name"] = name;
+  });
+  stdfs::path zip = tmp_ / "zips" / "names.zip";
+  write(zip, raw_zip({{"names.json", json}}));
+  RunResult r = import(data_, zip);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  sql::Db db = sql::Db::open_readonly(data_ / "database.db");
+  sql::Stmt s = db.prepare("SELECT count(*) FROM workers WHERE worker_name = ?1");
+  s.bind(1, name);
+  ASSERT_TRUE(s.step());
+  EXPECT_EQ(s.column_int(0), 1);
+  EXPECT_EQ(dangling_references(data_), std::vector<std::string>{});
+}
+
+}  // namespace
+}  // namespace mdb::test
