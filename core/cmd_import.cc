@@ -83,6 +83,7 @@ int run_import(Context& ctx, const ImportOptions& opts) {
   // 1. Checks and dry run: reads only.
   Problems problems;
   Dump dump(zip_path, fs::exists(dir.root()) ? dir.root() : dir.root().parent_path(), console, problems);
+  result["rows_from"] = dump.from_capnp() ? "capnp" : "json";
   ImportOutcome dry;
   {
     sql::Db view = open_for_reading(dir, dump);
