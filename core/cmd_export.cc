@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <ctime>
 
 #include "core/commands.h"
@@ -33,7 +34,7 @@ std::string join_ids(const std::vector<int64_t>& ids) {
 
 // The original's dump name: local time, YYYY_MM_DD_HH_MM_SS.
 std::string local_stamp(time_t t) {
-  struct tm local{};
+  struct tm local {};
   localtime_r(&t, &local);
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y_%m_%d_%H_%M_%S", &local);
@@ -152,7 +153,8 @@ ExportResult write_dump(Context& ctx, Source& src, const Selection& sel, const E
   fs::File records_file = fs::File::create(files_path, /*exclusive=*/true);
   capnp_dump::StreamWriter records([&](std::string_view b) { records_file.write_all(b); });
   Console::Progress progress(con, "Archiving data files", 0, true);
-  files.add_to(zip, [&](const capnp_dump::FileRecord& f) { records.file(f); }, &progress);
+  files.add_to(
+      zip, [&](const capnp_dump::FileRecord& f) { records.file(f); }, &progress);
   progress.set_total(files.total_bytes());
   auto head = [&] {
     records.finish();
@@ -183,9 +185,12 @@ ExportResult write_dump(Context& ctx, Source& src, const Selection& sel, const E
 
 Selection select(Source& src, const ExportRequest& req) {
   switch (req.kind) {
-    case DumpKind::Full: return Selection::full(src);
-    case DumpKind::Partial: return Selection::partial(src, req.run_ids);
-    case DumpKind::QualificationsOnly: return Selection::qualifications(src, req.qualification_ids);
+    case DumpKind::Full:
+      return Selection::full(src);
+    case DumpKind::Partial:
+      return Selection::partial(src, req.run_ids);
+    case DumpKind::QualificationsOnly:
+      return Selection::qualifications(src, req.qualification_ids);
   }
   throw Error("internal: unknown dump kind");
 }

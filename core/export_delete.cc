@@ -69,26 +69,31 @@ void doom_partial(Source& src, Doomed& d, const std::vector<int64_t>& runs, bool
   const std::string in_runs = " IN (SELECT id FROM temp.del_runs)";
   for (std::string_view t : {"task_runs", "assignments", "units", "agents", "onboarding_agents"})
     d.add(M, t, "task_run_id" + in_runs);
-  if (delete_tasks) d.add(M, "tasks", "task_id IN (SELECT task_id FROM main.task_runs WHERE task_run_id" + in_runs + ")");
+  if (delete_tasks)
+    d.add(M, "tasks", "task_id IN (SELECT task_id FROM main.task_runs WHERE task_run_id" + in_runs + ")");
   std::string units = d.values_of(M, "units", "unit_id");
-  d.add(M, "worker_review", "unit_id IN " + units + " OR (unit_id IS NULL AND task_id IN " +
-                                d.values_of(M, "tasks", "task_id") + ")");
+  d.add(M, "worker_review",
+        "unit_id IN " + units + " OR (unit_id IS NULL AND task_id IN " + d.values_of(M, "tasks", "task_id") + ")");
   for (const DbSpec& spec : databases()) {
     DbId p = spec.id;
     if (p == M || !src.attached(p)) continue;
     switch (rules_of(p)) {
       case DbId::Prolific:
-        for (std::string_view t : {"studies", "run_mappings", "runs", "qualifications"}) d.add(p, t, "task_run_id" + in_runs);
+        for (std::string_view t : {"studies", "run_mappings", "runs", "qualifications"})
+          d.add(p, t, "task_run_id" + in_runs);
         d.add(p, "units", "task_run_id" + in_runs + " OR unit_id IN " + units);
         d.add(p, "submissions", "prolific_study_id IN " + d.values_of(p, "studies", "prolific_study_id"));
         break;
-      case DbId::Mock: d.add(p, "units", "unit_id IN " + units); break;
+      case DbId::Mock:
+        d.add(p, "units", "unit_id IN " + units);
+        break;
       case DbId::Mturk:
         d.add(p, "runs", "run_id" + in_runs);
         d.add(p, "run_mappings", "run_id" + in_runs);
         d.add(p, "hits", "hit_id IN " + d.values_of(p, "run_mappings", "hit_id") + " OR unit_id IN " + units);
         break;
-      default: break;
+      default:
+        break;
     }
   }
 }
@@ -103,16 +108,19 @@ std::optional<Dangling> find_dangling(Source& src, const Doomed& d) {
   for (const Reference& r : src.references()) {
     if (!d.exported(r.target_db, r.target_table)) continue;
     std::string source = src.qualified(r.db, r.table), target = src.qualified(r.target_db, r.target_table);
-    std::string remaining = d.exported(r.db, r.table) ? " AND s.rowid NOT IN (SELECT rid FROM " + d.set(r.db, r.table) + ")" : "";
+    std::string remaining =
+        d.exported(r.db, r.table) ? " AND s.rowid NOT IN (SELECT rid FROM " + d.set(r.db, r.table) + ")" : "";
     std::string values = r.kind == RefKind::JsonIdList
                              ? "SELECT j.value AS v FROM " + source + " AS s, json_each(CASE WHEN json_valid(s." +
-                                   qi(r.column) + ") THEN s." + qi(r.column) + " ELSE '[]' END) AS j WHERE 1" + remaining
+                                   qi(r.column) + ") THEN s." + qi(r.column) + " ELSE '[]' END) AS j WHERE 1" +
+                                   remaining
                              : "SELECT s." + qi(r.column) + " AS v FROM " + source + " AS s WHERE s." + qi(r.column) +
                                    " IS NOT NULL" + remaining;
     std::string tc = qi(r.target_column), doomed = "SELECT rid FROM " + d.set(r.target_db, r.target_table);
-    sql::Stmt s = src.conn().prepare("SELECT v FROM (" + values + ") WHERE v IN (SELECT " + tc + " FROM " + target +
-                                     " WHERE rowid IN (" + doomed + ")) AND v NOT IN (SELECT " + tc + " FROM " +
-                                     target + " WHERE rowid NOT IN (" + doomed + ") AND " + tc + " IS NOT NULL) LIMIT 1");
+    sql::Stmt s =
+        src.conn().prepare("SELECT v FROM (" + values + ") WHERE v IN (SELECT " + tc + " FROM " + target +
+                           " WHERE rowid IN (" + doomed + ")) AND v NOT IN (SELECT " + tc + " FROM " + target +
+                           " WHERE rowid NOT IN (" + doomed + ") AND " + tc + " IS NOT NULL) LIMIT 1");
     if (s.step()) return Dangling{&r, s.column(0).to_string()};
   }
   return std::nullopt;
@@ -192,9 +200,10 @@ DeleteResult delete_exported(Source& src, const Selection& sel, const std::vecto
                                           " WHERE rid IN (SELECT rowid FROM main.tasks WHERE task_id = ?1)");
       keep.bind(1, d->value);
       keep.run();
-      sql::Stmt reviews = src.conn().prepare("DELETE FROM " + doomed.set(M, "worker_review") +
-                                             " WHERE rid IN (SELECT rowid FROM main.worker_review WHERE unit_id IS NULL "
-                                             "AND task_id = ?1)");
+      sql::Stmt reviews =
+          src.conn().prepare("DELETE FROM " + doomed.set(M, "worker_review") +
+                             " WHERE rid IN (SELECT rowid FROM main.worker_review WHERE unit_id IS NULL "
+                             "AND task_id = ?1)");
       reviews.bind(1, d->value);
       reviews.run();
       result.notes.push_back("Task " + task_name(src, d->value) + " (" + d->value + ") was kept: " +
@@ -218,7 +227,8 @@ DeleteResult delete_exported(Source& src, const Selection& sel, const std::vecto
   }
   for (const DbSpec& spec : databases()) {
     if (!src.attached(spec.id)) continue;
-    Value broken = src.conn().query_value("SELECT count(*) FROM " + qi(src.schema_name(spec.id)) + ".pragma_foreign_key_check");
+    Value broken =
+        src.conn().query_value("SELECT count(*) FROM " + qi(src.schema_name(spec.id)) + ".pragma_foreign_key_check");
     if (broken.i != 0)
       throw Error("Cannot delete the exported data: " + src.file_of(spec.id) + " would break " + broken.to_string() +
                   " foreign keys. The dump was written; nothing was deleted.");

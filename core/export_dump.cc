@@ -138,13 +138,19 @@ void write_value(PyJsonWriter& w, const RowContext& c, const Row& row, size_t co
     if (!date) bad_date(c, row, column);
     return w.string(*date);
   }
-  if (c.db == DbId::Mephisto && is_id_column(name)) return w.string(v.kind == StorageClass::Blob ? base64(v.s) : v.to_string());
+  if (c.db == DbId::Mephisto && is_id_column(name))
+    return w.string(v.kind == StorageClass::Blob ? base64(v.s) : v.to_string());
   switch (v.kind) {
-    case StorageClass::Integer: return w.integer(v.i);
-    case StorageClass::Real: return w.real(v.r);
-    case StorageClass::Text: return w.string(v.s);
-    case StorageClass::Blob: return w.string(base64(v.s));
-    case StorageClass::Null: return w.null();
+    case StorageClass::Integer:
+      return w.integer(v.i);
+    case StorageClass::Real:
+      return w.real(v.r);
+    case StorageClass::Text:
+      return w.string(v.s);
+    case StorageClass::Blob:
+      return w.string(base64(v.s));
+    case StorageClass::Null:
+      return w.null();
   }
 }
 

@@ -93,11 +93,12 @@ std::vector<RunDir> run_dirs_of(Source& src, const std::string& rowids_sql) {
       "SELECT r.task_run_id, p.project_name FROM main.task_runs AS r "
       "LEFT JOIN main.tasks AS t ON t.task_id = r.task_id "
       "LEFT JOIN main.projects AS p ON p.project_id = t.project_id "
-      "WHERE r.rowid IN (" + rowids_sql + ")");
+      "WHERE r.rowid IN (" +
+      rowids_sql + ")");
   while (s.step()) {
     Value project = s.column(1);
-    out.push_back({project.is_null() || project.to_string().empty() ? "NO_PROJECT" : project.to_string(),
-                   s.column_int(0)});
+    out.push_back(
+        {project.is_null() || project.to_string().empty() ? "NO_PROJECT" : project.to_string(), s.column_int(0)});
   }
   std::sort(out.begin(), out.end(), [](const RunDir& a, const RunDir& b) {
     return a.project != b.project ? a.project < b.project : a.id < b.id;
@@ -124,10 +125,11 @@ void RunFiles::add_to(zip::Writer& zip, OnFile on_file, Console::Progress* progr
   bool any = false;
   for (const RunDir& run : runs_) {
     stdfs::path disk = dir_.run_dir(run.project, std::to_string(run.id));
-    struct stat st{};
+    struct stat st {};
     if (::stat(disk.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) continue;
     if (!zip::is_valid_utf8(run.project))
-      throw Error("The project name of task run " + std::to_string(run.id) + " is not valid UTF-8, so its files "
+      throw Error("The project name of task run " + std::to_string(run.id) +
+                  " is not valid UTF-8, so its files "
                   "cannot be stored in a zip. Nothing was exported.");
     if (!any) zip.add_directory("runs/");
     any = true;
@@ -144,14 +146,15 @@ void RunFiles::add_dir(zip::Writer& zip, const stdfs::path& disk, std::vector<st
   for (const std::string& name : sorted_entries(disk)) {
     stdfs::path path = disk / name;
     if (!zip::is_valid_utf8(name))
-      throw Error("The file " + path.string() + " has a name that is not valid UTF-8, which a zip cannot hold. "
+      throw Error("The file " + path.string() +
+                  " has a name that is not valid UTF-8, which a zip cannot hold. "
                   "Rename it and export again. Nothing was exported.");
-    struct stat st{};
+    struct stat st {};
     if (::stat(path.c_str(), &st) != 0) {  // a dangling symlink, or gone
       console_.warn("Skipped " + path.string() + ": " + std::strerror(errno) + ".");
       continue;
     }
-    struct stat lst{};
+    struct stat lst {};
     bool link = ::lstat(path.c_str(), &lst) == 0 && S_ISLNK(lst.st_mode);
     components.push_back(name);
     if (S_ISDIR(st.st_mode) && !link) {

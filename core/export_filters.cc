@@ -1,9 +1,8 @@
 #include "core/export_filters.h"
 
 #include <algorithm>
-#include <set>
-
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "core/dump_values.h"
 #include "formats/date.h"
@@ -28,8 +27,9 @@ std::string join(const std::vector<std::string>& values) {
 }
 
 // The original's message for values that match nothing, naming the option.
-[[noreturn]] void not_found(const std::string& what, const std::string& option, const std::vector<std::string>& provided,
-                            const std::vector<std::string>& missing, const std::string& extra = {}) {
+[[noreturn]] void not_found(const std::string& what, const std::string& option,
+                            const std::vector<std::string>& provided, const std::vector<std::string>& missing,
+                            const std::string& extra = {}) {
   throw Error("You provided incorrect " + what + " (" + option + "). Provided " + std::to_string(provided.size()) +
               " values: " + join(provided) + ". Not found " + std::to_string(missing.size()) +
               " values: " + join(missing) + "." + extra + " Nothing was exported.");
@@ -48,8 +48,10 @@ std::vector<int64_t> lookup(const sql::Db& db, const std::string& sql, const std
       missing.push_back(v);
       continue;
     }
-    if (id) s.bind(1, *id);
-    else s.bind(1, v);
+    if (id)
+      s.bind(1, *id);
+    else
+      s.bind(1, v);
     bool found = false;
     while (s.step()) {
       ids.push_back(s.column_int(0));
@@ -78,24 +80,28 @@ DateTime as_utc(const DateTime& d) { return DateTime{d.instant(), std::nullopt};
 std::vector<int64_t> runs_since(const sql::Db& db, const std::string& text) {
   std::optional<DateTime> since = parse_date(text);
   if (!since)
-    throw Error("Could not parse date '" + text + "'. Expected ISO 8601 format in UTC timezone.\n For example:\n"
+    throw Error("Could not parse date '" + text +
+                "'. Expected ISO 8601 format in UTC timezone.\n For example:\n"
                 "\t - 2024-01-24\n\t - 2024-01-24T01:10:30");
   std::vector<int64_t> runs;
   sql::Stmt s = db.prepare("SELECT task_run_id, creation_date FROM main.task_runs ORDER BY task_run_id");
   while (s.step()) {
     Value created = s.column(1);
     std::optional<DateTime> when;
-    if (created.kind == StorageClass::Text) when = parse_date(created.s);
-    else if (created.kind == StorageClass::Integer) when = date_from_unix(created.i);
+    if (created.kind == StorageClass::Text)
+      when = parse_date(created.s);
+    else if (created.kind == StorageClass::Integer)
+      when = date_from_unix(created.i);
     if (!when)
       throw Error("Cannot export: database.db, table task_runs, row task_run_id = " + std::to_string(s.column_int(0)) +
-                  ", column creation_date holds " + (created.is_null() ? std::string("NULL") : "'" + created.to_string() + "'") +
+                  ", column creation_date holds " +
+                  (created.is_null() ? std::string("NULL") : "'" + created.to_string() + "'") +
                   ", which is not a date. Nothing was exported.");
     if (when->instant() >= since->instant()) runs.push_back(s.column_int(0));
   }
   if (runs.empty())
-    throw Error("Nothing to export - no TaskRuns found that were created after " +
-                format_python_str(as_utc(*since)) + ".");
+    throw Error("Nothing to export - no TaskRuns found that were created after " + format_python_str(as_utc(*since)) +
+                ".");
   return runs;
 }
 
@@ -105,8 +111,10 @@ std::vector<std::string> json_strings(const Value& v) {
   auto j = nlohmann::json::parse(v.s, nullptr, /*allow_exceptions=*/false);
   if (!j.is_array()) return out;
   for (const auto& e : j) {
-    if (e.is_string()) out.push_back(e.get<std::string>());
-    else if (e.is_number_integer()) out.push_back(std::to_string(e.get<int64_t>()));
+    if (e.is_string())
+      out.push_back(e.get<std::string>());
+    else if (e.is_number_integer())
+      out.push_back(std::to_string(e.get<int64_t>()));
   }
   return out;
 }
@@ -143,8 +151,7 @@ std::vector<int64_t> runs_with_labels(const sql::Db& db, const std::vector<std::
   if (!missing.empty()) {
     std::vector<std::string> all(available.begin(), available.end());
     not_found("TaskRun labels", "-l/--labels", labels, missing,
-              all.empty() ? " There are no labels in this data directory."
-                          : " Available labels: " + join(all) + ".");
+              all.empty() ? " There are no labels in this data directory." : " Available labels: " + join(all) + ".");
   }
   return runs;
 }
@@ -156,9 +163,9 @@ ExportRequest resolve_filters(const sql::Db& db, const ExportOptions& o) {
   if (o.qualification_only) {
     r.kind = DumpKind::QualificationsOnly;
     if (!o.qualification_names.empty())
-      r.qualification_ids = lookup(db, "SELECT qualification_id FROM main.qualifications WHERE qualification_name = ?1",
-                                   unique(o.qualification_names), false, "qualification names",
-                                   "-qn/--qualification-names");
+      r.qualification_ids =
+          lookup(db, "SELECT qualification_id FROM main.qualifications WHERE qualification_name = ?1",
+                 unique(o.qualification_names), false, "qualification names", "-qn/--qualification-names");
     return r;
   }
   std::vector<int64_t> runs;

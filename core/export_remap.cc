@@ -2,10 +2,9 @@
 
 #include <algorithm>
 #include <limits>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <unordered_set>
-
-#include <nlohmann/json.hpp>
 
 #include "core/registry.h"
 
@@ -24,12 +23,24 @@ std::string primary_key(const Source& src, DbId db, std::string_view table) {
 
 void write_python_json(PyJsonWriter& w, const nlohmann::ordered_json& v) {
   switch (v.type()) {
-    case nlohmann::json::value_t::null: w.null(); break;
-    case nlohmann::json::value_t::boolean: w.boolean(v.get<bool>()); break;
-    case nlohmann::json::value_t::number_integer: w.integer(v.get<int64_t>()); break;
-    case nlohmann::json::value_t::number_unsigned: w.raw(std::to_string(v.get<uint64_t>())); break;
-    case nlohmann::json::value_t::number_float: w.real(v.get<double>()); break;
-    case nlohmann::json::value_t::string: w.string(v.get_ref<const std::string&>()); break;
+    case nlohmann::json::value_t::null:
+      w.null();
+      break;
+    case nlohmann::json::value_t::boolean:
+      w.boolean(v.get<bool>());
+      break;
+    case nlohmann::json::value_t::number_integer:
+      w.integer(v.get<int64_t>());
+      break;
+    case nlohmann::json::value_t::number_unsigned:
+      w.raw(std::to_string(v.get<uint64_t>()));
+      break;
+    case nlohmann::json::value_t::number_float:
+      w.real(v.get<double>());
+      break;
+    case nlohmann::json::value_t::string:
+      w.string(v.get_ref<const std::string&>());
+      break;
     case nlohmann::json::value_t::array:
       w.begin_array();
       for (const auto& e : v) write_python_json(w, e);
@@ -43,7 +54,9 @@ void write_python_json(PyJsonWriter& w, const nlohmann::ordered_json& v) {
       }
       w.end_object();
       break;
-    default: w.null(); break;
+    default:
+      w.null();
+      break;
   }
 }
 
@@ -116,8 +129,10 @@ void Remap::map_value(const Table& t, Value& v) const {
   if (!id) return;
   std::optional<int64_t> to = lookup(t.db, t.name, *id);
   if (!to) return;
-  if (v.kind == StorageClass::Integer) v.i = *to;
-  else v.s = std::to_string(*to);  // text keeps its type
+  if (v.kind == StorageClass::Integer)
+    v.i = *to;
+  else
+    v.s = std::to_string(*to);  // text keeps its type
 }
 
 void Remap::map_json_list(const Table& t, Value& v) const {
@@ -127,12 +142,16 @@ void Remap::map_json_list(const Table& t, Value& v) const {
   bool changed = false;
   for (auto& e : list) {
     std::optional<int64_t> id;
-    if (e.is_number_integer()) id = e.get<int64_t>();
-    else if (e.is_string()) id = parse_int64(e.get_ref<const std::string&>());
+    if (e.is_number_integer())
+      id = e.get<int64_t>();
+    else if (e.is_string())
+      id = parse_int64(e.get_ref<const std::string&>());
     std::optional<int64_t> to = id ? lookup(t.db, t.name, *id) : std::nullopt;
     if (!to) continue;
-    if (e.is_string()) e = std::to_string(*to);
-    else e = *to;
+    if (e.is_string())
+      e = std::to_string(*to);
+    else
+      e = *to;
     changed = true;
   }
   if (!changed) return;
@@ -147,7 +166,8 @@ void Remap::map_imported_values(const std::vector<std::string>& columns, Row& ro
     auto it = std::find(columns.begin(), columns.end(), c);
     return it == columns.end() ? -1 : static_cast<int>(it - columns.begin());
   };
-  int table_col = index("table_name"), names_col = index("unique_field_names"), values_col = index("unique_field_values");
+  int table_col = index("table_name"), names_col = index("unique_field_names"),
+      values_col = index("unique_field_values");
   if (table_col < 0 || names_col < 0 || values_col < 0) return;
   const Value& table = row[static_cast<size_t>(table_col)];
   Value& values = row[static_cast<size_t>(values_col)];
@@ -165,7 +185,7 @@ void Remap::map_imported_values(const std::vector<std::string>& columns, Row& ro
     for (const TableSpec& spec : table_specs())
       if (!target && spec.db == DbId::Mephisto && spec.pk == name) target = find(DbId::Mephisto, spec.name);
     if (!target) continue;
-    Value v = list[i].is_string() ? Value::text(list[i].get<std::string>())
+    Value v = list[i].is_string()           ? Value::text(list[i].get<std::string>())
               : list[i].is_number_integer() ? Value::integer(list[i].get<int64_t>())
                                             : Value::null();
     Value before = v;
@@ -191,8 +211,10 @@ void Remap::apply(DbId db, std::string_view table, const std::vector<std::string
     auto it = std::find(columns.begin(), columns.end(), rule.column);
     if (it == columns.end()) continue;
     Value& v = row[static_cast<size_t>(it - columns.begin())];
-    if (rule.json_list) map_json_list(*rule.target, v);
-    else map_value(*rule.target, v);
+    if (rule.json_list)
+      map_json_list(*rule.target, v);
+    else
+      map_value(*rule.target, v);
   }
 }
 
@@ -201,7 +223,8 @@ std::vector<std::string> Remap::rename_run_path(std::vector<std::string> c) cons
     if (part.compare(0, prefix.size(), prefix) != 0) return;
     std::optional<int64_t> id = parse_int64(std::string_view(part).substr(prefix.size()));
     if (!id) return;
-    if (std::optional<int64_t> to = lookup(DbId::Mephisto, table, *id)) part = std::string(prefix) + std::to_string(*to);
+    if (std::optional<int64_t> to = lookup(DbId::Mephisto, table, *id))
+      part = std::string(prefix) + std::to_string(*to);
   };
   if (c.size() > 0) rename(c[0], "task_runs", "");
   if (c.size() > 1 && c[1] == "onboarding") {

@@ -6,14 +6,13 @@
 // `qualification_ids`, ids inside `imported_data.unique_field_values`, and the run dir names in the
 // zip. `imported_data.id` is left alone. Substitutions are held as sorted id pairs per table.
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/export_select.h"
-#include <nlohmann/json.hpp>
-
 #include "formats/pyjson.h"
 #include "formats/value.h"
 

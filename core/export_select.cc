@@ -13,8 +13,8 @@ std::string qi(std::string_view name) { return sql::quote_ident(name); }
 
 // Mephisto tables of a partial and of a qualification-only dump, in the original's order.
 const std::vector<std::string_view> kPartialTables = {
-    "task_runs", "assignments", "units",    "agents",  "onboarding_agents",      "tasks",
-    "worker_review", "projects", "requesters", "workers", "granted_qualifications", "qualifications"};
+    "task_runs",     "assignments", "units",      "agents",  "onboarding_agents",      "tasks",
+    "worker_review", "projects",    "requesters", "workers", "granted_qualifications", "qualifications"};
 const std::vector<std::string_view> kQualificationTables = {"granted_qualifications", "qualifications", "workers"};
 const std::vector<std::string_view> kNamedQualificationTables = {"qualifications", "granted_qualifications", "workers"};
 
@@ -106,8 +106,8 @@ std::string Selection::rowids_sql(DbId db, std::string_view table) const {
 }
 
 std::string Selection::values_of(DbId db, std::string_view table, std::string_view column) const {
-  return "(SELECT " + qi(column) + " FROM " + src_->qualified(db, table) + " WHERE rowid IN (" +
-         rowids_sql(db, table) + "))";
+  return "(SELECT " + qi(column) + " FROM " + src_->qualified(db, table) + " WHERE rowid IN (" + rowids_sql(db, table) +
+         "))";
 }
 
 int64_t Selection::add(DbId db, std::string_view table, const std::string& where) {
@@ -162,10 +162,10 @@ int64_t Selection::apply_provider_rules(DbId db) {
       for (std::string_view t : {"studies", "run_mappings", "runs", "units", "qualifications"})
         added += add(db, t, "task_run_id IN " + runs);
       added += add(db, "submissions", "prolific_study_id IN " + values_of(db, "studies", "prolific_study_id"));
-      added += add(db, "participant_groups",
-                   "prolific_participant_group_id IN " +
-                       values_of(db, "qualifications", "prolific_participant_group_id") +
-                       " OR qualification_name IN " + qualification_names);
+      added +=
+          add(db, "participant_groups",
+              "prolific_participant_group_id IN " + values_of(db, "qualifications", "prolific_participant_group_id") +
+                  " OR qualification_name IN " + qualification_names);
       added += add(db, "workers", "worker_id IN " + values_of(M, "workers", "worker_name"));
       break;
     case DbId::Mock:
@@ -181,7 +181,8 @@ int64_t Selection::apply_provider_rules(DbId db) {
                    "requester_id IN " + values_of(M, "requesters", "requester_id") + " AND qualification_name IN " +
                        qualification_names);
       break;
-    default: break;
+    default:
+      break;
   }
   return added;
 }
@@ -194,8 +195,8 @@ void Selection::make_layout() {
     mephisto.tables = dump_tables(schema);
   } else {
     const auto& order = kind_ == DumpKind::Partial ? kPartialTables
-                        : all_tables_.empty()     ? kNamedQualificationTables
-                                                  : kQualificationTables;
+                        : all_tables_.empty()      ? kNamedQualificationTables
+                                                   : kQualificationTables;
     for (std::string_view t : order)
       if (schema.find(t)) mephisto.tables.emplace_back(t);
   }

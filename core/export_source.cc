@@ -36,9 +36,7 @@ Source::Source(const DataDir& dir, bool writable)
 
 bool Source::attached(DbId db) const { return schemas_[static_cast<size_t>(db)].has_value(); }
 
-std::string Source::schema_name(DbId db) const {
-  return db == DbId::Mephisto ? "main" : std::string(db_spec(db).key);
-}
+std::string Source::schema_name(DbId db) const { return db == DbId::Mephisto ? "main" : std::string(db_spec(db).key); }
 
 std::string Source::qualified(DbId db, std::string_view table) const {
   return sql::quote_ident(schema_name(db)) + "." + sql::quote_ident(table);

@@ -18,11 +18,11 @@ namespace mdb::capnp_dump {
 namespace {
 
 // Batch sizes: every message stays below a few times these, far under the 64 MiB limit.
-constexpr size_t kBatchBytes = size_t{4} << 20;     // rows or files per message, by estimated size
-constexpr size_t kMaxInlineValue = size_t{1} << 20; // larger values go to chunk messages
+constexpr size_t kBatchBytes = size_t{4} << 20;       // rows or files per message, by estimated size
+constexpr size_t kMaxInlineValue = size_t{1} << 20;   // larger values go to chunk messages
 constexpr size_t kRowInlineBudget = size_t{4} << 20;  // inline bytes of one row
 constexpr size_t kChunkBytes = size_t{4} << 20;
-constexpr size_t kValueOverhead = 24;               // a Value struct plus pointer, roughly
+constexpr size_t kValueOverhead = 24;  // a Value struct plus pointer, roughly
 constexpr uint32_t kMaxSegments = 512;
 constexpr uint64_t kTraversalLimitWords = 8 * 1024 * 1024;  // capnp's default: 64 MiB
 
@@ -47,8 +47,10 @@ std::vector<bool> large_values(const Row& row) {
   for (size_t i = 0; i < row.size(); ++i) {
     const Value& v = row[i];
     if (v.kind != StorageClass::Text && v.kind != StorageClass::Blob) continue;
-    if (v.s.size() > kMaxInlineValue || inline_bytes + v.s.size() > kRowInlineBudget) large[i] = true;
-    else inline_bytes += v.s.size();
+    if (v.s.size() > kMaxInlineValue || inline_bytes + v.s.size() > kRowInlineBudget)
+      large[i] = true;
+    else
+      inline_bytes += v.s.size();
   }
   return large;
 }
@@ -113,11 +115,21 @@ struct StreamWriter::Impl {
         auto dst = values[static_cast<unsigned>(c)];
         bool is_large = large[r][c];
         switch (v.kind) {
-          case StorageClass::Null: dst.setNull(); break;
-          case StorageClass::Integer: dst.setInteger(v.i); break;
-          case StorageClass::Real: dst.setReal(v.r); break;
-          case StorageClass::Text: is_large ? dst.setLargeText(v.s.size()) : dst.setText(as_data(v.s)); break;
-          case StorageClass::Blob: is_large ? dst.setLargeBlob(v.s.size()) : dst.setBlob(as_data(v.s)); break;
+          case StorageClass::Null:
+            dst.setNull();
+            break;
+          case StorageClass::Integer:
+            dst.setInteger(v.i);
+            break;
+          case StorageClass::Real:
+            dst.setReal(v.r);
+            break;
+          case StorageClass::Text:
+            is_large ? dst.setLargeText(v.s.size()) : dst.setText(as_data(v.s));
+            break;
+          case StorageClass::Blob:
+            is_large ? dst.setLargeBlob(v.s.size()) : dst.setBlob(as_data(v.s));
+            break;
         }
       }
     }
@@ -258,16 +270,21 @@ class StreamReader {
     auto words = kj::heapArray<capnp::word>(table_words + total);
     std::memcpy(words.asBytes().begin(), table.data(), table_words * 8);
     size_t body = static_cast<size_t>(total) * 8;
-    if (fill(reinterpret_cast<char*>(words.begin() + table_words), body) < body) fail("the stream ends inside a message");
+    if (fill(reinterpret_cast<char*>(words.begin() + table_words), body) < body)
+      fail("the stream ends inside a message");
     return words;
   }
 
   void handle(wire::Message::Reader msg) {
     switch (msg.which()) {
-      case wire::Message::HEADER: return on_header(msg.getHeader());
-      case wire::Message::FILES: return on_files(msg.getFiles());
-      case wire::Message::ROWS: return on_rows(msg.getRows());
-      case wire::Message::CHUNK: return on_chunk(msg.getChunk());
+      case wire::Message::HEADER:
+        return on_header(msg.getHeader());
+      case wire::Message::FILES:
+        return on_files(msg.getFiles());
+      case wire::Message::ROWS:
+        return on_rows(msg.getRows());
+      case wire::Message::CHUNK:
+        return on_chunk(msg.getChunk());
     }
     fail("it is of an unknown kind");
   }
@@ -351,13 +368,20 @@ class StreamReader {
       return out;
     };
     switch (v.which()) {
-      case wire::Value::NULL_: return Value::null();
-      case wire::Value::INTEGER: return Value::integer(v.getInteger());
-      case wire::Value::REAL: return Value::real(v.getReal());
-      case wire::Value::TEXT: return Value::text(str(v.getText()));
-      case wire::Value::BLOB: return Value::blob(str(v.getBlob()));
-      case wire::Value::LARGE_TEXT: return large(StorageClass::Text, v.getLargeText());
-      case wire::Value::LARGE_BLOB: return large(StorageClass::Blob, v.getLargeBlob());
+      case wire::Value::NULL_:
+        return Value::null();
+      case wire::Value::INTEGER:
+        return Value::integer(v.getInteger());
+      case wire::Value::REAL:
+        return Value::real(v.getReal());
+      case wire::Value::TEXT:
+        return Value::text(str(v.getText()));
+      case wire::Value::BLOB:
+        return Value::blob(str(v.getBlob()));
+      case wire::Value::LARGE_TEXT:
+        return large(StorageClass::Text, v.getLargeText());
+      case wire::Value::LARGE_BLOB:
+        return large(StorageClass::Blob, v.getLargeBlob());
     }
     fail("a value of an unknown kind");
   }

@@ -27,14 +27,14 @@ struct Header {
   std::string dump_metadata;  // the "dump_metadata" value as compact JSON text
   std::string json_member;    // the JSON member's name in the zip
   uint64_t json_size = 0;
-  Hash128 json_hash;          // xxh3-128 of the JSON member
-  uint64_t file_count = 0;    // files that follow the header
+  Hash128 json_hash;        // xxh3-128 of the JSON member
+  uint64_t file_count = 0;  // files that follow the header
 };
 
 struct FileRecord {
   std::string path;  // member name in the zip
   uint64_t size = 0;
-  Hash128 hash;      // xxh3-128 of the content
+  Hash128 hash;  // xxh3-128 of the content
 };
 
 using Sink = std::function<void(std::string_view)>;

@@ -25,10 +25,14 @@ bool is_valid_utf8(std::string_view s) {
     }
     size_t n;
     uint32_t cp, min;
-    if ((b & 0xE0) == 0xC0) n = 2, cp = b & 0x1F, min = 0x80;
-    else if ((b & 0xF0) == 0xE0) n = 3, cp = b & 0x0F, min = 0x800;
-    else if ((b & 0xF8) == 0xF0) n = 4, cp = b & 0x07, min = 0x10000;
-    else return false;
+    if ((b & 0xE0) == 0xC0)
+      n = 2, cp = b & 0x1F, min = 0x80;
+    else if ((b & 0xF0) == 0xE0)
+      n = 3, cp = b & 0x0F, min = 0x800;
+    else if ((b & 0xF8) == 0xF0)
+      n = 4, cp = b & 0x07, min = 0x10000;
+    else
+      return false;
     if (i + n > s.size()) return false;
     for (size_t k = 1; k < n; ++k) {
       auto c = static_cast<unsigned char>(s[i + k]);
@@ -161,7 +165,8 @@ void Reader::validate(const Limits& limits) const {
     if (type != 0 && !S_ISREG(type) && !S_ISDIR(type)) fail(e, "is a device, FIFO or socket");
     if (S_ISDIR(type) != e.is_directory && type != 0) fail(e, "has a directory mode that does not match its name");
     zip_stat_t st;
-    if (zip_stat_index(za_, e.index, ZIP_FL_ENC_RAW, &st) != 0) fail(e, std::string("cannot be read: ") + zip_strerror(za_));
+    if (zip_stat_index(za_, e.index, ZIP_FL_ENC_RAW, &st) != 0)
+      fail(e, std::string("cannot be read: ") + zip_strerror(za_));
     if ((st.valid & ZIP_STAT_ENCRYPTION_METHOD) && st.encryption_method != ZIP_EM_NONE) fail(e, "is encrypted");
     if ((st.valid & ZIP_STAT_COMP_METHOD) && !zip_compression_method_supported(st.comp_method, 0))
       fail(e, "uses an unsupported compression method (" + std::to_string(st.comp_method) + ")");
@@ -182,7 +187,7 @@ void Reader::validate(const Limits& limits) const {
       if (files.count(std::string_view(e.name).substr(0, slash)))
         fail(e, "lies under " + in_quotes(e.name.substr(0, slash)) + ", which is a file in the same zip");
   if (limits.extract_to) {
-    struct statvfs vfs{};
+    struct statvfs vfs {};
     if (::statvfs(limits.extract_to->c_str(), &vfs) == 0) {
       uint64_t free_bytes = static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize;
       if (total > free_bytes)

@@ -99,12 +99,12 @@ class Writer {
 // One member as the central directory declares it.
 struct Entry {
   uint64_t index = 0;
-  std::string name;             // raw bytes as stored
-  bool name_is_utf8 = true;     // false: not valid UTF-8 (validate() rejects it)
-  uint64_t size = 0;            // declared uncompressed size
+  std::string name;          // raw bytes as stored
+  bool name_is_utf8 = true;  // false: not valid UTF-8 (validate() rejects it)
+  uint64_t size = 0;         // declared uncompressed size
   uint64_t compressed_size = 0;
   bool is_directory = false;
-  uint32_t unix_mode = 0;       // from the external attributes when made on Unix, else 0
+  uint32_t unix_mode = 0;  // from the external attributes when made on Unix, else 0
 };
 
 struct Limits {

@@ -46,7 +46,7 @@ struct Bytes {
 
 // MS-DOS date and time fields (local time, 2-second resolution, from 1980 on).
 std::pair<uint16_t, uint16_t> dos_time(time_t t) {
-  struct tm local{};
+  struct tm local {};
   localtime_r(&t, &local);
   if (local.tm_year < 80) return {0, (1 << 5) | 1};  // 1980-01-01 00:00
   auto time = static_cast<uint16_t>((local.tm_hour << 11) | (local.tm_min << 5) | (local.tm_sec / 2));
@@ -204,7 +204,7 @@ struct Writer::Impl {
     rec.u32(d.crc).u32(d.compressed >= kMax32 ? kMax32 : static_cast<uint32_t>(d.compressed));
     rec.u32(d.size >= kMax32 ? kMax32 : static_cast<uint32_t>(d.size));
     rec.u16(static_cast<uint32_t>(name.size())).u16(big ? static_cast<uint32_t>(extra.s.size() + 4) : 0);
-    rec.u16(0).u16(0).u16(0);  // comment, disk, internal attributes
+    rec.u16(0).u16(0).u16(0);                        // comment, disk, internal attributes
     rec.u32((mode << 16) | (directory ? 0x10 : 0));  // Unix mode; 0x10: MS-DOS directory
     rec.u32(header_at >= kMax32 ? kMax32 : static_cast<uint32_t>(header_at)).raw(name);
     if (big) rec.u16(1).u16(static_cast<uint32_t>(extra.s.size())).raw(extra.s);
@@ -239,7 +239,8 @@ void Writer::add_file(std::string_view name, std::unique_ptr<Input> in, bool exe
 
 void Writer::commit() {
   Impl& w = *impl_;
-  if (w.count == 0) throw Error("Writing the zip " + w.out->name() + " failed: it has no members. Nothing was written.");
+  if (w.count == 0)
+    throw Error("Writing the zip " + w.out->name() + " failed: it has no members. Nothing was written.");
   uint64_t cd_at = w.offset, cd_size = w.central.size();
   w.write(w.central);
   std::string().swap(w.central);

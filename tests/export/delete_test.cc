@@ -94,8 +94,8 @@ TEST_F(Delete, FullDeleteEmptiesEveryExportedTableAndRemovesTheRunDirsOnly) {
     for (const std::string& row : left) EXPECT_EQ(row.rfind("INSERT INTO migrations ", 0), 0u) << db << ": " << row;
   }
   EXPECT_EQ(read(data_ / "data" / "notes.txt"), stray);
-  EXPECT_EQ(listing(data_ / "data"), (std::vector<std::string>{"notes.txt", "runs", "runs/project_alpha",
-                                                                "runs/Проект_β"}));
+  EXPECT_EQ(listing(data_ / "data"),
+            (std::vector<std::string>{"notes.txt", "runs", "runs/project_alpha", "runs/Проект_β"}));
 }
 
 TEST_F(Delete, ATaskNamedAsParentStaysAndTheOutputSaysSo) {
@@ -118,9 +118,10 @@ TEST_F(Delete, ATaskNamedAsParentStaysAndTheOutputSaysSo) {
 TEST_F(Delete, LabelsDeleteTheLabelledRunsOnly) {
   {
     sql::Db db = sql::Db::open(data_ / "database.db");
-    db.exec("INSERT INTO imported_data (source_file_name, data_labels, table_name, unique_field_names, "
-            "unique_field_values) VALUES ('x.zip', '[\"batch_\\u00fc\"]', 'task_runs', '[\"task_run_id\"]', "
-            "'[\"6035209599903972796\"]')");
+    db.exec(
+        "INSERT INTO imported_data (source_file_name, data_labels, table_name, unique_field_names, "
+        "unique_field_values) VALUES ('x.zip', '[\"batch_\\u00fc\"]', 'task_runs', '[\"task_run_id\"]', "
+        "'[\"6035209599903972796\"]')");
   }
   std::set<std::string> before = rows("database.db");
   RunResult r = del({"-l", "batch_ü"});

@@ -191,10 +191,9 @@ std::vector<std::string> dangling_references(const stdfs::path& data) {
       values = "SELECT j.value AS v FROM " + src.qualified(r.db, r.table) + " AS s, json_each(s." + col + ") AS j";
     else
       values = "SELECT " + col + " AS v FROM " + src.qualified(r.db, r.table) + " WHERE " + col + " IS NOT NULL";
-    sql::Stmt s = src.conn().prepare("SELECT v FROM (" + values + ") WHERE v NOT IN (SELECT " +
-                                     sql::quote_ident(r.target_column) + " FROM " +
-                                     src.qualified(r.target_db, r.target_table) + " WHERE " +
-                                     sql::quote_ident(r.target_column) + " IS NOT NULL)");
+    sql::Stmt s = src.conn().prepare(
+        "SELECT v FROM (" + values + ") WHERE v NOT IN (SELECT " + sql::quote_ident(r.target_column) + " FROM " +
+        src.qualified(r.target_db, r.target_table) + " WHERE " + sql::quote_ident(r.target_column) + " IS NOT NULL)");
     while (s.step())
       out.push_back(std::string(core::db_spec(r.db).key) + "." + r.table + "." + r.column + "=" +
                     s.column(0).to_string() + " -> " + r.target_table + "." + r.target_column);
@@ -209,7 +208,8 @@ std::vector<std::string> foreign_key_violations(const stdfs::path& data) {
     if (!stdfs::exists(file)) continue;
     sql::Db db = sql::Db::open_readonly(file);
     sql::Stmt s = db.prepare("PRAGMA foreign_key_check");
-    while (s.step()) out.push_back(std::string(spec.file) + ": " + s.column(0).to_string() + " row " + s.column(1).to_string());
+    while (s.step())
+      out.push_back(std::string(spec.file) + ": " + s.column(0).to_string() + " row " + s.column(1).to_string());
   }
   return out;
 }

@@ -3,10 +3,9 @@
 // dump back (JSON, Cap'n Proto half, files), and the checks every dump must pass (closure).
 #include <filesystem>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "formats/capnp_dump.h"
 #include "tests/support/testenv.h"
@@ -36,10 +35,10 @@ struct Dump {
   std::string stem;
   std::string json_text;
   Json json;
-  std::string capnp;                           // the Cap'n Proto member's bytes
-  std::map<std::string, std::string> files;    // runs/... -> content
-  std::vector<std::string> directories;        // runs/.../ entries
-  std::map<std::string, uint32_t> modes;       // every member -> Unix mode
+  std::string capnp;                         // the Cap'n Proto member's bytes
+  std::map<std::string, std::string> files;  // runs/... -> content
+  std::vector<std::string> directories;      // runs/.../ entries
+  std::map<std::string, uint32_t> modes;     // every member -> Unix mode
 };
 Dump read_dump(const stdfs::path& zip);
 

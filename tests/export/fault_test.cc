@@ -50,7 +50,8 @@ TEST_F(ExportFaults, DiskFullIOErrorAndShortWriteLeaveNothingBehind) {
       EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
       EXPECT_NE(r.err.find(kind == "enospc" ? "No space left on device" : "Input/output error"), std::string::npos)
           << r.err;
-      std::vector<std::string> left = stdfs::exists(out / "export") ? listing(out / "export") : std::vector<std::string>{};
+      std::vector<std::string> left =
+          stdfs::exists(out / "export") ? listing(out / "export") : std::vector<std::string>{};
       EXPECT_EQ(left, std::vector<std::string>{});
     }
   }

@@ -5,8 +5,8 @@
 
 #include <cstring>
 #include <regex>
-#include <sstream>
 #include <set>
+#include <sstream>
 
 #include "core/content_hash.h"
 #include "formats/capnp_dump.h"
@@ -42,7 +42,7 @@ TEST_F(S1, FullDumpJsonIsByteIdenticalToTheOriginalsExceptTheTimestamp) {
     SCOPED_TRACE("-i " + indent);
     Dump ours = run_export({"-i", indent}, "out" + indent);
     Dump theirs = read_dump(original_dump(stamp));
-    EXPECT_NE(ours.json_text, theirs.json_text);  // the timestamps differ ...
+    EXPECT_NE(ours.json_text, theirs.json_text);                                        // the timestamps differ ...
     EXPECT_EQ(without_timestamp(ours.json_text), without_timestamp(theirs.json_text));  // ... and nothing else
     EXPECT_EQ(ours.files, theirs.files);
   }
@@ -143,8 +143,10 @@ TEST_F(S1, PartialDumpsHoldTheOriginalsRowsPlusExactlyTheClosureRows) {
       for (const std::string& t : order_ours) {
         auto a = rows_by_key(ours, db, t), b = rows_by_key(theirs, db, t);
         for (const auto& [k, row] : a) {
-          if (!b.count(k)) extra[db + "." + t].insert(k);
-          else EXPECT_EQ(row, b[k]) << db << "." << t << " " << k;
+          if (!b.count(k))
+            extra[db + "." + t].insert(k);
+          else
+            EXPECT_EQ(row, b[k]) << db << "." << t << " " << k;
         }
         for (const auto& [k, row] : b)
           if (!a.count(k)) missing[db + "." + t].insert(k);
@@ -232,9 +234,7 @@ TEST_F(S1, BadInputFailsWithTheOriginalsMessageAndWritesNothing) {
       {{"-ti", "123"}, 1, {"incorrect Task IDs", "Not found 1 values: 123."}},
       {{"-ti", "abc"}, 1, {"incorrect Task IDs", "Not found 1 values: abc."}},
       {{"-tri", "999"}, 1, {"incorrect TaskRun IDs", "Provided 1 values: 999.", "Not found 1 values: 999."}},
-      {{"-l", "some_label"},
-       1,
-       {"incorrect TaskRun labels", "Not found 1 values: some_label.", "There are no labels"}},
+      {{"-l", "some_label"}, 1, {"incorrect TaskRun labels", "Not found 1 values: some_label.", "There are no labels"}},
       {{"-qo", "-qn", "nope_qual"}, 1, {"incorrect qualification names", "Not found 1 values: nope_qual."}},
       {{"-trs", "not-a-date"},
        1,
@@ -283,10 +283,11 @@ TEST_F(S1, LabelsMatchExactlyAfterJsonDecodingAndHostileNamesAreJustNames) {
   {
     sql::Db db = sql::Db::open(data_ / "database.db");
     // Labels stored as the original stores them (json.dumps: ensure_ascii escapes).
-    db.exec("INSERT INTO imported_data (source_file_name, data_labels, table_name, unique_field_names, "
-            "unique_field_values) VALUES ('x.zip', '[\"it''s\", \"\\u00fcn\\u00ef\"]', 'task_runs', "
-            "'[\"task_run_id\"]', '[\"6035209599903972796\"]'), ('y.zip', '[\"%\", \"a_b\"]', 'task_runs', "
-            "'[\"task_run_id\"]', '[\"1366341334178983519\"]')");
+    db.exec(
+        "INSERT INTO imported_data (source_file_name, data_labels, table_name, unique_field_names, "
+        "unique_field_values) VALUES ('x.zip', '[\"it''s\", \"\\u00fcn\\u00ef\"]', 'task_runs', "
+        "'[\"task_run_id\"]', '[\"6035209599903972796\"]'), ('y.zip', '[\"%\", \"a_b\"]', 'task_runs', "
+        "'[\"task_run_id\"]', '[\"1366341334178983519\"]')");
     db.exec("UPDATE tasks SET task_name = 'it''s \"q\"; --%_ü' WHERE task_name = 'sentiment_review'");
   }
   Dump unicode = run_export({"-l", "ünï"}, "l1");
@@ -385,6 +386,59 @@ TEST(S4, LegacyDataDirIsMigratedThenExported) {
   // A second export finds nothing to migrate.
   RunResult again = export_dump(data, tmp / "o2", {});
   EXPECT_EQ(again.out.find("Applied"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace mdb::test
+
+namespace mdb::test {
+namespace {
+
+// mturk_sandbox (its own datastore, mturk's rules) and inhouse (always `{}`), in full, partial
+// and -del exports.
+TEST_F(S1, SandboxAndInhouseProvidersAreExportedAndDeletedLikeTheOthers) {
+  stdfs::create_directories(data_ / "mturk_sandbox");
+  stdfs::copy_file(data_ / "mturk" / "mturk.db", data_ / "mturk_sandbox" / "mturk.db");
+  {
+    sql::Db db = sql::Db::open(data_ / "database.db");
+    db.exec("UPDATE requesters SET provider_type = 'mturk_sandbox' WHERE requester_name = 'mturk_requester'");
+    db.exec("INSERT INTO requesters (requester_id, requester_name, provider_type) VALUES (11111111, 'in', 'inhouse')");
+  }
+  Dump full = run_export({}, "full");
+  std::vector<std::string> keys;
+  for (const auto& [k, v] : full.json.items()) keys.push_back(k);
+  EXPECT_EQ(keys,
+            (std::vector<std::string>{"mephisto", "inhouse", "mock", "mturk_sandbox", "prolific", "dump_metadata"}));
+  EXPECT_EQ(full.json["inhouse"], Json::object());
+  EXPECT_EQ(full.json["mturk_sandbox"]["hits"].size(), 4u);
+  EXPECT_TRUE(full.json["dump_metadata"]["migrations"]["inhouse"].is_null());
+  EXPECT_EQ(full.json["dump_metadata"]["migrations"]["mturk_sandbox"], "20240418_data_porter_feature");
+
+  Dump part = run_export({"-tri", "1366341334178983519"}, "part");
+  keys.clear();
+  for (const auto& [k, v] : part.json.items()) keys.push_back(k);
+  EXPECT_EQ(keys, (std::vector<std::string>{"mephisto", "mturk_sandbox", "dump_metadata"}));
+  EXPECT_EQ(part.json["mturk_sandbox"]["run_mappings"].size(), 4u);
+  EXPECT_EQ(part.json["mturk_sandbox"]["runs"].size(), 1u);
+  EXPECT_EQ(closure_violations(part, data_), std::vector<std::string>{});
+
+  // The old mturk datastore still holds rows of that run, and no requester of type mturk is
+  // exported: deleting the run would leave them dangling, so nothing is deleted.
+  std::map<std::string, std::string> before = state_of(data_);
+  RunResult refused = export_dump(data_, out("refused"), {"-y", "-del", "-tri", "1366341334178983519"});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.err.find("mturk/mturk.db table hits that is not exported refers to units"), std::string::npos)
+      << refused.err;
+  EXPECT_EQ(state_of(data_), before);
+  stdfs::remove_all(data_ / "mturk");
+  RunResult del = export_dump(data_, out("del"), {"-y", "-del", "-tri", "1366341334178983519"});
+  ASSERT_EQ(del.exit_code, 0) << del.err;
+  sql::Db sandbox = sql::Db::open_readonly(data_ / "mturk_sandbox" / "mturk.db");
+  EXPECT_EQ(sandbox.query_value("SELECT count(*) FROM hits").i, 0);
+  EXPECT_EQ(sandbox.query_value("SELECT count(*) FROM runs").i, 0);
+  EXPECT_EQ(sandbox.query_value("SELECT count(*) FROM qualifications").i, 1);  // shared with the requester
+  EXPECT_EQ(dangling_references(data_), std::vector<std::string>{});
+  EXPECT_EQ(foreign_key_violations(data_), std::vector<std::string>{});
 }
 
 }  // namespace

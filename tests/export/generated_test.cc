@@ -71,7 +71,8 @@ TEST(Generated, RandomizedLegacyIdsKeepEveryRelation) {
     TempDir tmp;
     stdfs::path data = sample(tmp.path(), seed, {"--legacy"});
     std::vector<std::vector<std::string>> cases = {{}};
-    for (const std::string& run : column(data, "SELECT task_run_id FROM task_runs LIMIT 2")) cases.push_back({"-tri", run});
+    for (const std::string& run : column(data, "SELECT task_run_id FROM task_runs LIMIT 2"))
+      cases.push_back({"-tri", run});
     int n = 0;
     for (const auto& args : cases) {
       std::vector<std::string> r_args = args;

@@ -2,11 +2,10 @@
 // that keeps every message small whatever the value sizes, and clean errors on damaged streams.
 #include "formats/capnp_dump.h"
 
-#include <gtest/gtest.h>
-#include <rapidcheck/gtest.h>
-
 #include <capnp/message.h>
 #include <capnp/serialize.h>
+#include <gtest/gtest.h>
+#include <rapidcheck/gtest.h>
 
 #include <cmath>
 #include <cstring>
@@ -32,9 +31,8 @@ struct Dump {
 };
 
 bool same_header(const Header& a, const Header& b) {
-  return a.format_version == b.format_version && a.dump_metadata == b.dump_metadata &&
-         a.json_member == b.json_member && a.json_size == b.json_size && a.json_hash == b.json_hash &&
-         a.file_count == b.file_count;
+  return a.format_version == b.format_version && a.dump_metadata == b.dump_metadata && a.json_member == b.json_member &&
+         a.json_size == b.json_size && a.json_hash == b.json_hash && a.file_count == b.file_count;
 }
 
 std::string write(const Dump& d) {
@@ -113,10 +111,11 @@ Dump sample() {
   d.files = {{"runs/p/1/a.json", 12, {1, 2}}, {"runs/Проект_β/2/b", 0, {3, 4}}};
   d.header.file_count = d.files.size();
   Table t{"mephisto", "tasks", {"task_id", "task_name", "score", "blob", "missing"}, {}};
-  t.rows.push_back({Value::integer(std::numeric_limits<int64_t>::max()), Value::text("it's \"ünï\""),
-                    Value::real(0.1), Value::blob(std::string("\0\xff\x01", 3)), Value::null()});
-  t.rows.push_back({Value::integer(std::numeric_limits<int64_t>::min()), Value::text(std::string("nul\0in\xfftext", 11)),
-                    Value::real(-0.0), Value::blob(""), Value::text("")});
+  t.rows.push_back({Value::integer(std::numeric_limits<int64_t>::max()), Value::text("it's \"ünï\""), Value::real(0.1),
+                    Value::blob(std::string("\0\xff\x01", 3)), Value::null()});
+  t.rows.push_back({Value::integer(std::numeric_limits<int64_t>::min()),
+                    Value::text(std::string("nul\0in\xfftext", 11)), Value::real(-0.0), Value::blob(""),
+                    Value::text("")});
   t.rows.push_back({Value::integer(0), Value::text("007"), Value::real(std::nan("")),
                     Value::real(std::numeric_limits<double>::infinity()), Value::integer(1)});
   d.tables.push_back(t);
@@ -149,9 +148,7 @@ TEST(CapnpDump, SameInputSameBytes) { EXPECT_EQ(write(sample()), write(sample())
 TEST(CapnpDump, PiecesWrittenSeparatelyConcatenate) {
   Dump d = sample();
   std::string head, files, rows;
-  StreamWriter(
-      [&](std::string_view b) { head.append(b); })
-      .header(d.header);
+  StreamWriter([&](std::string_view b) { head.append(b); }).header(d.header);
   {
     StreamWriter w([&](std::string_view b) { files.append(b); });
     for (const FileRecord& f : d.files) w.file(f);
@@ -290,11 +287,10 @@ TEST(CapnpDump, GarbageInsideAMessageIsAnError) {
 }
 
 rc::Gen<Value> arbitrary_value() {
-  return rc::gen::oneOf(
-      rc::gen::just(Value::null()), rc::gen::map(rc::gen::arbitrary<int64_t>(), &Value::integer),
-      rc::gen::map(rc::gen::arbitrary<double>(), &Value::real),
-      rc::gen::map(rc::gen::container<std::string>(rc::gen::arbitrary<char>()), &Value::text),
-      rc::gen::map(rc::gen::container<std::string>(rc::gen::arbitrary<char>()), &Value::blob));
+  return rc::gen::oneOf(rc::gen::just(Value::null()), rc::gen::map(rc::gen::arbitrary<int64_t>(), &Value::integer),
+                        rc::gen::map(rc::gen::arbitrary<double>(), &Value::real),
+                        rc::gen::map(rc::gen::container<std::string>(rc::gen::arbitrary<char>()), &Value::text),
+                        rc::gen::map(rc::gen::container<std::string>(rc::gen::arbitrary<char>()), &Value::blob));
 }
 
 RC_GTEST_PROP(CapnpDumpProperty, RowsRoundTripExactly, ()) {

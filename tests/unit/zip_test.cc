@@ -26,8 +26,10 @@ constexpr time_t kMtime = 1764000000;  // 2025-11-24, a fixed time for reproduci
 void write_zip(const stdfs::path& target, const std::vector<std::pair<std::string, std::string>>& files) {
   zip::Writer w(fs::ZipFileOutput::reserve(target), kMtime);
   for (const auto& [name, content] : files) {
-    if (name.back() == '/') w.add_directory(name);
-    else w.add_file(name, zip::memory_input(content));
+    if (name.back() == '/')
+      w.add_directory(name);
+    else
+      w.add_file(name, zip::memory_input(content));
   }
   w.commit();
 }
@@ -105,19 +107,21 @@ for i in z.infolist():
 )";
   test::RunResult r = test::run("/usr/bin/env", {"python3", "-c", script, target.string()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  struct tm local{};
+  struct tm local {};
   localtime_r(&kMtime, &local);  // zip times are local wall-clock times
   char when[64];
   std::snprintf(when, sizeof when, "(%d, %d, %d, %d, %d, %d)", local.tm_year + 1900, local.tm_mon + 1, local.tm_mday,
                 local.tm_hour, local.tm_min, local.tm_sec / 2 * 2);
   std::string t = when;
   EXPECT_EQ(r.out, "runs/ 0o40755 False " + t + " 0 \n" + "runs/ünï/ 0o40755 True " + t + " 0 \n" +
-                       "runs/ünï/f.json 0o100644 True " + t + " 8 [1]\n" + "plain.txt 0o100644 False " + t + " 8 abc\n");
+                       "runs/ünï/f.json 0o100644 True " + t + " 8 [1]\n" + "plain.txt 0o100644 False " + t +
+                       " 8 abc\n");
 }
 
 TEST(ZipWriter, SameInputGivesSameBytes) {
   TempDir dir;
-  std::vector<std::pair<std::string, std::string>> files = {{"a/", ""}, {"a/x", "hello"}, {"b", std::string(100000, 'z')}};
+  std::vector<std::pair<std::string, std::string>> files = {
+      {"a/", ""}, {"a/x", "hello"}, {"b", std::string(100000, 'z')}};
   write_zip(dir / "1.zip", files);
   write_zip(dir / "2.zip", files);
   EXPECT_EQ(test::read(dir / "1.zip"), test::read(dir / "2.zip"));
@@ -136,9 +140,10 @@ TEST(ZipWriter, ManyMembersUseZip64AndStillRead) {
   r.validate({});
   EXPECT_EQ(r.read(r.entries()[65999], 100), "65999");
   if (have_python()) {
-    test::RunResult py = test::run(
-        "/usr/bin/env", {"python3", "-c", "import sys,zipfile; z=zipfile.ZipFile(sys.argv[1]); print(len(z.namelist()))",
-                         target.string()});
+    test::RunResult py =
+        test::run("/usr/bin/env",
+                  {"python3", "-c", "import sys,zipfile; z=zipfile.ZipFile(sys.argv[1]); print(len(z.namelist()))",
+                   target.string()});
     EXPECT_EQ(py.out, "66000\n") << py.err;
   }
 }
@@ -180,8 +185,10 @@ TEST(ZipWriter, MembersOfUnknownSizeAndIncompressibleDataRead) {
   EXPECT_EQ(test::run("/usr/bin/unzip", {"-tq", target.string()}).exit_code, 0);
   if (have_python()) {
     test::RunResult py = test::run(
-        "/usr/bin/env", {"python3", "-c", "import sys,zipfile; z=zipfile.ZipFile(sys.argv[1]); print(z.testzip(), z.read('unsized.txt').decode())",
-                         target.string()});
+        "/usr/bin/env",
+        {"python3", "-c",
+         "import sys,zipfile; z=zipfile.ZipFile(sys.argv[1]); print(z.testzip(), z.read('unsized.txt').decode())",
+         target.string()});
     EXPECT_EQ(py.out, "None hello, unknown size\n") << py.err;
   }
 }
@@ -189,7 +196,8 @@ TEST(ZipWriter, MembersOfUnknownSizeAndIncompressibleDataRead) {
 TEST(ZipWriter, RefusesUnsafeNames) {
   TempDir dir;
   zip::Writer w(fs::ZipFileOutput::reserve(dir / "x.zip"), kMtime);
-  for (std::string bad : std::vector<std::string>{"/abs", "../up", "a/../b", "a//b", "./a", "", "a/", std::string("bad\xff", 4)})
+  for (std::string bad :
+       std::vector<std::string>{"/abs", "../up", "a/../b", "a//b", "./a", "", "a/", std::string("bad\xff", 4)})
     EXPECT_THROW(w.add_file(bad, zip::memory_input("x")), Error) << bad;
   EXPECT_THROW(w.add_directory("a/../"), Error);
 }
@@ -226,7 +234,9 @@ TEST(ZipWriter, FailureLeavesNothingAndPassesTheErrorOn) {
 TEST(ZipWriter, InputThatLiesAboutItsSizeIsAnError) {
   class Liar : public zip::Input {
    public:
-    size_t read(char* buf, size_t n) override { return std::exchange(done_, true) ? 0 : (std::memset(buf, 'a', 5), std::min<size_t>(n, 5)); }
+    size_t read(char* buf, size_t n) override {
+      return std::exchange(done_, true) ? 0 : (std::memset(buf, 'a', 5), std::min<size_t>(n, 5));
+    }
     std::optional<uint64_t> size() override { return 3; }
     bool done_ = false;
   };
@@ -388,7 +398,8 @@ TEST(ZipExtract, WritesTheMemberAndRemovesItOnFailure) {
 }
 
 RC_GTEST_PROP(ZipProperty, WhatIsWrittenIsReadBack, ()) {
-  auto contents = *rc::gen::container<std::vector<std::string>>(rc::gen::container<std::string>(rc::gen::arbitrary<char>()));
+  auto contents =
+      *rc::gen::container<std::vector<std::string>>(rc::gen::container<std::string>(rc::gen::arbitrary<char>()));
   TempDir dir;
   std::vector<std::pair<std::string, std::string>> files;
   for (size_t i = 0; i < contents.size(); ++i) files.push_back({"m/" + std::to_string(i) + "_ä", contents[i]});
@@ -417,7 +428,7 @@ TEST(ZipReader, PullReadingChecksLikeStreaming) {
   test::write(liar, test::raw_zip({{"big", std::string(5000, 'a'), 0100644, 100}}));
   zip::Reader lr(liar);
   std::unique_ptr<zip::MemberReader> lin = lr.open(lr.entries()[0]);
-  EXPECT_THROW(while (lin->read(buf, sizeof buf)) {}, Error);
+  EXPECT_THROW(while (lin->read(buf, sizeof buf)){}, Error);
 }
 
 }  // namespace
