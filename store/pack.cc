@@ -189,7 +189,7 @@ void PackWriter::add(const BlobId& id, BlobType type, std::string_view raw) {
   add(id, type, static_cast<uint32_t>(raw.size()), c, c == Compression::None ? raw : compressed);
 }
 
-std::string PackWriter::finish() {
+std::string PackWriter::finish(bool sync_dir) {
   std::string footer;
   footer.reserve(entries_.size() * kEntrySize + kTrailerSize);
   for (const PackEntry& e : entries_) footer += encode_entry(e);
@@ -209,8 +209,8 @@ std::string PackWriter::finish() {
   file_.close();
   std::string name = hex(std::string_view(reinterpret_cast<const char*>(pack_sum.data()), pack_sum.size()));
   fs::rename(tmp_path_, dir_ / name);
-  fs::sync_dir(dir_);
   finished_ = true;
+  if (sync_dir) fs::sync_dir(dir_);
   return name;
 }
 

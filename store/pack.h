@@ -83,9 +83,10 @@ class PackWriter {
   bool empty() const { return entries_.empty(); }
   const std::vector<PackEntry>& entries() const { return entries_; }
 
-  // Writes the footer, fsyncs the file, renames it to packs/<name> and fsyncs the dir.
-  // Returns the pack name (32 hex digits).
-  std::string finish();
+  // Writes the footer, fsyncs the file and renames it to packs/<name>; then fsyncs the dir
+  // unless the caller does that once for several packs (`sync_dir` false). Returns the
+  // pack name (32 hex digits).
+  std::string finish(bool sync_dir = true);
 
  private:
   void append(std::string_view bytes);

@@ -99,6 +99,13 @@ class Store {
   void open_or_create(const std::string& command);
   void remove_temporaries();
   void refresh_reader();
+  // Finishes the open pack (file fsynced and renamed; the caller fsyncs the dir). Returns
+  // its name, or "" when no pack is open.
+  std::string seal_pack();
+  // Records a finished pack's blobs, then the queued file cache entries, in `t`.
+  void index_pack(Txn& t, const std::string& name, const PackWriter& pack);
+  void index_queue(Txn& t);
+  void reset_after_commit();
 
   stdfs::path dir_;
   std::unique_ptr<LockFile> lock_;
