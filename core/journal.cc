@@ -1,6 +1,10 @@
 #include "core/journal.h"
 
+#include <signal.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
 
 #include <nlohmann/json.hpp>
 
@@ -69,6 +73,19 @@ std::string name_part(const std::string& command) {
   return out;
 }
 
+// A marker being written is `journal.tmp-<pid>` until it is renamed into place; one left
+// by a dead process is garbage.
+void remove_stale_marker_temps(const DataDir& dir) {
+  const std::string prefix = "journal.tmp-";
+  std::error_code ec;
+  for (const auto& e : stdfs::directory_iterator(dir.meta_dir(), ec)) {
+    std::string name = e.path().filename().string();
+    if (name.rfind(prefix, 0) != 0) continue;
+    pid_t pid = static_cast<pid_t>(std::strtol(name.c_str() + prefix.size(), nullptr, 10));
+    if (pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH) fs::remove_file(e.path());
+  }
+}
+
 }  // namespace
 
 stdfs::path journal_marker_path(const DataDir& dir) { return dir.meta_dir() / "journal"; }
@@ -98,6 +115,7 @@ void recover_interrupted_change(Context& ctx, const DataDir& dir) {
     if (fs::exists(marker)) roll_back(ctx, dir, read_marker(marker), nullptr, nullptr);
   }
   store::remove_stale_staging(dir.root(), kMetaDirName);
+  remove_stale_marker_temps(dir);
 }
 
 AtomicChange::AtomicChange(Context& ctx, const DataDir& dir, std::string command)

@@ -44,12 +44,16 @@ void expect_store_verifies(const stdfs::path& data, const stdfs::path& store) {
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
 }
 
-// Nothing but the data dir and the store beside them (no staging dirs, no partial files).
+// Nothing but the data dir and the store beside them (no staging dirs, no partial files),
+// and nothing but the lock in the data dir's .mephisto-db.
 void expect_no_leftovers(const stdfs::path& parent) {
   for (const auto& e : stdfs::directory_iterator(parent)) {
     std::string n = e.path().filename().string();
     EXPECT_TRUE(n == "data" || n == "store") << "leftover " << e.path();
   }
+  std::error_code ec;
+  for (const auto& e : stdfs::directory_iterator(parent / "data" / ".mephisto-db", ec))
+    EXPECT_EQ(e.path().filename(), "lock") << "leftover " << e.path();
 }
 
 struct Base {
@@ -175,7 +179,11 @@ TEST(StoreCrash, MountPointDataDirIsSwappedEntryByEntry) {
     else EXPECT_TRUE(diff(now, old_tree).empty() || diff(now, new_tree).empty()) << diff(now, old_tree);
     EXPECT_TRUE(is_mount_point(t / "data"));
     EXPECT_EQ(std::distance(stdfs::directory_iterator(t / "data" / ".mephisto-db"), {}), 1)
-        << "only the lock file is left in .mephisto-db";
+        << "only the lock file is left in .mephisto-db: " << [&] {
+             std::string names;
+             for (const auto& e : stdfs::directory_iterator(t / "data" / ".mephisto-db")) names += e.path().filename().string() + " ";
+             return names;
+           }();
   }
 }
 
@@ -211,7 +219,7 @@ TEST(StoreFaults, FullIndexMapFailsCleanly) {
   TempDir t;
   make_data_dir(t / "data");
   auto before = describe(t / "data");
-  RunResult r = mdb(t / "data", t / "store", {"backup"}, {{"MDB_INDEX_MAP_SIZE", "40960"}});
+  RunResult r = mdb(t / "data", t / "store", {"backup"}, {{"MDB_INDEX_MAP_SIZE", "16384"}});
   EXPECT_EQ(r.exit_code, 1) << r.out;
   EXPECT_NE(r.err.find("is full"), std::string::npos) << r.err;
   EXPECT_EQ(diff(before, describe(t / "data")), "");
