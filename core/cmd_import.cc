@@ -7,6 +7,7 @@
 // 2. Then, after the prompt: AtomicChange (lock, snapshot, journal marker), one SQLite transaction
 //    over all databases, the run files staged and moved into place, commit, marker removed.
 #include <algorithm>
+#include <chrono>
 
 #include "core/commands.h"
 #include "core/import_dump.h"
@@ -63,9 +64,15 @@ void json_tables(Console& console, const ImportOutcome& o) {
   console.result()["tables"] = tables;
 }
 
+// Seconds since `start`, for the --json timings.
+double since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
 }  // namespace
 
 int run_import(Context& ctx, const ImportOptions& opts) {
+  auto started = std::chrono::steady_clock::now();
   Console& console = ctx.console;
   ConflictResolver resolver = ConflictResolver::from_option(opts.conflict_resolver);
   stdfs::path zip_path = resolve_dump_file(ctx, opts.file);
@@ -101,11 +108,14 @@ int run_import(Context& ctx, const ImportOptions& opts) {
     json_tables(console, dry);
     return 0;
   }
+  result["timings"]["checks"] = since(started);
   if (!console.confirm()) return 1;
 
   // 2. The atomic change.
   fs::mkdirs(dir.root());
+  auto snapshot_started = std::chrono::steady_clock::now();
   AtomicChange change(ctx, dir, "import");
+  result["timings"]["snapshot"] = since(snapshot_started);
   remove_stale_import_staging(dir);
   console.info("Started importing from dump file " + zip_path.string() + " ...");
   ImportOutcome done;
@@ -116,7 +126,9 @@ int run_import(Context& ctx, const ImportOptions& opts) {
     Importer importer(dump, w.db, settings, dir.root());
     importer.validate(problems);  // again, under the lock: the data dir may have changed
     problems.throw_if_any(dump.file_name());
+    auto rows_started = std::chrono::steady_clock::now();
     done = importer.run(true);
+    result["timings"]["rows"] = since(rows_started);
     if (!done.changes) {  // another import brought the same rows in meanwhile: change nothing
       console.info("Nothing new to import: all " + std::to_string(done.rows(DbId::Mephisto, "task_runs")) +
                    " TaskRuns are already present");
@@ -125,10 +137,15 @@ int run_import(Context& ctx, const ImportOptions& opts) {
       return 0;
     }
     if (w.migrated) check_foreign_keys(w.db, dump);
+    auto files_started = std::chrono::steady_clock::now();
     files = place_run_files(dir, dump, done, change, console);
+    result["timings"]["files"] = since(files_started);
+    auto commit_started = std::chrono::steady_clock::now();
     w.commit();
+    change.commit();
+    result["timings"]["commit"] = since(commit_started);
   }
-  change.commit();
+  result["timings"]["total"] = since(started);
 
   if (opts.verbosity >= 1) report_tables(console, done);
   if (opts.qualification_only)
