@@ -54,9 +54,9 @@ int run_backup(Context& ctx, const BackupOptions& opts) {
 
   ctx.console.info("Finished successfully, saved to snapshot: " + name);
   ctx.console.info("Files: " + std::to_string(rec.files) + " (" + std::to_string(r.files_read) + " read, " +
-                   std::to_string(rec.files - std::min(rec.files, r.files_read)) + " unchanged), bytes new: " +
-                   human_bytes(r.bytes_new) + " (" + human_bytes(r.bytes_stored) + " stored), bytes deduplicated: " +
-                   human_bytes(r.bytes_deduplicated));
+                   std::to_string(rec.files - std::min(rec.files, r.files_read)) +
+                   " unchanged), bytes new: " + human_bytes(r.bytes_new) + " (" + human_bytes(r.bytes_stored) +
+                   " stored), bytes deduplicated: " + human_bytes(r.bytes_deduplicated));
   auto& j = ctx.console.result();
   j["ok"] = true;
   j["snapshot"] = name;

@@ -24,12 +24,23 @@ int64_t parse_duration_ns(const std::string& text) {
     int64_t n = std::stoll(text.substr(pos, end - pos));
     int64_t unit = 0;
     switch (text[end]) {
-      case 'h': unit = kHour; break;
-      case 'd': unit = 24 * kHour; break;
-      case 'w': unit = 7 * 24 * kHour; break;
-      case 'm': unit = 30 * 24 * kHour; break;
-      case 'y': unit = 365 * 24 * kHour; break;
-      default: unit = 0;
+      case 'h':
+        unit = kHour;
+        break;
+      case 'd':
+        unit = 24 * kHour;
+        break;
+      case 'w':
+        unit = 7 * 24 * kHour;
+        break;
+      case 'm':
+        unit = 30 * 24 * kHour;
+        break;
+      case 'y':
+        unit = 365 * 24 * kHour;
+        break;
+      default:
+        unit = 0;
     }
     if (unit == 0) break;
     total += n * unit;
@@ -47,9 +58,8 @@ int run_prune(Context& ctx, const PruneOptions& opts) {
   store::PrunePolicy policy;
   if (opts.keep_last) policy.keep_last = static_cast<uint64_t>(*opts.keep_last);
   if (opts.keep_within) policy.keep_within_ns = parse_duration_ns(*opts.keep_within);
-  policy.now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                      std::chrono::system_clock::now().time_since_epoch())
-                      .count();
+  policy.now_ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   // A snapshot a journal marker names is the way back from an interrupted change.
   std::error_code ec;
   if (stdfs::is_directory(ctx.locations().data_dir, ec))
@@ -60,10 +70,11 @@ int run_prune(Context& ctx, const PruneOptions& opts) {
   store::PruneReport r = store::prune(store, policy, reporter);
   std::string forgotten;
   for (const std::string& n : r.forgotten) forgotten += (forgotten.empty() ? ": " : ", ") + n;
-  ctx.console.info("Kept " + std::to_string(r.kept.size()) + " snapshots, forgot " + std::to_string(r.forgotten.size()) +
-                   forgotten + ".");
-  ctx.console.info("Deleted " + std::to_string(r.packs_deleted) + " packs, rewrote " + std::to_string(r.packs_rewritten) +
-                   "; packs now take " + human_bytes(r.bytes_after) + " (were " + human_bytes(r.bytes_before) + ").");
+  ctx.console.info("Kept " + std::to_string(r.kept.size()) + " snapshots, forgot " +
+                   std::to_string(r.forgotten.size()) + forgotten + ".");
+  ctx.console.info("Deleted " + std::to_string(r.packs_deleted) + " packs, rewrote " +
+                   std::to_string(r.packs_rewritten) + "; packs now take " + human_bytes(r.bytes_after) + " (were " +
+                   human_bytes(r.bytes_before) + ").");
   auto& j = ctx.console.result();
   j["ok"] = true;
   j["kept"] = r.kept;

@@ -39,8 +39,10 @@ Source resolve_source(Context& ctx, const std::string& spec) {
     if (stdfs::is_regular_file(p, ec)) return Source{std::nullopt, stdfs::absolute(p)};
   if (given.extension() == ".zip")
     if (auto snap = find_in_store(ctx, given.stem().string())) return Source{snap->name, {}};
-  throw Error("Could not find a snapshot or backup file named " + spec + ": it is not a snapshot name or id prefix in "
-              "the store " + ctx.locations().store_dir.string() + ", and neither " + spec + " nor " +
+  throw Error("Could not find a snapshot or backup file named " + spec +
+              ": it is not a snapshot name or id prefix in "
+              "the store " +
+              ctx.locations().store_dir.string() + ", and neither " + spec + " nor " +
               (ctx.locations().outputs_dir / "backup" / given).string() +
               " exists. `mephisto db snapshots` lists the snapshots. Nothing was changed.");
 }
@@ -64,7 +66,8 @@ std::unique_ptr<zip::Reader> open_backup_zip(const stdfs::path& path, const Data
   limits.extract_to = fs::exists(dir.root()) ? dir.root() : dir.root().parent_path();
   reader->validate(limits);
   if (!reader->find("database.db"))
-    throw Error(path.string() + " is not a Mephisto backup: it has no database.db at its top level (a dump zip is "
+    throw Error(path.string() +
+                " is not a Mephisto backup: it has no database.db at its top level (a dump zip is "
                 "imported with `mephisto db import`). Nothing was changed.");
   return reader;
 }
@@ -74,12 +77,12 @@ int64_t now_ns() {
       .count();
 }
 
-std::unique_ptr<store::TreeSource> open_source(store::Store& store, const Source& src, const zip::Reader* zip,
+std::unique_ptr<store::TreeSource> open_source(store::Store* store, const Source& src, const zip::Reader* zip,
                                                const std::optional<std::string>& only) {
   if (zip) return std::make_unique<store::ZipSource>(*zip, std::vector<std::string>{kMetaDirName}, only, now_ns());
-  auto snap = store.find_snapshot(*src.snapshot);
+  auto snap = store->find_snapshot(*src.snapshot);
   if (!snap) throw Error("The snapshot " + *src.snapshot + " disappeared from the store. Nothing was changed.");
-  return std::make_unique<store::SnapshotSource>(store, snap->record, only);
+  return std::make_unique<store::SnapshotSource>(*store, snap->record, only);
 }
 
 // Missing, or holding nothing but our own folder.
@@ -115,14 +118,16 @@ int run_restore(Context& ctx, const RestoreOptions& opts) {
 
   CreatedRoot created_root{dir.root(), !fs::exists(dir.root())};
   if (created_root.active) fs::mkdirs(dir.root());
-  // An empty data dir has nothing to save first: the restore then only reads the store, so
-  // it runs alongside a backup and from a read-only store.
+  // An empty data dir has nothing to save first: the restore then only reads the store (it
+  // runs alongside a backup, from a read-only store), or needs none for a zip.
   bool empty = is_empty(dir);
   std::optional<DataDirLock> lock;
   if (empty) lock.emplace(dir, "restore");
-  store::Store store(ctx.locations().store_dir, empty ? store::Store::Mode::Read : store::Store::Mode::Write, "restore");
+  std::optional<store::Store> store;
+  if (src.snapshot || !empty)
+    store.emplace(ctx.locations().store_dir, empty ? store::Store::Mode::Read : store::Store::Mode::Write, "restore");
   ExclusiveDbLocks locks(dir);
-  std::unique_ptr<store::TreeSource> source = open_source(store, src, zip.get(), only);
+  std::unique_ptr<store::TreeSource> source = open_source(store ? &*store : nullptr, src, zip.get(), only);
   store::Staging staging(dir.root(), kMetaDirName);
   ConsoleReporter reporter(ctx.console);
   store::BuildStats stats = store::build_tree(*source, staging.path(), reporter);
@@ -132,23 +137,23 @@ int run_restore(Context& ctx, const RestoreOptions& opts) {
 
   std::optional<AtomicChange> change;
   if (!empty) {
-    change.emplace(ctx, dir, "restore", store, locks);
+    change.emplace(ctx, dir, "restore", *store, locks);
     change->mark_irreversible();
   }
-  if (only) {
-    std::vector<std::string> created;
-    store::swap_path(dir.root(), staging, *only, created);
-  } else {
+  if (only)
+    store::swap_path(dir.root(), staging, *only);
+  else
     store::swap_tree(dir.root(), staging, kMetaDirName);
-  }
   if (change) change->commit();
   created_root.active = false;
 
   ctx.console.info("Finished successfully");
   auto& j = ctx.console.result();
   j["ok"] = true;
-  if (src.snapshot) j["snapshot"] = *src.snapshot;
-  else j["zip"] = src.zip.string();
+  if (src.snapshot)
+    j["snapshot"] = *src.snapshot;
+  else
+    j["zip"] = src.zip.string();
   if (only) j["only"] = *only;
   j["files"] = stats.files;
   j["dirs"] = stats.dirs;

@@ -30,8 +30,8 @@ int run_snapshots(Context& ctx, const SnapshotsOptions&) {
   std::vector<store::SnapshotInfo> snaps = store.snapshots();
   size_t width = 4;
   for (const auto& s : snaps) width = std::max(width, s.name.size());
-  ctx.console.info(pad("name", width) + "  " + pad("time", 19) + "  " + pad("id", 12) + "  " + pad("files", 8) +
-                   "  " + pad("size", 10) + "  new");
+  ctx.console.info(pad("name", width) + "  " + pad("time", 19) + "  " + pad("id", 12) + "  " + pad("files", 8) + "  " +
+                   pad("size", 10) + "  new");
   for (const auto& s : snaps) {
     const store::SnapshotRecord& r = s.record;
     std::string time = store::local_time_text(r.time_ns / 1'000'000'000);

@@ -63,7 +63,8 @@ int verify_zip(Context& ctx, const std::string& file) {
   std::error_code ec;
   if (!stdfs::is_regular_file(path, ec))
     for (const char* sub : {"backup", "export"})
-      if (stdfs::is_regular_file(ctx.locations().outputs_dir / sub / file, ec)) path = ctx.locations().outputs_dir / sub / file;
+      if (stdfs::is_regular_file(ctx.locations().outputs_dir / sub / file, ec))
+        path = ctx.locations().outputs_dir / sub / file;
   if (!stdfs::is_regular_file(path, ec)) throw Error("The file " + file + " does not exist. Nothing was checked.");
   zip::Reader zip(path);
   zip.validate(zip::Limits{});
@@ -79,8 +80,8 @@ int run_verify(Context& ctx, const VerifyOptions& opts) {
   if (opts.repair_index) {
     store::RepairReport r = store::repair_index(dir, reporter);
     for (const std::string& s : r.skipped) ctx.console.warn("Skipped: " + s);
-    ctx.console.info("Rebuilt the index of " + dir.string() + " from " + std::to_string(r.packs) + " packs: " +
-                     std::to_string(r.blobs) + " blobs, " + std::to_string(r.snapshots) + " snapshots.");
+    ctx.console.info("Rebuilt the index of " + dir.string() + " from " + std::to_string(r.packs) +
+                     " packs: " + std::to_string(r.blobs) + " blobs, " + std::to_string(r.snapshots) + " snapshots.");
     ctx.console.result()["repaired"] = {{"packs", r.packs}, {"blobs", r.blobs}, {"snapshots", r.snapshots}};
   }
   store::Store store(dir, store::Store::Mode::Read);
@@ -88,13 +89,14 @@ int run_verify(Context& ctx, const VerifyOptions& opts) {
   if (opts.read_data) v.read_data_percent = 100;
   if (opts.read_data_subset) v.read_data_percent = *opts.read_data_subset;
   store::VerifyReport r = store::verify_store(store, v, reporter);
-  ctx.console.info("Checked " + std::to_string(r.packs) + " packs, " + std::to_string(r.blobs) + " blobs, " +
-                   std::to_string(r.snapshots) + " snapshots (" + std::to_string(r.entries) + " entries)" +
-                   (r.packs_read_data ? "; re-hashed the blobs of " + std::to_string(r.packs_read_data) + " packs" : "") +
-                   (r.unreferenced_packs ? "; " + std::to_string(r.unreferenced_packs) +
-                                               " unreferenced packs (`mephisto db prune` removes them)"
-                                         : "") +
-                   ".");
+  ctx.console.info(
+      "Checked " + std::to_string(r.packs) + " packs, " + std::to_string(r.blobs) + " blobs, " +
+      std::to_string(r.snapshots) + " snapshots (" + std::to_string(r.entries) + " entries)" +
+      (r.packs_read_data ? "; re-hashed the blobs of " + std::to_string(r.packs_read_data) + " packs" : "") +
+      (r.unreferenced_packs
+           ? "; " + std::to_string(r.unreferenced_packs) + " unreferenced packs (`mephisto db prune` removes them)"
+           : "") +
+      ".");
   auto& j = ctx.console.result();
   j["store"] = dir.string();
   j["packs"] = r.packs;

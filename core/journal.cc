@@ -5,7 +5,6 @@
 
 #include <cerrno>
 #include <cstdlib>
-
 #include <nlohmann/json.hpp>
 
 #include "core/storeops.h"
@@ -33,7 +32,8 @@ Marker read_marker(const stdfs::path& path) {
     m.pid = j.value("pid", 0L);
     return m;
   } catch (const nlohmann::json::exception&) {
-    throw Error("The journal marker " + path.string() + " is damaged, so the interrupted change it records cannot be "
+    throw Error("The journal marker " + path.string() +
+                " is damaged, so the interrupted change it records cannot be "
                 "rolled back automatically. Restore the latest `_before_` snapshot listed by `mephisto db snapshots` "
                 "with `mephisto db restore -f NAME`, then delete the marker. Nothing was changed.");
   }
@@ -62,7 +62,7 @@ void roll_back(Context& ctx, const DataDir& dir, const Marker& m, store::Store* 
   fs::remove_file(journal_marker_path(dir));
   fs::sync_dir(dir.meta_dir());
   ctx.console.warn("Rolled back an interrupted `mephisto db " + m.command + "`" +
-                   (m.started.empty() ? "" : " (started " + m.started + ")") +
+                   (m.started.empty() ? "" : " (started " + m.started + " by process " + std::to_string(m.pid) + ")") +
                    ": the data directory is again exactly snapshot " + m.snapshot + ".");
   ctx.console.result()["rolled_back"] = {{"command", m.command}, {"snapshot", m.snapshot}};
 }
@@ -183,7 +183,8 @@ AtomicChange::~AtomicChange() {
   } catch (const std::exception& e) {
     ctx_.console.warn(std::string("Could not undo the failed change yet (") + e.what() +
                       "). The journal marker stays: the next mephisto db command on this data directory restores "
-                      "snapshot " + snapshot_ + " first.");
+                      "snapshot " +
+                      snapshot_ + " first.");
   }
 }
 

@@ -18,7 +18,7 @@ std::vector<std::string> database_paths() {
 
 std::string timestamp_now() {
   time_t t = ::time(nullptr);
-  struct tm tm{};
+  struct tm tm {};
   localtime_r(&t, &tm);
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y_%m_%d_%H_%M_%S", &tm);
@@ -27,8 +27,8 @@ std::string timestamp_now() {
 
 DataDirLock::DataDirLock(const DataDir& dir, const std::string& command) {
   fs::mkdirs(dir.meta_dir());
-  lock_ = std::make_unique<store::LockFile>(dir.meta_dir() / "lock", "The data directory " + dir.root().string(),
-                                            command);
+  lock_ =
+      std::make_unique<store::LockFile>(dir.meta_dir() / "lock", "The data directory " + dir.root().string(), command);
 }
 
 ExclusiveDbLocks::ExclusiveDbLocks(const DataDir& dir, bool tolerate_damaged) {
@@ -36,7 +36,8 @@ ExclusiveDbLocks::ExclusiveDbLocks(const DataDir& dir, bool tolerate_damaged) {
     stdfs::path path = dir.root() / rel;
     if (!fs::exists(path)) continue;
     auto in_use = [&] {
-      return Error("The database " + path.string() + " is in use by another process (is Mephisto running?). Stop it, "
+      return Error("The database " + path.string() +
+                   " is in use by another process (is Mephisto running?). Stop it, "
                    "then try again. Nothing was changed.");
     };
     sql::Db db;

@@ -35,24 +35,14 @@ int64_t now_ns() {
 }
 
 bool same_file(const FileCacheRecord& r, const struct stat& st) {
-  return r.size == static_cast<uint64_t>(st.st_size) && r.mtime_ns == ns(st.st_mtim) &&
-         r.ctime_ns == ns(st.st_ctim) && r.inode == st.st_ino;
+  return r.size == static_cast<uint64_t>(st.st_size) && r.mtime_ns == ns(st.st_mtim) && r.ctime_ns == ns(st.st_ctim) &&
+         r.inode == st.st_ino;
 }
 
 FileCacheRecord cache_record(const struct stat& st, std::vector<BlobId> chunks) {
   return FileCacheRecord{static_cast<uint64_t>(st.st_size), ns(st.st_mtim), ns(st.st_ctim), st.st_ino,
                          std::move(chunks)};
 }
-
-// A directory fd, closed by RAII.
-struct DirFd {
-  int fd = -1;
-  explicit DirFd(int f) : fd(f) {}
-  DirFd(const DirFd&) = delete;
-  ~DirFd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
 
 // The names in a directory, sorted. Raw getdents64 on the fd we already hold: a tree of
 // thousands of directories is walked with a third of the system calls readdir() needs.
@@ -103,10 +93,9 @@ class BackupRun {
     rec_.host = host_name();
     rec_.data_dir = req_.root.string();
     rec_.reason = req_.reason;
-    DirFd root(::open(req_.root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (root.fd < 0) throw fs::IoError("cannot open directory", req_.root, errno);
-    if (rep_.wants_progress()) rep_.phase("Backing up", total_size(root.fd, req_.root, true), true);
-    walk(root.fd, "");
+    fs::File root = fs::File::open_dir(req_.root);
+    if (rep_.wants_progress()) rep_.phase("Backing up", total_size(root, true), true);
+    walk(root, "");
     rep_.end_phase();
     rec_.manifest = manifest_.finish();
     rec_.entries = manifest_.count();
@@ -129,26 +118,25 @@ class BackupRun {
   }
 
   // Only feeds the progress bar: a stat-only pre-walk.
-  uint64_t total_size(int dirfd, const stdfs::path& where, bool top) {
+  uint64_t total_size(const fs::File& dir, bool top) {
     uint64_t total = 0;
-    for (const std::string& name : sorted_names(dirfd, where)) {
+    for (const std::string& name : sorted_names(dir.fd(), dir.path())) {
       if (top && excluded(name)) continue;
-      struct stat st{};
-      if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+      struct stat st {};
+      if (::fstatat(dir.fd(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
       if (S_ISREG(st.st_mode)) total += static_cast<uint64_t>(st.st_size);
-      if (!S_ISDIR(st.st_mode)) continue;
-      DirFd child(::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-      if (child.fd >= 0) total += total_size(child.fd, where / name, false);
+      if (S_ISDIR(st.st_mode)) total += total_size(fs::File::open_dir_at(dir, name, dir.path() / name), false);
     }
     return total;
   }
 
-  void walk(int dirfd, const std::string& rel_dir) {
-    stdfs::path where = req_.root / rel_dir;
+  void walk(const fs::File& dir, const std::string& rel_dir) {
+    const stdfs::path& where = dir.path();
+    int dirfd = dir.fd();
     for (const std::string& name : sorted_names(dirfd, where)) {
       std::string rel = rel_dir.empty() ? name : rel_dir + "/" + name;
       if ((rel_dir.empty() && excluded(name)) || sidecars_.count(rel)) continue;
-      struct stat st{};
+      struct stat st {};
       if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
         if (errno == ENOENT) continue;  // removed while we walk
         throw fs::IoError("cannot stat", where / name, errno);
@@ -161,9 +149,7 @@ class BackupRun {
         e.kind = EntryKind::Directory;
         manifest_.add(std::move(e));
         ++rec_.dirs;
-        DirFd child(::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-        if (child.fd < 0) throw fs::IoError("cannot open directory", where / name, errno);
-        walk(child.fd, rel);
+        walk(fs::File::open_dir_at(dir, name, where / name), rel);
       } else if (S_ISLNK(st.st_mode)) {
         e.kind = EntryKind::Symlink;
         e.target = read_link(dirfd, name, where / name, st);
@@ -240,25 +226,30 @@ class BackupRun {
     if (is_new) data_new_bytes_ += data.size();
   }
 
+  // Bytes [start, start + have) of buffer_ are read and not yet stored; the buffer is
+  // refilled (after moving those to the front) whenever less than a maximal chunk is left.
   void read_file(fs::File& f, Entry& e) {
     e.size = 0;
     buffer_.resize(kCdcMax * 2);
-    size_t have = 0;
+    size_t start = 0, have = 0;
     bool eof = false;
     while (!eof || have > 0) {
       if (!eof && have < kCdcMax) {
+        std::memmove(buffer_.data(), buffer_.data() + start, have);
+        start = 0;
         size_t n = f.read(buffer_.data() + have, buffer_.size() - have);
         eof = n < buffer_.size() - have;
         have += n;
       }
       if (have == 0) break;
+      const char* data = buffer_.data() + start;
       // A file that fits in one blob is one blob; larger ones are cut by content.
       size_t len = (eof && e.chunks.empty() && have <= kWholeFileMax)
                        ? have
-                       : cdc_cut(reinterpret_cast<const uint8_t*>(buffer_.data()), have);
-      add_chunk(std::string_view(buffer_.data(), len), e);
+                       : cdc_cut(reinterpret_cast<const uint8_t*>(data), have);
+      add_chunk(std::string_view(data, len), e);
       e.size += len;
-      std::memmove(buffer_.data(), buffer_.data() + len, have - len);
+      start += len;
       have -= len;
     }
   }
@@ -348,7 +339,8 @@ void copy_database(const stdfs::path& src, const stdfs::path& dest) {
     if (code == SQLITE_IOERR) throw fs::IoError("cannot copy database " + src.string() + " to", dest, EIO);
     if (code == SQLITE_NOTADB || code == SQLITE_CORRUPT) throw NotADatabase(msg);
     if (code == SQLITE_BUSY || code == SQLITE_LOCKED)
-      throw Error("The database " + src.string() + " stayed locked by another process for 10 s; could not copy it "
+      throw Error("The database " + src.string() +
+                  " stayed locked by another process for 10 s; could not copy it "
                   "consistently. Nothing was changed.");
     throw Error("cannot copy the database " + src.string() + ": " + msg);
   }

@@ -3,13 +3,13 @@
 // crowd workers upload files and a crafted collision of a weaker hash would swap content on
 // restore. XXH3-128 is used where only accidental damage matters (pack checksums, file
 // fingerprints).
+#include <xxhash.h>
+
 #include <array>
 #include <compare>
 #include <cstdint>
 #include <string>
 #include <string_view>
-
-#include <xxhash.h>
 
 namespace mdb::store {
 

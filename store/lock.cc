@@ -11,7 +11,7 @@ namespace mdb::store {
 
 std::string local_time_text(int64_t unix_seconds) {
   time_t t = static_cast<time_t>(unix_seconds);
-  struct tm tm{};
+  struct tm tm {};
   localtime_r(&t, &tm);
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
@@ -45,11 +45,12 @@ LockFile::LockFile(const std::filesystem::path& path, const std::string& what, c
   file_ = fs::File::open_or_create(path, 0644);
   if (::flock(file_.fd(), LOCK_EX | LOCK_NB) != 0) {
     if (errno != EWOULDBLOCK) throw fs::IoError("cannot lock", path, errno);
-    throw Error(what + " is locked by " + describe_holder(file_) + ". Wait for it to finish (or stop it) and try again. "
+    throw Error(what + " is locked by " + describe_holder(file_) +
+                ". Wait for it to finish (or stop it) and try again. "
                 "Nothing was changed.");
   }
-  std::string info = std::to_string(::getpid()) + " " + host_name() + " " + std::to_string(::time(nullptr)) + " " +
-                     command + "\n";
+  std::string info =
+      std::to_string(::getpid()) + " " + host_name() + " " + std::to_string(::time(nullptr)) + " " + command + "\n";
   file_.truncate(0);
   file_.pwrite_all(info, 0);
 }

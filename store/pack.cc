@@ -121,7 +121,8 @@ std::vector<PackEntry> decode_footer(std::string_view tail, uint64_t pack_size, 
 std::vector<PackEntry> read_footer(fs::File& pack) {
   uint64_t size = pack.size();
   std::string name = pack.path().filename().string();
-  if (size < kPackMagic.size() + kTrailerSize) throw CorruptError("pack " + name + " is damaged: too short to be a pack");
+  if (size < kPackMagic.size() + kTrailerSize)
+    throw CorruptError("pack " + name + " is damaged: too short to be a pack");
   std::string trailer(kTrailerSize, '\0');
   pack.pread(trailer.data(), trailer.size(), size - kTrailerSize);
   uint64_t count = get_u32(trailer, 0);

@@ -125,8 +125,10 @@ class Pruner {
         total += e.stored_len;
         if (live_->maybe(e.id)) live += e.stored_len;
       }
-      if (live == 0) drop(pack, entries);
-      else if (static_cast<double>(live) < kRewriteBelow * static_cast<double>(total)) rewrite(pack, entries);
+      if (live == 0)
+        drop(pack, entries);
+      else if (static_cast<double>(live) < kRewriteBelow * static_cast<double>(total))
+        rewrite(pack, entries);
     }
     rep_.end_phase();
   }

@@ -15,9 +15,9 @@
 namespace mdb::store {
 
 struct PrunePolicy {
-  std::optional<uint64_t> keep_last;       // the N newest
-  std::optional<int64_t> keep_within_ns;   // newer than now - this
-  std::set<std::string> protect;           // never forgotten (journal markers)
+  std::optional<uint64_t> keep_last;      // the N newest
+  std::optional<int64_t> keep_within_ns;  // newer than now - this
+  std::set<std::string> protect;          // never forgotten (journal markers)
   int64_t now_ns = 0;
   // With neither keep_last nor keep_within_ns every snapshot is kept (space is still reclaimed).
 };

@@ -31,14 +31,16 @@ constexpr const char* kStagingPrefixInside = "restore-";
 
 // Hard-links the tree `from` into the new directory `to` (same filesystem).
 void link_tree(const stdfs::path& from, const stdfs::path& to) {
-  struct stat st{};
+  struct stat st {};
   if (::lstat(from.c_str(), &st) != 0) throw fs::IoError("cannot stat", from, errno);
   fs::make_dir(to, st.st_mode & 07777);
   for (const std::string& name : names_in(from)) {
-    struct stat cst{};
+    struct stat cst {};
     if (::lstat((from / name).c_str(), &cst) != 0) throw fs::IoError("cannot stat", from / name, errno);
-    if (S_ISDIR(cst.st_mode)) link_tree(from / name, to / name);
-    else fs::hard_link(from / name, to / name);
+    if (S_ISDIR(cst.st_mode))
+      link_tree(from / name, to / name);
+    else
+      fs::hard_link(from / name, to / name);
   }
   fs::sync_dir(to);
 }
@@ -190,7 +192,8 @@ BuildStats build_tree(TreeSource& src, const stdfs::path& root, Reporter& report
 
 Staging::Staging(const stdfs::path& target, const std::string& keep) {
   stdfs::path parent = target.parent_path();
-  struct stat ts{}, ps{};
+  struct stat ts {
+  }, ps{};
   beside_ = ::stat(target.c_str(), &ts) == 0 && ::stat(parent.c_str(), &ps) == 0 && ts.st_dev == ps.st_dev &&
             ::access(parent.c_str(), W_OK | X_OK) == 0;
   std::string pid = std::to_string(::getpid());
@@ -215,7 +218,7 @@ void swap_tree(const stdfs::path& target, const Staging& staging, const std::str
   if (staging.beside()) {
     bool has_keep = fs::exists(target / keep);
     if (has_keep) link_tree(target / keep, fresh / keep);
-    struct stat st{};
+    struct stat st {};
     if (::stat(target.c_str(), &st) == 0)  // the data dir keeps its own mode and mtime
       fs::set_mode_and_mtime(fresh, st.st_mode, int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec, false);
     fs::sync_dir(fresh);
@@ -228,8 +231,10 @@ void swap_tree(const stdfs::path& target, const Staging& staging, const std::str
   std::vector<std::string> fresh_names = names_in(fresh), old_names = names_in(target);
   for (const std::string& name : fresh_names) {
     if (name == keep) continue;
-    if (std::binary_search(old_names.begin(), old_names.end(), name)) replace_entry(fresh / name, target / name, fresh, name);
-    else fs::rename(fresh / name, target / name);
+    if (std::binary_search(old_names.begin(), old_names.end(), name))
+      replace_entry(fresh / name, target / name, fresh, name);
+    else
+      fs::rename(fresh / name, target / name);
   }
   for (const std::string& name : old_names) {
     if (name == keep || std::binary_search(fresh_names.begin(), fresh_names.end(), name)) continue;
@@ -239,23 +244,13 @@ void swap_tree(const stdfs::path& target, const Staging& staging, const std::str
   fs::sync_dir(fresh);
 }
 
-void swap_path(const stdfs::path& target, const Staging& staging, const std::string& rel,
-               std::vector<std::string>& created) {
+void swap_path(const stdfs::path& target, const Staging& staging, const std::string& rel) {
   stdfs::path dst = target / rel;
-  std::string parent(parent_path(rel));
-  // Create missing parents one by one, remembering them so a failed change can undo them.
-  for (size_t pos = 0; !parent.empty() && pos <= parent.size();) {
-    size_t end = parent.find('/', pos);
-    if (end == std::string::npos) end = parent.size();
-    std::string dir = parent.substr(0, end);
-    if (!fs::exists(target / dir)) {
-      fs::make_dir(target / dir, 0755);
-      created.push_back(dir);
-    }
-    pos = end + 1;
-  }
-  if (fs::exists(dst)) replace_entry(staging.path() / rel, dst, staging.path(), stdfs::path(rel).filename());
-  else fs::rename(staging.path() / rel, dst);
+  fs::mkdirs(dst.parent_path());
+  if (fs::exists(dst))
+    replace_entry(staging.path() / rel, dst, staging.path(), stdfs::path(rel).filename());
+  else
+    fs::rename(staging.path() / rel, dst);
   fs::sync_dir(dst.parent_path());
 }
 

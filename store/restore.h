@@ -102,10 +102,9 @@ class Staging {
 // old tree is in `staging` (removed with it).
 void swap_tree(const stdfs::path& target, const Staging& staging, const std::string& keep);
 
-// Replaces (or creates) the single path `rel` of `target` by `staging/rel`. Missing parent
-// directories are created; their paths (relative) are appended to `created`.
-void swap_path(const stdfs::path& target, const Staging& staging, const std::string& rel,
-               std::vector<std::string>& created);
+// Replaces (or creates) the single path `rel` of `target` by `staging/rel` (one exchange);
+// missing parent directories are created.
+void swap_path(const stdfs::path& target, const Staging& staging, const std::string& rel);
 
 // Removes staging directories of restores whose process is gone (crashed), beside `target`
 // and inside `target/keep`.

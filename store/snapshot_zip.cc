@@ -45,12 +45,14 @@ uint64_t write_snapshot_zip(Store& store, const SnapshotRecord& rec, std::unique
   while (manifest.next(e)) {
     if (e.kind == EntryKind::Symlink || !zip::is_valid_utf8(e.path)) {
       reporter.warn("Left out of " + name + ": " + e.path +
-                    (e.kind == EntryKind::Symlink ? " (a symlink)" : " (its name is not UTF-8)") +
-                    "; the snapshot " + rec.name + " has it.");
+                    (e.kind == EntryKind::Symlink ? " (a symlink)" : " (its name is not UTF-8)") + "; the snapshot " +
+                    rec.name + " has it.");
       continue;
     }
-    if (e.kind == EntryKind::Directory) writer.add_directory(e.path);
-    else writer.add_file(e.path, std::make_unique<ChunkInput>(store, std::move(e.chunks), e.size), (e.mode & 0100) != 0);
+    if (e.kind == EntryKind::Directory)
+      writer.add_directory(e.path);
+    else
+      writer.add_file(e.path, std::make_unique<ChunkInput>(store, std::move(e.chunks), e.size), (e.mode & 0100) != 0);
   }
   writer.commit();
   return writer.member_count();

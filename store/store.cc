@@ -1,11 +1,8 @@
 #include "store/store.h"
 
-#include <dirent.h>
-
 #include <algorithm>
-#include <random>
-
 #include <nlohmann/json.hpp>
+#include <random>
 
 #include "store/chunker.h"
 
@@ -38,14 +35,16 @@ Store::Store(const stdfs::path& dir, Mode mode, const std::string& command) : di
   if (mode == Mode::Write) {
     open_or_create(command);
   } else if (!exists(dir_)) {
-    throw Error("There is no store at " + dir_.string() + " yet: no backup has been made there (`mephisto db backup` "
+    throw Error("There is no store at " + dir_.string() +
+                " yet: no backup has been made there (`mephisto db backup` "
                 "creates it), or --store / MEPHISTO_STORE points elsewhere.");
   }
   check_config(dir_);
   if (!fs::exists(dir_ / "index" / "data.mdb")) {
     std::vector<std::string> packs = list_dir(packs_dir());
     if (std::any_of(packs.begin(), packs.end(), [](const std::string& n) { return is_pack_name(n); }))
-      throw Error("The index of the store " + dir_.string() + " is missing. Rebuild it from the packs with "
+      throw Error("The index of the store " + dir_.string() +
+                  " is missing. Rebuild it from the packs with "
                   "`mephisto db verify --repair-index`. Nothing was changed.");
     if (mode == Mode::Write) fs::mkdirs(dir_ / "index");
   }
@@ -69,8 +68,12 @@ void Store::open_or_create(const std::string& command) {
     cfg["version"] = kFormatVersion;
     cfg["id"] = random_hex(16);
     cfg["compression"] = "zstd-3";
-    cfg["chunking"] = {{"whole_file_max", kWholeFileMax}, {"database_chunk", kDatabaseChunk},
-                       {"cdc_min", kCdcMin}, {"cdc_avg", kCdcAvg}, {"cdc_max", kCdcMax}, {"gear_seed", kGearSeed}};
+    cfg["chunking"] = {{"whole_file_max", kWholeFileMax},
+                       {"database_chunk", kDatabaseChunk},
+                       {"cdc_min", kCdcMin},
+                       {"cdc_avg", kCdcAvg},
+                       {"cdc_max", kCdcMax},
+                       {"gear_seed", kGearSeed}};
     fs::write_file_atomic(dir_ / "config", cfg.dump(2) + "\n");
   } catch (const fs::IoError& e) {
     if (e.err() == EACCES || e.err() == EROFS || e.err() == EPERM)
@@ -111,30 +114,19 @@ bool Store::has(const BlobId& id) { return pending_.count(id) || index_->has_blo
 
 BlobId Store::add(BlobType type, std::string_view raw, bool* is_new) {
   BlobId id = sha256(raw);
-  if (has(id)) {
-    if (is_new) *is_new = false;
-    return id;
-  }
+  bool fresh = !has(id);
+  if (is_new) *is_new = fresh;
+  if (!fresh) return id;
   std::string compressed;
   Compression c = compress(raw, compressed);
-  add_prepared(id, type, raw, c, c == Compression::None ? raw : std::string_view(compressed), is_new);
-  return id;
-}
-
-void Store::add_prepared(const BlobId& id, BlobType type, std::string_view raw, Compression c,
-                         std::string_view stored, bool* is_new) {
-  if (has(id)) {
-    if (is_new) *is_new = false;
-    return;
-  }
+  std::string_view stored = c == Compression::None ? raw : std::string_view(compressed);
   if (!pack_) pack_ = std::make_unique<PackWriter>(packs_dir());
   pack_->add(id, type, static_cast<uint32_t>(raw.size()), c, stored);
   pending_.insert(id);
-  stats_.blobs_new++;
   stats_.bytes_new += raw.size();
   stats_.bytes_stored += stored.size();
-  if (is_new) *is_new = true;
   if (pack_->size() >= kPackTarget) flush();
+  return id;
 }
 
 void Store::queue_filecache(std::string key, FileCacheRecord rec) {
@@ -245,16 +237,16 @@ std::vector<SnapshotInfo> Store::snapshots() {
   index_->for_each_snapshot(*reader_, [&](const std::string& n, const BlobId& id) { names.emplace_back(n, id); });
   std::vector<SnapshotInfo> out;
   for (auto& [name, id] : names) out.push_back(SnapshotInfo{name, id, read_snapshot(id)});
-  std::stable_sort(out.begin(), out.end(), [](const SnapshotInfo& a, const SnapshotInfo& b) {
-    return a.record.time_ns < b.record.time_ns;
-  });
+  std::stable_sort(out.begin(), out.end(),
+                   [](const SnapshotInfo& a, const SnapshotInfo& b) { return a.record.time_ns < b.record.time_ns; });
   return out;
 }
 
 std::optional<SnapshotInfo> Store::find_snapshot(const std::string& spec) {
   if (auto id = index_->snapshot(*reader_, spec)) return SnapshotInfo{spec, *id, read_snapshot(*id)};
-  bool hex_spec = spec.size() >= 4 && spec.size() <= 64 &&
-                  std::all_of(spec.begin(), spec.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
+  bool hex_spec = spec.size() >= 4 && spec.size() <= 64 && std::all_of(spec.begin(), spec.end(), [](char c) {
+                    return std::isxdigit(static_cast<unsigned char>(c));
+                  });
   if (!hex_spec) return std::nullopt;
   std::string lower = spec;
   std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });

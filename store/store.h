@@ -32,7 +32,6 @@ struct SnapshotInfo {
 
 // What a writer added since it was opened.
 struct WriteStats {
-  uint64_t blobs_new = 0;
   uint64_t bytes_new = 0;     // raw bytes of new blobs
   uint64_t bytes_stored = 0;  // the same as stored (compressed)
 };
@@ -54,19 +53,13 @@ class Store {
   stdfs::path packs_dir() const { return dir_ / "packs"; }
   stdfs::path tmp_dir() const { return dir_ / "tmp"; }
   Index& index() { return *index_; }
-  bool writable() const { return lock_ != nullptr; }
 
   // ---- writing blobs (Write mode) ----
   // Stores `raw` unless the store has it; returns its id. `is_new` tells which.
   BlobId add(BlobType type, std::string_view raw, bool* is_new = nullptr);
-  // Same, for a blob whose id and compressed form the caller computed (a worker thread).
-  void add_prepared(const BlobId& id, BlobType type, std::string_view raw, Compression c, std::string_view stored,
-                    bool* is_new = nullptr);
   bool has(const BlobId& id);
   // Queues a file cache entry; written with the next index commit (after its blobs).
   void queue_filecache(std::string key, FileCacheRecord rec);
-  // Finishes the open pack and commits its blobs and the queued file cache entries.
-  void flush();
   const WriteStats& stats() const { return stats_; }
 
   // Writes `rec` as a snapshot blob in a pack of its own and commits `rec.name -> blob` in
@@ -99,6 +92,8 @@ class Store {
   void open_or_create(const std::string& command);
   void remove_temporaries();
   void refresh_reader();
+  // Finishes the open pack and commits its blobs and the queued file cache entries.
+  void flush();
   // Finishes the open pack (file fsynced and renamed; the caller fsyncs the dir). Returns
   // its name, or "" when no pack is open.
   std::string seal_pack();

@@ -98,13 +98,15 @@ class Verifier {
     std::set<std::string> indexed_packs;
     store_.index().for_each_pack(t, [&](const std::string& name, const PackRecord&) {
       indexed_packs.insert(name);
-      if (!on_disk_.count(name)) problem("pack " + name + " is in the index but missing from " + store_.packs_dir().string());
+      if (!on_disk_.count(name))
+        problem("pack " + name + " is in the index but missing from " + store_.packs_dir().string());
     });
     for (const std::string& name : on_disk_)
       if (!indexed_packs.count(name)) ++report_.unreferenced_packs;
     store_.index().for_each_blob(t, [&](const BlobLocation& loc) {
       ++report_.blobs;
-      if (!on_disk_.count(loc.pack)) bad_blobs_.emplace(loc.entry.id, "its pack " + loc.pack + " is missing");
+      if (!on_disk_.count(loc.pack))
+        bad_blobs_.emplace(loc.entry.id, "its pack " + loc.pack + " is missing");
       else if (damaged_packs_.count(loc.pack) && !footers_.count(loc.pack))
         bad_blobs_.emplace(loc.entry.id, "its pack " + loc.pack + " is damaged");
     });
@@ -112,8 +114,10 @@ class Verifier {
 
   void check_blob(const BlobId& id, const std::string& snapshot, const std::string& path) {
     std::string why;
-    if (auto it = bad_blobs_.find(id); it != bad_blobs_.end()) why = it->second;
-    else if (!store_.locate(id)) why = "blob " + id.hex() + " is missing from the index";
+    if (auto it = bad_blobs_.find(id); it != bad_blobs_.end())
+      why = it->second;
+    else if (!store_.locate(id))
+      why = "blob " + id.hex() + " is missing from the index";
     if (!why.empty()) problem("snapshot " + snapshot + ": " + path + ": " + why);
   }
 

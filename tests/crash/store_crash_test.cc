@@ -145,7 +145,8 @@ struct Tmpfs {
 };
 
 bool is_mount_point(const stdfs::path& p) {
-  struct stat a{}, b{};
+  struct stat a {
+  }, b{};
   return ::stat(p.c_str(), &a) == 0 && ::stat(p.parent_path().c_str(), &b) == 0 && a.st_dev != b.st_dev;
 }
 
@@ -167,7 +168,8 @@ TEST(StoreCrash, MountPointDataDirIsSwappedEntryByEntry) {
     TempDir t;
     Tmpfs mnt(t / "data");
     if (!mnt.mounted) GTEST_SKIP() << "needs root and tmpfs mounts";
-    ASSERT_EQ(run("/bin/sh", {"-c", "cp -a '" + base.data.string() + "/.' '" + (t / "data").string() + "'"}).exit_code, 0);
+    ASSERT_EQ(run("/bin/sh", {"-c", "cp -a '" + base.data.string() + "/.' '" + (t / "data").string() + "'"}).exit_code,
+              0);
     copy_tree(base.store, t / "store");
     std::map<std::string, std::string> env;
     if (at) env["MDB_FAULT"] = "kill@" + std::to_string(at);
@@ -175,13 +177,16 @@ TEST(StoreCrash, MountPointDataDirIsSwappedEntryByEntry) {
     EXPECT_EQ(r.exit_code, at ? -SIGKILL : 0) << r.err;
     ASSERT_EQ(mdb(t / "data", t / "store", {"backup"}).exit_code, 0);  // recovers if needed
     auto now = describe(t / "data");
-    if (at == 0) EXPECT_EQ(diff(new_tree, now), "");
-    else EXPECT_TRUE(diff(now, old_tree).empty() || diff(now, new_tree).empty()) << diff(now, old_tree);
+    if (at == 0)
+      EXPECT_EQ(diff(new_tree, now), "");
+    else
+      EXPECT_TRUE(diff(now, old_tree).empty() || diff(now, new_tree).empty()) << diff(now, old_tree);
     EXPECT_TRUE(is_mount_point(t / "data"));
     EXPECT_EQ(std::distance(stdfs::directory_iterator(t / "data" / ".mephisto-db"), {}), 1)
         << "only the lock file is left in .mephisto-db: " << [&] {
              std::string names;
-             for (const auto& e : stdfs::directory_iterator(t / "data" / ".mephisto-db")) names += e.path().filename().string() + " ";
+             for (const auto& e : stdfs::directory_iterator(t / "data" / ".mephisto-db"))
+               names += e.path().filename().string() + " ";
              return names;
            }();
   }
@@ -242,13 +247,19 @@ TEST(StoreFaults, ReadOnlyStoreFailsCleanly) {
   } else {
     run("/bin/chmod", {"-R", "a-w", (t / "store").string()});
   }
-  std::vector<std::string> args = {mephisto_binary().string(), "--data-dir", (t / "data").string(), "--store",
-                                   (t / "store").string(), "db", "backup"};
-  RunResult r = root ? run("/usr/sbin/runuser", [&] {
-    std::vector<std::string> a = {"-u", "nobody", "--"};
-    a.insert(a.end(), args.begin(), args.end());
-    return a;
-  }())
+  std::vector<std::string> args = {mephisto_binary().string(),
+                                   "--data-dir",
+                                   (t / "data").string(),
+                                   "--store",
+                                   (t / "store").string(),
+                                   "db",
+                                   "backup"};
+  RunResult r = root ? run("/usr/sbin/runuser",
+                           [&] {
+                             std::vector<std::string> a = {"-u", "nobody", "--"};
+                             a.insert(a.end(), args.begin(), args.end());
+                             return a;
+                           }())
                      : run(args[0], {args.begin() + 1, args.end()});
   if (!root) run("/bin/chmod", {"-R", "u+w", (t / "store").string()});
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;

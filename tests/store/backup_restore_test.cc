@@ -1,8 +1,7 @@
 // backup and restore through the real binary (store.md): exact round trips, removal of newer
 // files, --only, refusal while a DB is in use, bad snapshot names.
-#include <gtest/gtest.h>
-
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -36,8 +35,9 @@ TEST(BackupRestore, RoundTripIsExact) {
   // Change everything: contents, modes, a DB row, new files and dirs, removed files.
   write(d.data / "data" / "runs" / "Proj'ect β" / "1000003" / "1000004" / "assign_data.json", "changed");
   stdfs::permissions(d.data / "tools" / "run.sh", stdfs::perms(0600));
-  sqlite_exec(d.data / "database.db", "DELETE FROM requesters; INSERT INTO projects(project_id, project_name) "
-                                      "VALUES (7, 'new');");
+  sqlite_exec(d.data / "database.db",
+              "DELETE FROM requesters; INSERT INTO projects(project_id, project_name) "
+              "VALUES (7, 'new');");
   write(d.data / "STRAY_FILE_AFTER_BACKUP.txt", "stray");
   stdfs::create_directories(d.data / "data" / "runs" / "created_after_backup" / "x");
   stdfs::create_directories(d.data / "mturk_sandbox");
@@ -167,9 +167,8 @@ TEST(BackupRestore, BadNamesAreClearErrors) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(diff(before, describe(d.data)), "");
   // "Exiting now" on anything but yes.
-  RunResult no = run_mephisto({"--data-dir", d.data.string(), "--store", d.store.string(), "db", "restore", "-f",
-                               id.substr(0, 8)},
-                              "no\n");
+  RunResult no = run_mephisto(
+      {"--data-dir", d.data.string(), "--store", d.store.string(), "db", "restore", "-f", id.substr(0, 8)}, "no\n");
   EXPECT_EQ(no.exit_code, 1);
   EXPECT_NE(no.out.find("Exiting now"), std::string::npos);
 }

@@ -45,8 +45,8 @@ struct TreeSpec {
 
 // Generators below run inside a property (they use operator*).
 std::string gen_name() {
-  static const std::vector<std::string> parts = {"a", "b", "run", "Проект", "β", "it's", "naïve", " ", "\"q\"", ";",
-                                                 "--", "ü", "x.json", "z", "日本"};
+  static const std::vector<std::string> parts = {"a",     "b", "run", "Проект", "β",      "it's", "naïve", " ",
+                                                 "\"q\"", ";", "--",  "ü",      "x.json", "z",    "日本"};
   std::string s = "n";
   for (const std::string& p : *rc::gen::container<std::vector<std::string>>(rc::gen::elementOf(parts))) s += p;
   return s;
@@ -101,7 +101,8 @@ void materialize(const TreeSpec& t, const stdfs::path& root) {
   auto usable = [&](const std::string& path) {
     std::error_code ec;
     for (stdfs::path p = stdfs::path(path).parent_path(); !p.empty(); p = p.parent_path())
-      if (stdfs::exists(stdfs::symlink_status(root / p, ec)) && !stdfs::is_directory(stdfs::symlink_status(root / p, ec)))
+      if (stdfs::exists(stdfs::symlink_status(root / p, ec)) &&
+          !stdfs::is_directory(stdfs::symlink_status(root / p, ec)))
         return false;
     return !stdfs::exists(stdfs::symlink_status(root / path, ec));
   };

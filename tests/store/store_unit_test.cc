@@ -45,8 +45,9 @@ TEST(Pack, RoundTripAndDamageDetection) {
 
   std::string damaged = bytes;
   damaged[entries[2].offset + 10] ^= 1;
-  EXPECT_THROW(decode_blob(std::string_view(damaged).substr(entries[2].offset, entries[2].stored_len), entries[2], name),
-               CorruptError);
+  EXPECT_THROW(
+      decode_blob(std::string_view(damaged).substr(entries[2].offset, entries[2].stored_len), entries[2], name),
+      CorruptError);
   std::string bad_footer = bytes;
   bad_footer[bytes.size() - kTrailerSize - 3] ^= 1;
   EXPECT_THROW(decode_footer(bad_footer, bad_footer.size(), name), CorruptError);

@@ -40,6 +40,18 @@ TEST(ZipRestore, EveryFixtureBackupRestoresToExactlyItsContents) {
   }
 }
 
+TEST(ZipRestore, IntoAFreshDirNeedsNoStore) {
+  TempDir t;
+  stdfs::path zip = fixture_backup_zips().front();
+  RunResult r = mdb(t / "data", t / "store", {"restore", "-f", zip.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto got = tree(t / "data");
+  got.erase(".mephisto-db/");
+  got.erase(".mephisto-db/lock");
+  EXPECT_EQ(got, zip_contents(zip));
+  EXPECT_FALSE(stdfs::exists(t / "store"));
+}
+
 TEST(ZipRestore, BareNameResolvesInTheBackupFolder) {
   TempDir t;
   stdfs::path data = t / "data", store = t / "store", outputs = t / "outputs";
@@ -47,8 +59,8 @@ TEST(ZipRestore, BareNameResolvesInTheBackupFolder) {
   stdfs::path zip = fixture_backup_zips().front();
   stdfs::create_directories(outputs / "backup");
   stdfs::copy_file(zip, outputs / "backup" / zip.filename());
-  RunResult r = run_mephisto({"--data-dir", data.string(), "--store", store.string(), "--outputs-dir",
-                              outputs.string(), "db", "restore", "-f", zip.filename().string()},
+  RunResult r = run_mephisto({"--data-dir", data.string(), "--store", store.string(), "--outputs-dir", outputs.string(),
+                              "db", "restore", "-f", zip.filename().string()},
                              "yes\n");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto got = tree(data);
@@ -61,8 +73,8 @@ TEST(ZipRestore, BackupZipIsTheSnapshotAndRestores) {
   stdfs::path data = t / "data", store = t / "store", outputs = t / "outputs";
   make_data_dir(data);
   auto before = describe(data);
-  RunResult r = run_mephisto({"--data-dir", data.string(), "--store", store.string(), "--outputs-dir",
-                              outputs.string(), "db", "backup", "--zip"});
+  RunResult r = run_mephisto({"--data-dir", data.string(), "--store", store.string(), "--outputs-dir", outputs.string(),
+                              "db", "backup", "--zip"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto pos = r.out.find("Finished successfully, saved to file: ");
   ASSERT_NE(pos, std::string::npos) << r.out;

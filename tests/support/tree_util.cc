@@ -19,7 +19,7 @@ void walk(const stdfs::path& root, const stdfs::path& rel, bool with_dir_mtimes,
   for (const auto& e : stdfs::directory_iterator(root / rel)) {
     stdfs::path r = rel / e.path().filename();
     if (r == ".mephisto-db") continue;
-    struct stat st{};
+    struct stat st {};
     if (::lstat(e.path().c_str(), &st) != 0) throw std::runtime_error("lstat " + e.path().string());
     Node n;
     n.mode = st.st_mode & 07777;
@@ -54,11 +54,12 @@ std::string diff(const std::map<std::string, Node>& a, const std::map<std::strin
   std::ostringstream out;
   for (const auto& [k, n] : a) {
     auto it = b.find(k);
-    if (it == b.end()) out << "only in first: " << k << "\n";
+    if (it == b.end())
+      out << "only in first: " << k << "\n";
     else if (!(it->second == n))
-      out << "differs: " << k << " (kind " << n.kind << "/" << it->second.kind << ", mode " << std::oct << n.mode
-          << "/" << it->second.mode << std::dec << ", mtime " << n.mtime_ns << "/" << it->second.mtime_ns
-          << ", content " << n.content.size() << "/" << it->second.content.size() << " bytes)\n";
+      out << "differs: " << k << " (kind " << n.kind << "/" << it->second.kind << ", mode " << std::oct << n.mode << "/"
+          << it->second.mode << std::dec << ", mtime " << n.mtime_ns << "/" << it->second.mtime_ns << ", content "
+          << n.content.size() << "/" << it->second.content.size() << " bytes)\n";
   }
   for (const auto& [k, n] : b)
     if (!a.count(k)) out << "only in second: " << k << "\n";
@@ -66,8 +67,10 @@ std::string diff(const std::map<std::string, Node>& a, const std::map<std::strin
 }
 
 void set_mtime(const stdfs::path& p, int64_t ns) {
-  struct timespec t[2] = {{0, UTIME_OMIT}, {static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)}};
-  if (::utimensat(AT_FDCWD, p.c_str(), t, AT_SYMLINK_NOFOLLOW) != 0) throw std::runtime_error("utimensat " + p.string());
+  struct timespec t[2] = {{0, UTIME_OMIT},
+                          {static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)}};
+  if (::utimensat(AT_FDCWD, p.c_str(), t, AT_SYMLINK_NOFOLLOW) != 0)
+    throw std::runtime_error("utimensat " + p.string());
 }
 
 void sqlite_exec(const stdfs::path& db, const std::string& sql) {
