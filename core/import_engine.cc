@@ -122,6 +122,7 @@ struct Importer::Table {
   std::vector<int> local_of;    // local column of each dump column
   std::vector<int> referenced;  // dump columns other rows refer to (the primary key among them)
   std::vector<Ref> refs;
+  std::vector<std::string> local_cols;
   sql::Stmt select_all_by_pk, select_all_by_natural, select_identical, insert;
   std::map<std::string, sql::Stmt> updates;
 };
@@ -321,6 +322,31 @@ std::optional<Value> as_key(const Value& v, bool integer_target) {
   return std::nullopt;
 }
 
+// `key` put back in the storage class of `as` (a text column keeps holding ids as text).
+Value like(const Value& as, const Value& key) { return as.kind == StorageClass::Text ? Value::text(key.to_string()) : key; }
+
+using KeyChange = std::function<std::optional<Value>(const Value& key)>;
+
+// Applies `change` to each id a reference value holds (one, or each of a JSON id list), taken as
+// the target's key; returns the new value (storage class and list spelling kept), or nullopt.
+std::optional<Value> map_ids(RefKind kind, bool integer_target, const Value& v, const KeyChange& change) {
+  if (kind != RefKind::JsonIdList) {
+    std::optional<Value> key = as_key(v, integer_target);
+    std::optional<Value> changed = key ? change(*key) : std::nullopt;
+    return changed ? std::optional<Value>(like(v, *changed)) : std::nullopt;
+  }
+  std::optional<std::vector<Value>> ids = parse_id_list(v);
+  if (!ids) return std::nullopt;
+  bool any = false;
+  for (Value& id : *ids)
+    if (std::optional<Value> key = as_key(id, true))
+      if (std::optional<Value> changed = change(*key)) {
+        id = like(id, *changed);
+        any = true;
+      }
+  return any ? std::optional<Value>(Value::text(render_id_list(*ids))) : std::nullopt;
+}
+
 }  // namespace
 
 // The original's -r also replaced ids that were not legacy (>= 1,000,000: already random, so
@@ -349,24 +375,24 @@ void Importer::undo_needless_substitutions(const nlohmann::ordered_json& subs) {
   }
   // References to those rows follow them back (through the same key maps as the import itself).
   if (maps_.empty()) return;
-  for (DumpTable* dt : ordered_tables()) {
-    Table& t = table_info(*dt);
-    for (const Ref& r : t.refs) {
-      if (!maps_.count({r.target_db, r.target_table, r.target_column})) continue;
-      sql::Stmt rows = dump_.stage().prepare("SELECT rowid, c" + std::to_string(r.index) + " FROM " + dt->stage +
-                                             " WHERE c" + std::to_string(r.index) + " IS NOT NULL");
-      sql::Stmt update = dump_.stage().prepare("UPDATE " + dt->stage + " SET c" + std::to_string(r.index) +
-                                               " = ?1 WHERE rowid = ?2");
-      std::vector<std::pair<int64_t, Value>> changes;
-      while (rows.step())
-        if (std::optional<Value> mapped = map_ref(r, rows.column(1))) changes.push_back({rows.column_int(0), *mapped});
-      for (const auto& [rowid, value] : changes) {
-        update.bind(1, value).bind(2, rowid);
-        update.run();
-      }
-    }
-  }
+  for (DumpTable* dt : ordered_tables())
+    for (const Ref& r : table_info(*dt).refs)
+      if (maps_.count({r.target_db, r.target_table, r.target_column}))
+        rewrite_staged(*dt, r.index, [&](const Value& v) { return map_ref(r, v); });
   maps_.clear();
+}
+
+void Importer::rewrite_staged(DumpTable& dt, int column, const std::function<std::optional<Value>(const Value&)>& f) {
+  std::string c = "c" + std::to_string(column);
+  sql::Stmt rows = dump_.stage().prepare("SELECT rowid, " + c + " FROM " + dt.stage + " WHERE " + c + " IS NOT NULL");
+  std::vector<std::pair<int64_t, Value>> changes;
+  while (rows.step())
+    if (std::optional<Value> now = f(rows.column(1))) changes.push_back({rows.column_int(0), *now});
+  sql::Stmt update = dump_.stage().prepare("UPDATE " + dt.stage + " SET " + c + " = ?1 WHERE rowid = ?2");
+  for (const auto& [rowid, value] : changes) {
+    update.bind(1, value).bind(2, rowid);
+    update.run();
+  }
 }
 
 void Importer::repair_randomized_references() {
@@ -389,39 +415,12 @@ void Importer::repair_randomized_references() {
     return Value::integer(*id);
   };
   undo_needless_substitutions(subs);
-  for (DumpTable* dt : ordered_tables()) {
-    Table& t = table_info(*dt);
-    for (const Ref& r : t.refs) {
-      if (!r.integer_target) continue;
-      sql::Stmt rows = dump_.stage().prepare("SELECT rowid, c" + std::to_string(r.index) + " FROM " + dt->stage +
-                                             " WHERE c" + std::to_string(r.index) + " IS NOT NULL");
-      sql::Stmt update = dump_.stage().prepare("UPDATE " + dt->stage + " SET c" + std::to_string(r.index) +
-                                               " = ?1 WHERE rowid = ?2");
-      std::vector<std::pair<int64_t, Value>> changes;
-      while (rows.step()) {
-        Value v = rows.column(1);
-        if (r.kind == RefKind::JsonIdList) {
-          std::optional<std::vector<Value>> ids = parse_id_list(v);
-          if (!ids) continue;
-          bool changed = false;
-          for (Value& id : *ids)
-            if (auto key = as_key(id, true))
-              if (auto sub = substitute(r, *key)) {
-                id = id.kind == StorageClass::Text ? Value::text(sub->to_string()) : *sub;
-                changed = true;
-              }
-          if (changed) changes.push_back({rows.column_int(0), Value::text(render_id_list(*ids))});
-        } else if (auto key = as_key(v, true)) {
-          if (auto sub = substitute(r, *key))
-            changes.push_back({rows.column_int(0), v.kind == StorageClass::Text ? Value::text(sub->to_string()) : *sub});
-        }
-      }
-      for (const auto& [rowid, value] : changes) {
-        update.bind(1, value).bind(2, rowid);
-        update.run();
-      }
-    }
-  }
+  for (DumpTable* dt : ordered_tables())
+    for (const Ref& r : table_info(*dt).refs)
+      if (r.integer_target || r.kind == RefKind::JsonIdList)
+        rewrite_staged(*dt, r.index, [&](const Value& v) {
+          return map_ids(r.kind, true, v, [&](const Value& key) { return substitute(r, key); });
+        });
   if (subs.contains("mephisto") && subs["mephisto"].contains("onboarding_agents") &&
       subs["mephisto"]["onboarding_agents"].is_object())
     for (const auto& [old, now] : subs["mephisto"]["onboarding_agents"].items())
@@ -519,25 +518,11 @@ Value Importer::map_key(DbId db, const std::string& table, const std::string& co
 }
 
 std::optional<Value> Importer::map_ref(const Ref& r, const Value& v) const {
-  if (r.kind == RefKind::JsonIdList) {
-    std::optional<std::vector<Value>> ids = parse_id_list(v);
-    if (!ids) return std::nullopt;
-    bool changed = false;
-    for (Value& id : *ids) {
-      std::optional<Value> key = as_key(id, true);
-      if (!key) continue;
-      Value mapped = map_key(r.target_db, r.target_table, r.target_column, *key);
-      if (mapped == *key) continue;
-      id = id.kind == StorageClass::Text ? Value::text(mapped.to_string()) : mapped;
-      changed = true;
-    }
-    return changed ? std::optional<Value>(Value::text(render_id_list(*ids))) : std::nullopt;
-  }
-  std::optional<Value> key = as_key(v, r.integer_target);
-  if (!key) return std::nullopt;
-  Value mapped = map_key(r.target_db, r.target_table, r.target_column, *key);
-  if (mapped == *key) return std::nullopt;
-  return v.kind == StorageClass::Text ? Value::text(mapped.to_string()) : mapped;  // keep the storage class
+  return map_ids(r.kind, r.integer_target, v, [&](const Value& key) -> std::optional<Value> {
+    Value mapped = map_key(r.target_db, r.target_table, r.target_column, key);
+    if (mapped == key) return std::nullopt;
+    return mapped;
+  });
 }
 
 int64_t Importer::fresh_id(Table& t) {
@@ -575,179 +560,207 @@ void Importer::record_imported(Table& t, const Row& dump_row, const Value& final
   imported_.push_back({t.dt->name, json_strings(names), v, conflicted});
 }
 
-void Importer::run_table(Table& t, bool write, ImportOutcome& out) {
-  DumpTable& dt = *t.dt;
-  const TableInfo& local = *t.local;
-  TableCounts counts{dt.db, dt.name};
-  std::vector<std::string> local_cols;
-  for (const ColumnInfo& c : local.columns) local_cols.push_back(c.name);
-  std::string all_local;
-  for (const std::string& c : local_cols) all_local += (all_local.empty() ? "" : ", ") + q(c);
-  std::string dump_cols, params;
+bool Importer::Incoming::is_deferred(size_t i) const {
+  return std::any_of(deferred.begin(), deferred.end(), [&](const Ref* r) { return r->index == static_cast<int>(i); });
+}
+
+namespace {
+
+// The first row a statement finds, if any.
+std::optional<Row> fetch_one(sql::Stmt& s) {
+  std::optional<Row> r;
+  if (s.step()) r = s.row();
+  s.reset();
+  return r;
+}
+
+// Binds `columns` of `row` to the statement's parameters 1, 2, ...; false when one is NULL.
+bool bind_columns(sql::Stmt& s, const Row& row, const std::vector<int>& columns) {
+  for (size_t i = 0; i < columns.size(); ++i) {
+    if (row[columns[i]].is_null()) {
+      s.reset();
+      return false;
+    }
+    s.bind(static_cast<int>(i) + 1, row[columns[i]]);
+  }
+  return true;
+}
+
+std::string conditions(const std::vector<std::string>& columns, const std::vector<int>& which, const char* op) {
+  std::string out;
+  for (size_t i = 0; i < which.size(); ++i)
+    out += (i ? " AND " : "") + q(columns[which[i]]) + " " + op + " ?" + std::to_string(i + 1);
+  return out;
+}
+
+}  // namespace
+
+void Importer::prepare(Table& t) {
+  if (t.insert.get()) return;
+  const DumpTable& dt = *t.dt;
+  for (const ColumnInfo& c : t.local->columns) t.local_cols.push_back(c.name);
+  std::string all_local, dump_cols, params;
+  for (const std::string& c : t.local_cols) all_local += (all_local.empty() ? "" : ", ") + q(c);
+  std::vector<int> every;
   for (size_t i = 0; i < dt.columns.size(); ++i) {
     dump_cols += (i ? ", " : "") + q(dt.columns[i]);
     params += (i ? ", ?" : "?") + std::to_string(i + 1);
+    every.push_back(static_cast<int>(i));
   }
-  if (!t.insert.get()) {
-    t.insert = db_.prepare("INSERT INTO " + t.qname + " (" + dump_cols + ") VALUES (" + params + ")");
-    if (t.local_pk >= 0)
-      t.select_all_by_pk = db_.prepare("SELECT " + all_local + " FROM " + t.qname + " WHERE " +
-                                       q(t.spec->pk) + " = ?1");
-    if (!t.natural.empty()) {
-      std::string cond;
-      for (size_t i = 0; i < t.natural.size(); ++i)
-        cond += (i ? " AND " : "") + q(dt.columns[t.natural[i]]) + " = ?" + std::to_string(i + 1);
-      t.select_all_by_natural = db_.prepare("SELECT " + all_local + " FROM " + t.qname + " WHERE " + cond);
-    }
-    for (const std::vector<int>& unique : t.uniques) {
-      std::string cond;
-      for (size_t i = 0; i < unique.size(); ++i)
-        cond += (i ? " AND " : "") + q(dt.columns[unique[i]]) + " = ?" + std::to_string(i + 1);
-      t.select_all_by_unique.push_back(db_.prepare("SELECT " + all_local + " FROM " + t.qname + " WHERE " + cond));
-    }
-    if (t.pk < 0) {
-      std::string cond;
-      for (size_t i = 0; i < dt.columns.size(); ++i)
-        cond += (i ? " AND " : "") + q(dt.columns[i]) + " IS ?" + std::to_string(i + 1);
-      t.select_identical = db_.prepare("SELECT 1 FROM " + t.qname + " WHERE " + cond + " LIMIT 1");
+  std::string select = "SELECT " + all_local + " FROM " + t.qname + " WHERE ";
+  t.insert = db_.prepare("INSERT INTO " + t.qname + " (" + dump_cols + ") VALUES (" + params + ")");
+  if (t.pk >= 0 && t.local_pk >= 0) t.select_all_by_pk = db_.prepare(select + conditions(dt.columns, {t.pk}, "="));
+  if (!t.natural.empty()) t.select_all_by_natural = db_.prepare(select + conditions(dt.columns, t.natural, "="));
+  for (const std::vector<int>& unique : t.uniques)
+    t.select_all_by_unique.push_back(db_.prepare(select + conditions(dt.columns, unique, "=")));
+  if (t.pk < 0)
+    t.select_identical = db_.prepare("SELECT 1 FROM " + t.qname + " WHERE " + conditions(dt.columns, every, "IS") +
+                                     " LIMIT 1");
+}
+
+Importer::Incoming Importer::redirect(const Table& t, Row row) const {
+  Incoming in;
+  in.original = row;
+  for (const Ref& r : t.refs) {
+    if (row[r.index].is_null()) continue;
+    if (r.deferred) {  // set once its target is imported (fixups_)
+      in.deferred.push_back(&r);
+      row[r.index] = Value::null();
+    } else if (std::optional<Value> mapped = map_ref(r, row[r.index])) {
+      row[r.index] = *mapped;
     }
   }
+  in.row = std::move(row);
+  return in;
+}
+
+// Same object, conflict, clash (import.md): the local row with the natural key; else the one with
+// the same key, when the key is an identity or the rows are equal in every column (otherwise the
+// key clashes); else the one with a value of another UNIQUE constraint.
+std::optional<Row> Importer::find_same_object(Table& t, const Incoming& in, bool& clash) {
+  const Row& row = in.row;
+  clash = false;
+  if (!t.natural.empty() && bind_columns(t.select_all_by_natural, row, t.natural))
+    if (auto local = fetch_one(t.select_all_by_natural)) return local;
+  if (t.select_all_by_pk.get() && bind_columns(t.select_all_by_pk, row, {t.pk})) {
+    std::optional<Row> local = fetch_one(t.select_all_by_pk);
+    const Value& key = row[t.pk];
+    bool identity = !integer_keyed(t.spec) || (key.kind == StorageClass::Integer && key.i >= kLegacyIdLimit);
+    if (local && !identity) {
+      // A deferred reference is compared as the dump has it: its target is not mapped yet.
+      for (size_t i = 0; i < row.size() && !clash; ++i)
+        clash = compare_for_resolver(t.dt->columns[i], (*local)[t.local_of[i]],
+                                     in.is_deferred(i) ? in.original[i] : row[i]) != 0;
+    }
+    if (local && !clash) return local;
+  }
+  for (size_t u = 0; u < t.uniques.size(); ++u) {
+    const std::vector<int>& unique = t.uniques[u];
+    if (std::any_of(unique.begin(), unique.end(), [&](int c) { return in.is_deferred(c); })) continue;
+    if (!bind_columns(t.select_all_by_unique[u], row, unique)) continue;
+    if (auto local = fetch_one(t.select_all_by_unique[u])) {
+      clash = false;
+      return local;
+    }
+  }
+  return std::nullopt;
+}
+
+// A table without a key (mturk run_mappings): the same row is the same object.
+bool Importer::already_present(Table& t, const Row& row) {
+  for (size_t i = 0; i < row.size(); ++i) t.select_identical.bind(static_cast<int>(i) + 1, row[i]);
+  return fetch_one(t.select_identical).has_value();
+}
+
+Row Importer::merge(Table& t, const Incoming& in, const Row& local, bool write, bool& changed) {
+  Row incoming = local;  // columns the dump lacks, and deferred references, stay as they are here
+  for (size_t i = 0; i < in.row.size(); ++i)
+    if (!in.is_deferred(i)) incoming[t.local_of[i]] = in.row[i];
+  Row merged = settings_.resolver->resolve(t.dt->db, t.dt->name, t.local_cols, t.local_pk, local, incoming);
+  std::vector<size_t> columns;
+  for (size_t i = 0; i < merged.size(); ++i)
+    if (compare_for_resolver(t.local_cols[i], merged[i], local[i]) != 0 || merged[i].kind != local[i].kind)
+      columns.push_back(i);
+  changed = !columns.empty();
+  if (!changed || !write) return merged;
+  std::string set, signature;
+  for (size_t k = 0; k < columns.size(); ++k) {
+    set += (k ? ", " : "") + q(t.local_cols[columns[k]]) + " = ?" + std::to_string(k + 1);
+    signature += std::to_string(columns[k]) + ",";
+  }
+  sql::Stmt& update = t.updates[signature];
+  if (!update.get())
+    update = db_.prepare("UPDATE " + t.qname + " SET " + set + " WHERE " + q(t.spec->pk) + " = ?" +
+                         std::to_string(columns.size() + 1));
+  for (size_t k = 0; k < columns.size(); ++k) update.bind(static_cast<int>(k) + 1, merged[columns[k]]);
+  update.bind(static_cast<int>(columns.size()) + 1, local[t.local_pk]);
+  run_or_explain(update, t, in, "cannot update the local row");
+  return merged;
+}
+
+void Importer::run_or_explain(sql::Stmt& s, const Table& t, const Incoming& in, const char* what) {
+  try {
+    s.run();
+  } catch (const Error& e) {
+    s.reset();
+    throw Error(row_name(t, in.original, in.index) + ": " + what + ": " + e.what());
+  }
+}
+
+// Records where the row's referenced values ended up, so other rows follow it.
+void Importer::follow(const Table& t, const Incoming& in, const Row& final_row, bool local_row) {
+  for (int c : t.referenced) {
+    const Value& from = in.original[c];
+    const Value& to = local_row ? final_row[t.local_of[c]] : final_row[c];
+    if (from.is_null() || from == to) continue;
+    auto key = [](const Value& v) { return v.kind == StorageClass::Integer ? Key(v.i) : Key(v.to_string()); };
+    maps_[{t.dt->db, t.dt->name, t.dt->columns[c]}][key(from)] = key(to);
+  }
+}
+
+void Importer::run_table(Table& t, bool write, ImportOutcome& out) {
+  prepare(t);
+  DumpTable& dt = *t.dt;
+  TableCounts counts{dt.db, dt.name};
   std::string stage_cols;
   for (size_t i = 0; i < dt.columns.size(); ++i) stage_cols += (i ? ", c" : "c") + std::to_string(i);
   sql::Stmt rows = dump_.stage().prepare("SELECT " + stage_cols + " FROM " + dt.stage + " ORDER BY rowid");
-  auto fetch = [&](sql::Stmt& s) -> std::optional<Row> {
-    std::optional<Row> r;
-    if (s.step()) r = s.row();
-    s.reset();
-    return r;
-  };
-  int64_t index = -1;
-  while (rows.step()) {
-    ++index;
+  for (int64_t index = 0; rows.step(); ++index) {
     ++counts.rows;
-    Row row = rows.row();
-    const Row original = row;
-    const Value dump_key = t.pk >= 0 ? row[t.pk] : Value::null();
-    std::vector<const Ref*> deferred;
-    auto is_deferred = [&](size_t i) {
-      return std::any_of(deferred.begin(), deferred.end(), [&](const Ref* r) { return r->index == static_cast<int>(i); });
-    };
-    for (const Ref& r : t.refs) {
-      if (row[r.index].is_null()) continue;
-      if (r.deferred) {
-        deferred.push_back(&r);
-        row[r.index] = Value::null();
-      } else if (std::optional<Value> mapped = map_ref(r, row[r.index])) {
-        row[r.index] = *mapped;
-      }
-    }
-    // Same object, conflict, clash (import.md): natural key, then an identity key, then a small key
-    // whose row is equal in every column.
-    std::optional<Row> existing;
-    if (!t.natural.empty()) {
-      bool complete = true;
-      for (size_t i = 0; i < t.natural.size(); ++i) {
-        complete = complete && !row[t.natural[i]].is_null();
-        t.select_all_by_natural.bind(static_cast<int>(i) + 1, row[t.natural[i]]);
-      }
-      if (complete) existing = fetch(t.select_all_by_natural);
-      else t.select_all_by_natural.reset();
-    }
+    Incoming in = redirect(t, rows.row());
+    in.index = index;
     bool clash = false;
-    if (!existing && t.pk >= 0 && t.local_pk >= 0 && !row[t.pk].is_null()) {
-      t.select_all_by_pk.bind(1, row[t.pk]);
-      existing = fetch(t.select_all_by_pk);
-      bool identity = !integer_keyed(t.spec) || (row[t.pk].kind == StorageClass::Integer && row[t.pk].i >= kLegacyIdLimit);
-      if (existing && !identity) {
-        // A deferred reference is compared as the dump has it: its target is not mapped yet.
-        for (size_t i = 0; i < row.size() && !clash; ++i)
-          clash = compare_for_resolver(dt.columns[i], (*existing)[t.local_of[i]], is_deferred(i) ? original[i] : row[i]) != 0;
-        if (clash) existing.reset();
-      }
+    std::optional<Row> local = find_same_object(t, in, clash);
+    if (!local && t.pk < 0 && already_present(t, in.row)) {
+      ++counts.present;
+      continue;
     }
-    for (size_t u = 0; u < t.uniques.size() && !existing; ++u) {
-      const std::vector<int>& unique = t.uniques[u];
-      if (std::any_of(unique.begin(), unique.end(), [&](int c) { return row[c].is_null() || is_deferred(c); })) continue;
-      for (size_t i = 0; i < unique.size(); ++i) t.select_all_by_unique[u].bind(static_cast<int>(i) + 1, row[unique[i]]);
-      existing = fetch(t.select_all_by_unique[u]);
-    }
-    if (!existing && t.pk < 0) {
-      for (size_t i = 0; i < row.size(); ++i) t.select_identical.bind(static_cast<int>(i) + 1, row[i]);
-      if (fetch(t.select_identical)) {
-        ++counts.present;
-        continue;
-      }
-    }
-    Value final_key = dump_key;
-    Row final_row;
-    if (existing) {
-      final_key = (*existing)[t.local_pk >= 0 ? t.local_pk : 0];
-      Row incoming = *existing;
-      for (size_t i = 0; i < row.size(); ++i)
-        if (!is_deferred(i)) incoming[t.local_of[i]] = row[i];
-      Row merged = settings_.resolver->resolve(dt.db, dt.name, local_cols, t.local_pk, *existing, incoming);
-      final_row = merged;
-      std::vector<size_t> changed;
-      for (size_t i = 0; i < merged.size(); ++i)
-        if (compare_for_resolver(local_cols[i], merged[i], (*existing)[i]) != 0 ||
-            merged[i].kind != (*existing)[i].kind)
-          changed.push_back(i);
-      if (changed.empty()) {
-        ++counts.present;
-      } else {
-        ++counts.merged;
-        if (write) {
-          std::string set, sig;
-          for (size_t k = 0; k < changed.size(); ++k) {
-            set += (k ? ", " : "") + q(local_cols[changed[k]]) + " = ?" + std::to_string(k + 1);
-            sig += std::to_string(changed[k]) + ",";
-          }
-          sql::Stmt& update = t.updates[sig];
-          if (!update.get())
-            update = db_.prepare("UPDATE " + t.qname + " SET " + set + " WHERE " + q(t.spec->pk) + " = ?" +
-                                 std::to_string(changed.size() + 1));
-          for (size_t k = 0; k < changed.size(); ++k) update.bind(static_cast<int>(k) + 1, merged[changed[k]]);
-          update.bind(static_cast<int>(changed.size()) + 1, final_key);
-          try {
-            update.run();
-          } catch (const Error& e) {
-            update.reset();
-            throw Error(row_name(t, original, index) + ": cannot update the local row: " + e.what());
-          }
-        }
-      }
-      int name_col = dt.db == DbId::Mephisto && dt.name == "projects" ? dt.column("project_name") : -1;
-      if (name_col >= 0 && !(merged[t.local_of[name_col]] == row[name_col]))
-        project_names_[row[name_col].to_string()] = merged[t.local_of[name_col]].to_string();
+    Value final_key = t.pk >= 0 ? in.row[t.pk] : Value::null();
+    if (local) {
+      bool changed = false;
+      Row merged = merge(t, in, *local, write, changed);
+      ++(changed ? counts.merged : counts.present);
+      final_key = (*local)[t.local_pk];
+      follow(t, in, merged, true);
+      int name = dt.db == DbId::Mephisto && dt.name == "projects" ? dt.column("project_name") : -1;
+      if (name >= 0 && !(merged[t.local_of[name]] == in.row[name]))
+        project_names_[in.row[name].to_string()] = merged[t.local_of[name]].to_string();
     } else {
       if (clash) {
-        final_key = Value::integer(fresh_id(t));
-        row[t.pk] = final_key;
+        final_key = in.row[t.pk] = Value::integer(fresh_id(t));
         ++counts.remapped;
       }
       ++counts.inserted;
       if (write) {
-        for (size_t i = 0; i < row.size(); ++i) t.insert.bind(static_cast<int>(i) + 1, row[i]);
-        try {
-          t.insert.run();
-        } catch (const Error& e) {
-          t.insert.reset();
-          throw Error(row_name(t, original, index) + ": cannot insert it: " + e.what());
-        }
+        for (size_t i = 0; i < in.row.size(); ++i) t.insert.bind(static_cast<int>(i) + 1, in.row[i]);
+        run_or_explain(t.insert, t, in, "cannot insert it");
       }
-      for (const Ref* r : deferred) fixups_.push_back({r, final_key, original[r->index]});
+      for (const Ref* r : in.deferred) fixups_.push_back({r, final_key, in.original[r->index]});
+      follow(t, in, in.row, false);
     }
-    // Other rows follow this one: record where its referenced values ended up.
-    for (int c : t.referenced) {
-      const Value& from = original[c];
-      const Value& to = existing ? final_row[t.local_of[c]] : row[c];
-      if (from.is_null() || from == to) continue;
-      auto key = [](const Value& v) { return v.kind == StorageClass::Integer ? Key(v.i) : Key(v.to_string()); };
-      maps_[{dt.db, dt.name, dt.columns[c]}][key(from)] = key(to);
-    }
-    record_imported(t, row, final_key, existing.has_value());
-    if (dt.db == DbId::Mephisto && dt.name == "task_runs" && dump_key.kind == StorageClass::Integer)
-      runs_[dump_key.i] = {final_key.i, !existing.has_value()};
+    record_imported(t, in.row, final_key, local.has_value());
+    if (dt.db == DbId::Mephisto && dt.name == "task_runs" && in.original[t.pk].kind == StorageClass::Integer)
+      runs_[in.original[t.pk].i] = {final_key.i, !local.has_value()};
   }
   out.tables.push_back(counts);
 }
@@ -768,6 +781,50 @@ void Importer::write_imported_data() {
       }
 }
 
+// An imported_data row's unique_field_values names rows of this dump by their keys and references:
+// they follow those rows to their keys here. Returns the values unchanged when nothing moved.
+std::string Importer::remap_imported_values(const std::string& table, const std::string& names,
+                                            const std::string& values) {
+  const TableSpec* spec = find_table_spec(DbId::Mephisto, table);
+  nlohmann::json n, v;
+  try {
+    n = nlohmann::json::parse(names);
+    v = nlohmann::json::parse(values);
+  } catch (const nlohmann::json::exception&) {
+    return values;
+  }
+  if (!spec || !n.is_array() || !v.is_array() || n.size() != v.size()) return values;
+  const Table* t = nullptr;
+  for (const auto& [key, each] : tables_)
+    if (each->dt->db == DbId::Mephisto && each->dt->name == table) t = each.get();
+  bool changed = false;
+  std::string out;
+  PyJsonWriter w(out, -1);
+  w.begin_array();
+  for (size_t i = 0; i < n.size(); ++i) {
+    std::string name = n[i].is_string() ? n[i].get<std::string>() : "";
+    Value value = v[i].is_number_integer() ? Value::integer(v[i].get<int64_t>())
+                                           : Value::text(v[i].is_string() ? v[i].get<std::string>() : v[i].dump());
+    // The column's target: the row's own key, or the row that column refers to.
+    Ref target{DbId::Mephisto, table, name, -1, DbId::Mephisto, table, name, RefKind::ForeignKey, false, true};
+    bool follows = name == spec->pk;
+    for (const Ref& r : t ? t->refs : std::vector<Ref>{})
+      if (r.column == name) {
+        target = r;
+        follows = true;
+      }
+    if (follows)
+      if (std::optional<Value> mapped = map_ref(target, value)) {
+        value = *mapped;
+        changed = true;
+      }
+    if (value.kind == StorageClass::Integer) w.integer(value.i);
+    else w.string(value.s);
+  }
+  w.end_array();
+  return changed ? out : values;
+}
+
 void Importer::merge_dump_imported_data() {
   DumpTable* dt = dump_.table(DbId::Mephisto, "imported_data");
   if (!dt || dt->rows == 0) return;
@@ -785,65 +842,21 @@ void Importer::merge_dump_imported_data() {
       "unique_field_values, creation_date) VALUES (?1, ?2, ?3, ?4, ?5, coalesce(?6, CURRENT_TIMESTAMP))");
   while (rows.step()) {
     Row r = rows.row();
-    std::string table = r[c_table].to_string();
-    std::string names = r[c_names].to_string();
-    std::string values = r[c_values].to_string();
-    // The values are ids of this dump: they follow the rows they name to their keys here.
-    try {
-      nlohmann::json n = nlohmann::json::parse(names), v = nlohmann::json::parse(values);
-      const TableSpec* spec = find_table_spec(DbId::Mephisto, table);
-      if (n.is_array() && v.is_array() && n.size() == v.size() && spec) {
-        std::vector<Value> vals;
-        bool changed = false;
-        std::string rendered;
-        PyJsonWriter w(rendered, -1);
-        w.begin_array();
-        for (size_t i = 0; i < n.size(); ++i) {
-          std::string name = n[i].is_string() ? n[i].get<std::string>() : "";
-          // The value's table and column: the row's own key, or what that column refers to.
-          std::string target = name == spec->pk ? table : "", target_column = name;
-          for (const auto& [key, t] : tables_)
-            if (t->dt->db == DbId::Mephisto && t->dt->name == table)
-              for (const Ref& ref : t->refs)
-                if (ref.column == name) {
-                  target = ref.target_table;
-                  target_column = ref.target_column;
-                }
-          Value val = v[i].is_string()   ? Value::text(v[i].get<std::string>())
-                      : v[i].is_number_integer() ? Value::integer(v[i].get<int64_t>())
-                                                 : Value::text(v[i].dump());
-          if (!target.empty())
-            if (auto key = as_key(val, true)) {
-              Value mapped = map_key(DbId::Mephisto, target, target_column, *key);
-              if (!(mapped == *key)) {
-                val = val.kind == StorageClass::Text ? Value::text(mapped.to_string()) : mapped;
-                changed = true;
-              }
-            }
-          if (val.kind == StorageClass::Integer) w.integer(val.i);
-          else w.string(val.s);
-        }
-        w.end_array();
-        if (changed) values = rendered;
-      }
-    } catch (const nlohmann::json::exception&) {
-    }
+    std::string table = r[c_table].to_string(), names = r[c_names].to_string();
+    std::string values = remap_imported_values(table, names, r[c_values].to_string());
+    // The dump's labels, without its "_" (which says its rows conflicted in another data dir).
     std::vector<std::string> labels = parse_labels(r[c_labels].to_string());
     find.bind(1, table).bind(2, names).bind(3, values);
-    if (find.step()) {
-      int64_t id = find.column_int(0);
-      std::string existing_json = find.column_text(1);
-      find.reset();
-      std::vector<std::string> existing = parse_labels(existing_json);
-      bool local_conflict = std::find(existing.begin(), existing.end(), "_") != existing.end();
-      existing.insert(existing.end(), labels.begin(), labels.end());
-      std::string merged = render_labels(existing, local_conflict);
-      if (merged != existing_json) {
-        update.bind(1, merged).bind(2, id);
-        update.run();
-      }
+    std::optional<Row> existing = fetch_one(find);
+    if (existing) {
+      std::vector<std::string> merged = parse_labels(existing->at(1).to_string());
+      bool local_conflict = std::find(merged.begin(), merged.end(), "_") != merged.end();
+      merged.insert(merged.end(), labels.begin(), labels.end());
+      std::string rendered = render_labels(merged, local_conflict);
+      if (rendered == existing->at(1).to_string()) continue;
+      update.bind(1, rendered).bind(2, existing->at(0));
+      update.run();
     } else {
-      find.reset();
       insert.bind(1, c_source >= 0 ? r[c_source] : Value::text(dump_.file_name()));
       insert.bind(2, render_labels(labels, false)).bind(3, table).bind(4, names).bind(5, values);
       insert.bind(6, c_date >= 0 ? r[c_date] : Value::null());
@@ -854,13 +867,14 @@ void Importer::merge_dump_imported_data() {
 
 void Importer::plan_files(ImportOutcome& out) {
   std::set<stdfs::path> new_dirs;
+  // A dir named by the key of a dump row follows that row (assignment, agent, onboarding agent).
   auto mapped_dir = [&](const std::string& table, const std::string& part) {
-    if (!is_decimal(part)) return part;
-    Value key = Value::integer(*parse_integer_text(part));
+    std::string pk(find_table_spec(DbId::Mephisto, table)->pk);
     DumpTable* dt = dump_.table(DbId::Mephisto, table);
-    if (!dt || !dump_.has_value(*dt, dt->column(std::string(find_table_spec(DbId::Mephisto, table)->pk)), key))
-      return part;
-    return map_key(DbId::Mephisto, table, std::string(find_table_spec(DbId::Mephisto, table)->pk), key).to_string();
+    if (!is_decimal(part) || !dt || dt->column(pk) < 0) return part;
+    Value key = Value::integer(*parse_integer_text(part));
+    if (!dump_.has_value(*dt, dt->column(pk), key)) return part;
+    return map_key(DbId::Mephisto, table, pk, key).to_string();
   };
   for (const DumpFile& f : dump_.files()) {
     std::vector<std::string> parts;
@@ -892,19 +906,25 @@ void Importer::plan_files(ImportOutcome& out) {
   out.new_run_dirs.assign(new_dirs.begin(), new_dirs.end());
 }
 
+// References whose target was imported after their row (units.agent_id, tasks.parent_task_id):
+// set now, through the target's key map.
+void Importer::set_deferred_references() {
+  std::map<const Ref*, sql::Stmt> updates;
+  for (const Fixup& f : fixups_) {
+    sql::Stmt& set = updates[f.ref];
+    if (!set.get())
+      set = db_.prepare("UPDATE " + q(schema_name(f.ref->db)) + "." + q(f.ref->table) + " SET " + q(f.ref->column) +
+                        " = ?1 WHERE " + q(find_table_spec(f.ref->db, f.ref->table)->pk) + " = ?2");
+    std::optional<Value> mapped = map_ref(*f.ref, f.value);
+    set.bind(1, mapped ? *mapped : f.value).bind(2, f.key);
+    set.run();
+  }
+}
+
 ImportOutcome Importer::run(bool write) {
   ImportOutcome out;
   for (DumpTable* dt : ordered_tables()) run_table(table_info(*dt), write, out);
-  if (write) {
-    for (const Fixup& f : fixups_) {
-      std::optional<Value> mapped = map_ref(*f.ref, f.value);
-      const TableSpec* spec = find_table_spec(f.ref->db, f.ref->table);
-      sql::Stmt set = db_.prepare("UPDATE " + q(schema_name(f.ref->db)) + "." + q(f.ref->table) + " SET " +
-                                  q(f.ref->column) + " = ?1 WHERE " + q(spec->pk) + " = ?2");
-      set.bind(1, mapped ? *mapped : f.value).bind(2, f.key);
-      set.run();
-    }
-  }
+  if (write) set_deferred_references();
   plan_files(out);
   for (const TableCounts& c : out.tables) out.changes = out.changes || c.inserted > 0 || c.merged > 0;
   out.changes = out.changes || !out.files.empty();

@@ -11,6 +11,7 @@
 // runs twice: first read-only (validation and "is anything new?", before any lock or snapshot),
 // then inside the import's transaction, writing.
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -90,19 +91,40 @@ class Importer {
   void check_duplicates(Problems& problems);
   void repair_randomized_references();
   void undo_needless_substitutions(const nlohmann::ordered_json& subs);
+  // Rewrites the staged values of one column through `f` (nullopt: leave the value).
+  void rewrite_staged(DumpTable& dt, int column, const std::function<std::optional<Value>(const Value&)>& f);
   void check_references(Problems& problems);
   void check_files(Problems& problems);
   std::vector<DumpTable*> ordered_tables();
 
+  // One dump row on its way in.
+  struct Incoming {
+    Row row;       // references redirected; deferred ones NULL until their target is imported
+    Row original;  // as staged
+    std::vector<const Ref*> deferred;
+    int64_t index = 0;
+    bool is_deferred(size_t column) const;
+  };
+
   void run_table(Table& t, bool write, ImportOutcome& out);
+  void prepare(Table& t);
+  Incoming redirect(const Table& t, Row row) const;
+  std::optional<Row> find_same_object(Table& t, const Incoming& in, bool& clash);
+  bool already_present(Table& t, const Row& row);
+  // The resolved row of a conflict; with `write`, the local row is updated where it changed.
+  Row merge(Table& t, const Incoming& in, const Row& local, bool write, bool& changed);
+  void run_or_explain(sql::Stmt& s, const Table& t, const Incoming& in, const char* what);
+  void follow(const Table& t, const Incoming& in, const Row& final_row, bool local_row);
   std::optional<Value> map_ref(const Ref& r, const Value& v) const;
   Value map_key(DbId db, const std::string& table, const std::string& column, const Value& v) const;
   bool is_referenced(DbId db, const std::string& table, const std::string& column);
   bool local_has(DbId db, const std::string& table, const std::string& column, const Value& v);
   int64_t fresh_id(Table& t);
   void record_imported(Table& t, const Row& dump_row, const Value& final_key, bool conflicted);
+  void set_deferred_references();
   void write_imported_data();
   void merge_dump_imported_data();
+  std::string remap_imported_values(const std::string& table, const std::string& names, const std::string& values);
   void plan_files(ImportOutcome& out);
   std::string row_name(const Table& t, const Row& row, int64_t index) const;
 
