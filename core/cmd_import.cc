@@ -64,9 +64,61 @@ void json_tables(Console& console, const ImportOutcome& o) {
   console.result()["tables"] = tables;
 }
 
+// Every row of the dump is already here, unchanged by the resolver: nothing changes, exit 0.
+int nothing_new(Console& console, const ImportOutcome& o, bool qualification_only) {
+  std::string what = qualification_only ? qualification_counts(o, false)
+                                        : std::to_string(o.rows(DbId::Mephisto, "task_runs")) + " TaskRuns";
+  console.info("Nothing new to import: all " + what + " are already present");
+  console.result()["ok"] = true;
+  console.result()["nothing_new"] = true;
+  json_tables(console, o);
+  return 0;
+}
+
 // Seconds since `start`, for the --json timings.
 double since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+struct Applied {
+  ImportOutcome outcome;
+  int64_t files = 0;
+  std::string snapshot;
+};
+
+// Lock, snapshot and journal marker; the rows in one transaction over every database; the run
+// files staged and moved into place; commit. nullopt when, under the lock, nothing is new after all.
+std::optional<Applied> apply(Context& ctx, const DataDir& dir, Dump& dump, const ImportSettings& settings,
+                             const stdfs::path& zip_path) {
+  Console& console = ctx.console;
+  auto& timings = console.result()["timings"];
+  fs::mkdirs(dir.root());
+  auto started = std::chrono::steady_clock::now();
+  AtomicChange change(ctx, dir, "import");
+  timings["snapshot"] = since(started);
+  remove_stale_import_staging(dir);
+  console.info("Started importing from dump file " + zip_path.string() + " ...");
+  Applied applied;
+  applied.snapshot = change.snapshot_name();
+  WriteConnection w(dir, dump, change);
+  for (const std::string& notice : w.notices) console.info(notice);
+  Importer importer(dump, w.db, settings, dir.root());
+  Problems problems;
+  importer.validate(problems);  // again, under the lock: the data dir may have changed
+  problems.throw_if_any(dump.file_name());
+  started = std::chrono::steady_clock::now();
+  applied.outcome = importer.run(true);
+  timings["rows"] = since(started);
+  if (!applied.outcome.changes) return std::nullopt;
+  if (w.migrated) check_foreign_keys(w.db, dump);
+  started = std::chrono::steady_clock::now();
+  applied.files = place_run_files(dir, dump, applied.outcome, change, console);
+  timings["files"] = since(started);
+  started = std::chrono::steady_clock::now();
+  w.commit();
+  change.commit();
+  timings["commit"] = since(started);
+  return applied;
 }
 
 }  // namespace
@@ -99,52 +151,21 @@ int run_import(Context& ctx, const ImportOptions& opts) {
     problems.throw_if_any(dump.file_name());
     dry = check.run(false);
   }
-  if (!dry.changes) {
-    std::string what = opts.qualification_only ? qualification_counts(dry, false)
-                                               : std::to_string(dry.rows(DbId::Mephisto, "task_runs")) + " TaskRuns";
-    console.info("Nothing new to import: all " + what + " are already present");
-    result["ok"] = true;
-    result["nothing_new"] = true;
-    json_tables(console, dry);
-    return 0;
-  }
+  if (!dry.changes) return nothing_new(console, dry, opts.qualification_only);
   result["timings"]["checks"] = since(started);
   if (!console.confirm()) return 1;
 
-  // 2. The atomic change.
-  fs::mkdirs(dir.root());
-  auto snapshot_started = std::chrono::steady_clock::now();
-  AtomicChange change(ctx, dir, "import");
-  result["timings"]["snapshot"] = since(snapshot_started);
-  remove_stale_import_staging(dir);
-  console.info("Started importing from dump file " + zip_path.string() + " ...");
-  ImportOutcome done;
-  int64_t files = 0;
-  {
-    WriteConnection w(dir, dump, change);
-    for (const std::string& notice : w.notices) console.info(notice);
-    Importer importer(dump, w.db, settings, dir.root());
-    importer.validate(problems);  // again, under the lock: the data dir may have changed
-    problems.throw_if_any(dump.file_name());
-    auto rows_started = std::chrono::steady_clock::now();
-    done = importer.run(true);
-    result["timings"]["rows"] = since(rows_started);
-    if (!done.changes) {  // another import brought the same rows in meanwhile: change nothing
-      console.info("Nothing new to import: all " + std::to_string(done.rows(DbId::Mephisto, "task_runs")) +
-                   " TaskRuns are already present");
-      result["ok"] = true;
-      result["nothing_new"] = true;
-      return 0;
-    }
-    if (w.migrated) check_foreign_keys(w.db, dump);
-    auto files_started = std::chrono::steady_clock::now();
-    files = place_run_files(dir, dump, done, change, console);
-    result["timings"]["files"] = since(files_started);
-    auto commit_started = std::chrono::steady_clock::now();
-    w.commit();
-    change.commit();
-    result["timings"]["commit"] = since(commit_started);
+  // 2. The atomic change. Every failure in it has been rolled back when it reaches the catch.
+  std::optional<Applied> applied;
+  try {
+    applied = apply(ctx, dir, dump, settings, zip_path);
+  } catch (const Error& e) {
+    std::string what = e.what();
+    if (what.find("Nothing was") != std::string::npos) throw;
+    throw Error(what + (what.empty() || what.back() == '.' ? "" : ".") + " Nothing was imported.", e.exit_code());
   }
+  if (!applied) return nothing_new(console, dry, opts.qualification_only);  // imported meanwhile by another
+  const ImportOutcome& done = applied->outcome;
   result["timings"]["total"] = since(started);
 
   if (opts.verbosity >= 1) report_tables(console, done);
@@ -154,9 +175,9 @@ int run_import(Context& ctx, const ImportOptions& opts) {
     console.info("Finished successfully. Imported " + std::to_string(done.counted(DbId::Mephisto, "task_runs")) +
                  " TaskRuns");
   result["ok"] = true;
-  result["snapshot"] = change.snapshot_name();
+  result["snapshot"] = applied->snapshot;
   result["task_runs"] = done.counted(DbId::Mephisto, "task_runs");
-  result["files"] = files;
+  result["files"] = applied->files;
   json_tables(console, done);
   return 0;
 }

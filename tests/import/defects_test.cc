@@ -218,5 +218,43 @@ TEST(ImportErrors, RelativeFileIsFoundInOutputsExport) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
+// import.md "Run files": for a task run already here, local files win and the dump's other files
+// are added.
+TEST(RunFiles, AnExistingRunKeepsItsFilesAndGainsTheMissingOnes) {
+  S1nDir dir;
+  stdfs::path run = dir.data / "data/runs/project_alpha/1151115676005583791";
+  stdfs::path edited, removed;
+  for (const auto& e : stdfs::recursive_directory_iterator(run))
+    if (e.path().filename() == "agent_data.json") (edited.empty() ? edited : removed) = e.path();
+  ASSERT_FALSE(removed.empty());
+  write(edited, "{\"edited\": \"locally\"}");
+  std::string lost = read(removed);
+  stdfs::remove(removed);
+  RunResult r = import(dir.data, kS1nFull);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(read(edited), "{\"edited\": \"locally\"}");
+  EXPECT_EQ(read(removed), lost);
+}
+
+// A failure while writing is rolled back and says so, naming the row.
+TEST(ImportErrors, AWriteFailureNamesTheRowAndSaysNothingWasImported) {
+  TempDir tmp;
+  stdfs::path data = tmp / "data";
+  unpack_backup(kSeeded, data);
+  // A local task whose name is the one the dump's task gets by the example resolver's concatenation
+  // makes that update violate tasks.task_name's UNIQUE constraint.
+  exec(data / "database.db", "INSERT INTO tasks (task_id, task_name, task_type) VALUES (5, 'image_labeling', 'x'), "
+                             "(6, 'image_labeling + image_labeling', 'x')");
+  std::map<std::string, std::string> before = logical_tree(data);
+  RunResult r = import(data, kS1nFull, {"-cr", "ExampleMergeConflictResolver"});
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.err.find("Database `mephisto`, table `tasks`, row task_id 4734103056002487821: cannot update the local "
+                       "row"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("UNIQUE constraint failed: tasks.task_name. Nothing was imported."), std::string::npos) << r.err;
+  EXPECT_EQ(logical_tree(data), before);
+}
+
 }  // namespace
 }  // namespace mdb::test
