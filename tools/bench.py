@@ -391,7 +391,7 @@ class Bench:
     def zip_version():
         out = subprocess.run(["zip", "-v"], capture_output=True, text=True).stdout.splitlines()
         line = next((l for l in out if l.startswith("This is Zip")), "zip ?")
-        return line.split(" by ")[0].replace("This is ", "")
+        return line.split(" by ")[0].replace("This is ", "").rstrip(",")
 
     def machine(self):
         def first_line(cmd):
