@@ -68,7 +68,7 @@ int verify_zip(Context& ctx, const std::string& file) {
   if (!stdfs::is_regular_file(path, ec)) throw Error("The file " + file + " does not exist. Nothing was checked.");
   zip::Reader zip(path);
   zip.validate(zip::Limits{});
-  return zip.find("database.db") ? verify_backup_zip(ctx, zip) : verify_dump_zip(ctx, zip);
+  return zip.find("database.db") ? verify_backup_zip(ctx, zip) : report_problems(ctx, verify_dump_zip(ctx, zip));
 }
 
 }  // namespace

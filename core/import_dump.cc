@@ -1,5 +1,7 @@
 #include "core/import_dump.h"
 
+#include "core/dump_members.h"
+
 #include <xxhash.h>
 
 #include <algorithm>
@@ -14,10 +16,6 @@ namespace mdb::core {
 namespace {
 
 constexpr size_t kMaxListedProblems = 50;
-
-bool ends_with(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
-}
 
 // The older data porter's table name and column names, as the original's migration renames them.
 std::string local_table(DbId db, std::string_view table) {
@@ -231,26 +229,10 @@ Dump::Dump(const stdfs::path& zip_path, const stdfs::path& data_dir, Console& co
   zip::Limits limits;
   limits.extract_to = data_dir;
   zip_->validate(limits);
-  // The JSON member: <zip stem>.json, else the only .json at the root (renamed zips still work).
-  std::string stem = zip_path.stem().string();
-  std::vector<const zip::Entry*> root_json, root_capnp;
-  for (const zip::Entry& e : zip_->entries()) {
-    if (e.is_directory || e.name.find('/') != std::string::npos) continue;
-    if (ends_with(e.name, ".json")) root_json.push_back(&e);
-    if (ends_with(e.name, ".capnp")) root_capnp.push_back(&e);
-  }
-  json_ = zip_->find(stem + ".json");
-  if (!json_ && root_json.size() == 1) json_ = root_json[0];
-  if (!json_)
-    throw Error("The zip " + zip_path.string() + " holds no member " + stem + ".json" +
-                (root_json.empty() ? " and no other .json member at its root"
-                                   : " and several other .json members at its root, so none is the dump") +
-                ": it is not a Mephisto dump. Nothing was imported.");
-  std::string json_stem = json_->name.substr(0, json_->name.size() - 5);
-  capnp_ = zip_->find(json_stem + ".capnp");
-  if (!capnp_ && root_capnp.size() == 1) capnp_ = root_capnp[0];
-  for (const zip::Entry& e : zip_->entries())
-    if (!e.is_directory && e.name.rfind("runs/", 0) == 0) files_.push_back({&e, e.name.substr(5), std::nullopt});
+  DumpMembers members = find_dump_members(*zip_, zip_path, "Nothing was imported.");
+  json_ = members.json;
+  capnp_ = members.capnp;
+  for (const zip::Entry* e : members.run_files) files_.push_back({e, e->name.substr(5), std::nullopt});
   read_rows(console, problems);
 }
 
@@ -297,7 +279,11 @@ void Dump::read_rows(Console& console, Problems& problems) {
   Loader loader(*this, problems, std::nullopt);
   stage_.exec("BEGIN");
   std::unique_ptr<zip::MemberReader> in = zip_->open(*json_);
-  read_dump_json([&](char* buf, size_t n) { return in->read(buf, n); }, loader, file_name_ + ": " + json_->name);
+  try {
+    read_dump_json([&](char* buf, size_t n) { return in->read(buf, n); }, loader, file_name_ + ": " + json_->name);
+  } catch (const Error& e) {
+    throw Error(std::string(e.what()) + " Nothing was imported.");
+  }
   stage_.exec("COMMIT");
 }
 

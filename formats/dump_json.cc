@@ -29,8 +29,7 @@ class Scanner {
 
   [[noreturn]] void fail(const std::string& what) const {
     throw Error("Could not read the JSON of " + std::string(source_) + ": " + what + ": line " +
-                std::to_string(line_) + " column " + std::to_string(column_) + " (char " + std::to_string(offset_) +
-                "). Nothing was imported.");
+                std::to_string(line_) + " column " + std::to_string(column_) + " (char " + std::to_string(offset_) + ").");
   }
 
  private:

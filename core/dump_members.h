@@ -1,0 +1,23 @@
+#pragma once
+// Which members of a dump zip hold what (export.md "The zip"): the JSON member is
+// `<zip stem>.json`, else the only `.json` at the root (so renamed zips still work); the
+// Cap'n Proto half sits beside it with the same stem (else the only root `.capnp`); the run
+// files are the members under `runs/`.
+#include <filesystem>
+#include <vector>
+
+#include "formats/zip.h"
+
+namespace mdb::core {
+
+struct DumpMembers {
+  const zip::Entry* json = nullptr;
+  const zip::Entry* capnp = nullptr;          // null in the original's dumps
+  std::vector<const zip::Entry*> run_files;  // members under runs/, directories left out
+};
+
+// Throws mdb::Error naming the zip when it has no JSON member to read; `then` ends the
+// message (what was left untouched).
+DumpMembers find_dump_members(const zip::Reader& zip, const std::filesystem::path& zip_path, const std::string& then);
+
+}  // namespace mdb::core

@@ -1,0 +1,98 @@
+// `mephisto db verify -f DUMP.zip` through the real binary: sound dumps (ours and the
+// original's) pass; an edited JSON member, a changed run file, and the original's tampered
+// dumps are each reported with exit 1.
+#include <gtest/gtest.h>
+
+#include "tests/support/testenv.h"
+
+namespace mdb::test {
+namespace {
+
+bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+RunResult verify(const stdfs::path& zip) { return run_mephisto({"--data-dir", "/nonexistent", "db", "verify", "-f", zip.string()}); }
+
+// Unzips `zip`, lets `edit` change the tree, and zips it again with the system's zip.
+stdfs::path rezip(const TempDir& tmp, const stdfs::path& zip, const std::function<void(const stdfs::path&)>& edit) {
+  stdfs::path dir = tmp / "unpacked";
+  unzip_to(zip, dir);
+  edit(dir);
+  stdfs::path out = tmp / zip.filename();
+  RunResult r = run("/bin/sh", {"-c", "cd '" + dir.string() + "' && zip -q -r '" + out.string() + "' ."});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return out;
+}
+
+// Our dump of the s1 data (unpacked from the original's backup).
+stdfs::path our_dump(const TempDir& tmp) {
+  unzip_to(fixtures() / "s1_realistic_export/backups/2026_11_25_15_40_27_mephisto_backup.zip", tmp / "data");
+  RunResult r = run_mephisto({"--data-dir", (tmp / "data").string(), "db", "export"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  for (const auto& e : stdfs::directory_iterator(tmp / "outputs/export")) return e.path();
+  return {};
+}
+
+TEST(VerifyDump, OriginalDumpsPass) {
+  for (const char* z : {"s1_realistic_export/dumps/2026_11_25_15_36_49_mephisto_dump.zip",
+                        "s1_realistic_export/dumps/2026_11_25_15_39_06_mephisto_dump.zip",
+                        "s4_legacy/dumps/2026_11_25_15_47_35_mephisto_dump.zip"}) {
+    RunResult r = verify(fixtures() / z);
+    EXPECT_EQ(r.exit_code, 0) << z << r.out << r.err;
+    EXPECT_TRUE(contains(r.out, "No problems found.")) << r.out;
+  }
+}
+
+TEST(VerifyDump, OurDumpPassesWithBothHalvesCompared) {
+  TempDir tmp;
+  RunResult r = verify(our_dump(tmp));
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_TRUE(contains(r.out, "JSON and Cap'n Proto halves compared")) << r.out;
+}
+
+TEST(VerifyDump, EditedJsonIsReported) {
+  TempDir tmp;
+  stdfs::path dump = our_dump(tmp);
+  stdfs::path edited = rezip(tmp, dump, [&](const stdfs::path& dir) {
+    stdfs::path json = dir / (dump.stem().string() + ".json");
+    std::string text = read(json);
+    size_t at = text.find("project_alpha");
+    ASSERT_NE(at, std::string::npos);
+    text.replace(at, 13, "project_omega");
+    write(json, text);
+  });
+  RunResult r = verify(edited);
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_TRUE(contains(r.err, "edited")) << r.err;
+}
+
+TEST(VerifyDump, ChangedRunFileIsReported) {
+  TempDir tmp;
+  stdfs::path dump = our_dump(tmp);
+  std::string changed;
+  stdfs::path edited = rezip(tmp, dump, [&](const stdfs::path& dir) {
+    for (const auto& e : stdfs::recursive_directory_iterator(dir / "runs"))
+      if (e.is_regular_file() && e.path().filename() == "agent_data.json") {
+        write(e.path(), read(e.path()) + " ");
+        changed = stdfs::relative(e.path(), dir).string();
+        return;
+      }
+  });
+  RunResult r = verify(edited);
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_TRUE(contains(r.err, changed)) << r.err;
+}
+
+TEST(VerifyDump, TamperedDumpsOfTheOriginalAreReported) {
+  for (auto [zip, says] : std::vector<std::pair<std::string, std::string>>{
+           {"tamper_invalid_json.zip", "Could not read the JSON"},
+           {"tamper_no_metadata.zip", "no dump_metadata"},
+           {"tamper_bad_structure.zip", "no_such_table"},
+           {"tamper_prolific_bad_column.zip", "bogus_column"}}) {
+    RunResult r = verify(fixtures() / "s6_backup_restore_and_import_errors/tampered_dumps" / zip);
+    EXPECT_EQ(r.exit_code, 1) << zip << r.out;
+    EXPECT_TRUE(contains(r.err, says)) << zip << ": " << r.err;
+  }
+}
+
+}  // namespace
+}  // namespace mdb::test
