@@ -4,10 +4,12 @@
 // 1. Everything that can be checked without writing is checked first, and nothing is locked or
 //    snapshotted for a dump that is invalid or brings nothing new: the resolver, the file, the
 //    zip, the rows against the local databases (read-only, see import_local.h), a dry run.
-// 2. Then, after the prompt: AtomicChange (lock, snapshot, journal marker), one SQLite transaction
-//    over all databases, the run files staged and moved into place, commit, marker removed.
+// 2. Then, after the prompt: AtomicChange (lock, snapshot, journal marker), the run files staged
+//    (before any database is locked for writing), one SQLite transaction over all databases, the
+//    staged files renamed into place, commit, marker removed.
 #include <algorithm>
 #include <chrono>
+#include <random>
 
 #include "core/commands.h"
 #include "core/import_dump.h"
@@ -86,10 +88,12 @@ struct Applied {
   std::string snapshot;
 };
 
-// Lock, snapshot and journal marker; the rows in one transaction over every database; the run
-// files staged and moved into place; commit. nullopt when, under the lock, nothing is new after all.
+// Lock, snapshot and journal marker; the run files staged for `planned` (the checks' plan);
+// then, holding the databases' write lock only for this, the rows in one transaction over every
+// database, the staged files renamed into place, commit. nullopt when, under the lock, nothing
+// is new after all.
 std::optional<Applied> apply(Context& ctx, const DataDir& dir, Dump& dump, const ImportSettings& settings,
-                             const stdfs::path& zip_path) {
+                             ImportOutcome& planned, const stdfs::path& zip_path) {
   Console& console = ctx.console;
   auto& timings = console.result()["timings"];
   fs::mkdirs(dir.root());
@@ -100,24 +104,27 @@ std::optional<Applied> apply(Context& ctx, const DataDir& dir, Dump& dump, const
   console.info("Started importing from dump file " + zip_path.string() + " ...");
   Applied applied;
   applied.snapshot = change.snapshot_name();
+  started = std::chrono::steady_clock::now();
+  std::optional<StagedRunFiles> staged;
+  staged.emplace(dir, dump, std::move(planned.files), std::move(planned.new_run_dirs), console);
+  timings["files"] = since(started);
+
+  started = std::chrono::steady_clock::now();
   WriteConnection w(dir, dump, change);
   for (const std::string& notice : w.notices) console.info(notice);
   Importer importer(dump, w.db, settings, dir.root());
   Problems problems;
   importer.validate(problems);  // again, under the lock: the data dir may have changed
   problems.throw_if_any(dump.file_name());
-  started = std::chrono::steady_clock::now();
   applied.outcome = importer.run(true);
-  timings["rows"] = since(started);
   if (!applied.outcome.changes) return std::nullopt;
   if (w.migrated) check_foreign_keys(w.db, dump);
-  started = std::chrono::steady_clock::now();
-  applied.files = place_run_files(dir, dump, applied.outcome, change, console);
-  timings["files"] = since(started);
-  started = std::chrono::steady_clock::now();
+  if (!staged->staged_for(applied.outcome))
+    staged.emplace(dir, dump, applied.outcome.files, applied.outcome.new_run_dirs, console);
+  applied.files = staged->place(change);
   w.commit();
+  timings["locked"] = since(started);  // how long other writers of the databases had to wait
   change.commit();
-  timings["commit"] = since(started);
   return applied;
 }
 
@@ -136,6 +143,7 @@ int run_import(Context& ctx, const ImportOptions& opts) {
                                         : opts.labels;
   settings.keep_import_metadata = opts.keep_import_metadata;
   settings.qualification_only = opts.qualification_only;
+  settings.id_seed = std::random_device{}();
   auto& result = console.result();
   result["file"] = zip_path.string();
 
@@ -158,7 +166,7 @@ int run_import(Context& ctx, const ImportOptions& opts) {
   // 2. The atomic change. Every failure in it has been rolled back when it reaches the catch.
   std::optional<Applied> applied;
   try {
-    applied = apply(ctx, dir, dump, settings, zip_path);
+    applied = apply(ctx, dir, dump, settings, dry, zip_path);
   } catch (const Error& e) {
     std::string what = e.what();
     if (what.find("Nothing was") != std::string::npos) throw;

@@ -1,7 +1,6 @@
 #include "core/import_engine.h"
 
 #include <algorithm>
-#include <random>
 
 #include "core/dump_values.h"
 #include "core/import_local.h"
@@ -132,7 +131,7 @@ size_t Importer::KeyHash::operator()(const Key& k) const {
 }
 
 Importer::Importer(Dump& dump, sql::Db& local, const ImportSettings& settings, const stdfs::path& data_dir)
-    : dump_(dump), db_(local), settings_(settings), data_dir_(data_dir) {}
+    : dump_(dump), db_(local), settings_(settings), data_dir_(data_dir), rng_(settings.id_seed) {}
 
 Importer::~Importer() = default;
 
@@ -526,10 +525,9 @@ std::optional<Value> Importer::map_ref(const Ref& r, const Value& v) const {
 }
 
 int64_t Importer::fresh_id(Table& t) {
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
   std::uniform_int_distribution<int64_t> dist(kLegacyIdLimit, INT64_MAX);
   for (;;) {
-    int64_t id = dist(rng);
+    int64_t id = dist(rng_);
     Value v = Value::integer(id);
     if (issued_.count({t.qname, Key(id)}) || local_has(t.dt->db, t.dt->name, std::string(t.spec->pk), v) ||
         dump_.has_value(*t.dt, t.pk, v))

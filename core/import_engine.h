@@ -14,6 +14,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <random>
 #include <set>
 #include <tuple>
 #include <string>
@@ -32,6 +33,10 @@ struct ImportSettings {
   std::vector<std::string> labels;  // sorted by code point, no duplicates
   bool keep_import_metadata = false;
   bool qualification_only = false;
+  // Seeds the fresh ids of clashing rows: the checks' dry run and the transaction use the same
+  // seed, so on an unchanged data dir they give the same ids and put the run files in the same
+  // places (the files are staged for the dry run's plan).
+  uint64_t id_seed = 0;
 };
 
 struct TableCounts {
@@ -156,6 +161,7 @@ class Importer {
   std::vector<Fixup> fixups_;
   std::map<int64_t, std::pair<int64_t, bool>> runs_;  // dump task_run_id -> (final id, new here)
   std::set<std::pair<std::string, Key>> issued_;       // fresh ids given out, per table
+  std::mt19937_64 rng_;                                // fresh ids
 };
 
 }  // namespace mdb::core

@@ -2,6 +2,7 @@
 
 #include <xxhash.h>
 
+#include <algorithm>
 
 #include "core/journal.h"
 #include "formats/error.h"
@@ -56,19 +57,19 @@ void remove_stale_import_staging(const DataDir& dir) {
     if (e.path().filename().string().rfind(kStagingPrefix, 0) == 0) fs::remove_tree(e.path());
 }
 
-int64_t place_run_files(const DataDir& dir, Dump& dump, const ImportOutcome& plan, AtomicChange& change,
-                        Console& console) {
-  if (plan.files.empty()) return 0;
-  const stdfs::path& root = dir.root();
+StagedRunFiles::StagedRunFiles(const DataDir& dir, Dump& dump, std::vector<FileAction> files,
+                               std::vector<stdfs::path> new_run_dirs, Console& console)
+    : root_(dir.root()), files_(std::move(files)), new_run_dirs_(std::move(new_run_dirs)) {
+  if (files_.empty()) return;
   fs::mkdirs(dir.meta_dir());
-  fs::TempDir staging(dir.meta_dir(), kStagingPrefix);
+  staging_ = std::make_unique<fs::TempDir>(dir.meta_dir(), kStagingPrefix);
   uint64_t total = 0;
-  for (const FileAction& a : plan.files) total += a.file->entry->size;
+  for (const FileAction& a : files_) total += a.file->entry->size;
   {
     Console::Progress progress(console, "Extracting run files", total, true);
     stdfs::path made;  // the last dir made: a zip lists a dir's files together
-    for (const FileAction& a : plan.files) {
-      stdfs::path dest = staging.path() / a.dest;
+    for (const FileAction& a : files_) {
+      stdfs::path dest = staging_->path() / a.dest;
       if (dest.parent_path() != made) fs::mkdirs(made = dest.parent_path());
       capnp_dump::Hash128 hash = extract(dump.zip(), *a.file->entry, dest, progress);
       if (a.file->hash && !(hash == *a.file->hash))
@@ -77,29 +78,39 @@ int64_t place_run_files(const DataDir& dir, Dump& dump, const ImportOutcome& pla
                     a.file->hash->hex() + "): the zip is damaged. Nothing was imported.");
     }
   }
-  fs::sync_filesystem(staging.path());  // every staged file and dir durable before any move
+  fs::sync_filesystem(staging_->path());  // every staged file and dir durable before any move
+}
 
-  for (const stdfs::path& run_dir : plan.new_run_dirs) {
-    make_dirs(root, run_dir.parent_path(), change);
-    if (fs::exists(root / run_dir)) {
+bool StagedRunFiles::staged_for(const ImportOutcome& plan) const {
+  auto same = [](const FileAction& a, const FileAction& b) {
+    return a.file == b.file && a.dest == b.dest && a.new_run == b.new_run;
+  };
+  return plan.new_run_dirs == new_run_dirs_ &&
+         std::equal(plan.files.begin(), plan.files.end(), files_.begin(), files_.end(), same);
+}
+
+int64_t StagedRunFiles::place(AtomicChange& change) {
+  if (files_.empty()) return 0;
+  const stdfs::path& staging = staging_->path();
+  for (const stdfs::path& run_dir : new_run_dirs_) {
+    make_dirs(root_, run_dir.parent_path(), change);
+    if (fs::exists(root_ / run_dir)) {
       // Files of no task run (e.g. left by the original's failed imports) are replaced. Putting
       // them back path by path is not possible, so a failure from here on restores the snapshot.
       change.mark_irreversible();
-      fs::rename(root / run_dir, staging.path() / ("replaced-" + std::to_string(&run_dir - plan.new_run_dirs.data())));
+      fs::rename(root_ / run_dir, staging / ("replaced-" + std::to_string(&run_dir - new_run_dirs_.data())));
     }
-    fs::rename(staging.path() / run_dir, root / run_dir);
+    fs::rename(staging / run_dir, root_ / run_dir);
     change.record_created(run_dir);
   }
-  int64_t placed = 0;
-  for (const FileAction& a : plan.files) {
-    ++placed;
+  for (const FileAction& a : files_) {
     if (a.new_run) continue;
-    make_dirs(root, a.dest.parent_path(), change);
-    fs::rename(staging.path() / a.dest, root / a.dest);
+    make_dirs(root_, a.dest.parent_path(), change);
+    fs::rename(staging / a.dest, root_ / a.dest);
     change.record_created(a.dest);
   }
-  fs::sync_filesystem(root);  // the moves durable before the databases commit
-  return placed;
+  fs::sync_filesystem(root_);  // the moves durable before the databases commit
+  return static_cast<int64_t>(files_.size());
 }
 
 }  // namespace mdb::core

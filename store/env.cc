@@ -31,6 +31,7 @@ struct FaultConfig {
   FaultKind kind = FaultKind::None;
   uint64_t at = 0;
   std::string count_file;
+  std::FILE* trace = nullptr;
   bool short_pending = false;
 };
 
@@ -50,6 +51,10 @@ FaultConfig& fault_config() {
       else if (kind == "short") c.kind = FaultKind::Short;
     }
     if (const char* f = std::getenv("MDB_FAULT_COUNT")) c.count_file = f;
+    if (const char* f = std::getenv("MDB_FAULT_TRACE")) {
+      c.trace = std::fopen(f, "ae");
+      if (c.trace) std::setvbuf(c.trace, nullptr, _IOLBF, 0);  // each line out at once: kills lose nothing
+    }
     return c;
   }();
   // Registered once `cfg` is fully constructed, so the handler runs before `cfg` is destroyed
@@ -71,9 +76,17 @@ std::mutex& fault_mutex() {
 
 }  // namespace
 
+void trace(std::string_view what, const stdfs::path& path) {
+  FaultConfig& cfg = fault_config();
+  if (!cfg.trace) return;
+  std::string line = std::string(what) + "\t" + path.string() + "\n";
+  std::fputs(line.c_str(), cfg.trace);
+}
+
 void fault_point(std::string_view what, const stdfs::path& path) {
   FaultConfig& cfg = fault_config();
   std::lock_guard lock(fault_mutex());
+  trace(what, path);
   uint64_t n = ++stats().fault_points;
   if (cfg.kind == FaultKind::None || n != cfg.at) return;
   switch (cfg.kind) {

@@ -5,6 +5,9 @@
 //   MDB_FAULT=<kind>@<n>  kind = kill | enospc | eio | short; fires at the n-th fault point
 //                         (each write, fsync, rename, remove or mkdir counts as one).
 //   MDB_FAULT_COUNT=FILE  at exit, write the number of fault points passed to FILE.
+//   MDB_FAULT_TRACE=FILE  append "<operation>\t<path>" to FILE for each fault point, and for each
+//                         SQLite write lock taken ("lock") or released ("unlock"), so tests can
+//                         check the order of a command's writes.
 // Without these variables the layer is a thin RAII wrapper over POSIX calls.
 #include <sys/stat.h>
 
@@ -43,6 +46,8 @@ Stats& stats();
 void fault_point(std::string_view what, const stdfs::path& path);
 // Returns how many bytes a write of `size` should really write (short-write injection).
 size_t fault_write_size(size_t size);
+// Appends "<what>\t<path>" to the MDB_FAULT_TRACE file, if set (not a fault point).
+void trace(std::string_view what, const stdfs::path& path);
 
 // Move-only file descriptor.
 class File {

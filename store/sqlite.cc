@@ -223,8 +223,15 @@ int x_sync(sqlite3_file* f, int flags) {
   return real(f)->pMethods->xSync(real(f), flags);
 }
 int x_size(sqlite3_file* f, sqlite3_int64* s) { return real(f)->pMethods->xFileSize(real(f), s); }
-int x_lock(sqlite3_file* f, int l) { return real(f)->pMethods->xLock(real(f), l); }
-int x_unlock(sqlite3_file* f, int l) { return real(f)->pMethods->xUnlock(real(f), l); }
+int x_lock(sqlite3_file* f, int l) {
+  int rc = real(f)->pMethods->xLock(real(f), l);
+  if (rc == SQLITE_OK && l >= SQLITE_LOCK_RESERVED) fs::trace("lock", reinterpret_cast<ShimFile*>(f)->path);
+  return rc;
+}
+int x_unlock(sqlite3_file* f, int l) {
+  if (l <= SQLITE_LOCK_SHARED) fs::trace("unlock", reinterpret_cast<ShimFile*>(f)->path);
+  return real(f)->pMethods->xUnlock(real(f), l);
+}
 int x_check(sqlite3_file* f, int* r) { return real(f)->pMethods->xCheckReservedLock(real(f), r); }
 int x_fcntl(sqlite3_file* f, int op, void* a) { return real(f)->pMethods->xFileControl(real(f), op, a); }
 int x_sector(sqlite3_file* f) { return real(f)->pMethods->xSectorSize(real(f)); }
@@ -263,8 +270,8 @@ int shim_delete(sqlite3_vfs*, const char* name, int sync) {
 void install_fault_vfs_if_configured() {
   static std::once_flag once;
   std::call_once(once, [] {
-    // Counting runs (MDB_FAULT_COUNT) pass through the shim too, so counts match fault runs.
-    if (!std::getenv("MDB_FAULT") && !std::getenv("MDB_FAULT_COUNT")) return;
+    // Counting and tracing runs pass through the shim too, so counts match fault runs.
+    if (!std::getenv("MDB_FAULT") && !std::getenv("MDB_FAULT_COUNT") && !std::getenv("MDB_FAULT_TRACE")) return;
     g_base = sqlite3_vfs_find(nullptr);
     static sqlite3_vfs shim = *g_base;
     shim.zName = "mdb-fault";

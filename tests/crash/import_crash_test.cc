@@ -5,6 +5,7 @@
 // exactly as before.
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -69,11 +70,34 @@ class ImportCrash : public ::testing::Test {
   void SetUp() override {
     stdfs::path data = make_target("reference");
     before_ = state_of(data);
-    stdfs::path count = tmp_ / "count";
-    RunResult ok = import(data, {{"MDB_FAULT_COUNT", count.string()}});
+    stdfs::path count = tmp_ / "count", trace = tmp_ / "trace";
+    RunResult ok = import(data, {{"MDB_FAULT_COUNT", count.string()}, {"MDB_FAULT_TRACE", trace.string()}});
     ASSERT_EQ(ok.exit_code, 0) << ok.err;
     after_ = state_of(data);
     points_ = std::stoi(read(count));
+    find_phases(data, trace);
+  }
+  // The fault points where the phases of the import begin and end (from the trace of the
+  // reference run): staging the run files, the rows written in the transaction, the staged files
+  // renamed into place.
+  void find_phases(const stdfs::path& data, const stdfs::path& trace) {
+    const std::string staging = (data / ".mephisto-db/import-").string();
+    const std::string journal = (data / "database.db-journal").string();
+    std::ifstream in(trace);
+    int n = 0;
+    for (std::string line; std::getline(in, line);) {
+      std::string what = line.substr(0, line.find('\t')), path = line.substr(line.find('\t') + 1);
+      if (what == "lock" || what == "unlock") continue;  // not fault points
+      ++n;
+      bool staged = path.rfind(staging, 0) == 0;
+      if (staged && what == "create" && !phases_.count("staging")) phases_["staging"] = n;
+      if (staged && what == "write") phases_["last staged write"] = n;
+      if (path == journal && !phases_.count("rows")) phases_["rows"] = n;
+      if (staged && what == "rename") {
+        if (!phases_.count("moves")) phases_["moves"] = n;
+        phases_["last move"] = n;
+      }
+    }
   }
   // `n` points spread over the whole run, and the last few (commit and marker removal).
   std::set<int> sample(int n, int tail) const {
@@ -85,13 +109,20 @@ class ImportCrash : public ::testing::Test {
   TempDir tmp_;
   std::map<std::string, std::string> before_, after_;
   int points_ = 0;
+  std::map<std::string, int> phases_;
 };
 
 TEST_F(ImportCrash, KillAnywhereThenAnyCommandRestoresTheStateBefore) {
   ASSERT_GT(points_, 50);
   ASSERT_NE(before_, after_);
+  // The run files are staged before the transaction writes rows, and moved after.
+  ASSERT_EQ(phases_.size(), 5u);
+  EXPECT_LT(phases_["last staged write"], phases_["rows"]);
+  EXPECT_LT(phases_["rows"], phases_["moves"]);
+  std::set<int> points = sample(14, 4);
+  for (const auto& [phase, n] : phases_) points.insert({n, n + 1});
   int befores = 0, afters = 0;
-  for (int n : sample(14, 4)) {
+  for (int n : points) {
     SCOPED_TRACE("kill@" + std::to_string(n));
     stdfs::path data = make_target("k" + std::to_string(n));
     RunResult killed = import(data, {{"MDB_FAULT", "kill@" + std::to_string(n)}});

@@ -221,4 +221,19 @@ stdfs::path export_dump(const stdfs::path& data, const stdfs::path& outputs, std
   return nlohmann::json::parse(r.out)["file"].get<std::string>();
 }
 
+std::map<std::string, std::string> run_files(const stdfs::path& data) {
+  std::map<std::string, std::string> out;
+  if (!stdfs::exists(data / "data")) return out;
+  for (const auto& [rel, content] : tree(data / "data"))
+    if (rel.back() != '/') out[rel] = content;
+  return out;
+}
+
+Rows without_bookkeeping(Rows rows) {
+  for (auto it = rows.begin(); it != rows.end();)
+    it = it->first == "mephisto.imported_data" || it->first.find(".migrations") != std::string::npos ? rows.erase(it)
+                                                                                                     : std::next(it);
+  return rows;
+}
+
 }  // namespace mdb::test

@@ -20,6 +20,11 @@ Rows datadir_rows(const stdfs::path& data_dir);
 Rows state_rows(const stdfs::path& state_dir);
 // The rows of a dump zip, named by the local tables they go to.
 Rows dump_rows(const stdfs::path& zip);
+// Rows without the bookkeeping of the import itself: imported_data, and the migrations rows each
+// created database gets (dated when it was created).
+Rows without_bookkeeping(Rows rows);
+// The run files of a data dir (path under data/ -> content).
+std::map<std::string, std::string> run_files(const stdfs::path& data);
 // A readable list of the differences (empty when equal), for the tables of `expected`.
 std::string diff_rows(const Rows& expected, const Rows& actual);
 

@@ -13,24 +13,6 @@
 namespace mdb::test {
 namespace {
 
-// The run files of a data dir (path -> content).
-std::map<std::string, std::string> run_files(const stdfs::path& data) {
-  std::map<std::string, std::string> out;
-  if (!stdfs::exists(data / "data")) return out;
-  for (const auto& [rel, content] : tree(data / "data"))
-    if (rel.back() != '/') out[rel] = content;
-  return out;
-}
-
-// Rows without the bookkeeping of the import itself: imported_data, and the migrations rows each
-// created database gets (dated when it was created).
-Rows without_bookkeeping(Rows rows) {
-  for (auto it = rows.begin(); it != rows.end();)
-    it = it->first == "mephisto.imported_data" || it->first.find(".migrations") != std::string::npos ? rows.erase(it)
-                                                                                                     : std::next(it);
-  return rows;
-}
-
 // Fails the property listing the dangling references of a data dir, if any.
 void assert_references_resolve(const stdfs::path& data) {
   std::string list;

@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <stdexcept>
 
@@ -26,35 +27,41 @@ stdfs::path fixtures() { return stdfs::path(MDB_SOURCE_DIR) / "tests" / "fixture
 
 namespace {
 
-std::string drain(int fd_out, int fd_err, std::string& err) {
-  std::string out;
-  std::array<pollfd, 2> fds{pollfd{fd_out, POLLIN, 0}, pollfd{fd_err, POLLIN, 0}};
-  int open = 2;
-  char buf[65536];
-  while (open > 0) {
-    if (::poll(fds.data(), fds.size(), -1) < 0) {
-      if (errno == EINTR) continue;
-      break;
-    }
-    for (size_t i = 0; i < fds.size(); ++i) {
-      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-      ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
-      if (n <= 0) {
-        ::close(fds[i].fd);
-        fds[i].fd = -1;
-        --open;
-        continue;
+// The child's stdout and stderr, read as they come.
+class Output {
+ public:
+  Output(int fd_out, int fd_err) : fds_{pollfd{fd_out, POLLIN, 0}, pollfd{fd_err, POLLIN, 0}} {}
+  // Reads until both pipes are closed, or until `stop()` holds (checked after each read).
+  void drain(std::string& out, std::string& err, const std::function<bool()>& stop = {}) {
+    char buf[65536];
+    while (open_ > 0) {
+      if (::poll(fds_.data(), fds_.size(), -1) < 0) {
+        if (errno == EINTR) continue;
+        break;
       }
-      (i == 0 ? out : err).append(buf, static_cast<size_t>(n));
+      for (size_t i = 0; i < fds_.size(); ++i) {
+        if (fds_[i].fd < 0 || !(fds_[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+        ssize_t n = ::read(fds_[i].fd, buf, sizeof buf);
+        if (n <= 0) {
+          ::close(fds_[i].fd);
+          fds_[i].fd = -1;
+          --open_;
+          continue;
+        }
+        (i == 0 ? out : err).append(buf, static_cast<size_t>(n));
+      }
+      if (stop && stop()) return;
     }
   }
-  return out;
-}
 
-}  // namespace
+ private:
+  std::array<pollfd, 2> fds_;
+  int open_ = 2;
+};
 
-RunResult run(const stdfs::path& binary, const std::vector<std::string>& args, const std::string& stdin_text,
-              const std::map<std::string, std::string>& env) {
+RunResult run_paused(const stdfs::path& binary, const std::vector<std::string>& args, const std::string& until,
+                     const std::function<void()>& meanwhile, const std::string& stdin_text,
+                     const std::map<std::string, std::string>& env) {
   static TempDir home;  // an empty HOME: no stray ~/.mephisto/config.yml
   std::map<std::string, std::string> vars;
   for (char** e = environ; *e; ++e) {
@@ -99,17 +106,35 @@ RunResult run(const stdfs::path& binary, const std::vector<std::string>& args, c
   // Small inputs only (prompts), so writing before draining cannot deadlock. A child that
   // exits without reading stdin must not kill the test with SIGPIPE.
   ::signal(SIGPIPE, SIG_IGN);
+  RunResult r;
+  Output output(out[0], err[0]);
+  if (meanwhile) {
+    output.drain(r.out, r.err, [&] { return r.out.find(until) != std::string::npos; });
+    meanwhile();
+  }
   if (!stdin_text.empty()) {
     ssize_t ignored = ::write(in[1], stdin_text.data(), stdin_text.size());
     (void)ignored;
   }
   ::close(in[1]);
-  RunResult r;
-  r.out = drain(out[0], err[0], r.err);
+  output.drain(r.out, r.err);
   int status = 0;
   ::waitpid(pid, &status, 0);
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
   return r;
+}
+
+}  // namespace
+
+RunResult run(const stdfs::path& binary, const std::vector<std::string>& args, const std::string& stdin_text,
+              const std::map<std::string, std::string>& env) {
+  return run_paused(binary, args, "", {}, stdin_text, env);
+}
+
+RunResult run_mephisto_paused(const std::vector<std::string>& args, const std::string& until,
+                              const std::function<void()>& meanwhile, const std::string& stdin_text,
+                              const std::map<std::string, std::string>& env) {
+  return run_paused(mephisto_binary(), args, until, meanwhile, stdin_text, env);
 }
 
 RunResult run_mephisto(const std::vector<std::string>& args, const std::string& stdin_text,

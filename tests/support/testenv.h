@@ -3,6 +3,7 @@
 // `mephisto` binary as a user would (exit code, stdout, stderr).
 #include <filesystem>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -28,6 +29,11 @@ RunResult run(const stdfs::path& binary, const std::vector<std::string>& args, c
               const std::map<std::string, std::string>& env = {});
 RunResult run_mephisto(const std::vector<std::string>& args, const std::string& stdin_text = "",
                        const std::map<std::string, std::string>& env = {});
+// Like run_mephisto, but `stdin_text` is written only once stdout shows `until` (e.g. a prompt)
+// and `meanwhile` has run: what it does happens while the command waits for its answer.
+RunResult run_mephisto_paused(const std::vector<std::string>& args, const std::string& until,
+                              const std::function<void()>& meanwhile, const std::string& stdin_text,
+                              const std::map<std::string, std::string>& env = {});
 
 // A fresh directory under the build's temp area, removed at destruction.
 class TempDir {

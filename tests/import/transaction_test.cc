@@ -1,0 +1,126 @@
+// The import's transaction as other programs see it (import.md "One transaction"): the run files
+// are extracted, hash-checked and flushed into the staging dir before the databases' write lock
+// is taken, so a running Mephisto is blocked only while the rows are written and the staged files
+// are renamed into place.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <set>
+
+#include "store/sqlite.h"
+#include "tests/import/import_util.h"
+
+namespace mdb::test {
+namespace {
+
+struct TraceLine {
+  std::string what, path;
+};
+
+// The MDB_FAULT_TRACE lines of a run: every write, fsync, rename, ... and SQLite lock change.
+std::vector<TraceLine> read_trace(const stdfs::path& file) {
+  std::vector<TraceLine> out;
+  std::ifstream in(file);
+  for (std::string line; std::getline(in, line);) {
+    size_t tab = line.find('\t');
+    if (tab != std::string::npos) out.push_back({line.substr(0, tab), line.substr(tab + 1)});
+  }
+  return out;
+}
+
+// The paths whose content differs between two file maps, one a line.
+std::string differing(const std::map<std::string, std::string>& expected,
+                      const std::map<std::string, std::string>& actual) {
+  std::string out;
+  for (const auto& [path, content] : expected)
+    if (auto it = actual.find(path); it == actual.end() || it->second != content) out += "  " + path + "\n";
+  for (const auto& [path, content] : actual)
+    if (!expected.count(path)) out += "  + " + path + "\n";
+  return out;
+}
+
+bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
+
+TEST(ImportTransaction, RunFilesAreStagedBeforeTheDatabasesAreLockedForWriting) {
+  TempDir tmp;
+  make_sample(tmp / "a", 11);
+  stdfs::path dump = export_dump(tmp / "a", tmp / "out");
+  stdfs::path data = tmp / "b";
+  make_sample(data, 12);  // a data dir in use: its databases exist and are locked by the import
+  stdfs::path trace = tmp / "trace";
+  RunResult r = import(data, dump, {}, {{"MDB_FAULT_TRACE", trace.string()}});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+
+  const std::string staging = (data / ".mephisto-db/import-").string();
+  const std::string runs = (data / "data/runs").string();
+  std::set<std::string> locked;  // data-dir databases under a SQLite write lock
+  int staged_writes = 0, moves = 0, locks = 0;
+  for (const TraceLine& t : read_trace(trace)) {
+    if (t.what == "lock" && starts_with(t.path, data.string())) {
+      locked.insert(t.path);
+      ++locks;
+    } else if (t.what == "unlock") {
+      locked.erase(t.path);
+    } else if (starts_with(t.path, staging) && t.what != "rename" && t.what != "remove") {
+      ++staged_writes;
+      if (!locked.empty()) {
+        ADD_FAILURE() << t.what << " " << t.path << " while " << *locked.begin() << " is locked for writing";
+        break;
+      }
+    } else if (t.what == "rename" && starts_with(t.path, staging)) {
+      ++moves;  // into place: inside the transaction, before the commit
+      if (!locked.count((data / "database.db").string())) {
+        ADD_FAILURE() << "moved " << t.path << " outside the transaction";
+        break;
+      }
+    }
+  }
+  EXPECT_GT(staged_writes, 10);
+  EXPECT_GT(moves, 0);
+  EXPECT_GT(locks, 0);
+  EXPECT_TRUE(stdfs::exists(runs));
+}
+
+// The files are staged for the plan of the checks, made before the prompt; another import while
+// the prompt waits can change that plan: here one run of the dump arrives, and its dir here gets
+// a file of its own and a changed file. The transaction's plan wins: that run is no longer new,
+// so its local files win and the dump adds nothing to it; every other file is imported once.
+TEST(ImportTransaction, ADataDirChangedWhileThePromptWaitsGetsTheFilesOfTheNewPlan) {
+  TempDir tmp;
+  make_sample(tmp / "a", 11);
+  stdfs::path full = export_dump(tmp / "a", tmp / "out");
+  std::string run = sql::Db::open_readonly(tmp / "a/database.db")
+                        .query_value("SELECT task_run_id FROM task_runs ORDER BY task_run_id LIMIT 1")
+                        .to_string();
+  stdfs::path one_run = export_dump(tmp / "a", tmp / "out", {"-tri", run});
+  stdfs::path data = tmp / "b";
+  stdfs::create_directories(data);
+  std::map<std::string, std::string> expected = run_files(tmp / "a");
+  std::string changed;  // a file of that run, changed here
+  RunResult meanwhile;
+  RunResult r = run_mephisto_paused(
+      {"--data-dir", data.string(), "--outputs-dir", (tmp / "outputs").string(), "db", "import", "-f", full.string()},
+      "Type 'yes'",
+      [&] {
+        meanwhile = import(data, one_run);
+        for (const auto& [rel, content] : run_files(data)) {
+          if (changed.empty()) changed = rel;
+          expected[rel] = content;
+        }
+        expected[changed] = "changed here";
+        write(data / "data" / changed, "changed here");
+        std::string notes = stdfs::path(changed).parent_path().string() + "/notes.txt";
+        expected[notes] = "mine";
+        write(data / "data" / notes, "mine");
+      },
+      "yes\n");
+  ASSERT_EQ(meanwhile.exit_code, 0) << meanwhile.err;
+  ASSERT_FALSE(changed.empty());
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(diff_rows(without_bookkeeping(datadir_rows(tmp / "a")), without_bookkeeping(datadir_rows(data))), "");
+  EXPECT_EQ(differing(expected, run_files(data)), "");
+  EXPECT_EQ(dangling_references(data), std::vector<std::string>{});
+}
+
+}  // namespace
+}  // namespace mdb::test
