@@ -180,7 +180,8 @@ class BackupRun {
   }
 
   void file(int dirfd, const std::string& name, const struct stat& st, Entry& e) {
-    std::string key = key_prefix_ + e.path;
+    Hash128 h = xxh128(key_prefix_ + e.path);  // a fixed-size key keeps the index small
+    std::string key(reinterpret_cast<const char*>(h.data()), h.size());
     bool is_db = databases_.count(e.path) > 0;
     if (!is_db || !has_sidecar(req_.root / e.path)) {
       if (auto cached = store_.cached_file(key); cached && same_file(*cached, st)) {
@@ -230,7 +231,7 @@ class BackupRun {
   // refilled (after moving those to the front) whenever less than a maximal chunk is left.
   void read_file(fs::File& f, Entry& e) {
     e.size = 0;
-    buffer_.resize(kCdcMax * 2);
+    buffer_.resize(kCdcMax + (1u << 20));  // a maximal chunk of lookahead, refilled per MiB
     size_t start = 0, have = 0;
     bool eof = false;
     while (!eof || have > 0) {

@@ -1,7 +1,13 @@
 #include "store/index.h"
 
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 
 #include "store/bytes.h"
 #include "store/env.h"
@@ -23,8 +29,16 @@ size_t map_size() {
 MDB_val val(std::string_view s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; }
 std::string_view view(const MDB_val& v) { return {static_cast<const char*>(v.mv_data), v.mv_size}; }
 
+// Pack names are 32 hex digits; the index stores their 16 bytes.
+std::string pack_bytes(const std::string& hex_name) {
+  std::string out;
+  for (size_t i = 0; i + 1 < hex_name.size(); i += 2)
+    out += static_cast<char>(std::stoi(hex_name.substr(i, 2), nullptr, 16));
+  return out;
+}
+
 std::string encode_location(const BlobLocation& loc) {
-  std::string out = loc.pack;
+  std::string out = pack_bytes(loc.pack);
   put_u64(out, loc.entry.offset);
   put_u32(out, loc.entry.stored_len);
   put_u32(out, loc.entry.raw_len);
@@ -33,20 +47,20 @@ std::string encode_location(const BlobLocation& loc) {
   return out;
 }
 
-constexpr size_t kLocationSize = 32 + 8 + 4 + 4 + 2;
+constexpr size_t kLocationSize = 16 + 8 + 4 + 4 + 2;
 
 BlobLocation decode_location(const BlobId& id, std::string_view v, const stdfs::path& where) {
   if (v.size() != kLocationSize)
     throw Error("The store index " + where.string() + " is damaged (a blob record of " + std::to_string(v.size()) +
                 " bytes). Run `mephisto db verify --repair-index`.");
   BlobLocation loc;
-  loc.pack = std::string(v.substr(0, 32));
+  loc.pack = hex(v.substr(0, 16));
   loc.entry.id = id;
-  loc.entry.offset = get_u64(v, 32);
-  loc.entry.stored_len = get_u32(v, 40);
-  loc.entry.raw_len = get_u32(v, 44);
-  loc.entry.type = static_cast<BlobType>(v[48]);
-  loc.entry.compression = static_cast<Compression>(v[49]);
+  loc.entry.offset = get_u64(v, 16);
+  loc.entry.stored_len = get_u32(v, 24);
+  loc.entry.raw_len = get_u32(v, 28);
+  loc.entry.type = static_cast<BlobType>(v[32]);
+  loc.entry.compression = static_cast<Compression>(v[33]);
   return loc;
 }
 
@@ -97,7 +111,9 @@ Index::Index(Index&& o) noexcept
       blobs_(o.blobs_),
       packs_(o.packs_),
       snapshots_(o.snapshots_),
-      filecache_(o.filecache_) {}
+      filecache_(o.filecache_),
+      map_addr_(o.map_addr_),
+      map_len_(o.map_len_) {}
 
 Index::~Index() {
   if (env_) mdb_env_close(env_);
@@ -116,7 +132,7 @@ Index Index::open(const stdfs::path& dir, bool writable) {
   if (int rc = mdb_env_create(&idx.env_); rc != 0) idx.fail("cannot create", rc);
   mdb_env_set_maxdbs(idx.env_, 8);
   mdb_env_set_mapsize(idx.env_, map_size());
-  unsigned flags = MDB_NOTLS | (writable ? 0 : MDB_RDONLY);
+  unsigned flags = MDB_NOTLS | MDB_NORDAHEAD | (writable ? 0 : MDB_RDONLY);  // lookups are random
   int rc = mdb_env_open(idx.env_, dir.c_str(), flags, 0644);
   if (rc == EACCES && !writable) rc = mdb_env_open(idx.env_, dir.c_str(), flags | MDB_NOLOCK, 0644);
   if (rc != 0) idx.fail("cannot open", rc);
@@ -130,6 +146,7 @@ Index Index::open(const stdfs::path& dir, bool writable) {
   }
   rc = mdb_txn_commit(std::exchange(t.txn_, nullptr));
   if (rc != 0) idx.fail("cannot initialize", rc);
+  idx.find_map();
   return idx;
 }
 
@@ -145,7 +162,39 @@ Txn Index::write() {
   return Txn(this, txn, true);
 }
 
+void Index::touched() const {
+  if (++touches_ % kTouchesPerRelease != 0 || !map_addr_) return;
+  MDB_envinfo info{};
+  MDB_stat st{};
+  if (mdb_env_info(env_, &info) != 0 || mdb_env_stat(env_, &st) != 0) return;
+  // LMDB maps data.mdb read-only and shared (it writes with pwrite): dropping our pages
+  // only lowers the resident set; the next access maps them again from the page cache.
+  size_t used = (info.me_last_pgno + 1) * size_t{st.ms_psize};
+  ::madvise(map_addr_, std::min(used, map_len_), MADV_DONTNEED);
+}
+
+void Index::find_map() {
+  // LMDB does not say where it mapped data.mdb (me_mapaddr is only set with MDB_FIXEDMAP):
+  // find the mapping of that file's inode in /proc/self/maps.
+  struct stat st {};
+  if (::stat((dir_ / "data.mdb").c_str(), &st) != 0) return;
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    unsigned long long start = 0, end = 0, offset = 0, inode = 0;
+    char perms[8] = {}, device[16] = {};
+    if (std::sscanf(line.c_str(), "%llx-%llx %7s %llx %15s %llu", &start, &end, perms, &offset, device, &inode) != 6)
+      continue;
+    if (inode == st.st_ino && offset == 0 && line.find("data.mdb") != std::string::npos) {
+      map_addr_ = reinterpret_cast<void*>(start);
+      map_len_ = end - start;
+      return;
+    }
+  }
+}
+
 std::optional<std::string> Index::get(const Txn& t, MDB_dbi db, std::string_view key) const {
+  touched();
   MDB_val k = val(key), v{};
   int rc = mdb_get(t.get(), db, &k, &v);
   if (rc == MDB_NOTFOUND) return std::nullopt;
@@ -154,11 +203,13 @@ std::optional<std::string> Index::get(const Txn& t, MDB_dbi db, std::string_view
 }
 
 void Index::put(Txn& t, MDB_dbi db, std::string_view key, std::string_view value) {
+  touched();
   MDB_val k = val(key), v = val(value);
   if (int rc = mdb_put(t.get(), db, &k, &v, 0); rc != 0) fail("cannot write to", rc);
 }
 
 void Index::del(Txn& t, MDB_dbi db, std::string_view key) {
+  touched();
   MDB_val k = val(key);
   int rc = mdb_del(t.get(), db, &k, nullptr);
   if (rc != 0 && rc != MDB_NOTFOUND) fail("cannot write to", rc);
@@ -173,6 +224,7 @@ void Index::scan(const Txn& t, MDB_dbi db, const std::function<bool(std::string_
   } closer{cur};
   MDB_val k{}, v{};
   for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    touched();
     if (fn(view(k), view(v))) continue;
     if (int drc = mdb_cursor_del(cur, 0); drc != 0) fail("cannot write to", drc);
   }
@@ -185,6 +237,7 @@ std::optional<BlobLocation> Index::blob(const Txn& t, const BlobId& id) const {
 }
 
 bool Index::has_blob(const Txn& t, const BlobId& id) const {
+  touched();
   MDB_val k = val(id.raw()), v{};
   int rc = mdb_get(t.get(), blobs_, &k, &v);
   if (rc != 0 && rc != MDB_NOTFOUND) fail("cannot read", rc);
@@ -240,6 +293,7 @@ void Index::for_each_snapshot(const Txn& t, const std::function<void(const std::
 }
 
 std::optional<FileCacheRecord> Index::filecache(const Txn& t, std::string_view key) const {
+  touched();
   MDB_val k = val(key), v{};
   int rc = mdb_get(t.get(), filecache_, &k, &v);
   if (rc == MDB_NOTFOUND) return std::nullopt;

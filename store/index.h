@@ -1,9 +1,9 @@
 #pragma once
 // The store's index (store.md): one LMDB environment with four sub-databases.
-//   blobs      blob id (32 bytes)   -> pack, offset, stored length, raw length, type, compression
+//   blobs      blob id (32 bytes)   -> pack (16 bytes), offset, stored length, raw length, type, compression
 //   packs      pack name (32 hex)   -> size, blob count, live bytes
 //   snapshots  snapshot name        -> snapshot blob id
-//   filecache  data dir \0 rel path -> size, mtime_ns, ctime_ns, inode, chunk ids
+//   filecache  XXH3-128 of (data dir \0 rel path) -> size, mtime_ns, ctime_ns, inode, chunk ids
 // Everything in it can be rebuilt from the packs (verify --repair-index), except the file
 // cache, which only saves reading unchanged files. Values are copied out of LMDB before a
 // transaction ends; transactions are RAII (aborted unless committed).
@@ -109,10 +109,18 @@ class Index {
   void put(Txn& t, MDB_dbi db, std::string_view key, std::string_view value);
   void del(Txn& t, MDB_dbi db, std::string_view key);
   void scan(const Txn& t, MDB_dbi db, const std::function<bool(std::string_view, std::string_view)>& fn) const;
+  // Counts lookups; every kTouchesPerRelease of them drops the map pages from our resident
+  // set, so memory stays flat however large the index (it is a file mapping).
+  void touched() const;
+  void find_map();
+  static constexpr uint64_t kTouchesPerRelease = 256;
 
   stdfs::path dir_;
   MDB_env* env_ = nullptr;
   MDB_dbi blobs_ = 0, packs_ = 0, snapshots_ = 0, filecache_ = 0;
+  void* map_addr_ = nullptr;  // where LMDB mapped data.mdb (see find_map)
+  size_t map_len_ = 0;
+  mutable uint64_t touches_ = 0;
   friend class Txn;
 };
 

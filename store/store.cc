@@ -1,6 +1,7 @@
 #include "store/store.h"
 
 #include <algorithm>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <random>
 
@@ -10,8 +11,9 @@ namespace mdb::store {
 
 namespace {
 
-constexpr size_t kFilecacheQueueBytes = 8u << 20;
+constexpr size_t kFilecacheQueueBytes = 2u << 20;
 constexpr size_t kMaxOpenPacks = 16;
+constexpr size_t kIndexBatch = 1024;
 
 std::string random_hex(size_t bytes) {
   std::random_device rd;
@@ -137,22 +139,36 @@ void Store::queue_filecache(std::string key, FileCacheRecord rec) {
 
 std::string Store::seal_pack() { return pack_ && !pack_->empty() ? pack_->finish(false) : std::string(); }
 
-void Store::index_pack(Txn& t, const std::string& name, const PackWriter& pack) {
-  PackRecord rec;
-  rec.size = pack.size();
-  rec.blobs = static_cast<uint32_t>(pack.entries().size());
-  for (const PackEntry& e : pack.entries()) {
-    index_->put_blob(t, BlobLocation{name, e});
-    rec.live_bytes += e.stored_len;
+static PackRecord pack_record(const PackWriter& pack) {
+  PackRecord rec{pack.size(), static_cast<uint32_t>(pack.entries().size()), 0};
+  for (const PackEntry& e : pack.entries()) rec.live_bytes += e.stored_len;
+  return rec;
+}
+
+void Store::write_index(const std::string& sealed, const std::function<void(Txn&)>& last) {
+  reader_.reset();  // lets the writes reuse pages no reader needs any more
+  // Transactions of at most kIndexBatch writes: LMDB holds a transaction's dirty pages in
+  // memory, and random keys dirty about one page per write. A pack's record goes first, so
+  // an interrupted batch leaves blobs of a recorded, durable pack (prune collects them).
+  std::optional<Txn> t;
+  size_t ops = 0;
+  auto txn = [&]() -> Txn& {
+    if (t && ops >= kIndexBatch) {
+      t->commit();
+      t.reset();
+      ops = 0;
+    }
+    if (!t) t.emplace(index_->write());
+    ++ops;
+    return *t;
+  };
+  if (!sealed.empty()) {
+    index_->put_pack(txn(), sealed, pack_record(*pack_));
+    for (const PackEntry& e : pack_->entries()) index_->put_blob(txn(), BlobLocation{sealed, e});
   }
-  index_->put_pack(t, name, rec);
-}
-
-void Store::index_queue(Txn& t) {
-  for (const auto& [key, rec] : filecache_queue_) index_->put_filecache(t, key, rec);
-}
-
-void Store::reset_after_commit() {
+  for (const auto& [key, rec] : filecache_queue_) index_->put_filecache(txn(), key, rec);
+  if (last) last(txn());
+  if (t) t->commit();
   pack_.reset();
   pending_.clear();
   filecache_queue_.clear();
@@ -164,11 +180,7 @@ void Store::flush() {
   std::string name = seal_pack();
   if (name.empty() && filecache_queue_.empty()) return;
   if (!name.empty()) fs::sync_dir(packs_dir());
-  Txn t = index_->write();
-  if (!name.empty()) index_pack(t, name, *pack_);
-  index_queue(t);
-  t.commit();
-  reset_after_commit();
+  write_index(name, nullptr);
 }
 
 std::string Store::unique_snapshot_name(const std::string& base) {
@@ -180,8 +192,8 @@ std::string Store::unique_snapshot_name(const std::string& base) {
 bool Store::has_snapshot(const std::string& name) { return index_->snapshot(*reader_, name).has_value(); }
 
 BlobId Store::commit_snapshot(const SnapshotRecord& rec) {
-  // The last data pack and the snapshot's own pack share one directory fsync and one
-  // index transaction: a small backup costs few syncs.
+  // The last data pack and the snapshot's own pack share one directory fsync, and a small
+  // backup commits everything in one index transaction.
   std::string data = seal_pack();
   std::string bytes = encode_snapshot(rec);
   BlobId id = sha256(bytes);
@@ -189,14 +201,12 @@ BlobId Store::commit_snapshot(const SnapshotRecord& rec) {
   w.add(id, BlobType::Snapshot, bytes);
   std::string name = w.finish(false);
   fs::sync_dir(packs_dir());
-  Txn t = index_->write();
-  if (index_->snapshot(t, rec.name)) throw Error("a snapshot named " + rec.name + " already exists in the store");
-  if (!data.empty()) index_pack(t, data, *pack_);
-  index_queue(t);
-  index_pack(t, name, w);
-  index_->put_snapshot(t, rec.name, id);
-  t.commit();
-  reset_after_commit();
+  write_index(data, [&](Txn& t) {
+    if (index_->snapshot(t, rec.name)) throw Error("a snapshot named " + rec.name + " already exists in the store");
+    index_->put_pack(t, name, pack_record(w));
+    index_->put_blob(t, BlobLocation{name, w.entries().front()});
+    index_->put_snapshot(t, rec.name, id);
+  });
   return id;
 }
 

@@ -4,6 +4,7 @@
 // need no lock (LMDB's MVCC, immutable packs).
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <list>
 #include <map>
 #include <memory>
@@ -97,10 +98,9 @@ class Store {
   // Finishes the open pack (file fsynced and renamed; the caller fsyncs the dir). Returns
   // its name, or "" when no pack is open.
   std::string seal_pack();
-  // Records a finished pack's blobs, then the queued file cache entries, in `t`.
-  void index_pack(Txn& t, const std::string& name, const PackWriter& pack);
-  void index_queue(Txn& t);
-  void reset_after_commit();
+  // Indexes the sealed open pack (if `sealed` names it) and the queued file cache entries,
+  // then runs `last` in the final transaction; resets the writer state.
+  void write_index(const std::string& sealed, const std::function<void(Txn&)>& last);
 
   stdfs::path dir_;
   std::unique_ptr<LockFile> lock_;

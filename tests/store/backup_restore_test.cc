@@ -2,6 +2,7 @@
 // files, --only, refusal while a DB is in use, bad snapshot names.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -54,6 +55,16 @@ TEST(BackupRestore, RoundTripIsExact) {
   // Nothing is left beside the data dir.
   for (const auto& e : stdfs::directory_iterator(d.tmp.path()))
     EXPECT_TRUE(e.path() == d.data || e.path() == d.store) << e.path();
+}
+
+TEST(BackupRestore, SpecialFilesAreSkippedWithAWarning) {
+  Dirs d;
+  make_data_dir(d.data);
+  ASSERT_EQ(::mkfifo((d.data / "data" / "a.fifo").c_str(), 0644), 0);
+  RunResult r = mdb(d.data, d.store, {"backup"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("Skipped " + (d.data / "data" / "a.fifo").string() + ": not a regular file"), std::string::npos)
+      << r.err;
 }
 
 TEST(BackupRestore, RestoreCanBeUndoneWithTheBeforeSnapshot) {

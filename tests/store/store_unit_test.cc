@@ -174,5 +174,31 @@ TEST(FileCache, UnchangedTreeIsNotRead) {
   EXPECT_EQ(backup(store, req, quiet).files_read, 1u);
 }
 
+TEST(Snapshots, AmbiguousIdPrefixIsAnError) {
+  t::TempDir dir;
+  Store store(dir / "store", Store::Mode::Write, "test");
+  BlobId a = sha256("a"), b = sha256("b");
+  b.bytes[0] = a.bytes[0];
+  b.bytes[1] = a.bytes[1];
+  {
+    Txn t = store.index().write();
+    store.index().put_snapshot(t, "first", a);
+    store.index().put_snapshot(t, "second", b);
+    t.commit();
+  }
+  store.reload();
+  std::string prefix = a.hex().substr(0, 4);
+  try {
+    store.find_snapshot(prefix);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("The snapshot id prefix " + prefix + " is ambiguous: it matches first"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_FALSE(store.find_snapshot("abc"));      // too short to be an id prefix
+  EXPECT_FALSE(store.find_snapshot("no_such"));  // neither a name nor hex
+}
+
 }  // namespace
 }  // namespace mdb::store
