@@ -16,6 +16,12 @@ stdfs::path partial_path(const stdfs::path& target) {
 
 bool try_lock(const File& f) { return ::flock(f.fd(), LOCK_EX | LOCK_NB) == 0; }
 
+// Whether `path` still names the open file `f` (and not a newer file, or nothing).
+bool still_named(const File& f, const stdfs::path& path) {
+  struct stat by_fd = f.stat(), by_name{};
+  return ::stat(path.c_str(), &by_name) == 0 && by_name.st_ino == by_fd.st_ino && by_name.st_dev == by_fd.st_dev;
+}
+
 // Removes `path` if it is an unlocked partial file: its writer was killed. Holding the lock
 // while checking that the name still refers to the locked file keeps a fresh partial file
 // of another process safe.
@@ -23,10 +29,7 @@ void remove_if_stale(const stdfs::path& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return;
   File f(fd, path);
-  if (!try_lock(f)) return;
-  struct stat by_fd = f.stat(), by_name{};
-  if (::stat(path.c_str(), &by_name) == 0 && by_name.st_ino == by_fd.st_ino && by_name.st_dev == by_fd.st_dev)
-    remove_file(path);
+  if (try_lock(f) && still_named(f, path)) remove_file(path);
 }
 
 }  // namespace
@@ -37,7 +40,9 @@ std::unique_ptr<ZipFileOutput> ZipFileOutput::reserve(const stdfs::path& target)
     if (fs::exists(target)) return nullptr;
     try {
       File f = File::create(partial, /*exclusive=*/true, 0644);
-      if (!try_lock(f)) throw IoError("cannot lock", partial, errno);
+      // Another process cleaning stale partials may have taken our file for one between its
+      // creation and our lock: then it is removed (or about to be), and the name is not ours.
+      if (!try_lock(f) || !still_named(f, partial)) continue;
       if (fs::exists(target)) {  // created between our check and our partial file
         remove_file(partial);
         return nullptr;
