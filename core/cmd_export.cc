@@ -199,6 +199,7 @@ Selection select(Source& src, const ExportRequest& req) {
 
 int run_export(Context& ctx, const ExportOptions& opts) {
   Console& con = ctx.console;
+  con.echo_options(export_option_settings(opts));
   DataDir dir = prepare_data_dir(ctx);
   bool del = opts.delete_exported;
   if (del && !con.confirm()) return 1;

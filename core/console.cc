@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <iostream>
 
+#include "formats/pyjson.h"
+
 namespace mdb::core {
 
 namespace {
@@ -13,6 +15,22 @@ int64_t now_us() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
       .count();
+}
+
+// Python's str() of an option value, as click hands it to the original's options block.
+std::string python_str(const OptionSetting& o) {
+  struct {
+    std::string operator()(int v) const { return std::to_string(v); }
+    std::string operator()(bool v) const { return v ? "True" : "False"; }
+    std::string operator()(const std::optional<std::string>& v) const { return v ? *v : "None"; }
+    std::string operator()(const std::vector<std::string>& v) const {
+      if (v.empty()) return "None";
+      std::string out = "[";
+      for (const std::string& s : v) out += (out.size() > 1 ? ", " : "") + python_repr(s);
+      return out + "]";
+    }
+  } visit;
+  return std::visit(visit, o.value);
 }
 
 std::string human(uint64_t n, bool bytes) {
@@ -36,6 +54,14 @@ Console::Console(bool json, bool assume_yes)
 void Console::info(std::string_view line) {
   if (json_) return;
   std::cout << line << '\n' << std::flush;
+}
+
+void Console::echo_options(const std::vector<OptionSetting>& options) {
+  if (json_) return;
+  // The original's console expands its tab to 8 spaces.
+  std::string block = "Running command with the following options:\n";
+  for (const OptionSetting& o : options) block += "        " + std::string(o.names) + " = " + python_str(o) + "\n";
+  std::cout << block << '\n' << std::flush;
 }
 
 void Console::warn(std::string_view line) { std::cerr << line << '\n' << std::flush; }

@@ -4,11 +4,21 @@
 #include <cstdint>
 #include <iosfwd>
 #include <string>
+#include <optional>
 #include <string_view>
+#include <variant>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 namespace mdb::core {
+
+// One option of a command with its value, as the original lists it ("-i/--export-indent"):
+// a number, a flag, a single text (unset: nullopt) or a repeatable option's values.
+struct OptionSetting {
+  std::string_view names;
+  std::variant<int, bool, std::optional<std::string>, std::vector<std::string>> value;
+};
 
 class Console {
  public:
@@ -19,6 +29,10 @@ class Console {
   bool progress_enabled() const { return progress_enabled_; }
   // A line of the original's prose; suppressed with --json.
   void info(std::string_view line);
+  // The original's first lines, so logs still match: "Running command with the following
+  // options:", one line per option with its value as Python prints it (None, True, 2, a text,
+  // ['a', 'b']; an empty list is None), then an empty line. Suppressed with --json.
+  void echo_options(const std::vector<OptionSetting>& options);
   // Always shown, on stderr.
   void warn(std::string_view line);
   // The original's prompt; true when the user typed 'yes' (or -y was given). Otherwise

@@ -39,9 +39,7 @@ std::optional<std::string> normalize_dump_value(DbId db, std::string_view column
     return std::nullopt;
   }
   if (is_date_column(column)) {
-    std::optional<DateTime> date;
-    if (v.kind == StorageClass::Text) date = parse_date(v.s);
-    else if (v.kind == StorageClass::Integer) date = date_from_unix(v.i);
+    std::optional<DateTime> date = stored_date(v);
     if (!date) return describe_json_value(v) + " is not a date";
     v = Value::text(format_sqlite(*date));
   }

@@ -1,8 +1,7 @@
 #include "core/export_dump.h"
 
-#include "formats/base64.h"
-
 #include "core/content_hash.h"
+#include "formats/base64.h"
 #include "formats/date.h"
 #include "formats/dump_json.h"
 #include "formats/error.h"
@@ -14,7 +13,6 @@ namespace mdb::core {
 namespace {
 
 constexpr size_t kFlushBytes = size_t{1} << 20;
-
 
 // The JSON file: rendered into a buffer, written and hashed in large pieces.
 class JsonFile {
@@ -52,7 +50,6 @@ void write_list(PyJsonWriter& w, const std::vector<std::string>& items) {
 
 // dump_metadata, in the original's key order.
 void write_metadata(PyJsonWriter& w, const DumpMetadata& meta, const std::vector<DumpDb>& layout) {
-  const ExportOptions& o = *meta.options;
   w.begin_object();
   w.key("migrations");
   w.begin_object();
@@ -63,28 +60,17 @@ void write_metadata(PyJsonWriter& w, const DumpMetadata& meta, const std::vector
   w.end_object();
   w.key("export_options");
   w.begin_object();
-  w.key("-i/--export-indent");
-  w.integer(o.indent);
-  w.key("-tn/--export-tasks-by-names");
-  write_list(w, o.task_names);
-  w.key("-ti/--export-tasks-by-ids");
-  write_list(w, o.task_ids);
-  w.key("-tri/--export-task-runs-by-ids");
-  write_list(w, o.task_run_ids);
-  w.key("-trs/--export-task-runs-since-date");
-  o.since_date ? w.string(*o.since_date) : w.null();
-  w.key("-l/--labels");
-  write_list(w, o.labels);
-  w.key("-del/--delete-exported-data");
-  w.boolean(o.delete_exported);
-  w.key("-r/--randomize-legacy-ids");
-  w.boolean(o.randomize_legacy_ids);
-  w.key("-qo/--qualification-only");
-  w.boolean(o.qualification_only);
-  w.key("-qn/--qualification-names");
-  write_list(w, o.qualification_names);
-  w.key("-v/--verbosity");
-  w.integer(o.verbosity);
+  for (const OptionSetting& o : export_option_settings(*meta.options)) {
+    w.key(o.names);
+    struct {
+      PyJsonWriter& w;
+      void operator()(int v) const { w.integer(v); }
+      void operator()(bool v) const { w.boolean(v); }
+      void operator()(const std::optional<std::string>& v) const { v ? w.string(*v) : w.null(); }
+      void operator()(const std::vector<std::string>& v) const { write_list(w, v); }
+    } visit{w};
+    std::visit(visit, o.value);
+  }
   w.end_object();
   w.key("timestamp");
   w.string(meta.timestamp);
@@ -111,9 +97,7 @@ struct RowContext {
   std::string key = c.key_column >= 0 ? c.columns[static_cast<size_t>(c.key_column)] + " = " +
                                             row[static_cast<size_t>(c.key_column)].to_string()
                                       : "#" + std::to_string(c.index + 1);
-  throw Error("Cannot export: " + c.src.file_of(c.db) + ", table " + c.table + ", row " + key + ", column " +
-              c.columns[column] + " holds the date " + describe_json_value(row[column]) +
-              ", which does not parse. Fix or remove the value; nothing was exported.");
+  throw not_a_date(c.src.file_of(c.db), c.table, key, c.columns[column], row[column]);
 }
 
 void write_value(PyJsonWriter& w, const RowContext& c, const Row& row, size_t column) {
@@ -121,9 +105,9 @@ void write_value(PyJsonWriter& w, const RowContext& c, const Row& row, size_t co
   const std::string& name = c.columns[column];
   if (v.is_null()) return w.null();
   if (is_date_column(name)) {
-    std::optional<std::string> date = render_date(v);
+    std::optional<DateTime> date = stored_date(v);
     if (!date) bad_date(c, row, column);
-    return w.string(*date);
+    return w.string(format_iso(*date));
   }
   if (c.db == DbId::Mephisto && is_id_column(name))
     return w.string(v.kind == StorageClass::Blob ? base64(v.s) : v.to_string());
@@ -143,12 +127,24 @@ void write_value(PyJsonWriter& w, const RowContext& c, const Row& row, size_t co
 
 }  // namespace
 
-std::optional<std::string> render_date(const Value& v) {
-  if (v.kind == StorageClass::Integer) return format_iso(date_from_unix(v.i));
-  if (v.kind != StorageClass::Text) return std::nullopt;
-  std::optional<DateTime> d = parse_date(v.s);
-  if (!d) return std::nullopt;
-  return format_iso(*d);
+Error not_a_date(const std::string& file, const std::string& table, const std::string& row, const std::string& column,
+                 const Value& v) {
+  return Error("Cannot export: " + file + ", table " + table + ", row " + row + ", column " + column + " holds " +
+               describe_json_value(v) + ", which is not a date. Fix or remove the value; nothing was exported.");
+}
+
+std::vector<OptionSetting> export_option_settings(const ExportOptions& o) {
+  return {{"-i/--export-indent", o.indent},
+          {"-tn/--export-tasks-by-names", o.task_names},
+          {"-ti/--export-tasks-by-ids", o.task_ids},
+          {"-tri/--export-task-runs-by-ids", o.task_run_ids},
+          {"-trs/--export-task-runs-since-date", o.since_date},
+          {"-l/--labels", o.labels},
+          {"-del/--delete-exported-data", o.delete_exported},
+          {"-r/--randomize-legacy-ids", o.randomize_legacy_ids},
+          {"-qo/--qualification-only", o.qualification_only},
+          {"-qn/--qualification-names", o.qualification_names},
+          {"-v/--verbosity", o.verbosity}};
 }
 
 std::vector<std::pair<std::string, std::optional<std::string>>> read_migrations(Source& src) {

@@ -14,6 +14,7 @@
 #include "core/export_select.h"
 #include "core/options.h"
 #include "formats/capnp_dump.h"
+#include "formats/error.h"
 
 namespace mdb::core {
 
@@ -24,6 +25,15 @@ struct DumpMetadata {
   std::string timestamp;  // YYYY_MM_DD_HH_MM_SS
   const Remap* remap = nullptr;
 };
+
+// The error for a `_date`/`_at` value that is no date (stored_date), naming where it is:
+// the DB file, table, row key ("task_run_id = 5", or "#3" without a key) and column.
+Error not_a_date(const std::string& file, const std::string& table, const std::string& row, const std::string& column,
+                 const Value& v);
+
+// Every export option of the original, in its order, with its value: the options block printed
+// first and the dump's `export_options`.
+std::vector<OptionSetting> export_option_settings(const ExportOptions& o);
 
 // The original's `migrations` metadata: `SELECT name FROM migrations ORDER BY creation_date DESC
 // LIMIT 1` on each DB, null where there is none (mock, inhouse, a missing datastore).
@@ -42,8 +52,5 @@ struct DumpRows {
 DumpRows write_dump_rows(Source& src, const Selection& sel, const DumpMetadata& meta, int indent,
                          const std::filesystem::path& json_path, const std::filesystem::path& rows_path,
                          Console::Progress* progress);
-
-// A stored date as the dump writes it (YYYY-MM-DDTHH:MM:SS[.ffffff]); nullopt when it does not parse.
-std::optional<std::string> render_date(const Value& v);
 
 }  // namespace mdb::core

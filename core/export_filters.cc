@@ -5,6 +5,7 @@
 #include <set>
 
 #include "core/dump_values.h"
+#include "core/export_dump.h"
 #include "formats/date.h"
 #include "formats/error.h"
 
@@ -87,16 +88,10 @@ std::vector<int64_t> runs_since(const sql::Db& db, const std::string& text) {
   sql::Stmt s = db.prepare("SELECT task_run_id, creation_date FROM main.task_runs ORDER BY task_run_id");
   while (s.step()) {
     Value created = s.column(1);
-    std::optional<DateTime> when;
-    if (created.kind == StorageClass::Text)
-      when = parse_date(created.s);
-    else if (created.kind == StorageClass::Integer)
-      when = date_from_unix(created.i);
+    std::optional<DateTime> when = stored_date(created);
     if (!when)
-      throw Error("Cannot export: database.db, table task_runs, row task_run_id = " + std::to_string(s.column_int(0)) +
-                  ", column creation_date holds " +
-                  (created.is_null() ? std::string("NULL") : "'" + created.to_string() + "'") +
-                  ", which is not a date. Nothing was exported.");
+      throw not_a_date(std::string(db_spec(DbId::Mephisto).file), "task_runs",
+                       "task_run_id = " + std::to_string(s.column_int(0)), "creation_date", created);
     if (when->instant() >= since->instant()) runs.push_back(s.column_int(0));
   }
   if (runs.empty())
@@ -151,7 +146,8 @@ std::vector<int64_t> runs_with_labels(const sql::Db& db, const std::vector<std::
   if (!missing.empty()) {
     std::vector<std::string> all(available.begin(), available.end());
     not_found("TaskRun labels", "-l/--labels", labels, missing,
-              all.empty() ? " There are no labels in this data directory." : " Available labels: " + join(all) + ".");
+              all.empty() ? " There are no labels in this data directory."
+                          : " There are " + std::to_string(all.size()) + " available values: " + join(all) + ".");
   }
   return runs;
 }
@@ -168,13 +164,17 @@ ExportRequest resolve_filters(const sql::Db& db, const ExportOptions& o) {
                  unique(o.qualification_names), false, "qualification names", "-qn/--qualification-names");
     return r;
   }
+  // The runs in the order the original lists them: -tri as given, -l as the labelled rows
+  // name them, the others by id.
   std::vector<int64_t> runs;
   if (!o.task_names.empty()) {
     runs = runs_of_tasks(db, lookup(db, "SELECT task_id FROM main.tasks WHERE task_name = ?1", unique(o.task_names),
                                     false, "Task names", "-tn/--export-tasks-by-names"));
+    std::sort(runs.begin(), runs.end());
   } else if (!o.task_ids.empty()) {
     runs = runs_of_tasks(db, lookup(db, "SELECT task_id FROM main.tasks WHERE task_id = ?1", unique(o.task_ids), true,
                                     "Task IDs", "-ti/--export-tasks-by-ids"));
+    std::sort(runs.begin(), runs.end());
   } else if (!o.task_run_ids.empty()) {
     runs = lookup(db, "SELECT task_run_id FROM main.task_runs WHERE task_run_id = ?1", unique(o.task_run_ids), true,
                   "TaskRun IDs", "-tri/--export-task-runs-by-ids");
@@ -185,8 +185,8 @@ ExportRequest resolve_filters(const sql::Db& db, const ExportOptions& o) {
   } else {
     return r;  // a full dump
   }
-  std::sort(runs.begin(), runs.end());
-  runs.erase(std::unique(runs.begin(), runs.end()), runs.end());
+  std::set<int64_t> seen;
+  std::erase_if(runs, [&](int64_t id) { return !seen.insert(id).second; });
   if (runs.empty()) throw Error("Nothing to export - no TaskRuns found for the given filter. Nothing was exported.");
   r.kind = DumpKind::Partial;
   r.run_ids = std::move(runs);

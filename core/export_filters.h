@@ -16,7 +16,7 @@ namespace mdb::core {
 
 struct ExportRequest {
   DumpKind kind = DumpKind::Full;
-  std::vector<int64_t> run_ids;                           // Partial: existing task runs, ascending
+  std::vector<int64_t> run_ids;                           // Partial: existing task runs, in the original's order
   std::optional<std::vector<int64_t>> qualification_ids;  // QualificationsOnly with -qn
 };
 

@@ -141,9 +141,8 @@ std::optional<DateTime> parse_date(std::string_view text) {
   Cursor c{text};
   int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
   int64_t us = 0;
-  if (!c.digits(4, y) || !c.eat('-') || !c.digits(2, mo) || !c.eat('-') || !c.digits(2, d))
-    return std::nullopt;
-  if (mo < 1 || mo > 12 || d < 1 || static_cast<unsigned>(d) > days_in_month(y, mo)) return std::nullopt;
+  if (!c.digits(4, y) || !c.eat('-') || !c.digits(2, mo) || !c.eat('-') || !c.digits(2, d)) return std::nullopt;
+  if (y < 1 || mo < 1 || mo > 12 || d < 1 || static_cast<unsigned>(d) > days_in_month(y, mo)) return std::nullopt;
   DateTime out;
   if (c.eat('T') || c.eat(' ')) {
     if (!c.digits(2, h) || !c.eat(':') || !c.digits(2, mi)) return std::nullopt;
@@ -171,16 +170,30 @@ std::optional<DateTime> parse_date(std::string_view text) {
   return out;
 }
 
-DateTime date_from_unix(int64_t value) {
-  int64_t us = std::to_string(value < 0 ? -value : value).size() == 13 ? value * 1000 : value * kUsPerSec;
-  std::time_t secs = static_cast<std::time_t>(us >= 0 ? us / kUsPerSec : -((-us + kUsPerSec - 1) / kUsPerSec));
-  int64_t frac = us - int64_t{secs} * kUsPerSec;
+std::optional<DateTime> date_from_unix(int64_t value) {
+  // Python's len(str(value)) == 13, the sign included.
+  bool millis = std::to_string(value).size() == 13;
+  int64_t secs = millis ? value / 1000 - (value % 1000 < 0) : value;
+  int64_t frac_us = millis ? (value - secs * 1000) * 1000 : 0;
+  // Beyond years 1..9999 (Python's datetime range) there is no date: checked before any
+  // arithmetic that could overflow, and again on the local time.
+  constexpr int64_t kMinSecs = -62'135'596'800 - 86'400, kMaxSecs = 253'402'300'800 + 86'400;
+  if (secs < kMinSecs || secs > kMaxSecs) return std::nullopt;
+  std::time_t t = static_cast<std::time_t>(secs);
   std::tm tm{};
-  localtime_r(&secs, &tm);
+  if (!localtime_r(&t, &tm) || tm.tm_year + 1900 < 1 || tm.tm_year + 1900 > 9999) return std::nullopt;
   DateTime d;
-  d.wall_us = days_from_civil(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday) * kUsPerDay +
-              (int64_t{tm.tm_hour} * 3600 + tm.tm_min * 60 + tm.tm_sec) * kUsPerSec + frac;
+  d.wall_us =
+      days_from_civil(tm.tm_year + 1900, static_cast<unsigned>(tm.tm_mon + 1), static_cast<unsigned>(tm.tm_mday)) *
+          kUsPerDay +
+      (int64_t{tm.tm_hour} * 3600 + tm.tm_min * 60 + tm.tm_sec) * kUsPerSec + frac_us;
   return d;
+}
+
+std::optional<DateTime> stored_date(const Value& v) {
+  if (v.kind == StorageClass::Text) return parse_date(v.s);
+  if (v.kind == StorageClass::Integer) return date_from_unix(v.i);
+  return std::nullopt;
 }
 
 std::string format_iso(const DateTime& d) { return format_python(d, 'T'); }

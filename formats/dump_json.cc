@@ -1,5 +1,6 @@
 #include "formats/dump_json.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
@@ -7,6 +8,7 @@
 #include <set>
 
 #include "formats/error.h"
+#include "formats/pyjson.h"
 
 namespace mdb {
 
@@ -481,11 +483,17 @@ std::string describe_json_value(const Value& v) {
     case StorageClass::Null: return "null";
     case StorageClass::Integer: return std::to_string(v.i);
     case StorageClass::Real: return v.to_string();
-    case StorageClass::Text:
-    case StorageClass::Blob: {
+    case StorageClass::Blob: return "a blob of " + std::to_string(v.s.size()) + " bytes";
+    case StorageClass::Text: {
+      // Escaped as JSON so control characters and invalid UTF-8 cannot garble the message;
+      // long text is cut at a character boundary.
       constexpr size_t kMax = 60;
-      std::string s = v.s.size() > kMax ? v.s.substr(0, kMax) + "..." : v.s;
-      return "\"" + s + "\"";
+      size_t cut = std::min(v.s.size(), kMax);
+      while (cut > 0 && cut < v.s.size() && (static_cast<unsigned char>(v.s[cut]) & 0xC0) == 0x80) --cut;
+      std::string out;
+      append_json_string(out, std::string_view(v.s).substr(0, cut));
+      if (cut < v.s.size()) out.insert(out.size() - 1, "...");
+      return out;
     }
   }
   return {};

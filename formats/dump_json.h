@@ -56,7 +56,8 @@ void read_dump_json(const ReadFn& read, DumpJsonVisitor& visitor, std::string_vi
 void read_dump_json(std::string_view text, DumpJsonVisitor& visitor, std::string_view source,
                     const DumpJsonLimits& limits = {});
 
-// How a value is named in problem messages: JSON-like for scalars ("1", "\"x\"", "null").
+// How a value is named in problem messages: JSON for scalars ("1", "\"x\"", "null"; text
+// escaped as the dump escapes it, cut after 60 bytes), "a blob of N bytes" for blobs.
 std::string describe_json_value(const Value& v);
 
 }  // namespace mdb

@@ -51,7 +51,7 @@ std::string python_float_repr(double v) {
 namespace {
 
 void append_u_escape(std::string& out, unsigned cp) {
-  char buf[8];
+  char buf[16];
   std::snprintf(buf, sizeof buf, "\\u%04x", cp);
   out += buf;
 }
@@ -115,6 +115,40 @@ void append_json_string(std::string& out, std::string_view s) {
     i += n;
   }
   out += '"';
+}
+
+std::string python_repr(std::string_view s) {
+  char quote = s.find('\'') != std::string_view::npos && s.find('"') == std::string_view::npos ? '"' : '\'';
+  std::string out(1, quote);
+  char buf[16];
+  for (size_t i = 0; i < s.size();) {
+    unsigned cp = 0;
+    size_t n = decode_utf8(s, i, cp);
+    if (n == 0) {
+      std::snprintf(buf, sizeof buf, "\\udc%02x", static_cast<unsigned char>(s[i]));
+      out += buf;
+      ++i;
+      continue;
+    }
+    if (cp == '\\' || cp == static_cast<unsigned char>(quote)) {
+      out += '\\';
+      out += static_cast<char>(cp);
+    } else if (cp == '\n') {
+      out += "\\n";
+    } else if (cp == '\r') {
+      out += "\\r";
+    } else if (cp == '\t') {
+      out += "\\t";
+    } else if (cp < 0x20 || (cp >= 0x7F && cp <= 0xA0) || cp == 0xAD) {
+      std::snprintf(buf, sizeof buf, "\\x%02x", cp);
+      out += buf;
+    } else {
+      out.append(s.substr(i, n));
+    }
+    i += n;
+  }
+  out += quote;
+  return out;
 }
 
 void PyJsonWriter::newline_indent(size_t level) {

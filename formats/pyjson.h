@@ -17,6 +17,12 @@ std::string python_float_repr(double v);
 // so no byte is lost and our reader restores them.
 void append_json_string(std::string& out, std::string_view s);
 
+// Python's repr(str) of UTF-8 text, as the original prints option values: single quotes, or
+// double quotes when the text holds a ' and no "; \\, \n, \r, \t, \xNN for other control
+// characters (C0, DEL, C1) and U+00A0/U+00AD, \udcNN for bytes that are not UTF-8 (Python's
+// surrogateescape of argv); other characters as they are.
+std::string python_repr(std::string_view s);
+
 // Streaming writer. indent < 0 means indent=None (", " and ": " separators, one line).
 class PyJsonWriter {
  public:

@@ -139,11 +139,59 @@ TEST_F(Delete, LabelsDeleteTheLabelledRunsOnly) {
 
 TEST_F(Delete, AnsweringAnythingButYesChangesNothing) {
   std::map<std::string, std::string> before = state_of(data_);
-  RunResult r = export_dump(data_, tmp_ / "out", {"-del"}, "no\n");
-  EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.out.find("Exiting now ..."), std::string::npos);
-  EXPECT_EQ(state_of(data_), before);
-  EXPECT_FALSE(stdfs::exists(tmp_ / "out" / "export"));
+  int n = 0;
+  for (std::string answer : {"no\n", "", "\n", "y\n", "YES\n", "yes \n", " yes\n", "yes\r\n"}) {
+    SCOPED_TRACE(answer);
+    stdfs::path out = tmp_ / ("out" + std::to_string(n++));
+    RunResult r = export_dump(data_, out, {"-del"}, answer);
+    EXPECT_EQ(r.exit_code, 1);
+    // The original's options block, prompt and answer, line for line.
+    EXPECT_EQ(lines(r.out), original_log_lines("s1_realistic_export/logs/export_delete_answer_no.log"));
+    EXPECT_EQ(state_of(data_), before);
+    EXPECT_FALSE(stdfs::exists(out / "export"));
+  }
+}
+
+// Every filter kind deletes the runs it exported and nothing else; tasks go only with -tn/-ti.
+TEST(DeleteFilters, EachFilterKindDeletesExactlyTheExportedRuns) {
+  struct Case {
+    std::vector<std::string> args;
+    std::set<std::string> runs;  // the runs exported and deleted
+    bool tasks_go;
+  };
+  const std::vector<Case> cases = {
+      {{"-ti", "6100533639716298169"}, {"1366341334178983519", "6208928103485905434"}, true},
+      {{"-tri", "6035209599903972796"}, {"6035209599903972796"}, false},
+      {{"-trs", "2026-11-25T16:36:16.200+01:00"}, {"1366341334178983519", "6035209599903972796"}, false},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.args[0]);
+    TempDir tmp;
+    stdfs::path data = unpack(s1_backup(), tmp.path());
+    std::vector<std::string> args = {"-del"};
+    args.insert(args.end(), c.args.begin(), c.args.end());
+    RunResult r = export_dump(data, tmp / "out", args, "yes\n");
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    Dump d = read_dump(dump_zips(tmp / "out").at(0));
+    std::set<std::string> exported, left, tasks_left;
+    for (const Json& run : d.json["mephisto"]["task_runs"]) exported.insert(run["task_run_id"].get<std::string>());
+    EXPECT_EQ(exported, c.runs);
+    sql::Db db = sql::Db::open_readonly(data / "database.db");
+    sql::Stmt runs = db.prepare("SELECT task_run_id FROM task_runs");
+    while (runs.step()) left.insert(std::to_string(runs.column_int(0)));
+    EXPECT_EQ(left.size(), 5 - c.runs.size());
+    for (const std::string& id : c.runs) EXPECT_FALSE(left.count(id)) << id;
+    // The exported runs' tasks: gone with -ti (their runs all went), kept otherwise.
+    sql::Stmt task = db.prepare("SELECT count(*) FROM tasks WHERE task_id = ?1");
+    for (const Json& t : d.json["mephisto"]["tasks"]) {
+      task.bind(1, std::stoll(t["task_id"].get<std::string>()));
+      ASSERT_TRUE(task.step());
+      EXPECT_EQ(task.column_int(0), c.tasks_go ? 0 : 1) << t["task_name"];
+      task.reset();
+    }
+    EXPECT_EQ(dangling_references(data), std::vector<std::string>{});
+    EXPECT_EQ(foreign_key_violations(data), std::vector<std::string>{});
+  }
 }
 
 // kill -9 at sampled fault points of -del (every write, fsync, rename, remove, mkdir of ours and

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <regex>
 #include <set>
+#include <sstream>
 
 #include "core/registry.h"
 #include "core/schema.h"
@@ -65,6 +66,23 @@ std::vector<stdfs::path> dump_zips(const stdfs::path& out) {
     if (e.path().extension() == ".zip") zips.push_back(e.path());
   std::sort(zips.begin(), zips.end());
   return zips;
+}
+
+std::vector<std::string> original_log_lines(const std::string& log, const stdfs::path& zip) {
+  std::vector<std::string> out;
+  std::istringstream in(read(fixtures() / log));
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("$ mephisto", 0) == 0 || line.rfind("[exit code", 0) == 0) continue;
+    out.push_back(std::regex_replace(line, std::regex("/srv/mephisto/outputs/export/.*\\.zip"), zip.string()));
+  }
+  return out;
+}
+
+std::vector<std::string> lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
 }
 
 std::vector<std::string> listing(const stdfs::path& dir) {

@@ -53,6 +53,13 @@ std::vector<std::string> closure_violations(const Dump& d, const stdfs::path& da
 // the logical content (.dump) of every DB. Our own .mephisto-db folder is left out.
 std::map<std::string, std::string> state_of(const stdfs::path& data);
 
+// The lines of one of the original's logs (path relative to fixtures()), without the command
+// line and the exit code, with the dump path replaced by `zip`: the options block first, then
+// the progress and result lines.
+std::vector<std::string> original_log_lines(const std::string& log, const stdfs::path& zip = {});
+// The lines of `text`.
+std::vector<std::string> lines(const std::string& text);
+
 // The JSON text with the value of "timestamp" blanked.
 std::string without_timestamp(const std::string& json);
 

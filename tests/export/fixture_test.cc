@@ -181,26 +181,6 @@ TEST_F(S1, EverySingleRunDumpSatisfiesClosure) {
   EXPECT_EQ(n, 5);
 }
 
-// stdout lines after the options block of the original's log, with its paths made ours.
-std::vector<std::string> original_lines(const std::string& log, const stdfs::path& zip) {
-  std::vector<std::string> out;
-  std::istringstream in(read(fixtures() / "s1_realistic_export" / "logs" / log));
-  bool started = false;
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind("Started exporting data", 0) == 0) started = true;
-    if (!started || line.rfind("[exit code", 0) == 0) continue;
-    out.push_back(std::regex_replace(line, std::regex("/srv/mephisto/outputs/export/.*\\.zip"), zip.string()));
-  }
-  return out;
-}
-
-std::vector<std::string> lines(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) out.push_back(line);
-  return out;
-}
-
 TEST_F(S1, OutputLinesAreTheOriginals) {
   const std::vector<std::pair<std::string, std::vector<std::string>>> cases = {
       {"export_full.log", {}},
@@ -208,6 +188,11 @@ TEST_F(S1, OutputLinesAreTheOriginals) {
       {"export_verbose.log", {"-tn", "image_labeling", "-v", "1"}},
       {"export_since_date.log", {"-trs", "2026-11-25T15:36:16.100"}},
       {"export_qo_all.log", {"--qualification-only"}},
+      {"export_qo_names.log", {"-qo", "-qn", "english_native", "-qn", "blocked_list"}},
+      {"export_indent4.log", {"--export-indent", "4"}},
+      {"export_tasks_by_ids.log", {"--export-tasks-by-ids", "6100533639716298169"}},
+      // The original lists -tri values as given, not sorted.
+      {"export_task_runs_by_ids.log", {"-tri", "2468234616205570102", "-tri", "6208928103485905434"}},
   };
   int n = 0;
   for (const auto& [log, args] : cases) {
@@ -215,8 +200,33 @@ TEST_F(S1, OutputLinesAreTheOriginals) {
     stdfs::path o = out("o" + std::to_string(n++));
     RunResult r = export_dump(data_, o, args);
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    EXPECT_EQ(lines(r.out), original_lines(log, dump_zips(o).at(0)));
+    EXPECT_EQ(lines(r.out), original_log_lines("s1_realistic_export/logs/" + log, dump_zips(o).at(0)));
+    EXPECT_EQ(r.err, "");  // stderr is no terminal here: no progress bars
   }
+  // --json: one JSON object on stdout instead of the prose (no options block either).
+  stdfs::path o = out("json");
+  RunResult r = run_mephisto({"--data-dir", data_.string(), "--outputs-dir", o.string(), "--json", "db", "export",
+                              "-tri", "6208928103485905434", "-tri", "2468234616205570102"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  Json result = Json::parse(r.out);
+  EXPECT_EQ(result["command"], "export");
+  EXPECT_EQ(result["file"], dump_zips(o).at(0).string());
+  EXPECT_EQ(result["task_runs"], 2);
+  EXPECT_EQ(result["files"], read_dump(dump_zips(o).at(0)).files.size());
+  EXPECT_GT(result["rows"].get<int>(), 0);
+}
+
+TEST_F(S1, RunIdsAreListedAsGivenWithoutRepeats) {
+  RunResult r = export_dump(
+      data_, out("o"), {"-tri", "6208928103485905434", "-tri", "2468234616205570102", "-tri", "6208928103485905434"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("\nRun command for TaskRun IDs: 6208928103485905434, 2468234616205570102.\n"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("-tri/--export-task-runs-by-ids = ['6208928103485905434', '2468234616205570102', "
+                       "'6208928103485905434']"),
+            std::string::npos)
+      << r.out;
 }
 
 struct ErrorCase {
@@ -301,7 +311,7 @@ TEST_F(S1, LabelsMatchExactlyAfterJsonDecodingAndHostileNamesAreJustNames) {
   RunResult r = export_dump(data_, out("l4"), {"-l", "a%", "-l", "a_"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("Not found 2 values: a%, a_."), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("Available labels: %, a_b, it's, ünï."), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("There are 4 available values: %, a_b, it's, ünï."), std::string::npos) << r.err;
 
   Dump hostile = run_export({"-tn", "it's \"q\"; --%_ü"}, "t1");
   EXPECT_EQ(hostile.json["mephisto"]["task_runs"].size(), 2u);
@@ -403,6 +413,8 @@ TEST_F(S1, SandboxAndInhouseProvidersAreExportedAndDeletedLikeTheOthers) {
     sql::Db db = sql::Db::open(data_ / "database.db");
     db.exec("UPDATE requesters SET provider_type = 'mturk_sandbox' WHERE requester_name = 'mturk_requester'");
     db.exec("INSERT INTO requesters (requester_id, requester_name, provider_type) VALUES (11111111, 'in', 'inhouse')");
+    // A second requester of a type: its key appears once.
+    db.exec("INSERT INTO requesters (requester_id, requester_name, provider_type) VALUES (22222222, 'p2', 'prolific')");
   }
   Dump full = run_export({}, "full");
   std::vector<std::string> keys;
@@ -411,6 +423,9 @@ TEST_F(S1, SandboxAndInhouseProvidersAreExportedAndDeletedLikeTheOthers) {
             (std::vector<std::string>{"mephisto", "inhouse", "mock", "mturk_sandbox", "prolific", "dump_metadata"}));
   EXPECT_EQ(full.json["inhouse"], Json::object());
   EXPECT_EQ(full.json["mturk_sandbox"]["hits"].size(), 4u);
+  std::vector<std::string> migration_keys;
+  for (const auto& [k, v] : full.json["dump_metadata"]["migrations"].items()) migration_keys.push_back(k);
+  EXPECT_EQ(migration_keys, (std::vector<std::string>{"mephisto", "inhouse", "mock", "mturk_sandbox", "prolific"}));
   EXPECT_TRUE(full.json["dump_metadata"]["migrations"]["inhouse"].is_null());
   EXPECT_EQ(full.json["dump_metadata"]["migrations"]["mturk_sandbox"], "20240418_data_porter_feature");
 
@@ -418,6 +433,8 @@ TEST_F(S1, SandboxAndInhouseProvidersAreExportedAndDeletedLikeTheOthers) {
   keys.clear();
   for (const auto& [k, v] : part.json.items()) keys.push_back(k);
   EXPECT_EQ(keys, (std::vector<std::string>{"mephisto", "mturk_sandbox", "dump_metadata"}));
+  // Migrations name every local provider type, also in a partial dump.
+  EXPECT_EQ(part.json["dump_metadata"]["migrations"], full.json["dump_metadata"]["migrations"]);
   EXPECT_EQ(part.json["mturk_sandbox"]["run_mappings"].size(), 4u);
   EXPECT_EQ(part.json["mturk_sandbox"]["runs"].size(), 1u);
   EXPECT_EQ(closure_violations(part, data_), std::vector<std::string>{});

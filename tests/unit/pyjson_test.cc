@@ -48,6 +48,20 @@ TEST(JsonString, InvalidUtf8BecomesSurrogateEscape) {
   EXPECT_EQ(out, R"("x\udcff\udcc3")");
 }
 
+TEST(PythonRepr, QuotesAndEscapesLikePython) {
+  // Expected values printed by CPython 3 repr().
+  EXPECT_EQ(python_repr("plain"), "'plain'");
+  EXPECT_EQ(python_repr("it's"), R"("it's")");
+  EXPECT_EQ(python_repr("say \"hi\""), R"('say "hi"')");
+  EXPECT_EQ(python_repr("both ' and \""), R"('both \' and "')");
+  EXPECT_EQ(python_repr("tab\there\nnl\r"), R"('tab\there\nnl\r')");
+  EXPECT_EQ(python_repr("\x01\x7f\u0085\u00a0\u00ad"), R"('\x01\x7f\x85\xa0\xad')");
+  EXPECT_EQ(python_repr("ünï опрос 😀"), "'ünï опрос 😀'");
+  EXPECT_EQ(python_repr("back\\slash"), R"('back\\slash')");
+  EXPECT_EQ(python_repr(std::string("x\xffy", 3)), R"('x\udcffy')");
+  EXPECT_EQ(python_repr(std::string("a\0b", 3)), R"('a\x00b')");
+}
+
 TEST(PyJsonWriter, IndentLikePython) {
   std::string out;
   PyJsonWriter w(out, 2);
