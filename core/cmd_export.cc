@@ -139,7 +139,8 @@ ExportResult write_dump(Context& ctx, Source& src, const Selection& sel, const E
   DumpRows rows;
   auto started = std::chrono::steady_clock::now();
   {
-    Console::Progress progress(con, "Copying database records", 0, false);
+    Console::Progress progress(con, "Copying database records", con.progress_enabled() ? count_dump_rows(src, sel) : 0,
+                               false);
     rows = write_dump_rows(src, sel, meta, opts.indent, json_path, rows_path, &progress);
   }
   result.rows = rows.rows;
@@ -152,10 +153,9 @@ ExportResult write_dump(Context& ctx, Source& src, const Selection& sel, const E
   RunFiles files(src, sel, remap, con);
   fs::File records_file = fs::File::create(files_path, /*exclusive=*/true);
   capnp_dump::StreamWriter records([&](std::string_view b) { records_file.write_all(b); });
-  Console::Progress progress(con, "Archiving data files", 0, true);
+  Console::Progress progress(con, "Archiving data files", con.progress_enabled() ? files.measure() : 0, true);
   files.add_to(
       zip, [&](const capnp_dump::FileRecord& f) { records.file(f); }, &progress);
-  progress.set_total(files.total_bytes());
   auto head = [&] {
     records.finish();
     records_file.close();

@@ -48,7 +48,6 @@ class Console {
     Progress(Console& c, std::string label, uint64_t total, bool bytes);
     ~Progress();
     void add(uint64_t n);
-    void set_total(uint64_t total) { total_ = total; }
 
    private:
     void draw(bool final);

@@ -164,6 +164,15 @@ std::vector<std::pair<std::string, std::optional<std::string>>> read_migrations(
   return out;
 }
 
+uint64_t count_dump_rows(Source& src, const Selection& sel) {
+  uint64_t n = 0;
+  for (const DumpDb& d : sel.layout())
+    for (const std::string& table : d.tables)
+      if (std::string query = sel.rows_sql(*d.db, table); !query.empty())
+        n += static_cast<uint64_t>(src.conn().query_value("SELECT count(*) FROM (" + query + ")").i);
+  return n;
+}
+
 DumpRows write_dump_rows(Source& src, const Selection& sel, const DumpMetadata& meta, int indent,
                          const std::filesystem::path& json_path, const std::filesystem::path& rows_path,
                          Console::Progress* progress) {

@@ -46,6 +46,9 @@ struct DumpRows {
   std::string metadata_json;  // dump_metadata as compact JSON, for the Cap'n Proto header
 };
 
+// How many rows write_dump_rows writes: a progress bar's total (one count per table).
+uint64_t count_dump_rows(Source& src, const Selection& sel);
+
 // Streams the selected rows (through `remap` when set) into the JSON member at `json_path` and the
 // Cap'n Proto row batches at `rows_path`; both files are created here. A stored date that does not
 // parse is an error naming the DB, table, row key and column.

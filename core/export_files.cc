@@ -111,6 +111,18 @@ RunFiles::RunFiles(Source& src, const Selection& sel, const Remap* remap, Consol
   if (sel.kind() != DumpKind::QualificationsOnly) runs_ = run_dirs_of(src, sel.rowids_sql(DbId::Mephisto, "task_runs"));
 }
 
+uint64_t RunFiles::measure() const {
+  uint64_t total = 0;
+  for (const RunDir& run : runs_) {
+    std::error_code ec;
+    // Like add_dir: symbolic links to directories are not followed, those to files count.
+    for (stdfs::recursive_directory_iterator it(dir_.run_dir(run.project, std::to_string(run.id)), ec), end;
+         !ec && it != end; it.increment(ec))
+      if (std::error_code e; it->is_regular_file(e)) total += it->file_size(e);
+  }
+  return total;
+}
+
 std::string RunFiles::member_name(const std::string& project, const std::vector<std::string>& components) const {
   std::vector<std::string> parts = remap_ ? remap_->rename_run_path(components) : components;
   std::string name = "runs/" + project;

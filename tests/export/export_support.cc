@@ -25,17 +25,25 @@ stdfs::path unpack(const stdfs::path& backup, const stdfs::path& dir) {
   return data;
 }
 
-stdfs::path rebuild_s4(const std::string& state, const stdfs::path& dir) {
-  stdfs::path src = fixtures() / "s4_legacy" / "db_state" / state, data = dir / "data";
+stdfs::path rebuild_dbs(const std::string& state, const stdfs::path& dir) {
+  stdfs::path src = fixtures() / state, data = dir / "data";
   stdfs::create_directories(data);
-  const std::vector<std::pair<std::string, std::string>> dbs = {
-      {"database", "database.db"}, {"mock_mock", "mock/mock.db"}, {"prolific_prolific", "prolific/prolific.db"}};
+  const std::vector<std::pair<std::string, std::string>> dbs = {{"database", "database.db"},
+                                                                {"mock_mock", "mock/mock.db"},
+                                                                {"mturk_mturk", "mturk/mturk.db"},
+                                                                {"prolific_prolific", "prolific/prolific.db"}};
   for (const auto& [dump, file] : dbs) {
     if (!stdfs::exists(src / (dump + ".dump.sql"))) continue;
     stdfs::create_directories((data / file).parent_path());
     sql::Db db = sql::Db::create(data / file);
     db.exec(read(src / (dump + ".dump.sql")));
   }
+  return data;
+}
+
+stdfs::path rebuild_s4(const std::string& state, const stdfs::path& dir) {
+  stdfs::path src = fixtures() / "s4_legacy" / "db_state" / state;
+  stdfs::path data = rebuild_dbs("s4_legacy/db_state/" + state, dir);
   std::ifstream tree(src / "file_tree.txt");
   for (std::string line; std::getline(tree, line);)
     if (line.rfind("./data/", 0) == 0 && line.size() > 5 && line.substr(line.size() - 5) == ".json")

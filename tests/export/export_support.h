@@ -18,6 +18,9 @@ using Json = nlohmann::ordered_json;
 stdfs::path s1_backup();
 // Unzips a backup zip of the original (a complete data dir) into `dir`/data; returns that path.
 stdfs::path unpack(const stdfs::path& backup, const stdfs::path& dir);
+// The databases of a fixture state (`<scenario>/db_state/<state>`, from its .dump.sql files) in
+// `dir`/data, without run files; returns that path.
+stdfs::path rebuild_dbs(const std::string& state, const stdfs::path& dir);
 // The s4 legacy data dir as db_state/<state> describes it (DB dumps and file tree).
 stdfs::path rebuild_s4(const std::string& state, const stdfs::path& dir);
 // A data dir from mephisto-sample.

@@ -287,6 +287,11 @@ TEST_F(S1, SinceDateWithZOrAnOffsetIsAnInstantInUtc) {
   EXPECT_EQ(offset.json["mephisto"]["task_runs"], naive.json["mephisto"]["task_runs"]);
   Dump day = run_export({"-trs", "2026-11-25"}, "d");
   EXPECT_EQ(day.json["mephisto"]["task_runs"].size(), 5u);
+  // "At or after": a run created at the very instant is in (6208928103485905434: 15:36:16.141).
+  Dump at = run_export({"-trs", "2026-11-25 15:36:16.141"}, "e");
+  EXPECT_EQ(at.json["mephisto"]["task_runs"].size(), 3u);
+  Dump after = run_export({"-trs", "2026-11-25T16:36:16.142+01:00"}, "f");
+  EXPECT_EQ(after.json["mephisto"]["task_runs"].size(), 2u);
 }
 
 TEST_F(S1, LabelsMatchExactlyAfterJsonDecodingAndHostileNamesAreJustNames) {
@@ -456,6 +461,62 @@ TEST_F(S1, SandboxAndInhouseProvidersAreExportedAndDeletedLikeTheOthers) {
   EXPECT_EQ(sandbox.query_value("SELECT count(*) FROM qualifications").i, 1);  // shared with the requester
   EXPECT_EQ(dangling_references(data_), std::vector<std::string>{});
   EXPECT_EQ(foreign_key_violations(data_), std::vector<std::string>{});
+}
+
+}  // namespace
+}  // namespace mdb::test
+
+namespace mdb::test {
+namespace {
+
+// A fixture state's databases with the run files of the original's full dump of that state.
+stdfs::path rebuild_with_files(const std::string& state, const stdfs::path& dump, const stdfs::path& dir) {
+  stdfs::path data = rebuild_dbs(state, dir);
+  unzip_to(dump, dir / "theirs");
+  stdfs::create_directories(data / "data");
+  stdfs::rename(dir / "theirs" / "runs", data / "data" / "runs");
+  return data;
+}
+
+// More data dirs of the original with its full dump of each: ours is byte-identical but for the
+// timestamp. s2 B4 holds imported_data rows with labels; s4 is a migrated legacy data dir
+// (small sequential ids, unit_review, legacy prolific tables).
+TEST(FixtureStates, FullDumpsAreByteIdenticalToTheOriginals) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"s2_import/db_state/B4_after_import", "s2_import/dumps/2026_11_25_15_43_27_mephisto_dump.zip"},
+      {"s4_legacy/db_state/L_after_migration", "s4_legacy/dumps/2026_11_25_15_47_07_mephisto_dump.zip"},
+  };
+  for (const auto& [state, dump] : cases) {
+    SCOPED_TRACE(state);
+    TempDir tmp;
+    stdfs::path data = rebuild_with_files(state, fixtures() / dump, tmp.path());
+    ASSERT_EQ(export_dump(data, tmp / "out", {}).exit_code, 0);
+    Dump ours = read_dump(dump_zips(tmp / "out").at(0)), theirs = read_dump(fixtures() / dump);
+    EXPECT_EQ(without_timestamp(ours.json_text), without_timestamp(theirs.json_text));
+    EXPECT_EQ(ours.files, theirs.files);
+  }
+}
+
+// s2's data dir after importing a dump under two labels (B4): its -l export line for line, and
+// its error for an unknown label.
+TEST(S2, LabelExportsLikeTheOriginal) {
+  TempDir tmp;
+  stdfs::path data =
+      rebuild_with_files("s2_import/db_state/B4_after_import",
+                         fixtures() / "s2_import/dumps/2026_11_25_15_43_27_mephisto_dump.zip", tmp.path());
+  RunResult r = export_dump(data, tmp / "labels", {"-l", "batch_A"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(lines(r.out), original_log_lines("s2_import/logs/export_labels.log", dump_zips(tmp / "labels").at(0)));
+  Dump labelled = read_dump(dump_zips(tmp / "labels").at(0));
+  Dump their_labelled = read_dump(fixtures() / "s2_import" / "dumps" / "2026_11_25_15_43_16_mephisto_dump.zip");
+  EXPECT_EQ(labelled.json["mephisto"]["task_runs"], their_labelled.json["mephisto"]["task_runs"]);
+  EXPECT_EQ(labelled.json["dump_metadata"]["export_options"], their_labelled.json["dump_metadata"]["export_options"]);
+
+  RunResult bad = export_dump(data, tmp / "bad", {"-l", "nope"});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("Not found 1 values: nope. There are 2 available values: batch_A, zeta label."),
+            std::string::npos)
+      << bad.err;
 }
 
 }  // namespace
