@@ -3,8 +3,8 @@
 // warnings on stderr, the confirmation prompt, and progress bars on a terminal.
 #include <cstdint>
 #include <iosfwd>
-#include <string>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <variant>
 #include <vector>

@@ -120,7 +120,8 @@ Dump read_dump(const stdfs::path& zip_path) {
       d.files[e.name] = r.read(e, 1 << 30);
     }
   }
-  d.json = Json::parse(d.json_text);
+  // Python's Infinity and NaN are no JSON to nlohmann: such a dump keeps only its text.
+  d.json = Json::parse(d.json_text, nullptr, /*allow_exceptions=*/false);
   return d;
 }
 

@@ -37,7 +37,7 @@ std::vector<std::string> listing(const stdfs::path& dir);
 struct Dump {
   std::string stem;
   std::string json_text;
-  Json json;
+  Json json;  // discarded when the text holds Python's Infinity or NaN
   std::string capnp;                         // the Cap'n Proto member's bytes
   std::map<std::string, std::string> files;  // runs/... -> content
   std::vector<std::string> directories;      // runs/.../ entries

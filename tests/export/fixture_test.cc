@@ -303,6 +303,11 @@ TEST_F(S1, LabelsMatchExactlyAfterJsonDecodingAndHostileNamesAreJustNames) {
         "unique_field_values) VALUES ('x.zip', '[\"it''s\", \"\\u00fcn\\u00ef\"]', 'task_runs', "
         "'[\"task_run_id\"]', '[\"6035209599903972796\"]'), ('y.zip', '[\"%\", \"a_b\"]', 'task_runs', "
         "'[\"task_run_id\"]', '[\"1366341334178983519\"]')");
+    // Labels that name no task run here: a run that is gone, and rows of another table.
+    db.exec(
+        "INSERT INTO imported_data (source_file_name, data_labels, table_name, unique_field_names, "
+        "unique_field_values) VALUES ('z.zip', '[\"gone\"]', 'task_runs', '[\"task_run_id\"]', '[\"999\"]'), "
+        "('w.zip', '[\"workers only\"]', 'workers', '[\"worker_name\"]', '[\"w\"]')");
     db.exec("UPDATE tasks SET task_name = 'it''s \"q\"; --%_ü' WHERE task_name = 'sentiment_review'");
   }
   Dump unicode = run_export({"-l", "ünï"}, "l1");
@@ -316,7 +321,15 @@ TEST_F(S1, LabelsMatchExactlyAfterJsonDecodingAndHostileNamesAreJustNames) {
   RunResult r = export_dump(data_, out("l4"), {"-l", "a%", "-l", "a_"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("Not found 2 values: a%, a_."), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("There are 4 available values: %, a_b, it's, ünï."), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("There are 6 available values: %, a_b, gone, it's, workers only, ünï."), std::string::npos)
+      << r.err;
+  for (const std::string label : {"gone", "workers only"}) {
+    RunResult none = export_dump(data_, out("l5"), {"-l", label});
+    EXPECT_EQ(none.exit_code, 1);
+    EXPECT_NE(none.err.find("Nothing to export - no TaskRuns found for the given filter."), std::string::npos)
+        << none.err;
+    EXPECT_TRUE(dump_zips(out("l5")).empty());
+  }
 
   Dump hostile = run_export({"-tn", "it's \"q\"; --%_ü"}, "t1");
   EXPECT_EQ(hostile.json["mephisto"]["task_runs"].size(), 2u);
