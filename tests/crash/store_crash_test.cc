@@ -192,6 +192,30 @@ TEST(StoreCrash, MountPointDataDirIsSwappedEntryByEntry) {
   }
 }
 
+TEST(StoreCrash, KilledPruneKeepsEveryKeptSnapshotIntact) {
+  Base base;
+  auto second_tree = describe(base.data);
+  RunResult r = mdb(base.data, base.store, {"--json", "backup"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::string second = nlohmann::json::parse(r.out)["snapshot"];
+  uint64_t n = count_points(base.data, base.store, {"prune", "--keep-last", "1"});
+  ASSERT_GT(n, 3u);
+  for (uint64_t at : sample(n)) {
+    SCOPED_TRACE("kill@" + std::to_string(at) + " of " + std::to_string(n));
+    TempDir t;
+    copy_tree(base.data, t / "data");
+    copy_tree(base.store, t / "store");
+    r = mdb(t / "data", t / "store", {"prune", "--keep-last", "1"}, {{"MDB_FAULT", "kill@" + std::to_string(at)}});
+    EXPECT_EQ(r.exit_code, -SIGKILL) << r.err;
+    expect_store_verifies(t / "data", t / "store");
+    ASSERT_EQ(mdb(t / "data", t / "store", {"prune", "--keep-last", "1"}).exit_code, 0);
+    expect_store_verifies(t / "data", t / "store");
+    EXPECT_EQ(snapshot_count(t / "data", t / "store"), 1u);
+    ASSERT_EQ(mdb(t / "restored", t / "store", {"restore", "-f", second}).exit_code, 0);
+    EXPECT_EQ(diff(second_tree, describe(t / "restored")), "");
+  }
+}
+
 TEST(StoreFaults, InjectedErrorsFailCleanly) {
   Base base;
   uint64_t nb = count_points(base.data, base.store, {"backup"});
