@@ -82,6 +82,8 @@ TEST_F(Delete, PartialByTaskNameDeletesTheRunsTasksAndTiedProviderRowsOnly) {
   // Everything deleted is in the dump.
   Dump d = read_dump(dump_zips(tmp_ / "out").at(0));
   EXPECT_EQ(d.json["mephisto"]["task_runs"].size(), 2u);
+  Dump their_dump = read_dump(fixtures() / "s1_realistic_export" / "dumps" / "2026_11_25_15_40_35_mephisto_dump.zip");
+  EXPECT_EQ(d.json["dump_metadata"]["export_options"], their_dump.json["dump_metadata"]["export_options"]);
 }
 
 TEST_F(Delete, FullDeleteEmptiesEveryExportedTableAndRemovesTheRunDirsOnly) {

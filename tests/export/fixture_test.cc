@@ -364,6 +364,7 @@ TEST(S4, RandomizedLegacyIdsKeepEveryRelation) {
   Dump plain = read_dump(dump_zips(tmp / "plain").at(0)), random = read_dump(dump_zips(tmp / "random").at(0));
   Dump theirs = read_dump(fixtures() / "s4_legacy" / "dumps" / "2026_11_25_15_47_35_mephisto_dump.zip");
 
+  EXPECT_EQ(random.json["dump_metadata"]["export_options"], theirs.json["dump_metadata"]["export_options"]);
   Json subs = random.json["dump_metadata"]["pk_substitutions"];
   Json their_subs = theirs.json["dump_metadata"]["pk_substitutions"];
   ASSERT_EQ(subs.size(), their_subs.size());
