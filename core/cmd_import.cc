@@ -97,6 +97,7 @@ std::optional<Applied> apply(Context& ctx, const DataDir& dir, Dump& dump, const
   Console& console = ctx.console;
   auto& timings = console.result()["timings"];
   fs::mkdirs(dir.root());
+  dump.release_memory();
   auto started = std::chrono::steady_clock::now();
   AtomicChange change(ctx, dir, "import");
   timings["snapshot"] = since(started);

@@ -232,7 +232,7 @@ Dump::Dump(const stdfs::path& zip_path, const stdfs::path& data_dir, Console& co
   DumpMembers members = find_dump_members(*zip_, zip_path, "Nothing was imported.");
   json_ = members.json;
   capnp_ = members.capnp;
-  for (const zip::Entry* e : members.run_files) files_.push_back({e, e->name.substr(5), std::nullopt});
+  for (const zip::Entry* e : members.run_files) files_.push_back({e, std::nullopt});
   read_rows(console, problems);
 }
 
@@ -241,7 +241,7 @@ Dump::~Dump() = default;
 void Dump::reset_stage() {
   lookups_.clear();
   stage_ = sql::Db::open("", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-  stage_.exec("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -65536");
+  stage_.exec("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -16384");
   tables_.clear();
   dbs_.clear();
   metadata_ = nullptr;
@@ -285,6 +285,11 @@ void Dump::read_rows(Console& console, Problems& problems) {
     throw Error(std::string(e.what()) + " Nothing was imported.");
   }
   stage_.exec("COMMIT");
+}
+
+void Dump::release_memory() {
+  zip_->release();
+  sqlite3_db_release_memory(stage_.get());
 }
 
 DumpTable* Dump::table(DbId db, std::string_view name) {

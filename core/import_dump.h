@@ -53,8 +53,8 @@ struct DumpTable {
 // A run file of the dump: a member under runs/.
 struct DumpFile {
   const zip::Entry* entry;
-  std::string path;  // the member name without "runs/"
   std::optional<capnp_dump::Hash128> hash;  // recorded in the Cap'n Proto header
+  std::string_view path() const { return std::string_view(entry->name).substr(5); }  // without "runs/"
 };
 
 class Dump {
@@ -76,6 +76,11 @@ class Dump {
   const zip::Reader& zip() const { return *zip_; }
   sql::Db& stage() { return stage_; }
   bool from_capnp() const { return from_capnp_; }
+
+  // Frees what can be read again later: the zip's central directory as libzip holds it and the
+  // staging database's page cache (its rows stay in its temporary file). Called before the
+  // snapshot, which needs buffers of its own, so the import's peak memory stays low.
+  void release_memory();
 
   // Whether the dump's `table` has a row whose `column` holds `v` (an index is made on first use).
   bool has_value(const DumpTable& table, int column, const Value& v);

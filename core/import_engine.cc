@@ -482,12 +482,12 @@ void Importer::check_files(Problems& problems) {
   DumpTable* runs = dump_.table(DbId::Mephisto, "task_runs");
   int run_col = runs ? runs->column("task_run_id") : -1;
   for (const DumpFile& f : dump_.files()) {
-    stdfs::path p(f.path);
+    stdfs::path p(f.path());
     std::vector<std::string> parts;
     for (const auto& part : p) parts.push_back(part.string());
     std::optional<int64_t> run = parts.size() >= 3 ? parse_integer_text(parts[1]) : std::nullopt;
     if (!run || run_col < 0 || !dump_.has_value(*runs, run_col, Value::integer(*run)))
-      problems.add("The zip holds the file runs/" + f.path +
+      problems.add("The zip holds the file runs/" + std::string(f.path()) +
                    ", which is not in the run dir (runs/<project>/<task run>/) of a task run of the dump.");
   }
 }
@@ -876,7 +876,7 @@ void Importer::plan_files(ImportOutcome& out) {
   };
   for (const DumpFile& f : dump_.files()) {
     std::vector<std::string> parts;
-    for (const auto& part : stdfs::path(f.path)) parts.push_back(part.string());
+    for (const auto& part : stdfs::path(f.path())) parts.push_back(part.string());
     if (parts.size() < 3) continue;
     std::optional<int64_t> run = parse_integer_text(parts[1]);
     auto it = run ? runs_.find(*run) : runs_.end();
@@ -899,7 +899,7 @@ void Importer::plan_files(ImportOutcome& out) {
     bool new_run = it->second.second;
     if (!new_run && fs::exists(data_dir_ / dest)) continue;  // an existing run's files win
     if (new_run) new_dirs.insert(run_dir);
-    out.files.push_back({&f, dest, run_dir, new_run});
+    out.files.push_back({&f, dest.string(), new_run});
   }
   out.new_run_dirs.assign(new_dirs.begin(), new_dirs.end());
 }

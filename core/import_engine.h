@@ -48,9 +48,8 @@ struct TableCounts {
 // Where one run file of the dump goes.
 struct FileAction {
   const DumpFile* file;
-  stdfs::path dest;     // relative to the data dir
-  stdfs::path run_dir;  // its run dir, relative to the data dir
-  bool new_run;         // the task run is new here: its dir gets the dump's files only
+  std::string dest;  // relative to the data dir (text: a std::filesystem::path holds a copy per component)
+  bool new_run;      // the task run is new here: its dir gets the dump's files only
 };
 
 struct ImportOutcome {

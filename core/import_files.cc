@@ -105,7 +105,7 @@ int64_t StagedRunFiles::place(AtomicChange& change) {
   }
   for (const FileAction& a : files_) {
     if (a.new_run) continue;
-    make_dirs(root_, a.dest.parent_path(), change);
+    make_dirs(root_, stdfs::path(a.dest).parent_path(), change);
     fs::rename(staging / a.dest, root_ / a.dest);
     change.record_created(a.dest);
   }

@@ -91,27 +91,48 @@ void check_member_name(std::string_view name, bool directory, const std::string&
 // ---------------------------------------------------------------------------------------
 // Reader
 
-Reader::Reader(const stdfs::path& path) : path_(path) {
+Reader::Reader(const stdfs::path& path) : path_(path) { index(); }
+
+Reader::Reader(std::string_view bytes, const std::string& name) : path_(name), bytes_(bytes) { index(); }
+
+::zip* Reader::open_archive() const {
   zip_error_t err;
   zip_error_init(&err);
-  open(zip_source_file_create(path.c_str(), 0, -1, &err), &err);
-}
-
-Reader::Reader(std::string_view bytes, const std::string& name) : path_(name) {
-  zip_error_t err;
-  zip_error_init(&err);
-  open(zip_source_buffer_create(bytes.data(), bytes.size(), 0, &err), &err);
-}
-
-void Reader::open(zip_source_t* src, zip_error_t* err) {
-  za_ = src ? zip_open_from_source(src, ZIP_RDONLY, err) : nullptr;
-  if (!za_) {
+  zip_source_t* src = bytes_ ? zip_source_buffer_create(bytes_->data(), bytes_->size(), 0, &err)
+                             : zip_source_file_create(path_.c_str(), 0, -1, &err);
+  ::zip* za = src ? zip_open_from_source(src, ZIP_RDONLY, &err) : nullptr;
+  if (!za) {
     if (src) zip_source_free(src);
-    std::string msg = zip_error_strerror(err);
-    zip_error_fini(err);
+    std::string msg = zip_error_strerror(&err);
+    zip_error_fini(&err);
     throw Error("Cannot read the zip " + path_.string() + ": " + msg + ". Nothing was changed.");
   }
-  zip_error_fini(err);
+  zip_error_fini(&err);
+  return za;
+}
+
+::zip* Reader::archive() const {
+  if (za_) return za_;
+  za_ = open_archive();
+  bool same = zip_get_num_entries(za_, 0) == static_cast<zip_int64_t>(entries_.size());
+  for (size_t i = 0; same && i < entries_.size(); ++i) {
+    zip_stat_t st;
+    same = zip_stat_index(za_, i, ZIP_FL_ENC_RAW, &st) == 0 && st.name && entries_[i].name == st.name &&
+           st.size == entries_[i].size && st.comp_size == entries_[i].compressed_size;
+  }
+  if (!same) {
+    zip_discard(std::exchange(za_, nullptr));
+    throw Error("The zip " + path_.string() + " was changed while it was being read. Nothing was changed.");
+  }
+  return za_;
+}
+
+void Reader::release() {
+  if (za_) zip_discard(std::exchange(za_, nullptr));
+}
+
+void Reader::index() {
+  za_ = open_archive();
   zip_int64_t n = zip_get_num_entries(za_, 0);
   entries_.reserve(static_cast<size_t>(std::clamp<zip_int64_t>(n, 0, 1 << 20)));
   for (zip_int64_t i = 0; i < n; ++i) {
@@ -155,7 +176,7 @@ void Reader::validate(const Limits& limits) const {
   if (entries_.size() > limits.max_entries)
     throw Error("The zip " + path_.string() + " holds " + std::to_string(entries_.size()) + " members, more than the " +
                 std::to_string(limits.max_entries) + " allowed. Nothing was changed.");
-  std::set<std::string, std::less<>> files, dirs;  // names without the trailing '/'
+  std::set<std::string_view> files, dirs;  // names (in entries_) without the trailing '/'
   uint64_t total = 0;
   for (const Entry& e : entries_) {
     std::string problem = name_problem(e.name, e.is_directory);
@@ -165,7 +186,7 @@ void Reader::validate(const Limits& limits) const {
     if (type != 0 && !S_ISREG(type) && !S_ISDIR(type)) fail(e, "is a device, FIFO or socket");
     if (S_ISDIR(type) != e.is_directory && type != 0) fail(e, "has a directory mode that does not match its name");
     zip_stat_t st;
-    if (zip_stat_index(za_, e.index, ZIP_FL_ENC_RAW, &st) != 0)
+    if (zip_stat_index(archive(), e.index, ZIP_FL_ENC_RAW, &st) != 0)
       fail(e, std::string("cannot be read: ") + zip_strerror(za_));
     if ((st.valid & ZIP_STAT_ENCRYPTION_METHOD) && st.encryption_method != ZIP_EM_NONE) fail(e, "is encrypted");
     if ((st.valid & ZIP_STAT_COMP_METHOD) && !zip_compression_method_supported(st.comp_method, 0))
@@ -177,7 +198,7 @@ void Reader::validate(const Limits& limits) const {
     total += e.size;
     if (total > limits.max_total_size || total < e.size)
       fail(e, "brings the declared total over the " + std::to_string(limits.max_total_size) + " bytes allowed");
-    std::string key = e.is_directory ? e.name.substr(0, e.name.size() - 1) : e.name;
+    std::string_view key = std::string_view(e.name).substr(0, e.name.size() - (e.is_directory ? 1 : 0));
     if (files.count(key) || dirs.count(key)) fail(e, "appears twice");
     (e.is_directory ? dirs : files).insert(key);
   }
@@ -199,7 +220,7 @@ void Reader::validate(const Limits& limits) const {
 }
 
 std::unique_ptr<MemberReader> Reader::open(const Entry& e) const {
-  zip_file_t* f = zip_fopen_index(za_, e.index, 0);
+  zip_file_t* f = zip_fopen_index(archive(), e.index, 0);
   if (!f) fail(e, std::string("cannot be opened: ") + zip_strerror(za_));
   return std::unique_ptr<MemberReader>(new MemberReader(*this, e, f));
 }

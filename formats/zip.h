@@ -165,13 +165,22 @@ class Reader {
   // The member in memory; fails when it declares or holds more than max_size bytes.
   std::string read(const Entry& e, uint64_t max_size) const;
 
+  // Frees libzip's copy of the central directory (hundreds of bytes per member; entries()
+  // stay), for a long pause between reads of a big archive. The next read opens the archive
+  // again and fails, naming it, when its members are no longer those of entries(). No member
+  // may be open meanwhile.
+  void release();
+
  private:
   friend class MemberReader;
-  void open(::zip_source* src, ::zip_error* err);
+  void index();
+  ::zip* open_archive() const;
+  ::zip* archive() const;  // open, again after release()
   [[noreturn]] void fail(const Entry& e, const std::string& what) const;
 
   std::filesystem::path path_;
-  ::zip* za_ = nullptr;
+  std::optional<std::string_view> bytes_;  // an archive in memory
+  mutable ::zip* za_ = nullptr;            // opened again on demand after release()
   std::vector<Entry> entries_;
 };
 

@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -119,8 +120,10 @@ RunResult run_paused(const stdfs::path& binary, const std::vector<std::string>& 
   ::close(in[1]);
   output.drain(r.out, r.err);
   int status = 0;
-  ::waitpid(pid, &status, 0);
+  struct rusage usage {};
+  ::wait4(pid, &status, 0, &usage);
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+  r.max_rss_kb = usage.ru_maxrss;
   return r;
 }
 

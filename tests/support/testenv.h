@@ -21,6 +21,7 @@ stdfs::path fixtures();
 struct RunResult {
   int exit_code = -1;  // -signal when killed
   std::string out, err;
+  long max_rss_kb = 0;  // the command's peak resident memory
 };
 
 // Runs `binary args...` with `stdin_text` on stdin and extra environment variables

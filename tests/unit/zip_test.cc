@@ -431,5 +431,39 @@ TEST(ZipReader, PullReadingChecksLikeStreaming) {
   EXPECT_THROW(while (lin->read(buf, sizeof buf)){}, Error);
 }
 
+// release() frees libzip's directory; the next read opens the archive again, and refuses an
+// archive whose members changed meanwhile (the members validate() checked are the ones read).
+TEST(ZipReader, ReleasedArchivesAreReadAgainOnlyWhenUnchanged) {
+  TempDir dir;
+  stdfs::path path = dir / "r.zip";
+  write_zip(path, {{"d/", ""}, {"d/a", "alpha"}, {"b", "beta"}});
+  zip::Reader r(path);
+  r.validate({});
+  r.release();
+  EXPECT_EQ(r.read(r.entries()[1], 100), "alpha");
+  r.release();
+  r.release();  // twice is fine
+  EXPECT_EQ(r.read(r.entries()[2], 100), "beta");
+
+  r.release();
+  write_zip(dir / "other.zip", {{"d/", ""}, {"d/a", "alpha"}, {"b", "gamma"}});  // same names, other sizes
+  stdfs::rename(dir / "other.zip", path);
+  try {
+    r.read(r.entries()[2], 100);
+    ADD_FAILURE() << "read a changed archive";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("was changed while it was being read"), std::string::npos) << e.what();
+  }
+  stdfs::remove(path);
+  EXPECT_THROW(r.read(r.entries()[2], 100), Error);
+
+  // An archive in memory is opened again from its bytes.
+  write_zip(path, {{"m", "in memory"}});
+  std::string bytes = test::read(path);
+  zip::Reader m(bytes, "bytes");
+  m.release();
+  EXPECT_EQ(m.read(m.entries()[0], 100), "in memory");
+}
+
 }  // namespace
 }  // namespace mdb
