@@ -37,6 +37,7 @@ int run_backup(Context& ctx, const BackupOptions& opts) {
   auto started = std::chrono::steady_clock::now();
   DataDir dir = prepare_data_dir(ctx);
   check_store_outside(dir, ctx.locations().store_dir);
+  check_databases_readable(dir);
   // Keeps import, restore and export -del out while we read. A data dir we may only read
   // (another user's, a read-only mount) is backed up without it.
   std::optional<DataDirLock> lock;

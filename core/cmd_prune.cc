@@ -65,6 +65,9 @@ int run_prune(Context& ctx, const PruneOptions& opts) {
   if (stdfs::is_directory(ctx.locations().data_dir, ec))
     if (auto name = journal_snapshot(DataDir(ctx.locations().data_dir))) policy.protect.insert(*name);
 
+  if (!store::Store::exists(ctx.locations().store_dir))
+    throw Error("There is no store at " + ctx.locations().store_dir.string() +
+                ", so there is nothing to prune (--store / MEPHISTO_STORE choose another). Nothing was changed.");
   store::Store store(ctx.locations().store_dir, store::Store::Mode::Write, "prune");
   ConsoleReporter reporter(ctx.console);
   store::PruneReport r = store::prune(store, policy, reporter);

@@ -16,6 +16,19 @@ std::vector<std::string> database_paths() {
   return out;
 }
 
+void check_databases_readable(const DataDir& dir) {
+  for (const std::string& rel : database_paths()) {
+    stdfs::path path = dir.root() / rel;
+    if (!fs::exists(path)) continue;
+    sql::Db db = sql::Db::open_readonly(path);
+    int rc = sqlite3_exec(db.get(), "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr) & 0xff;
+    if (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED) continue;
+    throw Error("The database " + path.string() + " cannot be read as SQLite (" + sqlite3_errstr(rc) +
+                "), so a backup of this data directory would not restore a working one. Repair or replace that "
+                "file (a copy with `cp` keeps it as it is), then back up again. Nothing was changed.");
+  }
+}
+
 std::string timestamp_now() {
   time_t t = ::time(nullptr);
   struct tm tm {};

@@ -27,6 +27,11 @@ inline constexpr const char* kMetaDirName = ".mephisto-db";
 // registry), relative to it: backups copy these with the online backup API.
 std::vector<std::string> database_paths();
 
+// Refuses (mdb::Error naming the file) a data dir whose database or datastore SQLite cannot
+// read: a backup of it would not restore a working data dir. A database busy in another
+// process is not damaged and passes.
+void check_databases_readable(const DataDir& dir);
+
 // "YYYY_MM_DD_HH_MM_SS" in local time (the original's backup and dump names).
 std::string timestamp_now();
 

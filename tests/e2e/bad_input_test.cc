@@ -1,0 +1,132 @@
+// Bad data dirs and config files through the real binary (issue 2, "Bad input"): one clear
+// message naming the path and what is wrong, exit 1, nothing created or changed.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include "tests/support/testenv.h"
+
+namespace mdb::test {
+namespace {
+
+bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+// Commands that read the data dir, with the arguments they need to get that far.
+const std::vector<std::vector<std::string>> kDataDirCommands = {
+    {"export"}, {"backup"}, {"import", "-f", "/nonexistent.zip"}};
+
+// A small real data dir: the original's s1 backup unpacked.
+void make_data_dir(const stdfs::path& dir) {
+  unzip_to(fixtures() / "s1_realistic_export/backups/2026_11_25_15_40_27_mephisto_backup.zip", dir);
+}
+
+TEST(BadInput, MissingDataDirIsNamedAndNothingIsCreated) {
+  TempDir root;
+  stdfs::path missing = root / "no-such-data";
+  for (auto cmd : kDataDirCommands) {
+    std::vector<std::string> args = {"--data-dir", missing.string(), "-y", "db"};
+    args.insert(args.end(), cmd.begin(), cmd.end());
+    RunResult r = run_mephisto(args);
+    EXPECT_EQ(r.exit_code, 1) << cmd[0] << ": " << r.err;
+    if (cmd[0] != "import") {
+      EXPECT_TRUE(contains(r.err, missing.string())) << cmd[0] << ": " << r.err;
+    }
+    EXPECT_TRUE(stdfs::is_empty(root.path())) << cmd[0] << " created something";
+  }
+}
+
+TEST(BadInput, DataDirThatIsAFile) {
+  TempDir root;
+  write(root / "data", "not a directory");
+  RunResult r = run_mephisto({"--data-dir", (root / "data").string(), "db", "backup"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(contains(r.err, (root / "data").string())) << r.err;
+  EXPECT_EQ(read(root / "data"), "not a directory");
+}
+
+TEST(BadInput, UnreadableDataDir) {
+  if (::geteuid() == 0) GTEST_SKIP() << "root reads every directory";
+  TempDir root;
+  make_data_dir(root / "data");
+  stdfs::permissions(root / "data", stdfs::perms::none);
+  RunResult r = run_mephisto({"--data-dir", (root / "data").string(), "db", "export"});
+  stdfs::permissions(root / "data", stdfs::perms::owner_all);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(contains(r.err, (root / "data").string())) << r.err;
+}
+
+TEST(BadInput, ConfigFileThatDoesNotParse) {
+  TempDir home;
+  write(home / ".mephisto/config.yml", "core:\n  main_data_directory: [unclosed\n");
+  RunResult r = run_mephisto({"db", "export"}, "", {{"HOME", home.path().string()}});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(contains(r.err, (home / ".mephisto/config.yml").string())) << r.err;
+  EXPECT_TRUE(contains(r.err, "line 2")) << r.err;
+}
+
+TEST(BadInput, NoDataDirConfiguredSaysHowToSetOne) {
+  TempDir home;
+  RunResult r = run_mephisto({"db", "backup"}, "", {{"HOME", home.path().string()}});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(contains(r.err, "--data-dir")) << r.err;
+  EXPECT_TRUE(stdfs::is_empty(home.path()));
+}
+
+TEST(BadInput, DataDirFromConfigIsUsed) {
+  TempDir home;
+  make_data_dir(home / "data");
+  write(home / ".mephisto/config.yml", "core:\n  main_data_directory: " + (home / "data").string() + "\n");
+  RunResult r = run_mephisto({"db", "export"}, "", {{"HOME", home.path().string()}});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(stdfs::exists(home / "outputs" / "export")) << r.out;
+}
+
+TEST(BadInput, DatabaseThatIsNotSqlite) {
+  TempDir root;
+  make_data_dir(root / "data");
+  write(root / "data/database.db", std::string(4096, 'x'));
+  auto before = tree(root.path());
+  for (auto cmd : kDataDirCommands) {
+    if (cmd[0] == "import") continue;  // import validates the dump first
+    std::vector<std::string> args = {"--data-dir", (root / "data").string(), "-y", "db"};
+    args.insert(args.end(), cmd.begin(), cmd.end());
+    RunResult r = run_mephisto(args);
+    EXPECT_EQ(r.exit_code, 1) << cmd[0];
+    EXPECT_TRUE(contains(r.err, "database.db")) << cmd[0] << ": " << r.err;
+    EXPECT_EQ(tree(root.path()), before) << cmd[0] << " changed something";
+  }
+}
+
+TEST(BadInput, DatastoreWithATableMissing) {
+  TempDir root;
+  make_data_dir(root / "data");
+  RunResult drop = run("/usr/bin/sqlite3", {(root / "data/prolific/prolific.db").string(), "DROP TABLE participant_groups"});
+  ASSERT_EQ(drop.exit_code, 0) << drop.err;
+  auto before = tree(root.path());
+  RunResult r = run_mephisto({"--data-dir", (root / "data").string(), "db", "export"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(contains(r.err, "prolific.db")) << r.err;
+  EXPECT_TRUE(contains(r.err, "participant_groups")) << r.err;
+  EXPECT_EQ(tree(root.path()), before);
+}
+
+TEST(BadInput, StoreCommandsWithoutAStoreCreateNothing) {
+  TempDir root;
+  make_data_dir(root / "data");
+  auto before = tree(root.path());
+  for (std::vector<std::string> cmd : {std::vector<std::string>{"prune", "--keep-last", "1"}, {"verify"}, {"restore", "-f", "2026"}}) {
+    std::vector<std::string> args = {"--data-dir", (root / "data").string(), "-y", "db"};
+    args.insert(args.end(), cmd.begin(), cmd.end());
+    RunResult r = run_mephisto(args);
+    EXPECT_EQ(r.exit_code, 1) << cmd[0] << ": " << r.err;
+    EXPECT_TRUE(contains(r.err, (root / "outputs/store").string())) << cmd[0] << ": " << r.err;
+    EXPECT_EQ(tree(root.path()), before) << cmd[0] << " changed something";
+  }
+  // Listing is not an error: there are no snapshots yet.
+  RunResult r = run_mephisto({"--data-dir", (root / "data").string(), "db", "snapshots"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(contains(r.out + r.err, "No snapshots yet")) << r.out;
+  EXPECT_EQ(tree(root.path()), before);
+}
+
+}  // namespace
+}  // namespace mdb::test
