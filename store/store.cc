@@ -12,6 +12,9 @@ namespace mdb::store {
 namespace {
 
 constexpr size_t kFilecacheQueueBytes = 2u << 20;
+// Raw bytes handed to the compressor and not yet in a pack: enough to keep its thread
+// busy across a run of small files, small against the 64 MB memory budget.
+constexpr size_t kCompressWindow = 8u << 20;
 constexpr size_t kMaxOpenPacks = 16;
 constexpr size_t kIndexBatch = 1024;
 
@@ -119,16 +122,23 @@ BlobId Store::add(BlobType type, std::string_view raw, bool* is_new) {
   bool fresh = !has(id);
   if (is_new) *is_new = fresh;
   if (!fresh) return id;
-  std::string compressed;
-  Compression c = compress(raw, compressed);
-  std::string_view stored = c == Compression::None ? raw : std::string_view(compressed);
-  if (!pack_) pack_ = std::make_unique<PackWriter>(packs_dir());
-  pack_->add(id, type, static_cast<uint32_t>(raw.size()), c, stored);
   pending_.insert(id);
   stats_.bytes_new += raw.size();
-  stats_.bytes_stored += stored.size();
-  if (pack_->size() >= kPackTarget) flush();
+  if (!compressor_) compressor_ = std::make_unique<Compressor>(kCompressWindow);
+  compressor_->submit(id, type, raw);
+  append_compressed(false);
   return id;
+}
+
+void Store::append_compressed(bool all) {
+  if (!compressor_) return;
+  while (auto job = compressor_->next(all || compressor_->full())) {
+    if (!pack_) pack_ = std::make_unique<PackWriter>(packs_dir());
+    std::string_view stored = job->stored();
+    pack_->add(job->id, job->type, static_cast<uint32_t>(job->raw.size()), job->compression, stored);
+    stats_.bytes_stored += stored.size();
+    if (pack_->size() >= kPackTarget) flush_pack();
+  }
 }
 
 void Store::queue_filecache(std::string key, FileCacheRecord rec) {
@@ -137,7 +147,10 @@ void Store::queue_filecache(std::string key, FileCacheRecord rec) {
   if (filecache_queue_bytes_ >= kFilecacheQueueBytes) flush();
 }
 
-std::string Store::seal_pack() { return pack_ && !pack_->empty() ? pack_->finish(false) : std::string(); }
+std::string Store::seal_pack() {
+  append_compressed(true);
+  return pack_ && !pack_->empty() ? pack_->finish(false) : std::string();
+}
 
 static PackRecord pack_record(const PackWriter& pack) {
   PackRecord rec{pack.size(), static_cast<uint32_t>(pack.entries().size()), 0};
@@ -169,15 +182,21 @@ void Store::write_index(const std::string& sealed, const std::function<void(Txn&
   for (const auto& [key, rec] : filecache_queue_) index_->put_filecache(txn(), key, rec);
   if (last) last(txn());
   if (t) t->commit();
+  if (pack_)
+    for (const PackEntry& e : pack_->entries()) pending_.erase(e.id);  // blobs in flight stay pending
   pack_.reset();
-  pending_.clear();
   filecache_queue_.clear();
   filecache_queue_bytes_ = 0;
   refresh_reader();
 }
 
 void Store::flush() {
-  std::string name = seal_pack();
+  append_compressed(true);
+  flush_pack();
+}
+
+void Store::flush_pack() {
+  std::string name = pack_ && !pack_->empty() ? pack_->finish(false) : std::string();
   if (name.empty() && filecache_queue_.empty()) return;
   if (!name.empty()) fs::sync_dir(packs_dir());
   write_index(name, nullptr);

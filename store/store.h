@@ -13,6 +13,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "store/compressor.h"
 #include "store/index.h"
 #include "store/lock.h"
 #include "store/manifest.h"
@@ -93,8 +94,12 @@ class Store {
   void open_or_create(const std::string& command);
   void remove_temporaries();
   void refresh_reader();
+  // Appends compressed blobs to the open pack in the order they were added, sealing and
+  // indexing the pack whenever it reaches kPackTarget; with `all`, every blob in flight.
+  void append_compressed(bool all);
   // Finishes the open pack and commits its blobs and the queued file cache entries.
   void flush();
+  void flush_pack();  // the same, for the blobs already appended
   // Finishes the open pack (file fsynced and renamed; the caller fsyncs the dir). Returns
   // its name, or "" when no pack is open.
   std::string seal_pack();
@@ -107,6 +112,7 @@ class Store {
   std::unique_ptr<Index> index_;
   std::optional<Txn> reader_;  // a read snapshot of the index, renewed after each commit
   std::unique_ptr<PackWriter> pack_;
+  std::unique_ptr<Compressor> compressor_;  // created by the first add()
   std::unordered_set<BlobId, BlobIdHash> pending_;  // blobs in the open pack
   std::vector<std::pair<std::string, FileCacheRecord>> filecache_queue_;
   size_t filecache_queue_bytes_ = 0;

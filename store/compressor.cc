@@ -1,0 +1,71 @@
+#include "store/compressor.h"
+
+namespace mdb::store {
+
+Compressor::~Compressor() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  wake_worker_.notify_all();
+  if (worker_.joinable()) worker_.join();
+}
+
+void Compressor::submit(const BlobId& id, BlobType type, std::string_view raw) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    Job& j = jobs_.emplace_back();
+    j.id = id;
+    j.type = type;
+    j.raw.assign(raw);
+    bytes_ += raw.size();
+  }
+  if (!worker_.joinable()) worker_ = std::thread([this] { work(); });
+  wake_worker_.notify_one();
+}
+
+std::optional<Compressor::Job> Compressor::next(bool wait) {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (wait) job_done_.wait(lock, [&] { return jobs_.empty() || jobs_.front().done || failure_; });
+  if (failure_) std::rethrow_exception(failure_);
+  if (jobs_.empty() || !jobs_.front().done) return std::nullopt;
+  Job j = std::move(jobs_.front());
+  jobs_.pop_front();
+  --started_;
+  bytes_ -= j.raw.size();
+  return j;
+}
+
+bool Compressor::full() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return bytes_ >= max_bytes_;
+}
+
+bool Compressor::empty() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return jobs_.empty();
+}
+
+void Compressor::work() {
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    wake_worker_.wait(lock, [&] { return stop_ || started_ < jobs_.size(); });
+    if (stop_) return;
+    // A deque keeps references to its elements when others are added or removed at the
+    // ends, and the caller removes only finished jobs: this one stays put while we work.
+    Job& j = jobs_[started_++];
+    lock.unlock();
+    std::exception_ptr failed;
+    try {
+      j.compression = compress(j.raw, j.compressed);
+    } catch (...) {
+      failed = std::current_exception();
+    }
+    lock.lock();
+    j.done = true;
+    if (failed) failure_ = failed;
+    job_done_.notify_all();
+  }
+}
+
+}  // namespace mdb::store
