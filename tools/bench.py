@@ -65,6 +65,15 @@ def count_files(path):
     return sum(1 for f in Path(path).rglob("*") if f.is_file())
 
 
+def compare(ours_wall, wall):
+    """Our ratio to a peer; /usr/bin/time reports 0.00 s below its 10 ms resolution."""
+    if ours_wall <= 0 or wall <= 0:
+        return "too fast to compare (under 10 ms)"
+    if wall >= ours_wall:
+        return f"ours {wall / ours_wall:.1f}x faster"
+    return f"ours {ours_wall / wall:.1f}x slower"
+
+
 def fresh(path):
     path = Path(path)
     if path.exists():
@@ -367,12 +376,7 @@ class Bench:
                 wall, cpu, rss, size = med[t]
                 mbps = self.data_mb / wall if wall > 0 else float("inf")
                 fps = self.data_files / wall if wall > 0 else float("inf")
-                ratio = ""
-                if t != "ours" and ours_wall:
-                    if ours_wall > 0 and wall >= ours_wall:
-                        ratio = f"ours {wall / ours_wall:.1f}x faster"
-                    elif ours_wall > 0:
-                        ratio = f"ours {ours_wall / wall:.1f}x slower"
+                ratio = "" if t == "ours" or ours_wall is None else compare(ours_wall, wall)
                 lines.append(f"| {op} | {t} | {wall:.2f} | {cpu:.2f} | {rss:.0f} | {size:.1f} | {mbps:.0f} | "
                              f"{fps:.0f} | {ratio} |")
         lines.append("")
