@@ -62,7 +62,11 @@ class Store {
   bool has(const BlobId& id);
   // Queues a file cache entry; written with the next index commit (after its blobs).
   void queue_filecache(std::string key, FileCacheRecord rec);
-  const WriteStats& stats() const { return stats_; }
+  // What this writer added so far, blobs still being compressed included (it waits for them).
+  const WriteStats& stats() {
+    append_compressed(true);
+    return stats_;
+  }
 
   // Writes `rec` as a snapshot blob in a pack of its own and commits `rec.name -> blob` in
   // one index transaction: the snapshot exists once this returns. Flushes first.

@@ -62,9 +62,11 @@ TEST(Compressor, StorePacksDoNotDependOnTiming) {
   for (const char* name : {"a", "b"}) {
     Store s(dir / name, Store::Mode::Write, "test");
     for (size_t i = 0; i < 700; ++i) s.add(BlobType::Data, blob(i));  // over one pack target
+    uint64_t stored = s.stats().bytes_stored;  // counts the blobs still in flight
     SnapshotRecord rec;
     rec.name = "s";
     s.commit_snapshot(rec);
+    EXPECT_EQ(s.stats().bytes_stored, stored);
   }
   std::vector<std::string> a, b;
   for (auto& e : stdfs::directory_iterator(dir / "a/packs")) a.push_back(e.path().filename());
