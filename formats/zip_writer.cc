@@ -1,12 +1,16 @@
 // zip::Writer: a streaming zip writer on zlib (the reader is libzip's, in zip.cc). Each member is
 // written as soon as it is added: local header, deflated data, then the header's CRC and sizes
-// patched in place; only the central directory records (a few dozen bytes per member) stay in
-// memory until commit(). libzip's writer keeps about 2.5 KB per member until it closes, which is
-// not flat for dumps of hundreds of thousands of files.
+// patched in place; only the central directory records (a few dozen bytes per member) wait for
+// commit(), in memory up to kCentralInMemory and beyond that in an unlinked temporary file.
+// libzip's writer keeps about 2.5 KB per member until it closes, which is not flat for dumps of
+// hundreds of thousands of files; neither is a central directory held in memory (~150 B each).
 #include <sys/stat.h>
 #include <zlib.h>
 
+#include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <memory>
 
 #include "formats/error.h"
 #include "formats/zip.h"
@@ -27,6 +31,7 @@ constexpr uint32_t kMax32 = 0xFFFFFFFF;
 constexpr uint64_t kZip64From = 0xFF000000;
 constexpr int kDeflateLevel = 6;  // zlib's default, as Python's zipfile uses
 constexpr size_t kChunk = size_t{1} << 16;
+constexpr size_t kCentralInMemory = size_t{4} << 20;
 
 // Little-endian fields of zip headers.
 struct Bytes {
@@ -95,8 +100,40 @@ struct Writer::Impl {
   uint16_t dos_time = 0, dos_date = 0;
   uint64_t offset = 0;  // where the next byte goes
   uint64_t count = 0;
-  std::string central;  // the central directory records written so far
+  std::string central;  // the central directory records not yet spilled
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> spill{nullptr, &std::fclose};  // the older ones
+  uint64_t central_size = 0;                                                     // all of them
   bool committed = false;
+
+  [[noreturn]] void spill_failed(const char* what) {
+    throw Error("Writing the zip " + out->name() + " failed: cannot " + what +
+                " the temporary file that holds its central directory (" + std::strerror(errno) +
+                "). Nothing was written.");
+  }
+
+  void add_central(const std::string& record) {
+    central += record;
+    central_size += record.size();
+    if (central.size() < kCentralInMemory) return;
+    if (!spill) spill.reset(std::tmpfile());
+    if (!spill) spill_failed("create");
+    if (std::fwrite(central.data(), 1, central.size(), spill.get()) != central.size()) spill_failed("write");
+    central.clear();
+  }
+
+  // Appends the spilled records, then those in memory, to the zip.
+  void write_central() {
+    if (spill) {
+      if (std::fflush(spill.get()) != 0) spill_failed("write");
+      std::rewind(spill.get());
+      std::string buf(kChunk, '\0');
+      while (size_t n = std::fread(buf.data(), 1, buf.size(), spill.get())) write(std::string_view(buf.data(), n));
+      if (std::ferror(spill.get())) spill_failed("read");
+      spill.reset();
+    }
+    write(central);
+    std::string().swap(central);
+  }
 
   void write(std::string_view bytes) {
     out->write_at(offset, bytes);
@@ -208,7 +245,7 @@ struct Writer::Impl {
     rec.u32((mode << 16) | (directory ? 0x10 : 0));  // Unix mode; 0x10: MS-DOS directory
     rec.u32(header_at >= kMax32 ? kMax32 : static_cast<uint32_t>(header_at)).raw(name);
     if (big) rec.u16(1).u16(static_cast<uint32_t>(extra.s.size())).raw(extra.s);
-    central += rec.s;
+    add_central(rec.s);
     ++count;
   }
 };
@@ -241,9 +278,11 @@ void Writer::commit() {
   Impl& w = *impl_;
   if (w.count == 0)
     throw Error("Writing the zip " + w.out->name() + " failed: it has no members. Nothing was written.");
-  uint64_t cd_at = w.offset, cd_size = w.central.size();
-  w.write(w.central);
-  std::string().swap(w.central);
+  uint64_t cd_at = w.offset, cd_size = w.central_size;
+  w.write_central();
+  if (w.offset - cd_at != cd_size)
+    throw Error("Writing the zip " + w.out->name() + " failed: its central directory came back short from its "
+                "temporary file. Nothing was written.");
   bool zip64 = w.count >= 0xFFFF || cd_at >= kMax32 || cd_size >= kMax32;
   Bytes end;
   if (zip64) {
