@@ -874,6 +874,7 @@ void Importer::plan_files(ImportOutcome& out) {
     if (!dump_.has_value(*dt, dt->column(pk), key)) return part;
     return map_key(DbId::Mephisto, table, pk, key).to_string();
   };
+  out.files.reserve(dump_.files().size());
   for (const DumpFile& f : dump_.files()) {
     std::vector<std::string> parts;
     for (const auto& part : stdfs::path(f.path())) parts.push_back(part.string());
@@ -899,7 +900,9 @@ void Importer::plan_files(ImportOutcome& out) {
     bool new_run = it->second.second;
     if (!new_run && fs::exists(data_dir_ / dest)) continue;  // an existing run's files win
     if (new_run) new_dirs.insert(run_dir);
-    out.files.push_back({&f, dest.string(), new_run});
+    std::string moved_to = dest.string();
+    if (moved_to == "data/" + f.entry->name) moved_to.clear();
+    out.files.push_back({&f, std::move(moved_to), new_run});
   }
   out.new_run_dirs.assign(new_dirs.begin(), new_dirs.end());
 }

@@ -48,8 +48,13 @@ struct TableCounts {
 // Where one run file of the dump goes.
 struct FileAction {
   const DumpFile* file;
-  std::string dest;  // relative to the data dir (text: a std::filesystem::path holds a copy per component)
-  bool new_run;      // the task run is new here: its dir gets the dump's files only
+  // Where it goes when that is not where the dump has it (data/<member name>): ids or a project
+  // name remapped. Usually empty: a dump of a hundred thousand files would hold each path twice.
+  std::string moved_to;
+  bool new_run;  // the task run is new here: its dir gets the dump's files only
+
+  // Relative to the data dir.
+  std::string dest() const { return moved_to.empty() ? "data/" + file->entry->name : moved_to; }
 };
 
 struct ImportOutcome {

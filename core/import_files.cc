@@ -69,7 +69,7 @@ StagedRunFiles::StagedRunFiles(const DataDir& dir, Dump& dump, std::vector<FileA
     Console::Progress progress(console, "Extracting run files", total, true);
     stdfs::path made;  // the last dir made: a zip lists a dir's files together
     for (const FileAction& a : files_) {
-      stdfs::path dest = staging_->path() / a.dest;
+      stdfs::path dest = staging_->path() / a.dest();
       if (dest.parent_path() != made) fs::mkdirs(made = dest.parent_path());
       capnp_dump::Hash128 hash = extract(dump.zip(), *a.file->entry, dest, progress);
       if (a.file->hash && !(hash == *a.file->hash))
@@ -83,7 +83,7 @@ StagedRunFiles::StagedRunFiles(const DataDir& dir, Dump& dump, std::vector<FileA
 
 bool StagedRunFiles::staged_for(const ImportOutcome& plan) const {
   auto same = [](const FileAction& a, const FileAction& b) {
-    return a.file == b.file && a.dest == b.dest && a.new_run == b.new_run;
+    return a.file == b.file && a.moved_to == b.moved_to && a.new_run == b.new_run;
   };
   return plan.new_run_dirs == new_run_dirs_ &&
          std::equal(plan.files.begin(), plan.files.end(), files_.begin(), files_.end(), same);
@@ -105,9 +105,10 @@ int64_t StagedRunFiles::place(AtomicChange& change) {
   }
   for (const FileAction& a : files_) {
     if (a.new_run) continue;
-    make_dirs(root_, stdfs::path(a.dest).parent_path(), change);
-    fs::rename(staging / a.dest, root_ / a.dest);
-    change.record_created(a.dest);
+    std::string dest = a.dest();
+    make_dirs(root_, stdfs::path(dest).parent_path(), change);
+    fs::rename(staging / dest, root_ / dest);
+    change.record_created(dest);
   }
   fs::sync_filesystem(root_);  // the moves durable before the databases commit
   return static_cast<int64_t>(files_.size());
