@@ -109,6 +109,7 @@ std::optional<Applied> apply(Context& ctx, const DataDir& dir, Dump& dump, const
   std::optional<StagedRunFiles> staged;
   staged.emplace(dir, dump, std::move(planned.files), std::move(planned.new_run_dirs), console);
   timings["files"] = since(started);
+  dump.release_memory();  // the zip is not read again unless the plan changes under the lock
 
   started = std::chrono::steady_clock::now();
   WriteConnection w(dir, dump, change);

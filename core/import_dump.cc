@@ -234,6 +234,9 @@ Dump::Dump(const stdfs::path& zip_path, const stdfs::path& data_dir, Console& co
   capnp_ = members.capnp;
   for (const zip::Entry* e : members.run_files) files_.push_back({e, std::nullopt});
   read_rows(console, problems);
+  // The checks that follow need the member table only; libzip's copy of the central directory
+  // (~320 bytes per member) is read again when the run files are extracted.
+  zip_->release();
 }
 
 Dump::~Dump() = default;
