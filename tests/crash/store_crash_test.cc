@@ -71,29 +71,40 @@ struct Base {
   }
 };
 
+// A copy of a Base's data dir and store for one run killed at a fault point.
+struct Trial {
+  TempDir t;
+  stdfs::path data = t / "data", store = t / "store";
+  explicit Trial(const Base& base) {
+    copy_tree(base.data, data);
+    copy_tree(base.store, store);
+  }
+  void kill_at(uint64_t at, const std::vector<std::string>& args) {
+    RunResult r = mdb(data, store, args, {{"MDB_FAULT", "kill@" + std::to_string(at)}});
+    EXPECT_EQ(r.exit_code, -SIGKILL) << r.out << r.err;
+  }
+};
+
 TEST(StoreCrash, KilledBackupLeavesNoSnapshotAndAWorkingStore) {
   Base base;
   uint64_t n = count_points(base.data, base.store, {"backup"});
   ASSERT_GT(n, 5u);
   for (uint64_t at : sample(n)) {
     SCOPED_TRACE("kill@" + std::to_string(at) + " of " + std::to_string(n));
-    TempDir t;
-    copy_tree(base.data, t / "data");
-    copy_tree(base.store, t / "store");
-    auto before = describe(t / "data");
-    RunResult r = mdb(t / "data", t / "store", {"backup"}, {{"MDB_FAULT", "kill@" + std::to_string(at)}});
-    EXPECT_EQ(r.exit_code, -SIGKILL) << r.out << r.err;
-    EXPECT_EQ(snapshot_count(t / "data", t / "store"), 1u);
-    expect_store_verifies(t / "data", t / "store");
-    EXPECT_EQ(diff(before, describe(t / "data")), "");
-    r = mdb(t / "data", t / "store", {"--json", "backup"});
+    Trial t(base);
+    auto before = describe(t.data);
+    t.kill_at(at, {"backup"});
+    EXPECT_EQ(snapshot_count(t.data, t.store), 1u);
+    expect_store_verifies(t.data, t.store);
+    EXPECT_EQ(diff(before, describe(t.data)), "");
+    RunResult r = mdb(t.data, t.store, {"--json", "backup"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     std::string second = nlohmann::json::parse(r.out)["snapshot"];
-    stdfs::remove_all(t / "data");
-    r = mdb(t / "data", t / "store", {"restore", "-f", second});
+    stdfs::remove_all(t.data);
+    r = mdb(t.data, t.store, {"restore", "-f", second});
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    EXPECT_EQ(diff(before, describe(t / "data")), "");
-    expect_no_leftovers(t.path());
+    EXPECT_EQ(diff(before, describe(t.data)), "");
+    expect_no_leftovers(t.t.path());
   }
 }
 
@@ -112,21 +123,18 @@ TEST(StoreCrash, KilledRestoreLeavesTheOldOrTheNewTree) {
   ASSERT_GT(n, 10u);
   for (uint64_t at : sample(n)) {
     SCOPED_TRACE("kill@" + std::to_string(at) + " of " + std::to_string(n));
-    TempDir t;
-    copy_tree(base.data, t / "data");
-    copy_tree(base.store, t / "store");
-    r = mdb(t / "data", t / "store", {"restore", "-f", base.first}, {{"MDB_FAULT", "kill@" + std::to_string(at)}});
-    EXPECT_EQ(r.exit_code, -SIGKILL) << r.out << r.err;
-    auto now = describe(t / "data");
+    Trial t(base);
+    t.kill_at(at, {"restore", "-f", base.first});
+    auto now = describe(t.data);
     EXPECT_TRUE(diff(now, old_tree).empty() || diff(now, new_tree).empty()) << diff(now, old_tree);
     // The next command finishes the job: rollback of a started change, leftovers removed.
-    r = mdb(t / "data", t / "store", {"backup"});
+    r = mdb(t.data, t.store, {"backup"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    now = describe(t / "data");
+    now = describe(t.data);
     EXPECT_TRUE(diff(now, old_tree).empty() || diff(now, new_tree).empty()) << diff(now, old_tree);
-    EXPECT_FALSE(stdfs::exists(t / "data" / ".mephisto-db" / "journal"));
-    expect_no_leftovers(t.path());
-    expect_store_verifies(t / "data", t / "store");
+    EXPECT_FALSE(stdfs::exists(t.data / ".mephisto-db" / "journal"));
+    expect_no_leftovers(t.t.path());
+    expect_store_verifies(t.data, t.store);
   }
 }
 
@@ -202,17 +210,14 @@ TEST(StoreCrash, KilledPruneKeepsEveryKeptSnapshotIntact) {
   ASSERT_GT(n, 3u);
   for (uint64_t at : sample(n)) {
     SCOPED_TRACE("kill@" + std::to_string(at) + " of " + std::to_string(n));
-    TempDir t;
-    copy_tree(base.data, t / "data");
-    copy_tree(base.store, t / "store");
-    r = mdb(t / "data", t / "store", {"prune", "--keep-last", "1"}, {{"MDB_FAULT", "kill@" + std::to_string(at)}});
-    EXPECT_EQ(r.exit_code, -SIGKILL) << r.err;
-    expect_store_verifies(t / "data", t / "store");
-    ASSERT_EQ(mdb(t / "data", t / "store", {"prune", "--keep-last", "1"}).exit_code, 0);
-    expect_store_verifies(t / "data", t / "store");
-    EXPECT_EQ(snapshot_count(t / "data", t / "store"), 1u);
-    ASSERT_EQ(mdb(t / "restored", t / "store", {"restore", "-f", second}).exit_code, 0);
-    EXPECT_EQ(diff(second_tree, describe(t / "restored")), "");
+    Trial t(base);
+    t.kill_at(at, {"prune", "--keep-last", "1"});
+    expect_store_verifies(t.data, t.store);
+    ASSERT_EQ(mdb(t.data, t.store, {"prune", "--keep-last", "1"}).exit_code, 0);
+    expect_store_verifies(t.data, t.store);
+    EXPECT_EQ(snapshot_count(t.data, t.store), 1u);
+    ASSERT_EQ(mdb(t.t / "restored", t.store, {"restore", "-f", second}).exit_code, 0);
+    EXPECT_EQ(diff(second_tree, describe(t.t / "restored")), "");
   }
 }
 

@@ -3,13 +3,18 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstring>
 #include <fstream>
 #include <regex>
 #include <set>
 #include <sstream>
 
+#include "core/dump_values.h"
+#include "core/export_source.h"
 #include "core/registry.h"
 #include "core/schema.h"
+#include "formats/base64.h"
+#include "formats/dump_json.h"
 #include "formats/zip.h"
 #include "store/sqlite.h"
 
@@ -203,11 +208,6 @@ std::string without_timestamp(const std::string& json) {
   return std::regex_replace(json, kStamp, "\"timestamp\": \"\"");
 }
 
-}  // namespace mdb::test
-
-#include "core/export_source.h"
-
-namespace mdb::test {
 
 std::vector<std::string> dangling_references(const stdfs::path& data) {
   std::vector<std::string> out;
@@ -241,38 +241,15 @@ std::vector<std::string> foreign_key_violations(const stdfs::path& data) {
   return out;
 }
 
-}  // namespace mdb::test
-
-#include <cstring>
-
-#include "core/dump_values.h"
-#include "formats/dump_json.h"
-
-namespace mdb::test {
 
 namespace {
 
 using TableRows = std::map<std::string, std::vector<std::pair<std::vector<std::string>, Row>>>;
 
-std::string base64(std::string_view bytes) {
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  for (size_t i = 0; i < bytes.size(); i += 3) {
-    uint32_t n = static_cast<uint8_t>(bytes[i]) << 16;
-    if (i + 1 < bytes.size()) n |= static_cast<uint8_t>(bytes[i + 1]) << 8;
-    if (i + 2 < bytes.size()) n |= static_cast<uint8_t>(bytes[i + 2]);
-    out += kAlphabet[(n >> 18) & 63];
-    out += kAlphabet[(n >> 12) & 63];
-    out += i + 1 < bytes.size() ? kAlphabet[(n >> 6) & 63] : '=';
-    out += i + 2 < bytes.size() ? kAlphabet[n & 63] : '=';
-  }
-  return out;
-}
-
 void normalize(std::string_view db, const std::vector<std::string>& columns, Row& row, bool blobs_as_text) {
   auto id = core::db_from_key(db);
   for (size_t i = 0; i < row.size(); ++i) {
-    if (blobs_as_text && row[i].kind == StorageClass::Blob) row[i] = Value::text(base64(row[i].s));
+    if (blobs_as_text && row[i].kind == StorageClass::Blob) row[i] = Value::text(mdb::base64(row[i].s));
     if (id) core::normalize_dump_value(*id, columns[i], row[i]);
   }
 }
