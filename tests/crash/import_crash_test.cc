@@ -37,16 +37,6 @@ std::map<std::string, std::string> state_of(const stdfs::path& data) {
   return out;
 }
 
-// The paths whose content differs between two states (readable where a map dump is not).
-std::string changed(const std::map<std::string, std::string>& a, const std::map<std::string, std::string>& b) {
-  std::string out;
-  for (const auto& [path, content] : a)
-    if (auto it = b.find(path); it == b.end() || it->second != content) out += "  " + path + "\n";
-  for (const auto& [path, content] : b)
-    if (!a.count(path)) out += "  + " + path + "\n";
-  return out;
-}
-
 class ImportCrash : public ::testing::Test {
  protected:
   // The target: a seeded data dir without a prolific datastore (the import creates one) and with
@@ -132,7 +122,7 @@ TEST_F(ImportCrash, KillAnywhereThenAnyCommandRestoresTheStateBefore) {
     EXPECT_EQ(next.exit_code, 0) << next.err;
     std::map<std::string, std::string> state = state_of(data);
     bool is_before = state == before_, is_after = state == after_;
-    EXPECT_TRUE(is_before || is_after) << "differs from the state before in:\n" << changed(before_, state);
+    EXPECT_TRUE(is_before || is_after) << "differs from the state before in:\n" << changed_paths(before_, state);
     befores += is_before;
     afters += is_after;
     EXPECT_FALSE(stdfs::exists(data / ".mephisto-db/journal"));
@@ -144,7 +134,7 @@ TEST_F(ImportCrash, KillAnywhereThenAnyCommandRestoresTheStateBefore) {
     if (is_before) {
       RunResult again = import(data);
       EXPECT_EQ(again.exit_code, 0) << again.err;
-      EXPECT_EQ(changed(after_, state_of(data)), "");
+      EXPECT_EQ(changed_paths(after_, state_of(data)), "");
     }
   }
   EXPECT_GT(befores, 0);
@@ -164,7 +154,7 @@ TEST_F(ImportCrash, DiskFullIOErrorAndShortWritesLeaveTheDataDirAsBefore) {
         for (auto it = state.begin(); it != state.end();)
           it = it->first.size() > 8 && it->first.compare(it->first.size() - 8, 8, "-journal") == 0 ? state.erase(it)
                                                                                                  : std::next(it);
-        EXPECT_EQ(changed(after_, state), "");
+        EXPECT_EQ(changed_paths(after_, state), "");
         continue;
       }
       ++failures;
@@ -175,7 +165,7 @@ TEST_F(ImportCrash, DiskFullIOErrorAndShortWritesLeaveTheDataDirAsBefore) {
                                     : r.err.find("Input/output error") != std::string::npos ||
                                           r.err.find("disk I/O error") != std::string::npos;
       EXPECT_TRUE(named) << r.err;
-      EXPECT_EQ(changed(before_, state), "");
+      EXPECT_EQ(changed_paths(before_, state), "");
       EXPECT_FALSE(stdfs::exists(data / ".mephisto-db/journal"));
       std::vector<std::string> staging;
       std::error_code ec;  // no .mephisto-db/ when the failure came before the lock

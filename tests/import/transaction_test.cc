@@ -28,17 +28,6 @@ std::vector<TraceLine> read_trace(const stdfs::path& file) {
   return out;
 }
 
-// The paths whose content differs between two file maps, one a line.
-std::string differing(const std::map<std::string, std::string>& expected,
-                      const std::map<std::string, std::string>& actual) {
-  std::string out;
-  for (const auto& [path, content] : expected)
-    if (auto it = actual.find(path); it == actual.end() || it->second != content) out += "  " + path + "\n";
-  for (const auto& [path, content] : actual)
-    if (!expected.count(path)) out += "  + " + path + "\n";
-  return out;
-}
-
 bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
 
 TEST(ImportTransaction, RunFilesAreStagedBeforeTheDatabasesAreLockedForWriting) {
@@ -118,7 +107,7 @@ TEST(ImportTransaction, ADataDirChangedWhileThePromptWaitsGetsTheFilesOfTheNewPl
   ASSERT_FALSE(changed.empty());
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_EQ(diff_rows(without_bookkeeping(datadir_rows(tmp / "a")), without_bookkeeping(datadir_rows(data))), "");
-  EXPECT_EQ(differing(expected, run_files(data)), "");
+  EXPECT_EQ(changed_paths(expected, run_files(data)), "");
   EXPECT_EQ(dangling_references(data), std::vector<std::string>{});
 }
 

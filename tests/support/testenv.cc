@@ -247,4 +247,13 @@ std::map<std::string, std::string> logical_tree(const stdfs::path& root) {
   return out;
 }
 
+std::string changed_paths(const std::map<std::string, std::string>& a, const std::map<std::string, std::string>& b) {
+  std::string out;
+  for (const auto& [path, content] : a)
+    if (auto it = b.find(path); it == b.end() || it->second != content) out += "  " + path + "\n";
+  for (const auto& [path, content] : b)
+    if (!a.count(path)) out += "  + " + path + "\n";
+  return out;
+}
+
 }  // namespace mdb::test

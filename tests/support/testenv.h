@@ -72,4 +72,8 @@ std::string raw_zip(const std::vector<RawZipMember>& members);
 // `.dump` (databases restored from a snapshot are logically, not bytewise, equal).
 std::map<std::string, std::string> logical_tree(const stdfs::path& root);
 
+// The paths whose content differs between two such maps, one a line ("  + path" when only in
+// `b`): a readable failure message where printing whole maps is not.
+std::string changed_paths(const std::map<std::string, std::string>& a, const std::map<std::string, std::string>& b);
+
 }  // namespace mdb::test
