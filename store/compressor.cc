@@ -41,11 +41,6 @@ bool Compressor::full() const {
   return bytes_ >= max_bytes_;
 }
 
-bool Compressor::empty() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return jobs_.empty();
-}
-
 void Compressor::work() {
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {

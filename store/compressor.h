@@ -40,7 +40,6 @@ class Compressor {
   std::optional<Job> next(bool wait);
   // Whether the caller should wait for results before submitting more.
   bool full() const;
-  bool empty() const;
 
  private:
   void work();

@@ -132,7 +132,12 @@ BlobId Store::add(BlobType type, std::string_view raw, bool* is_new) {
 
 void Store::append_compressed(bool all) {
   if (!compressor_) return;
-  while (auto job = compressor_->next(all || compressor_->full())) {
+  // Blobs are appended only when the window is full (or at the end), never because the worker
+  // happened to finish one: the order of our writes, and so each fault-injection point, then
+  // depends on the bytes added alone.
+  while (all || compressor_->full()) {
+    std::optional<Compressor::Job> job = compressor_->next(true);
+    if (!job) break;
     if (!pack_) pack_ = std::make_unique<PackWriter>(packs_dir());
     std::string_view stored = job->stored();
     pack_->add(job->id, job->type, static_cast<uint32_t>(job->raw.size()), job->compression, stored);
@@ -160,6 +165,12 @@ static PackRecord pack_record(const PackWriter& pack) {
 
 void Store::write_index(const std::string& sealed, const std::function<void(Txn&)>& last) {
   reader_.reset();  // lets the writes reuse pages no reader needs any more
+  struct Renew {     // a failed write must not leave the store without a reader
+    Store& s;
+    ~Renew() {
+      if (!s.reader_) s.refresh_reader();
+    }
+  } renew{*this};
   // Transactions of at most kIndexBatch writes: LMDB holds a transaction's dirty pages in
   // memory, and random keys dirty about one page per write. A pack's record goes first, so
   // an interrupted batch leaves blobs of a recorded, durable pack (prune collects them).
