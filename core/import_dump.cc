@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include "core/dump_values.h"
 #include "formats/dump_json.h"
@@ -262,11 +263,20 @@ void Dump::read_rows(Console& console, Problems& problems) {
       capnp_dump::read_stream([&](char* buf, size_t n) { return in->read(buf, n); }, loader, capnp_->name);
       stage_.exec("COMMIT");
       for (const std::string& p : capnp_problems.list()) problems.add(p);
+      size_t matched = 0;
       for (DumpFile& f : files_)
-        if (auto it = loader.hashes().find(f.entry->name); it != loader.hashes().end()) f.hash = it->second;
-        else problems.add("The zip's file " + f.entry->name + " is not among the files its Cap'n Proto half records.");
-      for (const auto& [path, hash] : loader.hashes())
-        if (!zip_->find(path)) problems.add("The zip lacks the file " + path + " that its Cap'n Proto half records.");
+        if (auto it = loader.hashes().find(f.entry->name); it != loader.hashes().end()) {
+          f.hash = it->second;
+          ++matched;
+        } else {
+          problems.add("The zip's file " + f.entry->name + " is not among the files its Cap'n Proto half records.");
+        }
+      if (matched < loader.hashes().size()) {  // look up names only then: a scan per file is quadratic
+        std::set<std::string_view> names;
+        for (const zip::Entry& e : zip_->entries()) names.insert(e.name);
+        for (const auto& [path, hash] : loader.hashes())
+          if (!names.count(path)) problems.add("The zip lacks the file " + path + " that its Cap'n Proto half records.");
+      }
       from_capnp_ = true;
       return;
     } catch (const StaleCapnp&) {

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "formats/zip.h"
 #include "store/sqlite.h"
 #include "tests/import/import_util.h"
 
@@ -144,6 +145,35 @@ TEST_F(Hostile, QuotesSqlAndNulInNamesAreStoredExactly) {
   ASSERT_TRUE(s.step());
   EXPECT_EQ(s.column_int(0), 1);
   EXPECT_EQ(dangling_references(data_), std::vector<std::string>{});
+}
+
+// Our dump's Cap'n Proto half records every run file with its hash: a zip that lost one, or
+// gained one, is refused by name before anything is written.
+TEST_F(Hostile, RunFilesMissingFromOrAddedToOurDumpAreNamed) {
+  TempDir src;
+  make_sample(src / "data", 4);
+  stdfs::path dump = export_dump(src / "data", src / "outputs");
+  std::string member;
+  zip::Reader reader(dump);
+  for (const zip::Entry& e : reader.entries())
+    if (e.name.rfind("runs/", 0) == 0 && !e.is_directory) member = e.name;
+  ASSERT_FALSE(member.empty());
+
+  stdfs::path lost = tmp_ / "zips" / "lost.zip";
+  stdfs::create_directories(lost.parent_path());
+  stdfs::copy_file(dump, lost);
+  ASSERT_EQ(run("/usr/bin/zip", {"-q", "-d", lost.string(), member}).exit_code, 0);
+  expect_refused(import(data_, lost), "The zip lacks the file " + member + " that its Cap'n Proto half records.");
+
+  stdfs::path gained = tmp_ / "zips" / "gained.zip";
+  stdfs::copy_file(dump, gained);
+  std::string extra = member.substr(0, member.rfind('/') + 1) + "extra.txt";
+  write(src / "stage" / extra, "not recorded");
+  ASSERT_EQ(run("/bin/sh", {"-c", "cd '" + (src / "stage").string() + "' && /usr/bin/zip -q '" + gained.string() +
+                                      "' '" + extra + "'"})
+                .exit_code,
+            0);
+  expect_refused(import(data_, gained), "The zip's file " + extra + " is not among the files its Cap'n Proto half records.");
 }
 
 }  // namespace
