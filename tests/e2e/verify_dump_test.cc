@@ -77,6 +77,7 @@ TEST(VerifyDump, ChangedRunFileIsReported) {
         return;
       }
   });
+  ASSERT_FALSE(changed.empty()) << "the dump holds no agent_data.json to change";
   RunResult r = verify(edited);
   EXPECT_EQ(r.exit_code, 1) << r.out;
   EXPECT_TRUE(contains(r.err, changed)) << r.err;

@@ -14,17 +14,6 @@ const stdfs::path kS1nFull = fixtures() / "s1n_source_without_mturk_hits/dumps/2
 const stdfs::path kS6 = fixtures() / "s6_backup_restore_and_import_errors";
 const stdfs::path kSeeded = fixtures() / "s2_import/backups/2026_11_25_15_42_21_mephisto_backup.zip";
 
-std::string query(const stdfs::path& db, const std::string& sql) {
-  sql::Db d = sql::Db::open_readonly(db);
-  sql::Stmt s = d.prepare(sql);
-  std::string out;
-  while (s.step()) {
-    for (int i = 0; i < s.column_count(); ++i) out += (i ? "|" : "") + s.column(i).to_string();
-    out += "\n";
-  }
-  return out;
-}
-
 void exec(const stdfs::path& db, const std::string& sql) {
   sql::Db d = sql::Db::open(db);
   d.exec(sql);

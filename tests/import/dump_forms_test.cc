@@ -30,14 +30,6 @@ stdfs::path rewritten(const stdfs::path& zip, const stdfs::path& out,
   return out;
 }
 
-std::string query(const stdfs::path& db, const std::string& sql) {
-  sql::Db d = sql::Db::open_readonly(db);
-  sql::Stmt s = d.prepare(sql);
-  std::string out;
-  while (s.step()) out += s.column(0).to_string() + "\n";
-  return out;
-}
-
 class OurDump : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -236,4 +236,15 @@ Rows without_bookkeeping(Rows rows) {
   return rows;
 }
 
+std::string query(const stdfs::path& db, const std::string& sql) {
+  sql::Db d = sql::Db::open_readonly(db);
+  sql::Stmt s = d.prepare(sql);
+  std::string out;
+  while (s.step()) {
+    for (int i = 0; i < s.column_count(); ++i) out += (i ? "|" : "") + s.column(i).to_string();
+    out += "\n";
+  }
+  return out;
+}
+
 }  // namespace mdb::test

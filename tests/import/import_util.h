@@ -32,6 +32,9 @@ std::string diff_rows(const Rows& expected, const Rows& actual);
 RunResult import(const stdfs::path& data, const stdfs::path& zip, std::vector<std::string> args = {},
                  const std::map<std::string, std::string>& env = {});
 
+// The rows of `sql` on the database `db`: columns joined by '|', a line per row.
+std::string query(const stdfs::path& db, const std::string& sql);
+
 // Every fixture dump zip (not the tampered ones), sorted.
 std::vector<stdfs::path> fixture_dumps();
 bool is_qualification_only(const stdfs::path& zip);
