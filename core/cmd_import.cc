@@ -170,9 +170,7 @@ int run_import(Context& ctx, const ImportOptions& opts) {
   try {
     applied = apply(ctx, dir, dump, settings, dry, zip_path);
   } catch (const Error& e) {
-    std::string what = e.what();
-    if (what.find("Nothing was") != std::string::npos) throw;
-    throw Error(what + (what.empty() || what.back() == '.' ? "" : ".") + " Nothing was imported.", e.exit_code());
+    throw with_outcome(e, "Nothing was imported.");
   }
   if (!applied) return nothing_new(console, dry, opts.qualification_only);  // imported meanwhile by another
   const ImportOutcome& done = applied->outcome;

@@ -295,7 +295,7 @@ void Dump::read_rows(Console& console, Problems& problems) {
   try {
     read_dump_json([&](char* buf, size_t n) { return in->read(buf, n); }, loader, file_name_ + ": " + json_->name);
   } catch (const Error& e) {
-    throw Error(std::string(e.what()) + " Nothing was imported.");
+    throw with_outcome(e, "Nothing was imported.");
   }
   stage_.exec("COMMIT");
 }

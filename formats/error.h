@@ -17,6 +17,14 @@ class Error : public std::runtime_error {
   int exit_code_;
 };
 
+// `e` with `outcome` ("Nothing was imported.") appended, unless its message already says what
+// became of the data ("Nothing was ..."); the exit code is kept.
+inline Error with_outcome(const Error& e, const std::string& outcome) {
+  std::string what = e.what();
+  if (what.find("Nothing was") != std::string::npos) return e;
+  return Error(what + (what.empty() || what.back() == '.' ? " " : ". ") + outcome, e.exit_code());
+}
+
 // Bad command line (unknown option, conflicting options). Exit code 2.
 class UsageError : public Error {
  public:
