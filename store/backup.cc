@@ -125,7 +125,11 @@ class BackupRun {
       struct stat st {};
       if (::fstatat(dir.fd(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
       if (S_ISREG(st.st_mode)) total += static_cast<uint64_t>(st.st_size);
-      if (S_ISDIR(st.st_mode)) total += total_size(fs::File::open_dir_at(dir, name, dir.path() / name), false);
+      if (!S_ISDIR(st.st_mode)) continue;
+      try {
+        total += total_size(fs::File::open_dir_at(dir, name, dir.path() / name), false);
+      } catch (const fs::IoError&) {  // an estimate: the walk itself reports what it cannot read
+      }
     }
     return total;
   }

@@ -19,6 +19,20 @@ std::string hex(std::string_view bytes) {
   return out;
 }
 
+std::string unhex(std::string_view hex) {
+  auto digit = [&](char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    throw Error("\"" + std::string(hex) + "\" is not a string of hex digits");
+  };
+  if (hex.size() % 2) throw Error("\"" + std::string(hex) + "\" has an odd number of hex digits");
+  std::string out;
+  out.reserve(hex.size() / 2);
+  for (size_t i = 0; i < hex.size(); i += 2) out += static_cast<char>(digit(hex[i]) * 16 + digit(hex[i + 1]));
+  return out;
+}
+
 std::string BlobId::hex() const { return store::hex(raw()); }
 
 BlobId BlobId::from_raw(std::string_view raw, std::string_view what) {

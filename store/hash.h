@@ -39,6 +39,8 @@ BlobId sha256(std::string_view data);
 using Hash128 = std::array<uint8_t, 16>;
 Hash128 xxh128(std::string_view data);
 std::string hex(std::string_view bytes);
+// The bytes of an even number of hex digits; mdb::Error naming `hex` otherwise.
+std::string unhex(std::string_view hex);
 
 // Streaming XXH3-128, for checksums of whole pack files.
 class Xxh128Stream {

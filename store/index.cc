@@ -29,16 +29,8 @@ size_t map_size() {
 MDB_val val(std::string_view s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; }
 std::string_view view(const MDB_val& v) { return {static_cast<const char*>(v.mv_data), v.mv_size}; }
 
-// Pack names are 32 hex digits; the index stores their 16 bytes.
-std::string pack_bytes(const std::string& hex_name) {
-  std::string out;
-  for (size_t i = 0; i + 1 < hex_name.size(); i += 2)
-    out += static_cast<char>(std::stoi(hex_name.substr(i, 2), nullptr, 16));
-  return out;
-}
-
 std::string encode_location(const BlobLocation& loc) {
-  std::string out = pack_bytes(loc.pack);
+  std::string out = unhex(loc.pack);  // a pack name is 32 hex digits: 16 bytes stored
   put_u64(out, loc.entry.offset);
   put_u32(out, loc.entry.stored_len);
   put_u32(out, loc.entry.raw_len);

@@ -36,6 +36,13 @@ struct PackRecord {
   uint64_t live_bytes = 0;
 };
 
+// The record of a pack of `size` bytes holding `entries`, all of them live.
+inline PackRecord pack_record(uint64_t size, const std::vector<PackEntry>& entries) {
+  PackRecord rec{size, static_cast<uint32_t>(entries.size()), 0};
+  for (const PackEntry& e : entries) rec.live_bytes += e.stored_len;
+  return rec;
+}
+
 struct FileCacheRecord {
   uint64_t size = 0;
   int64_t mtime_ns = 0;

@@ -164,14 +164,10 @@ class Pruner {
     }
     std::string name = w.finish();
     Txn t = store_.index().write();
-    PackRecord rec{w.size(), static_cast<uint32_t>(w.entries().size()), 0};
-    for (const PackEntry& e : w.entries()) {
-      store_.index().put_blob(t, BlobLocation{name, e});
-      rec.live_bytes += e.stored_len;
-    }
+    for (const PackEntry& e : w.entries()) store_.index().put_blob(t, BlobLocation{name, e});
     for (const PackEntry& e : entries)
       if (!live_->maybe(e.id)) store_.index().del_blob(t, e.id);
-    store_.index().put_pack(t, name, rec);
+    store_.index().put_pack(t, name, pack_record(w.size(), w.entries()));
     store_.index().del_pack(t, pack);
     t.commit();
     delete_pack_file(pack);

@@ -157,12 +157,6 @@ std::string Store::seal_pack() {
   return pack_ && !pack_->empty() ? pack_->finish(false) : std::string();
 }
 
-static PackRecord pack_record(const PackWriter& pack) {
-  PackRecord rec{pack.size(), static_cast<uint32_t>(pack.entries().size()), 0};
-  for (const PackEntry& e : pack.entries()) rec.live_bytes += e.stored_len;
-  return rec;
-}
-
 void Store::write_index(const std::string& sealed, const std::function<void(Txn&)>& last) {
   reader_.reset();  // lets the writes reuse pages no reader needs any more
   struct Renew {     // a failed write must not leave the store without a reader
@@ -187,7 +181,7 @@ void Store::write_index(const std::string& sealed, const std::function<void(Txn&
     return *t;
   };
   if (!sealed.empty()) {
-    index_->put_pack(txn(), sealed, pack_record(*pack_));
+    index_->put_pack(txn(), sealed, pack_record(pack_->size(), pack_->entries()));
     for (const PackEntry& e : pack_->entries()) index_->put_blob(txn(), BlobLocation{sealed, e});
   }
   for (const auto& [key, rec] : filecache_queue_) index_->put_filecache(txn(), key, rec);
@@ -233,7 +227,7 @@ BlobId Store::commit_snapshot(const SnapshotRecord& rec) {
   fs::sync_dir(packs_dir());
   write_index(data, [&](Txn& t) {
     if (index_->snapshot(t, rec.name)) throw Error("a snapshot named " + rec.name + " already exists in the store");
-    index_->put_pack(t, name, pack_record(w));
+    index_->put_pack(t, name, pack_record(w.size(), w.entries()));
     index_->put_blob(t, BlobLocation{name, w.entries().front()});
     index_->put_snapshot(t, rec.name, id);
   });

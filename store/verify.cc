@@ -187,10 +187,8 @@ RepairReport repair_index(const stdfs::path& store_dir, Reporter& reporter) {
         continue;
       }
       Txn t = index.write();
-      PackRecord rec{f.size(), static_cast<uint32_t>(entries.size()), 0};
       for (const PackEntry& e : entries) {
         index.put_blob(t, BlobLocation{name, e});
-        rec.live_bytes += e.stored_len;
         ++report.blobs;
         if (e.type != BlobType::Snapshot) continue;
         std::string stored(e.stored_len, '\0');
@@ -203,7 +201,7 @@ RepairReport repair_index(const stdfs::path& store_dir, Reporter& reporter) {
           report.skipped.push_back(err.what());
         }
       }
-      index.put_pack(t, name, rec);
+      index.put_pack(t, name, pack_record(f.size(), entries));
       t.commit();
       ++report.packs;
     }

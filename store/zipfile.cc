@@ -14,7 +14,12 @@ stdfs::path partial_path(const stdfs::path& target) {
   return target.parent_path() / ("." + target.filename().string() + ".partial");
 }
 
-bool try_lock(const File& f) { return ::flock(f.fd(), LOCK_EX | LOCK_NB) == 0; }
+// False when another process holds the lock; other failures are errors, not "taken".
+bool try_lock(const File& f) {
+  if (::flock(f.fd(), LOCK_EX | LOCK_NB) == 0) return true;
+  if (errno != EWOULDBLOCK) throw IoError("cannot lock", f.path(), errno);
+  return false;
+}
 
 // Whether `path` still names the open file `f` (and not a newer file, or nothing).
 bool still_named(const File& f, const stdfs::path& path) {

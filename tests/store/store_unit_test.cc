@@ -24,6 +24,14 @@ std::string random_bytes(size_t n, uint64_t seed) {
   return s;
 }
 
+TEST(Hex, UnhexInvertsHexAndRefusesWhatIsNotHex) {
+  std::string bytes = random_bytes(16, 7);
+  EXPECT_EQ(unhex(hex(bytes)), bytes);
+  EXPECT_EQ(unhex("00FFa0"), std::string("\x00\xff\xa0", 3));
+  EXPECT_THROW(unhex("abc"), Error);
+  EXPECT_THROW(unhex("0g"), Error);
+}
+
 TEST(Pack, RoundTripAndDamageDetection) {
   t::TempDir dir;
   std::vector<std::string> blobs = {"hello", std::string(100000, 'z'), random_bytes(5000, 1), ""};
