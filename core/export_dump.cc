@@ -168,8 +168,9 @@ uint64_t count_dump_rows(Source& src, const Selection& sel) {
   uint64_t n = 0;
   for (const DumpDb& d : sel.layout())
     for (const std::string& table : d.tables)
-      if (std::string query = sel.rows_sql(*d.db, table); !query.empty())
-        n += static_cast<uint64_t>(src.conn().query_value("SELECT count(*) FROM (" + query + ")").i);
+      if (!sel.rows_sql(*d.db, table).empty())  // the table exists: count the selected rowids, not the rows
+        n += static_cast<uint64_t>(
+            src.conn().query_value("SELECT count(*) FROM (" + sel.rowids_sql(*d.db, table) + ")").i);
   return n;
 }
 
