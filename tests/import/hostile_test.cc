@@ -176,5 +176,11 @@ TEST_F(Hostile, RunFilesMissingFromOrAddedToOurDumpAreNamed) {
   expect_refused(import(data_, gained), "The zip's file " + extra + " is not among the files its Cap'n Proto half records.");
 }
 
+// import.md: the JSON's keys are `mephisto`, the provider types and `dump_metadata`.
+TEST_F(Hostile, AnUnknownDatabaseKeyIsNamed) {
+  std::string json = edited_json([](nlohmann::ordered_json& j) { j["not_a_provider"] = nlohmann::ordered_json::object(); });
+  expect_refused(import_members("unknown_db", {{json_name("unknown_db"), json}}), "not_a_provider");
+}
+
 }  // namespace
 }  // namespace mdb::test
