@@ -162,7 +162,10 @@ void Store::write_index(const std::string& sealed, const std::function<void(Txn&
   struct Renew {     // a failed write must not leave the store without a reader
     Store& s;
     ~Renew() {
-      if (!s.reader_) s.refresh_reader();
+      try {
+        if (!s.reader_) s.refresh_reader();
+      } catch (...) {  // already unwinding from the failed write, which is the error to report
+      }
     }
   } renew{*this};
   // Transactions of at most kIndexBatch writes: LMDB holds a transaction's dirty pages in
