@@ -298,8 +298,8 @@ int main(int argc, char** argv) {
   } catch (const mdb::Error& e) {
     std::cerr << "Error: " << e.what() << "\n";
     if (console.json()) {
-      console.result()["ok"] = false;
-      console.result()["error"] = e.what();
+      console.set("ok", false);
+      console.set("error", e.what());
       console.finish();
     }
     return e.exit_code();

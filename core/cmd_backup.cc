@@ -58,26 +58,25 @@ int run_backup(Context& ctx, const BackupOptions& opts) {
                    std::to_string(rec.files - std::min(rec.files, r.files_read)) +
                    " unchanged), bytes new: " + human_bytes(r.bytes_new) + " (" + human_bytes(r.bytes_stored) +
                    " stored), bytes deduplicated: " + human_bytes(r.bytes_deduplicated));
-  auto& j = ctx.console.result();
-  j["ok"] = true;
-  j["snapshot"] = name;
-  j["id"] = r.snapshot.id.hex();
-  j["store"] = store.dir().string();
-  j["files"] = rec.files;
-  j["dirs"] = rec.dirs;
-  j["bytes"] = rec.bytes;
-  j["files_read"] = r.files_read;
-  j["bytes_new"] = r.bytes_new;
-  j["bytes_deduplicated"] = r.bytes_deduplicated;
-  j["bytes_stored"] = r.bytes_stored;
+  ctx.console.set("ok", true);
+  ctx.console.set("snapshot", name);
+  ctx.console.set("id", r.snapshot.id.hex());
+  ctx.console.set("store", store.dir().string());
+  ctx.console.set("files", rec.files);
+  ctx.console.set("dirs", rec.dirs);
+  ctx.console.set("bytes", rec.bytes);
+  ctx.console.set("files_read", r.files_read);
+  ctx.console.set("bytes_new", r.bytes_new);
+  ctx.console.set("bytes_deduplicated", r.bytes_deduplicated);
+  ctx.console.set("bytes_stored", r.bytes_stored);
   if (zip_out) {
     stdfs::path path = zip_out->target();
     ConsoleReporter reporter(ctx.console);
     store::write_snapshot_zip(store, rec, std::move(zip_out), reporter);
     ctx.console.info("Finished successfully, saved to file: " + path.string());
-    j["zip"] = path.string();
+    ctx.console.set("zip", path.string());
   }
-  j["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  ctx.console.set("seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   return 0;
 }
 

@@ -224,27 +224,26 @@ int run_export(Context& ctx, const ExportOptions& opts) {
   if (opts.randomize_legacy_ids) remap.emplace(src, sel);
 
   ExportResult r = write_dump(ctx, src, sel, opts, remap ? &*remap : nullptr, ctx.locations().outputs_dir / "export");
-  auto& json = con.result();
   if (del) {
     con.info("Backing up your current data and removing exported data from local data ...");
     bool tasks = !opts.task_names.empty() || !opts.task_ids.empty();
     DeleteResult d = delete_exported(src, sel, req.run_ids, tasks, txn, *change);
     for (const std::string& note : d.notes) con.info(note);
     con.info("Backing up of your current data and removing of exported data finished");
-    json["deleted"] = {{"rows", d.rows}, {"run_dirs", d.run_dirs}, {"snapshot", change->snapshot_name()}};
+    con.set("deleted", {{"rows", d.rows}, {"run_dirs", d.run_dirs}, {"snapshot", change->snapshot_name()}});
   } else {
     txn.commit();
   }
 
   con.info("Finished successfully, saved to file: " + r.zip.string());
   if (del) con.info("Created backup snapshot (just in case): " + change->snapshot_name());
-  json["command"] = "export";
-  json["file"] = r.zip.string();
-  json["task_runs"] = r.task_runs.size();
-  json["rows"] = r.rows;
-  json["files"] = r.files;
-  json["bytes"] = r.bytes;
-  json["seconds"] = {{"rows", r.rows_seconds}, {"files", r.files_seconds}};
+  con.set("command", "export");
+  con.set("file", r.zip.string());
+  con.set("task_runs", r.task_runs.size());
+  con.set("rows", r.rows);
+  con.set("files", r.files);
+  con.set("bytes", r.bytes);
+  con.set("seconds", {{"rows", r.rows_seconds}, {"files", r.files_seconds}});
   return 0;
 }
 

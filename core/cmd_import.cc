@@ -63,7 +63,7 @@ void json_tables(Console& console, const ImportOutcome& o) {
                       {"merged", c.merged},
                       {"remapped", c.remapped},
                       {"present", c.present}});
-  console.result()["tables"] = tables;
+  console.set("tables", tables);
 }
 
 // Every row of the dump is already here, unchanged by the resolver: nothing changes, exit 0.
@@ -71,8 +71,8 @@ int nothing_new(Console& console, const ImportOutcome& o, bool qualification_onl
   std::string what = qualification_only ? qualification_counts(o, false)
                                         : std::to_string(o.rows(DbId::Mephisto, "task_runs")) + " TaskRuns";
   console.info("Nothing new to import: all " + what + " are already present");
-  console.result()["ok"] = true;
-  console.result()["nothing_new"] = true;
+  console.set("ok", true);
+  console.set("nothing_new", true);
   json_tables(console, o);
   return 0;
 }
@@ -91,11 +91,10 @@ struct Applied {
 // Lock, snapshot and journal marker; the run files staged for `planned` (the checks' plan);
 // then, holding the databases' write lock only for this, the rows in one transaction over every
 // database, the staged files renamed into place, commit. nullopt when, under the lock, nothing
-// is new after all.
+// is new after all. Adds the phases' seconds to `timings`.
 std::optional<Applied> apply(Context& ctx, const DataDir& dir, Dump& dump, const ImportSettings& settings,
-                             ImportOutcome& planned, const stdfs::path& zip_path) {
+                             ImportOutcome& planned, const stdfs::path& zip_path, nlohmann::ordered_json& timings) {
   Console& console = ctx.console;
-  auto& timings = console.result()["timings"];
   fs::mkdirs(dir.root());
   dump.release_memory();
   auto started = std::chrono::steady_clock::now();
@@ -146,13 +145,12 @@ int run_import(Context& ctx, const ImportOptions& opts) {
   settings.keep_import_metadata = opts.keep_import_metadata;
   settings.qualification_only = opts.qualification_only;
   settings.id_seed = std::random_device{}();
-  auto& result = console.result();
-  result["file"] = zip_path.string();
+  console.set("file", zip_path.string());
 
   // 1. Checks and dry run: reads only.
   Problems problems;
   Dump dump(zip_path, fs::exists(dir.root()) ? dir.root() : dir.root().parent_path(), console, problems);
-  result["rows_from"] = dump.from_capnp() ? "capnp" : "json";
+  console.set("rows_from", dump.from_capnp() ? "capnp" : "json");
   ImportOutcome dry;
   {
     sql::Db view = open_for_reading(dir, dump);
@@ -162,19 +160,23 @@ int run_import(Context& ctx, const ImportOptions& opts) {
     dry = check.run(false);
   }
   if (!dry.changes) return nothing_new(console, dry, opts.qualification_only);
-  result["timings"]["checks"] = since(started);
+  // The timings are collected here and stored whole: the result is never written through a
+  // reference (AtomicChange adds keys to it, which moves the values already there).
+  nlohmann::ordered_json timings = {{"checks", since(started)}};
+  console.set("timings", timings);
   if (!console.confirm()) return 1;
 
   // 2. The atomic change. Every failure in it has been rolled back when it reaches the catch.
   std::optional<Applied> applied;
   try {
-    applied = apply(ctx, dir, dump, settings, dry, zip_path);
+    applied = apply(ctx, dir, dump, settings, dry, zip_path, timings);
   } catch (const Error& e) {
     throw with_outcome(e, "Nothing was imported.");
   }
   if (!applied) return nothing_new(console, dry, opts.qualification_only);  // imported meanwhile by another
   const ImportOutcome& done = applied->outcome;
-  result["timings"]["total"] = since(started);
+  timings["total"] = since(started);
+  console.set("timings", timings);
 
   if (opts.verbosity >= 1) report_tables(console, done);
   if (opts.qualification_only)
@@ -182,10 +184,10 @@ int run_import(Context& ctx, const ImportOptions& opts) {
   else
     console.info("Finished successfully. Imported " + std::to_string(done.counted(DbId::Mephisto, "task_runs")) +
                  " TaskRuns");
-  result["ok"] = true;
-  result["snapshot"] = applied->snapshot;
-  result["task_runs"] = done.counted(DbId::Mephisto, "task_runs");
-  result["files"] = applied->files;
+  console.set("ok", true);
+  console.set("snapshot", applied->snapshot);
+  console.set("task_runs", done.counted(DbId::Mephisto, "task_runs"));
+  console.set("files", applied->files);
   json_tables(console, done);
   return 0;
 }

@@ -78,14 +78,13 @@ int run_prune(Context& ctx, const PruneOptions& opts) {
   ctx.console.info("Deleted " + std::to_string(r.packs_deleted) + " packs, rewrote " +
                    std::to_string(r.packs_rewritten) + "; packs now take " + human_bytes(r.bytes_after) + " (were " +
                    human_bytes(r.bytes_before) + ").");
-  auto& j = ctx.console.result();
-  j["ok"] = true;
-  j["kept"] = r.kept;
-  j["forgotten"] = r.forgotten;
-  j["packs_deleted"] = r.packs_deleted;
-  j["packs_rewritten"] = r.packs_rewritten;
-  j["bytes_before"] = r.bytes_before;
-  j["bytes_after"] = r.bytes_after;
+  ctx.console.set("ok", true);
+  ctx.console.set("kept", r.kept);
+  ctx.console.set("forgotten", r.forgotten);
+  ctx.console.set("packs_deleted", r.packs_deleted);
+  ctx.console.set("packs_rewritten", r.packs_rewritten);
+  ctx.console.set("bytes_before", r.bytes_before);
+  ctx.console.set("bytes_after", r.bytes_after);
   return 0;
 }
 

@@ -148,17 +148,16 @@ int run_restore(Context& ctx, const RestoreOptions& opts) {
   created_root.active = false;
 
   ctx.console.info("Finished successfully");
-  auto& j = ctx.console.result();
-  j["ok"] = true;
+  ctx.console.set("ok", true);
   if (src.snapshot)
-    j["snapshot"] = *src.snapshot;
+    ctx.console.set("snapshot", *src.snapshot);
   else
-    j["zip"] = src.zip.string();
-  if (only) j["only"] = *only;
-  j["files"] = stats.files;
-  j["dirs"] = stats.dirs;
-  j["symlinks"] = stats.symlinks;
-  j["bytes"] = stats.bytes;
+    ctx.console.set("zip", src.zip.string());
+  if (only) ctx.console.set("only", *only);
+  ctx.console.set("files", stats.files);
+  ctx.console.set("dirs", stats.dirs);
+  ctx.console.set("symlinks", stats.symlinks);
+  ctx.console.set("bytes", stats.bytes);
   return 0;
 }
 

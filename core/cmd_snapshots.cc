@@ -19,9 +19,8 @@ std::string pad(std::string s, size_t width) {
 
 int run_snapshots(Context& ctx, const SnapshotsOptions&) {
   const stdfs::path& dir = ctx.locations().store_dir;
-  auto& j = ctx.console.result();
-  j["store"] = dir.string();
-  j["snapshots"] = nlohmann::ordered_json::array();
+  ctx.console.set("store", dir.string());
+  ctx.console.set("snapshots", nlohmann::ordered_json::array());
   if (!store::Store::exists(dir)) {
     ctx.console.info("No snapshots yet: there is no store at " + dir.string() + ".");
     return 0;
@@ -32,25 +31,27 @@ int run_snapshots(Context& ctx, const SnapshotsOptions&) {
   for (const auto& s : snaps) width = std::max(width, s.name.size());
   ctx.console.info(pad("name", width) + "  " + pad("time", 19) + "  " + pad("id", 12) + "  " + pad("files", 8) + "  " +
                    pad("size", 10) + "  new");
+  nlohmann::ordered_json list = nlohmann::ordered_json::array();
   for (const auto& s : snaps) {
     const store::SnapshotRecord& r = s.record;
     std::string time = store::local_time_text(r.time_ns / 1'000'000'000);
     ctx.console.info(pad(s.name, width) + "  " + time + "  " + s.id.hex().substr(0, 12) + "  " +
                      pad(std::to_string(r.files), 8) + "  " + pad(human_bytes(r.bytes), 10) + "  " +
                      human_bytes(r.new_bytes));
-    j["snapshots"].push_back({{"name", s.name},
-                              {"id", s.id.hex()},
-                              {"time", time},
-                              {"time_ns", r.time_ns},
-                              {"reason", r.reason},
-                              {"host", r.host},
-                              {"data_dir", r.data_dir},
-                              {"files", r.files},
-                              {"dirs", r.dirs},
-                              {"bytes", r.bytes},
-                              {"new_bytes", r.new_bytes},
-                              {"stored_bytes", r.stored_bytes}});
+    list.push_back({{"name", s.name},
+                   {"id", s.id.hex()},
+                   {"time", time},
+                   {"time_ns", r.time_ns},
+                   {"reason", r.reason},
+                   {"host", r.host},
+                   {"data_dir", r.data_dir},
+                   {"files", r.files},
+                   {"dirs", r.dirs},
+                   {"bytes", r.bytes},
+                   {"new_bytes", r.new_bytes},
+                   {"stored_bytes", r.stored_bytes}});
   }
+  ctx.console.set("snapshots", std::move(list));
   if (snaps.empty()) ctx.console.info("(no snapshots)");
   return 0;
 }

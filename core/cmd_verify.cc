@@ -14,9 +14,8 @@ namespace mdb::core {
 namespace {
 
 int report_problems(Context& ctx, const std::vector<std::string>& problems) {
-  auto& j = ctx.console.result();
-  j["ok"] = problems.empty();
-  j["problems"] = problems;
+  ctx.console.set("ok", problems.empty());
+  ctx.console.set("problems", problems);
   for (const std::string& p : problems) ctx.console.warn("Problem: " + p);
   if (problems.empty()) {
     ctx.console.info("No problems found.");
@@ -53,8 +52,8 @@ int verify_backup_zip(Context& ctx, const zip::Reader& zip) {
   }
   ctx.console.info("Checked the backup zip " + zip.path().string() + ": " + std::to_string(members) + " files, " +
                    human_bytes(bytes) + ".");
-  ctx.console.result()["zip"] = zip.path().string();
-  ctx.console.result()["files"] = members;
+  ctx.console.set("zip", zip.path().string());
+  ctx.console.set("files", members);
   return report_problems(ctx, problems);
 }
 
@@ -82,7 +81,7 @@ int run_verify(Context& ctx, const VerifyOptions& opts) {
     for (const std::string& s : r.skipped) ctx.console.warn("Skipped: " + s);
     ctx.console.info("Rebuilt the index of " + dir.string() + " from " + std::to_string(r.packs) +
                      " packs: " + std::to_string(r.blobs) + " blobs, " + std::to_string(r.snapshots) + " snapshots.");
-    ctx.console.result()["repaired"] = {{"packs", r.packs}, {"blobs", r.blobs}, {"snapshots", r.snapshots}};
+    ctx.console.set("repaired", {{"packs", r.packs}, {"blobs", r.blobs}, {"snapshots", r.snapshots}});
   }
   store::Store store(dir, store::Store::Mode::Read);
   store::VerifyOptions v;
@@ -97,13 +96,12 @@ int run_verify(Context& ctx, const VerifyOptions& opts) {
            ? "; " + std::to_string(r.unreferenced_packs) + " unreferenced packs (`mephisto db prune` removes them)"
            : "") +
       ".");
-  auto& j = ctx.console.result();
-  j["store"] = dir.string();
-  j["packs"] = r.packs;
-  j["blobs"] = r.blobs;
-  j["snapshots"] = r.snapshots;
-  j["packs_read_data"] = r.packs_read_data;
-  j["unreferenced_packs"] = r.unreferenced_packs;
+  ctx.console.set("store", dir.string());
+  ctx.console.set("packs", r.packs);
+  ctx.console.set("blobs", r.blobs);
+  ctx.console.set("snapshots", r.snapshots);
+  ctx.console.set("packs_read_data", r.packs_read_data);
+  ctx.console.set("unreferenced_packs", r.unreferenced_packs);
   return report_problems(ctx, r.problems);
 }
 

@@ -79,6 +79,8 @@ bool Console::confirm() {
   return false;
 }
 
+void Console::set(std::string_view key, nlohmann::ordered_json value) { result_[std::string(key)] = std::move(value); }
+
 void Console::finish() {
   if (json_) std::cout << result_.dump(2) << '\n' << std::flush;
 }

@@ -38,8 +38,11 @@ class Console {
   // The original's prompt; true when the user typed 'yes' (or -y was given). Otherwise
   // prints "Exiting now ..." and returns false.
   bool confirm();
-  // The --json result; printed by finish().
-  nlohmann::ordered_json& result() { return result_; }
+  // Sets `key` of the --json result (printed by finish()). There is no access to the result
+  // by reference: adding a key to the ordered object moves the values already in it, so a
+  // reference kept across another command's set() would dangle.
+  void set(std::string_view key, nlohmann::ordered_json value);
+  const nlohmann::ordered_json& result() const { return result_; }
   void finish();
 
   // A progress bar on stderr, only when stderr is a terminal and not --json.

@@ -64,7 +64,7 @@ void roll_back(Context& ctx, const DataDir& dir, const Marker& m, store::Store* 
   ctx.console.warn("Rolled back an interrupted `mephisto db " + m.command + "`" +
                    (m.started.empty() ? "" : " (started " + m.started + " by process " + std::to_string(m.pid) + ")") +
                    ": the data directory is again exactly snapshot " + m.snapshot + ".");
-  ctx.console.result()["rolled_back"] = {{"command", m.command}, {"snapshot", m.snapshot}};
+  ctx.console.set("rolled_back", {{"command", m.command}, {"snapshot", m.snapshot}});
 }
 
 std::string name_part(const std::string& command) {
@@ -147,7 +147,7 @@ void AtomicChange::begin() {
   fs::write_file_atomic(journal_marker_path(dir_), m.dump(2) + "\n");
   marker_written_ = true;
   ctx_.console.info("Saved the current data as snapshot " + snapshot_);
-  ctx_.console.result()["snapshot_before"] = snapshot_;
+  ctx_.console.set("snapshot_before", snapshot_);
 }
 
 void AtomicChange::record_created(const stdfs::path& rel) { created_.push_back(rel); }

@@ -248,12 +248,11 @@ std::vector<std::string> verify_dump_zip(Context& ctx, const zip::Reader& zip) {
                    " tables, " + std::to_string(rows) + " rows, " + std::to_string(members.run_files.size()) +
                    " files (" + std::to_string(bytes) + " bytes)" +
                    (members.capnp ? ", JSON and Cap'n Proto halves compared." : "; no Cap'n Proto half (a dump of the original)."));
-  auto& j = ctx.console.result();
-  j["zip"] = zip.path().string();
-  j["tables"] = json.digests.size();
-  j["rows"] = rows;
-  j["files"] = members.run_files.size();
-  j["capnp"] = members.capnp != nullptr;
+  ctx.console.set("zip", zip.path().string());
+  ctx.console.set("tables", json.digests.size());
+  ctx.console.set("rows", rows);
+  ctx.console.set("files", members.run_files.size());
+  ctx.console.set("capnp", members.capnp != nullptr);
   return problems;
 }
 

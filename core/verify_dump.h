@@ -11,7 +11,7 @@
 
 namespace mdb::core {
 
-// Checks the validated dump zip `zip`, prints a summary line and fills ctx.console.result();
+// Checks the validated dump zip `zip`, prints a summary line and fills the --json result;
 // returns the problems found, one sentence each.
 std::vector<std::string> verify_dump_zip(Context& ctx, const zip::Reader& zip);
 
