@@ -207,7 +207,6 @@ int run_export(Context& ctx, const ExportOptions& opts) {
   // is one atomic change; the exported rows are read and deleted in one write transaction.
   std::optional<AtomicChange> change;
   if (del) {
-    remove_stale_trash(dir);
     change.emplace(ctx, dir, "export --delete-exported-data");
   }
   for (const std::string& notice : migrate_data_dir(dir)) con.info(notice);
@@ -227,7 +226,7 @@ int run_export(Context& ctx, const ExportOptions& opts) {
   if (del) {
     con.info("Backing up your current data and removing exported data from local data ...");
     bool tasks = !opts.task_names.empty() || !opts.task_ids.empty();
-    DeleteResult d = delete_exported(src, sel, req.run_ids, tasks, txn, *change);
+    DeleteResult d = delete_exported(src, sel, req.run_ids, tasks, txn, *change, con);
     for (const std::string& note : d.notes) con.info(note);
     con.info("Backing up of your current data and removing of exported data finished");
     con.set("deleted", {{"rows", d.rows}, {"run_dirs", d.run_dirs}, {"snapshot", change->snapshot_name()}});

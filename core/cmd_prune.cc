@@ -60,7 +60,9 @@ int run_prune(Context& ctx, const PruneOptions& opts) {
   if (opts.keep_within) policy.keep_within_ns = parse_duration_ns(*opts.keep_within);
   policy.now_ns =
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-  // A snapshot a journal marker names is the way back from an interrupted change.
+  recover_before_reading(ctx);
+  // A snapshot a journal marker names is the way back from an interrupted change (one still
+  // running, or one whose rollback failed).
   std::error_code ec;
   if (stdfs::is_directory(ctx.locations().data_dir, ec))
     if (auto name = journal_snapshot(DataDir(ctx.locations().data_dir))) policy.protect.insert(*name);

@@ -99,8 +99,11 @@ struct CreatedRoot {
   bool active = false;
   ~CreatedRoot() {
     if (!active) return;
-    std::error_code ec;
-    stdfs::remove_all(path, ec);
+    try {
+      fs::remove_tree(path);
+    } catch (const Error&) {
+      // A destructor cannot report; the restore's own error says what failed.
+    }
   }
 };
 
@@ -112,6 +115,7 @@ int run_restore(Context& ctx, const RestoreOptions& opts) {
   std::optional<std::string> only = normalize_only(opts.only);
   Source src = resolve_source(ctx, opts.file);
   std::unique_ptr<zip::Reader> zip = src.snapshot ? nullptr : open_backup_zip(src.zip, dir);
+  if (fs::exists(dir.root())) store::refuse_mounts_inside(dir.root());
   if (!ctx.console.confirm()) return 1;
   ctx.console.info(src.snapshot ? "Started restoring from snapshot " + *src.snapshot + " ..."
                                 : "Started restoring from backup " + src.zip.string() + " ...");
@@ -146,6 +150,10 @@ int run_restore(Context& ctx, const RestoreOptions& opts) {
     store::swap_tree(dir.root(), staging, kMetaDirName);
   if (change) change->commit();
   created_root.active = false;
+  // The replaced tree goes into our trash first, so a kill while deleting it (minutes for a
+  // big data dir) leaves it for the next command to finish, not for the user to find.
+  staging.retire_into(trash_dir(dir));
+  empty_trash(ctx.console, trash_dir(dir));
 
   ctx.console.info("Finished successfully");
   ctx.console.set("ok", true);

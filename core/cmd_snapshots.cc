@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "core/commands.h"
+#include "core/journal.h"
 #include "core/storeops.h"
 #include "store/lock.h"
 #include "store/store.h"
@@ -18,6 +19,7 @@ std::string pad(std::string s, size_t width) {
 }  // namespace
 
 int run_snapshots(Context& ctx, const SnapshotsOptions&) {
+  recover_before_reading(ctx);
   const stdfs::path& dir = ctx.locations().store_dir;
   ctx.console.set("store", dir.string());
   ctx.console.set("snapshots", nlohmann::ordered_json::array());

@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include "core/commands.h"
+#include "core/journal.h"
 #include "core/storeops.h"
 #include "core/verify_dump.h"
 #include "store/env.h"
@@ -73,6 +74,7 @@ int verify_zip(Context& ctx, const std::string& file) {
 }  // namespace
 
 int run_verify(Context& ctx, const VerifyOptions& opts) {
+  recover_before_reading(ctx);
   if (opts.file) return verify_zip(ctx, *opts.file);
   const stdfs::path& dir = ctx.locations().store_dir;
   ConsoleReporter reporter(ctx.console);

@@ -3,8 +3,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <map>
 
 #include "core/export_files.h"
+#include "core/journal.h"
 #include "formats/error.h"
 #include "store/env.h"
 
@@ -14,7 +16,6 @@ namespace {
 
 namespace stdfs = std::filesystem;
 
-constexpr std::string_view kTrashPrefix = "export-trash-";
 constexpr DbId M = DbId::Mephisto;
 
 std::string qi(std::string_view s) { return sql::quote_ident(s); }
@@ -126,10 +127,11 @@ std::optional<Dangling> find_dangling(Source& src, const Doomed& d) {
   return std::nullopt;
 }
 
-// Moves run directories out of data/ into our own folder, and back unless committed.
+// Moves run directories out of data/ into our trash (on their filesystem: see meta_dir_for),
+// and back unless committed.
 class RunDirMover {
  public:
-  explicit RunDirMover(const DataDir& dir) : dir_(dir) {}
+  explicit RunDirMover(const DataDir& dir) : dir_(dir), mounts_(fs::mount_points_inside(dir.root())) {}
   ~RunDirMover() {
     if (committed_) return;
     for (auto it = moved_.rbegin(); it != moved_.rend(); ++it) {
@@ -143,24 +145,38 @@ class RunDirMover {
   }
   void move(const stdfs::path& run_dir) {
     if (!fs::exists(run_dir)) return;
-    if (trash_.empty()) {
-      trash_ = dir_.meta_dir() / (std::string(kTrashPrefix) + std::to_string(::getpid()));
-      fs::remove_tree(trash_);
-      fs::mkdirs(trash_);
-    }
-    stdfs::path to = trash_ / std::to_string(moved_.size());
+    for (const stdfs::path& m : mounts_)
+      if (m == run_dir || m.string().rfind(run_dir.string() + "/", 0) == 0)
+        throw Error("Cannot delete the run directory " + run_dir.string() + ": " + m.string() +
+                    " is a mount point, and mephisto-db never deletes what lies on another filesystem or a bind "
+                    "mount. The dump was written; nothing was deleted.");
+    const stdfs::path& trash = trash_for(meta_dir_for(dir_, run_dir, mounts_));
+    stdfs::path to = trash / std::to_string(moved_.size());
     fs::rename(run_dir, to);
     moved_.push_back({run_dir, to});
   }
   size_t count() const { return moved_.size(); }
   void commit() { committed_ = true; }
-  void discard() {
-    if (!trash_.empty()) fs::remove_tree(trash_);
+  void discard(Console& console) {
+    for (const auto& [meta, trash] : trash_) {
+      empty_trash(console, trash);
+      if (meta != dir_.meta_dir()) ::rmdir(meta.c_str());  // a mount's folder: gone once empty
+    }
   }
 
  private:
+  const stdfs::path& trash_for(const stdfs::path& meta) {
+    auto [it, fresh] = trash_.try_emplace(meta, trash_dir(meta));
+    if (fresh) {
+      fs::remove_tree(it->second);  // left by a dead process with our pid
+      fs::mkdirs(it->second);
+    }
+    return it->second;
+  }
+
   const DataDir& dir_;
-  stdfs::path trash_;
+  std::vector<stdfs::path> mounts_;
+  std::map<stdfs::path, stdfs::path> trash_;  // our folder -> our trash in it
   std::vector<std::pair<stdfs::path, stdfs::path>> moved_;
   bool committed_ = false;
 };
@@ -173,16 +189,8 @@ std::string task_name(Source& src, const std::string& id) {
 
 }  // namespace
 
-void remove_stale_trash(const DataDir& dir) {
-  std::error_code ec;
-  for (const auto& e : stdfs::directory_iterator(dir.meta_dir(), ec)) {
-    std::string name = e.path().filename().string();
-    if (name.rfind(kTrashPrefix, 0) == 0) fs::remove_tree(e.path());
-  }
-}
-
 DeleteResult delete_exported(Source& src, const Selection& sel, const std::vector<int64_t>& runs, bool delete_tasks,
-                             sql::Transaction& txn, AtomicChange& change) {
+                             sql::Transaction& txn, AtomicChange& change, Console& console) {
   DeleteResult result;
   Doomed doomed(src, sel);
   if (sel.kind() == DumpKind::Full) {
@@ -241,7 +249,7 @@ DeleteResult delete_exported(Source& src, const Selection& sel, const std::vecto
   mover.commit();
   change.commit();
   result.run_dirs = mover.count();
-  mover.discard();
+  mover.discard(console);
   return result;
 }
 

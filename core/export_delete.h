@@ -23,9 +23,6 @@ struct DeleteResult {
 
 // `runs`: the runs the filter named (a partial dump); `delete_tasks`: -tn/-ti. Commits `txn`.
 DeleteResult delete_exported(Source& src, const Selection& sel, const std::vector<int64_t>& runs, bool delete_tasks,
-                             sql::Transaction& txn, AtomicChange& change);
-
-// Removes leftovers of earlier -del runs that died after their commit (moved-out run dirs).
-void remove_stale_trash(const DataDir& dir);
+                             sql::Transaction& txn, AtomicChange& change, Console& console);
 
 }  // namespace mdb::core

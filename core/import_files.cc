@@ -1,10 +1,12 @@
 #include "core/import_files.h"
 
+#include <unistd.h>
 #include <xxhash.h>
 
 #include <algorithm>
 
 #include "core/journal.h"
+#include "core/storeops.h"
 #include "formats/error.h"
 #include "store/env.h"
 
@@ -51,25 +53,56 @@ void make_dirs(const stdfs::path& root, const stdfs::path& rel, AtomicChange& ch
   }
 }
 
-void remove_stale_import_staging(const DataDir& dir) {
+namespace {
+
+void remove_staging_in(const stdfs::path& meta) {
   std::error_code ec;
-  for (const auto& e : stdfs::directory_iterator(dir.meta_dir(), ec))
+  for (const auto& e : stdfs::directory_iterator(meta, ec))
     if (e.path().filename().string().rfind(kStagingPrefix, 0) == 0) fs::remove_tree(e.path());
+}
+
+}  // namespace
+
+void remove_stale_import_staging(const DataDir& dir) {
+  remove_staging_in(dir.meta_dir());
+  for (const stdfs::path& m : fs::mount_points_inside(dir.root())) {
+    remove_staging_in(m / kMetaDirName);
+    ::rmdir((m / kMetaDirName).c_str());  // ours, and only there while an import runs
+  }
+}
+
+StagedRunFiles::Staging::~Staging() {
+  dir.reset();
+  if (!meta.empty()) ::rmdir(meta.c_str());  // a mount's folder: gone once empty
+}
+
+const stdfs::path& StagedRunFiles::staging_for(const stdfs::path& dest) {
+  stdfs::path meta = meta_dir_for(dir_, root_ / dest, mounts_);
+  auto [it, fresh] = staging_.try_emplace(meta);
+  Staging& s = it->second;
+  if (fresh) {
+    fs::mkdirs(meta);
+    s.dir = std::make_unique<fs::TempDir>(meta, kStagingPrefix);
+    if (meta != dir_.meta_dir()) s.meta = meta;  // a mount's folder, removed once empty
+  }
+  return s.dir->path();
 }
 
 StagedRunFiles::StagedRunFiles(const DataDir& dir, Dump& dump, std::vector<FileAction> files,
                                std::vector<stdfs::path> new_run_dirs, Console& console)
-    : root_(dir.root()), files_(std::move(files)), new_run_dirs_(std::move(new_run_dirs)) {
+    : dir_(dir),
+      root_(dir.root()),
+      mounts_(fs::mount_points_inside(dir.root())),
+      files_(std::move(files)),
+      new_run_dirs_(std::move(new_run_dirs)) {
   if (files_.empty()) return;
-  fs::mkdirs(dir.meta_dir());
-  staging_ = std::make_unique<fs::TempDir>(dir.meta_dir(), kStagingPrefix);
   uint64_t total = 0;
   for (const FileAction& a : files_) total += a.file->entry->size;
   {
     Console::Progress progress(console, "Extracting run files", total, true);
     stdfs::path made;  // the last dir made: a zip lists a dir's files together
     for (const FileAction& a : files_) {
-      stdfs::path dest = staging_->path() / a.dest();
+      stdfs::path dest = staged(a.dest());
       if (dest.parent_path() != made) fs::mkdirs(made = dest.parent_path());
       capnp_dump::Hash128 hash = extract(dump.zip(), *a.file->entry, dest, progress);
       if (a.file->hash && !(hash == *a.file->hash))
@@ -78,7 +111,8 @@ StagedRunFiles::StagedRunFiles(const DataDir& dir, Dump& dump, std::vector<FileA
                     a.file->hash->hex() + "): the zip is damaged. Nothing was imported.");
     }
   }
-  fs::sync_filesystem(staging_->path());  // every staged file and dir durable before any move
+  // Every staged file and dir durable before any move.
+  for (const auto& [meta, s] : staging_) fs::sync_filesystem(s.dir->path());
 }
 
 bool StagedRunFiles::staged_for(const ImportOutcome& plan) const {
@@ -91,26 +125,29 @@ bool StagedRunFiles::staged_for(const ImportOutcome& plan) const {
 
 int64_t StagedRunFiles::place(AtomicChange& change) {
   if (files_.empty()) return 0;
-  const stdfs::path& staging = staging_->path();
   for (const stdfs::path& run_dir : new_run_dirs_) {
     make_dirs(root_, run_dir.parent_path(), change);
     if (fs::exists(root_ / run_dir)) {
       // Files of no task run (e.g. left by the original's failed imports) are replaced. Putting
       // them back path by path is not possible, so a failure from here on restores the snapshot.
       change.mark_irreversible();
-      fs::rename(root_ / run_dir, staging / ("replaced-" + std::to_string(&run_dir - new_run_dirs_.data())));
+      fs::rename(root_ / run_dir,
+                 staging_for(run_dir) / ("replaced-" + std::to_string(&run_dir - new_run_dirs_.data())));
     }
-    fs::rename(staging / run_dir, root_ / run_dir);
+    fs::rename(staged(run_dir), root_ / run_dir);
     change.record_created(run_dir);
   }
   for (const FileAction& a : files_) {
     if (a.new_run) continue;
     std::string dest = a.dest();
     make_dirs(root_, stdfs::path(dest).parent_path(), change);
-    fs::rename(staging / dest, root_ / dest);
+    fs::rename(staged(dest), root_ / dest);
     change.record_created(dest);
   }
-  fs::sync_filesystem(root_);  // the moves durable before the databases commit
+  // The moves durable before the databases commit.
+  fs::sync_filesystem(root_);
+  for (const auto& [meta, s] : staging_)
+    if (!s.meta.empty()) fs::sync_filesystem(meta);
   return static_cast<int64_t>(files_.size());
 }
 

@@ -5,6 +5,9 @@
 // the long part of an import: a running Mephisto must not wait for it); inside the transaction
 // they are only renamed into place. A task run new here gets its dir (files already there belong
 // to no run and are replaced); an existing run keeps its files and gains the dump's other files.
+// Files bound for a mount inside the data dir (`data/` on its own volume) are staged in a
+// `.mephisto-db/` folder at the top of that mount, so every rename stays on one filesystem.
+#include <map>
 #include <memory>
 
 #include "core/console.h"
@@ -35,8 +38,20 @@ class StagedRunFiles {
   int64_t place(AtomicChange& change);
 
  private:
+  // The staging dir on the filesystem of `dest` (relative to the data dir), made on first use.
+  const stdfs::path& staging_for(const stdfs::path& dest);
+  stdfs::path staged(const stdfs::path& dest) { return staging_for(dest) / dest; }
+
+  // One staging dir per filesystem, keyed by our folder it is in (meta_dir_for).
+  struct Staging {
+    std::unique_ptr<fs::TempDir> dir;
+    stdfs::path meta;  // a mount's folder, removed once empty; else empty
+    ~Staging();
+  };
+  DataDir dir_;
   stdfs::path root_;
-  std::unique_ptr<fs::TempDir> staging_;
+  std::vector<stdfs::path> mounts_;
+  std::map<stdfs::path, Staging> staging_;
   std::vector<FileAction> files_;
   std::vector<stdfs::path> new_run_dirs_;
 };
@@ -45,8 +60,9 @@ class StagedRunFiles {
 // in `change` so a failure removes them.
 void make_dirs(const stdfs::path& root, const stdfs::path& rel, AtomicChange& change);
 
-// Removes staging dirs that earlier imports left behind when they were killed (the caller holds
-// the data dir's writer lock, so no live import owns one).
+// Removes staging dirs that earlier imports left behind when they were killed, in the data dir's
+// `.mephisto-db/` and in those at the top of mounts inside it (the caller holds the data dir's
+// writer lock, so no live import owns one).
 void remove_stale_import_staging(const DataDir& dir);
 
 }  // namespace mdb::core

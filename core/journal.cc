@@ -61,6 +61,8 @@ void roll_back(Context& ctx, const DataDir& dir, const Marker& m, store::Store* 
   store::swap_tree(dir.root(), staging, kMetaDirName);
   fs::remove_file(journal_marker_path(dir));
   fs::sync_dir(dir.meta_dir());
+  staging.retire_into(trash_dir(dir));
+  empty_trash(ctx.console, trash_dir(dir));
   ctx.console.warn("Rolled back an interrupted `mephisto db " + m.command + "`" +
                    (m.started.empty() ? "" : " (started " + m.started + " by process " + std::to_string(m.pid) + ")") +
                    ": the data directory is again exactly snapshot " + m.snapshot + ".");
@@ -73,6 +75,28 @@ std::string name_part(const std::string& command) {
   return out;
 }
 
+constexpr const char* kTrashPrefix = "trash-";
+
+bool process_gone(const std::string& name, const std::string& prefix) {
+  pid_t pid = static_cast<pid_t>(std::strtol(name.c_str() + prefix.size(), nullptr, 10));
+  return pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH;
+}
+
+// Trash of commands that were killed while deleting it, in our folder and in those at the top
+// of mounts inside the data dir (removed once empty).
+void empty_stale_trash(Context& ctx, const DataDir& dir) {
+  std::vector<stdfs::path> metas{dir.meta_dir()};
+  for (const stdfs::path& m : fs::mount_points_inside(dir.root())) metas.push_back(m / kMetaDirName);
+  for (const stdfs::path& meta : metas) {
+    std::error_code ec;
+    for (const auto& e : stdfs::directory_iterator(meta, ec)) {
+      std::string name = e.path().filename().string();
+      if (name.rfind(kTrashPrefix, 0) == 0 && process_gone(name, kTrashPrefix)) empty_trash(ctx.console, e.path());
+    }
+    if (meta != dir.meta_dir()) ::rmdir(meta.c_str());  // a mount's folder: gone once empty
+  }
+}
+
 // A marker being written is `journal.tmp-<pid>` until it is renamed into place; one left
 // by a dead process is garbage.
 void remove_stale_marker_temps(const DataDir& dir) {
@@ -81,14 +105,38 @@ void remove_stale_marker_temps(const DataDir& dir) {
   for (const auto& e : stdfs::directory_iterator(dir.meta_dir(), ec)) {
     std::string name = e.path().filename().string();
     if (name.rfind(prefix, 0) != 0) continue;
-    pid_t pid = static_cast<pid_t>(std::strtol(name.c_str() + prefix.size(), nullptr, 10));
-    if (pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH) fs::remove_file(e.path());
+    if (process_gone(name, prefix)) fs::remove_file(e.path());
   }
 }
 
 }  // namespace
 
 stdfs::path journal_marker_path(const DataDir& dir) { return dir.meta_dir() / "journal"; }
+
+stdfs::path meta_dir_for(const DataDir& dir, const stdfs::path& path, const std::vector<stdfs::path>& mounts) {
+  stdfs::path best;
+  std::string p = path.string();
+  for (const stdfs::path& m : mounts) {
+    std::string s = m.string();
+    if (p.size() > s.size() && p.compare(0, s.size(), s) == 0 && p[s.size()] == '/') best = m;
+  }
+  return best.empty() ? dir.meta_dir() : best / kMetaDirName;
+}
+
+stdfs::path trash_dir(const stdfs::path& meta) { return meta / (kTrashPrefix + std::to_string(::getpid())); }
+stdfs::path trash_dir(const DataDir& dir) { return trash_dir(dir.meta_dir()); }
+
+void empty_trash(Console& console, const stdfs::path& trash) {
+  std::optional<Console::Progress> bar;
+  if (console.progress_enabled()) bar.emplace(console, "Removing the replaced files", fs::count_tree(trash), false);
+  try {
+    fs::remove_tree(trash, [&](uint64_t n) {
+      if (bar) bar->add(n);
+    });
+  } catch (const fs::MountPointLeft& e) {
+    console.warn(std::string("Warning: ") + e.what());
+  }
+}
 
 std::optional<std::string> journal_snapshot(const DataDir& dir) {
   if (!fs::exists(journal_marker_path(dir))) return std::nullopt;
@@ -114,8 +162,37 @@ void recover_interrupted_change(Context& ctx, const DataDir& dir) {
     DataDirLock lock(dir, "recovery");  // a live change in another process keeps its marker
     if (fs::exists(marker)) roll_back(ctx, dir, read_marker(marker), nullptr, nullptr);
   }
-  store::remove_stale_staging(dir.root(), kMetaDirName);
+  try {
+    store::remove_stale_staging(dir.root(), kMetaDirName);
+  } catch (const fs::MountPointLeft& e) {
+    ctx.console.warn(std::string("Warning: ") + e.what());  // reported, never emptied
+  }
   remove_stale_marker_temps(dir);
+  empty_stale_trash(ctx, dir);
+}
+
+void recover_before_reading(Context& ctx) {
+  stdfs::path configured;
+  try {
+    configured = ctx.locations().data_dir;
+  } catch (const Error&) {
+    return;  // no data dir configured: these commands need only the store (or a zip)
+  }
+  std::error_code ec;
+  stdfs::path root = stdfs::canonical(configured, ec);
+  if (ec || !stdfs::is_directory(root, ec)) return;
+  DataDir dir(root);
+  try {
+    if (fs::exists(journal_marker_path(dir))) {
+      long pid = read_marker(journal_marker_path(dir)).pid;
+      if (pid > 0 && pid != ::getpid() && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM))
+        return;  // the change is still running: nothing was interrupted
+    }
+    recover_interrupted_change(ctx, dir);
+  } catch (const Error& e) {
+    ctx.console.warn(std::string("Warning: could not finish what an interrupted command left in the data directory ") +
+                     root.string() + ": " + e.what());
+  }
 }
 
 AtomicChange::AtomicChange(Context& ctx, const DataDir& dir, std::string command)

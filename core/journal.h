@@ -31,13 +31,37 @@ enum class DataDirUse {
 // swaps act on the real directory), checks it, and runs recover_interrupted_change.
 DataDir prepare_data_dir(Context& ctx, DataDirUse use = DataDirUse::Existing);
 
+// For the commands that only read the data dir (snapshots, verify, prune): when the configured
+// data dir exists, runs recover_interrupted_change on it first, as every command does ("the
+// next command of any kind"). A marker whose process is still running is left alone, and a
+// recovery that fails is a warning: listing and checking the store must work even then.
+void recover_before_reading(Context& ctx);
+
 // If `.mephisto-db/journal` exists (an earlier command died mid-change), restores the
 // snapshot it names exactly (files added after it removed, DB sidecar files removed),
 // removes the marker, and tells the user (one line naming the snapshot and the command).
 // Idempotent and crash-safe: the marker stays until the restore is complete. A marker of
 // a change still running in another process is left alone (its lock is held): error.
-// Also removes staging directories of restores that crashed.
+// Also removes staging directories of restores that crashed, and finishes deleting the trash
+// of commands killed while deleting it (empty_trash).
 void recover_interrupted_change(Context& ctx, const DataDir& dir);
+
+// Our folder on the filesystem of `path` (a path inside the data dir): the data dir's own
+// `.mephisto-db/`, or, when `path` lies in a mount inside the data dir (`data/` on its own
+// volume, a bind mount), a `.mephisto-db/` at the top of that mount (innermost one), so a
+// rename between the two never crosses filesystems. `mounts`: fs::mount_points_inside(root).
+std::filesystem::path meta_dir_for(const DataDir& dir, const std::filesystem::path& path,
+                                   const std::vector<std::filesystem::path>& mounts);
+
+// Where a command puts what it takes out of the data dir for good (restore's replaced tree,
+// export -del's run dirs) before deleting it: `trash-<pid>` in `meta` (our folder on the
+// filesystem of what goes there; the data dir's own by default). Deleting can take minutes;
+// if the command is killed meanwhile, the next command of any kind finishes it.
+std::filesystem::path trash_dir(const std::filesystem::path& meta);
+std::filesystem::path trash_dir(const DataDir& dir);
+// Deletes a trash dir (fs::remove_tree), with a progress bar on a terminal. A mount point
+// found in it is left in place and reported as a warning.
+void empty_trash(Console& console, const std::filesystem::path& trash);
 
 class AtomicChange {
  public:

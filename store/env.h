@@ -13,8 +13,10 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "formats/error.h"
 
@@ -123,8 +125,36 @@ void set_mode_and_mtime(const stdfs::path& path, mode_t mode, int64_t mtime_ns, 
 // file after writing many files.
 void sync_filesystem(const stdfs::path& path);
 void remove_file(const stdfs::path& path);       // missing is fine
-void remove_tree(const stdfs::path& path);       // missing is fine
 bool exists(const stdfs::path& path);            // lstat-based: a dangling symlink exists
+
+// The one way a tree is removed (docs/mounts.md). Removes `path` and everything under it
+// without leaving its filesystem (`rm --one-file-system`): entries are removed relative to
+// their open parent (openat/unlinkat), a symlink is removed, never followed, and a directory
+// that is a mount point (another st_dev, or the root of a bind mount) is never entered. Such
+// a mount point is left in place, with the directories leading to it, and named in the
+// MountPointLeft thrown once everything else is removed; so is `path` itself when it is a
+// mount point (then nothing is removed). Missing is fine. `removed(n)`, when given, is called
+// as entries go, for progress (count_tree gives the total).
+void remove_tree(const stdfs::path& path, const std::function<void(uint64_t)>& removed = {});
+// The entries remove_tree(path) would remove (`path` itself included).
+uint64_t count_tree(const stdfs::path& path);
+
+// Thrown by remove_tree when it left mount points in place.
+class MountPointLeft : public IoError {
+ public:
+  MountPointLeft(const stdfs::path& tree, std::vector<stdfs::path> mounts);
+  const std::vector<stdfs::path>& mounts() const { return mounts_; }
+
+ private:
+  std::vector<stdfs::path> mounts_;
+};
+
+// Whether `path` is a directory on which something is mounted: its st_dev differs from its
+// parent's, or it is the root of a mount (a bind mount of the same filesystem included).
+bool is_mount_point(const stdfs::path& path);
+// The mount points strictly inside the directory `dir` (an absolute, symlink-free path),
+// sorted, from /proc/self/mountinfo.
+std::vector<stdfs::path> mount_points_inside(const stdfs::path& dir);
 
 // A unique new directory `<parent>/<prefix>XXXXXX`, removed (recursively) by the destructor
 // unless release() was called. Two processes never share one.

@@ -190,12 +190,26 @@ BuildStats build_tree(TreeSource& src, const stdfs::path& root, Reporter& report
   return stats;
 }
 
+void refuse_mounts_inside(const stdfs::path& target) {
+  std::vector<stdfs::path> mounts = fs::mount_points_inside(target);
+  if (mounts.empty()) return;
+  throw Error(mounts.front().string() + " is a mount point inside the data directory " + target.string() +
+              " (another filesystem, or a bind mount of a directory that lives elsewhere). Replacing the data "
+              "directory's tree would move that mount away and delete files that live outside the data "
+              "directory, so mephisto-db does not restore or roll back a data directory with a mount inside it. "
+              "Unmount " +
+              mounts.front().string() +
+              " first, or restore into another directory (--data-dir) and copy the files into the mount. "
+              "Nothing was changed.");
+}
+
 Staging::Staging(const stdfs::path& target, const std::string& keep) {
+  refuse_mounts_inside(target);
   stdfs::path parent = target.parent_path();
   struct stat ts {
   }, ps{};
   beside_ = ::stat(target.c_str(), &ts) == 0 && ::stat(parent.c_str(), &ps) == 0 && ts.st_dev == ps.st_dev &&
-            ::access(parent.c_str(), W_OK | X_OK) == 0;
+            !fs::is_mount_point(target) && ::access(parent.c_str(), W_OK | X_OK) == 0;
   std::string pid = std::to_string(::getpid());
   if (beside_) {
     tmp_ = std::make_unique<fs::TempDir>(parent, staging_prefix_beside(target) + pid + "-");
@@ -209,8 +223,21 @@ Staging::Staging(const stdfs::path& target, const std::string& keep) {
 Staging::~Staging() {
   stdfs::path old = path_;
   old += ".old";
-  std::error_code ec;
-  stdfs::remove_all(old, ec);
+  try {
+    fs::remove_tree(old);
+  } catch (const Error&) {
+    // A destructor cannot report: the next command sweeps what is left (remove_stale_staging).
+  }
+}
+
+void Staging::retire_into(const stdfs::path& trash) {
+  fs::mkdirs(trash);
+  stdfs::path old = path_;
+  old += ".old";
+  if (fs::exists(old)) fs::rename(old, trash / old.filename());
+  fs::rename(path_, trash / path_.filename());
+  tmp_->release();
+  fs::sync_dir(trash);
 }
 
 void swap_tree(const stdfs::path& target, const Staging& staging, const std::string& keep) {

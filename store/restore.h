@@ -77,9 +77,15 @@ struct BuildStats {
 // `root`. Ends with one syncfs, so the tree is durable when this returns.
 BuildStats build_tree(TreeSource& src, const stdfs::path& root, Reporter& reporter);
 
+// Refuses (mdb::Error naming it) a `target` with a mount point inside it (docs/mounts.md).
+void refuse_mounts_inside(const stdfs::path& target);
+
 // Where a restore builds its tree: beside the target (same filesystem, whole-tree swap) or,
 // when the target is a mount point or its parent is not writable, inside `target/keep`
-// (per-entry swap). Removed with its contents on destruction unless released.
+// (per-entry swap). Refuses (refuse_mounts_inside, before anything is written) a target with
+// a mount point inside it: swapping its tree would carry the mount away and the removal of
+// the old tree would have to stop at it. Removed with its contents on destruction unless
+// retired.
 class Staging {
  public:
   Staging(const stdfs::path& target, const std::string& keep);
@@ -87,6 +93,10 @@ class Staging {
   ~Staging();
   const stdfs::path& path() const { return path_; }
   bool beside() const { return beside_; }
+  // After a swap, moves what the staging holds (the old tree) into the directory `trash`
+  // (created when missing, on the target's filesystem), for the caller to delete with
+  // progress, or the next command when this one is killed meanwhile.
+  void retire_into(const stdfs::path& trash);
 
  private:
   std::unique_ptr<fs::TempDir> tmp_;

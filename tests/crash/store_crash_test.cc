@@ -2,7 +2,6 @@
 // (store/env.h and the SQLite shim VFS share the points), a full LMDB map, a read-only
 // store, and a DB written by another process during backup.
 #include <gtest/gtest.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -140,18 +139,6 @@ TEST(StoreCrash, KilledRestoreLeavesTheOldOrTheNewTree) {
 
 // A data dir that is a mount point cannot be swapped as a whole: restore builds inside
 // .mephisto-db/ and swaps entry by entry under the journal marker.
-struct Tmpfs {
-  stdfs::path dir;
-  bool mounted = false;
-  explicit Tmpfs(const stdfs::path& d) : dir(d) {
-    stdfs::create_directories(dir);
-    mounted = ::geteuid() == 0 && ::mount("none", dir.c_str(), "tmpfs", 0, "size=64m") == 0;
-  }
-  ~Tmpfs() {
-    if (mounted) ::umount2(dir.c_str(), MNT_DETACH);
-  }
-};
-
 bool is_mount_point(const stdfs::path& p) {
   struct stat a {
   }, b{};
@@ -174,8 +161,7 @@ TEST(StoreCrash, MountPointDataDirIsSwappedEntryByEntry) {
   for (uint64_t at : points) {
     SCOPED_TRACE("kill@" + std::to_string(at));
     TempDir t;
-    Tmpfs mnt(t / "data");
-    if (!mnt.mounted) GTEST_SKIP() << "needs root and tmpfs mounts";
+    auto mnt = Mount::tmpfs(t / "data");  // fails the test with the reason when it cannot mount
     ASSERT_EQ(run("/bin/sh", {"-c", "cp -a '" + base.data.string() + "/.' '" + (t / "data").string() + "'"}).exit_code,
               0);
     copy_tree(base.store, t / "store");

@@ -1,61 +1,20 @@
 // Progress bars (cli.md "Prompts, output, exit codes"): on a terminal, export shows a bar per
 // long phase on stderr, with its total known from the start and ending at 100%; never with
 // --json. (Without a terminal there are none: the other tests check stderr stays empty.)
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <pty.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <regex>
 
 #include "tests/export/export_support.h"
 
-extern char** environ;
-
 namespace mdb::test {
 namespace {
 
-// Runs the binary with stderr on a pseudo-terminal (stdout and stdin on /dev/null) and returns
-// what it wrote to the terminal.
+// What the binary wrote to its stderr, a pseudo-terminal (stdout on /dev/null).
 std::string stderr_on_a_terminal(const std::vector<std::string>& args) {
-  int master = -1, slave = -1;
-  if (::openpty(&master, &slave, nullptr, nullptr, nullptr) != 0) throw std::runtime_error("openpty failed");
-  std::vector<std::string> all = {mephisto_binary().string()};
-  all.insert(all.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (std::string& a : all) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_adddup2(&fa, slave, 2);
-  posix_spawn_file_actions_addclose(&fa, master);
-  pid_t pid = 0;
-  int rc = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  ::close(slave);
-  if (rc != 0) throw std::runtime_error("cannot run the binary");
-  std::string out;
-  char buf[4096];
-  for (;;) {
-    ssize_t n = ::read(master, buf, sizeof buf);
-    if (n > 0) {
-      out.append(buf, static_cast<size_t>(n));
-    } else if (n < 0 && errno == EINTR) {
-      continue;
-    } else {
-      break;  // EIO once the child has closed the terminal
-    }
-  }
-  ::close(master);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) throw std::runtime_error("export failed: " + out);
-  return out;
+  RunResult r = run_on_a_terminal(args, false);
+  if (r.exit_code != 0) throw std::runtime_error("export failed: " + r.out);
+  return r.out;
 }
 
 TEST(Progress, OnATerminalEachPhaseShowsABarThatEndsAtItsTotal) {

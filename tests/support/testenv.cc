@@ -4,9 +4,12 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pty.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -145,6 +148,47 @@ RunResult run_mephisto(const std::vector<std::string>& args, const std::string& 
   return run(mephisto_binary(), args, stdin_text, env);
 }
 
+RunResult run_on_a_terminal(const std::vector<std::string>& args, bool stdout_too) {
+  int master = -1, slave = -1;
+  if (::openpty(&master, &slave, nullptr, nullptr, nullptr) != 0) throw std::runtime_error("openpty failed");
+  std::vector<std::string> all = {mephisto_binary().string()};
+  all.insert(all.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (std::string& a : all) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  if (stdout_too)
+    posix_spawn_file_actions_adddup2(&fa, slave, 1);
+  else
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_adddup2(&fa, slave, 2);
+  posix_spawn_file_actions_addclose(&fa, master);
+  pid_t pid = 0;
+  int rc = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  ::close(slave);
+  if (rc != 0) throw std::runtime_error("cannot run the binary");
+  RunResult result;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(master, buf, sizeof buf);
+    if (n > 0) {
+      result.out.append(buf, static_cast<size_t>(n));
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else {
+      break;  // EIO once the child has closed the terminal
+    }
+  }
+  ::close(master);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+  return result;
+}
+
 TempDir::TempDir() {
   stdfs::path base = stdfs::path(MDB_BINARY_DIR) / "test-tmp";
   stdfs::create_directories(base);
@@ -254,6 +298,65 @@ std::string changed_paths(const std::map<std::string, std::string>& a, const std
   for (const auto& [path, content] : b)
     if (!a.count(path)) out += "  + " + path + "\n";
   return out;
+}
+
+}  // namespace mdb::test
+
+namespace mdb::test {
+
+namespace {
+
+// The id of the mount at `path` (as /proc/self/mountinfo lists it).
+uint64_t mount_id(const stdfs::path& path) {
+  struct statx stx {};
+  if (::statx(AT_FDCWD, path.c_str(), 0, STATX_MNT_ID, &stx) != 0) return 0;
+  return stx.stx_mnt_id;
+}
+
+// Where the mount with id `id` is now (a command under test may have moved it), or empty.
+stdfs::path mount_point_of(uint64_t id) {
+  std::ifstream in("/proc/self/mountinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream f(line);
+    uint64_t mid = 0, parent = 0;
+    std::string devno, root, point;
+    if (f >> mid >> parent >> devno >> root >> point && mid == id) {
+      std::string out;  // undo the octal escapes of spaces and the like
+      for (size_t i = 0; i < point.size(); ++i) {
+        if (point[i] == '\\' && i + 3 < point.size()) {
+          out += static_cast<char>(std::stoi(point.substr(i + 1, 3), nullptr, 8));
+          i += 3;
+        } else {
+          out += point[i];
+        }
+      }
+      return out;
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+std::unique_ptr<Mount> Mount::bind(const stdfs::path& from, const stdfs::path& to) {
+  if (::mount(from.c_str(), to.c_str(), nullptr, MS_BIND, nullptr) != 0)
+    throw std::runtime_error("mount --bind " + from.string() + " " + to.string() + " failed: " +
+                             std::strerror(errno) + " (these tests run as root, as CI does)");
+  return std::unique_ptr<Mount>(new Mount(to, mount_id(to)));
+}
+
+std::unique_ptr<Mount> Mount::tmpfs(const stdfs::path& dir) {
+  stdfs::create_directories(dir);
+  if (::mount("none", dir.c_str(), "tmpfs", 0, "size=256m") != 0)
+    throw std::runtime_error("mount -t tmpfs on " + dir.string() + " failed: " + std::strerror(errno) +
+                             " (these tests run as root, as CI does)");
+  return std::unique_ptr<Mount>(new Mount(dir, mount_id(dir)));
+}
+
+Mount::~Mount() {
+  stdfs::path now = mount_point_of(id_);
+  ::umount2((now.empty() ? path_ : now).c_str(), MNT_DETACH);
 }
 
 }  // namespace mdb::test

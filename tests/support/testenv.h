@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -35,6 +36,10 @@ RunResult run_mephisto(const std::vector<std::string>& args, const std::string& 
 RunResult run_mephisto_paused(const std::vector<std::string>& args, const std::string& until,
                               const std::function<void()>& meanwhile, const std::string& stdin_text,
                               const std::map<std::string, std::string>& env = {});
+// Runs `mephisto args...` with stderr on a pseudo-terminal (progress bars shown), stdin on
+// /dev/null, and stdout on the terminal too when `stdout_too` (else /dev/null). `out` is what
+// reached the terminal, in order.
+RunResult run_on_a_terminal(const std::vector<std::string>& args, bool stdout_too = true);
 
 // A fresh directory under the build's temp area, removed at destruction.
 class TempDir {
@@ -75,5 +80,29 @@ std::map<std::string, std::string> logical_tree(const stdfs::path& root);
 // The paths whose content differs between two such maps, one a line ("  + path" when only in
 // `b`): a readable failure message where printing whole maps is not.
 std::string changed_paths(const std::map<std::string, std::string>& a, const std::map<std::string, std::string>& b);
+
+}  // namespace mdb::test
+
+namespace mdb::test {
+
+// A mount made for a test (the tests run as root, as CI does), undone at destruction (lazily,
+// MNT_DETACH) even when the test fails. Declare it after the TempDir it lives in, so it goes
+// first. A mount that cannot be made throws std::runtime_error with the reason: the test
+// fails, it never skips.
+class Mount {
+ public:
+  // `mount --bind from to` (`to` must exist)
+  static std::unique_ptr<Mount> bind(const stdfs::path& from, const stdfs::path& to);
+  // `mount -t tmpfs none dir` (created when missing)
+  static std::unique_ptr<Mount> tmpfs(const stdfs::path& dir);
+  ~Mount();
+  Mount(const Mount&) = delete;
+  const stdfs::path& path() const { return path_; }
+
+ private:
+  Mount(stdfs::path p, uint64_t id) : path_(std::move(p)), id_(id) {}
+  stdfs::path path_;
+  uint64_t id_;  // found again by this id at destruction, wherever it was moved
+};
 
 }  // namespace mdb::test
