@@ -151,6 +151,7 @@ int run_import(Context& ctx, const ImportOptions& opts) {
   Problems problems;
   Dump dump(zip_path, fs::exists(dir.root()) ? dir.root() : dir.root().parent_path(), console, problems);
   console.set("rows_from", dump.from_capnp() ? "capnp" : "json");
+  if (dump.capnp_rejected()) console.set("rows_from_reason", *dump.capnp_rejected());
   ImportOutcome dry;
   {
     sql::Db view = open_for_reading(dir, dump);

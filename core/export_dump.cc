@@ -1,8 +1,7 @@
 #include "core/export_dump.h"
 
 #include "core/content_hash.h"
-#include "formats/base64.h"
-#include "formats/date.h"
+#include "core/dump_render.h"
 #include "formats/dump_json.h"
 #include "formats/error.h"
 #include "formats/pyjson.h"
@@ -101,28 +100,7 @@ struct RowContext {
 }
 
 void write_value(PyJsonWriter& w, const RowContext& c, const Row& row, size_t column) {
-  const Value& v = row[column];
-  const std::string& name = c.columns[column];
-  if (v.is_null()) return w.null();
-  if (is_date_column(name)) {
-    std::optional<DateTime> date = stored_date(v);
-    if (!date) bad_date(c, row, column);
-    return w.string(format_iso(*date));
-  }
-  if (c.db == DbId::Mephisto && is_id_column(name))
-    return w.string(v.kind == StorageClass::Blob ? base64(v.s) : v.to_string());
-  switch (v.kind) {
-    case StorageClass::Integer:
-      return w.integer(v.i);
-    case StorageClass::Real:
-      return w.real(v.r);
-    case StorageClass::Text:
-      return w.string(v.s);
-    case StorageClass::Blob:
-      return w.string(base64(v.s));
-    case StorageClass::Null:
-      return w.null();
-  }
+  if (!write_dump_value(w, c.db == DbId::Mephisto, c.columns[column], row[column])) bad_date(c, row, column);
 }
 
 }  // namespace
@@ -187,6 +165,7 @@ DumpRows write_dump_rows(Source& src, const Selection& sel, const DumpMetadata& 
   for (const DumpDb& d : sel.layout()) {
     w.key(d.key);
     w.begin_object();
+    if (d.tables.empty()) capnp.empty_database(d.key);
     for (const std::string& table : d.tables) {
       w.key(table);
       w.begin_array();

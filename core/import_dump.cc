@@ -2,12 +2,11 @@
 
 #include "core/dump_members.h"
 
-#include <xxhash.h>
-
 #include <algorithm>
 #include <map>
 #include <set>
 
+#include "core/dump_render.h"
 #include "core/dump_values.h"
 #include "formats/dump_json.h"
 #include "formats/error.h"
@@ -25,23 +24,6 @@ std::string local_table(DbId db, std::string_view table) {
 std::string local_column(DbId db, std::string_view table, std::string_view column) {
   return db == DbId::Mephisto && table == "unit_review" && column == "created_at" ? "creation_date"
                                                                                  : std::string(column);
-}
-
-// Signals that the Cap'n Proto half does not belong to this JSON member.
-struct StaleCapnp {};
-
-capnp_dump::Hash128 xxh3_of(const zip::Reader& zip, const zip::Entry& e) {
-  XXH3_state_t* state = XXH3_createState();
-  XXH3_128bits_reset(state);
-  try {
-    zip.stream(e, [&](std::string_view chunk) { XXH3_128bits_update(state, chunk.data(), chunk.size()); });
-  } catch (...) {
-    XXH3_freeState(state);
-    throw;
-  }
-  XXH128_hash_t h = XXH3_128bits_digest(state);
-  XXH3_freeState(state);
-  return {h.high64, h.low64};
 }
 
 }  // namespace
@@ -65,18 +47,19 @@ std::string default_label(const std::string& file_name) { return file_name.subst
 // Receives rows from either half of the dump and writes them into the staging database.
 class Dump::Loader : public DumpJsonVisitor, public capnp_dump::StreamVisitor {
  public:
-  Loader(Dump& dump, Problems& problems, std::optional<capnp_dump::Hash128> expected_json)
-      : dump_(dump), problems_(problems), expected_json_(expected_json) {}
+  // `member`: the zip member the rows come from, named in value problems.
+  Loader(Dump& dump, Problems& problems, std::string member)
+      : dump_(dump), problems_(problems), member_(std::move(member)) {}
 
-  // Cap'n Proto half.
+  // Cap'n Proto half (a HalfCheck in front proves it equal to the JSON member).
   void header(const capnp_dump::Header& h) override {
-    if (!expected_json_ || !(h.json_hash == *expected_json_)) throw StaleCapnp{};
     try {
       dump_.metadata_ = nlohmann::ordered_json::parse(h.dump_metadata);
     } catch (const nlohmann::json::exception&) {
-      throw StaleCapnp{};
+      throw Error("its dump_metadata is not JSON");
     }
   }
+  void empty_database(std::string_view db) override { known_db(db); }
   void file(const capnp_dump::FileRecord& f) override { hashes_[f.path] = f.hash; }
   void row(std::string_view db, std::string_view table, size_t index, const std::vector<std::string>& columns,
            Row& values) override {
@@ -138,8 +121,8 @@ class Dump::Loader : public DumpJsonVisitor, public capnp_dump::StreamVisitor {
     bool ok = true;
     for (size_t i = 0; i < values.size(); ++i) {
       if (auto bad = normalize_dump_value(*db, table.columns[t.slots[i]], values[i])) {
-        problems_.add(row_name(db_key, table_name, index, columns, values) + ", column `" + columns[i] + "`: " + *bad +
-                      ".");
+        problems_.add(member_ + ": " + row_name(db_key, table_name, index, columns, values) + ", column `" + columns[i] +
+                      "`: " + *bad + ".");
         ok = false;
       }
     }
@@ -216,7 +199,7 @@ class Dump::Loader : public DumpJsonVisitor, public capnp_dump::StreamVisitor {
 
   Dump& dump_;
   Problems& problems_;
-  std::optional<capnp_dump::Hash128> expected_json_;
+  std::string member_;
   std::map<std::string, capnp_dump::Hash128> hashes_;
   std::map<std::string, Target> targets_;
   std::map<std::string, std::vector<std::string>> last_columns_;
@@ -253,43 +236,12 @@ void Dump::reset_stage() {
 
 void Dump::read_rows(Console& console, Problems& problems) {
   if (capnp_) {
-    capnp_dump::Hash128 json_hash = xxh3_of(*zip_, *json_);
-    reset_stage();
-    Problems capnp_problems;
-    Loader loader(*this, capnp_problems, json_hash);
-    try {
-      stage_.exec("BEGIN");
-      std::unique_ptr<zip::MemberReader> in = zip_->open(*capnp_);
-      capnp_dump::read_stream([&](char* buf, size_t n) { return in->read(buf, n); }, loader, capnp_->name);
-      stage_.exec("COMMIT");
-      for (const std::string& p : capnp_problems.list()) problems.add(p);
-      size_t matched = 0;
-      for (DumpFile& f : files_)
-        if (auto it = loader.hashes().find(f.entry->name); it != loader.hashes().end()) {
-          f.hash = it->second;
-          ++matched;
-        } else {
-          problems.add("The zip's file " + f.entry->name + " is not among the files its Cap'n Proto half records.");
-        }
-      if (matched < loader.hashes().size()) {  // look up names only then: a scan per file is quadratic
-        std::set<std::string_view> names;
-        for (const zip::Entry& e : zip_->entries()) names.insert(e.name);
-        for (const auto& [path, hash] : loader.hashes())
-          if (!names.count(path)) problems.add("The zip lacks the file " + path + " that its Cap'n Proto half records.");
-      }
-      from_capnp_ = true;
-      return;
-    } catch (const StaleCapnp&) {
-      console.warn("Warning: the JSON member " + json_->name + " of " + file_name_ +
-                   " was changed after the export (it no longer has the hash recorded in " + capnp_->name +
-                   "): importing the rows from the JSON.");
-    } catch (const Error& e) {
-      console.warn(std::string("Warning: the Cap'n Proto half of ") + file_name_ + " cannot be read (" + e.what() +
-                   "): importing the rows from the JSON.");
-    }
+    capnp_rejected_ = read_capnp(problems);
+    if (!capnp_rejected_) return;
+    console.warn("Warning: " + file_name_ + ": " + *capnp_rejected_ + "; importing the rows from the JSON.");
   }
   reset_stage();
-  Loader loader(*this, problems, std::nullopt);
+  Loader loader(*this, problems, json_->name);
   stage_.exec("BEGIN");
   std::unique_ptr<zip::MemberReader> in = zip_->open(*json_);
   try {
@@ -298,6 +250,42 @@ void Dump::read_rows(Console& console, Problems& problems) {
     throw with_outcome(e, "Nothing was imported.");
   }
   stage_.exec("COMMIT");
+}
+
+std::optional<std::string> Dump::read_capnp(Problems& problems) {
+  reset_stage();
+  Problems capnp_problems;
+  Loader loader(*this, capnp_problems, capnp_->name);
+  try {
+    HalfCheck check(*zip_, *json_, *capnp_, loader, /*stop_at_mismatch=*/true);
+    stage_.exec("BEGIN");
+    try {
+      std::unique_ptr<zip::MemberReader> in = zip_->open(*capnp_);
+      capnp_dump::read_stream([&](char* buf, size_t n) { return in->read(buf, n); }, check, capnp_->name);
+    } catch (const HalfMismatch&) {
+    }
+    if (std::optional<std::string> why = check.verdict()) return why;
+    stage_.exec("COMMIT");
+  } catch (const Error& e) {
+    return "the Cap'n Proto half " + capnp_->name + " cannot be read (" + e.what() + ")";
+  }
+  for (const std::string& p : capnp_problems.list()) problems.add(p);
+  size_t matched = 0;
+  for (DumpFile& f : files_)
+    if (auto it = loader.hashes().find(f.entry->name); it != loader.hashes().end()) {
+      f.hash = it->second;
+      ++matched;
+    } else {
+      problems.add("The zip's file " + f.entry->name + " is not among the files its Cap'n Proto half records.");
+    }
+  if (matched < loader.hashes().size()) {  // look up names only then: a scan per file is quadratic
+    std::set<std::string_view> names;
+    for (const zip::Entry& e : zip_->entries()) names.insert(e.name);
+    for (const auto& [path, hash] : loader.hashes())
+      if (!names.count(path)) problems.add("The zip lacks the file " + path + " that its Cap'n Proto half records.");
+  }
+  from_capnp_ = true;
+  return std::nullopt;
 }
 
 void Dump::release_memory() {

@@ -1,7 +1,7 @@
 #pragma once
 // Reading a dump zip for import (import.md "Reading the dump"): the zip's members are checked, the
-// rows come from the Cap'n Proto half when the JSON member still has the hash recorded in it (exact
-// storage classes, no re-parsing of text), else from the JSON member, and land in a private
+// rows come from the Cap'n Proto half when it renders to the JSON member's very bytes (exact
+// storage classes, no parsing of text; core/dump_render.h), else from the JSON member, and land in a private
 // staging database (SQLite's own temporary file, never in the data dir) so the import can walk
 // them table by table in parent-first order with memory staying flat.
 #include <deque>
@@ -76,6 +76,8 @@ class Dump {
   const zip::Reader& zip() const { return *zip_; }
   sql::Db& stage() { return stage_; }
   bool from_capnp() const { return from_capnp_; }
+  // Why a Cap'n Proto half present was not used (one clause), if it was not.
+  const std::optional<std::string>& capnp_rejected() const { return capnp_rejected_; }
 
   // Frees what can be read again later: the zip's central directory as libzip holds it and the
   // staging database's page cache (its rows stay in its temporary file). Called before the
@@ -88,6 +90,8 @@ class Dump {
  private:
   class Loader;
   void read_rows(Console& console, Problems& problems);
+  // Stages the rows of the Cap'n Proto half; nullopt when it stood for the JSON member, else why not.
+  std::optional<std::string> read_capnp(Problems& problems);
   void reset_stage();
 
   std::string file_name_;
@@ -101,6 +105,7 @@ class Dump {
   sql::Db stage_;
   std::map<std::string, sql::Stmt> lookups_;  // "stage.column" -> indexed lookup
   bool from_capnp_ = false;
+  std::optional<std::string> capnp_rejected_;
 };
 
 // The `-l` default and the imported_data label: the dump file name up to its first dot.

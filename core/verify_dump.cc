@@ -1,16 +1,14 @@
 #include "core/verify_dump.h"
 
-#include <cmath>
-#include <cstring>
 #include <map>
 #include <memory>
 #include <optional>
 
 #include "core/content_hash.h"
 #include "core/dump_members.h"
+#include "core/dump_render.h"
 #include "core/dump_values.h"
 #include "core/schema.h"
-#include "formats/base64.h"
 #include "formats/capnp_dump.h"
 #include "formats/dump_json.h"
 #include "formats/error.h"
@@ -19,52 +17,7 @@ namespace mdb::core {
 
 namespace {
 
-// An order-sensitive digest of one table's rows after normalisation, so the two halves can be
-// compared without holding either in memory.
-struct TableDigest {
-  uint64_t rows = 0;
-  std::unique_ptr<ContentHash> hash = std::make_unique<ContentHash>();
-};
-
-using Digests = std::map<std::string, TableDigest>;  // "db.table" -> digest
-
-// The canonical bytes of a value: its class, then its payload.
-void append_value(std::string& out, Value v) {
-  out += static_cast<char>(v.kind);
-  switch (v.kind) {
-    case StorageClass::Null: break;
-    case StorageClass::Integer: out += std::to_string(v.i); break;
-    case StorageClass::Real: {
-      double r = std::isnan(v.r) ? NAN : v.r;  // one NaN
-      char bits[sizeof r];
-      std::memcpy(bits, &r, sizeof r);
-      out.append(bits, sizeof bits);
-      break;
-    }
-    case StorageClass::Text:
-    case StorageClass::Blob: out += std::to_string(v.s.size()) + ':' + v.s; break;
-  }
-}
-
-// Adds one row to the digest of its table; `blob_as_base64` renders BLOBs as the JSON half does.
-void digest_row(Digests& digests, std::string_view db_key, std::string_view table,
-                const std::vector<std::string>& columns, Row& values, bool blob_as_base64) {
-  std::optional<DbId> db = db_from_key(db_key);
-  std::string canon;
-  for (size_t i = 0; i < columns.size() && i < values.size(); ++i) {
-    Value& v = values[i];
-    if (blob_as_base64 && v.kind == StorageClass::Blob) v = Value::text(base64(v.s));
-    if (db) normalize_dump_value(*db, columns[i], v);  // a value that does not convert stays as read
-    canon += columns[i];
-    canon += '=';
-    append_value(canon, v);
-    canon += '\x1f';
-  }
-  TableDigest& d = digests[std::string(db_key) + "." + std::string(table)];
-  ++d.rows;
-  d.hash->update(canon);
-  d.hash->update("\x1e");
-}
+using RowCounts = std::map<std::string, uint64_t>;  // "db.table" -> rows
 
 // The final schema of each kind of DB, to check that a dump's tables and columns exist.
 class Schemas {
@@ -96,10 +49,15 @@ class JsonSide : public DumpJsonVisitor {
   void row(std::string_view db, std::string_view table, size_t index, const std::vector<std::string>& columns,
            Row& values) override {
     if (index == 0) check_columns(db, table, columns);
-    digest_row(digests, db, table, columns, values, false);
+    std::optional<DbId> id = db_from_key(db);
+    for (size_t i = 0; i < columns.size() && id; ++i)
+      if (auto bad = normalize_dump_value(*id, columns[i], values[i]))
+        problems_.push_back("JSON member: database `" + std::string(db) + "`, table `" + std::string(table) +
+                            "`, row " + std::to_string(index) + ", column `" + columns[i] + "`: " + *bad);
+    ++rows[std::string(db) + "." + std::string(table)];
   }
   void end_table(std::string_view db, std::string_view table, size_t) override {
-    digests[std::string(db) + "." + std::string(table)];  // empty tables count too
+    rows[std::string(db) + "." + std::string(table)];  // empty tables count too
   }
   void metadata(nlohmann::ordered_json meta) override {
     has_metadata = true;
@@ -107,7 +65,7 @@ class JsonSide : public DumpJsonVisitor {
   }
   void problem(std::string message) override { problems_.push_back("JSON member: " + message); }
 
-  Digests digests;
+  RowCounts rows;
   bool has_metadata = false;
 
  private:
@@ -132,50 +90,16 @@ class JsonSide : public DumpJsonVisitor {
 
 class CapnpSide : public capnp_dump::StreamVisitor {
  public:
-  void header(const capnp_dump::Header& h) override { header_ = h; }
+  void header(const capnp_dump::Header&) override {}
   void file(const capnp_dump::FileRecord& f) override { files.push_back(f); }
-  void begin_table(std::string_view db, std::string_view table, const std::vector<std::string>&) override {
-    digests[std::string(db) + "." + std::string(table)];
-  }
-  void row(std::string_view db, std::string_view table, size_t, const std::vector<std::string>& columns,
-           Row& values) override {
-    digest_row(digests, db, table, columns, values, true);
-  }
+  void row(std::string_view, std::string_view, size_t, const std::vector<std::string>&, Row&) override {}
 
-  capnp_dump::Header header_;
   std::vector<capnp_dump::FileRecord> files;
-  Digests digests;
 };
 
-// Reads the JSON member once: parses it and hashes its bytes.
-capnp_dump::Hash128 check_json(const zip::Reader& zip, const zip::Entry& member, JsonSide& side) {
-  ContentHash hash;
+void check_json(const zip::Reader& zip, const zip::Entry& member, JsonSide& side) {
   std::unique_ptr<zip::MemberReader> in = zip.open(member);
-  auto read = [&](char* buf, size_t n) {
-    size_t got = in->read(buf, n);
-    hash.update(std::string_view(buf, got));
-    return got;
-  };
-  read_dump_json(read, side, zip.path().string() + ":" + member.name);
-  return hash.digest();
-}
-
-void compare_halves(const Digests& json, const Digests& capnp, std::vector<std::string>& problems) {
-  for (const auto& [table, d] : json) {
-    auto it = capnp.find(table);
-    if (it == capnp.end()) {
-      if (d.rows > 0) problems.push_back("table " + table + " is in the JSON member but not in the Cap'n Proto half");
-      continue;
-    }
-    if (it->second.rows != d.rows)
-      problems.push_back("table " + table + ": the JSON member has " + std::to_string(d.rows) +
-                         " rows, the Cap'n Proto half " + std::to_string(it->second.rows));
-    else if (!(it->second.hash->digest() == d.hash->digest()))
-      problems.push_back("table " + table + ": the JSON member and the Cap'n Proto half hold different rows");
-  }
-  for (const auto& [table, d] : capnp)
-    if (!json.count(table) && d.rows > 0)
-      problems.push_back("table " + table + " is in the Cap'n Proto half but not in the JSON member");
+  read_dump_json([&](char* buf, size_t n) { return in->read(buf, n); }, side, zip.path().string() + ":" + member.name);
 }
 
 // Every run file is readable (CRC and size); with a Cap'n Proto half, each matches its record.
@@ -218,9 +142,8 @@ std::vector<std::string> verify_dump_zip(Context& ctx, const zip::Reader& zip) {
   std::vector<std::string> problems;
   DumpMembers members = find_dump_members(zip, zip.path(), "Nothing was checked.");
   JsonSide json(problems);
-  capnp_dump::Hash128 json_hash;
   try {
-    json_hash = check_json(zip, *members.json, json);
+    check_json(zip, *members.json, json);
     if (!json.has_metadata) problems.push_back("the JSON member has no dump_metadata");
   } catch (const Error& e) {
     problems.push_back(e.what());
@@ -229,27 +152,24 @@ std::vector<std::string> verify_dump_zip(Context& ctx, const zip::Reader& zip) {
   if (members.capnp) {
     capnp.emplace();
     try {
+      HalfCheck check(zip, *members.json, *members.capnp, *capnp, /*stop_at_mismatch=*/false);
       std::unique_ptr<zip::MemberReader> in = zip.open(*members.capnp);
-      capnp_dump::read_stream([&](char* buf, size_t n) { return in->read(buf, n); }, *capnp,
+      capnp_dump::read_stream([&](char* buf, size_t n) { return in->read(buf, n); }, check,
                               zip.path().string() + ":" + members.capnp->name);
-      if (!(capnp->header_.json_hash == json_hash) || capnp->header_.json_size != members.json->size)
-        problems.push_back("the JSON member " + members.json->name +
-                           " is not the one the Cap'n Proto half was written with (it was edited)");
-      else
-        compare_halves(json.digests, capnp->digests, problems);
+      if (std::optional<std::string> why = check.verdict()) problems.push_back(*why);
     } catch (const Error& e) {
       problems.push_back(e.what());
     }
   }
   uint64_t bytes = check_files(zip, members, capnp ? &*capnp : nullptr, problems);
   uint64_t rows = 0;
-  for (const auto& [table, d] : json.digests) rows += d.rows;
-  ctx.console.info("Checked the dump " + zip.path().string() + ": " + std::to_string(json.digests.size()) +
+  for (const auto& [table, n] : json.rows) rows += n;
+  ctx.console.info("Checked the dump " + zip.path().string() + ": " + std::to_string(json.rows.size()) +
                    " tables, " + std::to_string(rows) + " rows, " + std::to_string(members.run_files.size()) +
                    " files (" + std::to_string(bytes) + " bytes)" +
                    (members.capnp ? ", JSON and Cap'n Proto halves compared." : "; no Cap'n Proto half (a dump of the original)."));
   ctx.console.set("zip", zip.path().string());
-  ctx.console.set("tables", json.digests.size());
+  ctx.console.set("tables", json.rows.size());
   ctx.console.set("rows", rows);
   ctx.console.set("files", members.run_files.size());
   ctx.console.set("capnp", members.capnp != nullptr);

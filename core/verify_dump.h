@@ -1,8 +1,8 @@
 #pragma once
 // `verify -f DUMP.zip` (store.md): checks a dump zip without importing it: the members, the
-// JSON member (parses, has dump_metadata, only known DB keys, every value readable), the Cap'n
-// Proto half (its recorded JSON hash still matches, and it decodes to the same rows as the JSON
-// after the spec's normalisation), and every run file against its recorded size and hash.
+// JSON member (parses, has dump_metadata, only known DB keys, every value one the import takes),
+// the Cap'n Proto half (it renders to the JSON member's very bytes, as the import requires before
+// it uses the half: core/dump_render.h), and every run file against its recorded size and hash.
 #include <string>
 #include <vector>
 

@@ -202,6 +202,14 @@ void StreamWriter::end_table() {
   impl_->table_open = false;
 }
 
+void StreamWriter::empty_database(std::string_view db) {
+  if (impl_->table_open) throw Error("capnp dump writer: empty_database(" + std::string(db) + ") inside a table");
+  impl_->flush_files();
+  capnp::MallocMessageBuilder builder;
+  builder.initRoot<wire::Message>().setEmptyDb(as_data(db));
+  impl_->emit(builder);
+}
+
 void StreamWriter::finish() { impl_->flush_files(); }
 
 // ---------------------------------------------------------------------------------------
@@ -285,6 +293,8 @@ class StreamReader {
         return on_rows(msg.getRows());
       case wire::Message::CHUNK:
         return on_chunk(msg.getChunk());
+      case wire::Message::EMPTY_DB:
+        return on_empty_db(msg.getEmptyDb());
     }
     fail("it is of an unknown kind");
   }
@@ -327,11 +337,24 @@ class StreamReader {
     in_table_ = false;
   }
 
-  void on_rows(wire::RowBatch::Reader batch) {
-    if (!have_header_) fail("rows before the header");
+  // Rows or an empty database follow: the files are complete, and no large value is pending.
+  void enter_rows(const char* what) {
+    if (!have_header_) fail(std::string(what) + " before the header");
     if (!pending_.empty()) fail("a large value is missing " + std::to_string(pending_.front().remaining) + " bytes");
     if (!in_rows_) check_files_complete();
     in_rows_ = true;
+  }
+
+  void on_empty_db(capnp::Data::Reader key) {
+    enter_rows("a database");
+    close_table();
+    std::string db = str(key);
+    if (!seen_tables_.insert(db + '\n').second) fail("database " + db + " appears twice");
+    visitor_.empty_database(db);
+  }
+
+  void on_rows(wire::RowBatch::Reader batch) {
+    enter_rows("rows");
     std::string db = str(batch.getDb()), table = str(batch.getTable());
     std::vector<std::string> columns;
     for (auto c : batch.getColumns()) columns.push_back(str(c));

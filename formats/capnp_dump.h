@@ -53,6 +53,8 @@ class StreamWriter {
   // `values` has one value per column.
   void row(const Row& values);
   void end_table();
+  // A database that has no tables (the JSON member's `"inhouse": {}`), between tables.
+  void empty_database(std::string_view db);
   // Writes pending files; call once at the end.
   void finish();
 
@@ -72,6 +74,8 @@ class StreamVisitor {
   virtual void row(std::string_view db, std::string_view table, size_t index, const std::vector<std::string>& columns,
                    Row& values) = 0;
   virtual void end_table(std::string_view /*db*/, std::string_view /*table*/) {}
+  // A database without tables, in its place among the tables.
+  virtual void empty_database(std::string_view /*db*/) {}
 };
 
 // Fills `buf` with up to n bytes; returns 0 at the end of the stream.
@@ -83,7 +87,7 @@ struct ReadLimits {
 
 // Reads a whole stream. Throws mdb::Error naming `source` and the message number when the bytes
 // are not a valid stream of this layout (damaged framing, wrong order, a row whose arity differs
-// from its columns, a table twice, fewer or more files than the header says, an unknown format
+// from its columns, a table or database twice, fewer or more files than the header says, an unknown format
 // version, a truncated large value).
 void read_stream(const ReadFn& read, StreamVisitor& visitor, std::string_view source, const ReadLimits& limits = {});
 

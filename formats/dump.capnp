@@ -5,7 +5,9 @@
 #   2. the header's file list, in `files` batches (fileCount files in all),
 #   3. the rows, table by table, in `rows` batches (a table without rows has one empty batch);
 #      a value too large for a batch is marked `largeText`/`largeBlob` and its bytes follow the
-#      batch in `chunk` messages, in the order the marked values appear.
+#      batch in `chunk` messages, in the order the marked values appear; a database the JSON member
+#      holds with no tables (`"inhouse": {}`) is an `emptyDb` message in its place among them, so
+#      the half renders to the JSON member's exact bytes (the import relies on that).
 # Batching keeps every message far below Cap'n Proto's default traversal limit (64 MiB).
 
 using Cxx = import "/capnp/c++.capnp";
@@ -62,5 +64,6 @@ struct Message {
     files @1 :List(File);
     rows @2 :RowBatch;
     chunk @3 :Data;
+    emptyDb @4 :Data;      # the key of a database without tables
   }
 }

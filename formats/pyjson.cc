@@ -187,6 +187,68 @@ void PyJsonWriter::key(std::string_view k) {
   after_key_ = true;
 }
 
+namespace {
+
+// The index just past the JSON string literal that starts at json[at], or npos if it is not closed.
+size_t string_end(std::string_view json, size_t at) {
+  for (size_t i = at + 1; i < json.size(); ++i) {
+    if (json[i] == '\\') ++i;
+    else if (json[i] == '"') return i + 1;
+  }
+  return std::string_view::npos;
+}
+
+}  // namespace
+
+bool PyJsonWriter::compact(std::string_view json) {
+  // What may come next; `objects` says per container opened here whether it is an object.
+  enum class Expect { Value, KeyOrClose, ValueOrClose, Key, CommaOrClose, End } expect = Expect::Value;
+  std::vector<bool> objects;
+  auto after_value = [&] { expect = objects.empty() ? Expect::End : Expect::CommaOrClose; };
+  size_t i = 0;
+  while (i < json.size()) {
+    char c = json[i];
+    bool value_here = expect == Expect::Value || expect == Expect::ValueOrClose;
+    bool close_here = expect == Expect::KeyOrClose || expect == Expect::ValueOrClose || expect == Expect::CommaOrClose;
+    if (c == '{' || c == '[') {
+      if (!value_here) return false;
+      open(c);
+      objects.push_back(c == '{');
+      expect = c == '{' ? Expect::KeyOrClose : Expect::ValueOrClose;
+      ++i;
+    } else if (c == '}' || c == ']') {
+      if (!close_here || objects.back() != (c == '}')) return false;
+      close(c);
+      objects.pop_back();
+      after_value();
+      ++i;
+    } else if (c == ',') {  // item() writes this writer's separator before the next item
+      if (expect != Expect::CommaOrClose || json.compare(i, 2, ", ") != 0) return false;
+      expect = objects.back() ? Expect::Key : Expect::Value;
+      i += 2;
+    } else {
+      size_t end = c == '"' ? string_end(json, i) : std::min(json.find_first_of(",:{}[]\" ", i), json.size());
+      if (end == std::string_view::npos || end == i) return false;
+      std::string_view token = json.substr(i, end - i);
+      i = end;
+      if (expect == Expect::Key || expect == Expect::KeyOrClose) {
+        if (c != '"' || json.compare(i, 2, ": ") != 0) return false;
+        item();
+        out_ += token;
+        out_ += ": ";
+        after_key_ = true;
+        expect = Expect::Value;
+        i += 2;
+      } else {
+        if (!value_here) return false;
+        raw(token);
+        after_value();
+      }
+    }
+  }
+  return expect == Expect::End;
+}
+
 void PyJsonWriter::integer(int64_t v) {
   item();
   char buf[24];

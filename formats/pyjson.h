@@ -40,6 +40,11 @@ class PyJsonWriter {
   void string(std::string_view s) { item(); append_json_string(out_, s); }
   // A value already rendered as JSON.
   void raw(std::string_view json) { item(); out_ += json; }
+  // A value rendered by a writer with indent=None (", " and ": " separators, one line), written
+  // again with this writer's indent: a Cap'n Proto half keeps dump_metadata that way. Only that
+  // form is taken, token by token; false (part of it written) for any other text, whose
+  // rendering then cannot match the original's bytes.
+  bool compact(std::string_view json);
 
   std::string& buffer() { return out_; }
   size_t depth() const { return stack_.size(); }

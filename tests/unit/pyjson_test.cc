@@ -97,6 +97,72 @@ TEST(PyJsonWriter, IndentZeroAndNone) {
   EXPECT_EQ(none, "[\"a\", true, 2.0]");
 }
 
+// What a Cap'n Proto half keeps of dump_metadata (indent=None) is written again with the JSON
+// member's indent, byte for byte as the writer renders it directly.
+void metadata_like(PyJsonWriter& w) {
+  w.begin_object();
+  w.key("migrations");
+  w.begin_object();
+  w.key("mephisto");
+  w.string("20241002_modify_qualifications");
+  w.key("mock");
+  w.null();
+  w.end_object();
+  w.key("export_options");
+  w.begin_object();
+  w.key("-l/--labels");
+  w.begin_array();
+  w.string("a, b: \"c\" [d] {e}");
+  w.string(std::string("\xff\\", 2));
+  w.end_array();
+  w.key("-qn/--qualification-names");
+  w.begin_array();
+  w.end_array();
+  w.key("-del/--delete-exported-data");
+  w.boolean(false);
+  w.key("-i/--export-indent");
+  w.integer(2);
+  w.end_object();
+  w.key("pk_substitutions");
+  w.begin_object();
+  w.end_object();
+  w.key("ratio");
+  w.real(-1.5e-07);
+  w.end_object();
+}
+
+TEST(PyJsonWriter, CompactIsWrittenAgainWithTheWritersIndent) {
+  std::string compact;
+  PyJsonWriter c(compact, -1);
+  metadata_like(c);
+  for (int indent : {-1, 0, 2, 7}) {
+    std::string direct, again;
+    PyJsonWriter d(direct, indent), a(again, indent);
+    for (PyJsonWriter* w : {&d, &a}) {
+      w->begin_object();
+      w->key("mephisto");
+      w->begin_object();
+      w->end_object();
+      w->key("dump_metadata");
+    }
+    metadata_like(d);
+    ASSERT_TRUE(a.compact(compact)) << indent;
+    d.end_object();
+    a.end_object();
+    EXPECT_EQ(again, direct) << indent;
+  }
+}
+
+TEST(PyJsonWriter, CompactTakesOnlyTheFormItWrites) {
+  for (std::string_view bad : {"", "{", "}", "{\"a\": 1,}", "{\"a\" 1}", "{\"a\":1}", "{1}", "[1 2]", "[1,2]",
+                               "{\"a\": 1}}", "[1], [2]", "[1][2]", "\"open", "[\"a\": 1]", "{\"a\": }", "[,]",
+                               "{\"a\": 1, 2}", "[1, ]", "{\"a\": [}]", "1 "}) {
+    std::string out;
+    PyJsonWriter w(out, 2);
+    EXPECT_FALSE(w.compact(bad)) << bad;
+  }
+}
+
 std::string utf8(uint32_t cp) {
   std::string o;
   if (cp < 0x80) o += static_cast<char>(cp);
