@@ -1,6 +1,7 @@
 #include "core/dump_values.h"
 
 #include <charconv>
+#include <cmath>
 
 #include "formats/date.h"
 #include "formats/dump_json.h"
@@ -31,6 +32,10 @@ std::optional<int64_t> parse_integer_text(std::string_view text) {
 
 std::optional<std::string> normalize_dump_value(DbId db, std::string_view column, Value& v) {
   if (v.is_null()) return std::nullopt;
+  if (v.kind == StorageClass::Real && std::isnan(v.r))
+    return "NaN is not a number a database can store (SQLite would keep NULL instead)";
+  if (v.kind == StorageClass::Real && std::isinf(v.r))
+    return describe_json_value(v) + " is not a finite number, and Mephisto's databases hold finite numbers only";
   if (is_integer_key_column(db, column)) {
     if (v.kind == StorageClass::Integer) return std::nullopt;
     std::optional<int64_t> id = v.kind == StorageClass::Text ? parse_integer_text(v.s) : std::nullopt;

@@ -18,7 +18,9 @@ namespace mdb::core {
 bool is_integer_key_column(DbId db, std::string_view column);
 
 // Converts `v` in place. Returns what is wrong (one clause, e.g. "\"abc\" is not an integer id")
-// when the value cannot be converted; `v` is then unchanged.
+// when the value cannot be converted; `v` is then unchanged. NaN, Infinity and -Infinity (Python's
+// json writes and reads them) are refused in every column: SQLite stores NaN as NULL, and an
+// infinity only as a REAL that no Mephisto column holds (a TEXT column would turn it into 'Inf').
 std::optional<std::string> normalize_dump_value(DbId db, std::string_view column, Value& v);
 
 // Parses an integer written as text the way SQLite's INTEGER affinity accepts it from the original

@@ -232,6 +232,7 @@ void Importer::validate(Problems& problems) {
   check_tables(problems);
   if (!problems.empty()) return;  // later checks rely on the tables and columns being known
   check_duplicates(problems);
+  check_not_null(problems);
   repair_randomized_references();
   check_references(problems);
   check_files(problems);
@@ -276,6 +277,27 @@ void Importer::check_duplicates(Problems& problems) {
         problems.add("Database `" + std::string(db_spec(dt->db).key) + "`, table `" + dt->name + "`: " +
                      std::to_string(s.column_int(static_cast<int>(key.size()))) + " rows have the same " + names +
                      " (" + values + ").");
+      }
+    }
+  }
+}
+
+// A NULL where the local schema says NOT NULL would fail the row's INSERT inside the transaction
+// (as it fails the original's import): refused here instead, naming the rows.
+void Importer::check_not_null(Problems& problems) {
+  for (DumpTable* dt : ordered_tables()) {
+    Table& t = table_info(*dt);
+    if (!t.local) continue;
+    for (const ColumnInfo& c : t.local->columns) {
+      int col = dt->column(c.name);
+      if (!c.notnull || c.pk > 0 || col < 0) continue;
+      std::string key = t.pk >= 0 ? "c" + std::to_string(t.pk) : "rowid - 1";
+      sql::Stmt s = dump_.stage().prepare("SELECT " + key + " FROM " + dt->stage + " WHERE c" + std::to_string(col) +
+                                          " IS NULL ORDER BY rowid LIMIT 10");
+      while (s.step()) {
+        std::string row = t.pk >= 0 ? dt->columns[t.pk] + " " + show(s.column(0)) : std::to_string(s.column_int(0));
+        problems.add("Database `" + std::string(db_spec(dt->db).key) + "`, table `" + dt->name + "`, row " + row +
+                     ", column `" + c.name + "`: null, but the column is NOT NULL.");
       }
     }
   }

@@ -98,6 +98,7 @@ class Importer {
   const TableInfo* local_table(DbId db, std::string_view name);
   void check_tables(Problems& problems);
   void check_duplicates(Problems& problems);
+  void check_not_null(Problems& problems);
   void repair_randomized_references();
   void undo_needless_substitutions(const nlohmann::ordered_json& subs);
   // Rewrites the staged values of one column through `f` (nullopt: leave the value).

@@ -4,6 +4,9 @@
 // migrations (migrated inside the import's transaction, and said so).
 #include <gtest/gtest.h>
 
+#include <cstring>
+#include <limits>
+
 #include <nlohmann/json.hpp>
 
 #include "formats/zip.h"
@@ -68,6 +71,105 @@ TEST_F(OurDump, AnEditedJsonIsImportedWithAWarning) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("was changed after the export"), std::string::npos) << r.err;
   EXPECT_EQ(query(data_ / "database.db", "SELECT count(*) FROM projects WHERE project_name = 'visual_QA'"), "1\n");
+}
+
+// issue 10.7: the JSON hash the half records lives inside the half, so it vouches for nothing. A half
+// whose rows were altered (the JSON untouched) is not used: the rows come from the JSON, and the
+// user is told why, on stderr and in --json.
+TEST_F(OurDump, AnAlteredCapnpHalfIsNotTrustedTheJsonIsImported) {
+  bool altered = false;
+  stdfs::path tampered = rewritten(dump_, tmp_ / "tampered" / dump_.filename(), [&](const std::string& name, std::string& data) {
+    if (name.find('/') != std::string::npos || name.find(".capnp") == std::string::npos) return;
+    size_t at = data.find("visual_qa");
+    while (at != std::string::npos && at >= 5 && data.compare(at - 5, 5, "runs/") == 0)  // a file record's path
+      at = data.find("visual_qa", at + 1);
+    ASSERT_NE(at, std::string::npos);
+    data.replace(at, 9, "visual_QA");
+    altered = true;
+  });
+  ASSERT_TRUE(altered);
+  RunResult r = run_mephisto({"--data-dir", data_.string(), "--json", "-y", "db", "import", "-f", tampered.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  nlohmann::json out = nlohmann::json::parse(r.out);
+  EXPECT_EQ(out["rows_from"], "json") << r.out;
+  std::string why = out.value("rows_from_reason", "");
+  EXPECT_NE(why.find("does not match the JSON member"), std::string::npos) << why;
+  EXPECT_NE(why.find("table mephisto.projects, row "), std::string::npos) << why;
+  EXPECT_NE(r.err.find("Warning: " + tampered.filename().string() + ": " + why +
+                       "; importing the rows from the JSON."),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(query(data_ / "database.db", "SELECT count(*) FROM projects WHERE project_name = 'visual_qa'"), "1\n");
+  EXPECT_EQ(query(data_ / "database.db", "SELECT count(*) FROM projects WHERE project_name = 'visual_QA'"), "0\n");
+}
+
+// issue 10.8: a NaN in the Cap'n Proto half (as a Float64, the JSON saying NaN too, so the half is
+// used) is refused at validation like one in the JSON, naming the half. Every pay_amount is 0.5, so
+// the JSON keeps its size with "NaN" and the first 0.5 of the half is the first unit's.
+TEST(OurDumpForms, NanInTheCapnpHalfIsRefusedAtValidation) {
+  TempDir tmp;
+  make_sample(tmp / "a", 11);
+  {
+    sql::Db db = sql::Db::open(tmp / "a" / "database.db", SQLITE_OPEN_READWRITE);
+    db.exec("UPDATE units SET pay_amount = 0.5");
+  }
+  stdfs::path dump = export_dump(tmp / "a", tmp / "out");
+  std::string capnp_name = dump.stem().string() + ".capnp", json_name = dump.stem().string() + ".json";
+  std::string unit;
+  stdfs::path nan = rewritten(dump, tmp / "nan" / dump.filename(), [&](const std::string& name, std::string& data) {
+    if (name == json_name) {
+      unit = nlohmann::json::parse(data)["mephisto"]["units"][0]["unit_id"];
+      size_t at = data.find("\"pay_amount\": 0.5,");
+      ASSERT_NE(at, std::string::npos);
+      data.replace(at + 14, 3, "NaN");
+    } else if (name == capnp_name) {
+      double half = 0.5, q = std::numeric_limits<double>::quiet_NaN();
+      std::string bits(sizeof half, '\0'), nan_bits(sizeof q, '\0');
+      std::memcpy(bits.data(), &half, sizeof half);
+      std::memcpy(nan_bits.data(), &q, sizeof q);
+      size_t at = data.find(bits);
+      ASSERT_NE(at, std::string::npos);
+      data.replace(at, bits.size(), nan_bits);
+    }
+  });
+  stdfs::path data = tmp / "b";
+  stdfs::create_directories(data);
+  std::map<std::string, std::string> before = logical_tree(data);
+  RunResult r = import(data, nan);
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.err.find(capnp_name + ": Database `mephisto`, table `units`, row 0 (unit_id " + unit +
+                       "), column `pay_amount`: NaN is not a number a database can store"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(r.err.find("Warning"), std::string::npos) << "the half was not used: " << r.err;
+  EXPECT_EQ(logical_tree(data), before);
+}
+
+// The half is used for every indent the export writes, and for a database without tables
+// (`"inhouse": {}`, an empty-database message in the half).
+TEST(OurDumpForms, EveryIndentAndAnEmptyDatabaseReadThroughTheHalf) {
+  TempDir tmp;
+  make_sample(tmp / "a", 5);
+  {
+    sql::Db db = sql::Db::open(tmp / "a" / "database.db", SQLITE_OPEN_READWRITE);
+    db.exec("INSERT INTO requesters (requester_id, requester_name, provider_type) VALUES (5000001, 'in_house', "
+            "'inhouse')");
+  }
+  for (std::string indent : {"0", "2", "5"}) {
+    SCOPED_TRACE("-i " + indent);
+    stdfs::path zip = export_dump(tmp / "a", tmp / ("out" + indent), {"-i", indent});
+    zip::Reader reader(zip);
+    const zip::Entry* json = reader.find(zip.stem().string() + ".json");
+    ASSERT_NE(json, nullptr);
+    EXPECT_NE(reader.read(*json, 1 << 30).find("\"inhouse\": {}"), std::string::npos);
+    stdfs::path data = tmp / ("data" + indent);
+    stdfs::create_directories(data);
+    RunResult r = run_mephisto({"--data-dir", data.string(), "--json", "-y", "db", "import", "-f", zip.string()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.err.find("Warning"), std::string::npos) << r.err;
+    EXPECT_EQ(nlohmann::json::parse(r.out)["rows_from"], "capnp") << r.out;
+    EXPECT_EQ(query(data / "database.db", "SELECT count(*) FROM requesters WHERE provider_type = 'inhouse'"), "1\n");
+  }
 }
 
 TEST_F(OurDump, ARunFileThatDoesNotMatchItsRecordedHashIsRefused) {

@@ -127,6 +127,35 @@ TEST_F(Hostile, DeepJsonAndIdsBeyond64Bits) {
                  "column `worker_id`: \"99999999999999999999\" is not an integer id");
 }
 
+// issue 10.8: values that would only fail inside the transaction (or be stored as something else)
+// are refused at validation, naming the member, table, row key and column; nothing is written.
+TEST_F(Hostile, NanInfinityAndNullInNotNullColumnsAreRefusedAtValidation) {
+  for (std::string token : {"NaN", "Infinity", "-Infinity", "1e999"}) {
+    SCOPED_TRACE(token);
+    std::string json = edited_json([](nlohmann::ordered_json& j) { j["mephisto"]["units"][0]["pay_amount"] = "PLACEHOLDER"; });
+    json.replace(json.find("\"PLACEHOLDER\""), 13, token);
+    std::string unit = nlohmann::ordered_json::parse(read_json_of_fixture())["mephisto"]["units"][0]["unit_id"];
+    std::string shown = token == "1e999" ? "Infinity" : token;
+    std::string why = token == "NaN" ? "NaN is not a number a database can store"
+                                     : shown + " is not a finite number, and Mephisto's databases hold finite numbers only";
+    RunResult r = import_members("nan", {{json_name("nan"), json}});
+    EXPECT_EQ(r.out.find("snapshot"), std::string::npos) << "refused only after the snapshot: " << r.out;
+    expect_refused(r, json_name("nan") + ": Database `mephisto`, table `units`, row 0 (unit_id " + unit +
+                       "), column `pay_amount`: " + why);
+  }
+  // Any column, not only numeric ones: SQLite would store NaN as NULL.
+  std::string text = edited_json([](nlohmann::ordered_json& j) { j["mephisto"]["projects"][0]["project_name"] = "PLACEHOLDER"; });
+  text.replace(text.find("\"PLACEHOLDER\""), 13, "NaN");
+  expect_refused(import_members("nan_text", {{json_name("nan_text"), text}}), "column `project_name`: NaN is not a number");
+  // A null where the schema says NOT NULL fails the INSERT inside the transaction: refused before.
+  std::string null_status = edited_json([](nlohmann::ordered_json& j) { j["mephisto"]["units"][0]["status"] = nullptr; });
+  RunResult r = import_members("null_status", {{json_name("null_status"), null_status}});
+  EXPECT_EQ(r.out.find("snapshot"), std::string::npos) << "refused only after the snapshot: " << r.out;
+  expect_refused(r, "table `units`, row unit_id " +
+                     nlohmann::ordered_json::parse(read_json_of_fixture())["mephisto"]["units"][0]["unit_id"].get<std::string>() +
+                     ", column `status`: null, but the column is NOT NULL.");
+}
+
 // Quotes, SQL and NUL bytes in names are just text: stored exactly.
 TEST_F(Hostile, QuotesSqlAndNulInNamesAreStoredExactly) {
   const std::string name = std::string("w'\"; DROP TABLE workers; --\0end", 32);
