@@ -147,11 +147,16 @@ void add_store_commands(CLI::App* db, Parsed& p) {
   v->add_option("-f,--file", p.verify.file, "Check a dump or backup zip instead of the store")->type_name("ZIP");
 
   CLI::App* pr = command(db, "prune", "Forget snapshots outside the policy and reclaim space");
-  pr->add_option("--keep-last", p.prune.keep_last, "Keep the N newest snapshots")
+  pr->add_option("--keep-last", p.prune.keep_last, "Keep the N newest backups of each data dir")
       ->type_name("N")
       ->check(CLI::PositiveNumber);
-  pr->add_option("--keep-within", p.prune.keep_within, "Keep snapshots newer than this (e.g. 30d, 12h, 2w)")
+  pr->add_option("--keep-within", p.prune.keep_within, "Keep backups newer than this (e.g. 30d, 12h, 2w)")
       ->type_name("DURATION");
+  pr->add_option("--keep-auto", p.prune.keep_auto,
+                 "Keep the N newest automatic snapshots (before import/restore/export) of each data dir (default 3)")
+      ->type_name("N")
+      ->check(CLI::NonNegativeNumber);
+  pr->add_flag("--dry-run", p.prune.dry_run, "Show what would be forgotten and the space freed; change nothing");
 }
 
 [[noreturn]] void conflict(const std::vector<std::string>& names, const std::string& advice) {

@@ -50,7 +50,7 @@ int run_backup(Context& ctx, const BackupOptions& opts) {
   std::unique_ptr<fs::ZipFileOutput> zip_out;
   stdfs::path backup_dir = ctx.locations().outputs_dir / "backup";
   std::string name = pick_name(store, backup_dir, opts.zip, zip_out);
-  store::BackupResult r = snapshot_data_dir(store, ctx.console, dir, name, "backup", nullptr);
+  store::BackupResult r = snapshot_data_dir(store, ctx.console, dir, name, "backup", store::SnapshotKind::Backup, nullptr);
   const store::SnapshotRecord& rec = r.snapshot.record;
 
   ctx.console.info("Finished successfully, saved to snapshot: " + name);

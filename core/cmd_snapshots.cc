@@ -31,13 +31,14 @@ int run_snapshots(Context& ctx, const SnapshotsOptions&) {
   std::vector<store::SnapshotInfo> snaps = store.snapshots();
   size_t width = 4;
   for (const auto& s : snaps) width = std::max(width, s.name.size());
-  ctx.console.info(pad("name", width) + "  " + pad("time", 19) + "  " + pad("id", 12) + "  " + pad("files", 8) + "  " +
-                   pad("size", 10) + "  new");
+  ctx.console.info(pad("name", width) + "  " + pad("time", 19) + "  " + pad("kind", 20) + "  " + pad("id", 12) + "  " +
+                   pad("files", 8) + "  " + pad("size", 10) + "  new");
   nlohmann::ordered_json list = nlohmann::ordered_json::array();
   for (const auto& s : snaps) {
     const store::SnapshotRecord& r = s.record;
     std::string time = store::local_time_text(r.time_ns / 1'000'000'000);
-    ctx.console.info(pad(s.name, width) + "  " + time + "  " + s.id.hex().substr(0, 12) + "  " +
+    ctx.console.info(pad(s.name, width) + "  " + time + "  " + pad(store::kind_name(r.kind), 20) + "  " +
+                     s.id.hex().substr(0, 12) + "  " +
                      pad(std::to_string(r.files), 8) + "  " + pad(human_bytes(r.bytes), 10) + "  " +
                      human_bytes(r.new_bytes));
     list.push_back({{"name", s.name},
@@ -45,6 +46,7 @@ int run_snapshots(Context& ctx, const SnapshotsOptions&) {
                    {"time", time},
                    {"time_ns", r.time_ns},
                    {"reason", r.reason},
+                   {"kind", store::kind_name(r.kind)},
                    {"host", r.host},
                    {"data_dir", r.data_dir},
                    {"files", r.files},

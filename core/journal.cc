@@ -1,6 +1,7 @@
 #include "core/journal.h"
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -9,6 +10,7 @@
 
 #include "core/storeops.h"
 #include "store/env.h"
+#include "store/pins.h"
 #include "store/restore.h"
 #include "store/store.h"
 
@@ -61,12 +63,21 @@ void roll_back(Context& ctx, const DataDir& dir, const Marker& m, store::Store* 
   store::swap_tree(dir.root(), staging, kMetaDirName);
   fs::remove_file(journal_marker_path(dir));
   fs::sync_dir(dir.meta_dir());
+  store::remove_pin(m.store, dir.root().string(), m.snapshot);
   staging.retire_into(trash_dir(dir));
   empty_trash(ctx.console, trash_dir(dir));
   ctx.console.warn("Rolled back an interrupted `mephisto db " + m.command + "`" +
                    (m.started.empty() ? "" : " (started " + m.started + " by process " + std::to_string(m.pid) + ")") +
                    ": the data directory is again exactly snapshot " + m.snapshot + ".");
   ctx.console.set("rolled_back", {{"command", m.command}, {"snapshot", m.snapshot}});
+}
+
+// The kind of the automatic snapshot taken before `command` (an AtomicChange's command).
+store::SnapshotKind kind_before(const std::string& command) {
+  if (command == "import") return store::SnapshotKind::BeforeImport;
+  if (command == "restore") return store::SnapshotKind::BeforeRestore;
+  if (command.rfind("export", 0) == 0) return store::SnapshotKind::BeforeExportDelete;
+  throw std::logic_error("no snapshot kind for the change " + command);
 }
 
 std::string name_part(const std::string& command) {
@@ -143,6 +154,35 @@ std::optional<std::string> journal_snapshot(const DataDir& dir) {
   return read_marker(journal_marker_path(dir)).snapshot;
 }
 
+namespace {
+
+// Proven dead: the pin's data dir is there and its marker is gone or names another snapshot.
+// Anything else (the data dir missing or unmounted, unreadable, a damaged marker) keeps it.
+bool pin_is_dead(const store::Pin& pin) {
+  struct stat st{};
+  if (::stat(pin.data_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return false;
+  stdfs::path marker = journal_marker_path(DataDir(pin.data_dir));
+  if (::lstat(marker.c_str(), &st) != 0) return errno == ENOENT;
+  try {
+    return read_marker(marker).snapshot != pin.snapshot;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+}  // namespace
+
+std::vector<store::Pin> live_pins(const stdfs::path& store_dir, bool drop_dead) {
+  std::vector<store::Pin> live;
+  for (store::Pin& pin : store::read_pins(store_dir)) {
+    if (!pin_is_dead(pin))
+      live.push_back(std::move(pin));
+    else if (drop_dead)
+      fs::remove_file(pin.file);
+  }
+  return live;
+}
+
 DataDir prepare_data_dir(Context& ctx, DataDirUse use) {
   stdfs::path root = ctx.locations().data_dir;
   std::error_code ec;
@@ -212,17 +252,21 @@ void AtomicChange::begin() {
   store::Store& store =
       store_ ? *store_ : own_store.emplace(ctx_.locations().store_dir, store::Store::Mode::Write, command_);
   snapshot_ = store.unique_snapshot_name(timestamp_now() + "_before_" + name_part(command_));
-  snapshot_data_dir(store, ctx_.console, dir_, snapshot_, command_, locks_);
-  stdfs::path store_dir = store.dir();
-  own_store.reset();  // releases the store lock before the change runs
+  snapshot_data_dir(store, ctx_.console, dir_, snapshot_, command_, kind_before(command_), locks_);
+  store_dir_ = store.dir();
+  std::string started = store::local_time_text(::time(nullptr));
+  // Pin and marker are durable before the store lock is released: from then on a prune run
+  // for any data dir sharing the store keeps the snapshot (a pin without a marker is dead).
+  store::write_pin(store_dir_, {dir_.root().string(), snapshot_, command_, static_cast<long>(::getpid()), started, {}});
   nlohmann::ordered_json m;
-  m["store"] = store_dir.string();
+  m["store"] = store_dir_.string();
   m["snapshot"] = snapshot_;
   m["command"] = command_;
   m["pid"] = static_cast<long>(::getpid());
-  m["started"] = store::local_time_text(::time(nullptr));
+  m["started"] = started;
   fs::write_file_atomic(journal_marker_path(dir_), m.dump(2) + "\n");
   marker_written_ = true;
+  own_store.reset();  // releases the store lock before the change runs
   ctx_.console.info("Saved the current data as snapshot " + snapshot_);
   ctx_.console.set("snapshot_before", snapshot_);
 }
@@ -240,6 +284,7 @@ void AtomicChange::commit() {
   } catch (const fs::IoError& e) {
     ctx_.console.warn(std::string("Warning: ") + e.what());
   }
+  store::remove_pin(store_dir_, dir_.root().string(), snapshot_);
   lock_.reset();
 }
 
@@ -250,6 +295,7 @@ AtomicChange::~AtomicChange() {
       for (auto it = created_.rbegin(); it != created_.rend(); ++it) fs::remove_tree(dir_.root() / *it);
       fs::remove_file(journal_marker_path(dir_));
       fs::sync_dir(dir_.meta_dir());
+      store::remove_pin(store_dir_, dir_.root().string(), snapshot_);
       return;
     } catch (const std::exception&) {
       // fall through: restore the whole snapshot instead

@@ -10,6 +10,7 @@
 
 #include "core/commands.h"
 #include "core/datadir.h"
+#include "store/pins.h"
 
 namespace mdb::core {
 
@@ -97,6 +98,7 @@ class AtomicChange {
   DataDir dir_;
   std::string command_;
   std::string snapshot_;
+  std::filesystem::path store_dir_;  // where the snapshot and its pin are
   store::Store* store_ = nullptr;
   const ExclusiveDbLocks* locks_ = nullptr;
   std::unique_ptr<DataDirLock> lock_;
@@ -110,5 +112,11 @@ class AtomicChange {
 std::filesystem::path journal_marker_path(const DataDir& dir);
 // The snapshot named by a data dir's journal marker, if there is one (prune keeps it).
 std::optional<std::string> journal_snapshot(const DataDir& dir);
+
+// The pins of the store at `store_dir` whose change may still be pending (docs/PRUNE.md): a
+// pin is dropped only when proven dead, its data dir present and its journal marker gone or
+// naming another snapshot. With `drop_dead` (the caller holds the store lock) dead pins are
+// removed.
+std::vector<store::Pin> live_pins(const std::filesystem::path& store_dir, bool drop_dead);
 
 }  // namespace mdb::core

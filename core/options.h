@@ -53,8 +53,10 @@ struct VerifyOptions {
 };
 
 struct PruneOptions {
-  std::optional<int> keep_last;
-  std::optional<std::string> keep_within;  // e.g. 30d, 12h, 2w
+  std::optional<int> keep_last;            // user backups of each data dir
+  std::optional<std::string> keep_within;  // user backups, e.g. 30d, 12h, 2w
+  int keep_auto = 3;                       // automatic snapshots of each data dir
+  bool dry_run = false;
 };
 
 }  // namespace mdb::core

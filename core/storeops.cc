@@ -104,12 +104,13 @@ void ConsoleReporter::end_phase() { bar_.reset(); }
 void ConsoleReporter::warn(const std::string& message) { console_.warn(message); }
 
 store::BackupResult snapshot_data_dir(store::Store& store, Console& console, const DataDir& dir,
-                                      const std::string& name, const std::string& reason,
+                                      const std::string& name, const std::string& reason, store::SnapshotKind kind,
                                       const ExclusiveDbLocks* locks) {
   store::BackupRequest req;
   req.root = dir.root();
   req.name = name;
   req.reason = reason;
+  req.kind = kind;
   req.databases = database_paths();
   req.exclude = {kMetaDirName};
   if (locks) req.locked_connection = [locks](const std::string& rel) { return locks->connection(rel); };

@@ -75,7 +75,7 @@ class ConsoleReporter : public store::Reporter {
 // Snapshots the whole data dir (without .mephisto-db/) into `store` under `name` (see
 // Store::unique_snapshot_name). `locks` (may be null) are exclusive locks held on the DBs.
 store::BackupResult snapshot_data_dir(store::Store& store, Console& console, const DataDir& dir,
-                                      const std::string& name, const std::string& reason,
+                                      const std::string& name, const std::string& reason, store::SnapshotKind kind,
                                       const ExclusiveDbLocks* locks);
 
 // Refuses a store inside the data dir (backups would hold themselves, restores would remove

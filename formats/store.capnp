@@ -43,4 +43,13 @@ struct Snapshot {
   storedBytes @9 :UInt64;  # the same after compression
   manifest @10 :List(Data);  # ids of the ManifestPart blobs, in order
   entries @11 :UInt64;
+  kind @12 :Kind;        # unknown in records written before it existed: classified by reason and name
+
+  enum Kind {
+    unknown @0;
+    backup @1;             # `mephisto db backup`: what users made
+    beforeImport @2;       # automatic, before an import
+    beforeRestore @3;      # automatic, before a restore
+    beforeExportDelete @4; # automatic, before `export --delete-exported-data`
+  }
 }

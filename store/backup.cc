@@ -93,6 +93,7 @@ class BackupRun {
     rec_.host = host_name();
     rec_.data_dir = req_.root.string();
     rec_.reason = req_.reason;
+    rec_.kind = req_.kind;
     fs::File root = fs::File::open_dir(req_.root);
     if (rep_.wants_progress()) rep_.phase("Backing up", total_size(root, true), true);
     walk(root, "");

@@ -134,6 +134,66 @@ std::vector<Entry> decode_manifest_part(std::string_view bytes, const std::strin
   });
 }
 
+const char* kind_name(SnapshotKind kind) {
+  switch (kind) {
+    case SnapshotKind::Backup:
+      return "backup";
+    case SnapshotKind::BeforeImport:
+      return "before_import";
+    case SnapshotKind::BeforeRestore:
+      return "before_restore";
+    case SnapshotKind::BeforeExportDelete:
+      return "before_export_delete";
+  }
+  return "backup";
+}
+
+SnapshotKind classify_snapshot(std::string_view name, std::string_view reason) {
+  if (reason == "backup") return SnapshotKind::Backup;
+  if (reason == "import") return SnapshotKind::BeforeImport;
+  if (reason == "restore") return SnapshotKind::BeforeRestore;
+  if (reason.rfind("export", 0) == 0) return SnapshotKind::BeforeExportDelete;
+  auto named = [&](std::string_view part) { return name.find(part) != std::string_view::npos; };
+  if (named("_before_import")) return SnapshotKind::BeforeImport;
+  if (named("_before_restore")) return SnapshotKind::BeforeRestore;
+  if (named("_before_export")) return SnapshotKind::BeforeExportDelete;
+  return SnapshotKind::Backup;
+}
+
+namespace {
+
+cs::Snapshot::Kind to_capnp(SnapshotKind kind) {
+  switch (kind) {
+    case SnapshotKind::Backup:
+      return cs::Snapshot::Kind::BACKUP;
+    case SnapshotKind::BeforeImport:
+      return cs::Snapshot::Kind::BEFORE_IMPORT;
+    case SnapshotKind::BeforeRestore:
+      return cs::Snapshot::Kind::BEFORE_RESTORE;
+    case SnapshotKind::BeforeExportDelete:
+      return cs::Snapshot::Kind::BEFORE_EXPORT_DELETE;
+  }
+  return cs::Snapshot::Kind::BACKUP;
+}
+
+// The stored kind; records without one (or with a value a newer build added) by classify_snapshot.
+SnapshotKind from_capnp(cs::Snapshot::Kind kind, const SnapshotRecord& s) {
+  switch (kind) {
+    case cs::Snapshot::Kind::BACKUP:
+      return SnapshotKind::Backup;
+    case cs::Snapshot::Kind::BEFORE_IMPORT:
+      return SnapshotKind::BeforeImport;
+    case cs::Snapshot::Kind::BEFORE_RESTORE:
+      return SnapshotKind::BeforeRestore;
+    case cs::Snapshot::Kind::BEFORE_EXPORT_DELETE:
+      return SnapshotKind::BeforeExportDelete;
+    default:
+      return classify_snapshot(s.name, s.reason);
+  }
+}
+
+}  // namespace
+
 std::string encode_snapshot(const SnapshotRecord& s) {
   capnp::MallocMessageBuilder msg;
   auto b = msg.initRoot<cs::Snapshot>();
@@ -148,6 +208,7 @@ std::string encode_snapshot(const SnapshotRecord& s) {
   b.setNewBytes(s.new_bytes);
   b.setStoredBytes(s.stored_bytes);
   b.setEntries(s.entries);
+  b.setKind(to_capnp(s.kind));
   auto parts = b.initManifest(static_cast<unsigned>(s.manifest.size()));
   for (unsigned i = 0; i < s.manifest.size(); ++i) parts.set(i, as_data(s.manifest[i].raw()));
   return to_bytes(msg);
@@ -170,6 +231,7 @@ SnapshotRecord decode_snapshot(std::string_view bytes, const std::string& what) 
     s.entries = r.getEntries();
     for (auto p : r.getManifest()) s.manifest.push_back(BlobId::from_raw(str(p), what));
     if (s.name.empty() || s.name.find('\0') != std::string::npos) throw Error(what + " is damaged: no snapshot name");
+    s.kind = from_capnp(r.getKind(), s);
     return s;
   });
 }

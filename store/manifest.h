@@ -36,12 +36,25 @@ std::string encode_manifest_part(const std::vector<Entry>& entries);
 // Decodes and checks a part (untrusted bytes: fuzzed). Throws mdb::Error naming `what`.
 std::vector<Entry> decode_manifest_part(std::string_view bytes, const std::string& what);
 
+// What made a snapshot: a user's backup, or the automatic snapshot taken before a change.
+// prune keeps them by different rules (docs/PRUNE.md).
+enum class SnapshotKind : uint8_t { Backup, BeforeImport, BeforeRestore, BeforeExportDelete };
+
+// "backup", "before_import", "before_restore", "before_export_delete".
+const char* kind_name(SnapshotKind kind);
+inline bool is_automatic(SnapshotKind kind) { return kind != SnapshotKind::Backup; }
+// The kind of a record written before kinds were stored: by its reason ("backup" or the
+// command it preceded), else by its name (`..._before_import`, ...); otherwise a backup, so
+// that no policy for automatic snapshots ever removes it.
+SnapshotKind classify_snapshot(std::string_view name, std::string_view reason);
+
 struct SnapshotRecord {
   std::string name;
   int64_t time_ns = 0;
   std::string host;
   std::string data_dir;
   std::string reason;  // "backup" or the command an automatic snapshot preceded
+  SnapshotKind kind = SnapshotKind::Backup;
   uint64_t files = 0, dirs = 0, entries = 0, bytes = 0, new_bytes = 0, stored_bytes = 0;
   std::vector<BlobId> manifest;
 };

@@ -34,6 +34,10 @@ inline constexpr std::string_view kPackMagic = "MDBPACK1";
 inline constexpr std::string_view kPackEndMagic = "MDBPEND1";
 inline constexpr size_t kEntrySize = 52;
 inline constexpr size_t kTrailerSize = 52;
+// The size of a pack file holding `count` blobs of `stored_bytes` in all (the layout above).
+inline uint64_t pack_file_size(uint64_t count, uint64_t stored_bytes) {
+  return kPackMagic.size() + stored_bytes + count * kEntrySize + kTrailerSize;
+}
 // No blob is larger than this (file chunks are at most 4 MiB, manifest parts are bounded).
 inline constexpr uint32_t kMaxBlobSize = 16u << 20;
 

@@ -50,9 +50,15 @@ class Pruner {
 
   PruneReport run() {
     report_.bytes_before = packs_bytes(store_.packs_dir());
-    forget();
+    select();
     mark();
-    sweep();
+    plan();
+    if (policy_.dry_run) {
+      report_.bytes_after = report_.bytes_before - std::min(report_.bytes_before, bytes_freed_);
+      return std::move(report_);
+    }
+    forget();
+    apply();
     remove_unreferenced_files();
     clean_filecache();
     report_.bytes_after = packs_bytes(store_.packs_dir());
@@ -60,32 +66,49 @@ class Pruner {
   }
 
  private:
-  void forget() {
-    std::vector<SnapshotInfo> snaps = store_.snapshots();
-    std::reverse(snaps.begin(), snaps.end());  // newest first
-    bool policy = policy_.keep_last || policy_.keep_within_ns;
-    Txn t = store_.index().write();
-    for (size_t i = 0; i < snaps.size(); ++i) {
+  // What a pack becomes: deleted (nothing live in it) or rewritten with its live blobs.
+  struct PackPlan {
+    std::string name;
+    bool rewrite = false;
+  };
+
+  bool keeps_backup(const SnapshotInfo& s, uint64_t rank) const {
+    if (!policy_.keep_last && !policy_.keep_within_ns) return true;
+    return (policy_.keep_last && rank < *policy_.keep_last) ||
+           (policy_.keep_within_ns && s.record.time_ns >= policy_.now_ns - *policy_.keep_within_ns);
+  }
+
+  // Ranks each data dir's user backups and automatic snapshots apart, newest first.
+  void select() {
+    std::vector<SnapshotInfo> snaps = store_.snapshots();  // oldest first
+    std::map<std::pair<std::string, bool>, uint64_t> newer;
+    std::vector<bool> keep(snaps.size());
+    for (size_t i = snaps.size(); i-- > 0;) {
       const SnapshotInfo& s = snaps[i];
-      bool keep = !policy || (policy_.keep_last && i < *policy_.keep_last) ||
-                  (policy_.keep_within_ns && s.record.time_ns >= policy_.now_ns - *policy_.keep_within_ns) ||
-                  policy_.protect.count(s.name);
-      if (keep) {
-        report_.kept.push_back(s.name);
-        kept_.push_back(s);
-      } else {
-        report_.forgotten.push_back(s.name);
-        store_.index().del_snapshot(t, s.name);
+      bool automatic = is_automatic(s.record.kind);
+      uint64_t rank = newer[{s.record.data_dir, automatic}]++;
+      keep[i] = automatic ? rank < policy_.keep_auto : keeps_backup(s, rank);
+      auto why = policy_.protect.find(s.name);
+      if (!keep[i] && why != policy_.protect.end()) {
+        keep[i] = true;
+        report_.protected_kept.emplace_back(s.name, why->second);
       }
     }
+    std::reverse(report_.protected_kept.begin(), report_.protected_kept.end());
+    for (size_t i = 0; i < snaps.size(); ++i) (keep[i] ? report_.kept : report_.forgotten).push_back(snaps[i]);
+  }
+
+  void forget() {
+    Txn t = store_.index().write();
+    for (const SnapshotInfo& s : report_.forgotten) store_.index().del_snapshot(t, s.name);
     t.commit();
     store_.reload();
   }
 
   void mark() {
     live_.emplace(store_.index().blob_count(store_.index().read()));
-    if (rep_.wants_progress()) rep_.phase("Marking live data", kept_.size(), false);
-    for (const SnapshotInfo& s : kept_) {
+    if (rep_.wants_progress()) rep_.phase("Marking live data", report_.kept.size(), false);
+    for (const SnapshotInfo& s : report_.kept) {
       live_->add(s.id);
       for (const BlobId& part : s.record.manifest) live_->add(part);
       ManifestReader reader(store_, s.record);
@@ -109,26 +132,58 @@ class Pruner {
     return out;
   }
 
-  void sweep() {
+  uint64_t pack_bytes(const std::string& pack) {
+    std::error_code ec;
+    uint64_t n = stdfs::file_size(store_.packs_dir() / pack, ec);
+    return ec ? 0 : n;
+  }
+
+  // Decides every pack's fate and counts the bytes that frees (a rewrite frees the old pack
+  // less the new one); changes nothing.
+  void plan() {
     std::vector<std::string> packs;
     {
       Txn t = store_.index().read();
       store_.index().for_each_pack(t, [&](const std::string& name, const PackRecord&) { packs.push_back(name); });
     }
-    if (rep_.wants_progress()) rep_.phase("Reclaiming space", packs.size(), false);
+    if (rep_.wants_progress()) rep_.phase("Finding reclaimable space", packs.size(), false);
     for (const std::string& pack : packs) {
       rep_.advance(1);
       if (!fs::exists(store_.packs_dir() / pack)) continue;  // verify reports it
-      std::vector<PackEntry> entries = indexed_entries(pack);
-      uint64_t total = 0, live = 0;
-      for (const PackEntry& e : entries) {
+      uint64_t total = 0, live = 0, live_count = 0;
+      for (const PackEntry& e : indexed_entries(pack)) {
         total += e.stored_len;
-        if (live_->maybe(e.id)) live += e.stored_len;
+        if (!live_->maybe(e.id)) continue;
+        live += e.stored_len;
+        ++live_count;
       }
-      if (live == 0)
-        drop(pack, entries);
-      else if (static_cast<double>(live) < kRewriteBelow * static_cast<double>(total))
-        rewrite(pack, entries);
+      uint64_t size = pack_bytes(pack);
+      if (live == 0) {
+        plans_.push_back({pack, false});
+        bytes_freed_ += size;
+        ++report_.packs_deleted;
+      } else if (static_cast<double>(live) < kRewriteBelow * static_cast<double>(total)) {
+        plans_.push_back({pack, true});
+        bytes_freed_ += size - std::min(size, pack_file_size(live_count, live));
+        ++report_.packs_rewritten;
+      }
+    }
+    rep_.end_phase();
+    for (const std::string& orphan : unreferenced_files()) {
+      bytes_freed_ += pack_bytes(orphan);
+      ++report_.packs_deleted;
+    }
+  }
+
+  void apply() {
+    report_.packs_deleted = report_.packs_rewritten = 0;  // counted again as they happen
+    if (rep_.wants_progress()) rep_.phase("Reclaiming space", plans_.size(), false);
+    for (const PackPlan& p : plans_) {
+      rep_.advance(1);
+      if (p.rewrite)
+        rewrite(p.name, indexed_entries(p.name));
+      else
+        drop(p.name, indexed_entries(p.name));
     }
     rep_.end_phase();
   }
@@ -175,7 +230,7 @@ class Pruner {
   }
 
   // Packs no index entry refers to: left by writers that died after writing them.
-  void remove_unreferenced_files() {
+  std::vector<std::string> unreferenced_files() {
     Txn t = store_.index().read();
     std::error_code ec;
     std::vector<std::string> orphans;
@@ -183,6 +238,11 @@ class Pruner {
       std::string name = e.path().filename().string();
       if (is_pack_name(name) && !store_.index().pack(t, name)) orphans.push_back(name);
     }
+    return orphans;
+  }
+
+  void remove_unreferenced_files() {
+    std::vector<std::string> orphans = unreferenced_files();
     for (const std::string& name : orphans) delete_pack_file(name);
     report_.packs_deleted += orphans.size();
   }
@@ -202,8 +262,9 @@ class Pruner {
   const PrunePolicy& policy_;
   Reporter& rep_;
   PruneReport report_;
-  std::vector<SnapshotInfo> kept_;
   std::optional<LiveSet> live_;
+  std::vector<PackPlan> plans_;
+  uint64_t bytes_freed_ = 0;
 };
 
 }  // namespace

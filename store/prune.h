@@ -1,12 +1,14 @@
 #pragma once
-// prune (store.md): forgets snapshots outside the policy (never a protected one), then
-// deletes packs nothing live refers to and rewrites packs whose live fraction is low.
+// prune (store.md, docs/PRUNE.md): forgets snapshots outside the policy (never a protected
+// one), then deletes packs nothing live refers to and rewrites packs whose live fraction is
+// low. Everything is planned first, so a dry run reports exactly what a real run would do.
 // Crash-safe: a new pack is durable before the index refers to it, and a pack file is
 // deleted only after the index no longer refers to it.
 #include <cstdint>
+#include <map>
 #include <optional>
-#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "store/reporter.h"
@@ -15,17 +17,25 @@
 namespace mdb::store {
 
 struct PrunePolicy {
-  std::optional<uint64_t> keep_last;      // the N newest
-  std::optional<int64_t> keep_within_ns;  // newer than now - this
-  std::set<std::string> protect;          // never forgotten (journal markers)
+  // User backups (SnapshotKind::Backup) of each data dir: the N newest, and those newer than
+  // now - keep_within_ns. With neither, every user backup is kept.
+  std::optional<uint64_t> keep_last;
+  std::optional<int64_t> keep_within_ns;
+  // Automatic snapshots of each data dir: the N newest.
+  uint64_t keep_auto = 3;
+  // Never forgotten (pinned or named by a journal marker): name -> why.
+  std::map<std::string, std::string> protect;
   int64_t now_ns = 0;
-  // With neither keep_last nor keep_within_ns every snapshot is kept (space is still reclaimed).
+  bool dry_run = false;  // plan and report only; the store may be open read-only
 };
 
 struct PruneReport {
-  std::vector<std::string> kept, forgotten;
+  std::vector<SnapshotInfo> kept, forgotten;  // oldest first
+  // Kept only because protected: name, why.
+  std::vector<std::pair<std::string, std::string>> protected_kept;
   uint64_t packs_deleted = 0, packs_rewritten = 0;
-  uint64_t bytes_before = 0, bytes_after = 0;  // pack bytes on disk
+  // Pack bytes on disk before and after (with dry_run: as a real run would leave them).
+  uint64_t bytes_before = 0, bytes_after = 0;
 };
 
 PruneReport prune(Store& store, const PrunePolicy& policy, Reporter& reporter);

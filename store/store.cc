@@ -6,6 +6,7 @@
 #include <random>
 
 #include "store/chunker.h"
+#include "store/pins.h"
 
 namespace mdb::store {
 
@@ -108,6 +109,9 @@ void Store::remove_temporaries() {
   for (const std::string& name : list_dir(packs_dir()))
     if (is_temporary_pack_name(name)) fs::remove_file(packs_dir() / name);
   for (const std::string& name : list_dir(tmp_dir())) fs::remove_tree(tmp_dir() / name);
+  // Pins are written under the store lock too: a temp file of one is a dead writer's.
+  for (const std::string& name : list_dir(pins_dir(dir_)))
+    if (name.find(".tmp-") != std::string::npos) fs::remove_file(pins_dir(dir_) / name);
 }
 
 void Store::refresh_reader() {

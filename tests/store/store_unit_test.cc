@@ -3,9 +3,13 @@
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
+#include <capnp/message.h>
+#include <capnp/serialize.h>
+
 #include <random>
 
 #include "store/backup.h"
+#include "formats/store.capnp.h"
 #include "store/chunker.h"
 #include "store/manifest.h"
 #include "store/pack.h"
@@ -106,6 +110,38 @@ TEST(Manifest, EncodeDecodeAndRejectDamage) {
   std::reverse(entries.begin(), entries.end());
   EXPECT_THROW(decode_manifest_part(encode_manifest_part(entries), "part"), Error);
   EXPECT_THROW(decode_manifest_part("not capnp", "part"), Error);
+}
+
+// A record as written before kinds were stored (no `kind` field).
+std::string old_record(const std::string& name, const std::string& reason) {
+  capnp::MallocMessageBuilder msg;
+  auto b = msg.initRoot<mdb::capnp_store::Snapshot>();
+  b.setName(name);
+  b.setReason(reason);
+  kj::Array<capnp::word> words = capnp::messageToFlatArray(msg);
+  return std::string(reinterpret_cast<const char*>(words.asBytes().begin()), words.asBytes().size());
+}
+
+TEST(SnapshotKind, StoredAndOldRecordsClassifiedByReasonThenName) {
+  SnapshotRecord rec;
+  rec.name = "2026_01_01_00_00_00_mephisto_backup";
+  for (SnapshotKind k : {SnapshotKind::Backup, SnapshotKind::BeforeImport, SnapshotKind::BeforeRestore,
+                         SnapshotKind::BeforeExportDelete}) {
+    rec.kind = k;
+    EXPECT_EQ(decode_snapshot(encode_snapshot(rec), "s").kind, k) << kind_name(k);
+  }
+  auto old_kind = [](const std::string& name, const std::string& reason) {
+    return kind_name(decode_snapshot(old_record(name, reason), "old").kind);
+  };
+  EXPECT_STREQ(old_kind("2026_01_01_00_00_00_mephisto_backup", "backup"), "backup");
+  EXPECT_STREQ(old_kind("2026_01_01_00_00_00_before_import", "import"), "before_import");
+  EXPECT_STREQ(old_kind("2026_01_01_00_00_00_before_restore_2", "restore"), "before_restore");
+  EXPECT_STREQ(old_kind("x_before_export___delete_exported_data", "export --delete-exported-data"),
+               "before_export_delete");
+  // Without a reason, by name; anything else counts as a user backup (no automatic rule removes it).
+  EXPECT_STREQ(old_kind("2026_01_01_00_00_00_before_import_3", ""), "before_import");
+  EXPECT_STREQ(old_kind("2026_01_01_00_00_00_before_export___delete_exported_data", ""), "before_export_delete");
+  EXPECT_STREQ(old_kind("something", ""), "backup");
 }
 
 TEST(Manifest, PartsAreBoundedAndStableUnderInserts) {

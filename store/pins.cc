@@ -1,0 +1,78 @@
+#include "store/pins.h"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "store/env.h"
+#include "store/hash.h"
+
+namespace mdb::store {
+
+namespace {
+
+constexpr const char* kSuffix = ".json";
+
+stdfs::path pin_path(const stdfs::path& store_dir, const std::string& data_dir) {
+  return pins_dir(store_dir) / (sha256(data_dir).hex().substr(0, 32) + kSuffix);
+}
+
+Pin decode_pin(const stdfs::path& file) {
+  try {
+    nlohmann::json j = nlohmann::json::parse(fs::read_file(file));
+    Pin p;
+    p.data_dir = j.at("data_dir").get<std::string>();
+    p.snapshot = j.at("snapshot").get<std::string>();
+    p.command = j.value("command", "unknown command");
+    p.pid = j.value("pid", 0L);
+    p.started = j.value("started", "");
+    p.file = file;
+    return p;
+  } catch (const nlohmann::json::exception&) {
+    throw Error("The pin " + file.string() +
+                " is damaged, so it is unknown which snapshot an interrupted change still needs. If no "
+                "`mephisto db` command was interrupted on any data directory using this store, delete the file. "
+                "Nothing was changed.");
+  }
+}
+
+}  // namespace
+
+stdfs::path pins_dir(const stdfs::path& store_dir) { return store_dir / "pins"; }
+
+void write_pin(const stdfs::path& store_dir, const Pin& pin) {
+  nlohmann::ordered_json j;
+  j["data_dir"] = pin.data_dir;
+  j["snapshot"] = pin.snapshot;
+  j["command"] = pin.command;
+  j["pid"] = pin.pid;
+  j["started"] = pin.started;
+  if (!fs::exists(pins_dir(store_dir))) {  // stores made before pins existed
+    fs::mkdirs(pins_dir(store_dir));
+    fs::sync_dir(store_dir);
+  }
+  fs::write_file_atomic(pin_path(store_dir, pin.data_dir), j.dump(2) + "\n");
+}
+
+void remove_pin(const stdfs::path& store_dir, const std::string& data_dir, const std::string& snapshot) noexcept {
+  try {
+    stdfs::path file = pin_path(store_dir, data_dir);
+    if (fs::exists(file) && decode_pin(file).snapshot == snapshot) fs::remove_file(file);
+  } catch (const std::exception&) {
+    // left for prune, which drops a pin whose marker is gone
+  }
+}
+
+std::vector<Pin> read_pins(const stdfs::path& store_dir) {
+  std::vector<stdfs::path> files;
+  std::error_code ec;
+  for (const auto& e : stdfs::directory_iterator(pins_dir(store_dir), ec)) {
+    std::string name = e.path().filename().string();
+    if (name.size() > 5 && name.compare(name.size() - 5, 5, kSuffix) == 0) files.push_back(e.path());
+  }
+  std::sort(files.begin(), files.end());
+  std::vector<Pin> pins;
+  for (const stdfs::path& f : files) pins.push_back(decode_pin(f));
+  return pins;
+}
+
+}  // namespace mdb::store
