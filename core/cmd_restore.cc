@@ -152,8 +152,7 @@ int run_restore(Context& ctx, const RestoreOptions& opts) {
   created_root.active = false;
   // The replaced tree goes into our trash first, so a kill while deleting it (minutes for a
   // big data dir) leaves it for the next command to finish, not for the user to find.
-  staging.retire_into(trash_dir(dir));
-  empty_trash(ctx.console, trash_dir(dir));
+  discard_replaced_tree(ctx.console, staging, dir);
 
   ctx.console.info("Finished successfully");
   ctx.console.set("ok", true);

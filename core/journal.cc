@@ -64,8 +64,7 @@ void roll_back(Context& ctx, const DataDir& dir, const Marker& m, store::Store* 
   fs::remove_file(journal_marker_path(dir));
   fs::sync_dir(dir.meta_dir());
   store::remove_pin(m.store, dir.root().string(), m.snapshot);
-  staging.retire_into(trash_dir(dir));
-  empty_trash(ctx.console, trash_dir(dir));
+  discard_replaced_tree(ctx.console, staging, dir);
   ctx.console.warn("Rolled back an interrupted `mephisto db " + m.command + "`" +
                    (m.started.empty() ? "" : " (started " + m.started + " by process " + std::to_string(m.pid) + ")") +
                    ": the data directory is again exactly snapshot " + m.snapshot + ".");
@@ -99,12 +98,17 @@ void empty_stale_trash(Context& ctx, const DataDir& dir) {
   std::vector<stdfs::path> metas{dir.meta_dir()};
   for (const stdfs::path& m : fs::mount_points_inside(dir.root())) metas.push_back(m / kMetaDirName);
   for (const stdfs::path& meta : metas) {
+    bool emptied = false;
     std::error_code ec;
     for (const auto& e : stdfs::directory_iterator(meta, ec)) {
       std::string name = e.path().filename().string();
-      if (name.rfind(kTrashPrefix, 0) == 0 && process_gone(name, kTrashPrefix)) empty_trash(ctx.console, e.path());
+      if (name.rfind(kTrashPrefix, 0) != 0 || !process_gone(name, kTrashPrefix)) continue;
+      empty_trash(ctx.console, e.path());
+      emptied = true;
     }
-    if (meta != dir.meta_dir()) ::rmdir(meta.c_str());  // a mount's folder: gone once empty
+    // A mount's folder goes once empty; only after our own sweep, never under a live import
+    // that has just made it.
+    if (emptied && meta != dir.meta_dir()) ::rmdir(meta.c_str());
   }
 }
 
@@ -144,9 +148,20 @@ void empty_trash(Console& console, const stdfs::path& trash) {
     fs::remove_tree(trash, [&](uint64_t n) {
       if (bar) bar->add(n);
     });
-  } catch (const fs::MountPointLeft& e) {
-    console.warn(std::string("Warning: ") + e.what());
+  } catch (const fs::IoError& e) {
+    console.warn(std::string("Warning: ") + e.what() + ". The next mephisto db command deletes the rest.");
   }
+}
+
+void discard_replaced_tree(Console& console, store::Staging& staging, const DataDir& dir) {
+  try {
+    staging.retire_into(trash_dir(dir));
+  } catch (const Error& e) {
+    console.warn(std::string("Warning: could not move the replaced files into ") + trash_dir(dir).string() + " (" +
+                 e.what() + "). The next mephisto db command deletes them.");
+    return;
+  }
+  empty_trash(console, trash_dir(dir));
 }
 
 std::optional<std::string> journal_snapshot(const DataDir& dir) {

@@ -18,6 +18,7 @@ class DataDirLock;
 class ExclusiveDbLocks;
 }  // namespace mdb::core
 namespace mdb::store {
+class Staging;
 class Store;
 }  // namespace mdb::store
 namespace mdb::core {
@@ -60,9 +61,14 @@ std::filesystem::path meta_dir_for(const DataDir& dir, const std::filesystem::pa
 // if the command is killed meanwhile, the next command of any kind finishes it.
 std::filesystem::path trash_dir(const std::filesystem::path& meta);
 std::filesystem::path trash_dir(const DataDir& dir);
-// Deletes a trash dir (fs::remove_tree), with a progress bar on a terminal. A mount point
-// found in it is left in place and reported as a warning.
+// Deletes a trash dir (fs::remove_tree), with a progress bar on a terminal. The change that
+// filled it is done: a failure (a mount point found in it is left in place) is a warning, and
+// the next command retries.
 void empty_trash(Console& console, const std::filesystem::path& trash);
+// After a swap (restore, rollback): moves the tree it replaced into the trash and deletes it
+// (empty_trash). A failure is a warning: the data dir is already the new tree, and what is
+// left is swept by the next command.
+void discard_replaced_tree(Console& console, store::Staging& staging, const DataDir& dir);
 
 class AtomicChange {
  public:

@@ -512,11 +512,19 @@ MountPointLeft::MountPointLeft(const stdfs::path& tree, std::vector<stdfs::path>
               tree, EBUSY),
       mounts_(std::move(mounts)) {}
 
-void remove_tree(const stdfs::path& path, const std::function<void(uint64_t)>& removed) {
-  fault_point("remove", path);
+namespace {
+
+void remove_tree_unchecked(const stdfs::path& path, const std::function<void(uint64_t)>& removed) {
   TreeWalk walk(true, removed);
   walk_tree(walk, path);
   if (!walk.mounts().empty()) throw MountPointLeft(path, walk.mounts());
+}
+
+}  // namespace
+
+void remove_tree(const stdfs::path& path, const std::function<void(uint64_t)>& removed) {
+  fault_point("remove", path);
+  remove_tree_unchecked(path, removed);
 }
 
 uint64_t count_tree(const stdfs::path& path) {
@@ -586,7 +594,7 @@ TempDir::TempDir(const stdfs::path& parent, const std::string& prefix) {
 TempDir::~TempDir() {
   if (path_.empty()) return;
   try {
-    remove_tree(path_);
+    remove_tree_unchecked(path_, {});  // cleanup on every exit path: not a fault point
   } catch (const Error&) {
     // A destructor cannot report: what is left is swept by the next command.
   }
