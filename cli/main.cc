@@ -79,8 +79,12 @@ CLI::Option* repeatable(CLI::App* app, const std::string& names, std::vector<std
   return app->add_option(names, into, help)->allow_extra_args(false)->type_name("VALUE");
 }
 
+// `-v` alone means 1, as in the original's documented `mephisto db export --verbosity`.
 CLI::Option* verbosity(CLI::App* app, int& into) {
-  return app->add_option("-v,--verbosity", into, "Verbosity: 0 or 1 (1 adds details and error traces)")
+  return app
+      ->add_option("-v,--verbosity", into, "Verbosity: 0 or 1 (1 adds details and error traces; -v alone means 1)")
+      ->expected(0, 1)
+      ->default_str("1")
       ->check(CLI::Range(0, 1))
       ->type_name("N");
 }
@@ -114,7 +118,8 @@ void add_export(CLI::App* db, Parsed& p) {
 void add_import(CLI::App* db, Parsed& p) {
   CLI::App* c = command(db, "import", "Import a dump zip atomically, merging conflicts");
   ImportOptions& o = p.imp;
-  c->add_option("-f,--file", o.file, "Dump zip: a path, or a name in <outputs>/export/")->required()->type_name("FILE");
+  // -f is checked by the command, after its options block, as the original does.
+  c->add_option("-f,--file", o.file, "Dump zip (required): a path, or a name in <outputs>/export/")->type_name("FILE");
   c->add_option("--conflict-resolver", o.conflict_resolver,
                 "DefaultMergeConflictResolver (default), ExampleMergeConflictResolver, or a resolver JSON file")
       ->type_name("NAME_OR_FILE");
@@ -130,8 +135,7 @@ void add_store_commands(CLI::App* db, Parsed& p) {
   verbosity(b, p.backup.verbosity);
 
   CLI::App* r = command(db, "restore", "Restore the data directory from a snapshot or a backup zip");
-  r->add_option("-f,--file", p.restore.file, "Snapshot name, unique id prefix, or backup zip")
-      ->required()
+  r->add_option("-f,--file", p.restore.file, "Snapshot name, unique id prefix, or backup zip (required)")
       ->type_name("NAME_OR_FILE");
   r->add_option("--only", p.restore.only, "Restore only this path (relative to the data dir)")->type_name("PATH");
   verbosity(r, p.restore.verbosity);

@@ -35,6 +35,7 @@ std::string pick_name(store::Store& store, const stdfs::path& backup_dir, bool z
 
 int run_backup(Context& ctx, const BackupOptions& opts) {
   auto started = std::chrono::steady_clock::now();
+  ctx.console.echo_options(option_settings(opts));
   DataDir dir = prepare_data_dir(ctx);
   check_store_outside(dir, ctx.locations().store_dir);
   check_databases_readable(dir);

@@ -25,17 +25,25 @@ namespace mdb::core {
 
 namespace {
 
-// -f: an absolute path; a relative path that exists from the current dir; else <outputs>/export/.
+// An absolute path; a relative path that exists from the current dir; else <outputs>/export/.
+std::optional<stdfs::path> find_dump_file(Context& ctx, const stdfs::path& p) {
+  if (fs::exists(p)) return stdfs::absolute(p);
+  if (p.is_absolute()) return std::nullopt;
+  stdfs::path in_exports = ctx.locations().outputs_dir / "export" / p;
+  if (fs::exists(in_exports)) return in_exports;
+  return std::nullopt;
+}
+
+// -f as find_dump_file; a NAME.json that is found nowhere means the dump NAME.zip, as the
+// original's documentation writes it (`import --file 2024_01_01_00_00_01_mephisto_dump.json`).
 stdfs::path resolve_dump_file(Context& ctx, const std::string& file) {
   stdfs::path p(file);
-  if (p.is_absolute() || fs::exists(p)) {
-    if (fs::exists(p)) return stdfs::absolute(p);
-  } else {
-    stdfs::path in_exports = ctx.locations().outputs_dir / "export" / p;
-    if (fs::exists(in_exports)) return in_exports;
-  }
-  throw Error("Could not find dump file " + file + (p.is_absolute() ? "" : " (nor " +
-              (ctx.locations().outputs_dir / "export" / p).string() + ")") +
+  if (auto found = find_dump_file(ctx, p)) return *found;
+  if (p.extension() == ".json")
+    if (auto found = find_dump_file(ctx, stdfs::path(p).replace_extension(".zip"))) return *found;
+  std::string tried = p.is_absolute() ? "" : "nor " + (ctx.locations().outputs_dir / "export" / p).string();
+  if (p.extension() == ".json") tried += std::string(tried.empty() ? "" : ", ") + "nor the same with .zip for .json";
+  throw Error("Could not find dump file " + file + (tried.empty() ? "" : " (" + tried + ")") +
               ". Please specify the full path of an existing file, or only its name if it is in <outputs>/export. "
               "Nothing was imported.");
 }
@@ -134,6 +142,8 @@ std::optional<Applied> apply(Context& ctx, const DataDir& dir, Dump& dump, const
 int run_import(Context& ctx, const ImportOptions& opts) {
   auto started = std::chrono::steady_clock::now();
   Console& console = ctx.console;
+  console.echo_options(option_settings(opts));
+  require_file_option(opts.file);
   ConflictResolver resolver = ConflictResolver::from_option(opts.conflict_resolver);
   stdfs::path zip_path = resolve_dump_file(ctx, opts.file);
   DataDir dir = prepare_data_dir(ctx, DataDirUse::Any);

@@ -110,6 +110,8 @@ struct CreatedRoot {
 }  // namespace
 
 int run_restore(Context& ctx, const RestoreOptions& opts) {
+  ctx.console.echo_options(option_settings(opts));
+  require_file_option(opts.file);
   DataDir dir = prepare_data_dir(ctx, DataDirUse::Any);
   check_store_outside(dir, ctx.locations().store_dir);
   std::optional<std::string> only = normalize_only(opts.only);

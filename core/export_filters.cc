@@ -187,7 +187,7 @@ ExportRequest resolve_filters(const sql::Db& db, const ExportOptions& o) {
   }
   std::set<int64_t> seen;
   std::erase_if(runs, [&](int64_t id) { return !seen.insert(id).second; });
-  if (runs.empty()) throw Error("Nothing to export - no TaskRuns found for the given filter. Nothing was exported.");
+  if (runs.empty()) throw Error("Nothing to export - no TaskRuns found (none matches the filter). Nothing was exported.");
   r.kind = DumpKind::Partial;
   r.run_ids = std::move(runs);
   return r;

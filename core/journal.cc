@@ -282,8 +282,12 @@ void AtomicChange::begin() {
   fs::write_file_atomic(journal_marker_path(dir_), m.dump(2) + "\n");
   marker_written_ = true;
   own_store.reset();  // releases the store lock before the change runs
+  // Where the original names its safety backup zip, we name the snapshot and how to go back to it.
+  std::string undo = restore_command(ctx_, snapshot_);
   ctx_.console.info("Saved the current data as snapshot " + snapshot_);
+  ctx_.console.info("To undo this " + command_ + ": " + undo);
   ctx_.console.set("snapshot_before", snapshot_);
+  ctx_.console.set("undo", undo);
 }
 
 void AtomicChange::record_created(const stdfs::path& rel) { created_.push_back(rel); }

@@ -326,7 +326,7 @@ TEST_F(S1, LabelsMatchExactlyAfterJsonDecodingAndHostileNamesAreJustNames) {
   for (const std::string label : {"gone", "workers only"}) {
     RunResult none = export_dump(data_, out("l5"), {"-l", label});
     EXPECT_EQ(none.exit_code, 1);
-    EXPECT_NE(none.err.find("Nothing to export - no TaskRuns found for the given filter."), std::string::npos)
+    EXPECT_NE(none.err.find("Nothing to export - no TaskRuns found (none matches the filter)."), std::string::npos)
         << none.err;
     EXPECT_TRUE(dump_zips(out("l5")).empty());
   }
