@@ -11,8 +11,14 @@
 
 #include "store/bytes.h"
 #include "store/env.h"
+#include "store/lmdb_check.h"
 
 namespace mdb::store {
+
+Error index_damaged(const stdfs::path& dir, const std::string& what) {
+  return Error("The store index " + (dir / "data.mdb").string() + " is damaged (" + what +
+               "). Rebuild it from the packs with `mephisto db verify --repair-index`. Nothing was changed.");
+}
 
 namespace {
 
@@ -41,18 +47,21 @@ std::string encode_location(const BlobLocation& loc) {
 
 constexpr size_t kLocationSize = 16 + 8 + 4 + 4 + 2;
 
-BlobLocation decode_location(const BlobId& id, std::string_view v, const stdfs::path& where) {
-  if (v.size() != kLocationSize)
-    throw Error("The store index " + where.string() + " is damaged (a blob record of " + std::to_string(v.size()) +
-                " bytes). Run `mephisto db verify --repair-index`.");
+BlobLocation decode_location(std::string_view k, std::string_view v, const stdfs::path& dir) {
+  if (k.size() != 32) throw index_damaged(dir, "a blob key of " + std::to_string(k.size()) + " bytes");
+  if (v.size() != kLocationSize) throw index_damaged(dir, "a blob record of " + std::to_string(v.size()) + " bytes");
   BlobLocation loc;
   loc.pack = hex(v.substr(0, 16));
-  loc.entry.id = id;
+  loc.entry.id = BlobId::from_raw(k, "the store index");
   loc.entry.offset = get_u64(v, 16);
   loc.entry.stored_len = get_u32(v, 24);
   loc.entry.raw_len = get_u32(v, 28);
-  loc.entry.type = static_cast<BlobType>(v[32]);
-  loc.entry.compression = static_cast<Compression>(v[33]);
+  uint8_t type = static_cast<uint8_t>(v[32]), comp = static_cast<uint8_t>(v[33]);
+  if (type > static_cast<uint8_t>(BlobType::Snapshot) || comp > static_cast<uint8_t>(Compression::Zstd) ||
+      loc.entry.raw_len > kMaxBlobSize || loc.entry.stored_len > 2 * kMaxBlobSize)
+    throw index_damaged(dir, "the record of blob " + loc.entry.id.hex() + " is out of bounds");
+  loc.entry.type = static_cast<BlobType>(type);
+  loc.entry.compression = static_cast<Compression>(comp);
   return loc;
 }
 
@@ -63,6 +72,23 @@ std::string encode_pack(const PackRecord& r) {
   put_u64(out, r.live_bytes);
   return out;
 }
+
+PackRecord decode_pack(std::string_view k, std::string_view v, const stdfs::path& dir) {
+  // The name becomes a path under packs/: anything but 32 hex digits is damage.
+  if (!is_pack_name(k) || v.size() != 20) throw index_damaged(dir, "a malformed pack record");
+  return PackRecord{get_u64(v, 0), get_u32(v, 8), get_u64(v, 12)};
+}
+
+BlobId decode_snapshot_id(std::string_view name, std::string_view v, const stdfs::path& dir) {
+  if (name.empty() || name.size() > 255 || name.find('\0') != std::string_view::npos || v.size() != 32)
+    throw index_damaged(dir, "a malformed snapshot record");
+  return BlobId::from_raw(v, "the store index");
+}
+
+// The index's own format record (in the table "meta"), written when the index is created.
+constexpr std::string_view kFormatKey = "format";
+constexpr std::string_view kFormatPrefix = "mephisto-db index v";
+constexpr int kIndexVersion = 1;
 
 std::string encode_filecache(const FileCacheRecord& r) {
   std::string out;
@@ -115,12 +141,18 @@ void Index::fail(const char* what, int rc) const {
   if (rc == MDB_MAP_FULL)
     throw Error("The store index " + dir_.string() + " is full (its LMDB map of " + std::to_string(map_size()) +
                 " bytes is used up); nothing was committed. Prune old snapshots or raise MDB_INDEX_MAP_SIZE.");
+  if (rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND || rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH ||
+      rc == MDB_INCOMPATIBLE || rc == MDB_BAD_VALSIZE)
+    throw index_damaged(dir_, std::string("LMDB: ") + mdb_strerror(rc));
   throw Error(std::string(what) + " the store index " + dir_.string() + ": " + mdb_strerror(rc));
 }
 
 Index Index::open(const stdfs::path& dir, bool writable) {
   Index idx;
   idx.dir_ = dir;
+  std::error_code ec;
+  bool existing = stdfs::file_size(dir / "data.mdb", ec) > 0 && !ec;
+  if (existing) idx.check([&] { lmdb_check::meta_pages(dir / "data.mdb"); });  // LMDB trusts them
   if (int rc = mdb_env_create(&idx.env_); rc != 0) idx.fail("cannot create", rc);
   mdb_env_set_maxdbs(idx.env_, 8);
   mdb_env_set_mapsize(idx.env_, map_size());
@@ -128,6 +160,7 @@ Index Index::open(const stdfs::path& dir, bool writable) {
   int rc = mdb_env_open(idx.env_, dir.c_str(), flags, 0644);
   if (rc == EACCES && !writable) rc = mdb_env_open(idx.env_, dir.c_str(), flags | MDB_NOLOCK, 0644);
   if (rc != 0) idx.fail("cannot open", rc);
+  if (existing) idx.check_trees();
   MDB_txn* txn = nullptr;
   if ((rc = mdb_txn_begin(idx.env_, nullptr, writable ? 0 : MDB_RDONLY, &txn)) != 0) idx.fail("cannot read", rc);
   Txn t(&idx, txn, false);
@@ -136,10 +169,58 @@ Index Index::open(const stdfs::path& dir, bool writable) {
                            std::pair{"snapshots", &idx.snapshots_}, std::pair{"filecache", &idx.filecache_}}) {
     if ((rc = mdb_dbi_open(txn, name, dbflags, dbi)) != 0) idx.fail("cannot open a table of", rc);
   }
+  idx.check_format(txn, writable);
   rc = mdb_txn_commit(std::exchange(t.txn_, nullptr));
   if (rc != 0) idx.fail("cannot initialize", rc);
   idx.find_map();
   return idx;
+}
+
+void Index::check(const std::function<void()>& fn) const {
+  try {
+    fn();
+  } catch (const lmdb_check::Damaged& e) {
+    throw index_damaged(dir_, e.what());
+  }
+}
+
+void Index::check_trees() const {
+  // A writer may commit twice between our transaction's start and the check's reading of the
+  // meta pages (then no meta page holds our transaction any more): begin again.
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    Txn t = read();
+    bool done = false;
+    check([&] { done = lmdb_check::trees(dir_ / "data.mdb", mdb_txn_id(t.get())); });
+    if (done) return;
+  }
+  throw index_damaged(dir_, "no meta page holds the current transaction");
+}
+
+void Index::check_format(MDB_txn* txn, bool writable) const {
+  MDB_dbi meta = 0;
+  int rc = mdb_dbi_open(txn, "meta", writable ? MDB_CREATE : 0, &meta);
+  if (rc == MDB_NOTFOUND) return;  // an index made before the record existed (format 1), read-only
+  if (rc != 0) fail("cannot open a table of", rc);
+  MDB_val k = val(kFormatKey), v{};
+  rc = mdb_get(txn, meta, &k, &v);
+  if (rc == MDB_NOTFOUND && writable) {
+    std::string record = std::string(kFormatPrefix) + std::to_string(kIndexVersion);
+    v = val(record);
+    if ((rc = mdb_put(txn, meta, &k, &v, 0)) != 0) fail("cannot write to", rc);
+    return;
+  }
+  if (rc == MDB_NOTFOUND) return;
+  if (rc != 0) fail("cannot read", rc);
+  std::string_view record = view(v);
+  if (record.substr(0, kFormatPrefix.size()) != kFormatPrefix) throw index_damaged(dir_, "an unknown format record");
+  std::string_view number = record.substr(kFormatPrefix.size());
+  int version = 0;
+  for (char c : number) version = c >= '0' && c <= '9' && version < 100000 ? version * 10 + (c - '0') : -1;
+  if (number.empty() || version < 1) throw index_damaged(dir_, "an unknown format record");
+  if (version > kIndexVersion)
+    throw Error("The store index " + (dir_ / "data.mdb").string() + " has format version " + std::to_string(version) +
+                ", newer than this build supports (" + std::to_string(kIndexVersion) +
+                "). Use a newer mephisto-db. Nothing was changed.");
 }
 
 Txn Index::read() const {
@@ -225,7 +306,7 @@ void Index::scan(const Txn& t, MDB_dbi db, const std::function<bool(std::string_
 std::optional<BlobLocation> Index::blob(const Txn& t, const BlobId& id) const {
   auto v = get(t, blobs_, id.raw());
   if (!v) return std::nullopt;
-  return decode_location(id, *v, dir_);
+  return decode_location(id.raw(), *v, dir_);
 }
 
 bool Index::has_blob(const Txn& t, const BlobId& id) const {
@@ -241,7 +322,7 @@ void Index::del_blob(Txn& t, const BlobId& id) { del(t, blobs_, id.raw()); }
 
 void Index::for_each_blob(const Txn& t, const std::function<void(const BlobLocation&)>& fn) const {
   scan(t, blobs_, [&](std::string_view k, std::string_view v) {
-    fn(decode_location(BlobId::from_raw(k, dir_.string()), v, dir_));
+    fn(decode_location(k, v, dir_));
     return true;
   });
 }
@@ -254,8 +335,8 @@ uint64_t Index::blob_count(const Txn& t) const {
 
 std::optional<PackRecord> Index::pack(const Txn& t, const std::string& name) const {
   auto v = get(t, packs_, name);
-  if (!v || v->size() != 20) return std::nullopt;
-  return PackRecord{get_u64(*v, 0), get_u32(*v, 8), get_u64(*v, 12)};
+  if (!v) return std::nullopt;
+  return decode_pack(name, *v, dir_);
 }
 
 void Index::put_pack(Txn& t, const std::string& name, const PackRecord& rec) { put(t, packs_, name, encode_pack(rec)); }
@@ -263,7 +344,7 @@ void Index::del_pack(Txn& t, const std::string& name) { del(t, packs_, name); }
 
 void Index::for_each_pack(const Txn& t, const std::function<void(const std::string&, const PackRecord&)>& fn) const {
   scan(t, packs_, [&](std::string_view k, std::string_view v) {
-    if (v.size() == 20) fn(std::string(k), PackRecord{get_u64(v, 0), get_u32(v, 8), get_u64(v, 12)});
+    fn(std::string(k), decode_pack(k, v, dir_));
     return true;
   });
 }
@@ -271,7 +352,7 @@ void Index::for_each_pack(const Txn& t, const std::function<void(const std::stri
 std::optional<BlobId> Index::snapshot(const Txn& t, const std::string& name) const {
   auto v = get(t, snapshots_, name);
   if (!v) return std::nullopt;
-  return BlobId::from_raw(*v, "the store index");
+  return decode_snapshot_id(name, *v, dir_);
 }
 
 void Index::put_snapshot(Txn& t, const std::string& name, const BlobId& id) { put(t, snapshots_, name, id.raw()); }
@@ -279,7 +360,7 @@ void Index::del_snapshot(Txn& t, const std::string& name) { del(t, snapshots_, n
 
 void Index::for_each_snapshot(const Txn& t, const std::function<void(const std::string&, const BlobId&)>& fn) const {
   scan(t, snapshots_, [&](std::string_view k, std::string_view v) {
-    fn(std::string(k), BlobId::from_raw(v, "the store index"));
+    fn(std::string(k), decode_snapshot_id(k, v, dir_));
     return true;
   });
 }

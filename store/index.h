@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "formats/error.h"
 #include "store/hash.h"
 #include "store/pack.h"
 
@@ -53,6 +54,10 @@ struct FileCacheRecord {
 
 class Index;
 
+// The error for a damaged index in `dir` (what is wrong): names `dir/data.mdb` and says how to
+// rebuild it from the packs.
+Error index_damaged(const stdfs::path& dir, const std::string& what);
+
 // An LMDB transaction; aborted by the destructor unless committed.
 class Txn {
  public:
@@ -66,6 +71,10 @@ class Txn {
 
  private:
   friend class Index;
+
+// The error for a damaged index in `dir` (what is wrong): names `dir/data.mdb` and says how to
+// rebuild it from the packs.
+Error index_damaged(const stdfs::path& dir, const std::string& what);
   Txn(const Index* index, MDB_txn* txn, bool writable) : index_(index), txn_(txn), writable_(writable) {}
   const Index* index_;
   MDB_txn* txn_;
@@ -112,6 +121,12 @@ class Index {
  private:
   Index() = default;
   [[noreturn]] void fail(const char* what, int rc) const;
+  // Runs an lmdb_check, turning what it finds into index_damaged().
+  void check(const std::function<void()>& fn) const;
+  // lmdb_check::trees() on the pages of a read transaction.
+  void check_trees() const;
+  // The format record: checked, or written when missing and `writable`.
+  void check_format(MDB_txn* txn, bool writable) const;
   std::optional<std::string> get(const Txn& t, MDB_dbi db, std::string_view key) const;
   void put(Txn& t, MDB_dbi db, std::string_view key, std::string_view value);
   void del(Txn& t, MDB_dbi db, std::string_view key);
