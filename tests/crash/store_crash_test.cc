@@ -10,6 +10,7 @@
 #include <set>
 
 #include "store/sqlite.h"
+#include "tests/support/sanitized.h"
 #include "tests/support/tree_util.h"
 
 namespace mdb::test {
@@ -25,10 +26,12 @@ uint64_t count_points(const stdfs::path& data, const stdfs::path& store, const s
   return std::stoull(read(t / "count"));
 }
 
-// About a dozen points spread over 1..n, always including the first and last ones.
+// About a dozen points spread over 1..n (fewer in the sanitized build), always including the
+// first and last ones.
 std::vector<uint64_t> sample(uint64_t n) {
   std::set<uint64_t> s{1, 2, n - 1, n};
-  for (uint64_t k = 1; k < 10; ++k) s.insert(std::max<uint64_t>(1, n * k / 10));
+  const uint64_t inner = static_cast<uint64_t>(trials(9));
+  for (uint64_t k = 1; k <= inner; ++k) s.insert(std::max<uint64_t>(1, n * k / (inner + 1)));
   return {s.begin(), s.upper_bound(n)};
 }
 
