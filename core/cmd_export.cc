@@ -217,6 +217,7 @@ int run_export(Context& ctx, const ExportOptions& opts) {
   con.info("Copying database records ...");
   ExportRequest req = resolve_filters(src.conn(), opts);
   Selection sel = select(src, req);
+  check_project_dirs(src, sel);
   if (req.kind == DumpKind::Full) con.info("No filter for TaskRuns specified - exporting all TaskRuns.");
   if (req.kind == DumpKind::Partial) con.info("Run command for TaskRun IDs: " + join_ids(req.run_ids) + ".");
   std::optional<Remap> remap;

@@ -8,6 +8,7 @@
 #include "core/commands.h"
 #include "core/journal.h"
 #include "core/storeops.h"
+#include "formats/safe_path.h"
 #include "formats/zip.h"
 #include "store/env.h"
 #include "store/restore.h"
@@ -51,8 +52,9 @@ std::optional<std::string> normalize_only(const std::optional<std::string>& only
   if (!only) return std::nullopt;
   std::string p = stdfs::path(*only).lexically_normal().generic_string();
   while (!p.empty() && p.back() == '/') p.pop_back();
-  if (!store::is_safe_relative_path(p))
-    throw UsageError("--only " + *only + ": give a path relative to the data directory, without '..'.");
+  if (std::string problem = relative_path_problem(p); !problem.empty())
+    throw UsageError("--only " + *only + ": the path " + problem +
+                     "; give a path relative to the data directory, without '..'.");
   if (p == kMetaDirName || p.rfind(std::string(kMetaDirName) + "/", 0) == 0)
     throw UsageError("--only " + *only + ": " + kMetaDirName + "/ is mephisto-db's own folder; it is never restored.");
   return p;

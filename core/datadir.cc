@@ -8,6 +8,7 @@
 #include <set>
 
 #include "formats/error.h"
+#include "formats/safe_path.h"
 #include "store/env.h"
 
 namespace mdb::core {
@@ -31,8 +32,21 @@ DataDir DataDir::open_existing(const stdfs::path& root) {
 
 bool DataDir::has_db(DbId db) const { return fs::exists(db_path(db)); }
 
-stdfs::path DataDir::run_dir(const std::string& project_name, const std::string& task_run_id) const {
-  return runs_dir() / (project_name.empty() ? std::string("NO_PROJECT") : project_name) / task_run_id;
+std::string project_dir_problem(const Value& project_name) {
+  if (project_name.is_null()) return "is NULL";
+  return path_component_problem(project_name.to_string());
+}
+
+stdfs::path run_dir_path(const std::optional<std::string>& project_name, int64_t task_run_id) {
+  std::string dir = project_name.value_or("NO_PROJECT");
+  if (std::string problem = path_component_problem(dir); !problem.empty())
+    throw Error("The project name \"" + dir + "\" cannot be a directory under data/runs/: it " + problem +
+                " (see docs/PATHS.md). Nothing was changed.");
+  return stdfs::path("data") / "runs" / dir / std::to_string(task_run_id);
+}
+
+stdfs::path DataDir::run_dir(const std::optional<std::string>& project_name, int64_t task_run_id) const {
+  return root_ / run_dir_path(project_name, task_run_id);
 }
 
 void check_tables_present(const SchemaInfo& schema, SchemaKind kind, const stdfs::path& path) {

@@ -1,7 +1,9 @@
 #pragma once
 // A Mephisto data directory (data-dir.md): its databases, run files and our own
 // `.mephisto-db/` folder.
+#include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,8 +27,8 @@ class DataDir {
   stdfs::path db_path(DbId db) const { return root_ / db_spec(db).file; }
   bool has_db(DbId db) const;
   stdfs::path runs_dir() const { return root_ / "data" / "runs"; }
-  // data/runs/<project or NO_PROJECT>/<task_run_id>
-  stdfs::path run_dir(const std::string& project_name, const std::string& task_run_id) const;
+  // root / run_dir_path(project_name, task_run_id).
+  stdfs::path run_dir(const std::optional<std::string>& project_name, int64_t task_run_id) const;
   // Our folder (journal marker, locks); never exported, never restored over.
   stdfs::path meta_dir() const { return root_ / ".mephisto-db"; }
 
@@ -41,6 +43,17 @@ class DataDir {
  private:
   stdfs::path root_;
 };
+
+// The one step from a project name to a directory (docs/PATHS.md). Why `project_name` (a
+// projects.project_name as stored) cannot be the directory data/runs/<project_name>/, or "" when
+// it can: it must be exactly one path component (path_component_problem: not empty, ".", "..",
+// no '/', no NUL). Callers report it naming the row before anything is read or written.
+std::string project_dir_problem(const Value& project_name);
+
+// data/runs/<project_name>/<task_run_id> relative to the data dir; NO_PROJECT when the task has no
+// project (nullopt). A name with a project_dir_problem throws mdb::Error: nothing outside
+// data/runs/ is ever named from a database value.
+stdfs::path run_dir_path(const std::optional<std::string>& project_name, int64_t task_run_id);
 
 // Checks that `schema` (read from `path`) has every table the final schema of `kind` has.
 void check_tables_present(const SchemaInfo& schema, SchemaKind kind, const stdfs::path& path);

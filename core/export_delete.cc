@@ -244,7 +244,7 @@ DeleteResult delete_exported(Source& src, const Selection& sel, const std::vecto
 
   // Every statement ran: now the run directories go, then the transaction commits.
   RunDirMover mover(src.dir());
-  for (const RunDir& run : run_dirs) mover.move(src.dir().run_dir(run.project, std::to_string(run.id)));
+  for (const RunDir& run : run_dirs) mover.move(src.dir().run_dir(run.project, run.id));
   txn.commit();
   mover.commit();
   change.commit();

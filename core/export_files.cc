@@ -90,20 +90,46 @@ std::vector<std::string> sorted_entries(const stdfs::path& dir) {
 std::vector<RunDir> run_dirs_of(Source& src, const std::string& rowids_sql) {
   std::vector<RunDir> out;
   sql::Stmt s = src.conn().prepare(
-      "SELECT r.task_run_id, p.project_name FROM main.task_runs AS r "
+      "SELECT r.task_run_id, p.project_id, p.project_name FROM main.task_runs AS r "
       "LEFT JOIN main.tasks AS t ON t.task_id = r.task_id "
       "LEFT JOIN main.projects AS p ON p.project_id = t.project_id "
       "WHERE r.rowid IN (" +
       rowids_sql + ")");
   while (s.step()) {
-    Value project = s.column(1);
-    out.push_back(
-        {project.is_null() || project.to_string().empty() ? "NO_PROJECT" : project.to_string(), s.column_int(0)});
+    std::optional<std::string> project;
+    if (!s.column(1).is_null()) project = s.column(2).to_string();
+    run_dir_path(project, s.column_int(0));  // throws on a name that is not one directory
+    out.push_back({project.value_or("NO_PROJECT"), s.column_int(0)});
   }
   std::sort(out.begin(), out.end(), [](const RunDir& a, const RunDir& b) {
     return a.project != b.project ? a.project < b.project : a.id < b.id;
   });
   return out;
+}
+
+void check_project_dirs(Source& src, const Selection& sel) {
+  if (sel.kind() == DumpKind::QualificationsOnly) return;
+  sql::Stmt s = src.conn().prepare(
+      "SELECT project_id, project_name FROM main.projects WHERE rowid IN (" +
+      sel.rowids_sql(DbId::Mephisto, "projects") +
+      ") UNION SELECT p.project_id, p.project_name FROM main.task_runs AS r "
+      "JOIN main.tasks AS t ON t.task_id = r.task_id JOIN main.projects AS p ON p.project_id = t.project_id "
+      "WHERE r.rowid IN (" +
+      sel.rowids_sql(DbId::Mephisto, "task_runs") + ") ORDER BY 1");
+  std::vector<std::string> bad;
+  while (s.step()) {
+    Value name = s.column(1);
+    if (std::string problem = project_dir_problem(name); !problem.empty())
+      bad.push_back("row project_id = " + s.column(0).to_string() + " has project_name " +
+                    (name.is_null() ? "NULL" : "\"" + name.to_string() + "\"") + ", which " + problem);
+  }
+  if (bad.empty()) return;
+  std::string list;
+  for (const std::string& b : bad) list += (list.empty() ? "" : "; ") + b;
+  throw Error("Table projects of " + src.dir().db_path(DbId::Mephisto).string() + ": " + list +
+              ". A project's task run files live in data/runs/<project_name>/, so its name must be one directory "
+              "name: not empty, not '.' or '..', without '/' (docs/PATHS.md). Rename the project (and move its run "
+              "dirs to match), or leave its tasks out with -tn/-ti/-tri, and export again. Nothing was exported.");
 }
 
 RunFiles::RunFiles(Source& src, const Selection& sel, const Remap* remap, Console& console)
@@ -116,7 +142,7 @@ uint64_t RunFiles::measure() const {
   for (const RunDir& run : runs_) {
     std::error_code ec;
     // Like add_dir: symbolic links to directories are not followed, those to files count.
-    for (stdfs::recursive_directory_iterator it(dir_.run_dir(run.project, std::to_string(run.id)), ec), end;
+    for (stdfs::recursive_directory_iterator it(dir_.run_dir(run.project, run.id), ec), end;
          !ec && it != end; it.increment(ec))
       if (std::error_code e; it->is_regular_file(e)) total += it->file_size(e);
   }
@@ -136,7 +162,7 @@ void RunFiles::add_to(zip::Writer& zip, OnFile on_file, Console::Progress* progr
   std::string last_project;
   bool any = false;
   for (const RunDir& run : runs_) {
-    stdfs::path disk = dir_.run_dir(run.project, std::to_string(run.id));
+    stdfs::path disk = dir_.run_dir(run.project, run.id);
     struct stat st {};
     if (::stat(disk.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) continue;
     if (!zip::is_valid_utf8(run.project))

@@ -20,12 +20,18 @@ namespace mdb::core {
 
 // A task run's directory: data/runs/<project>/<run>.
 struct RunDir {
-  std::string project;  // as stored, or NO_PROJECT
+  std::string project;  // as stored (one directory name), or NO_PROJECT
   int64_t id;
 };
 
 // The directories of the task runs whose rowids `rowids_sql` lists, ordered by project, then id.
+// Throws mdb::Error on a project name that is not one directory name (run_dir_path).
 std::vector<RunDir> run_dirs_of(Source& src, const std::string& rowids_sql);
+
+// Before anything is written: every project the dump of `sel` holds, and the project of every task
+// run whose files it holds, has a name that is one directory (project_dir_problem); else an error
+// naming the database, table, rows and names (docs/PATHS.md).
+void check_project_dirs(Source& src, const Selection& sel);
 
 class RunFiles {
  public:

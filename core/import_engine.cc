@@ -2,11 +2,13 @@
 
 #include <algorithm>
 
+#include "core/datadir.h"
 #include "core/dump_values.h"
 #include "core/import_local.h"
 #include "formats/dump_json.h"
 #include "formats/error.h"
 #include "formats/pyjson.h"
+#include "formats/safe_path.h"
 #include "store/env.h"
 
 namespace mdb::core {
@@ -235,6 +237,7 @@ void Importer::validate(Problems& problems) {
   check_not_null(problems);
   repair_randomized_references();
   check_references(problems);
+  check_project_dirs(problems);
   check_files(problems);
 }
 
@@ -497,6 +500,25 @@ void Importer::check_references(Problems& problems) {
         }
       }
     }
+  }
+}
+
+void Importer::check_project_dirs(Problems& problems) {
+  DumpTable* projects = dump_.table(DbId::Mephisto, "projects");
+  int name = projects ? projects->column("project_name") : -1;
+  if (name < 0) return;
+  Table& t = table_info(*projects);
+  sql::Stmt rows = dump_.stage().prepare("SELECT rowid, " + (t.pk >= 0 ? "c" + std::to_string(t.pk) : "NULL") +
+                                         ", c" + std::to_string(name) + " FROM " + projects->stage + " ORDER BY rowid");
+  while (rows.step()) {
+    Value v = rows.column(2);
+    std::string problem = project_dir_problem(v);
+    if (problem.empty()) continue;
+    Row key_row(projects->columns.size());
+    if (t.pk >= 0) key_row[t.pk] = rows.column(1);
+    problems.add(row_name(t, key_row, rows.column_int(0) - 1) + ", column `project_name`: " + show(v) +
+                 " cannot be the directory data/runs/<project_name>/ of its task runs' files: it " + problem +
+                 " (docs/PATHS.md).");
   }
 }
 
@@ -916,9 +938,16 @@ void Importer::plan_files(ImportOutcome& out) {
       parts[2] = mapped_dir("assignments", parts[2]);
       if (parts.size() > 4) parts[3] = mapped_dir("agents", parts[3]);
     }
-    stdfs::path run_dir = stdfs::path("data") / "runs" / parts[0] / parts[1];
+    stdfs::path run_dir = run_dir_path(parts[0], it->second.first);
     stdfs::path dest = run_dir;
-    for (size_t i = 2; i < parts.size(); ++i) dest /= parts[i];
+    // Member names are checked (zip), ids are integers, but an original -r dump's substitutions are any text.
+    for (size_t i = 2; i < parts.size(); ++i) {
+      if (std::string problem = path_component_problem(parts[i]); !problem.empty())
+        throw Error("The dump's file runs/" + std::string(f.path()) + " would go to a path whose component \"" +
+                    parts[i] + "\", from the dump's dump_metadata, " + problem +
+                    " (docs/PATHS.md). Nothing was imported.");
+      dest /= parts[i];
+    }
     bool new_run = it->second.second;
     if (!new_run && fs::exists(data_dir_ / dest)) continue;  // an existing run's files win
     if (new_run) new_dirs.insert(run_dir);

@@ -104,6 +104,7 @@ class Importer {
   // Rewrites the staged values of one column through `f` (nullopt: leave the value).
   void rewrite_staged(DumpTable& dt, int column, const std::function<std::optional<Value>(const Value&)>& f);
   void check_references(Problems& problems);
+  void check_project_dirs(Problems& problems);
   void check_files(Problems& problems);
   std::vector<DumpTable*> ordered_tables();
 

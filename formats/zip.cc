@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "formats/error.h"
+#include "formats/safe_path.h"
 
 namespace mdb::zip {
 
@@ -50,8 +51,6 @@ namespace {
 // Why a member name is unsafe, or empty when it is fine.
 std::string name_problem(std::string_view name, bool directory) {
   if (name.empty()) return "has an empty name";
-  if (name.find('\0') != std::string_view::npos) return "has a NUL byte in its name";
-  if (name.front() == '/') return "has an absolute path";
   if (!is_valid_utf8(name)) return "has a name that is not valid UTF-8";
   std::string_view rest = name;
   if (directory) {
@@ -60,15 +59,7 @@ std::string name_problem(std::string_view name, bool directory) {
   } else if (rest.back() == '/') {
     return "is a file whose name ends in '/'";
   }
-  while (true) {
-    size_t slash = rest.find('/');
-    std::string_view part = rest.substr(0, slash);
-    if (part.empty()) return "has an empty path component";
-    if (part == "." || part == "..") return "has a '" + std::string(part) + "' path component";
-    if (slash == std::string_view::npos) break;
-    rest.remove_prefix(slash + 1);
-  }
-  return {};
+  return relative_path_problem(rest);
 }
 
 std::string in_quotes(std::string_view s) { return "'" + std::string(s) + "'"; }

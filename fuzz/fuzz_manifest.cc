@@ -5,13 +5,14 @@
 #include <string_view>
 
 #include "formats/error.h"
+#include "formats/safe_path.h"
 #include "store/manifest.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view bytes(reinterpret_cast<const char*>(data), size);
   try {
     for (const mdb::store::Entry& e : mdb::store::decode_manifest_part(bytes, "fuzz"))
-      if (!mdb::store::is_safe_relative_path(e.path)) __builtin_trap();
+      if (!mdb::relative_path_problem(e.path).empty()) __builtin_trap();
   } catch (const mdb::Error&) {
   }
   try {

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "formats/error.h"
+#include "formats/safe_path.h"
 #include "formats/store.capnp.h"
 
 namespace mdb::store {
@@ -65,19 +66,6 @@ bool path_less(std::string_view a, std::string_view b) {
   return a.size() < b.size();
 }
 
-bool is_safe_relative_path(std::string_view path) {
-  if (path.empty() || path.front() == '/') return false;
-  size_t start = 0;
-  while (start <= path.size()) {
-    size_t end = path.find('/', start);
-    if (end == std::string_view::npos) end = path.size();
-    std::string_view part = path.substr(start, end - start);
-    if (part.empty() || part == "." || part == ".." || part.find('\0') != std::string_view::npos) return false;
-    start = end + 1;
-  }
-  return true;
-}
-
 std::string_view parent_path(std::string_view path) {
   size_t slash = path.rfind('/');
   return slash == std::string_view::npos ? std::string_view() : path.substr(0, slash);
@@ -113,7 +101,8 @@ std::vector<Entry> decode_manifest_part(std::string_view bytes, const std::strin
     for (auto r : list) {
       Entry e;
       e.path = str(r.getPath());
-      if (!is_safe_relative_path(e.path)) throw Error(what + " is damaged: an unsafe path '" + e.path + "'");
+      if (std::string problem = relative_path_problem(e.path); !problem.empty())
+        throw Error(what + " is damaged: the path '" + e.path + "' " + problem);
       if (!out.empty() && !path_less(out.back().path, e.path))
         throw Error(what + " is damaged: paths out of order at '" + e.path + "'");
       auto kind = static_cast<uint16_t>(r.getKind());

@@ -27,8 +27,6 @@ struct Entry {
 
 // Path order of manifests: component by component, bytewise ("a/b" < "a/b/c" < "a/b-c").
 bool path_less(std::string_view a, std::string_view b);
-// True when `path` is a safe relative path (see Entry::path).
-bool is_safe_relative_path(std::string_view path);
 // The parent of a relative path ("" for a top-level entry).
 std::string_view parent_path(std::string_view path);
 

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "formats/safe_path.h"
+
 namespace mdb::store {
 
 namespace {
@@ -149,7 +151,8 @@ BuildStats build_tree(TreeSource& src, const stdfs::path& root, Reporter& report
   std::string last;
   Entry e;
   while (src.next(e)) {
-    if (!is_safe_relative_path(e.path)) throw Error("refusing the unsafe path '" + e.path + "'");
+    if (std::string problem = relative_path_problem(e.path); !problem.empty())
+      throw Error("refusing the path '" + e.path + "', which " + problem);
     if (!last.empty() && !path_less(last, e.path))
       throw Error("'" + e.path + "' appears twice or out of order in the tree to restore");
     last = e.path;

@@ -67,7 +67,9 @@ TEST_F(Hostile, UnsafeMemberNamesAreRefusedBeforeAnythingIsWritten) {
     std::string message;
   };
   std::vector<Case> cases = {
-      {"traversal", {"runs/project_alpha/1151115676005583791/../../../../evil.txt", "x"}, "'..' path component"},
+      {"traversal",
+       {"runs/project_alpha/1151115676005583791/../../../../evil.txt", "x"},
+       "path component that is '..'"},
       {"absolute", {"/tmp/evil.txt", "x"}, "absolute path"},
       {"symlink", {"runs/project_alpha/1151115676005583791/link", "/etc/passwd", 0120777}, "symbolic link"},
       {"device", {"runs/project_alpha/1151115676005583791/dev", "", 0020644}, "device"},
@@ -203,6 +205,53 @@ TEST_F(Hostile, RunFilesMissingFromOrAddedToOurDumpAreNamed) {
                 .exit_code,
             0);
   expect_refused(import(data_, gained), "The zip's file " + extra + " is not among the files its Cap'n Proto half records.");
+}
+
+// docs/PATHS.md: a project name is one directory under data/runs/. A dump holding another one is
+// refused at validation naming the table, row and value, before anything is written, so no later
+// command can build a path outside the data dir from it.
+TEST_F(Hostile, AProjectNameThatIsNotOneDirectoryIsRefusedNamingTheRow) {
+  const std::string victim = "../../../somewhere/VICTIM";
+  for (const std::string& bad : {victim, std::string("/tmp/VICTIM"), std::string("a/b"), std::string(".."),
+                                std::string("."), std::string("")}) {
+    SCOPED_TRACE(bad);
+    std::string json =
+        edited_json([&](nlohmann::ordered_json& j) { j["mephisto"]["projects"][1]["project_name"] = bad; });
+    RunResult r = import_members("bad_project", {{json_name("bad_project"), json}});
+    expect_refused(r, "table `projects`, row project_id ");
+    EXPECT_NE(r.err.find("9099252003236837674"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("column `project_name`: \"" + bad + "\" cannot be the directory data/runs/<project_name>/"),
+              std::string::npos)
+        << r.err;
+  }
+  EXPECT_FALSE(stdfs::exists(tmp_ / "somewhere"));
+}
+
+// The original nests a project named a/b (runs/a/b/<run>/...): such a dump is refused as a whole,
+// with its files named too, not half imported.
+TEST_F(Hostile, TheOriginalsDumpOfAProjectNamedWithASlashIsRefused) {
+  std::string json =
+      edited_json([&](nlohmann::ordered_json& j) { j["mephisto"]["projects"][1]["project_name"] = "a/b"; });
+  RunResult r = import_members("slash", {{json_name("slash"), json},
+                                         {"runs/a/b/6035209599903972796/assign_data.json", "{}"}});
+  expect_refused(r, "column `project_name`: \"a/b\" cannot be the directory data/runs/<project_name>/ of its task "
+                    "runs' files: it holds a '/'");
+}
+
+// An original -r dump's pk_substitutions rename onboarding dirs: a substitution that is not an id
+// cannot move a file out of its run dir.
+TEST_F(Hostile, AnOnboardingSubstitutionCannotLeaveTheRunDir) {
+  const std::string evil = "../../../../../../../../../escaped";
+  std::string json = edited_json([&](nlohmann::ordered_json& j) {
+    j["dump_metadata"]["pk_substitutions"]["mephisto"]["onboarding_agents"]["1533502703331290714"] = evil;
+  });
+  RunResult r = import_members(
+      "onboarding", {{json_name("onboarding"), json},
+                     {"runs/project_alpha/8206106900268541822/onboarding/onboarding_1533502703331290714/agent_data.json",
+                      "{}"}});
+  expect_refused(r, "component \"onboarding_" + evil + "\", from the dump's dump_metadata, holds a '/'");
+  EXPECT_FALSE(stdfs::exists(tmp_ / "escaped"));
+  EXPECT_FALSE(stdfs::exists("/escaped"));
 }
 
 // import.md: the JSON's keys are `mephisto`, the provider types and `dump_metadata`.

@@ -333,7 +333,7 @@ TEST(ZipReader, RejectsHostileMembers) {
     std::string expected;
   };
   std::vector<Case> cases = {
-      {"dotdot", {{"a/../../etc/passwd", "x"}}, "'..' path component"},
+      {"dotdot", {{"a/../../etc/passwd", "x"}}, "path component that is '..'"},
       {"absolute", {{"/etc/passwd", "x"}}, "absolute path"},
       {"symlink", {{"link", "/etc/passwd", 0120777}}, "symbolic link"},
       {"device", {{"dev", "", 0020644}}, "device"},
@@ -342,7 +342,7 @@ TEST(ZipReader, RejectsHostileMembers) {
       {"bad_utf8", {{std::string("n\xff\xfe"), "1"}}, "not valid UTF-8"},
       {"dir_with_content", {{"d/", "data", 040755}}, "directory with content"},
       {"larger_than_declared", {{"big", std::string(5000, 'a'), 0100644, 100}}, "is damaged"},
-      {"empty_component", {{"a//b", "x"}}, "empty path component"},
+      {"empty_component", {{"a//b", "x"}}, "path component that is empty"},
   };
   for (const Case& c : cases) {
     stdfs::path p = dir / (c.label + ".zip");
