@@ -156,15 +156,40 @@ std::string RunFiles::member_name(const std::string& project, const std::vector<
   return name;
 }
 
+namespace {
+
+// Whether `path`, with every symlink resolved (into `real`), lies inside `real_root`.
+bool resolves_inside(const stdfs::path& path, const stdfs::path& real_root, stdfs::path& real) {
+  std::error_code ec;
+  real = stdfs::canonical(path, ec);
+  if (ec) return false;
+  auto [r, p] = std::mismatch(real_root.begin(), real_root.end(), real.begin(), real.end());
+  return r == real_root.end();
+}
+
+}  // namespace
+
+// A run dir or run file reached through a symlink is exported only when the link resolves inside the data
+// dir: nothing outside it is ever read (docs/PATHS.md).
+bool RunFiles::skip_outside(const stdfs::path& path) {
+  stdfs::path real;
+  if (resolves_inside(path, real_root_, real)) return false;
+  console_.warn("Skipped " + path.string() + ": through a symbolic link it leads to " +
+                (real.empty() ? "a missing target" : real.string()) + ", outside the data directory.");
+  return true;
+}
+
 void RunFiles::add_to(zip::Writer& zip, OnFile on_file, Console::Progress* progress) {
   on_file_ = std::move(on_file);
   progress_ = progress;
+  real_root_ = stdfs::canonical(dir_.root());
   std::string last_project;
   bool any = false;
   for (const RunDir& run : runs_) {
     stdfs::path disk = dir_.run_dir(run.project, run.id);
     struct stat st {};
     if (::stat(disk.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) continue;
+    if (skip_outside(disk)) continue;
     if (!zip::is_valid_utf8(run.project))
       throw Error("The project name of task run " + std::to_string(run.id) +
                   " is not valid UTF-8, so its files "
@@ -194,6 +219,7 @@ void RunFiles::add_dir(zip::Writer& zip, const stdfs::path& disk, std::vector<st
     }
     struct stat lst {};
     bool link = ::lstat(path.c_str(), &lst) == 0 && S_ISLNK(lst.st_mode);
+    if (link && S_ISREG(st.st_mode) && skip_outside(path)) continue;
     components.push_back(name);
     if (S_ISDIR(st.st_mode) && !link) {
       zip.add_directory(member_name(project, components) + "/");

@@ -51,11 +51,13 @@ class RunFiles {
   uint64_t total_bytes() const { return bytes_; }
 
  private:
+  bool skip_outside(const std::filesystem::path& path);
   void add_dir(zip::Writer& zip, const std::filesystem::path& disk, std::vector<std::string>& components,
                const std::string& project);
   std::string member_name(const std::string& project, const std::vector<std::string>& components) const;
 
   const DataDir& dir_;
+  std::filesystem::path real_root_;  // the data dir with every symlink resolved
   const Remap* remap_;
   Console& console_;
   std::vector<RunDir> runs_;

@@ -3,6 +3,8 @@
 // would leave it) is never used to read or move anything outside data/runs/.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "formats/zip.h"
 #include "tests/export/export_support.h"
 
@@ -138,6 +140,40 @@ TEST_F(ProjectPaths, AProjectNamedWithASlashIsRefusedClearlyAndTheRestStillExpor
       "yes\n");
   ASSERT_EQ(in.exit_code, 0) << in.out << in.err;
   EXPECT_TRUE(stdfs::exists(fresh / "data/runs/a_b" / kRun));
+}
+
+// Symbolic links in run dirs: one that resolves inside the data dir is followed (as the original's zip does);
+// one that leads outside is skipped with a warning naming it, so nothing outside is ever read.
+TEST_F(ProjectPaths, RunFilesBehindSymlinksAreExportedOnlyWhenTheyStayInsideTheDataDir) {
+  stdfs::path run_dir = data_ / "data/runs/Проект_β" / kRun;
+  write(tmp_ / "outside" / "secret.txt", "SECRET OUTSIDE THE DATA DIR");
+  write(tmp_ / "outside" / "run" / "x.txt", "SECRET RUN OUTSIDE");
+  write(data_ / "shared.txt", "inside, reached through a link");
+  stdfs::create_symlink(tmp_ / "outside" / "secret.txt", run_dir / "leak.txt");
+  stdfs::create_symlink(data_ / "shared.txt", run_dir / "inside_link.txt");
+  // A whole run dir that is a symlink to a directory outside.
+  RunResult other = run("/usr/bin/sqlite3", {(data_ / "database.db").string(),
+                                             "SELECT t.task_run_id, p.project_name FROM task_runs t JOIN tasks k ON "
+                                             "t.task_id = k.task_id JOIN projects p ON k.project_id = p.project_id "
+                                             "WHERE t.task_run_id != " + kRun + " LIMIT 1"});
+  ASSERT_EQ(other.exit_code, 0) << other.err;
+  std::string line = other.out.substr(0, other.out.find('\n'));
+  std::string other_run = line.substr(0, line.find('|')), other_project = line.substr(line.find('|') + 1);
+  stdfs::path other_dir = data_ / "data/runs" / other_project / other_run;
+  ASSERT_TRUE(stdfs::is_directory(other_dir)) << other_dir;
+  stdfs::remove_all(other_dir);
+  stdfs::create_symlink(tmp_ / "outside" / "run", other_dir);
+
+  RunResult r = export_with({});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.err.find("Skipped " + (run_dir / "leak.txt").string()), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("Skipped " + other_dir.string()), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("outside the data directory"), std::string::npos) << r.err;
+  std::vector<std::string> members = members_of_dump();
+  const std::string prefix = "runs/Проект_β/" + kRun + "/";
+  EXPECT_NE(std::find(members.begin(), members.end(), prefix + "inside_link.txt"), members.end());
+  EXPECT_EQ(std::find(members.begin(), members.end(), prefix + "leak.txt"), members.end());
+  for (const std::string& m : members) EXPECT_EQ(m.find("x.txt"), std::string::npos) << m;
 }
 
 }  // namespace
