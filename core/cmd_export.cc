@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -14,6 +15,7 @@
 #include "core/export_files.h"
 #include "core/export_filters.h"
 #include "core/journal.h"
+#include "core/migrate.h"
 #include "formats/error.h"
 #include "store/env.h"
 #include "store/zipfile.h"
@@ -183,10 +185,10 @@ ExportResult write_dump(Context& ctx, Source& src, const Selection& sel, const E
   return result;
 }
 
-Selection select(Source& src, const ExportRequest& req) {
+Selection select(Source& src, const ExportRequest& req, bool unit_review_key) {
   switch (req.kind) {
     case DumpKind::Full:
-      return Selection::full(src);
+      return Selection::full(src, unit_review_key);
     case DumpKind::Partial:
       return Selection::partial(src, req.run_ids);
     case DumpKind::QualificationsOnly:
@@ -209,14 +211,17 @@ int run_export(Context& ctx, const ExportOptions& opts) {
   if (del) {
     change.emplace(ctx, dir, "export --delete-exported-data");
   }
-  for (const std::string& notice : migrate_data_dir(dir)) con.info(notice);
+  DataDirMigration migration = migrate_data_dir(dir);
+  for (const std::string& notice : migration.notices) con.info(notice);
+  const std::vector<std::string>& applied = migration.mephisto;
+  bool unit_review_key = std::find(applied.begin(), applied.end(), kModifyQualifications) == applied.end();
 
   con.info("Started exporting data ...");
   Source src(dir, /*writable=*/del);
   sql::Transaction txn(src.conn(), del ? "BEGIN IMMEDIATE" : "BEGIN");  // one consistent view of every DB
   con.info("Copying database records ...");
   ExportRequest req = resolve_filters(src.conn(), opts);
-  Selection sel = select(src, req);
+  Selection sel = select(src, req, unit_review_key);
   check_project_dirs(src, sel);
   if (req.kind == DumpKind::Full) con.info("No filter for TaskRuns specified - exporting all TaskRuns.");
   if (req.kind == DumpKind::Partial) con.info("Run command for TaskRun IDs: " + join_ids(req.run_ids) + ".");

@@ -27,6 +27,7 @@ class Doomed {
     for (const DumpDb& d : sel.layout())
       if (d.db && src.attached(*d.db))
         for (const std::string& t : d.tables) {
+          if (!src.schema(*d.db).find(t)) continue;  // listed empty, not in the file
           tables_.push_back({*d.db, t});
           src.conn().exec("CREATE TEMP TABLE IF NOT EXISTS " + qi(name(*d.db, t)) + " (rid INTEGER PRIMARY KEY)");
         }

@@ -28,9 +28,9 @@ std::vector<std::string> dump_tables(const SchemaInfo& schema) {
 
 }  // namespace
 
-Selection Selection::full(Source& src) {
+Selection Selection::full(Source& src, bool unit_review_key) {
   Selection s(src, DumpKind::Full);
-  s.make_layout();
+  s.make_layout(unit_review_key);
   return s;
 }
 
@@ -187,12 +187,18 @@ int64_t Selection::apply_provider_rules(DbId db) {
   return added;
 }
 
-void Selection::make_layout() {
+void Selection::make_layout(bool unit_review_key) {
   layout_.clear();
   DumpDb mephisto{"mephisto", DbId::Mephisto, {}};
   const SchemaInfo& schema = src_->schema(DbId::Mephisto);
   if (kind_ == DumpKind::Full) {
     mephisto.tables = dump_tables(schema);
+    // The original creates `unit_review` at every start: it follows worker_review, the last table
+    // of every schema the original makes.
+    if (unit_review_key && !schema.find("unit_review")) {
+      auto reviews = std::find(mephisto.tables.begin(), mephisto.tables.end(), "worker_review");
+      mephisto.tables.insert(reviews == mephisto.tables.end() ? reviews : reviews + 1, "unit_review");
+    }
   } else {
     const auto& order = kind_ == DumpKind::Partial ? kPartialTables
                         : all_tables_.empty()      ? kNamedQualificationTables

@@ -23,13 +23,17 @@ enum class DumpKind { Full, Partial, QualificationsOnly };
 struct DumpDb {
   std::string key;         // "mephisto" or a provider type
   std::optional<DbId> db;  // nullopt: a type without a datastore of its own (inhouse): `{}`
+  // A table may be absent from the DB (a datastore that does not exist, the original's
+  // `unit_review`): it is written empty, with the final schema's columns.
   std::vector<std::string> tables;
 };
 
 class Selection {
  public:
-  // Every row of every table.
-  static Selection full(Source& src);
+  // Every row of every table. `unit_review_key`: list `unit_review` (empty) also when database.db
+  // has no such table, as the original does except in the export that applies the migration
+  // dropping it (data-dir.md).
+  static Selection full(Source& src, bool unit_review_key);
   // The task runs `run_ids` (which exist) and everything tied to them, closed under references.
   static Selection partial(Source& src, const std::vector<int64_t>& run_ids);
   // -qo: all qualifications, grants and workers; or, when `qualification_ids` is set, those
@@ -43,13 +47,14 @@ class Selection {
   std::string rows_sql(DbId db, std::string_view table) const;
   // A subquery listing the rowids of the selected rows of a table.
   std::string rowids_sql(DbId db, std::string_view table) const;
+  // Whether every row of the table is selected (no rowid filter needed).
+  bool selects_all(DbId db, std::string_view table) const;
   // The selected task runs, ascending.
   std::vector<int64_t> task_run_ids() const;
 
  private:
   Selection(Source& src, DumpKind kind) : src_(&src), kind_(kind) {}
   std::string sel_table(DbId db, std::string_view table) const;
-  bool selects_all(DbId db, std::string_view table) const;
   void create_sets();
   // Selects the rows of `table` matching `where`; returns how many were new.
   int64_t add(DbId db, std::string_view table, const std::string& where);
@@ -59,7 +64,7 @@ class Selection {
   int64_t apply_child_rules();
   int64_t apply_provider_rules(DbId db);
   bool provider_selected(DbId db) const;
-  void make_layout();
+  void make_layout(bool unit_review_key = false);
 
   Source* src_;
   DumpKind kind_;

@@ -44,7 +44,10 @@ std::string Source::qualified(DbId db, std::string_view table) const {
 
 const SchemaInfo& Source::schema(DbId db) const {
   const auto& s = schemas_[static_cast<size_t>(db)];
-  if (s) return *s;
+  return s ? *s : final_schema(db);
+}
+
+const SchemaInfo& Source::final_schema(DbId db) const {
   auto& f = final_schemas_[static_cast<size_t>(db)];
   if (!f) {
     f = SchemaInfo{};
@@ -57,7 +60,7 @@ const SchemaInfo& Source::schema(DbId db) const {
   return *f;
 }
 
-std::vector<std::string> migrate_data_dir(const DataDir& dir) {
+DataDirMigration migrate_data_dir(const DataDir& dir) {
   std::vector<std::pair<DbId, bool>> needed;  // DBs present, and whether each lacks migrations
   {
     sql::Db probe = sql::Db::open_readonly(dir.db_path(DbId::Mephisto));
@@ -77,18 +80,19 @@ std::vector<std::string> migrate_data_dir(const DataDir& dir) {
   // Tables are rebuilt (dropped and recreated) as the original does: foreign keys off, and on
   // again only after the commit.
   conn.exec("PRAGMA foreign_keys = OFF");
-  std::vector<std::string> notices;
+  DataDirMigration result;
   {
     sql::Transaction txn(conn);
     for (const auto& [db, missing] : needed) {
       if (!missing) continue;
       std::vector<std::string> names = apply_migrations(conn, db, db == DbId::Mephisto ? "main" : db_spec(db).key);
-      notices.push_back(migration_notice(std::string(db_spec(db).file), names));
+      result.notices.push_back(migration_notice(std::string(db_spec(db).file), names));
+      if (db == DbId::Mephisto) result.mephisto = names;
     }
     txn.commit();
   }
   conn.exec("PRAGMA foreign_keys = ON");
-  return notices;
+  return result;
 }
 
 }  // namespace mdb::core

@@ -11,7 +11,6 @@ namespace mdb::core {
 namespace {
 
 constexpr std::string_view kDataPorter = "20240418_data_porter_feature";
-constexpr std::string_view kQualifications = "20241002_modify_qualifications";
 
 // Where a rebuilt table's column takes its values from, when the old table has no column of that
 // name: another old column (a rename), or an SQL expression (the original's fill value).
@@ -56,7 +55,7 @@ const std::vector<Rebuild>& rebuilds(DbId id) {
 
 std::vector<std::string_view> migrations_of(DbId id) {
   switch (rules_of(id)) {
-    case DbId::Mephisto: return {kDataPorter, kQualifications};
+    case DbId::Mephisto: return {kDataPorter, kModifyQualifications};
     case DbId::Prolific:
     case DbId::Mturk: return {kDataPorter};
     default: return {};
@@ -205,7 +204,7 @@ std::vector<std::string> apply_migrations(sql::Db& db, DbId id, std::string_view
     if (name == kDataPorter) {
       for (const Rebuild& r : rebuilds(id)) rebuild(db, id, schema, r);
       if (rules_of(id) == DbId::Prolific) db.exec("DROP TABLE IF EXISTS " + sql::quote_ident(schema) + ".requesters");
-    } else if (name == kQualifications) {
+    } else if (name == kModifyQualifications) {
       modify_qualifications(db, schema);
     }
     record.bind(1, name);

@@ -22,6 +22,9 @@
 
 namespace mdb::core {
 
+// The Mephisto DB migration that drops `unit_review` (after moving its rows into worker_review).
+inline constexpr std::string_view kModifyQualifications = "20241002_modify_qualifications";
+
 // Names of the original's migrations that the DB attached as `schema` lacks (no row with status
 // 'completed'), in the order they apply. Empty when the DB is up to date. Reads only.
 std::vector<std::string> missing_migrations(const sql::Db& db, DbId id, std::string_view schema = "main");

@@ -493,12 +493,14 @@ stdfs::path rebuild_with_files(const std::string& state, const stdfs::path& dump
 }
 
 // More data dirs of the original with its full dump of each: ours is byte-identical but for the
-// timestamp. s2 B4 holds imported_data rows with labels; s4 is a migrated legacy data dir
-// (small sequential ids, unit_review, legacy prolific tables).
+// timestamp. s2 B4 holds imported_data rows with labels. s1 A and s1n N were built in one Python
+// process, so their files have no unit_review table, while the dumps list `"unit_review": []`.
 TEST(FixtureStates, FullDumpsAreByteIdenticalToTheOriginals) {
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"s2_import/db_state/B4_after_import", "s2_import/dumps/2026_11_25_15_43_27_mephisto_dump.zip"},
-      {"s4_legacy/db_state/L_after_migration", "s4_legacy/dumps/2026_11_25_15_47_07_mephisto_dump.zip"},
+      {"s1_realistic_export/db_state/A_after_build", "s1_realistic_export/dumps/2026_11_25_15_36_49_mephisto_dump.zip"},
+      {"s1n_source_without_mturk_hits/db_state/N_after_build",
+       "s1n_source_without_mturk_hits/dumps/2026_11_25_15_42_09_mephisto_dump.zip"},
   };
   for (const auto& [state, dump] : cases) {
     SCOPED_TRACE(state);
@@ -508,7 +510,79 @@ TEST(FixtureStates, FullDumpsAreByteIdenticalToTheOriginals) {
     Dump ours = read_dump(dump_zips(tmp / "out").at(0)), theirs = read_dump(fixtures() / dump);
     EXPECT_EQ(without_timestamp(ours.json_text), without_timestamp(theirs.json_text));
     EXPECT_EQ(ours.files, theirs.files);
+    EXPECT_TRUE(ours.json["mephisto"].contains("unit_review"));
   }
+}
+
+// `text` (a dump's JSON at indent 2) with `"unit_review": []` after the worker_review table.
+std::string with_unit_review(const std::string& text) {
+  size_t reviews = text.find("\n    \"worker_review\": [");
+  if (reviews == std::string::npos) throw std::runtime_error("no worker_review in the dump");
+  size_t end = text.find("\n    ]", reviews);
+  return text.substr(0, end + 6) + ",\n    \"unit_review\": []" + text.substr(end + 6);
+}
+
+// s4's legacy data dir: the original's first export of it applied the migration that drops
+// unit_review, so that dump has no such key (15_47_07); every later full dump has it, while the
+// migrated file still lacks the table. Ours: the same, byte for byte, for both exports.
+TEST(FixtureStates, ALegacyDataDirDumpsUnitReviewFromTheExportAfterItsMigration) {
+  TempDir tmp;
+  const stdfs::path theirs_zip = fixtures() / "s4_legacy/dumps/2026_11_25_15_47_07_mephisto_dump.zip";
+  stdfs::path data = rebuild_with_files("s4_legacy/db_state/L_legacy_premigration", theirs_zip, tmp.path());
+  RunResult first = export_dump(data, tmp / "first", {});
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_NE(first.out.find("Applied Mephisto's migrations"), std::string::npos) << first.out;
+  RunResult second = export_dump(data, tmp / "second", {});
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  EXPECT_EQ(second.out.find("Applied"), std::string::npos) << second.out;
+  {
+    sql::Db db = sql::Db::open_readonly(data / "database.db");
+    EXPECT_EQ(db.query_value("SELECT count(*) FROM sqlite_master WHERE name = 'unit_review'").i, 0);
+  }
+  Dump theirs = read_dump(theirs_zip);
+  Dump ours_first = read_dump(dump_zips(tmp / "first").at(0)), ours_second = read_dump(dump_zips(tmp / "second").at(0));
+  EXPECT_FALSE(theirs.json["mephisto"].contains("unit_review"));
+  // The migration fills the dates it adds to prolific units and workers with the time it runs, as
+  // the original's does: ours ran today, theirs at 15:47:07.
+  const Json& filled = ours_first.json["prolific"]["workers"][0]["creation_date"];
+  const Json& their_fill = theirs.json["prolific"]["workers"][0]["creation_date"];
+  ASSERT_NE(filled, their_fill);
+  auto their_time = [&](std::string text) {
+    std::string from = "\"" + filled.get<std::string>() + "\"", to = "\"" + their_fill.get<std::string>() + "\"";
+    for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
+      text.replace(at, from.size(), to);
+    return without_timestamp(text);
+  };
+  EXPECT_EQ(their_time(ours_first.json_text), without_timestamp(theirs.json_text));
+  EXPECT_EQ(their_time(ours_second.json_text), without_timestamp(with_unit_review(theirs.json_text)));
+  EXPECT_EQ(ours_second.files, theirs.files);
+
+  // The original's migrated state exports as our migrated dir does.
+  TempDir tmp2;
+  stdfs::path migrated = rebuild_with_files("s4_legacy/db_state/L_after_migration", theirs_zip, tmp2.path());
+  ASSERT_EQ(export_dump(migrated, tmp2 / "out", {}).exit_code, 0);
+  EXPECT_EQ(without_timestamp(read_dump(dump_zips(tmp2 / "out").at(0)).json_text),
+            without_timestamp(with_unit_review(theirs.json_text)));
+}
+
+// s4 M: a legacy dir migrated by the original (no unit_review in the file), exported with -r by
+// it (15_48_13): its dump and ours list the same tables, unit_review included, in pk_substitutions too.
+TEST(FixtureStates, AMigratedLegacyDirListsUnitReviewInItsRandomizedDump) {
+  TempDir tmp;
+  const stdfs::path theirs_zip = fixtures() / "s4_legacy/dumps/2026_11_25_15_48_13_mephisto_dump.zip";
+  stdfs::path data = rebuild_dbs("s4_legacy/db_state/M_mixed_before_export", tmp.path());
+  RunResult r = export_dump(data, tmp / "out", {"-r"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  Dump ours = read_dump(dump_zips(tmp / "out").at(0)), theirs = read_dump(theirs_zip);
+  auto keys = [](const Json& j) {
+    std::vector<std::string> out;
+    for (const auto& [k, v] : j.items()) out.push_back(k);
+    return out;
+  };
+  EXPECT_EQ(keys(ours.json["mephisto"]), keys(theirs.json["mephisto"]));
+  EXPECT_EQ(keys(ours.json["dump_metadata"]["pk_substitutions"]["mephisto"]),
+            keys(theirs.json["dump_metadata"]["pk_substitutions"]["mephisto"]));
+  EXPECT_EQ(ours.json["mephisto"]["unit_review"], Json::array());
 }
 
 // s2's data dir after importing a dump under two labels (B4): its -l export line for line, and

@@ -65,11 +65,47 @@ TEST(Generated, ExportingTwiceGivesTheSameMembersExceptTheTimestamp) {
   EXPECT_EQ(a.capnp.substr(header_a), b.capnp.substr(header_b));
 }
 
+// The original creates `unit_review` at every start, so its full dumps carry `"unit_review": []`
+// (after worker_review) also for a DB file without the table (data-dir.md): a data dir that lacks
+// it exports byte for byte as one that has it, -del included.
+TEST(Generated, AFullDumpListsUnitReviewAlsoWhenTheFileLacksIt) {
+  TempDir tmp;
+  stdfs::path data = sample(tmp.path(), 5);
+  Dump with = export_one(data, tmp / "with", {});
+  {
+    sql::Db db = sql::Db::open(data / "database.db");
+    db.exec("DROP TABLE unit_review");
+  }
+  Dump without = export_one(data, tmp / "without", {});
+  EXPECT_EQ(without_timestamp(without.json_text), without_timestamp(with.json_text));
+  std::vector<std::string> tables;
+  for (const auto& [t, rows] : without.json["mephisto"].items()) tables.push_back(t);
+  ASSERT_GE(tables.size(), 2u);
+  EXPECT_EQ(std::vector<std::string>(tables.end() - 2, tables.end()),
+            (std::vector<std::string>{"worker_review", "unit_review"}));
+  EXPECT_EQ(without.json["mephisto"]["unit_review"], Json::array());
+  EXPECT_EQ(halves_differences(without), std::vector<std::string>{});
+  // Partial and -qo dumps never list it, as the original's.
+  Dump partial = export_one(data, tmp / "partial", {"-trs", "2000-01-01"});
+  EXPECT_FALSE(partial.json["mephisto"].contains("unit_review"));
+  // -del of everything: the table is listed, and nothing tries to delete from it.
+  RunResult del = export_dump(data, tmp / "del", {"-y", "-del"});
+  ASSERT_EQ(del.exit_code, 0) << del.err;
+  Dump deleted = read_dump(dump_zips(tmp / "del").at(0));
+  EXPECT_EQ(deleted.json["mephisto"], without.json["mephisto"]);
+  EXPECT_EQ(column(data, "SELECT count(*) FROM task_runs"), std::vector<std::string>{"0"});
+  EXPECT_EQ(column(data, "SELECT count(*) FROM sqlite_master WHERE name = 'unit_review'"),
+            std::vector<std::string>{"0"});
+}
+
 TEST(Generated, RandomizedLegacyIdsKeepEveryRelation) {
   for (int seed = 1; seed <= kSeeds; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed));
     TempDir tmp;
     stdfs::path data = sample(tmp.path(), seed, {"--legacy"});
+    // The first export migrates the legacy dir, so it alone lists no unit_review (data-dir.md).
+    Dump migrating = export_one(data, tmp / "migrating", {});
+    EXPECT_FALSE(migrating.json["mephisto"].contains("unit_review"));
     std::vector<std::vector<std::string>> cases = {{}};
     for (const std::string& run : column(data, "SELECT task_run_id FROM task_runs LIMIT 2"))
       cases.push_back({"-tri", run});
