@@ -126,6 +126,9 @@ void add_import(CLI::App* db, Parsed& p) {
   repeatable(c, "-l,--labels", o.labels, "Labels stored in imported_data (default: the dump file name)");
   c->add_flag("-k,--keep-import-metadata", o.keep_import_metadata, "Also merge the dump's own imported_data rows");
   c->add_flag("--qualification-only", o.qualification_only, "Import a qualification-only dump");
+  c->add_flag("--strict", o.strict,
+              "Refuse a dump whose references neither the dump nor the data dir can satisfy (default: import "
+              "them as they are, with a warning naming each)");
   verbosity(c, o.verbosity);
 }
 

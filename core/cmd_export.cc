@@ -10,6 +10,7 @@
 #include <ctime>
 
 #include "core/commands.h"
+#include "core/dangling.h"
 #include "core/export_delete.h"
 #include "core/export_dump.h"
 #include "core/export_files.h"
@@ -197,6 +198,17 @@ Selection select(Source& src, const ExportRequest& req, bool unit_review_key) {
   throw Error("internal: unknown dump kind");
 }
 
+// References the data dir itself cannot satisfy (left by the original's imports) stay in the
+// dump as they are, so it imports as the data dir is (import.md).
+void warn_dangling(Console& con, Source& src, const Selection& sel) {
+  std::vector<DanglingReference> refs = dangling_in_selection(src, sel);
+  report_dangling(con,
+                  "Warning: " + std::to_string(refs.size()) + " reference" + (refs.size() == 1 ? "" : "s") +
+                      " of the exported rows point at rows the data dir does not have; the dump keeps them as "
+                      "they are:",
+                  refs, kNotInDataDir);
+}
+
 }  // namespace
 
 int run_export(Context& ctx, const ExportOptions& opts) {
@@ -225,6 +237,7 @@ int run_export(Context& ctx, const ExportOptions& opts) {
   check_project_dirs(src, sel);
   if (req.kind == DumpKind::Full) con.info("No filter for TaskRuns specified - exporting all TaskRuns.");
   if (req.kind == DumpKind::Partial) con.info("Run command for TaskRun IDs: " + join_ids(req.run_ids) + ".");
+  warn_dangling(con, src, sel);
   std::optional<Remap> remap;
   if (opts.randomize_legacy_ids) remap.emplace(src, sel);
 

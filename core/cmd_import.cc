@@ -12,6 +12,7 @@
 #include <random>
 
 #include "core/commands.h"
+#include "core/dangling.h"
 #include "core/import_dump.h"
 #include "core/import_engine.h"
 #include "core/import_files.h"
@@ -85,6 +86,45 @@ int nothing_new(Console& console, const ImportOutcome& o, bool qualification_onl
   return 0;
 }
 
+// --strict: references that nothing satisfies are problems, listed in full under --json.
+void refuse_dangling(Console& console, const std::vector<DanglingReference>& dangling, bool strict,
+                     Problems& problems) {
+  if (!strict || dangling.empty()) return;
+  nlohmann::ordered_json list = nlohmann::ordered_json::array();
+  for (const DanglingReference& d : dangling) {
+    problems.add(d.sentence(kNotInDumpOrDataDir) + " (--strict refuses such a dump)");
+    list.push_back(d.to_json());
+  }
+  console.set("dangling_references", std::move(list));
+}
+
+// Imported as they are (import.md "References that nothing satisfies").
+void warn_dangling(Console& console, const std::vector<DanglingReference>& dangling) {
+  size_t n = dangling.size();
+  report_dangling(console,
+                  "Warning: " + std::to_string(n) + " reference" + (n == 1 ? "" : "s") +
+                      " of the dump point at rows that neither the dump nor the data dir has (the original's "
+                      "partial dumps miss parent rows); imported as they are, --strict refuses such a dump:",
+                  dangling, kNotInDumpOrDataDir);
+}
+
+// The original's -r dumps: the ids it replaced needlessly got their pre-`-r` values back.
+void report_restored_ids(Console& console, const ImportOutcome& o) {
+  if (o.restored_ids.empty()) return;
+  int64_t total = 0;
+  std::string tables;
+  nlohmann::ordered_json json = nlohmann::ordered_json::object();
+  for (const auto& [table, n] : o.restored_ids) {
+    total += n;
+    tables += (tables.empty() ? "" : ", ") + table + " " + std::to_string(n);
+    json[table] = n;
+  }
+  console.info("Gave " + std::to_string(total) + " id" + (total == 1 ? "" : "s") +
+               " back the value they had before the original's -r, which replaced them although they were "
+               "not legacy ids (its pk_substitutions): " + tables + ".");
+  console.set("restored_ids", std::move(json));
+}
+
 // Seconds since `start`, for the --json timings.
 double since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -101,7 +141,8 @@ struct Applied {
 // database, the staged files renamed into place, commit. nullopt when, under the lock, nothing
 // is new after all. Adds the phases' seconds to `timings`.
 std::optional<Applied> apply(Context& ctx, const DataDir& dir, Dump& dump, const ImportSettings& settings,
-                             ImportOutcome& planned, const stdfs::path& zip_path, nlohmann::ordered_json& timings) {
+                             bool strict, ImportOutcome& planned, const stdfs::path& zip_path,
+                             nlohmann::ordered_json& timings) {
   Console& console = ctx.console;
   fs::mkdirs(dir.root());
   dump.release_memory();
@@ -119,15 +160,16 @@ std::optional<Applied> apply(Context& ctx, const DataDir& dir, Dump& dump, const
   dump.release_memory();  // the zip is not read again unless the plan changes under the lock
 
   started = std::chrono::steady_clock::now();
-  WriteConnection w(dir, dump, change);
+  WriteConnection w(dir, dump, change, !planned.dangling.empty());
   for (const std::string& notice : w.notices) console.info(notice);
   Importer importer(dump, w.db, settings, dir.root());
   Problems problems;
   importer.validate(problems);  // again, under the lock: the data dir may have changed
+  refuse_dangling(console, importer.dangling(), strict, problems);
   problems.throw_if_any(dump.file_name());
   applied.outcome = importer.run(true);
   if (!applied.outcome.changes) return std::nullopt;
-  if (w.migrated) check_foreign_keys(w.db, dump);
+  if (w.foreign_keys_off) check_foreign_keys(w, dump, applied.outcome.dangling);
   if (!staged->staged_for(applied.outcome))
     staged.emplace(dir, dump, applied.outcome.files, applied.outcome.new_run_dirs, console);
   applied.files = staged->place(change);
@@ -167,10 +209,15 @@ int run_import(Context& ctx, const ImportOptions& opts) {
     sql::Db view = open_for_reading(dir, dump);
     Importer check(dump, view, settings, dir.root());
     check.validate(problems);
+    refuse_dangling(console, check.dangling(), opts.strict, problems);
     problems.throw_if_any(dump.file_name());
     dry = check.run(false);
   }
-  if (!dry.changes) return nothing_new(console, dry, opts.qualification_only);
+  if (!dry.changes) {
+    report_restored_ids(console, dry);
+    return nothing_new(console, dry, opts.qualification_only);
+  }
+  warn_dangling(console, dry.dangling);
   // The timings are collected here and stored whole: the result is never written through a
   // reference (AtomicChange adds keys to it, which moves the values already there).
   nlohmann::ordered_json timings = {{"checks", since(started)}};
@@ -180,7 +227,7 @@ int run_import(Context& ctx, const ImportOptions& opts) {
   // 2. The atomic change. Every failure in it has been rolled back when it reaches the catch.
   std::optional<Applied> applied;
   try {
-    applied = apply(ctx, dir, dump, settings, dry, zip_path, timings);
+    applied = apply(ctx, dir, dump, settings, opts.strict, dry, zip_path, timings);
   } catch (const Error& e) {
     throw with_outcome(e, "Nothing was imported.");
   }
@@ -190,6 +237,7 @@ int run_import(Context& ctx, const ImportOptions& opts) {
   console.set("timings", timings);
 
   if (opts.verbosity >= 1) report_tables(console, done);
+  report_restored_ids(console, dry);  // the checks restored them in the staged dump, once
   if (opts.qualification_only)
     console.info("Finished successfully. Imported " + qualification_counts(done, true));
   else

@@ -385,6 +385,7 @@ void Importer::undo_needless_substitutions(const nlohmann::ordered_json& subs) {
       const TableSpec* spec = find_table_spec(*db, table);
       if (!dt || !pairs.is_object() || !integer_keyed(spec) || dt->column(spec->pk) < 0) continue;
       int pk = dt->column(spec->pk);
+      int64_t restored = 0;
       sql::Stmt update = dump_.stage().prepare("UPDATE " + dt->stage + " SET c" + std::to_string(pk) + " = ?1 WHERE c" +
                                                std::to_string(pk) + " = ?2");
       for (const auto& [old_text, now] : pairs.items()) {
@@ -393,8 +394,10 @@ void Importer::undo_needless_substitutions(const nlohmann::ordered_json& subs) {
         if (!old || !id || *old < kLegacyIdLimit || dump_.has_value(*dt, pk, Value::integer(*old))) continue;
         update.bind(1, *old).bind(2, *id);
         update.run();
+        restored += sqlite3_changes64(dump_.stage().get());
         maps_[{*db, table, std::string(spec->pk)}][Key(*id)] = Key(*old);
       }
+      if (restored > 0) restored_ids_.push_back({db_key + "." + table, restored});
     }
   }
   // References to those rows follow them back (through the same key maps as the import itself).
@@ -494,9 +497,11 @@ void Importer::check_references(Problems& problems) {
           }
           bool found = (target_col >= 0 && dump_.has_value(*target, target_col, *key)) ||
                        (local_target && local_has(r.target_db, r.target_table, r.target_column, *key));
-          if (!found)
-            problems.add(where + "refers to " + r.target_table + "." + r.target_column + " " + show(*key) +
-                         ", which neither the dump nor the data dir has.");
+          if (!found)  // imported as it is, with a warning (import.md "References that nothing satisfies")
+            dangling_.push_back({std::string(db_spec(dt->db).key), dt->name,
+                                 t.pk >= 0 ? dt->columns[t.pk] : std::string(),
+                                 t.pk >= 0 ? rows.column(2) : Value::integer(rows.column_int(0) - 1), r.column,
+                                 r.target_table, r.target_column, *key});
         }
       }
     }
@@ -975,6 +980,8 @@ void Importer::set_deferred_references() {
 
 ImportOutcome Importer::run(bool write) {
   ImportOutcome out;
+  out.dangling = dangling_;
+  out.restored_ids = restored_ids_;
   for (DumpTable* dt : ordered_tables()) run_table(table_info(*dt), write, out);
   if (write) set_deferred_references();
   plan_files(out);

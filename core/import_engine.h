@@ -22,6 +22,7 @@
 #include <variant>
 #include <vector>
 
+#include "core/dangling.h"
 #include "core/import_dump.h"
 #include "core/resolver.h"
 #include "core/schema.h"
@@ -62,6 +63,12 @@ struct ImportOutcome {
   std::vector<FileAction> files;    // files to write (existing runs: only files not yet here)
   std::vector<stdfs::path> new_run_dirs;
   bool changes = false;             // any row inserted or changed, any file to add
+  // References that neither the dump nor the data dir satisfies: imported as they are.
+  std::vector<DanglingReference> dangling;
+  // The original's `-r` dumps: ids it replaced needlessly, given their pre-`-r` values back, per
+  // "db.table" (import.md "The original's `-r` dumps"). The first validate() on a dump restores
+  // them in its staging tables, so only its outcome counts them.
+  std::vector<std::pair<std::string, int64_t>> restored_ids;
   int64_t counted(DbId db, std::string_view table) const;  // inserted + merged
   int64_t rows(DbId db, std::string_view table) const;
 };
@@ -76,9 +83,11 @@ class Importer {
   ~Importer();
 
   // Checks the dump against the local databases: metadata, `-qo`, tables and columns, duplicate
-  // keys, and that every reference resolves (in the dump or the data dir), after repairing the
-  // references the original's `-r` left unrewritten. Reads only.
+  // keys, and which references resolve (in the dump or the data dir), after repairing the
+  // references the original's `-r` left unrewritten. A reference that nothing satisfies is no
+  // problem: dangling() lists it. Reads only.
   void validate(Problems& problems);
+  const std::vector<DanglingReference>& dangling() const { return dangling_; }
   // Classifies every row; with `write`, inserts and updates rows, the deferred references and
   // imported_data. Throws mdb::Error naming DB, table and row when a write fails. Runs once, after
   // validate().
@@ -168,6 +177,8 @@ class Importer {
   std::map<int64_t, std::pair<int64_t, bool>> runs_;  // dump task_run_id -> (final id, new here)
   std::set<std::pair<std::string, Key>> issued_;       // fresh ids given out, per table
   std::mt19937_64 rng_;                                // fresh ids
+  std::vector<DanglingReference> dangling_;
+  std::vector<std::pair<std::string, int64_t>> restored_ids_;
 };
 
 }  // namespace mdb::core

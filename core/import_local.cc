@@ -1,5 +1,6 @@
 #include "core/import_local.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "core/import_engine.h"
@@ -99,16 +100,55 @@ sql::Db open_for_reading(const DataDir& dir, Dump& dump) {
   return db;
 }
 
-WriteConnection::WriteConnection(const DataDir& dir, Dump& dump, AtomicChange& change) {
-  const stdfs::path& root = dir.root();
+namespace {
+
+std::vector<DbId> import_dbs(Dump& dump) {
   std::vector<DbId> ids = {DbId::Mephisto};
   for (DbId id : provider_dbs_with_rows(dump)) ids.push_back(id);
+  return ids;
+}
+
+// PRAGMA foreign_key_check of the attached databases.
+std::set<FkViolation> foreign_key_violations(sql::Db& db, const std::vector<DbId>& ids) {
+  std::set<FkViolation> out;
+  for (DbId id : ids) {
+    sql::Stmt s = db.prepare("PRAGMA " + sql::quote_ident(schema_name(id)) + ".foreign_key_check");
+    while (s.step()) out.insert({schema_name(id), s.column_text(0), s.column_int(1), s.column_int(3), s.column_text(2)});
+  }
+  return out;
+}
+
+// Whether the violation is the reference of a row the import kept as it is: its column holds the
+// missing value of one of `kept`.
+bool is_kept(sql::Db& db, const FkViolation& v, const std::vector<DanglingReference>& kept) {
+  sql::Stmt fk = db.prepare("SELECT \"from\" FROM pragma_foreign_key_list(?1, ?2) WHERE id = ?3");
+  fk.bind(1, v.table).bind(2, v.schema).bind(3, v.fkid);
+  if (!fk.step()) return false;
+  std::string column = fk.column_text(0);
+  sql::Stmt value = db.prepare("SELECT " + sql::quote_ident(column) + " FROM " + sql::quote_ident(v.schema) + "." +
+                               sql::quote_ident(v.table) + " WHERE rowid = ?1");
+  value.bind(1, v.rowid);
+  if (!value.step()) return false;
+  std::string held = value.column(0).to_string();
+  std::string db_key = v.schema == "main" ? "mephisto" : v.schema;
+  return std::any_of(kept.begin(), kept.end(), [&](const DanglingReference& k) {
+    return k.db == db_key && k.table == v.table && k.column == column && k.missing.to_string() == held;
+  });
+}
+
+}  // namespace
+
+WriteConnection::WriteConnection(const DataDir& dir, Dump& dump, AtomicChange& change, bool dangling) {
+  const stdfs::path& root = dir.root();
+  std::vector<DbId> ids = import_dbs(dump);
   std::vector<DbId> created, to_migrate;
   for (DbId id : ids) {
     if (!fs::exists(dir.db_path(id))) created.push_back(id);
     else if (!up_to_date(dir.db_path(id), id)) to_migrate.push_back(id);
   }
-  migrated = !to_migrate.empty();
+  // Migrations drop and rebuild tables, and references kept as they are break foreign keys:
+  // either way they stay off for this transaction and are checked before the commit.
+  foreign_keys_off = !to_migrate.empty() || dangling;
   // Files the transaction creates are recorded first, so a failure removes them.
   for (DbId id : created) {
     stdfs::path rel = db_spec(id).file;
@@ -116,9 +156,7 @@ WriteConnection::WriteConnection(const DataDir& dir, Dump& dump, AtomicChange& c
     change.record_created(rel);
   }
   db = sql::Db::create(dir.db_path(DbId::Mephisto));
-  // Migrations drop and rebuild tables, which foreign keys forbid: they stay off for this
-  // transaction and are checked before the commit (check_foreign_keys).
-  if (migrated) db.exec("PRAGMA foreign_keys = OFF");
+  if (foreign_keys_off) db.exec("PRAGMA foreign_keys = OFF");
   for (DbId id : ids)
     if (id != DbId::Mephisto) attach(db, dir.db_path(id).string(), schema_name(id));
   txn.emplace(db);
@@ -129,6 +167,7 @@ WriteConnection::WriteConnection(const DataDir& dir, Dump& dump, AtomicChange& c
   }
   for (DbId id : to_migrate)
     notices.push_back(migration_notice(std::string(db_spec(id).file), apply_migrations(db, id, schema_name(id))));
+  if (foreign_keys_off) violations_before = foreign_key_violations(db, ids);
 }
 
 void WriteConnection::commit() {
@@ -136,15 +175,12 @@ void WriteConnection::commit() {
   txn.reset();
 }
 
-void check_foreign_keys(sql::Db& db, Dump& dump) {
-  std::vector<DbId> ids = {DbId::Mephisto};
-  for (DbId id : provider_dbs_with_rows(dump)) ids.push_back(id);
-  for (DbId id : ids) {
-    sql::Stmt s = db.prepare("PRAGMA " + sql::quote_ident(schema_name(id)) + ".foreign_key_check");
-    if (s.step())
-      throw Error("Database `" + std::string(db_spec(id).key) + "`, table `" + s.column_text(0) + "`, row " +
-                  s.column(1).to_string() + ": its reference to `" + s.column_text(2) +
-                  "` has no target after the import. Nothing was imported.");
+void check_foreign_keys(WriteConnection& w, Dump& dump, const std::vector<DanglingReference>& kept) {
+  for (const FkViolation& v : foreign_key_violations(w.db, import_dbs(dump))) {
+    if (w.violations_before.count(v) || is_kept(w.db, v, kept)) continue;
+    throw Error("Database `" + (v.schema == "main" ? std::string("mephisto") : v.schema) + "`, table `" + v.table +
+                "`, row " + std::to_string(v.rowid) + ": its reference to `" + v.parent +
+                "` has no target after the import. Nothing was imported.");
   }
 }
 

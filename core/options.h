@@ -29,6 +29,7 @@ struct ImportOptions {
   std::vector<std::string> labels;                               // -l
   bool keep_import_metadata = false;                             // -k
   bool qualification_only = false;                               // -qo
+  bool strict = false;                                           // --strict: refuse dangling references
   int verbosity = 0;                                             // -v
 };
 

@@ -233,9 +233,18 @@ TEST(LegacyDataDir, IsMigratedInsideTheImport) {
   stdfs::path untouched = other / "data";
   make_sample(untouched, 3, {"--legacy"});
   std::map<std::string, std::string> before = tree(untouched);
-  RunResult refused = import(untouched, fixtures() / "s1_realistic_export/dumps/2026_11_25_15_38_01_mephisto_dump.zip");
+  const stdfs::path partial = fixtures() / "s1_realistic_export/dumps/2026_11_25_15_38_01_mephisto_dump.zip";
+  RunResult refused = import(untouched, partial, {"--strict"});
   EXPECT_EQ(refused.exit_code, 1);
   EXPECT_EQ(tree(untouched), before);
+  // Without --strict it imports: migrated, and the reference nothing satisfies kept as it is (the
+  // foreign keys are checked before the commit, that one excepted).
+  RunResult kept = import(untouched, partial);
+  ASSERT_EQ(kept.exit_code, 0) << kept.err;
+  EXPECT_NE(kept.out.find("Applied Mephisto's migrations"), std::string::npos) << kept.out;
+  EXPECT_EQ(query(untouched / "database.db", "SELECT count(*) FROM pragma_foreign_key_check"), "1\n");
+  EXPECT_EQ(query(untouched / "database.db", "SELECT \"table\", parent FROM pragma_foreign_key_check"),
+            "onboarding_agents|workers\n");
 }
 
 }  // namespace

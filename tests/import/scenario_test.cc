@@ -132,16 +132,34 @@ TEST(Scenario, B5KeepImportMetadata) {
   EXPECT_EQ(data_files(s.data), state_files(kS2 / "db_state/B5_after_import"));
 }
 
-TEST(Scenario, PPartialDumpMissingRowsIsRefused) {
+TEST(Scenario, PPartialDumpMissingRowsIsRefusedWithStrictAndImportedWithAWarningWithout) {
   Scenario s("2026_11_25_15_54_30_mephisto_backup.zip");
   std::map<std::string, std::string> before = tree(s.data);
-  RunResult r = import(s.data, kS1 / "2026_11_25_15_38_01_mephisto_dump.zip");
-  // Defect 8 (and 13): the original fails on a foreign key and exits 0; here the dump is refused
-  // before anything is written, exit 1. The original's rollback ends in the same rows.
+  const stdfs::path zip = kS1 / "2026_11_25_15_38_01_mephisto_dump.zip";
+  RunResult r = import(s.data, zip, {"--strict"});
+  // Defect 8 (and 13): the original fails on a foreign key and exits 0; with --strict the dump is
+  // refused before anything is written, exit 1. The original's rollback ends in the same rows.
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(tree(s.data), before);
   EXPECT_EQ(diff_rows(expected_rows(kS2 / "db_state/P_after_partial_import"), s.rows()), "");
   EXPECT_EQ(data_files(s.data), state_files(kS2 / "db_state/P_after_partial_import"));
+  // Without --strict: imported, the onboarding agent keeping its reference to the missing worker
+  // (import.md "References that nothing satisfies"), with a warning naming it.
+  r = import(s.data, zip);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("table `onboarding_agents`, row onboarding_agent_id 1675340788793774503, column `worker_id`: "
+                       "refers to workers.worker_id 4894743547486485100"),
+            std::string::npos)
+      << r.err;
+  Rows after = s.rows();
+  for (const auto& [table, rows] : dump_rows(zip)) {
+    if (table == "mephisto.imported_data") continue;
+    EXPECT_GE(after[table].size(), rows.size()) << table;
+  }
+  std::vector<std::string> dangling = dangling_references(s.data);
+  EXPECT_NE(std::find(dangling.begin(), dangling.end(),
+                      "main.onboarding_agents.worker_id = 4894743547486485100 -> workers.worker_id"),
+            dangling.end());
 }
 
 TEST(Scenario, IBadColumnInOneProviderTableIsRefusedWholly) {
@@ -249,6 +267,68 @@ TEST(Scenario, EMixedLegacyRandomizedDumpWithUnrewrittenReviews) {
   EXPECT_EQ(actual["mephisto.worker_review"].size(), 2u);
   EXPECT_EQ(actual["mephisto.task_runs"].size(), 2u);
   EXPECT_EQ(dangling_references(s.data), std::vector<std::string>{});
+}
+
+// The original's -r dump of s1n (15_44_56) replaced every prolific id, none of them a legacy id
+// (defect 9). The import gives each its pre-`-r` value back from pk_substitutions and says so in
+// its summary; the plain dump of the same data dir (15_42_09) then finds those rows already here.
+TEST(Scenario, TheOriginalsRandomizedDumpGetsItsNeedlesslyReplacedIdsBack) {
+  const stdfs::path zip = fixtures() / "s1n_source_without_mturk_hits/dumps/2026_11_25_15_44_56_mephisto_dump.zip";
+  nlohmann::ordered_json subs;
+  {
+    TempDir unpacked;
+    unzip_to(zip, unpacked.path());
+    subs = nlohmann::ordered_json::parse(read(unpacked / (zip.stem().string() + ".json")))["dump_metadata"]
+                                                                                          ["pk_substitutions"];
+  }
+  int64_t total = 0;
+  std::string tables;
+  nlohmann::ordered_json counts = nlohmann::ordered_json::object();
+  for (const auto& [table, pairs] : subs["prolific"].items()) {
+    total += static_cast<int64_t>(pairs.size());
+    tables += (tables.empty() ? "" : ", ") + ("prolific." + table) + " " + std::to_string(pairs.size());
+    counts["prolific." + table] = pairs.size();
+  }
+  EXPECT_EQ(total, 15);
+
+  TempDir tmp;
+  stdfs::path data = tmp / "data";
+  stdfs::create_directories(data);
+  RunResult r = import(data, zip);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("\nGave " + std::to_string(total) +
+                       " ids back the value they had before the original's -r, which replaced them although they "
+                       "were not legacy ids (its pk_substitutions): " + tables + ".\n"),
+            std::string::npos)
+      << r.out;
+  for (const auto& [table, pairs] : subs["prolific"].items()) {
+    std::vector<int64_t> before;
+    for (const auto& [old, fresh] : pairs.items()) before.push_back(std::stoll(old));
+    std::sort(before.begin(), before.end());
+    std::string expected;
+    for (int64_t id : before) expected += std::to_string(id) + "\n";
+    EXPECT_EQ(query(data / "prolific/prolific.db", "SELECT id FROM " + table + " ORDER BY id"), expected) << table;
+  }
+  // Mephisto's legacy ids keep their new values: those substitutions were needed.
+  EXPECT_EQ(query(data / "database.db", "SELECT count(*) FROM qualifications WHERE qualification_id < 1000000"), "0\n");
+  EXPECT_EQ(dangling_references(data), std::vector<std::string>{});
+
+  // The plain dump of the same data dir: its prolific rows are the ones already here.
+  RunResult plain = import(data, kS1nFull);
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  for (const auto& [table, pairs] : subs["prolific"].items()) {
+    EXPECT_EQ(query(data / "prolific/prolific.db", "SELECT count(*) FROM " + table),
+              std::to_string(dump_rows(kS1nFull)["prolific." + table].size()) + "\n")
+        << table;
+  }
+
+  // --json carries the same counts.
+  TempDir tmp2;
+  stdfs::create_directories(tmp2 / "data");
+  RunResult json = run_mephisto({"--data-dir", (tmp2 / "data").string(), "--outputs-dir", (tmp2 / "out").string(),
+                                 "--json", "-y", "db", "import", "-f", zip.string()});
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  EXPECT_EQ(nlohmann::ordered_json::parse(json.out)["restored_ids"], counts);
 }
 
 }  // namespace
