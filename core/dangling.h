@@ -1,5 +1,5 @@
 #pragma once
-// References that nothing satisfies (import.md "References that nothing satisfies"; docs/IMPORT.md).
+// References that nothing satisfies (import.md "References that nothing satisfies"; docs/import-references.md).
 // The original's partial dumps miss parent rows and its imports leave dangling provider
 // references, so real data has them: import keeps such a reference as it is and warns (`--strict`
 // refuses the dump), export warns and keeps it. One description and one report serve both.
