@@ -20,7 +20,8 @@ std::vector<OptionSetting> option_settings(const ImportOptions& o) {
           {"-cr/--conflict-resolver", std::optional<std::string>(o.conflict_resolver)},
           {"-k/--keep-import-metadata", o.keep_import_metadata},
           {"-qo/--qualification-only", o.qualification_only},
-          {"-v/--verbosity", o.verbosity}};
+          {"-v/--verbosity", o.verbosity},
+          {"--strict", o.strict}};
 }
 
 std::vector<OptionSetting> option_settings(const BackupOptions& o) {

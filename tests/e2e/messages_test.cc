@@ -69,11 +69,11 @@ TEST(Messages, OptionsBlockOfImportIsTheOriginals) {
   // The same command line as the original's log: a name not in <outputs>/export.
   RunResult r = d.run({"import", "-f", "nope.zip"});
   EXPECT_EQ(r.exit_code, 1) << r.err;
-  EXPECT_EQ(r.out, fixture_block(kLogs6 / "import_nonexistent.log"));
+  EXPECT_EQ(r.out, with_line(fixture_block(kLogs6 / "import_nonexistent.log"), "--strict = False"));
   EXPECT_TRUE(contains(r.err, "Could not find dump file nope.zip")) << r.err;
   // Every option set: lists as Python prints them, in the original's order.
   r = d.run({"import", "-f", "nope.zip", "-l", "x", "-l", "it's", "-cr", "ExampleMergeConflictResolver", "-k", "-v",
-             "1"});
+             "1", "--strict"});
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_EQ(r.out,
             "Running command with the following options:\n"
@@ -82,11 +82,13 @@ TEST(Messages, OptionsBlockOfImportIsTheOriginals) {
             "        -cr/--conflict-resolver = ExampleMergeConflictResolver\n"
             "        -k/--keep-import-metadata = True\n"
             "        -qo/--qualification-only = False\n"
-            "        -v/--verbosity = 1\n\n");
+            "        -v/--verbosity = 1\n"
+            "        --strict = True\n\n");
   // A real import starts with the same block as the original's successful one, but for the path.
   r = d.run({"import", "-f", kS1nFull.string()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  std::string expected = fixture_block(fixtures() / "s2_import/logs/import_plain_success.log");
+  std::string expected =
+      with_line(fixture_block(fixtures() / "s2_import/logs/import_plain_success.log"), "--strict = False");
   std::string original_path = "/srv/mephisto/outputs/export/2026_11_25_15_42_09_mephisto_dump.zip";
   expected.replace(expected.find(original_path), original_path.size(), kS1nFull.string());
   EXPECT_EQ(options_block(r.out), expected);
@@ -252,7 +254,7 @@ TEST(Messages, MissingFileOptionInTheOriginalsWordsExitTwo) {
     EXPECT_EQ(r.exit_code, 2) << command;
     std::string log = std::string(command) + "_missing_f.log";
     std::string expected = fixture_block(kLogs6 / log);
-    if (std::string(command) == "restore") expected = with_line(expected, "--only = None");
+    expected = with_line(expected, std::string(command) == "restore" ? "--only = None" : "--strict = False");
     EXPECT_EQ(r.out, expected) << command;
     EXPECT_EQ(r.err, "Error: Option `-f/--file` is required.\n") << command;
   }
