@@ -11,6 +11,7 @@
 
 #include "core/commands.h"
 #include "formats/error.h"
+#include "formats/interrupt.h"
 
 namespace {
 
@@ -262,6 +263,7 @@ int dispatch(CLI::App& db, Parsed& p, Context& ctx) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  interrupt::install();
   Parsed p;
   CLI::App app{"mephisto-db: fast, crash-safe export, import, backup and restore of Mephisto data directories",
                "mephisto"};
@@ -305,8 +307,22 @@ int main(int argc, char** argv) {
     p.verify.read_data_subset = parse_percent(p.read_data_subset);
     Context ctx(p.global, console);
     int rc = dispatch(*db, p, ctx);
+    if (int sig = interrupt::received())  // it came after the last point where stopping was safe
+      console.warn(interrupt::signal_name(sig) + " arrived after the point where the command could stop: it ran "
+                   "to completion.");
     console.finish();
     return rc;
+  } catch (const interrupt::Interrupted& e) {
+    std::string line =
+        "Interrupted: " + (e.outcome().empty() ? std::string("nothing was changed.") : e.outcome());
+    std::cerr << line << "\n";
+    if (console.json()) {
+      console.set("ok", false);
+      console.set("error", line);
+      console.set("signal", interrupt::signal_name(e.signal()));
+      console.finish();
+    }
+    return e.exit_code();
   } catch (const mdb::Error& e) {
     std::cerr << "Error: " << e.what() << "\n";
     if (console.json()) {

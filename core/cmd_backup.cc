@@ -6,6 +6,7 @@
 #include "core/commands.h"
 #include "core/journal.h"
 #include "core/storeops.h"
+#include "formats/interrupt.h"
 #include "store/snapshot_zip.h"
 #include "store/store.h"
 #include "store/zipfile.h"
@@ -31,9 +32,8 @@ std::string pick_name(store::Store& store, const stdfs::path& backup_dir, bool z
   }
 }
 
-}  // namespace
-
-int run_backup(Context& ctx, const BackupOptions& opts) {
+// The backup; `saved` is set once the snapshot is committed.
+int back_up(Context& ctx, const BackupOptions& opts, std::optional<std::string>& saved) {
   auto started = std::chrono::steady_clock::now();
   ctx.console.echo_options(option_settings(opts));
   DataDir dir = prepare_data_dir(ctx);
@@ -52,6 +52,7 @@ int run_backup(Context& ctx, const BackupOptions& opts) {
   stdfs::path backup_dir = ctx.locations().outputs_dir / "backup";
   std::string name = pick_name(store, backup_dir, opts.zip, zip_out);
   store::BackupResult r = snapshot_data_dir(store, ctx.console, dir, name, "backup", store::SnapshotKind::Backup, nullptr);
+  saved = name;
   const store::SnapshotRecord& rec = r.snapshot.record;
 
   ctx.console.info("Finished successfully, saved to snapshot: " + name);
@@ -79,6 +80,22 @@ int run_backup(Context& ctx, const BackupOptions& opts) {
   }
   ctx.console.set("seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   return 0;
+}
+
+}  // namespace
+
+int run_backup(Context& ctx, const BackupOptions& opts) {
+  std::optional<std::string> saved;
+  try {
+    return back_up(ctx, opts, saved);
+  } catch (const interrupt::Interrupted& e) {  // partial packs and zips have been removed
+    if (saved)
+      throw e.with_outcome("the backup was saved as snapshot " + *saved +
+                           ", but the backup zip was not written (no partial zip was left).");
+    throw e.with_outcome(
+        "the backup was not saved; the store has no new snapshot (blobs it already stored are unreferenced: "
+        "`mephisto db prune` removes them).");
+  }
 }
 
 }  // namespace mdb::core

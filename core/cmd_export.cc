@@ -18,6 +18,7 @@
 #include "core/journal.h"
 #include "core/migrate.h"
 #include "formats/error.h"
+#include "formats/interrupt.h"
 #include "store/env.h"
 #include "store/zipfile.h"
 
@@ -209,12 +210,9 @@ void warn_dangling(Console& con, Source& src, const Selection& sel) {
                   refs, kNotInDataDir);
 }
 
-}  // namespace
-
-int run_export(Context& ctx, const ExportOptions& opts) {
+// The export; `saved` is set once the dump zip is in place.
+int export_data(Context& ctx, const ExportOptions& opts, const DataDir& dir, std::optional<stdfs::path>& saved) {
   Console& con = ctx.console;
-  con.echo_options(export_option_settings(opts));
-  DataDir dir = prepare_data_dir(ctx);
   bool del = opts.delete_exported;
   if (del && !con.confirm()) return 1;
   // -del: the snapshot and journal marker come first, so everything after (migrations included)
@@ -242,6 +240,7 @@ int run_export(Context& ctx, const ExportOptions& opts) {
   if (opts.randomize_legacy_ids) remap.emplace(src, sel);
 
   ExportResult r = write_dump(ctx, src, sel, opts, remap ? &*remap : nullptr, ctx.locations().outputs_dir / "export");
+  saved = r.zip;
   if (del) {
     con.info("Backing up your current data and removing exported data from local data ...");
     bool tasks = !opts.task_names.empty() || !opts.task_ids.empty();
@@ -263,6 +262,25 @@ int run_export(Context& ctx, const ExportOptions& opts) {
   con.set("bytes", r.bytes);
   con.set("seconds", {{"rows", r.rows_seconds}, {"files", r.files_seconds}});
   return 0;
+}
+
+}  // namespace
+
+int run_export(Context& ctx, const ExportOptions& opts) {
+  ctx.console.echo_options(export_option_settings(opts));
+  DataDir dir = prepare_data_dir(ctx);
+  std::optional<stdfs::path> saved;
+  try {
+    return export_data(ctx, opts, dir, saved);
+  } catch (const interrupt::Interrupted& e) {  // everything in export_data has unwound
+    if (!opts.delete_exported)
+      throw e.with_outcome("nothing was exported; no partial zip or temporary files were left.");
+    if (!saved)
+      throw e.with_outcome("nothing was exported or deleted; no partial zip or temporary files were left, and " +
+                           data_dir_after_undo(dir) + ".");
+    throw e.with_outcome("the dump was saved to " + saved->string() + ", but nothing was deleted: " +
+                         data_dir_after_undo(dir) + ".");
+  }
 }
 
 }  // namespace mdb::core

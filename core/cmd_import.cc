@@ -20,6 +20,7 @@
 #include "core/journal.h"
 #include "core/resolver.h"
 #include "formats/error.h"
+#include "formats/interrupt.h"
 #include "store/env.h"
 
 namespace mdb::core {
@@ -172,6 +173,7 @@ std::optional<Applied> apply(Context& ctx, const DataDir& dir, Dump& dump, const
   if (w.foreign_keys_off) check_foreign_keys(w, dump, applied.outcome.dangling);
   if (!staged->staged_for(applied.outcome))
     staged.emplace(dir, dump, applied.outcome.files, applied.outcome.new_run_dirs, console);
+  interrupt::check();  // the last point where a signal stops the import: from here it runs to the end
   applied.files = staged->place(change);
   w.commit();
   timings["locked"] = since(started);  // how long other writers of the databases had to wait
@@ -179,16 +181,10 @@ std::optional<Applied> apply(Context& ctx, const DataDir& dir, Dump& dump, const
   return applied;
 }
 
-}  // namespace
-
-int run_import(Context& ctx, const ImportOptions& opts) {
+int import_dump(Context& ctx, const ImportOptions& opts, const ConflictResolver& resolver, const stdfs::path& zip_path,
+                const DataDir& dir) {
   auto started = std::chrono::steady_clock::now();
   Console& console = ctx.console;
-  console.echo_options(option_settings(opts));
-  require_file_option(opts.file);
-  ConflictResolver resolver = ConflictResolver::from_option(opts.conflict_resolver);
-  stdfs::path zip_path = resolve_dump_file(ctx, opts.file);
-  DataDir dir = prepare_data_dir(ctx, DataDirUse::Any);
 
   ImportSettings settings;
   settings.resolver = &resolver;
@@ -249,6 +245,21 @@ int run_import(Context& ctx, const ImportOptions& opts) {
   console.set("files", applied->files);
   json_tables(console, done);
   return 0;
+}
+
+}  // namespace
+
+int run_import(Context& ctx, const ImportOptions& opts) {
+  ctx.console.echo_options(option_settings(opts));
+  require_file_option(opts.file);
+  ConflictResolver resolver = ConflictResolver::from_option(opts.conflict_resolver);
+  stdfs::path zip_path = resolve_dump_file(ctx, opts.file);
+  DataDir dir = prepare_data_dir(ctx, DataDirUse::Any);
+  try {
+    return import_dump(ctx, opts, resolver, zip_path, dir);
+  } catch (const interrupt::Interrupted& e) {  // the change, if it began, has unwound
+    throw e.with_outcome("nothing was imported; " + data_dir_after_undo(dir) + ".");
+  }
 }
 
 }  // namespace mdb::core

@@ -7,6 +7,7 @@
 #include "core/commands.h"
 #include "core/journal.h"
 #include "core/storeops.h"
+#include "formats/interrupt.h"
 #include "store/prune.h"
 #include "store/lock.h"
 
@@ -153,7 +154,14 @@ int run_prune(Context& ctx, const PruneOptions& opts) {
                      "prune");
   protect_pending(ctx, store, policy);
   ConsoleReporter reporter(ctx.console);
-  store::PruneReport r = store::prune(store, policy, reporter);
+  store::PruneReport r;
+  try {
+    r = store::prune(store, policy, reporter);
+  } catch (const interrupt::Interrupted& e) {  // every step of prune is a transaction of its own
+    throw e.with_outcome(
+        "prune stopped part way; the store is consistent and every snapshot it keeps is intact (snapshots it "
+        "had already forgotten stay forgotten). Run `mephisto db prune` again to reclaim the rest.");
+  }
   print_report(ctx, r, opts.dry_run);
   report_json(ctx, r, opts.dry_run);
   return 0;

@@ -8,6 +8,7 @@
 #include "core/commands.h"
 #include "core/journal.h"
 #include "core/storeops.h"
+#include "formats/interrupt.h"
 #include "formats/safe_path.h"
 #include "formats/zip.h"
 #include "store/env.h"
@@ -109,12 +110,7 @@ struct CreatedRoot {
   }
 };
 
-}  // namespace
-
-int run_restore(Context& ctx, const RestoreOptions& opts) {
-  ctx.console.echo_options(option_settings(opts));
-  require_file_option(opts.file);
-  DataDir dir = prepare_data_dir(ctx, DataDirUse::Any);
+int restore(Context& ctx, const RestoreOptions& opts, const DataDir& dir) {
   check_store_outside(dir, ctx.locations().store_dir);
   std::optional<std::string> only = normalize_only(opts.only);
   Source src = resolve_source(ctx, opts.file);
@@ -143,6 +139,9 @@ int run_restore(Context& ctx, const RestoreOptions& opts) {
     throw Error(*only + " is not in " + (src.snapshot ? "snapshot " + *src.snapshot : src.zip.string()) +
                 ". Nothing was changed.");
 
+  // A signal stops the restore up to here and during the snapshot of the current data; once
+  // that is saved, the swap runs to the end.
+  interrupt::check();
   std::optional<AtomicChange> change;
   if (!empty) {
     change.emplace(ctx, dir, "restore", *store, locks);
@@ -170,6 +169,19 @@ int run_restore(Context& ctx, const RestoreOptions& opts) {
   ctx.console.set("symlinks", stats.symlinks);
   ctx.console.set("bytes", stats.bytes);
   return 0;
+}
+
+}  // namespace
+
+int run_restore(Context& ctx, const RestoreOptions& opts) {
+  ctx.console.echo_options(option_settings(opts));
+  require_file_option(opts.file);
+  DataDir dir = prepare_data_dir(ctx, DataDirUse::Any);
+  try {
+    return restore(ctx, opts, dir);
+  } catch (const interrupt::Interrupted& e) {  // the staging dir has been removed
+    throw e.with_outcome("nothing was restored; " + data_dir_after_undo(dir) + ".");
+  }
 }
 
 }  // namespace mdb::core

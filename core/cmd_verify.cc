@@ -6,6 +6,7 @@
 #include "core/journal.h"
 #include "core/storeops.h"
 #include "core/verify_dump.h"
+#include "formats/interrupt.h"
 #include "store/env.h"
 #include "store/verify.h"
 #include "store/zipfile.h"
@@ -71,10 +72,7 @@ int verify_zip(Context& ctx, const std::string& file) {
   return zip.find("database.db") ? verify_backup_zip(ctx, zip) : report_problems(ctx, verify_dump_zip(ctx, zip));
 }
 
-}  // namespace
-
-int run_verify(Context& ctx, const VerifyOptions& opts) {
-  recover_before_reading(ctx);
+int verify(Context& ctx, const VerifyOptions& opts, bool& repaired) {
   if (opts.file) return verify_zip(ctx, *opts.file);
   const stdfs::path& dir = ctx.locations().store_dir;
   ConsoleReporter reporter(ctx.console);
@@ -84,6 +82,7 @@ int run_verify(Context& ctx, const VerifyOptions& opts) {
     ctx.console.info("Rebuilt the index of " + dir.string() + " from " + std::to_string(r.packs) +
                      " packs: " + std::to_string(r.blobs) + " blobs, " + std::to_string(r.snapshots) + " snapshots.");
     ctx.console.set("repaired", {{"packs", r.packs}, {"blobs", r.blobs}, {"snapshots", r.snapshots}});
+    repaired = true;
   }
   store::Store store(dir, store::Store::Mode::Read);
   store::VerifyOptions v;
@@ -105,6 +104,19 @@ int run_verify(Context& ctx, const VerifyOptions& opts) {
   ctx.console.set("packs_read_data", r.packs_read_data);
   ctx.console.set("unreferenced_packs", r.unreferenced_packs);
   return report_problems(ctx, r.problems);
+}
+
+}  // namespace
+
+int run_verify(Context& ctx, const VerifyOptions& opts) {
+  recover_before_reading(ctx);
+  bool repaired = false;
+  try {
+    return verify(ctx, opts, repaired);
+  } catch (const interrupt::Interrupted& e) {
+    throw e.with_outcome(repaired ? "the index was rebuilt, but the check stopped before it finished."
+                                  : "the check stopped before it finished; nothing was changed.");
+  }
 }
 
 }  // namespace mdb::core

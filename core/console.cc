@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "formats/interrupt.h"
 #include "formats/pyjson.h"
 
 namespace mdb::core {
@@ -74,7 +75,12 @@ bool Console::confirm() {
          "want to proceed: "
       << std::flush;
   std::string answer;
-  if (std::getline(std::cin, answer) && answer == "yes") return true;
+  bool got = static_cast<bool>(std::getline(std::cin, answer));
+  if (!got && interrupt::pending()) {  // a signal ended the read (EINTR): not a "no"
+    out << '\n' << std::flush;          // the prompt's line ends before the outcome's
+    interrupt::check();
+  }
+  if (got && answer == "yes") return true;
   out << "Exiting now ...\n" << std::flush;
   return false;
 }

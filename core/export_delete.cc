@@ -8,6 +8,7 @@
 #include "core/export_files.h"
 #include "core/journal.h"
 #include "formats/error.h"
+#include "formats/interrupt.h"
 #include "store/env.h"
 
 namespace mdb::core {
@@ -192,6 +193,7 @@ std::string task_name(Source& src, const std::string& id) {
 
 DeleteResult delete_exported(Source& src, const Selection& sel, const std::vector<int64_t>& runs, bool delete_tasks,
                              sql::Transaction& txn, AtomicChange& change, Console& console) {
+  interrupt::check();  // the dump is saved; nothing is deleted yet
   DeleteResult result;
   Doomed doomed(src, sel);
   if (sel.kind() == DumpKind::Full) {
@@ -243,7 +245,9 @@ DeleteResult delete_exported(Source& src, const Selection& sel, const std::vecto
                   " foreign keys. The dump was written; nothing was deleted.");
   }
 
-  // Every statement ran: now the run directories go, then the transaction commits.
+  // Every statement ran: now the run directories go, then the transaction commits. The last
+  // point where a signal stops the deletion: from here it runs to the end.
+  interrupt::check();
   RunDirMover mover(src.dir());
   for (const RunDir& run : run_dirs) mover.move(src.dir().run_dir(run.project, run.id));
   txn.commit();

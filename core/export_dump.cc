@@ -4,6 +4,7 @@
 #include "core/dump_render.h"
 #include "formats/dump_json.h"
 #include "formats/error.h"
+#include "formats/interrupt.h"
 #include "formats/pyjson.h"
 #include "store/env.h"
 
@@ -185,6 +186,7 @@ DumpRows write_dump_rows(Source& src, const Selection& sel, const DumpMetadata& 
           if (columns[i] == pk) key_column = static_cast<int>(i);
         RowContext ctx{src, *d.db, table, columns, key_column, 0};
         while (s.step()) {
+          interrupt::check();
           Row row = s.row();
           if (meta.remap) meta.remap->apply(*d.db, table, columns, row);
           w.begin_object();

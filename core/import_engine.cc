@@ -7,6 +7,7 @@
 #include "core/import_local.h"
 #include "formats/dump_json.h"
 #include "formats/error.h"
+#include "formats/interrupt.h"
 #include "formats/pyjson.h"
 #include "formats/safe_path.h"
 #include "store/env.h"
@@ -773,6 +774,7 @@ void Importer::run_table(Table& t, bool write, ImportOutcome& out) {
   for (size_t i = 0; i < dt.columns.size(); ++i) stage_cols += (i ? ", c" : "c") + std::to_string(i);
   sql::Stmt rows = dump_.stage().prepare("SELECT " + stage_cols + " FROM " + dt.stage + " ORDER BY rowid");
   for (int64_t index = 0; rows.step(); ++index) {
+    interrupt::check();
     ++counts.rows;
     Incoming in = redirect(t, rows.row());
     in.index = index;

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/storeops.h"
+#include "formats/interrupt.h"
 #include "store/env.h"
 #include "store/pins.h"
 #include "store/restore.h"
@@ -47,6 +48,7 @@ Marker read_marker(const stdfs::path& path) {
 // `open_store` is the caller's open handle on the marker's store, if any.
 void roll_back(Context& ctx, const DataDir& dir, const Marker& m, store::Store* open_store,
                const ExclusiveDbLocks* locks) {
+  interrupt::Defer defer;  // a signal now is noted, and the rollback runs to the end
   std::optional<store::Store> own_store;
   store::Store& store = open_store ? *open_store : own_store.emplace(m.store, store::Store::Mode::Read);
   auto snap = store.find_snapshot(m.snapshot);
@@ -162,6 +164,19 @@ void discard_replaced_tree(Console& console, store::Staging& staging, const Data
     return;
   }
   empty_trash(console, trash_dir(dir));
+}
+
+std::string data_dir_after_undo(const DataDir& dir) {
+  std::optional<std::string> snapshot;
+  try {
+    snapshot = journal_snapshot(dir);
+  } catch (const Error&) {
+    return "the change could not be undone yet: its journal marker " + journal_marker_path(dir).string() +
+           " stays (see the message above)";
+  }
+  if (!snapshot) return "the data dir is as it was before";
+  return "the change could not be undone yet: the next mephisto db command on this data dir restores snapshot " +
+         *snapshot + " first";
 }
 
 std::optional<std::string> journal_snapshot(const DataDir& dir) {
@@ -309,6 +324,7 @@ void AtomicChange::commit() {
 
 AtomicChange::~AtomicChange() {
   if (committed_ || !marker_written_) return;
+  interrupt::Defer defer;  // undoing is never stopped half way by a signal
   if (!irreversible_) {
     try {
       for (auto it = created_.rbegin(); it != created_.rend(); ++it) fs::remove_tree(dir_.root() / *it);

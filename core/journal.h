@@ -114,6 +114,11 @@ class AtomicChange {
   bool committed_ = false;
 };
 
+// What became of a data dir whose atomic change was interrupted, once the change has unwound:
+// "the data dir is as it was before", or (the undo did not finish and the marker stays) that
+// the next command restores the snapshot first. For the one line of an interrupted command.
+std::string data_dir_after_undo(const DataDir& dir);
+
 // The path of the journal marker of a data dir.
 std::filesystem::path journal_marker_path(const DataDir& dir);
 // The snapshot named by a data dir's journal marker, if there is one (prune keeps it).

@@ -6,6 +6,7 @@
 #include <ctime>
 
 #include "core/registry.h"
+#include "formats/interrupt.h"
 #include "store/env.h"
 
 namespace mdb::core {
@@ -23,6 +24,7 @@ void check_databases_readable(const DataDir& dir) {
     sql::Db db = sql::Db::open_readonly(path);
     int rc = sqlite3_exec(db.get(), "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr) & 0xff;
     if (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED) continue;
+    if (rc == SQLITE_INTERRUPT) interrupt::check();
     throw Error("The database " + path.string() + " cannot be read as SQLite (" + sqlite3_errstr(rc) +
                 "), so a backup of this data directory would not restore a working one. Repair or replace that "
                 "file (a copy with `cp` keeps it as it is), then back up again. Nothing was changed.");

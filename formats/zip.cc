@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "formats/error.h"
+#include "formats/interrupt.h"
 #include "formats/safe_path.h"
 
 namespace mdb::zip {
@@ -222,6 +223,7 @@ MemberReader::~MemberReader() {
 
 size_t MemberReader::read(char* buf, size_t n) {
   if (!file_) return 0;
+  interrupt::check();  // members are read in chunks: imports, restores and checks of large zips
   zip_int64_t got = zip_fread(file_, buf, n);
   if (got < 0) reader_.fail(entry_, std::string("is damaged: ") + zip_file_strerror(file_));
   total_ += static_cast<uint64_t>(got);

@@ -13,6 +13,7 @@
 #include <memory>
 
 #include "formats/error.h"
+#include "formats/interrupt.h"
 #include "formats/zip.h"
 
 namespace mdb::zip {
@@ -182,6 +183,7 @@ struct Writer::Impl {
         if (rc != Z_STREAM_END) fail(name, "zlib did not finish");
         break;
       }
+      interrupt::check();
       n = in.read(buf.data(), buf.size());
     }
     if (declared && d.size != *declared) changed(name, *declared, d.size);

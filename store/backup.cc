@@ -13,6 +13,7 @@
 #include <set>
 #include <thread>
 
+#include "formats/interrupt.h"
 #include "store/chunker.h"
 #include "store/sqlite.h"
 
@@ -139,6 +140,7 @@ class BackupRun {
     const stdfs::path& where = dir.path();
     int dirfd = dir.fd();
     for (const std::string& name : sorted_names(dirfd, where)) {
+      interrupt::check();  // no snapshot until commit_snapshot: stopping leaves only unreferenced blobs
       std::string rel = rel_dir.empty() ? name : rel_dir + "/" + name;
       if ((rel_dir.empty() && excluded(name)) || sidecars_.count(rel)) continue;
       struct stat st {};
@@ -240,6 +242,7 @@ class BackupRun {
     size_t start = 0, have = 0;
     bool eof = false;
     while (!eof || have > 0) {
+      interrupt::check();
       if (!eof && have < kCdcMax) {
         std::memmove(buffer_.data(), buffer_.data() + start, have);
         start = 0;
@@ -292,6 +295,7 @@ class BackupRun {
     e.database = true;
     buffer_.resize(kDatabaseChunk);
     for (;;) {
+      interrupt::check();
       size_t n = f.read(buffer_.data(), kDatabaseChunk);
       if (n == 0) break;
       add_chunk(std::string_view(buffer_.data(), n), e);

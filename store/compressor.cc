@@ -1,5 +1,8 @@
 #include "store/compressor.h"
 
+#include <pthread.h>
+#include <signal.h>
+
 namespace mdb::store {
 
 Compressor::~Compressor() {
@@ -20,7 +23,18 @@ void Compressor::submit(const BlobId& id, BlobType type, std::string_view raw) {
     j.raw.assign(raw);
     bytes_ += raw.size();
   }
-  if (!worker_.joinable()) worker_ = std::thread([this] { work(); });
+  if (!worker_.joinable()) {
+    // The worker inherits a mask blocking every signal, so SIGINT and the like reach the main
+    // thread: its blocking reads return and its checks stop the work (formats/interrupt.h).
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    struct Restore {
+      sigset_t* old;
+      ~Restore() { pthread_sigmask(SIG_SETMASK, old, nullptr); }
+    } restore{&old};
+    worker_ = std::thread([this] { work(); });
+  }
   wake_worker_.notify_one();
 }
 

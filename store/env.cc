@@ -17,6 +17,7 @@
 #include <mutex>
 #include <random>
 #include <sstream>
+#include <utility>
 
 namespace mdb::fs {
 
@@ -30,10 +31,12 @@ Stats& stats() {
 
 namespace {
 
-enum class FaultKind { None, Kill, Enospc, Eio, Short };
+enum class FaultKind { None, Kill, Enospc, Eio, Short, Signal };
 
 struct FaultConfig {
   FaultKind kind = FaultKind::None;
+  int signal = 0;       // FaultKind::Signal
+  bool repeat = false;  // "<kind>@<n>+": at every point from the n-th on
   uint64_t at = 0;
   std::string count_file;
   std::FILE* trace = nullptr;
@@ -50,10 +53,16 @@ FaultConfig& fault_config() {
       auto at = s.find('@');
       std::string kind = s.substr(0, at);
       if (at != std::string::npos) c.at = std::strtoull(s.c_str() + at + 1, nullptr, 10);
+      c.repeat = !s.empty() && s.back() == '+';
       if (kind == "kill") c.kind = FaultKind::Kill;
       else if (kind == "enospc") c.kind = FaultKind::Enospc;
       else if (kind == "eio") c.kind = FaultKind::Eio;
       else if (kind == "short") c.kind = FaultKind::Short;
+      for (auto [name, sig] : {std::pair{"sigint", SIGINT}, {"sigterm", SIGTERM}, {"sighup", SIGHUP}})
+        if (kind == name) {
+          c.kind = FaultKind::Signal;
+          c.signal = sig;
+        }
     }
     if (const char* f = std::getenv("MDB_FAULT_COUNT")) c.count_file = f;
     if (const char* f = std::getenv("MDB_FAULT_TRACE")) {
@@ -93,7 +102,7 @@ void fault_point(std::string_view what, const stdfs::path& path) {
   std::lock_guard lock(fault_mutex());
   trace(what, path);
   uint64_t n = ++stats().fault_points;
-  if (cfg.kind == FaultKind::None || n != cfg.at) return;
+  if (cfg.kind == FaultKind::None || !(n == cfg.at || (cfg.repeat && n > cfg.at))) return;
   switch (cfg.kind) {
     case FaultKind::Kill:
       if (!cfg.count_file.empty()) write_count_at_exit();
@@ -102,6 +111,7 @@ void fault_point(std::string_view what, const stdfs::path& path) {
     case FaultKind::Enospc: throw IoError(std::string(what) + " (injected fault)", path, ENOSPC);
     case FaultKind::Eio: throw IoError(std::string(what) + " (injected fault)", path, EIO);
     case FaultKind::Short: cfg.short_pending = true; break;
+    case FaultKind::Signal: ::raise(cfg.signal); break;  // handled before raise returns; the write goes on
     case FaultKind::None: break;
   }
 }

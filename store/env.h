@@ -2,8 +2,12 @@
 // The one file layer every write of ours goes through (like LevelDB's Env). It counts
 // operations so tests can assert that an unchanged tree is not read, and it hosts the
 // fault points used by crash and fault-injection tests:
-//   MDB_FAULT=<kind>@<n>  kind = kill | enospc | eio | short; fires at the n-th fault point
-//                         (each write, fsync, rename, remove or mkdir counts as one).
+//   MDB_FAULT=<kind>@<n>  kind = kill | enospc | eio | short | sigint | sigterm | sighup; fires
+//                         at the n-th fault point (each write, fsync, rename, remove or mkdir
+//                         counts as one). The signal kinds send that signal to the process, as
+//                         a user's Ctrl-C or kill would, at exactly that point. "<kind>@<n>+"
+//                         fires at that point and every later one (a disk that stays full, a
+//                         user pressing Ctrl-C again while the command cleans up).
 //   MDB_FAULT_COUNT=FILE  at exit, write the number of fault points passed to FILE.
 //   MDB_FAULT_TRACE=FILE  append "<operation>\t<path>" to FILE for each fault point, and for each
 //                         SQLite write lock taken ("lock") or released ("unlock"), so tests can

@@ -4,6 +4,8 @@
 #include <cstring>
 #include <map>
 
+#include "formats/interrupt.h"
+
 namespace mdb::store {
 
 namespace {
@@ -113,8 +115,10 @@ class Pruner {
       for (const BlobId& part : s.record.manifest) live_->add(part);
       ManifestReader reader(store_, s.record);
       Entry e;
-      while (reader.next(e))
+      while (reader.next(e)) {
+        interrupt::check();
         for (const BlobId& c : e.chunks) live_->add(c);
+      }
       rep_.advance(1);
     }
     rep_.end_phase();
@@ -148,6 +152,7 @@ class Pruner {
     }
     if (rep_.wants_progress()) rep_.phase("Finding reclaimable space", packs.size(), false);
     for (const std::string& pack : packs) {
+      interrupt::check();  // each pack is dropped or rewritten in its own transaction
       rep_.advance(1);
       if (!fs::exists(store_.packs_dir() / pack)) continue;  // verify reports it
       uint64_t total = 0, live = 0, live_count = 0;
@@ -207,6 +212,7 @@ class Pruner {
     PackWriter w(store_.packs_dir());
     for (const PackEntry& e : entries) {
       if (!live_->maybe(e.id)) continue;
+      interrupt::check();  // the new pack is still temporary
       std::string stored(e.stored_len, '\0');
       f.pread(stored.data(), stored.size(), e.offset);
       try {

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "formats/interrupt.h"
 #include "formats/safe_path.h"
 
 namespace mdb::store {
@@ -79,6 +80,7 @@ bool SnapshotSource::next(Entry& e) {
 void SnapshotSource::write_content(const Entry& e, fs::File& out) {
   uint64_t written = 0;
   for (const BlobId& id : e.chunks) {
+    interrupt::check();
     std::string data = store_.read(id);
     out.write_all(data);
     written += data.size();
@@ -151,6 +153,7 @@ BuildStats build_tree(TreeSource& src, const stdfs::path& root, Reporter& report
   std::string last;
   Entry e;
   while (src.next(e)) {
+    interrupt::check();  // the tree is only staged: stopping removes the staging dir
     if (std::string problem = relative_path_problem(e.path); !problem.empty())
       throw Error("refusing the path '" + e.path + "', which " + problem);
     if (!last.empty() && !path_less(last, e.path))

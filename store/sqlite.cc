@@ -4,6 +4,7 @@
 #include <cstring>
 #include <mutex>
 
+#include "formats/interrupt.h"
 #include "store/env.h"
 
 namespace mdb::sql {
@@ -129,6 +130,10 @@ Db Db::open(const std::filesystem::path& path, int flags) {
     throw Error(path.string() + " is not a usable SQLite database: " + msg);
   }
   db.exec("PRAGMA foreign_keys = ON");
+  // From here a long statement stops at a signal: SQLite ends it with SQLITE_INTERRUPT
+  // (rolling back its transaction), which fail() turns into interrupt::Interrupted.
+  sqlite3_progress_handler(
+      db.db_, 1000, [](void*) { return interrupt::pending() ? 1 : 0; }, nullptr);
   return db;
 }
 
@@ -138,6 +143,7 @@ void Db::exec(std::string_view sql) {
   if (sqlite3_exec(db_, s.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
     std::string msg = err ? err : sqlite3_errmsg(db_);
     sqlite3_free(err);
+    if (sqlite3_errcode(db_) == SQLITE_INTERRUPT) interrupt::check();
     throw Error(path_.string() + ": " + msg + " (in: " + s.substr(0, 200) + ")");
   }
 }
@@ -155,12 +161,14 @@ Value Db::query_value(std::string_view sql) const {
 }
 
 void Db::fail(std::string_view context) const {
+  if (sqlite3_errcode(db_) == SQLITE_INTERRUPT) interrupt::check();
   throw Error(path_.string() + ": " + std::string(context) + ": " + sqlite3_errmsg(db_));
 }
 
 Transaction::Transaction(Db& db, std::string_view begin) : db_(db) { db_.exec(begin); }
 
 Transaction::~Transaction() {
+  interrupt::Defer defer;  // the rollback runs to the end
   if (open_) sqlite3_exec(db_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
 }
 

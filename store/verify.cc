@@ -8,6 +8,8 @@
 #include <set>
 #include <unordered_map>
 
+#include "formats/interrupt.h"
+
 namespace mdb::store {
 
 namespace {
@@ -60,6 +62,7 @@ class Verifier {
     if (rep_.wants_progress()) rep_.phase("Checking packs", total, true);
     std::string bytes;
     for (const std::string& name : names) {
+      interrupt::check();
       on_disk_.insert(name);
       ++report_.packs;
       fs::File f = fs::File::open_read(store_.packs_dir() / name);
@@ -82,6 +85,7 @@ class Verifier {
       if (read_data) ++report_.packs_read_data;
       for (const PackEntry& e : entries) {
         if (!read_data) continue;
+        interrupt::check();
         try {
           decode_blob(std::string_view(bytes).substr(e.offset, e.stored_len), e, "pack " + name);
         } catch (const CorruptError& err) {
@@ -138,6 +142,7 @@ class Verifier {
         ManifestReader reader(store_, rec);
         Entry e;
         while (reader.next(e)) {
+          interrupt::check();
           ++report_.entries;
           for (const BlobId& c : e.chunks) check_blob(c, name, e.path);
         }

@@ -63,8 +63,25 @@ class Output {
   int open_ = 2;
 };
 
+// Waits until the child `pid` has a handler installed for `sig` (the SigCgt mask of
+// /proc/PID/status) or has exited.
+void wait_for_handler(pid_t pid, int sig) {
+  for (;;) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+    bool alive = false;
+    for (std::string line; std::getline(in, line);) {
+      if (line.rfind("State:", 0) == 0) alive = line.find("zombie") == std::string::npos;
+      if (line.rfind("SigCgt:", 0) == 0 && (std::stoull(line.substr(7), nullptr, 16) >> (sig - 1)) & 1) return;
+    }
+    if (!alive) return;
+    ::usleep(200);
+  }
+}
+
+// `meanwhile` runs once stdout or stderr shows `until` (at once when `until` is empty) and gets
+// the child's pid.
 RunResult run_paused(const stdfs::path& binary, const std::vector<std::string>& args, const std::string& until,
-                     const std::function<void()>& meanwhile, const std::string& stdin_text,
+                     const std::function<void(pid_t)>& meanwhile, const std::string& stdin_text,
                      const std::map<std::string, std::string>& env) {
   static TempDir home;  // an empty HOME: no stray ~/.mephisto/config.yml
   std::map<std::string, std::string> vars;
@@ -113,8 +130,10 @@ RunResult run_paused(const stdfs::path& binary, const std::vector<std::string>& 
   RunResult r;
   Output output(out[0], err[0]);
   if (meanwhile) {
-    output.drain(r.out, r.err, [&] { return r.out.find(until) != std::string::npos; });
-    meanwhile();
+    if (!until.empty())
+      output.drain(r.out, r.err,
+                   [&] { return r.out.find(until) != std::string::npos || r.err.find(until) != std::string::npos; });
+    meanwhile(pid);
   }
   if (!stdin_text.empty()) {
     ssize_t ignored = ::write(in[1], stdin_text.data(), stdin_text.size());
@@ -140,7 +159,16 @@ RunResult run(const stdfs::path& binary, const std::vector<std::string>& args, c
 RunResult run_mephisto_paused(const std::vector<std::string>& args, const std::string& until,
                               const std::function<void()>& meanwhile, const std::string& stdin_text,
                               const std::map<std::string, std::string>& env) {
-  return run_paused(mephisto_binary(), args, until, meanwhile, stdin_text, env);
+  return run_paused(mephisto_binary(), args, until, [&](pid_t) { meanwhile(); }, stdin_text, env);
+}
+
+RunResult run_mephisto_signalled(const std::vector<std::string>& args, const std::string& until, int signal,
+                                 const std::string& stdin_text, const std::map<std::string, std::string>& env) {
+  auto send = [&](pid_t pid) {
+    if (until.empty()) wait_for_handler(pid, signal);
+    ::kill(pid, signal);
+  };
+  return run_paused(mephisto_binary(), args, until, send, stdin_text, env);
 }
 
 RunResult run_mephisto(const std::vector<std::string>& args, const std::string& stdin_text,

@@ -41,6 +41,13 @@ RunResult run_mephisto_paused(const std::vector<std::string>& args, const std::s
 // reached the terminal, in order.
 RunResult run_on_a_terminal(const std::vector<std::string>& args, bool stdout_too = true);
 
+// Runs the binary and sends it `signal`, as a user's Ctrl-C or `kill` would, once stdout or
+// stderr shows `until`, or (`until` empty) as soon as the process has installed its signal
+// handlers. stdin stays open until then (a prompt waits), then gets `stdin_text`.
+RunResult run_mephisto_signalled(const std::vector<std::string>& args, const std::string& until, int signal,
+                                 const std::string& stdin_text = "",
+                                 const std::map<std::string, std::string>& env = {});
+
 // A fresh directory under the build's temp area, removed at destruction.
 class TempDir {
  public:
