@@ -143,7 +143,7 @@ void Db::exec(std::string_view sql) {
   if (sqlite3_exec(db_, s.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
     std::string msg = err ? err : sqlite3_errmsg(db_);
     sqlite3_free(err);
-    if (sqlite3_errcode(db_) == SQLITE_INTERRUPT) interrupt::check();
+    interrupt::check();  // SQLITE_INTERRUPT, or a failure (a busy wait) that ended after a signal
     throw Error(path_.string() + ": " + msg + " (in: " + s.substr(0, 200) + ")");
   }
 }
@@ -161,7 +161,7 @@ Value Db::query_value(std::string_view sql) const {
 }
 
 void Db::fail(std::string_view context) const {
-  if (sqlite3_errcode(db_) == SQLITE_INTERRUPT) interrupt::check();
+  interrupt::check();  // SQLITE_INTERRUPT, or a failure (a busy wait) that ended after a signal
   throw Error(path_.string() + ": " + std::string(context) + ": " + sqlite3_errmsg(db_));
 }
 
