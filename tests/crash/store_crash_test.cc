@@ -142,12 +142,6 @@ TEST(StoreCrash, KilledRestoreLeavesTheOldOrTheNewTree) {
 
 // A data dir that is a mount point cannot be swapped as a whole: restore builds inside
 // .mephisto-db/ and swaps entry by entry under the journal marker.
-bool is_mount_point(const stdfs::path& p) {
-  struct stat a {
-  }, b{};
-  return ::stat(p.c_str(), &a) == 0 && ::stat(p.parent_path().c_str(), &b) == 0 && a.st_dev != b.st_dev;
-}
-
 TEST(StoreCrash, MountPointDataDirIsSwappedEntryByEntry) {
   Base base;
   auto old_tree = describe(base.data);

@@ -10,14 +10,6 @@
 namespace mdb::test {
 namespace {
 
-bool is_mount_point(const stdfs::path& p) {
-  std::ifstream in("/proc/self/mountinfo");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.find(" " + p.string() + " ") != std::string::npos) return true;
-  return false;
-}
-
 TEST(DataVolume, ImportAndExportDeleteWorkWhenDataIsItsOwnFilesystem) {
   TempDir tmp;
   make_sample(tmp / "source", 1);

@@ -37,14 +37,6 @@ size_t count_files(const stdfs::path& dir) {
   return n;
 }
 
-bool is_mount_point(const stdfs::path& p) {
-  std::ifstream in("/proc/self/mountinfo");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.find(" " + p.string() + " ") != std::string::npos) return true;
-  return false;
-}
-
 // Everything beside the data dir and the store (staging dirs, old trees).
 std::vector<std::string> strays(const stdfs::path& parent) {
   std::vector<std::string> out;

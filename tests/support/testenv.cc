@@ -367,6 +367,14 @@ stdfs::path mount_point_of(uint64_t id) {
 
 }  // namespace
 
+bool is_mount_point(const stdfs::path& p) {
+  std::ifstream in("/proc/self/mountinfo");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.find(" " + p.string() + " ") != std::string::npos) return true;
+  return false;
+}
+
 std::unique_ptr<Mount> Mount::bind(const stdfs::path& from, const stdfs::path& to) {
   if (::mount(from.c_str(), to.c_str(), nullptr, MS_BIND, nullptr) != 0)
     throw std::runtime_error("mount --bind " + from.string() + " " + to.string() + " failed: " +

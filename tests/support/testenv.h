@@ -112,4 +112,8 @@ class Mount {
   uint64_t id_;  // found again by this id at destruction, wherever it was moved
 };
 
+// Whether `p` is a mount point of this process's mount namespace (/proc/self/mountinfo), also a
+// bind mount from the same filesystem, which an st_dev comparison cannot see.
+bool is_mount_point(const stdfs::path& p);
+
 }  // namespace mdb::test
