@@ -132,30 +132,6 @@ void check_project_dirs(Source& src, const Selection& sel) {
               "dirs to match), or leave its tasks out with -tn/-ti/-tri, and export again. Nothing was exported.");
 }
 
-RunFiles::RunFiles(Source& src, const Selection& sel, const Remap* remap, Console& console)
-    : dir_(src.dir()), remap_(remap), console_(console) {
-  if (sel.kind() != DumpKind::QualificationsOnly) runs_ = run_dirs_of(src, sel.rowids_sql(DbId::Mephisto, "task_runs"));
-}
-
-uint64_t RunFiles::measure() const {
-  uint64_t total = 0;
-  for (const RunDir& run : runs_) {
-    std::error_code ec;
-    // Like add_dir: symbolic links to directories are not followed, those to files count.
-    for (stdfs::recursive_directory_iterator it(dir_.run_dir(run.project, run.id), ec), end;
-         !ec && it != end; it.increment(ec))
-      if (std::error_code e; it->is_regular_file(e)) total += it->file_size(e);
-  }
-  return total;
-}
-
-std::string RunFiles::member_name(const std::string& project, const std::vector<std::string>& components) const {
-  std::vector<std::string> parts = remap_ ? remap_->rename_run_path(components) : components;
-  std::string name = "runs/" + project;
-  for (const std::string& p : parts) name += "/" + p;
-  return name;
-}
-
 namespace {
 
 // Whether `path`, with every symlink resolved (into `real`), lies inside `real_root`.
@@ -168,6 +144,35 @@ bool resolves_inside(const stdfs::path& path, const stdfs::path& real_root, stdf
 }
 
 }  // namespace
+
+RunFiles::RunFiles(Source& src, const Selection& sel, const Remap* remap, Console& console)
+    : dir_(src.dir()), real_root_(stdfs::canonical(src.dir().root())), remap_(remap), console_(console) {
+  if (sel.kind() != DumpKind::QualificationsOnly) runs_ = run_dirs_of(src, sel.rowids_sql(DbId::Mephisto, "task_runs"));
+}
+
+uint64_t RunFiles::measure() const {
+  uint64_t total = 0;
+  for (const RunDir& run : runs_) {
+    std::error_code ec;
+    stdfs::path disk = dir_.run_dir(run.project, run.id), real;
+    if (!resolves_inside(disk, real_root_, real)) continue;
+    // Like add_dir: symbolic links to directories are not followed, those to files count only when
+    // they resolve inside the data dir.
+    for (stdfs::recursive_directory_iterator it(disk, ec), end; !ec && it != end; it.increment(ec)) {
+      std::error_code e;
+      if (it->is_symlink(e) && !resolves_inside(it->path(), real_root_, real)) continue;
+      if (it->is_regular_file(e)) total += it->file_size(e);
+    }
+  }
+  return total;
+}
+
+std::string RunFiles::member_name(const std::string& project, const std::vector<std::string>& components) const {
+  std::vector<std::string> parts = remap_ ? remap_->rename_run_path(components) : components;
+  std::string name = "runs/" + project;
+  for (const std::string& p : parts) name += "/" + p;
+  return name;
+}
 
 // A run dir or run file reached through a symlink is exported only when the link resolves inside the data
 // dir: nothing outside it is ever read (docs/PATHS.md).
@@ -182,7 +187,6 @@ bool RunFiles::skip_outside(const stdfs::path& path) {
 void RunFiles::add_to(zip::Writer& zip, OnFile on_file, Console::Progress* progress) {
   on_file_ = std::move(on_file);
   progress_ = progress;
-  real_root_ = stdfs::canonical(dir_.root());
   std::string last_project;
   bool any = false;
   for (const RunDir& run : runs_) {
