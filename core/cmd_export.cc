@@ -50,9 +50,7 @@ void remove_stale_temp_dirs(const stdfs::path& dir) {
   std::error_code ec;
   for (const auto& entry : stdfs::directory_iterator(dir, ec)) {
     std::string name = entry.path().filename().string();
-    if (name.rfind(kTempPrefix, 0) != 0) continue;
-    pid_t pid = static_cast<pid_t>(std::atol(name.c_str() + kTempPrefix.size()));
-    if (pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH) fs::remove_tree(entry.path());
+    if (fs::owner_gone(name, std::string(kTempPrefix))) fs::remove_tree(entry.path());
   }
 }
 

@@ -89,11 +89,6 @@ std::string name_part(const std::string& command) {
 
 constexpr const char* kTrashPrefix = "trash-";
 
-bool process_gone(const std::string& name, const std::string& prefix) {
-  pid_t pid = static_cast<pid_t>(std::strtol(name.c_str() + prefix.size(), nullptr, 10));
-  return pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH;
-}
-
 // Trash of commands that were killed while deleting it, in our folder and in those at the top
 // of mounts inside the data dir (removed once empty).
 void empty_stale_trash(Context& ctx, const DataDir& dir) {
@@ -104,7 +99,7 @@ void empty_stale_trash(Context& ctx, const DataDir& dir) {
     std::error_code ec;
     for (const auto& e : stdfs::directory_iterator(meta, ec)) {
       std::string name = e.path().filename().string();
-      if (name.rfind(kTrashPrefix, 0) != 0 || !process_gone(name, kTrashPrefix)) continue;
+      if (!fs::owner_gone(name, kTrashPrefix)) continue;
       empty_trash(ctx.console, e.path());
       emptied = true;
     }
@@ -122,7 +117,7 @@ void remove_stale_marker_temps(const DataDir& dir) {
   for (const auto& e : stdfs::directory_iterator(dir.meta_dir(), ec)) {
     std::string name = e.path().filename().string();
     if (name.rfind(prefix, 0) != 0) continue;
-    if (process_gone(name, prefix)) fs::remove_file(e.path());
+    if (fs::owner_gone(name, prefix)) fs::remove_file(e.path());
   }
 }
 
@@ -255,7 +250,7 @@ void recover_before_reading(Context& ctx) {
   try {
     if (fs::exists(journal_marker_path(dir))) {
       long pid = read_marker(journal_marker_path(dir)).pid;
-      if (pid > 0 && pid != ::getpid() && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM))
+      if (pid != ::getpid() && fs::process_alive(pid))
         return;  // the change is still running: nothing was interrupted
     }
     recover_interrupted_change(ctx, dir);

@@ -544,6 +544,14 @@ uint64_t count_tree(const stdfs::path& path) {
   return walk.count();
 }
 
+bool process_alive(long pid) { return pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM); }
+
+bool owner_gone(const std::string& name, const std::string& prefix) {
+  if (name.rfind(prefix, 0) != 0) return false;
+  long pid = std::strtol(name.c_str() + prefix.size(), nullptr, 10);
+  return pid > 0 && !process_alive(pid);
+}
+
 bool is_mount_point(const stdfs::path& path) {
   EntryInfo info, parent;
   if (!entry_info(AT_FDCWD, path.c_str(), info, path) || !info.is_dir) return false;

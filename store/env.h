@@ -153,6 +153,12 @@ class MountPointLeft : public IoError {
   std::vector<stdfs::path> mounts_;
 };
 
+// Whether a leftover named `<prefix><pid>...` belongs to a process that no longer exists (a name
+// without a pid is never taken for abandoned). The one liveness rule of every sweep of leftovers.
+bool owner_gone(const std::string& name, const std::string& prefix);
+// Whether process `pid` exists (EPERM: it exists under another user).
+bool process_alive(long pid);
+
 // Whether `path` is a directory on which something is mounted: its st_dev differs from its
 // parent's, or it is the root of a mount (a bind mount of the same filesystem included).
 bool is_mount_point(const stdfs::path& path);

@@ -25,8 +25,6 @@ std::vector<std::string> names_in(const stdfs::path& dir) {
   return out;
 }
 
-bool process_alive(long pid) { return pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM); }
-
 std::string staging_prefix_beside(const stdfs::path& target) {
   return "." + target.filename().string() + ".mdb-restore-";
 }
@@ -292,9 +290,7 @@ void remove_stale_staging(const stdfs::path& target, const std::string& keep) {
     std::error_code ec;
     for (const auto& e : stdfs::directory_iterator(dir, ec)) {
       std::string name = e.path().filename().string();
-      if (name.rfind(prefix, 0) != 0) continue;
-      long pid = std::strtol(name.c_str() + prefix.size(), nullptr, 10);
-      if (!process_alive(pid)) fs::remove_tree(e.path());
+      if (fs::owner_gone(name, prefix)) fs::remove_tree(e.path());
     }
   };
   sweep(target.parent_path(), staging_prefix_beside(target));
