@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "core/commands.h"
-#include "formats/error.h"
-#include "formats/interrupt.h"
+#include "commands/commands.h"
+#include "base/error.h"
+#include "base/interrupt.h"
 
 namespace {
 

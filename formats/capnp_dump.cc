@@ -11,7 +11,7 @@
 #include <utility>
 
 #include "formats/dump.capnp.h"
-#include "formats/error.h"
+#include "base/error.h"
 
 namespace mdb::capnp_dump {
 

@@ -7,7 +7,7 @@
 #include <limits>
 #include <set>
 
-#include "formats/error.h"
+#include "base/error.h"
 #include "formats/pyjson.h"
 
 namespace mdb {

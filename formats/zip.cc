@@ -10,8 +10,8 @@
 #include <set>
 #include <utility>
 
-#include "formats/error.h"
-#include "formats/interrupt.h"
+#include "base/error.h"
+#include "base/interrupt.h"
 #include "formats/safe_path.h"
 
 namespace mdb::zip {

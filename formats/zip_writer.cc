@@ -12,8 +12,8 @@
 #include <cstring>
 #include <memory>
 
-#include "formats/error.h"
-#include "formats/interrupt.h"
+#include "base/error.h"
+#include "base/interrupt.h"
 #include "formats/zip.h"
 
 namespace mdb::zip {

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "formats/capnp_dump.h"
-#include "formats/error.h"
+#include "base/error.h"
 
 namespace {
 

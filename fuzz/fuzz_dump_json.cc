@@ -6,7 +6,7 @@
 #include <string_view>
 
 #include "formats/dump_json.h"
-#include "formats/error.h"
+#include "base/error.h"
 
 namespace {
 

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "formats/error.h"
+#include "base/error.h"
 #include "formats/safe_path.h"
 #include "store/manifest.h"
 

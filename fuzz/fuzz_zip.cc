@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string>
 
-#include "formats/error.h"
+#include "base/error.h"
 #include "formats/zip.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -13,9 +13,9 @@
 #include <set>
 #include <thread>
 
-#include "formats/interrupt.h"
+#include "base/interrupt.h"
 #include "store/chunker.h"
-#include "store/sqlite.h"
+#include "platform/sqlite.h"
 
 namespace mdb::store {
 

@@ -9,8 +9,8 @@
 #include <cstring>
 #include <fstream>
 
-#include "store/bytes.h"
-#include "store/env.h"
+#include "formats/bytes.h"
+#include "platform/env.h"
 #include "store/lmdb_check.h"
 
 namespace mdb::store {

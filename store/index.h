@@ -18,8 +18,8 @@
 #include <utility>
 #include <vector>
 
-#include "formats/error.h"
-#include "store/hash.h"
+#include "base/error.h"
+#include "formats/hash.h"
 #include "store/pack.h"
 
 namespace mdb::store {

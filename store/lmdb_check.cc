@@ -4,9 +4,9 @@
 #include <string_view>
 #include <vector>
 
-#include "formats/error.h"
-#include "store/bytes.h"
-#include "store/env.h"
+#include "base/error.h"
+#include "formats/bytes.h"
+#include "platform/env.h"
 
 namespace mdb::store::lmdb_check {
 

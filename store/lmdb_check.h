@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <filesystem>
 
-#include "formats/error.h"
+#include "base/error.h"
 
 namespace mdb::store::lmdb_check {
 

@@ -5,7 +5,7 @@
 
 #include <cstring>
 
-#include "formats/error.h"
+#include "base/error.h"
 #include "formats/safe_path.h"
 #include "formats/store.capnp.h"
 

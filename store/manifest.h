@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "store/hash.h"
+#include "formats/hash.h"
 
 namespace mdb::store {
 

@@ -7,7 +7,7 @@
 #include <cstring>
 #include <memory>
 
-#include "store/bytes.h"
+#include "formats/bytes.h"
 
 namespace mdb::store {
 

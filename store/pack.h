@@ -20,8 +20,8 @@
 #include <string_view>
 #include <vector>
 
-#include "store/env.h"
-#include "store/hash.h"
+#include "platform/env.h"
+#include "formats/hash.h"
 
 namespace mdb::store {
 

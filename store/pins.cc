@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
-#include "store/env.h"
-#include "store/hash.h"
+#include "platform/env.h"
+#include "formats/hash.h"
 
 namespace mdb::store {
 

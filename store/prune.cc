@@ -4,7 +4,7 @@
 #include <cstring>
 #include <map>
 
-#include "formats/interrupt.h"
+#include "base/interrupt.h"
 
 namespace mdb::store {
 

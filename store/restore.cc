@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 
-#include "formats/interrupt.h"
+#include "base/interrupt.h"
 #include "formats/safe_path.h"
 
 namespace mdb::store {

@@ -15,7 +15,7 @@
 
 #include "store/compressor.h"
 #include "store/index.h"
-#include "store/lock.h"
+#include "platform/lock.h"
 #include "store/manifest.h"
 #include "store/pack.h"
 

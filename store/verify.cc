@@ -8,7 +8,7 @@
 #include <set>
 #include <unordered_map>
 
-#include "formats/interrupt.h"
+#include "base/interrupt.h"
 
 namespace mdb::store {
 

@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "store/sqlite.h"
+#include "platform/sqlite.h"
 #include "tests/support/sanitized.h"
 #include "tests/support/tree_util.h"
 

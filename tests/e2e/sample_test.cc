@@ -10,8 +10,8 @@
 #include <regex>
 #include <set>
 
-#include "core/datadir.h"
-#include "core/schema.h"
+#include "datadir/datadir.h"
+#include "datadir/schema.h"
 #include "formats/date.h"
 #include "tests/support/testenv.h"
 

@@ -6,7 +6,7 @@
 #include <fstream>
 #include <set>
 
-#include "store/sqlite.h"
+#include "platform/sqlite.h"
 #include "tests/export/export_support.h"
 
 namespace mdb::test {

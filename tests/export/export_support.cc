@@ -9,14 +9,14 @@
 #include <set>
 #include <sstream>
 
-#include "core/dump_values.h"
-#include "core/export_source.h"
-#include "core/registry.h"
-#include "core/schema.h"
+#include "dump/dump_values.h"
+#include "export/export_source.h"
+#include "datadir/registry.h"
+#include "datadir/schema.h"
 #include "formats/base64.h"
 #include "formats/dump_json.h"
 #include "formats/zip.h"
-#include "store/sqlite.h"
+#include "platform/sqlite.h"
 
 namespace mdb::test {
 

@@ -8,9 +8,9 @@
 #include <set>
 #include <sstream>
 
-#include "core/content_hash.h"
+#include "formats/content_hash.h"
 #include "formats/capnp_dump.h"
-#include "store/sqlite.h"
+#include "platform/sqlite.h"
 #include "tests/export/export_support.h"
 
 namespace mdb::test {

@@ -11,7 +11,7 @@
 #include <ctime>
 
 #include "formats/capnp_dump.h"
-#include "store/sqlite.h"
+#include "platform/sqlite.h"
 #include "tests/export/export_support.h"
 
 namespace mdb::test {

@@ -2,7 +2,7 @@
 // original's import error paths (s6 logs) with our exit codes and messages.
 #include <gtest/gtest.h>
 
-#include "store/sqlite.h"
+#include "platform/sqlite.h"
 #include "tests/import/import_util.h"
 
 namespace mdb::test {

@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "formats/zip.h"
-#include "store/sqlite.h"
+#include "platform/sqlite.h"
 #include "tests/import/import_util.h"
 
 namespace mdb::test {

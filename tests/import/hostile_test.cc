@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "formats/zip.h"
-#include "store/sqlite.h"
+#include "platform/sqlite.h"
 #include "tests/import/import_util.h"
 
 namespace mdb::test {

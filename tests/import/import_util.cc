@@ -2,11 +2,11 @@
 
 #include <algorithm>
 
-#include "core/console.h"
-#include "core/dump_values.h"
-#include "core/import_dump.h"
+#include "platform/console.h"
+#include "dump/dump_values.h"
+#include "import/import_dump.h"
 #include "formats/pyjson.h"
-#include "store/sqlite.h"
+#include "platform/sqlite.h"
 
 namespace mdb::test {
 
@@ -136,7 +136,7 @@ void unpack_backup(const stdfs::path& zip, const stdfs::path& data) { unzip_to(z
 
 #include <nlohmann/json.hpp>
 
-#include "core/schema.h"
+#include "datadir/schema.h"
 
 namespace mdb::test {
 

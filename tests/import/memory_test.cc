@@ -4,8 +4,8 @@
 // growth between two dump sizes, whatever the process's fixed part on the machine at hand.
 #include <gtest/gtest.h>
 
-#include "core/console.h"
-#include "core/import_dump.h"
+#include "platform/console.h"
+#include "import/import_dump.h"
 #include "formats/zip.h"
 #include "tests/import/import_util.h"
 #include "tests/support/sanitized.h"

@@ -6,8 +6,8 @@
 
 #include <set>
 
-#include "core/registry.h"
-#include "store/sqlite.h"
+#include "datadir/registry.h"
+#include "platform/sqlite.h"
 #include "tests/import/import_util.h"
 
 namespace mdb::test {

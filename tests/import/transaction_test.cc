@@ -7,7 +7,7 @@
 #include <fstream>
 #include <set>
 
-#include "store/sqlite.h"
+#include "platform/sqlite.h"
 #include "tests/import/import_util.h"
 
 namespace mdb::test {

@@ -8,7 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "store/lock.h"
+#include "platform/lock.h"
 #include "tests/support/tree_util.h"
 
 namespace mdb::test {

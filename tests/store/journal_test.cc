@@ -1,12 +1,12 @@
 // The shared atomic-change API (core/journal.h): commit, in-process undo, rollback after a
 // crash by the next command, and the data-dir writer lock.
-#include "core/journal.h"
+#include "datadir/journal.h"
 
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "core/storeops.h"
+#include "datadir/storeops.h"
 #include "store/store.h"
 #include "tests/support/tree_util.h"
 

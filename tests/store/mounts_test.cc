@@ -10,7 +10,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "core/journal.h"
+#include "datadir/journal.h"
 #include "tests/support/tree_util.h"
 
 namespace mdb::test {

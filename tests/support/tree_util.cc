@@ -6,8 +6,8 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "core/datadir.h"
-#include "core/registry.h"
+#include "datadir/datadir.h"
+#include "datadir/registry.h"
 
 namespace mdb::test {
 

@@ -12,7 +12,7 @@
 #include <limits>
 
 #include "formats/dump.capnp.h"
-#include "formats/error.h"
+#include "base/error.h"
 
 namespace mdb::capnp_dump {
 namespace {

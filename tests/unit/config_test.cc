@@ -1,8 +1,8 @@
-#include "core/config.h"
+#include "datadir/config.h"
 
 #include <gtest/gtest.h>
 
-#include "formats/error.h"
+#include "base/error.h"
 
 namespace mdb::core {
 namespace {

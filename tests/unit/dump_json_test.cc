@@ -7,7 +7,7 @@
 #include <limits>
 #include <map>
 
-#include "formats/error.h"
+#include "base/error.h"
 #include "formats/pyjson.h"
 #include "tests/support/testenv.h"
 

@@ -1,4 +1,4 @@
-#include "core/dump_values.h"
+#include "dump/dump_values.h"
 
 #include <gtest/gtest.h>
 

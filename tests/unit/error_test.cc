@@ -1,7 +1,7 @@
 // with_outcome: one "Nothing was ..." sentence per message, whichever layer adds it.
 #include <gtest/gtest.h>
 
-#include "formats/error.h"
+#include "base/error.h"
 
 namespace mdb {
 namespace {

@@ -1,10 +1,10 @@
-#include "core/locations.h"
+#include "datadir/locations.h"
 
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 
-#include "formats/error.h"
+#include "base/error.h"
 #include "tests/support/testenv.h"
 
 namespace mdb::core {

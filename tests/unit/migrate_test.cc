@@ -1,10 +1,10 @@
-#include "core/migrate.h"
+#include "datadir/migrate.h"
 
 #include <gtest/gtest.h>
 
 #include <regex>
 
-#include "core/schema.h"
+#include "datadir/schema.h"
 #include "tests/support/testenv.h"
 
 namespace mdb::core {

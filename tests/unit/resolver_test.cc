@@ -1,8 +1,8 @@
-#include "core/resolver.h"
+#include "import/resolver.h"
 
 #include <gtest/gtest.h>
 
-#include "formats/error.h"
+#include "base/error.h"
 #include "tests/support/testenv.h"
 
 namespace mdb::core {

@@ -2,8 +2,8 @@
 // must stay allowed.
 #include <gtest/gtest.h>
 
-#include "core/datadir.h"
-#include "formats/error.h"
+#include "datadir/datadir.h"
+#include "base/error.h"
 #include "formats/safe_path.h"
 
 namespace mdb {

@@ -1,13 +1,13 @@
 // The schemas we create equal the original's final schemas (schemas_final/*.schema_info.json):
 // columns, types, defaults, keys, foreign keys, indexes, AUTOINCREMENT.
-#include "core/schema.h"
+#include "datadir/schema.h"
 
 #include <gtest/gtest.h>
 
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "core/datadir.h"
+#include "datadir/datadir.h"
 #include "tests/support/testenv.h"
 
 namespace mdb::core {

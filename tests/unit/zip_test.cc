@@ -10,8 +10,8 @@
 #include <cstring>
 #include <set>
 
-#include "formats/error.h"
-#include "store/zipfile.h"
+#include "base/error.h"
+#include "platform/zipfile.h"
 #include "tests/support/testenv.h"
 
 namespace mdb {

@@ -5,7 +5,7 @@
 
 #include <cerrno>
 
-#include "store/env.h"
+#include "platform/env.h"
 
 namespace mdb::sample {
 

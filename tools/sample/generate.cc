@@ -4,8 +4,8 @@
 #include <climits>
 
 #include "formats/date.h"
-#include "formats/error.h"
-#include "store/env.h"
+#include "base/error.h"
+#include "platform/env.h"
 #include "tools/sample/sample.h"
 #include "tools/sample/sim.h"
 

@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <iostream>
 
-#include "formats/error.h"
+#include "base/error.h"
 #include "tools/sample/sample.h"
 
 namespace {

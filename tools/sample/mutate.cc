@@ -4,10 +4,10 @@
 #include <climits>
 #include <cmath>
 
-#include "core/datadir.h"
+#include "datadir/datadir.h"
 #include "formats/date.h"
-#include "formats/error.h"
-#include "store/env.h"
+#include "base/error.h"
+#include "platform/env.h"
 #include "tools/sample/sample.h"
 #include "tools/sample/sim.h"
 

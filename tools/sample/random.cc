@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-#include "core/registry.h"
+#include "datadir/registry.h"
 
 namespace mdb::sample {
 

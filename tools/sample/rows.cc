@@ -2,7 +2,7 @@
 
 #include <vector>
 
-#include "formats/error.h"
+#include "base/error.h"
 
 namespace mdb::sample {
 

@@ -9,9 +9,9 @@
 #include <string_view>
 #include <utility>
 
-#include "core/schema.h"
+#include "datadir/schema.h"
 #include "formats/value.h"
-#include "store/sqlite.h"
+#include "platform/sqlite.h"
 
 namespace mdb::sample {
 

@@ -2,10 +2,10 @@
 
 #include <cmath>
 
-#include "core/datadir.h"
+#include "datadir/datadir.h"
 #include "formats/date.h"
-#include "formats/error.h"
-#include "store/env.h"
+#include "base/error.h"
+#include "platform/env.h"
 
 namespace mdb::sample {
 

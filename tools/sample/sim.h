@@ -13,9 +13,9 @@
 #include <utility>
 #include <vector>
 
-#include "core/registry.h"
-#include "core/schema.h"
-#include "store/sqlite.h"
+#include "datadir/registry.h"
+#include "datadir/schema.h"
+#include "platform/sqlite.h"
 #include "tools/sample/content.h"
 #include "tools/sample/files.h"
 #include "tools/sample/random.h"

@@ -1,0 +1,187 @@
+// `mephisto db restore -f NAME_OR_FILE [--only PATH]` (cli.md, store.md): makes the data dir
+// exactly a snapshot (or a backup zip), after snapshotting the current data, with an atomic
+// swap of a fully built and verified staging tree.
+#include <chrono>
+#include <memory>
+#include <optional>
+
+#include "commands/commands.h"
+#include "datadir/journal.h"
+#include "datadir/storeops.h"
+#include "base/interrupt.h"
+#include "formats/safe_path.h"
+#include "formats/zip.h"
+#include "platform/env.h"
+#include "store/restore.h"
+#include "store/store.h"
+
+namespace mdb::core {
+
+namespace {
+
+struct Source {
+  std::optional<std::string> snapshot;  // a snapshot name, or
+  stdfs::path zip;                      // a backup zip
+};
+
+std::optional<store::SnapshotInfo> find_in_store(Context& ctx, const std::string& spec) {
+  const stdfs::path& dir = ctx.locations().store_dir;
+  if (!store::Store::exists(dir)) return std::nullopt;
+  store::Store store(dir, store::Store::Mode::Read);
+  return store.find_snapshot(spec);
+}
+
+// A snapshot name or unique id prefix; else a zip (as given, or in <outputs>/backup/);
+// else NAME.zip naming a snapshot NAME.
+Source resolve_source(Context& ctx, const std::string& spec) {
+  if (auto snap = find_in_store(ctx, spec)) return Source{snap->name, {}};
+  stdfs::path given(spec);
+  std::error_code ec;
+  for (const stdfs::path& p : {given, ctx.locations().outputs_dir / "backup" / given})
+    if (stdfs::is_regular_file(p, ec)) return Source{std::nullopt, stdfs::absolute(p)};
+  if (given.extension() == ".zip")
+    if (auto snap = find_in_store(ctx, given.stem().string())) return Source{snap->name, {}};
+  throw Error("Could not find a snapshot or backup file named " + spec +
+              ": it is not a snapshot name or id prefix in "
+              "the store " +
+              ctx.locations().store_dir.string() + ", and neither " + spec + " nor " +
+              (ctx.locations().outputs_dir / "backup" / given).string() +
+              " exists. `mephisto db snapshots` lists the snapshots. Nothing was changed.");
+}
+
+std::optional<std::string> normalize_only(const std::optional<std::string>& only) {
+  if (!only) return std::nullopt;
+  std::string p = stdfs::path(*only).lexically_normal().generic_string();
+  while (!p.empty() && p.back() == '/') p.pop_back();
+  if (std::string problem = relative_path_problem(p); !problem.empty())
+    throw UsageError("--only " + *only + ": the path " + problem +
+                     "; give a path relative to the data directory, without '..'.");
+  if (p == kMetaDirName || p.rfind(std::string(kMetaDirName) + "/", 0) == 0)
+    throw UsageError("--only " + *only + ": " + kMetaDirName + "/ is mephisto-db's own folder; it is never restored.");
+  return p;
+}
+
+// A backup zip, checked before anything is written: every member safe (no `..`, absolute
+// paths, symlinks, duplicates, oversize), and a database.db at its top level.
+std::unique_ptr<zip::Reader> open_backup_zip(const stdfs::path& path, const DataDir& dir) {
+  auto reader = std::make_unique<zip::Reader>(path);
+  zip::Limits limits;
+  limits.extract_to = fs::exists(dir.root()) ? dir.root() : dir.root().parent_path();
+  reader->validate(limits);
+  if (!reader->find("database.db"))
+    throw Error(path.string() +
+                " is not a Mephisto backup: it has no database.db at its top level (a dump zip is "
+                "imported with `mephisto db import`). Nothing was changed.");
+  return reader;
+}
+
+int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::unique_ptr<store::TreeSource> open_source(store::Store* store, const Source& src, const zip::Reader* zip,
+                                               const std::optional<std::string>& only) {
+  if (zip) return std::make_unique<store::ZipSource>(*zip, std::vector<std::string>{kMetaDirName}, only, now_ns());
+  auto snap = store->find_snapshot(*src.snapshot);
+  if (!snap) throw Error("The snapshot " + *src.snapshot + " disappeared from the store. Nothing was changed.");
+  return std::make_unique<store::SnapshotSource>(*store, snap->record, only);
+}
+
+// Missing, or holding nothing but our own folder.
+bool is_empty(const DataDir& dir) {
+  std::error_code ec;
+  for (const auto& e : stdfs::directory_iterator(dir.root(), ec))
+    if (e.path().filename() != kMetaDirName) return false;
+  return true;
+}
+
+// Removes a data dir this restore created when the restore fails.
+struct CreatedRoot {
+  stdfs::path path;
+  bool active = false;
+  ~CreatedRoot() {
+    if (!active) return;
+    try {
+      fs::remove_tree(path);
+    } catch (const Error&) {
+      // A destructor cannot report; the restore's own error says what failed.
+    }
+  }
+};
+
+int restore(Context& ctx, const RestoreOptions& opts, const DataDir& dir) {
+  check_store_outside(dir, ctx.locations().store_dir);
+  std::optional<std::string> only = normalize_only(opts.only);
+  Source src = resolve_source(ctx, opts.file);
+  std::unique_ptr<zip::Reader> zip = src.snapshot ? nullptr : open_backup_zip(src.zip, dir);
+  if (fs::exists(dir.root())) store::refuse_mounts_inside(dir.root());
+  if (!ctx.console.confirm()) return 1;
+  ctx.console.info(src.snapshot ? "Started restoring from snapshot " + *src.snapshot + " ..."
+                                : "Started restoring from backup " + src.zip.string() + " ...");
+
+  CreatedRoot created_root{dir.root(), !fs::exists(dir.root())};
+  if (created_root.active) fs::mkdirs(dir.root());
+  // An empty data dir has nothing to save first: the restore then only reads the store (it
+  // runs alongside a backup, from a read-only store), or needs none for a zip.
+  bool empty = is_empty(dir);
+  std::optional<DataDirLock> lock;
+  if (empty) lock.emplace(dir, "restore");
+  std::optional<store::Store> store;
+  if (src.snapshot || !empty)
+    store.emplace(ctx.locations().store_dir, empty ? store::Store::Mode::Read : store::Store::Mode::Write, "restore");
+  ExclusiveDbLocks locks(dir);
+  std::unique_ptr<store::TreeSource> source = open_source(store ? &*store : nullptr, src, zip.get(), only);
+  store::Staging staging(dir.root(), kMetaDirName);
+  ConsoleReporter reporter(ctx.console);
+  store::BuildStats stats = store::build_tree(*source, staging.path(), reporter);
+  if (only && !fs::exists(staging.path() / *only))
+    throw Error(*only + " is not in " + (src.snapshot ? "snapshot " + *src.snapshot : src.zip.string()) +
+                ". Nothing was changed.");
+
+  // A signal stops the restore up to here and during the snapshot of the current data; once
+  // that is saved, the swap runs to the end.
+  interrupt::check();
+  std::optional<AtomicChange> change;
+  if (!empty) {
+    change.emplace(ctx, dir, "restore", *store, locks);
+    change->mark_irreversible();
+  }
+  if (only)
+    store::swap_path(dir.root(), staging, *only);
+  else
+    store::swap_tree(dir.root(), staging, kMetaDirName);
+  if (change) change->commit();
+  created_root.active = false;
+  // The replaced tree goes into our trash first, so a kill while deleting it (minutes for a
+  // big data dir) leaves it for the next command to finish, not for the user to find.
+  discard_replaced_tree(ctx.console, staging, dir);
+
+  ctx.console.info("Finished successfully");
+  ctx.console.set("ok", true);
+  if (src.snapshot)
+    ctx.console.set("snapshot", *src.snapshot);
+  else
+    ctx.console.set("zip", src.zip.string());
+  if (only) ctx.console.set("only", *only);
+  ctx.console.set("files", stats.files);
+  ctx.console.set("dirs", stats.dirs);
+  ctx.console.set("symlinks", stats.symlinks);
+  ctx.console.set("bytes", stats.bytes);
+  return 0;
+}
+
+}  // namespace
+
+int run_restore(Context& ctx, const RestoreOptions& opts) {
+  ctx.console.echo_options(option_settings(opts));
+  require_file_option(opts.file);
+  DataDir dir = prepare_data_dir(ctx, DataDirUse::Any);
+  try {
+    return restore(ctx, opts, dir);
+  } catch (const interrupt::Interrupted& e) {  // the staging dir has been removed
+    throw e.with_outcome("nothing was restored; " + data_dir_after_undo(dir) + ".");
+  }
+}
+
+}  // namespace mdb::core

@@ -1,0 +1,31 @@
+#pragma once
+// The `mephisto db` commands. Each returns the process exit code or throws mdb::Error.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "commands/options.h"
+#include "datadir/context.h"
+
+namespace mdb::core {
+
+int run_export(Context& ctx, const ExportOptions& opts);
+int run_import(Context& ctx, const ImportOptions& opts);
+int run_backup(Context& ctx, const BackupOptions& opts);
+int run_restore(Context& ctx, const RestoreOptions& opts);
+int run_snapshots(Context& ctx, const SnapshotsOptions& opts);
+int run_verify(Context& ctx, const VerifyOptions& opts);
+int run_prune(Context& ctx, const PruneOptions& opts);
+
+// The options block ("Running command with the following options:", Console::echo_options) of
+// import, backup and restore: the original's options in its order, then ours. Export's is
+// export_option_settings (export_dump.h), which also fills the dump's export_options.
+std::vector<OptionSetting> option_settings(const ImportOptions& o);
+std::vector<OptionSetting> option_settings(const BackupOptions& o);
+std::vector<OptionSetting> option_settings(const RestoreOptions& o);
+
+// import and restore check -f after printing their options block, as the original does, with
+// its words: "Option `-f/--file` is required." (a usage error, exit 2).
+void require_file_option(const std::string& file);
+
+}  // namespace mdb::core

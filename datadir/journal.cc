@@ -1,0 +1,344 @@
+#include "datadir/journal.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+
+#include "datadir/storeops.h"
+#include "base/interrupt.h"
+#include "platform/env.h"
+#include "store/pins.h"
+#include "store/restore.h"
+#include "store/store.h"
+
+namespace mdb::core {
+
+namespace {
+
+struct Marker {
+  std::string store, snapshot, command, started;
+  long pid = 0;
+};
+
+Marker read_marker(const stdfs::path& path) {
+  try {
+    nlohmann::json j = nlohmann::json::parse(fs::read_file(path));
+    Marker m;
+    m.store = j.at("store").get<std::string>();
+    m.snapshot = j.at("snapshot").get<std::string>();
+    m.command = j.value("command", "unknown command");
+    m.started = j.value("started", "");
+    m.pid = j.value("pid", 0L);
+    return m;
+  } catch (const nlohmann::json::exception&) {
+    throw Error("The journal marker " + path.string() +
+                " is damaged, so the interrupted change it records cannot be "
+                "rolled back automatically. Restore the latest `_before_` snapshot listed by `mephisto db snapshots` "
+                "with `mephisto db restore -f NAME`, then delete the marker. Nothing was changed.");
+  }
+}
+
+// Makes the data dir exactly the marker's snapshot again. The marker stays until the tree
+// is in place, so a crash here only means doing it again. `locks` may be held by the
+// caller; otherwise they are taken here (a damaged DB file does not block the rollback).
+// `open_store` is the caller's open handle on the marker's store, if any.
+void roll_back(Context& ctx, const DataDir& dir, const Marker& m, store::Store* open_store,
+               const ExclusiveDbLocks* locks) {
+  interrupt::Defer defer;  // a signal now is noted, and the rollback runs to the end
+  std::optional<store::Store> own_store;
+  store::Store& store = open_store ? *open_store : own_store.emplace(m.store, store::Store::Mode::Read);
+  auto snap = store.find_snapshot(m.snapshot);
+  if (!snap || snap->name != m.snapshot)
+    throw Error("Cannot roll back the interrupted `" + m.command + "`: its snapshot " + m.snapshot +
+                " is not in the store " + m.store + ". The journal marker " + journal_marker_path(dir).string() +
+                " was left in place. Nothing was changed.");
+  std::optional<ExclusiveDbLocks> own;
+  if (!locks) locks = &own.emplace(dir, true);
+  store::Staging staging(dir.root(), kMetaDirName);
+  store::SnapshotSource src(store, snap->record);
+  ConsoleReporter reporter(ctx.console);
+  store::build_tree(src, staging.path(), reporter);
+  store::swap_tree(dir.root(), staging, kMetaDirName);
+  fs::remove_file(journal_marker_path(dir));
+  fs::sync_dir(dir.meta_dir());
+  store::remove_pin(m.store, dir.root().string(), m.snapshot);
+  discard_replaced_tree(ctx.console, staging, dir);
+  ctx.console.warn("Rolled back an interrupted `mephisto db " + m.command + "`" +
+                   (m.started.empty() ? "" : " (started " + m.started + " by process " + std::to_string(m.pid) + ")") +
+                   ": the data directory is again exactly snapshot " + m.snapshot + ".");
+  ctx.console.set("rolled_back", {{"command", m.command}, {"snapshot", m.snapshot}});
+}
+
+// The kind of the automatic snapshot taken before `command` (an AtomicChange's command).
+store::SnapshotKind kind_before(const std::string& command) {
+  if (command == "import") return store::SnapshotKind::BeforeImport;
+  if (command == "restore") return store::SnapshotKind::BeforeRestore;
+  if (command.rfind("export", 0) == 0) return store::SnapshotKind::BeforeExportDelete;
+  throw std::logic_error("no snapshot kind for the change " + command);
+}
+
+std::string name_part(const std::string& command) {
+  std::string out;
+  for (char c : command) out += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+  return out;
+}
+
+constexpr const char* kTrashPrefix = "trash-";
+
+// Trash of commands that were killed while deleting it, in our folder and in those at the top
+// of mounts inside the data dir (removed once empty).
+void empty_stale_trash(Context& ctx, const DataDir& dir) {
+  std::vector<stdfs::path> metas{dir.meta_dir()};
+  for (const stdfs::path& m : fs::mount_points_inside(dir.root())) metas.push_back(m / kMetaDirName);
+  for (const stdfs::path& meta : metas) {
+    bool emptied = false;
+    std::error_code ec;
+    for (const auto& e : stdfs::directory_iterator(meta, ec)) {
+      std::string name = e.path().filename().string();
+      if (!fs::owner_gone(name, kTrashPrefix)) continue;
+      empty_trash(ctx.console, e.path());
+      emptied = true;
+    }
+    // A mount's folder goes once empty; only after our own sweep, never under a live import
+    // that has just made it.
+    if (emptied && meta != dir.meta_dir()) ::rmdir(meta.c_str());
+  }
+}
+
+// A marker being written is `journal.tmp-<pid>` until it is renamed into place; one left
+// by a dead process is garbage.
+void remove_stale_marker_temps(const DataDir& dir) {
+  const std::string prefix = "journal.tmp-";
+  std::error_code ec;
+  for (const auto& e : stdfs::directory_iterator(dir.meta_dir(), ec)) {
+    std::string name = e.path().filename().string();
+    if (name.rfind(prefix, 0) != 0) continue;
+    if (fs::owner_gone(name, prefix)) fs::remove_file(e.path());
+  }
+}
+
+}  // namespace
+
+stdfs::path journal_marker_path(const DataDir& dir) { return dir.meta_dir() / "journal"; }
+
+stdfs::path meta_dir_for(const DataDir& dir, const stdfs::path& path, const std::vector<stdfs::path>& mounts) {
+  stdfs::path best;
+  std::string p = path.string();
+  for (const stdfs::path& m : mounts) {
+    std::string s = m.string();
+    if (p.size() > s.size() && p.compare(0, s.size(), s) == 0 && p[s.size()] == '/') best = m;
+  }
+  return best.empty() ? dir.meta_dir() : best / kMetaDirName;
+}
+
+stdfs::path trash_dir(const stdfs::path& meta) { return meta / (kTrashPrefix + std::to_string(::getpid())); }
+stdfs::path trash_dir(const DataDir& dir) { return trash_dir(dir.meta_dir()); }
+
+void empty_trash(Console& console, const stdfs::path& trash) {
+  std::optional<Console::Progress> bar;
+  if (console.progress_enabled()) bar.emplace(console, "Removing the replaced files", fs::count_tree(trash), false);
+  try {
+    fs::remove_tree(trash, [&](uint64_t n) {
+      if (bar) bar->add(n);
+    });
+  } catch (const fs::IoError& e) {
+    console.warn(std::string("Warning: ") + e.what() + ". The next mephisto db command deletes the rest.");
+  }
+}
+
+void discard_replaced_tree(Console& console, store::Staging& staging, const DataDir& dir) {
+  try {
+    staging.retire_into(trash_dir(dir));
+  } catch (const Error& e) {
+    console.warn(std::string("Warning: could not move the replaced files into ") + trash_dir(dir).string() + " (" +
+                 e.what() + "). The next mephisto db command deletes them.");
+    return;
+  }
+  empty_trash(console, trash_dir(dir));
+}
+
+std::string data_dir_after_undo(const DataDir& dir) {
+  std::optional<std::string> snapshot;
+  try {
+    snapshot = journal_snapshot(dir);
+  } catch (const Error&) {
+    return "the change could not be undone yet: its journal marker " + journal_marker_path(dir).string() +
+           " stays (see the message above)";
+  }
+  if (!snapshot) return "the data dir is as it was before";
+  return "the change could not be undone yet: the next mephisto db command on this data dir restores snapshot " +
+         *snapshot + " first";
+}
+
+std::optional<std::string> journal_snapshot(const DataDir& dir) {
+  if (!fs::exists(journal_marker_path(dir))) return std::nullopt;
+  return read_marker(journal_marker_path(dir)).snapshot;
+}
+
+namespace {
+
+// Proven dead: the pin's data dir is there and its marker is gone or names another snapshot.
+// Anything else (the data dir missing or unmounted, unreadable, a damaged marker) keeps it.
+bool pin_is_dead(const store::Pin& pin) {
+  struct stat st{};
+  if (::stat(pin.data_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return false;
+  stdfs::path marker = journal_marker_path(DataDir(pin.data_dir));
+  if (::lstat(marker.c_str(), &st) != 0) return errno == ENOENT;
+  try {
+    return read_marker(marker).snapshot != pin.snapshot;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+}  // namespace
+
+std::vector<store::Pin> live_pins(const stdfs::path& store_dir, bool drop_dead) {
+  std::vector<store::Pin> live;
+  for (store::Pin& pin : store::read_pins(store_dir)) {
+    if (!pin_is_dead(pin))
+      live.push_back(std::move(pin));
+    else if (drop_dead)
+      fs::remove_file(pin.file);
+  }
+  return live;
+}
+
+DataDir prepare_data_dir(Context& ctx, DataDirUse use) {
+  stdfs::path root = ctx.locations().data_dir;
+  std::error_code ec;
+  stdfs::path real = stdfs::canonical(root, ec);
+  if (!ec) root = real;
+  if (use == DataDirUse::Any && !fs::exists(root)) return DataDir(root);
+  if (stdfs::is_directory(root, ec)) recover_interrupted_change(ctx, DataDir(root));
+  if (use == DataDirUse::Existing) return DataDir::open_existing(root);
+  if (!stdfs::is_directory(root, ec))
+    throw Error("The data directory " + root.string() + " is not a directory. Nothing was changed.");
+  return DataDir(root);
+}
+
+void recover_interrupted_change(Context& ctx, const DataDir& dir) {
+  stdfs::path marker = journal_marker_path(dir);
+  if (fs::exists(marker)) {
+    DataDirLock lock(dir, "recovery");  // a live change in another process keeps its marker
+    if (fs::exists(marker)) roll_back(ctx, dir, read_marker(marker), nullptr, nullptr);
+  }
+  try {
+    store::remove_stale_staging(dir.root(), kMetaDirName);
+  } catch (const fs::MountPointLeft& e) {
+    ctx.console.warn(std::string("Warning: ") + e.what());  // reported, never emptied
+  }
+  remove_stale_marker_temps(dir);
+  empty_stale_trash(ctx, dir);
+}
+
+void recover_before_reading(Context& ctx) {
+  stdfs::path configured;
+  try {
+    configured = ctx.locations().data_dir;
+  } catch (const Error&) {
+    return;  // no data dir configured: these commands need only the store (or a zip)
+  }
+  std::error_code ec;
+  stdfs::path root = stdfs::canonical(configured, ec);
+  if (ec || !stdfs::is_directory(root, ec)) return;
+  DataDir dir(root);
+  try {
+    if (fs::exists(journal_marker_path(dir))) {
+      long pid = read_marker(journal_marker_path(dir)).pid;
+      if (pid != ::getpid() && fs::process_alive(pid))
+        return;  // the change is still running: nothing was interrupted
+    }
+    recover_interrupted_change(ctx, dir);
+  } catch (const Error& e) {
+    ctx.console.warn(std::string("Warning: could not finish what an interrupted command left in the data directory ") +
+                     root.string() + ": " + e.what());
+  }
+}
+
+AtomicChange::AtomicChange(Context& ctx, const DataDir& dir, std::string command)
+    : ctx_(ctx), dir_(dir), command_(std::move(command)) {
+  begin();
+}
+
+AtomicChange::AtomicChange(Context& ctx, const DataDir& dir, std::string command, store::Store& store,
+                           const ExclusiveDbLocks& locks)
+    : ctx_(ctx), dir_(dir), command_(std::move(command)), store_(&store), locks_(&locks) {
+  begin();
+}
+
+void AtomicChange::begin() {
+  lock_ = std::make_unique<DataDirLock>(dir_, command_);
+  std::optional<store::Store> own_store;
+  store::Store& store =
+      store_ ? *store_ : own_store.emplace(ctx_.locations().store_dir, store::Store::Mode::Write, command_);
+  snapshot_ = store.unique_snapshot_name(timestamp_now() + "_before_" + name_part(command_));
+  snapshot_data_dir(store, ctx_.console, dir_, snapshot_, command_, kind_before(command_), locks_);
+  store_dir_ = store.dir();
+  std::string started = store::local_time_text(::time(nullptr));
+  // Pin and marker are durable before the store lock is released: from then on a prune run
+  // for any data dir sharing the store keeps the snapshot (a pin without a marker is dead).
+  store::write_pin(store_dir_, {dir_.root().string(), snapshot_, command_, static_cast<long>(::getpid()), started, {}});
+  nlohmann::ordered_json m;
+  m["store"] = store_dir_.string();
+  m["snapshot"] = snapshot_;
+  m["command"] = command_;
+  m["pid"] = static_cast<long>(::getpid());
+  m["started"] = started;
+  fs::write_file_atomic(journal_marker_path(dir_), m.dump(2) + "\n");
+  marker_written_ = true;
+  own_store.reset();  // releases the store lock before the change runs
+  // Where the original names its safety backup zip, we name the snapshot and how to go back to it.
+  std::string undo = restore_command(ctx_, snapshot_);
+  ctx_.console.info("Saved the current data as snapshot " + snapshot_);
+  ctx_.console.info("To undo this " + command_ + ": " + undo);
+  ctx_.console.set("snapshot_before", snapshot_);
+  ctx_.console.set("undo", undo);
+}
+
+void AtomicChange::record_created(const stdfs::path& rel) { created_.push_back(rel); }
+
+void AtomicChange::commit() {
+  fs::remove_file(journal_marker_path(dir_));
+  // From here the data dir is the "after" state whatever happens: if the marker's removal
+  // does not reach the disk, a power loss brings it back and the next command restores
+  // the "before" state, which is consistent too.
+  committed_ = true;
+  try {
+    fs::sync_dir(dir_.meta_dir());
+  } catch (const fs::IoError& e) {
+    ctx_.console.warn(std::string("Warning: ") + e.what());
+  }
+  store::remove_pin(store_dir_, dir_.root().string(), snapshot_);
+  lock_.reset();
+}
+
+AtomicChange::~AtomicChange() {
+  if (committed_ || !marker_written_) return;
+  interrupt::Defer defer;  // undoing is never stopped half way by a signal
+  if (!irreversible_) {
+    try {
+      for (auto it = created_.rbegin(); it != created_.rend(); ++it) fs::remove_tree(dir_.root() / *it);
+      fs::remove_file(journal_marker_path(dir_));
+      fs::sync_dir(dir_.meta_dir());
+      store::remove_pin(store_dir_, dir_.root().string(), snapshot_);
+      return;
+    } catch (const std::exception&) {
+      // fall through: restore the whole snapshot instead
+    }
+  }
+  try {
+    roll_back(ctx_, dir_, read_marker(journal_marker_path(dir_)), store_, locks_);
+  } catch (const std::exception& e) {
+    ctx_.console.warn(std::string("Could not undo the failed change yet (") + e.what() +
+                      "). The journal marker stays: the next mephisto db command on this data directory restores "
+                      "snapshot " +
+                      snapshot_ + " first.");
+  }
+}
+
+}  // namespace mdb::core

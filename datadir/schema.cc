@@ -1,0 +1,130 @@
+#include "datadir/schema.h"
+
+#include "base/error.h"
+
+namespace mdb::core {
+
+int TableInfo::column_index(std::string_view column) const {
+  for (size_t i = 0; i < columns.size(); ++i)
+    if (columns[i].name == column) return static_cast<int>(i);
+  return -1;
+}
+
+std::string TableInfo::primary_key() const {
+  std::string pk;
+  for (const ColumnInfo& c : columns) {
+    if (c.pk == 0) continue;
+    if (!pk.empty()) return {};  // composite: not a single-column key
+    pk = c.name;
+  }
+  return pk;
+}
+
+const TableInfo* SchemaInfo::find(std::string_view table) const {
+  for (const TableInfo& t : tables)
+    if (t.name == table) return &t;
+  return nullptr;
+}
+
+SchemaInfo read_schema(const sql::Db& db, std::string_view schema) {
+  SchemaInfo info;
+  std::string q = sql::quote_ident(schema);
+  sql::Stmt names = db.prepare(
+      "SELECT name FROM " + q + ".sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' "
+      "ORDER BY rowid");
+  sql::Stmt cols = db.prepare("SELECT name, type, \"notnull\", dflt_value, pk FROM pragma_table_info(?1, ?2)");
+  sql::Stmt fks = db.prepare("SELECT \"from\", \"table\", \"to\" FROM pragma_foreign_key_list(?1, ?2) ORDER BY id, seq");
+  while (names.step()) {
+    TableInfo t;
+    t.name = names.column_text(0);
+    cols.bind(1, t.name).bind(2, schema);
+    while (cols.step()) {
+      ColumnInfo c;
+      c.name = cols.column_text(0);
+      c.type = cols.column_text(1);
+      c.notnull = cols.column_int(2) != 0;
+      Value d = cols.column(3);
+      if (!d.is_null()) c.default_sql = d.to_string();
+      c.pk = static_cast<int>(cols.column_int(4));
+      t.columns.push_back(std::move(c));
+    }
+    cols.reset();
+    fks.bind(1, t.name).bind(2, schema);
+    while (fks.step()) t.foreign_keys.push_back({fks.column_text(0), fks.column_text(1), fks.column_text(2)});
+    fks.reset();
+    info.tables.push_back(std::move(t));
+  }
+  return info;
+}
+
+std::vector<Reference> references(DbId db, const SchemaInfo& schema) {
+  std::vector<Reference> out;
+  for (const TableInfo& t : schema.tables)
+    for (const ForeignKeyInfo& fk : t.foreign_keys) {
+      std::string to = fk.to;
+      if (to.empty()) {  // FOREIGN KEY (x) REFERENCES t: the target's primary key
+        const TableInfo* target = schema.find(fk.table);
+        to = target ? target->primary_key() : std::string();
+      }
+      out.push_back({db, t.name, fk.from, db, fk.table, to, RefKind::ForeignKey});
+    }
+  for (Reference& r : undeclared_references(db))
+    if (const TableInfo* t = schema.find(r.table); t && t->has_column(r.column)) out.push_back(std::move(r));
+  return out;
+}
+
+SchemaKind schema_kind_of(DbId db) {
+  switch (rules_of(db)) {
+    case DbId::Mephisto: return SchemaKind::Mephisto;
+    case DbId::Mock: return SchemaKind::Mock;
+    case DbId::Mturk: return SchemaKind::Mturk;
+    case DbId::Prolific: return SchemaKind::Prolific;
+    default: break;
+  }
+  throw Error("no schema is known for the '" + std::string(db_spec(db).key) + "' provider datastore");
+}
+
+namespace {
+
+// The migrations the original records as completed in each fresh database.
+std::vector<std::string_view> migration_rows(SchemaKind kind) {
+  switch (kind) {
+    case SchemaKind::Mephisto: return {"20240418_data_porter_feature", "20241002_modify_qualifications"};
+    case SchemaKind::Mturk:
+    case SchemaKind::Prolific: return {"20240418_data_porter_feature"};
+    default: return {};
+  }
+}
+
+}  // namespace
+
+std::string in_schema(std::string_view stmt, std::string_view schema) {
+  for (std::string_view head : {std::string_view("CREATE TABLE "), std::string_view("CREATE INDEX ")})
+    if (stmt.substr(0, head.size()) == head)
+      return std::string(head) + sql::quote_ident(schema) + "." + std::string(stmt.substr(head.size()));
+  return std::string(stmt);
+}
+
+void create_schema(sql::Db& db, SchemaKind kind, std::string_view schema) {
+  std::string q = sql::quote_ident(schema) + ".";
+  for (std::string_view stmt : final_schema_statements(kind)) {
+    if (stmt == "sqlite_sequence") {
+      // SQLite creates its sequence table with the first AUTOINCREMENT table; making it
+      // here keeps the original's sqlite_master order.
+      if (db.query_value("SELECT count(*) FROM " + q + "sqlite_master WHERE name = 'sqlite_sequence'").i == 0)
+        db.exec("CREATE TABLE " + q + "mdb_sequence_seed (id INTEGER PRIMARY KEY AUTOINCREMENT); DROP TABLE " + q +
+                "mdb_sequence_seed;");
+      continue;
+    }
+    db.exec(in_schema(stmt, schema));
+  }
+  std::vector<std::string_view> rows = migration_rows(kind);
+  if (rows.empty()) return;  // legacy schemas have no migrations table
+  sql::Stmt ins = db.prepare("INSERT INTO " + q + "migrations (name, status) VALUES (?1, 'completed')");
+  for (std::string_view name : rows) {
+    ins.bind(1, name);
+    ins.run();
+  }
+}
+
+}  // namespace mdb::core

@@ -1,0 +1,147 @@
+#include "datadir/storeops.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <ctime>
+
+#include "datadir/registry.h"
+#include "base/interrupt.h"
+#include "platform/env.h"
+
+namespace mdb::core {
+
+std::vector<std::string> database_paths() {
+  std::vector<std::string> out;
+  for (const DbSpec& d : databases()) out.emplace_back(d.file);
+  return out;
+}
+
+void check_databases_readable(const DataDir& dir) {
+  for (const std::string& rel : database_paths()) {
+    stdfs::path path = dir.root() / rel;
+    if (!fs::exists(path)) continue;
+    sql::Db db = sql::Db::open_readonly(path);
+    int rc = sqlite3_exec(db.get(), "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr) & 0xff;
+    if (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED) continue;
+    if (rc == SQLITE_INTERRUPT) interrupt::check();
+    throw Error("The database " + path.string() + " cannot be read as SQLite (" + sqlite3_errstr(rc) +
+                "), so a backup of this data directory would not restore a working one. Repair or replace that "
+                "file (a copy with `cp` keeps it as it is), then back up again. Nothing was changed.");
+  }
+}
+
+std::string timestamp_now() {
+  time_t t = ::time(nullptr);
+  struct tm tm {};
+  localtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y_%m_%d_%H_%M_%S", &tm);
+  return buf;
+}
+
+DataDirLock::DataDirLock(const DataDir& dir, const std::string& command) {
+  fs::mkdirs(dir.meta_dir());
+  lock_ =
+      std::make_unique<store::LockFile>(dir.meta_dir() / "lock", "The data directory " + dir.root().string(), command);
+}
+
+ExclusiveDbLocks::ExclusiveDbLocks(const DataDir& dir, bool tolerate_damaged) {
+  for (const std::string& rel : database_paths()) {
+    stdfs::path path = dir.root() / rel;
+    if (!fs::exists(path)) continue;
+    auto in_use = [&] {
+      return Error("The database " + path.string() +
+                   " is in use by another process (is Mephisto running?). Stop it, "
+                   "then try again. Nothing was changed.");
+    };
+    sql::Db db;
+    try {
+      db = sql::Db::open(path);
+    } catch (const Error&) {
+      if (tolerate_damaged) continue;
+      // Distinguish "locked" from "not a database" for the message.
+      sqlite3* probe = nullptr;
+      bool busy = sqlite3_open_v2(path.c_str(), &probe, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK &&
+                  sqlite3_exec(probe, "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr) == SQLITE_BUSY;
+      sqlite3_close_v2(probe);
+      if (busy) throw in_use();
+      throw;
+    }
+    sqlite3_busy_timeout(db.get(), 2000);
+    // A WAL database keeps committed pages in its -wal file: move them into the main file
+    // first, so the locked file alone holds the whole database.
+    int rc = SQLITE_OK;
+    if (db.query_value("PRAGMA journal_mode").to_string() == "wal")
+      rc = sqlite3_exec(db.get(), "PRAGMA wal_checkpoint(TRUNCATE)", nullptr, nullptr, nullptr);
+    if (rc == SQLITE_OK) rc = sqlite3_exec(db.get(), "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr);
+    if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED) throw in_use();
+    if (rc != SQLITE_OK) {
+      if (tolerate_damaged) continue;
+      db.fail("cannot lock");
+    }
+    dbs_.emplace_back(rel, std::move(db));
+  }
+}
+
+sqlite3* ExclusiveDbLocks::connection(const std::string& rel) const {
+  for (const auto& [r, db] : dbs_)
+    if (r == rel) return db.get();
+  return nullptr;
+}
+
+bool ConsoleReporter::wants_progress() const { return console_.progress_enabled(); }
+
+void ConsoleReporter::phase(std::string_view label, uint64_t total, bool bytes) {
+  bar_.reset();
+  bar_.emplace(console_, std::string(label), total, bytes);
+}
+
+void ConsoleReporter::advance(uint64_t n) {
+  if (bar_) bar_->add(n);
+}
+
+void ConsoleReporter::end_phase() { bar_.reset(); }
+
+void ConsoleReporter::warn(const std::string& message) { console_.warn(message); }
+
+store::BackupResult snapshot_data_dir(store::Store& store, Console& console, const DataDir& dir,
+                                      const std::string& name, const std::string& reason, store::SnapshotKind kind,
+                                      const ExclusiveDbLocks* locks) {
+  store::BackupRequest req;
+  req.root = dir.root();
+  req.name = name;
+  req.reason = reason;
+  req.kind = kind;
+  req.databases = database_paths();
+  req.exclude = {kMetaDirName};
+  if (locks) req.locked_connection = [locks](const std::string& rel) { return locks->connection(rel); };
+  ConsoleReporter reporter(console);
+  return store::backup(store, req, reporter);
+}
+
+void check_store_outside(const DataDir& dir, const stdfs::path& store_dir) {
+  std::error_code ec;
+  stdfs::path store = stdfs::weakly_canonical(store_dir, ec);
+  if (ec) store = store_dir;
+  stdfs::path rel = store.lexically_relative(dir.root());
+  if (rel.empty() || *rel.begin() == "..") return;
+  throw Error("The store " + store_dir.string() + " is inside the data directory " + dir.root().string() +
+              ": backups would contain the store and a restore would remove it. Choose a store outside the data "
+              "directory with --store or MEPHISTO_STORE. Nothing was changed.");
+}
+
+std::string human_bytes(uint64_t n) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(n);
+  int u = 0;
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
+  return buf;
+}
+
+}  // namespace mdb::core

@@ -1,0 +1,179 @@
+#include "dump/verify_dump.h"
+
+#include <map>
+#include <memory>
+#include <optional>
+
+#include "formats/content_hash.h"
+#include "dump/dump_members.h"
+#include "dump/dump_render.h"
+#include "dump/dump_values.h"
+#include "datadir/schema.h"
+#include "formats/capnp_dump.h"
+#include "formats/dump_json.h"
+#include "base/error.h"
+
+namespace mdb::core {
+
+namespace {
+
+using RowCounts = std::map<std::string, uint64_t>;  // "db.table" -> rows
+
+// The final schema of each kind of DB, to check that a dump's tables and columns exist.
+class Schemas {
+ public:
+  // Empty when `db` has no known schema (inhouse).
+  const SchemaInfo* of(DbId db) {
+    if (db == DbId::Inhouse) return nullptr;
+    auto it = cache_.find(rules_of(db));
+    if (it == cache_.end()) {
+      sql::Db mem = sql::Db::open(":memory:", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_MEMORY);
+      create_schema(mem, schema_kind_of(db));
+      it = cache_.emplace(rules_of(db), read_schema(mem)).first;
+    }
+    return &it->second;
+  }
+
+ private:
+  std::map<DbId, SchemaInfo> cache_;
+};
+
+class JsonSide : public DumpJsonVisitor {
+ public:
+  explicit JsonSide(std::vector<std::string>& problems) : problems_(problems) {}
+  void begin_db(std::string_view db) override {
+    if (!db_from_key(db))
+      problems_.push_back("the JSON member has the key \"" + std::string(db) +
+                          "\", which is neither \"mephisto\" nor a provider type");
+  }
+  void row(std::string_view db, std::string_view table, size_t index, const std::vector<std::string>& columns,
+           Row& values) override {
+    if (index == 0) check_columns(db, table, columns);
+    std::optional<DbId> id = db_from_key(db);
+    for (size_t i = 0; i < columns.size() && id; ++i)
+      if (auto bad = normalize_dump_value(*id, columns[i], values[i]))
+        problems_.push_back("JSON member: database `" + std::string(db) + "`, table `" + std::string(table) +
+                            "`, row " + std::to_string(index) + ", column `" + columns[i] + "`: " + *bad);
+    ++rows[std::string(db) + "." + std::string(table)];
+  }
+  void end_table(std::string_view db, std::string_view table, size_t) override {
+    rows[std::string(db) + "." + std::string(table)];  // empty tables count too
+  }
+  void metadata(nlohmann::ordered_json meta) override {
+    has_metadata = true;
+    if (!meta.is_object()) problems_.push_back("dump_metadata in the JSON member is not an object");
+  }
+  void problem(std::string message) override { problems_.push_back("JSON member: " + message); }
+
+  RowCounts rows;
+  bool has_metadata = false;
+
+ private:
+  // The first row of each table stands for its columns: Mephisto rows of one table share them.
+  void check_columns(std::string_view db_key, std::string_view table, const std::vector<std::string>& columns) {
+    std::optional<DbId> db = db_from_key(db_key);
+    const SchemaInfo* schema = db ? schemas_.of(*db) : nullptr;
+    if (!schema) return;
+    std::string where = "database `" + std::string(db_key) + "`, table `" + std::string(table) + "`";
+    const TableInfo* t = schema->find(table);
+    if (!t) {
+      problems_.push_back(where + ": no such table in Mephisto's schema");
+      return;
+    }
+    for (const std::string& c : columns)
+      if (!t->has_column(c)) problems_.push_back(where + ": no column `" + c + "` in Mephisto's schema");
+  }
+
+  std::vector<std::string>& problems_;
+  Schemas schemas_;
+};
+
+class CapnpSide : public capnp_dump::StreamVisitor {
+ public:
+  void header(const capnp_dump::Header&) override {}
+  void file(const capnp_dump::FileRecord& f) override { files.push_back(f); }
+  void row(std::string_view, std::string_view, size_t, const std::vector<std::string>&, Row&) override {}
+
+  std::vector<capnp_dump::FileRecord> files;
+};
+
+void check_json(const zip::Reader& zip, const zip::Entry& member, JsonSide& side) {
+  std::unique_ptr<zip::MemberReader> in = zip.open(member);
+  read_dump_json([&](char* buf, size_t n) { return in->read(buf, n); }, side, zip.path().string() + ":" + member.name);
+}
+
+// Every run file is readable (CRC and size); with a Cap'n Proto half, each matches its record.
+uint64_t check_files(const zip::Reader& zip, const DumpMembers& members, const CapnpSide* capnp,
+                     std::vector<std::string>& problems) {
+  std::map<std::string, const capnp_dump::FileRecord*> recorded;
+  if (capnp)
+    for (const capnp_dump::FileRecord& f : capnp->files) recorded[f.path] = &f;
+  uint64_t bytes = 0;
+  for (const zip::Entry* e : members.run_files) {
+    ContentHash hash;
+    uint64_t size = 0;
+    try {
+      zip.stream(*e, [&](std::string_view chunk) {
+        hash.update(chunk);
+        size += chunk.size();
+      });
+    } catch (const Error& err) {
+      problems.push_back(err.what());
+      continue;
+    }
+    bytes += size;
+    if (!capnp) continue;
+    auto it = recorded.find(e->name);
+    if (it == recorded.end()) {
+      problems.push_back(e->name + " is in the zip but not recorded in the Cap'n Proto header");
+      continue;
+    }
+    if (it->second->size != size || !(it->second->hash == hash.digest()))
+      problems.push_back(e->name + " does not match the size and hash recorded for it (the file was changed)");
+    recorded.erase(it);
+  }
+  for (const auto& [path, f] : recorded) problems.push_back(path + " is recorded in the Cap'n Proto header but missing");
+  return bytes;
+}
+
+}  // namespace
+
+std::vector<std::string> verify_dump_zip(Context& ctx, const zip::Reader& zip) {
+  std::vector<std::string> problems;
+  DumpMembers members = find_dump_members(zip, zip.path(), "Nothing was checked.");
+  JsonSide json(problems);
+  try {
+    check_json(zip, *members.json, json);
+    if (!json.has_metadata) problems.push_back("the JSON member has no dump_metadata");
+  } catch (const Error& e) {
+    problems.push_back(e.what());
+  }
+  std::optional<CapnpSide> capnp;
+  if (members.capnp) {
+    capnp.emplace();
+    try {
+      HalfCheck check(zip, *members.json, *members.capnp, *capnp, /*stop_at_mismatch=*/false);
+      std::unique_ptr<zip::MemberReader> in = zip.open(*members.capnp);
+      capnp_dump::read_stream([&](char* buf, size_t n) { return in->read(buf, n); }, check,
+                              zip.path().string() + ":" + members.capnp->name);
+      if (std::optional<std::string> why = check.verdict()) problems.push_back(*why);
+    } catch (const Error& e) {
+      problems.push_back(e.what());
+    }
+  }
+  uint64_t bytes = check_files(zip, members, capnp ? &*capnp : nullptr, problems);
+  uint64_t rows = 0;
+  for (const auto& [table, n] : json.rows) rows += n;
+  ctx.console.info("Checked the dump " + zip.path().string() + ": " + std::to_string(json.rows.size()) +
+                   " tables, " + std::to_string(rows) + " rows, " + std::to_string(members.run_files.size()) +
+                   " files (" + std::to_string(bytes) + " bytes)" +
+                   (members.capnp ? ", JSON and Cap'n Proto halves compared." : "; no Cap'n Proto half (a dump of the original)."));
+  ctx.console.set("zip", zip.path().string());
+  ctx.console.set("tables", json.rows.size());
+  ctx.console.set("rows", rows);
+  ctx.console.set("files", members.run_files.size());
+  ctx.console.set("capnp", members.capnp != nullptr);
+  return problems;
+}
+
+}  // namespace mdb::core

@@ -1,0 +1,62 @@
+#pragma once
+// A data dir as one SQLite connection, for export and `export -del`: the Mephisto DB as `main`
+// and every provider datastore that exists attached under its provider type, with each DB's
+// schema (read from the DB itself) and every reference between them (core::references()).
+// One connection means one read snapshot for a whole export, and one transaction over every DB
+// for -del.
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "datadir/datadir.h"
+#include "datadir/registry.h"
+#include "datadir/schema.h"
+#include "platform/sqlite.h"
+
+namespace mdb::core {
+
+class Source {
+ public:
+  // Opens the Mephisto DB and attaches the provider datastores (mock, mturk, mturk_sandbox,
+  // prolific) that exist, checking each holds the tables Mephisto creates. Read-only unless
+  // `writable`.
+  Source(const DataDir& dir, bool writable);
+
+  sql::Db& conn() { return conn_; }
+  const DataDir& dir() const { return dir_; }
+  bool attached(DbId db) const;
+  // The schema name in SQL: "main" or the provider type.
+  std::string schema_name(DbId db) const;
+  // `"schema"."table"`, for SQL text.
+  std::string qualified(DbId db, std::string_view table) const;
+  // The DB's schema; for a datastore that does not exist, the final schema it would be created
+  // with (so a full dump lists its tables, empty, as the original does).
+  const SchemaInfo& schema(DbId db) const;
+  // The final schema a DB of this kind is created with (data-dir.md), whatever the file holds.
+  const SchemaInfo& final_schema(DbId db) const;
+  // References of every attached DB (declared foreign keys plus the registry), only those whose
+  // target table is attached too.
+  const std::vector<Reference>& references() const { return references_; }
+  // The DB's file relative to the data dir, for messages ("database.db", "prolific/prolific.db").
+  std::string file_of(DbId db) const { return std::string(db_spec(db).file); }
+
+ private:
+  DataDir dir_;
+  sql::Db conn_;
+  std::vector<std::optional<SchemaInfo>> schemas_;  // by DbId; set for attached DBs
+  mutable std::vector<std::optional<SchemaInfo>> final_schemas_;
+  std::vector<Reference> references_;
+};
+
+struct DataDirMigration {
+  std::vector<std::string> notices;   // one sentence per migrated file, to print
+  std::vector<std::string> mephisto;  // the migrations applied to database.db
+};
+
+// Applies the original's migrations to every DB of the data dir that lacks them, in one SQLite
+// transaction over all of them (atomic across the files). Changes nothing when every DB is up to
+// date.
+DataDirMigration migrate_data_dir(const DataDir& dir);
+
+}  // namespace mdb::core

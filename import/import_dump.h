@@ -1,0 +1,114 @@
+#pragma once
+// Reading a dump zip for import (import.md "Reading the dump"): the zip's members are checked, the
+// rows come from the Cap'n Proto half when it renders to the JSON member's very bytes (exact
+// storage classes, no parsing of text; core/dump_render.h), else from the JSON member, and land in a private
+// staging database (SQLite's own temporary file, never in the data dir) so the import can walk
+// them table by table in parent-first order with memory staying flat.
+#include <deque>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "platform/console.h"
+#include "datadir/registry.h"
+#include "formats/capnp_dump.h"
+#include "formats/zip.h"
+#include "platform/sqlite.h"
+
+namespace mdb::core {
+
+namespace stdfs = std::filesystem;
+
+// What is wrong with a dump, one sentence per problem naming DB, table, row key and column.
+class Problems {
+ public:
+  void add(std::string problem) { list_.push_back(std::move(problem)); }
+  bool empty() const { return list_.empty(); }
+  const std::vector<std::string>& list() const { return list_; }
+  // Throws mdb::Error listing every problem, ending with "Nothing was imported."
+  void throw_if_any(const std::string& dump_name) const;
+
+ private:
+  std::vector<std::string> list_;
+};
+
+// The rows of one dump table, as the local table they go to.
+struct DumpTable {
+  DbId db;
+  std::string name;                  // the local table (an older dump's unit_review goes to worker_review)
+  std::vector<std::string> columns;  // local column names; staging column i holds columns[i]
+  std::string stage;                 // the staging table
+  int64_t rows = 0;                  // rows staged
+  int64_t items = 0;                 // rows in the dump, staged or with problems
+
+  int column(std::string_view column) const;  // -1 when the dump has no such column
+};
+
+// A run file of the dump: a member under runs/.
+struct DumpFile {
+  const zip::Entry* entry;
+  std::optional<capnp_dump::Hash128> hash;  // recorded in the Cap'n Proto header
+  std::string_view path() const { return std::string_view(entry->name).substr(5); }  // without "runs/"
+};
+
+class Dump {
+ public:
+  // Opens and checks the zip (members to be extracted into `data_dir`), reads the rows into the
+  // staging database. Problems of single rows or values go to `problems`; a zip or JSON member
+  // that cannot be read at all throws mdb::Error.
+  Dump(const stdfs::path& zip_path, const stdfs::path& data_dir, Console& console, Problems& problems);
+  ~Dump();
+
+  const std::string& file_name() const { return file_name_; }
+  // The dump_metadata object, or null when the dump has none.
+  const nlohmann::ordered_json& metadata() const { return metadata_; }
+  // DB keys of the dump that are databases (mephisto or a provider type), in dump order.
+  const std::vector<DbId>& dbs() const { return dbs_; }
+  std::deque<DumpTable>& tables() { return tables_; }
+  DumpTable* table(DbId db, std::string_view name);
+  const std::vector<DumpFile>& files() const { return files_; }
+  const zip::Reader& zip() const { return *zip_; }
+  sql::Db& stage() { return stage_; }
+  bool from_capnp() const { return from_capnp_; }
+  // Why a Cap'n Proto half present was not used (one clause), if it was not.
+  const std::optional<std::string>& capnp_rejected() const { return capnp_rejected_; }
+
+  // Frees what can be read again later: the zip's central directory as libzip holds it and the
+  // staging database's page cache (its rows stay in its temporary file). Called before the
+  // snapshot, which needs buffers of its own, so the import's peak memory stays low.
+  void release_memory();
+
+  // Whether the dump's `table` has a row whose `column` holds `v` (an index is made on first use).
+  bool has_value(const DumpTable& table, int column, const Value& v);
+
+ private:
+  class Loader;
+  void read_rows(Console& console, Problems& problems);
+  // Stages the rows of the Cap'n Proto half; nullopt when it stood for the JSON member, else why not.
+  std::optional<std::string> read_capnp(Problems& problems);
+  void reset_stage();
+
+  std::string file_name_;
+  std::unique_ptr<zip::Reader> zip_;
+  const zip::Entry* json_ = nullptr;
+  const zip::Entry* capnp_ = nullptr;
+  nlohmann::ordered_json metadata_;
+  std::vector<DbId> dbs_;
+  std::deque<DumpTable> tables_;  // a deque: the loader keeps pointers to its elements
+  std::vector<DumpFile> files_;
+  sql::Db stage_;
+  std::map<std::string, sql::Stmt> lookups_;  // "stage.column" -> indexed lookup
+  bool from_capnp_ = false;
+  std::optional<std::string> capnp_rejected_;
+};
+
+// The `-l` default and the imported_data label: the dump file name up to its first dot.
+std::string default_label(const std::string& file_name);
+
+}  // namespace mdb::core

@@ -1,0 +1,68 @@
+#pragma once
+// The run files of an import (import.md "Run files", "One transaction" step 4): extracted into a
+// staging dir inside the data dir, checked against the hashes the Cap'n Proto half records and
+// flushed BEFORE the import's SQLite transaction takes the databases' write lock (extraction is
+// the long part of an import: a running Mephisto must not wait for it); inside the transaction
+// they are only renamed into place. A task run new here gets its dir (files already there belong
+// to no run and are replaced); an existing run keeps its files and gains the dump's other files.
+// Files bound for a mount inside the data dir (`data/` on its own volume) are staged in a
+// `.mephisto-db/` folder at the top of that mount, so every rename stays on one filesystem.
+#include <map>
+#include <memory>
+
+#include "platform/console.h"
+#include "datadir/datadir.h"
+#include "import/import_engine.h"
+#include "platform/env.h"
+
+namespace mdb::core {
+
+class AtomicChange;
+
+class StagedRunFiles {
+ public:
+  // Extracts, hash-checks and flushes the files of a plan (ImportOutcome::files, new_run_dirs).
+  // The staging dir is removed when this is destroyed (after place(), only what place() moved
+  // aside is left in it).
+  StagedRunFiles(const DataDir& dir, Dump& dump, std::vector<FileAction> files, std::vector<stdfs::path> new_run_dirs,
+                 Console& console);
+  StagedRunFiles(const StagedRunFiles&) = delete;
+  StagedRunFiles& operator=(const StagedRunFiles&) = delete;
+
+  // Whether `plan` places exactly the staged files. The files are staged for the plan of the
+  // checks, made before the transaction: a program that wrote to the databases since can have
+  // changed it (then stage again for the transaction's plan).
+  bool staged_for(const ImportOutcome& plan) const;
+  // Renames the staged files into place, recording every path moved in `change`, and flushes the
+  // moves. Returns the number of files placed.
+  int64_t place(AtomicChange& change);
+
+ private:
+  // The staging dir on the filesystem of `dest` (relative to the data dir), made on first use.
+  const stdfs::path& staging_for(const stdfs::path& dest);
+  stdfs::path staged(const stdfs::path& dest) { return staging_for(dest) / dest; }
+
+  // One staging dir per filesystem, keyed by our folder it is in (meta_dir_for).
+  struct Staging {
+    std::unique_ptr<fs::TempDir> dir;
+    stdfs::path meta;  // a mount's folder, removed once empty; else empty
+    ~Staging();
+  };
+  DataDir dir_;
+  stdfs::path root_;
+  std::vector<stdfs::path> mounts_;
+  std::map<stdfs::path, Staging> staging_;
+  std::vector<FileAction> files_;
+  std::vector<stdfs::path> new_run_dirs_;
+};
+
+// Creates the missing directories of `rel` (relative to `root`), recording the topmost one created
+// in `change` so a failure removes them.
+void make_dirs(const stdfs::path& root, const stdfs::path& rel, AtomicChange& change);
+
+// Removes staging dirs that earlier imports left behind when they were killed, in the data dir's
+// `.mephisto-db/` and in those at the top of mounts inside it (the caller holds the data dir's
+// writer lock, so no live import owns one).
+void remove_stale_import_staging(const DataDir& dir);
+
+}  // namespace mdb::core

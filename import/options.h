@@ -1,0 +1,19 @@
+#pragma once
+// The parsed options of `mephisto db import` (cli.md): the CLI fills them, the import reads them.
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mdb::core {
+
+struct ImportOptions {
+  std::string file;                                              // -f
+  std::string conflict_resolver = "DefaultMergeConflictResolver";  // -cr
+  std::vector<std::string> labels;                               // -l
+  bool keep_import_metadata = false;                             // -k
+  bool qualification_only = false;                               // -qo
+  bool strict = false;                                           // --strict: refuse dangling references
+  int verbosity = 0;                                             // -v
+};
+
+}  // namespace mdb::core

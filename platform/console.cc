@@ -1,0 +1,123 @@
+#include "platform/console.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+
+#include "base/interrupt.h"
+#include "formats/pyjson.h"
+
+namespace mdb::core {
+
+namespace {
+int64_t now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// Python's str() of an option value, as click hands it to the original's options block.
+std::string python_str(const OptionSetting& o) {
+  struct {
+    std::string operator()(int v) const { return std::to_string(v); }
+    std::string operator()(bool v) const { return v ? "True" : "False"; }
+    std::string operator()(const std::optional<std::string>& v) const { return v ? *v : "None"; }
+    std::string operator()(const std::vector<std::string>& v) const {
+      if (v.empty()) return "None";
+      std::string out = "[";
+      for (const std::string& s : v) out += (out.size() > 1 ? ", " : "") + python_repr(s);
+      return out + "]";
+    }
+  } visit;
+  return std::visit(visit, o.value);
+}
+
+std::string human(uint64_t n, bool bytes) {
+  if (!bytes) return std::to_string(n);
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(n);
+  int u = 0;
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
+  return buf;
+}
+}  // namespace
+
+Console::Console(bool json, bool assume_yes)
+    : json_(json), assume_yes_(assume_yes), progress_enabled_(!json && ::isatty(STDERR_FILENO)) {}
+
+void Console::info(std::string_view line) {
+  if (json_) return;
+  std::cout << line << '\n' << std::flush;
+}
+
+void Console::echo_options(const std::vector<OptionSetting>& options) {
+  if (json_) return;
+  // The original's console expands its tab to 8 spaces.
+  std::string block = "Running command with the following options:\n";
+  for (const OptionSetting& o : options) block += "        " + std::string(o.names) + " = " + python_str(o) + "\n";
+  std::cout << block << '\n' << std::flush;
+}
+
+void Console::warn(std::string_view line) { std::cerr << line << '\n' << std::flush; }
+
+bool Console::confirm() {
+  if (assume_yes_) return true;
+  // The prompt goes to stderr under --json so stdout stays one JSON object.
+  std::ostream& out = json_ ? std::cerr : std::cout;
+  out << "Are you sure? It will affect your databases and related files. Type 'yes' and press Enter if you "
+         "want to proceed: "
+      << std::flush;
+  std::string answer;
+  bool got = static_cast<bool>(std::getline(std::cin, answer));
+  if (!got && interrupt::pending()) {  // a signal ended the read (EINTR): not a "no"
+    out << '\n' << std::flush;          // the prompt's line ends before the outcome's
+    interrupt::check();
+  }
+  if (got && answer == "yes") return true;
+  out << "Exiting now ...\n" << std::flush;
+  return false;
+}
+
+void Console::set(std::string_view key, nlohmann::ordered_json value) { result_[std::string(key)] = std::move(value); }
+
+void Console::finish() {
+  if (json_) std::cout << result_.dump(2) << '\n' << std::flush;
+}
+
+Console::Progress::Progress(Console& c, std::string label, uint64_t total, bool bytes)
+    : console_(c), label_(std::move(label)), total_(total), bytes_(bytes), enabled_(c.progress_enabled_) {}
+
+Console::Progress::~Progress() {
+  if (enabled_ && done_ > 0) draw(true);
+}
+
+void Console::Progress::add(uint64_t n) {
+  done_ += n;
+  if (!enabled_) return;
+  int64_t t = now_us();
+  if (t - last_draw_us_ < 100'000) return;
+  last_draw_us_ = t;
+  draw(false);
+}
+
+void Console::Progress::draw(bool final) {
+  constexpr int kWidth = 30;
+  double frac = total_ ? static_cast<double>(done_) / static_cast<double>(total_) : 0;
+  if (frac > 1) frac = 1;
+  int filled = static_cast<int>(frac * kWidth);
+  std::string bar(static_cast<size_t>(filled), '#');
+  bar.append(static_cast<size_t>(kWidth - filled), '.');
+  std::fprintf(stderr, "\r%s [%s] %3d%% %s / %s", label_.c_str(), bar.c_str(), static_cast<int>(frac * 100),
+               human(done_, bytes_).c_str(), human(total_, bytes_).c_str());
+  if (final) std::fputs("\n", stderr);
+  std::fflush(stderr);
+}
+
+}  // namespace mdb::core

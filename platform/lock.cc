@@ -1,0 +1,60 @@
+#include "platform/lock.h"
+
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <ctime>
+#include <sstream>
+
+namespace mdb::store {
+
+std::string local_time_text(int64_t unix_seconds) {
+  time_t t = static_cast<time_t>(unix_seconds);
+  struct tm tm {};
+  localtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+  return buf;
+}
+
+std::string host_name() {
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof buf - 1) != 0) return "unknown-host";
+  return buf;
+}
+
+namespace {
+
+// "pid host start command" -> "PID (COMMAND since TIME)", or a plain fallback.
+std::string describe_holder(fs::File& f) {
+  std::string text(4096, '\0');
+  text.resize(f.pread(text.data(), text.size(), 0));
+  std::istringstream in(text);
+  std::string pid, host, command;
+  int64_t start = 0;
+  if (!(in >> pid >> host >> start)) return "another process";
+  std::getline(in >> std::ws, command);
+  return pid + (host == host_name() ? "" : " on " + host) + " (" + (command.empty() ? "unknown command" : command) +
+         " since " + local_time_text(start) + ")";
+}
+
+}  // namespace
+
+LockFile::LockFile(const std::filesystem::path& path, const std::string& what, const std::string& command) {
+  file_ = fs::File::open_or_create(path, 0644);
+  if (::flock(file_.fd(), LOCK_EX | LOCK_NB) != 0) {
+    if (errno != EWOULDBLOCK) throw fs::IoError("cannot lock", path, errno);
+    throw Error(what + " is locked by " + describe_holder(file_) +
+                ". Wait for it to finish (or stop it) and try again. "
+                "Nothing was changed.");
+  }
+  std::string info =
+      std::to_string(::getpid()) + " " + host_name() + " " + std::to_string(::time(nullptr)) + " " + command + "\n";
+  file_.truncate(0);
+  file_.pwrite_all(info, 0);
+}
+
+LockFile::~LockFile() = default;
+
+}  // namespace mdb::store

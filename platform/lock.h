@@ -1,0 +1,31 @@
+#pragma once
+// Writer locks (store.md, "Concurrency"): a lock file holding "pid host start-time command",
+// locked with flock(2). The kernel drops the lock when its holder dies, so a stale lock left
+// by a dead process is simply taken over; a live holder is named in the error.
+#include <filesystem>
+#include <string>
+
+#include "platform/env.h"
+
+namespace mdb::store {
+
+class LockFile {
+ public:
+  // Locks `path` (created when missing) for `command`, or throws mdb::Error
+  // "<what> is locked by PID (COMMAND since TIME)". `what` names the locked thing.
+  LockFile(const std::filesystem::path& path, const std::string& what, const std::string& command);
+  LockFile(const LockFile&) = delete;
+  LockFile& operator=(const LockFile&) = delete;
+  ~LockFile();  // releases (closing the file drops the flock)
+
+  const std::filesystem::path& path() const { return file_.path(); }
+
+ private:
+  fs::File file_;
+};
+
+// "YYYY-MM-DD HH:MM:SS" in local time, for messages.
+std::string local_time_text(int64_t unix_seconds);
+std::string host_name();
+
+}  // namespace mdb::store
