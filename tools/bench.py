@@ -122,6 +122,9 @@ class Bench:
     # ---- measuring -----------------------------------------------------------------------
     def measure(self, op, tools):
         """tools: list of (name, prepare() -> (cmd, cwd, size_path))."""
+        tools = self.with_baseline(tools)
+        if self.args.tools:
+            tools = [t for t in tools if t[0] in self.args.tools.split(",")]
         for r in range(self.args.runs):
             order = tools if r % 2 == 0 else list(reversed(tools))
             for name, prepare in order:
@@ -130,6 +133,21 @@ class Bench:
                 size = du_mb(size_path) if size_path else 0.0
                 self.results.setdefault((op, name), []).append((wall, cpu, rss, size))
                 print(f"  {op:20s} {name:8s} run {r + 1}: {wall:.2f} s", file=sys.stderr)
+
+    def with_baseline(self, tools):
+        """With --baseline, another build of ours runs each operation right after ours, with the
+        same preparation, so a change is compared with its parent in one run."""
+        if not self.args.baseline:
+            return tools
+        out = []
+        for name, prepare in tools:
+            out.append((name, prepare))
+            if name == "ours":
+                def baseline(prepare=prepare):
+                    cmd, cwd, size_path = prepare()
+                    return [Path(self.args.baseline).resolve()] + list(cmd[1:]), cwd, size_path
+                out.append(("baseline", baseline))
+        return out
 
     def backup_tools(self, source, tag):
         """Prepare functions for a first backup of `source` by each tool into fresh repos."""
@@ -438,6 +456,8 @@ def main():
     p.add_argument("--out", help="also write the markdown table to this file")
     p.add_argument("--workdir", help="scratch directory (default /tmp/mdb-bench-SIZE)")
     p.add_argument("--keep", action="store_true", help="keep the scratch directory")
+    p.add_argument("--baseline", help="another mephisto binary (e.g. the parent commit's build) to run beside ours")
+    p.add_argument("--tools", help="comma-separated tools to run (default all), e.g. ours,baseline")
     Bench(p.parse_args()).run()
 
 
