@@ -20,6 +20,7 @@
 #include "base/error.h"
 #include "base/interrupt.h"
 #include "platform/env.h"
+#include "platform/temp_dir.h"
 #include "platform/zipfile.h"
 
 namespace mdb::core {

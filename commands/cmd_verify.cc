@@ -8,6 +8,7 @@
 #include "dump/verify_dump.h"
 #include "base/interrupt.h"
 #include "platform/env.h"
+#include "platform/temp_dir.h"
 #include "store/verify.h"
 #include "platform/zipfile.h"
 

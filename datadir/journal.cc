@@ -11,6 +11,7 @@
 #include "datadir/storeops.h"
 #include "base/interrupt.h"
 #include "platform/env.h"
+#include "platform/temp_dir.h"
 #include "store/pins.h"
 #include "store/restore.h"
 #include "store/store.h"

@@ -14,6 +14,7 @@
 #include "datadir/datadir.h"
 #include "import/import_engine.h"
 #include "platform/env.h"
+#include "platform/temp_dir.h"
 
 namespace mdb::core {
 

@@ -537,19 +537,13 @@ void remove_tree(const stdfs::path& path, const std::function<void(uint64_t)>& r
   remove_tree_unchecked(path, removed);
 }
 
+void remove_tree_unfaulted(const stdfs::path& path) { remove_tree_unchecked(path, {}); }
+
 uint64_t count_tree(const stdfs::path& path) {
   std::function<void(uint64_t)> none;
   TreeWalk walk(false, none);
   walk_tree(walk, path);
   return walk.count();
-}
-
-bool process_alive(long pid) { return pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM); }
-
-bool owner_gone(const std::string& name, const std::string& prefix) {
-  if (name.rfind(prefix, 0) != 0) return false;
-  long pid = std::strtol(name.c_str() + prefix.size(), nullptr, 10);
-  return pid > 0 && !process_alive(pid);
 }
 
 bool is_mount_point(const stdfs::path& path) {
@@ -600,22 +594,6 @@ std::vector<stdfs::path> mount_points_inside(const stdfs::path& dir) {
 bool exists(const stdfs::path& path) {
   struct stat st{};
   return ::lstat(path.c_str(), &st) == 0;
-}
-
-TempDir::TempDir(const stdfs::path& parent, const std::string& prefix) {
-  std::string templ = (parent / (prefix + "XXXXXX")).string();
-  fault_point("mkdir", templ);
-  if (::mkdtemp(templ.data()) == nullptr) throw IoError("cannot create temporary directory in", parent, errno);
-  path_ = templ;
-}
-
-TempDir::~TempDir() {
-  if (path_.empty()) return;
-  try {
-    remove_tree_unchecked(path_, {});  // cleanup on every exit path: not a fault point
-  } catch (const Error&) {
-    // A destructor cannot report: what is left is swept by the next command.
-  }
 }
 
 }  // namespace mdb::fs

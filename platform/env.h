@@ -142,6 +142,9 @@ bool exists(const stdfs::path& path);            // lstat-based: a dangling syml
 void remove_tree(const stdfs::path& path, const std::function<void(uint64_t)>& removed = {});
 // The entries remove_tree(path) would remove (`path` itself included).
 uint64_t count_tree(const stdfs::path& path);
+// remove_tree without its fault point, for cleanup on every exit path (a temporary directory's
+// destructor): a fault there would only hide the fault under test.
+void remove_tree_unfaulted(const stdfs::path& path);
 
 // Thrown by remove_tree when it left mount points in place.
 class MountPointLeft : public IoError {
@@ -153,31 +156,11 @@ class MountPointLeft : public IoError {
   std::vector<stdfs::path> mounts_;
 };
 
-// Whether a leftover named `<prefix><pid>...` belongs to a process that no longer exists (a name
-// without a pid is never taken for abandoned). The one liveness rule of every sweep of leftovers.
-bool owner_gone(const std::string& name, const std::string& prefix);
-// Whether process `pid` exists (EPERM: it exists under another user).
-bool process_alive(long pid);
-
 // Whether `path` is a directory on which something is mounted: its st_dev differs from its
 // parent's, or it is the root of a mount (a bind mount of the same filesystem included).
 bool is_mount_point(const stdfs::path& path);
 // The mount points strictly inside the directory `dir` (an absolute, symlink-free path),
 // sorted, from /proc/self/mountinfo.
 std::vector<stdfs::path> mount_points_inside(const stdfs::path& dir);
-
-// A unique new directory `<parent>/<prefix>XXXXXX`, removed (recursively) by the destructor
-// unless release() was called. Two processes never share one.
-class TempDir {
- public:
-  TempDir(const stdfs::path& parent, const std::string& prefix);
-  TempDir(TempDir&&) = delete;
-  ~TempDir();
-  const stdfs::path& path() const { return path_; }
-  void release() { path_.clear(); }
-
- private:
-  stdfs::path path_;
-};
 
 }  // namespace mdb::fs

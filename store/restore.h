@@ -11,6 +11,7 @@
 #include "formats/zip.h"
 #include "store/manifest.h"
 #include "store/reporter.h"
+#include "platform/temp_dir.h"
 #include "store/store.h"
 
 namespace mdb::store {
