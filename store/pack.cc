@@ -118,22 +118,19 @@ std::vector<PackEntry> decode_footer(std::string_view tail, uint64_t pack_size, 
   return out;
 }
 
-std::vector<PackEntry> read_footer(fs::File& pack) {
-  uint64_t size = pack.size();
-  std::string name = pack.path().filename().string();
+std::vector<PackEntry> read_footer(Backend& backend, const std::string& name) {
+  std::optional<uint64_t> found = backend.size(ObjectKind::Pack, name);
+  if (!found) throw CorruptError("pack " + name + " is missing from " + backend.where(ObjectKind::Pack));
+  uint64_t size = *found;
   if (size < kPackMagic.size() + kTrailerSize)
     throw CorruptError("pack " + name + " is damaged: too short to be a pack");
-  std::string trailer(kTrailerSize, '\0');
-  pack.pread(trailer.data(), trailer.size(), size - kTrailerSize);
+  std::string trailer = backend.read(ObjectKind::Pack, name, size - kTrailerSize, kTrailerSize);
+  if (trailer.size() < kTrailerSize) throw CorruptError("pack " + name + " is damaged: too short to be a pack");
   uint64_t count = get_u32(trailer, 0);
   uint64_t want = std::min<uint64_t>(count * kEntrySize + kTrailerSize, size);
-  std::string tail(want, '\0');
-  size_t got = pack.pread(tail.data(), tail.size(), size - want);
-  tail.resize(got);
+  std::string tail = backend.read(ObjectKind::Pack, name, size - want, want);
   return decode_footer(tail, size, name);
 }
-
-bool is_temporary_pack_name(std::string_view name) { return name.rfind("tmp-", 0) == 0; }
 
 bool is_pack_name(std::string_view name) {
   if (name.size() != 32) return false;
@@ -142,17 +139,8 @@ bool is_pack_name(std::string_view name) {
   return true;
 }
 
-PackWriter::PackWriter(stdfs::path packs_dir) : dir_(std::move(packs_dir)) {
-  static std::atomic<uint64_t> counter{0};
-  tmp_path_ = dir_ / ("tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-  file_ = fs::File::create(tmp_path_, true, 0444);
+PackWriter::PackWriter(Backend& backend) : backend_(backend), out_(backend.create(ObjectKind::Pack)) {
   append(kPackMagic);
-}
-
-PackWriter::~PackWriter() {
-  if (finished_) return;
-  file_ = fs::File();
-  ::unlink(tmp_path_.c_str());
 }
 
 void PackWriter::append(std::string_view bytes) {
@@ -160,7 +148,7 @@ void PackWriter::append(std::string_view bytes) {
   offset_ += bytes.size();
   if (buffer_.size() + bytes.size() > kWriteBuffer) flush_buffer();
   if (bytes.size() >= kWriteBuffer) {
-    file_.write_all(bytes);
+    out_->append(bytes);
     return;
   }
   buffer_.append(bytes);
@@ -168,7 +156,7 @@ void PackWriter::append(std::string_view bytes) {
 
 void PackWriter::flush_buffer() {
   if (buffer_.empty()) return;
-  file_.write_all(buffer_);
+  out_->append(buffer_);
   buffer_.clear();
 }
 
@@ -190,7 +178,7 @@ void PackWriter::add(const BlobId& id, BlobType type, std::string_view raw) {
   add(id, type, static_cast<uint32_t>(raw.size()), c, c == Compression::None ? raw : compressed);
 }
 
-std::string PackWriter::finish(bool sync_dir) {
+std::string PackWriter::finish(bool sync) {
   std::string footer;
   footer.reserve(entries_.size() * kEntrySize + kTrailerSize);
   for (const PackEntry& e : entries_) footer += encode_entry(e);
@@ -206,12 +194,9 @@ std::string PackWriter::finish(bool sync_dir) {
   buffer_ += end;  // not part of the checksum it holds
   offset_ += end.size();
   flush_buffer();
-  file_.sync();
-  file_.close();
   std::string name = hex(std::string_view(reinterpret_cast<const char*>(pack_sum.data()), pack_sum.size()));
-  fs::rename(tmp_path_, dir_ / name);
-  finished_ = true;
-  if (sync_dir) fs::sync_dir(dir_);
+  out_->finish(name);
+  if (sync) backend_.sync(ObjectKind::Pack);
   return name;
 }
 

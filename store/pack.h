@@ -16,12 +16,13 @@
 // pack_checksum: a pack with a final name is complete and durable.
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "platform/env.h"
 #include "formats/hash.h"
+#include "store/backend.h"
 
 namespace mdb::store {
 
@@ -50,12 +51,6 @@ struct PackEntry {
   Compression compression = Compression::None;
 };
 
-// A damaged pack or blob. Carries what it concerns so verify can name the snapshots hit.
-class CorruptError : public Error {
- public:
-  using Error::Error;
-};
-
 // Decodes the footer from the last bytes of a pack of `pack_size` bytes (`tail` may be the
 // whole pack). Checks magic, layout, footer checksum and every entry's bounds; throws
 // CorruptError naming `what` otherwise. Untrusted input: fuzzed.
@@ -63,8 +58,8 @@ std::vector<PackEntry> decode_footer(std::string_view tail, uint64_t pack_size, 
 // The stored pack checksum (from the trailer) of a pack whose tail is `tail`.
 Hash128 trailer_pack_checksum(std::string_view tail);
 
-// Reads and decodes a pack file's footer (two small reads).
-std::vector<PackEntry> read_footer(fs::File& pack);
+// Reads and decodes the footer of the pack `name` (two small reads).
+std::vector<PackEntry> read_footer(Backend& backend, const std::string& name);
 
 // Compresses `raw` with zstd level 3 into `out`; returns None (and leaves `out` empty) when
 // that saves less than 3%.
@@ -74,9 +69,9 @@ std::string decode_blob(std::string_view stored, const PackEntry& e, const std::
 
 class PackWriter {
  public:
-  explicit PackWriter(stdfs::path packs_dir);
+  explicit PackWriter(Backend& backend);
   PackWriter(const PackWriter&) = delete;
-  ~PackWriter();  // removes the temporary file of an unfinished pack
+  ~PackWriter() = default;  // an unfinished pack's object is abandoned (ObjectWriter)
 
   // Appends a blob; `stored` is `raw` compressed as `c` (see compress()).
   void add(const BlobId& id, BlobType type, uint32_t raw_len, Compression c, std::string_view stored);
@@ -87,26 +82,23 @@ class PackWriter {
   bool empty() const { return entries_.empty(); }
   const std::vector<PackEntry>& entries() const { return entries_; }
 
-  // Writes the footer, fsyncs the file and renames it to packs/<name>; then fsyncs the dir
-  // unless the caller does that once for several packs (`sync_dir` false). Returns the
-  // pack name (32 hex digits).
-  std::string finish(bool sync_dir = true);
+  // Writes the footer and finishes the object under its name; then makes the name durable
+  // (Backend::sync) unless the caller does that once for several packs (`sync` false).
+  // Returns the pack name (32 hex digits).
+  std::string finish(bool sync = true);
 
  private:
   void append(std::string_view bytes);
   void flush_buffer();
 
-  stdfs::path dir_, tmp_path_;
-  fs::File file_;
+  Backend& backend_;
+  std::unique_ptr<ObjectWriter> out_;
   Xxh128Stream checksum_;
   std::string buffer_;
   uint64_t offset_ = 0;
   std::vector<PackEntry> entries_;
-  bool finished_ = false;
 };
 
-// Pack files written by a writer that died keep their temporary name.
-bool is_temporary_pack_name(std::string_view name);
 bool is_pack_name(std::string_view name);
 
 }  // namespace mdb::store

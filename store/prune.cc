@@ -38,11 +38,10 @@ class LiveSet {
 
 constexpr double kRewriteBelow = 0.5;  // live fraction under which a pack is rewritten
 
-uint64_t packs_bytes(const stdfs::path& dir) {
+uint64_t packs_bytes(Backend& backend) {
   uint64_t total = 0;
-  std::error_code ec;
-  for (const auto& e : stdfs::directory_iterator(dir, ec))
-    if (is_pack_name(e.path().filename().string())) total += e.file_size(ec);
+  for (const ObjectInfo& o : backend.list(ObjectKind::Pack))
+    if (is_pack_name(o.name)) total += o.size;
   return total;
 }
 
@@ -51,7 +50,7 @@ class Pruner {
   Pruner(Store& store, const PrunePolicy& policy, Reporter& rep) : store_(store), policy_(policy), rep_(rep) {}
 
   PruneReport run() {
-    report_.bytes_before = packs_bytes(store_.packs_dir());
+    report_.bytes_before = packs_bytes(store_.backend());
     select();
     mark();
     plan();
@@ -63,7 +62,7 @@ class Pruner {
     apply();
     remove_unreferenced_files();
     clean_filecache();
-    report_.bytes_after = packs_bytes(store_.packs_dir());
+    report_.bytes_after = packs_bytes(store_.backend());
     return std::move(report_);
   }
 
@@ -127,20 +126,16 @@ class Pruner {
   // The entries of `pack` the index still locates in it.
   std::vector<PackEntry> indexed_entries(const std::string& pack) {
     std::vector<PackEntry> out;
-    fs::File& f = store_.pack_file(pack);
+    std::vector<PackEntry> footer = read_footer(store_.backend(), pack);
     Txn t = store_.index().read();
-    for (const PackEntry& e : read_footer(f)) {
+    for (const PackEntry& e : footer) {
       auto loc = store_.index().blob(t, e.id);
       if (loc && loc->pack == pack && loc->entry.offset == e.offset) out.push_back(e);
     }
     return out;
   }
 
-  uint64_t pack_bytes(const std::string& pack) {
-    std::error_code ec;
-    uint64_t n = stdfs::file_size(store_.packs_dir() / pack, ec);
-    return ec ? 0 : n;
-  }
+  uint64_t pack_bytes(const std::string& pack) { return store_.backend().size(ObjectKind::Pack, pack).value_or(0); }
 
   // Decides every pack's fate and counts the bytes that frees (a rewrite frees the old pack
   // less the new one); changes nothing.
@@ -154,7 +149,7 @@ class Pruner {
     for (const std::string& pack : packs) {
       interrupt::check();  // each pack is dropped or rewritten in its own transaction
       rep_.advance(1);
-      if (!fs::exists(store_.packs_dir() / pack)) continue;  // verify reports it
+      if (!store_.backend().size(ObjectKind::Pack, pack)) continue;  // verify reports it
       uint64_t total = 0, live = 0, live_count = 0;
       for (const PackEntry& e : indexed_entries(pack)) {
         total += e.stored_len;
@@ -193,10 +188,7 @@ class Pruner {
     rep_.end_phase();
   }
 
-  void delete_pack_file(const std::string& pack) {
-    store_.close_pack_file(pack);
-    fs::remove_file(store_.packs_dir() / pack);
-  }
+  void delete_pack_file(const std::string& pack) { store_.backend().remove(ObjectKind::Pack, pack); }
 
   void drop(const std::string& pack, const std::vector<PackEntry>& entries) {
     Txn t = store_.index().write();
@@ -208,13 +200,11 @@ class Pruner {
   }
 
   void rewrite(const std::string& pack, const std::vector<PackEntry>& entries) {
-    fs::File& f = store_.pack_file(pack);
-    PackWriter w(store_.packs_dir());
+    PackWriter w(store_.backend());
     for (const PackEntry& e : entries) {
       if (!live_->maybe(e.id)) continue;
       interrupt::check();  // the new pack is still temporary
-      std::string stored(e.stored_len, '\0');
-      f.pread(stored.data(), stored.size(), e.offset);
+      std::string stored = store_.backend().read(ObjectKind::Pack, pack, e.offset, e.stored_len);
       try {
         decode_blob(stored, e, "pack " + pack);  // never carry damage into a new pack
       } catch (const CorruptError& err) {
@@ -238,12 +228,9 @@ class Pruner {
   // Packs no index entry refers to: left by writers that died after writing them.
   std::vector<std::string> unreferenced_files() {
     Txn t = store_.index().read();
-    std::error_code ec;
     std::vector<std::string> orphans;
-    for (const auto& e : stdfs::directory_iterator(store_.packs_dir(), ec)) {
-      std::string name = e.path().filename().string();
-      if (is_pack_name(name) && !store_.index().pack(t, name)) orphans.push_back(name);
-    }
+    for (const ObjectInfo& o : store_.backend().list(ObjectKind::Pack))
+      if (is_pack_name(o.name) && !store_.index().pack(t, o.name)) orphans.push_back(o.name);
     return orphans;
   }
 

@@ -6,6 +6,7 @@
 #include <random>
 
 #include "store/chunker.h"
+#include "store/local_backend.h"
 #include "store/pins.h"
 
 namespace mdb::store {
@@ -16,7 +17,6 @@ constexpr size_t kFilecacheQueueBytes = 2u << 20;
 // Raw bytes handed to the compressor and not yet in a pack: enough to keep its thread
 // busy across a run of small files, small against the 64 MB memory budget.
 constexpr size_t kCompressWindow = 8u << 20;
-constexpr size_t kMaxOpenPacks = 16;
 constexpr size_t kIndexBatch = 1024;
 
 std::string random_hex(size_t bytes) {
@@ -37,7 +37,8 @@ std::vector<std::string> list_dir(const stdfs::path& dir) {
 
 bool Store::exists(const stdfs::path& dir) { return fs::exists(dir / "config"); }
 
-Store::Store(const stdfs::path& dir, Mode mode, const std::string& command) : dir_(dir) {
+Store::Store(const stdfs::path& dir, Mode mode, const std::string& command)
+    : dir_(dir), backend_(std::make_unique<LocalBackend>(dir)) {
   if (mode == Mode::Write) {
     open_or_create(command);
   } else if (!exists(dir_)) {
@@ -47,8 +48,8 @@ Store::Store(const stdfs::path& dir, Mode mode, const std::string& command) : di
   }
   check_config(dir_);
   if (!fs::exists(dir_ / "index" / "data.mdb")) {
-    std::vector<std::string> packs = list_dir(packs_dir());
-    if (std::any_of(packs.begin(), packs.end(), [](const std::string& n) { return is_pack_name(n); }))
+    std::vector<ObjectInfo> packs = backend_->list(ObjectKind::Pack);
+    if (std::any_of(packs.begin(), packs.end(), [](const ObjectInfo& o) { return is_pack_name(o.name); }))
       throw Error("The index of the store " + dir_.string() +
                   " is missing. Rebuild it from the packs with "
                   "`mephisto db verify --repair-index`. Nothing was changed.");
@@ -66,7 +67,7 @@ void Store::open_or_create(const std::string& command) {
     fs::mkdirs(dir_);
     lock_ = std::make_unique<LockFile>(dir_ / "lock", "The store " + dir_.string(), command);
     if (exists(dir_)) return;
-    fs::mkdirs(packs_dir());
+    static_cast<LocalBackend&>(*backend_).create_layout();
     fs::mkdirs(dir_ / "index");
     fs::mkdirs(tmp_dir());
     nlohmann::ordered_json cfg;
@@ -80,7 +81,7 @@ void Store::open_or_create(const std::string& command) {
                        {"cdc_avg", kCdcAvg},
                        {"cdc_max", kCdcMax},
                        {"gear_seed", kGearSeed}};
-    fs::write_file_atomic(dir_ / "config", cfg.dump(2) + "\n");
+    backend_->save(ObjectKind::Config, "config", cfg.dump(2) + "\n");
   } catch (const fs::IoError& e) {
     if (e.err() == EACCES || e.err() == EROFS || e.err() == EPERM)
       throw Error("The store " + dir_.string() + " is not writable (" + e.what() + "). Nothing was changed.");
@@ -106,8 +107,7 @@ void Store::check_config(const stdfs::path& dir) {
 
 void Store::remove_temporaries() {
   // Left by writers that died; we hold the lock, so no live writer owns them.
-  for (const std::string& name : list_dir(packs_dir()))
-    if (is_temporary_pack_name(name)) fs::remove_file(packs_dir() / name);
+  backend_->remove_abandoned();
   for (const std::string& name : list_dir(tmp_dir())) fs::remove_tree(tmp_dir() / name);
   // Pins are written under the store lock too: a temp file of one is a dead writer's.
   for (const std::string& name : list_dir(pins_dir(dir_)))
@@ -142,7 +142,7 @@ void Store::append_compressed(bool all) {
   while (all || compressor_->full()) {
     std::optional<Compressor::Job> job = compressor_->next(true);
     if (!job) break;
-    if (!pack_) pack_ = std::make_unique<PackWriter>(packs_dir());
+    if (!pack_) pack_ = std::make_unique<PackWriter>(*backend_);
     std::string_view stored = job->stored();
     pack_->add(job->id, job->type, static_cast<uint32_t>(job->raw.size()), job->compression, stored);
     stats_.bytes_stored += stored.size();
@@ -210,7 +210,7 @@ void Store::flush() {
 void Store::flush_pack() {
   std::string name = pack_ && !pack_->empty() ? pack_->finish(false) : std::string();
   if (name.empty() && filecache_queue_.empty()) return;
-  if (!name.empty()) fs::sync_dir(packs_dir());
+  if (!name.empty()) backend_->sync(ObjectKind::Pack);
   write_index(name, nullptr);
 }
 
@@ -228,10 +228,10 @@ BlobId Store::commit_snapshot(const SnapshotRecord& rec) {
   std::string data = seal_pack();
   std::string bytes = encode_snapshot(rec);
   BlobId id = sha256(bytes);
-  PackWriter w(packs_dir());
+  PackWriter w(*backend_);
   w.add(id, BlobType::Snapshot, bytes);
   std::string name = w.finish(false);
-  fs::sync_dir(packs_dir());
+  backend_->sync(ObjectKind::Pack);
   write_index(data, [&](Txn& t) {
     if (index_->snapshot(t, rec.name)) throw Error("a snapshot named " + rec.name + " already exists in the store");
     index_->put_pack(t, name, pack_record(w.size(), w.entries()));
@@ -241,32 +241,13 @@ BlobId Store::commit_snapshot(const SnapshotRecord& rec) {
   return id;
 }
 
-fs::File& Store::pack_file(const std::string& name) {
-  auto it = open_packs_.find(name);
-  if (it != open_packs_.end()) return it->second;
-  if (open_packs_.size() >= kMaxOpenPacks) {
-    open_packs_.erase(open_pack_order_.front());
-    open_pack_order_.pop_front();
-  }
-  stdfs::path path = packs_dir() / name;
-  if (!fs::exists(path)) throw CorruptError("pack " + name + " is missing from " + packs_dir().string());
-  open_pack_order_.push_back(name);
-  return open_packs_.emplace(name, fs::File::open_read(path)).first->second;
-}
-
-void Store::close_pack_file(const std::string& name) {
-  open_packs_.erase(name);
-  open_pack_order_.remove(name);
-}
-
 std::optional<BlobLocation> Store::locate(const BlobId& id) { return index_->blob(*reader_, id); }
 
 std::string Store::read(const BlobId& id) {
   auto loc = locate(id);
   if (!loc) throw CorruptError("blob " + id.hex() + " is missing from the store index");
-  fs::File& f = pack_file(loc->pack);
-  std::string stored(loc->entry.stored_len, '\0');
-  if (f.pread(stored.data(), stored.size(), loc->entry.offset) != stored.size())
+  std::string stored = backend_->read(ObjectKind::Pack, loc->pack, loc->entry.offset, loc->entry.stored_len);
+  if (stored.size() != loc->entry.stored_len)
     throw CorruptError("pack " + loc->pack + " is damaged: it ends inside blob " + id.hex());
   return decode_blob(stored, loc->entry, "pack " + loc->pack);
 }

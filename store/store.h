@@ -1,18 +1,17 @@
 #pragma once
-// The content-addressed blob store (store.md): config, packs/, index/ (LMDB), tmp/ and the
-// writer lock. A Store opened for writing holds the store lock for its lifetime; readers
+// The content-addressed blob store (store.md): config and packs/ (through its Backend), index/
+// (LMDB), tmp/ and the writer lock. A Store opened for writing holds the store lock for its lifetime; readers
 // need no lock (LMDB's MVCC, immutable packs).
 #include <cstdint>
 #include <filesystem>
 #include <functional>
-#include <list>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <unordered_set>
 #include <vector>
 
+#include "store/backend.h"
 #include "store/compressor.h"
 #include "store/index.h"
 #include "platform/lock.h"
@@ -52,9 +51,10 @@ class Store {
   // Throws unless `dir/config` is a store config of a format this build reads.
   static void check_config(const stdfs::path& dir);
   const stdfs::path& dir() const { return dir_; }
-  stdfs::path packs_dir() const { return dir_ / "packs"; }
   stdfs::path tmp_dir() const { return dir_ / "tmp"; }
   Index& index() { return *index_; }
+  // Where the packs and the config are (the index and tmp/ stay on the local disk).
+  Backend& backend() { return *backend_; }
 
   // ---- writing blobs (Write mode) ----
   // Stores `raw` unless the store has it; returns its id. `is_new` tells which.
@@ -84,10 +84,6 @@ class Store {
   // By exact name, or by unique prefix (>= 4 hex digits) of the snapshot id; nullopt when
   // nothing matches; mdb::Error listing the candidates when the prefix is ambiguous.
   std::optional<SnapshotInfo> find_snapshot(const std::string& spec);
-  // Opens a pack file of this store (cached).
-  fs::File& pack_file(const std::string& name);
-  // Closes the cached handle of a pack about to be deleted.
-  void close_pack_file(const std::string& name);
   // Sees index changes made through index() directly (prune).
   void reload() { refresh_reader(); }
 
@@ -112,6 +108,7 @@ class Store {
   void write_index(const std::string& sealed, const std::function<void(Txn&)>& last);
 
   stdfs::path dir_;
+  std::unique_ptr<Backend> backend_;
   std::unique_ptr<LockFile> lock_;
   std::unique_ptr<Index> index_;
   std::optional<Txn> reader_;  // a read snapshot of the index, renewed after each commit
@@ -121,8 +118,6 @@ class Store {
   std::vector<std::pair<std::string, FileCacheRecord>> filecache_queue_;
   size_t filecache_queue_bytes_ = 0;
   WriteStats stats_;
-  std::map<std::string, fs::File> open_packs_;
-  std::list<std::string> open_pack_order_;
 };
 
 // Iterates a snapshot's manifest entries in path order, one part in memory at a time.

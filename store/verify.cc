@@ -9,26 +9,23 @@
 #include <unordered_map>
 
 #include "base/interrupt.h"
+#include "store/local_backend.h"
 
 namespace mdb::store {
 
 namespace {
 
-std::vector<std::string> pack_files(const stdfs::path& dir) {
-  std::vector<std::string> out;
-  std::error_code ec;
-  for (const auto& e : stdfs::directory_iterator(dir, ec)) {
-    std::string name = e.path().filename().string();
-    if (is_pack_name(name)) out.push_back(name);
-  }
-  std::sort(out.begin(), out.end());
+std::vector<ObjectInfo> pack_files(Backend& backend) {
+  std::vector<ObjectInfo> out;
+  for (ObjectInfo& o : backend.list(ObjectKind::Pack))
+    if (is_pack_name(o.name)) out.push_back(std::move(o));
+  std::sort(out.begin(), out.end(), [](const ObjectInfo& a, const ObjectInfo& b) { return a.name < b.name; });
   return out;
 }
 
 // Reads a whole pack, returns whether its checksum matches (and its bytes).
-bool read_pack(fs::File& f, std::string& bytes) {
-  bytes.resize(f.size());
-  bytes.resize(f.pread(bytes.data(), bytes.size(), 0));
+bool read_pack(Backend& backend, const ObjectInfo& pack, std::string& bytes) {
+  bytes = backend.read(ObjectKind::Pack, pack.name, 0, pack.size);
   if (bytes.size() < kTrailerSize + kPackMagic.size()) return false;
   Hash128 sum = xxh128(std::string_view(bytes).substr(0, bytes.size() - 24));
   return sum == trailer_pack_checksum(bytes) && std::string_view(bytes).substr(0, kPackMagic.size()) == kPackMagic;
@@ -56,17 +53,18 @@ class Verifier {
 
   // Every pack file: checksum, footer, and (when damaged or selected) every blob.
   void check_packs() {
-    std::vector<std::string> names = pack_files(store_.packs_dir());
+    std::vector<ObjectInfo> packs = pack_files(store_.backend());
     uint64_t total = 0;
-    for (const std::string& n : names) total += stdfs::file_size(store_.packs_dir() / n);
+    for (const ObjectInfo& p : packs) total += p.size;
     if (rep_.wants_progress()) rep_.phase("Checking packs", total, true);
     std::string bytes;
-    for (const std::string& name : names) {
+    for (const ObjectInfo& pack : packs) {
+      const std::string& name = pack.name;
       interrupt::check();
       on_disk_.insert(name);
       ++report_.packs;
-      fs::File f = fs::File::open_read(store_.packs_dir() / name);
-      bool intact = read_pack(f, bytes);
+      bool intact = read_pack(store_.backend(), pack, bytes);
+      store_.backend().forget(ObjectKind::Pack, name);  // read once: no handle kept for it
       rep_.advance(bytes.size());
       std::vector<PackEntry> entries;
       try {
@@ -103,7 +101,7 @@ class Verifier {
     store_.index().for_each_pack(t, [&](const std::string& name, const PackRecord&) {
       indexed_packs.insert(name);
       if (!on_disk_.count(name))
-        problem("pack " + name + " is in the index but missing from " + store_.packs_dir().string());
+        problem("pack " + name + " is in the index but missing from " + store_.backend().where(ObjectKind::Pack));
     });
     for (const std::string& name : on_disk_)
       if (!indexed_packs.count(name)) ++report_.unreferenced_packs;
@@ -178,15 +176,15 @@ RepairReport repair_index(const stdfs::path& store_dir, Reporter& reporter) {
   RepairReport report;
   {
     Index index = Index::open(fresh, true);
-    stdfs::path packs = store_dir / "packs";
-    std::vector<std::string> names = pack_files(packs);
-    if (reporter.wants_progress()) reporter.phase("Reading pack footers", names.size(), false);
-    for (const std::string& name : names) {
+    LocalBackend backend(store_dir);
+    std::vector<ObjectInfo> packs = pack_files(backend);
+    if (reporter.wants_progress()) reporter.phase("Reading pack footers", packs.size(), false);
+    for (const ObjectInfo& pack : packs) {
+      const std::string& name = pack.name;
       reporter.advance(1);
-      fs::File f = fs::File::open_read(packs / name);
       std::vector<PackEntry> entries;
       try {
-        entries = read_footer(f);
+        entries = read_footer(backend, name);
       } catch (const CorruptError& e) {
         report.skipped.push_back(e.what());
         continue;
@@ -196,8 +194,7 @@ RepairReport repair_index(const stdfs::path& store_dir, Reporter& reporter) {
         index.put_blob(t, BlobLocation{name, e});
         ++report.blobs;
         if (e.type != BlobType::Snapshot) continue;
-        std::string stored(e.stored_len, '\0');
-        f.pread(stored.data(), stored.size(), e.offset);
+        std::string stored = backend.read(ObjectKind::Pack, name, e.offset, e.stored_len);
         try {
           SnapshotRecord s = decode_snapshot(decode_blob(stored, e, "pack " + name), "snapshot " + e.id.hex());
           index.put_snapshot(t, s.name, e.id);
@@ -206,7 +203,7 @@ RepairReport repair_index(const stdfs::path& store_dir, Reporter& reporter) {
           report.skipped.push_back(err.what());
         }
       }
-      index.put_pack(t, name, pack_record(f.size(), entries));
+      index.put_pack(t, name, pack_record(pack.size, entries));
       t.commit();
       ++report.packs;
     }

@@ -11,6 +11,7 @@
 #include "store/backup.h"
 #include "formats/store.capnp.h"
 #include "store/chunker.h"
+#include "store/local_backend.h"
 #include "store/manifest.h"
 #include "store/pack.h"
 #include "store/store.h"
@@ -38,13 +39,16 @@ TEST(Hex, UnhexInvertsHexAndRefusesWhatIsNotHex) {
 
 TEST(Pack, RoundTripAndDamageDetection) {
   t::TempDir dir;
+  LocalBackend backend(dir.path());
+  backend.create_layout();
   std::vector<std::string> blobs = {"hello", std::string(100000, 'z'), random_bytes(5000, 1), ""};
-  PackWriter w(dir.path());
+  PackWriter w(backend);
   for (const std::string& b : blobs) w.add(sha256(b), BlobType::Data, b);
   std::string name = w.finish();
   EXPECT_TRUE(is_pack_name(name));
-  EXPECT_FALSE(stdfs::exists(dir / ("tmp-" + std::to_string(::getpid()) + "-0")));
-  std::string bytes = t::read(dir / name);
+  EXPECT_EQ(stdfs::directory_iterator(dir / "packs")->path().filename(), name);  // no temporary left
+  std::string bytes = t::read(dir / "packs" / name);
+  EXPECT_EQ(read_footer(backend, name).size(), blobs.size());
   EXPECT_EQ(hex(std::string_view(reinterpret_cast<const char*>(trailer_pack_checksum(bytes).data()), 16)), name);
 
   auto entries = decode_footer(bytes, bytes.size(), name);

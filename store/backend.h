@@ -1,0 +1,79 @@
+#pragma once
+// Where a store keeps its objects (store.md "Layout"). The blob store above this knows objects
+// by kind and name only, so the same engines run on a local directory (local_backend.h) and,
+// later, on S3-compatible object storage. The index (LMDB), the file cache and scratch space
+// are not objects: they stay on the local disk beside the store.
+//
+// The contract (tests/store/backend_contract_test.cc holds every backend to it):
+//   1. An object is visible under its name only once it is complete and durable: after
+//      ObjectWriter::finish() and sync(kind), or save(), return. A reader never sees part of one.
+//   2. Packs are named by their content and never rewritten; save() replaces an object of the
+//      same name atomically (the config): readers see the old bytes or the new, never a mix.
+//   3. read() returns the bytes asked for, fewer only where the object ends; it throws
+//      CorruptError when the object is missing, IoError when the medium fails.
+//   4. list() names each complete object of a kind once, with its size; never a temporary.
+//   5. remove() of a missing object is not an error.
+//   6. A writer that dies leaves at most temporaries, which remove_abandoned() deletes; the
+//      caller holds the store's writer lock, so no live writer owns one.
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/error.h"
+
+namespace mdb::store {
+
+// A damaged or missing pack or blob. Carries what it concerns so verify can name the snapshots hit.
+class CorruptError : public Error {
+ public:
+  using Error::Error;
+};
+
+enum class ObjectKind { Config, Pack };
+
+struct ObjectInfo {
+  std::string name;
+  uint64_t size = 0;
+};
+
+// A new object being written. Nothing is visible until finish(); destroying an unfinished
+// writer removes what it wrote.
+class ObjectWriter {
+ public:
+  virtual ~ObjectWriter() = default;
+  virtual void append(std::string_view bytes) = 0;
+  // Makes the object durable under `name` (contract 1: its name is durable once the
+  // backend's sync(kind) returns).
+  virtual void finish(const std::string& name) = 0;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  // Where an object is, for messages (a path, a URL).
+  virtual std::string where(ObjectKind kind, const std::string& name) const = 0;
+  // Where the objects of a kind are, for messages.
+  virtual std::string where(ObjectKind kind) const = 0;
+
+  virtual std::unique_ptr<ObjectWriter> create(ObjectKind kind) = 0;
+  // Writes a whole small object, replacing one of the same name atomically.
+  virtual void save(ObjectKind kind, const std::string& name, std::string_view bytes) = 0;
+  // Makes the names of objects finished since the last call durable (one directory fsync
+  // for many packs on a local disk).
+  virtual void sync(ObjectKind kind) = 0;
+
+  virtual std::string read(ObjectKind kind, const std::string& name, uint64_t offset, size_t length) = 0;
+  virtual std::string read_all(ObjectKind kind, const std::string& name) = 0;
+  virtual std::optional<uint64_t> size(ObjectKind kind, const std::string& name) = 0;
+  virtual std::vector<ObjectInfo> list(ObjectKind kind) = 0;
+  // Lets go of anything cached for an object about to be removed or replaced.
+  virtual void forget(ObjectKind kind, const std::string& name) = 0;
+  virtual void remove(ObjectKind kind, const std::string& name) = 0;
+  virtual void remove_abandoned() = 0;
+};
+
+}  // namespace mdb::store

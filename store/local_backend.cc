@@ -1,0 +1,132 @@
+#include "store/local_backend.h"
+
+#include <unistd.h>
+
+#include <atomic>
+
+namespace mdb::store {
+
+namespace stdfs = std::filesystem;
+
+namespace {
+
+constexpr size_t kMaxOpen = 16;
+
+std::string kind_word(ObjectKind kind) { return kind == ObjectKind::Pack ? "pack" : "store config"; }
+
+class LocalWriter : public ObjectWriter {
+ public:
+  explicit LocalWriter(stdfs::path dir) : dir_(std::move(dir)) {
+    static std::atomic<uint64_t> counter{0};
+    tmp_ = dir_ / ("tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+    file_ = fs::File::create(tmp_, true, 0444);
+  }
+  ~LocalWriter() override {
+    if (finished_) return;
+    file_ = fs::File();
+    ::unlink(tmp_.c_str());
+  }
+  void append(std::string_view bytes) override { file_.write_all(bytes); }
+  void finish(const std::string& name) override {
+    file_.sync();
+    file_.close();
+    fs::rename(tmp_, dir_ / name);
+    finished_ = true;
+  }
+
+ private:
+  stdfs::path dir_, tmp_;
+  fs::File file_;
+  bool finished_ = false;
+};
+
+}  // namespace
+
+bool is_temporary_object_name(std::string_view name) { return name.rfind("tmp-", 0) == 0; }
+
+void LocalBackend::create_layout() { fs::mkdirs(dir_of(ObjectKind::Pack)); }
+
+stdfs::path LocalBackend::dir_of(ObjectKind kind) const { return kind == ObjectKind::Pack ? dir_ / "packs" : dir_; }
+
+stdfs::path LocalBackend::path_of(ObjectKind kind, const std::string& name) const { return dir_of(kind) / name; }
+
+std::string LocalBackend::where(ObjectKind kind, const std::string& name) const { return path_of(kind, name).string(); }
+
+std::string LocalBackend::where(ObjectKind kind) const { return dir_of(kind).string(); }
+
+std::unique_ptr<ObjectWriter> LocalBackend::create(ObjectKind kind) {
+  return std::make_unique<LocalWriter>(dir_of(kind));
+}
+
+void LocalBackend::save(ObjectKind kind, const std::string& name, std::string_view bytes) {
+  forget(kind, name);
+  fs::write_file_atomic(path_of(kind, name), bytes);
+}
+
+void LocalBackend::sync(ObjectKind kind) { fs::sync_dir(dir_of(kind)); }
+
+fs::File& LocalBackend::open(ObjectKind kind, const std::string& name) {
+  std::string key = path_of(kind, name).string();
+  auto it = open_.find(key);
+  if (it != open_.end()) return it->second;
+  if (open_.size() >= kMaxOpen) {
+    open_.erase(open_order_.front());
+    open_order_.pop_front();
+  }
+  if (!fs::exists(key)) throw CorruptError(kind_word(kind) + " " + name + " is missing from " + where(kind));
+  fs::File f = fs::File::open_read(key);
+  open_order_.push_back(key);
+  return open_.emplace(key, std::move(f)).first->second;
+}
+
+std::string LocalBackend::read(ObjectKind kind, const std::string& name, uint64_t offset, size_t length) {
+  std::string out(length, '\0');
+  out.resize(open(kind, name).pread(out.data(), length, offset));
+  return out;
+}
+
+std::string LocalBackend::read_all(ObjectKind kind, const std::string& name) {
+  return fs::read_file(path_of(kind, name));
+}
+
+std::optional<uint64_t> LocalBackend::size(ObjectKind kind, const std::string& name) {
+  std::error_code ec;
+  uint64_t n = stdfs::file_size(path_of(kind, name), ec);
+  if (ec) return std::nullopt;
+  return n;
+}
+
+std::vector<ObjectInfo> LocalBackend::list(ObjectKind kind) {
+  std::vector<ObjectInfo> out;
+  std::error_code ec;
+  for (const auto& e : stdfs::directory_iterator(dir_of(kind), ec)) {
+    std::string name = e.path().filename().string();
+    if (is_temporary_object_name(name) || !e.is_regular_file(ec)) continue;
+    if (kind == ObjectKind::Config && name != "config") continue;
+    std::error_code size_ec;
+    uint64_t n = e.file_size(size_ec);
+    if (!size_ec) out.push_back({name, n});
+  }
+  return out;
+}
+
+void LocalBackend::forget(ObjectKind kind, const std::string& name) {
+  std::string key = path_of(kind, name).string();
+  open_.erase(key);
+  open_order_.remove(key);
+}
+
+void LocalBackend::remove(ObjectKind kind, const std::string& name) {
+  forget(kind, name);
+  fs::remove_file(path_of(kind, name));
+}
+
+void LocalBackend::remove_abandoned() {
+  std::error_code ec;
+  for (const auto& e : stdfs::directory_iterator(dir_of(ObjectKind::Pack), ec)) {
+    std::string name = e.path().filename().string();
+    if (is_temporary_object_name(name)) fs::remove_file(e.path());
+  }
+}
+
+}  // namespace mdb::store

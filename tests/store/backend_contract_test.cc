@@ -1,0 +1,160 @@
+// The contract of store/backend.h, run against every backend: what the blob store above
+// relies on whichever medium holds the objects. A new backend joins by adding its factory to
+// kBackends; it passes when every case here does.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <functional>
+#include <memory>
+
+#include "store/local_backend.h"
+#include "tests/support/testenv.h"
+
+namespace mdb::store {
+namespace {
+
+namespace t = mdb::test;
+namespace stdfs = std::filesystem;
+
+struct BackendCase {
+  std::string name;
+  std::function<std::unique_ptr<Backend>(const stdfs::path& scratch)> make;
+};
+
+const std::vector<BackendCase>& backends() {
+  static const std::vector<BackendCase> cases = {
+      {"Local",
+       [](const stdfs::path& scratch) {
+         auto b = std::make_unique<LocalBackend>(scratch / "store");
+         b->create_layout();
+         return std::unique_ptr<Backend>(std::move(b));
+       }},
+  };
+  return cases;
+}
+
+class BackendContract : public ::testing::TestWithParam<BackendCase> {
+ protected:
+  void SetUp() override { backend_ = GetParam().make(tmp_.path()); }
+
+  std::string write_pack(const std::string& name, const std::string& bytes) {
+    auto w = backend_->create(ObjectKind::Pack);
+    w->append(bytes.substr(0, bytes.size() / 2));
+    w->append(bytes.substr(bytes.size() / 2));
+    w->finish(name);
+    backend_->sync(ObjectKind::Pack);
+    return name;
+  }
+
+  std::vector<std::string> names(ObjectKind kind) {
+    std::vector<std::string> out;
+    for (const ObjectInfo& o : backend_->list(kind)) out.push_back(o.name);
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
+  t::TempDir tmp_;
+  std::unique_ptr<Backend> backend_;
+};
+
+TEST_P(BackendContract, AnObjectIsVisibleOnlyOnceFinished) {
+  auto w = backend_->create(ObjectKind::Pack);
+  w->append("partial bytes");
+  EXPECT_TRUE(names(ObjectKind::Pack).empty());
+  w->finish("p1");
+  backend_->sync(ObjectKind::Pack);
+  EXPECT_EQ(names(ObjectKind::Pack), std::vector<std::string>{"p1"});
+  EXPECT_EQ(backend_->read_all(ObjectKind::Pack, "p1"), "partial bytes");
+  EXPECT_EQ(backend_->size(ObjectKind::Pack, "p1"), 13u);
+}
+
+TEST_P(BackendContract, AnUnfinishedWriterLeavesNothing) {
+  {
+    auto w = backend_->create(ObjectKind::Pack);
+    w->append("never finished");
+  }
+  EXPECT_TRUE(names(ObjectKind::Pack).empty());
+  EXPECT_FALSE(backend_->size(ObjectKind::Pack, "anything"));
+}
+
+TEST_P(BackendContract, ReadsReturnTheBytesAskedForAndFewerOnlyAtTheEnd) {
+  std::string bytes;
+  for (int i = 0; i < 100000; ++i) bytes += static_cast<char>(i * 7);
+  write_pack("p", bytes);
+  EXPECT_EQ(backend_->read(ObjectKind::Pack, "p", 0, 10), bytes.substr(0, 10));
+  EXPECT_EQ(backend_->read(ObjectKind::Pack, "p", 54321, 4000), bytes.substr(54321, 4000));
+  EXPECT_EQ(backend_->read(ObjectKind::Pack, "p", bytes.size() - 5, 100), bytes.substr(bytes.size() - 5));
+  EXPECT_EQ(backend_->read(ObjectKind::Pack, "p", bytes.size(), 10), "");
+}
+
+TEST_P(BackendContract, AMissingObjectIsDamageNamingIt) {
+  try {
+    backend_->read(ObjectKind::Pack, "0123", 0, 1);
+    FAIL() << "read of a missing object returned";
+  } catch (const CorruptError& e) {
+    EXPECT_NE(std::string(e.what()).find("0123"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(backend_->size(ObjectKind::Pack, "0123"));
+}
+
+TEST_P(BackendContract, ListNamesEveryCompleteObjectOnceWithItsSize) {
+  write_pack("a", "1");
+  write_pack("b", "22");
+  write_pack("c", "333");
+  auto w = backend_->create(ObjectKind::Pack);  // still being written
+  w->append("4444");
+  std::vector<ObjectInfo> all = backend_->list(ObjectKind::Pack);
+  std::sort(all.begin(), all.end(), [](const ObjectInfo& x, const ObjectInfo& y) { return x.name < y.name; });
+  ASSERT_EQ(all.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(all[i].name, std::string(1, static_cast<char>('a' + i)));
+    EXPECT_EQ(all[i].size, i + 1);
+  }
+}
+
+TEST_P(BackendContract, SaveReplacesAWholeObject) {
+  backend_->save(ObjectKind::Config, "config", "version 1");
+  EXPECT_EQ(backend_->read_all(ObjectKind::Config, "config"), "version 1");
+  EXPECT_EQ(backend_->read(ObjectKind::Config, "config", 0, 7), "version");  // cached for reading
+  backend_->save(ObjectKind::Config, "config", "version 2, longer");
+  EXPECT_EQ(backend_->read_all(ObjectKind::Config, "config"), "version 2, longer");
+  EXPECT_EQ(backend_->read(ObjectKind::Config, "config", 0, 17), "version 2, longer");
+  EXPECT_EQ(names(ObjectKind::Config), std::vector<std::string>{"config"});
+}
+
+TEST_P(BackendContract, RemoveTakesOneObjectAndAMissingOneIsFine) {
+  write_pack("a", "1");
+  write_pack("b", "2");
+  EXPECT_EQ(backend_->read_all(ObjectKind::Pack, "a"), "1");
+  backend_->remove(ObjectKind::Pack, "a");
+  backend_->remove(ObjectKind::Pack, "never-was");
+  EXPECT_EQ(names(ObjectKind::Pack), std::vector<std::string>{"b"});
+  EXPECT_THROW(backend_->read(ObjectKind::Pack, "a", 0, 1), CorruptError);
+}
+
+TEST_P(BackendContract, ADeadWritersTemporariesAreInvisibleAndRemovedAsAbandoned) {
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {  // dies mid-object, as kill -9 would: no destructor runs
+    auto w = backend_->create(ObjectKind::Pack);
+    w->append(std::string(100000, 'x'));
+    w.release();
+    ::_exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  write_pack("kept", "k");
+  EXPECT_EQ(names(ObjectKind::Pack), std::vector<std::string>{"kept"});
+  backend_->remove_abandoned();
+  EXPECT_EQ(names(ObjectKind::Pack), std::vector<std::string>{"kept"});
+  if (GetParam().name == "Local") {  // nothing but the finished pack is left on disk
+    EXPECT_EQ(std::distance(stdfs::directory_iterator(tmp_ / "store" / "packs"), stdfs::directory_iterator()), 1);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(All, BackendContract, ::testing::ValuesIn(backends()),
+                         [](const ::testing::TestParamInfo<BackendCase>& i) { return i.param.name; });
+
+}  // namespace
+}  // namespace mdb::store
