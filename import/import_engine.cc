@@ -83,20 +83,6 @@ bool is_decimal(std::string_view s) {
 
 }  // namespace
 
-std::string schema_name(DbId db) { return db == DbId::Mephisto ? "main" : std::string(db_spec(db).key); }
-
-int64_t ImportOutcome::counted(DbId db, std::string_view table) const {
-  for (const TableCounts& c : tables)
-    if (c.db == db && c.table == table) return c.inserted + c.merged;
-  return 0;
-}
-
-int64_t ImportOutcome::rows(DbId db, std::string_view table) const {
-  for (const TableCounts& c : tables)
-    if (c.db == db && c.table == table) return c.rows;
-  return 0;
-}
-
 // A reference from a column of a dump table (core::references() plus where its values point).
 struct Importer::Ref {
   DbId db;

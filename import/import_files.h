@@ -12,7 +12,7 @@
 
 #include "platform/console.h"
 #include "datadir/datadir.h"
-#include "import/import_engine.h"
+#include "import/import_outcome.h"
 #include "platform/env.h"
 #include "platform/temp_dir.h"
 

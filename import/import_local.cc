@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cstdio>
 
-#include "import/import_engine.h"
 #include "import/import_files.h"
 #include "datadir/journal.h"
 #include "datadir/migrate.h"
@@ -63,6 +62,8 @@ void fill_view(sql::Db& db, DbId id, const std::string& schema, const stdfs::pat
 }
 
 }  // namespace
+
+std::string schema_name(DbId db) { return db == DbId::Mephisto ? "main" : std::string(db_spec(db).key); }
 
 std::vector<DbId> provider_dbs_with_rows(Dump& dump) {
   std::vector<DbId> out;

@@ -15,6 +15,9 @@ namespace mdb::core {
 
 class AtomicChange;
 
+// The schema name a database has on these connections.
+std::string schema_name(DbId db);
+
 // One row of PRAGMA foreign_key_check: ordered by where it is (the parent follows from fkid).
 struct FkViolation {
   std::string schema, table;

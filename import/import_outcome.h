@@ -1,0 +1,62 @@
+#pragma once
+// What an import is asked to do (ImportSettings) and what it finds (ImportOutcome: the rows per
+// table, the run files to place). The checks, the row merger, the file planner and the staging
+// of run files all speak these; they depend on nothing else of import/ but the staged dump.
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "export/dangling.h"
+#include "import/import_dump.h"
+
+namespace mdb::core {
+
+class ConflictResolver;
+
+struct ImportSettings {
+  const ConflictResolver* resolver = nullptr;
+  std::vector<std::string> labels;  // sorted by code point, no duplicates
+  bool keep_import_metadata = false;
+  bool qualification_only = false;
+  // Seeds the fresh ids of clashing rows: the checks' dry run and the transaction use the same
+  // seed, so on an unchanged data dir they give the same ids and put the run files in the same
+  // places (the files are staged for the dry run's plan).
+  uint64_t id_seed = 0;
+};
+
+struct TableCounts {
+  DbId db;
+  std::string table;
+  int64_t rows = 0, inserted = 0, merged = 0, present = 0, remapped = 0;
+};
+
+// Where one run file of the dump goes.
+struct FileAction {
+  const DumpFile* file;
+  // Where it goes when that is not where the dump has it (data/<member name>): ids or a project
+  // name remapped. Usually empty: a dump of a hundred thousand files would hold each path twice.
+  std::string moved_to;
+  bool new_run;  // the task run is new here: its dir gets the dump's files only
+
+  // Relative to the data dir.
+  std::string dest() const { return moved_to.empty() ? "data/" + file->entry->name : moved_to; }
+};
+
+struct ImportOutcome {
+  std::vector<TableCounts> tables;  // in processing order
+  std::vector<FileAction> files;    // files to write (existing runs: only files not yet here)
+  std::vector<stdfs::path> new_run_dirs;
+  bool changes = false;             // any row inserted or changed, any file to add
+  // References that neither the dump nor the data dir satisfies: imported as they are.
+  std::vector<DanglingReference> dangling;
+  // The original's `-r` dumps: ids it replaced needlessly, given their pre-`-r` values back, per
+  // "db.table" (import.md "The original's `-r` dumps"). The first validate() on a dump restores
+  // them in its staging tables, so only its outcome counts them.
+  std::vector<std::pair<std::string, int64_t>> restored_ids;
+  int64_t counted(DbId db, std::string_view table) const;  // inserted + merged
+  int64_t rows(DbId db, std::string_view table) const;
+};
+
+}  // namespace mdb::core
