@@ -331,6 +331,9 @@ void copy_database(const stdfs::path& src, const stdfs::path& dest) {
     }
   }
   sqlite3* source = own->get();
+  // The last connection to a WAL database checkpoints it and deletes its -wal on close; ours
+  // must leave the data dir as it found it (a running Mephisto owns that checkpoint).
+  sqlite3_db_config(source, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
   sql::Db out = sql::Db::create(dest);
   out.exec("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF");
   sqlite3_backup* b = sqlite3_backup_init(out.get(), "main", source, "main");
