@@ -1,8 +1,8 @@
 #pragma once
 // Ctrl-C (SIGINT), SIGTERM and SIGHUP end a command cleanly (docs/EXIT_CODES.md). The
 // handlers only note the signal; the long loops call check() where stopping is safe, and it
-// throws Interrupted, so the unwinding that undoes a failure (temp dirs, partial zips,
-// staging dirs, SQLite transactions, AtomicChange) undoes the interrupted work too. Code
+// throws Interrupted, so what undoes a failure (the unwinding of temp dirs, partial zips,
+// staging dirs, SQLite transactions; an AtomicChange's rollback) undoes the interrupted work too. Code
 // past a command's commit point calls no check(): a signal arriving there lets it finish.
 #include <exception>
 #include <string>

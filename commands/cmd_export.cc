@@ -209,18 +209,14 @@ void warn_dangling(Console& con, Source& src, const Selection& sel) {
                   refs, kNotInDataDir);
 }
 
-// The export; `saved` is set once the dump zip is in place.
-int export_data(Context& ctx, const ExportOptions& opts, const DataDir& dir, std::optional<stdfs::path>& saved) {
+// The export, inside `change` with -del; `saved` is set once the dump zip is in place.
+int export_in(Context& ctx, const ExportOptions& opts, const DataDir& dir, AtomicChange* change,
+              std::optional<stdfs::path>& saved) {
   Console& con = ctx.console;
-  bool del = opts.delete_exported;
-  if (del && !con.confirm()) return 1;
-  // -del: the snapshot and journal marker come first, so everything after (migrations included)
-  // is one atomic change; the exported rows are read and deleted in one write transaction.
-  std::optional<AtomicChange> change;
-  if (del) {
-    change.emplace(ctx, dir, "export --delete-exported-data");
-  }
+  bool del = change != nullptr;
   DataDirMigration migration = migrate_data_dir(dir);
+  // A migration is committed at once: undoing the change then takes the snapshot.
+  if (change && !migration.notices.empty()) change->mark_irreversible();
   for (const std::string& notice : migration.notices) con.info(notice);
   const std::vector<std::string>& applied = migration.mephisto;
   bool unit_review_key = std::find(applied.begin(), applied.end(), kModifyQualifications) == applied.end();
@@ -263,6 +259,16 @@ int export_data(Context& ctx, const ExportOptions& opts, const DataDir& dir, std
   return 0;
 }
 
+// The export; `saved` is set once the dump zip is in place. -del: the snapshot and journal
+// marker come first, so everything after (migrations included) is one atomic change; the
+// exported rows are read and deleted in one write transaction.
+int export_data(Context& ctx, const ExportOptions& opts, const DataDir& dir, std::optional<stdfs::path>& saved) {
+  if (!opts.delete_exported) return export_in(ctx, opts, dir, nullptr, saved);
+  if (!ctx.console.confirm()) return 1;
+  AtomicChange change(ctx, dir, "export --delete-exported-data");
+  return within(change, [&] { return export_in(ctx, opts, dir, &change, saved); });
+}
+
 }  // namespace
 
 int run_export(Context& ctx, const ExportOptions& opts) {
@@ -271,7 +277,7 @@ int run_export(Context& ctx, const ExportOptions& opts) {
   std::optional<stdfs::path> saved;
   try {
     return export_data(ctx, opts, dir, saved);
-  } catch (const interrupt::Interrupted& e) {  // everything in export_data has unwound
+  } catch (const interrupt::Interrupted& e) {  // everything in export_data has unwound, the change rolled back
     if (!opts.delete_exported)
       throw e.with_outcome("nothing was exported; no partial zip or temporary files were left.");
     if (!saved)

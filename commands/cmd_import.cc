@@ -137,24 +137,19 @@ struct Applied {
   std::string snapshot;
 };
 
-// Lock, snapshot and journal marker; the run files staged for `planned` (the checks' plan);
-// then, holding the databases' write lock only for this, the rows in one transaction over every
-// database, the staged files renamed into place, commit. nullopt when, under the lock, nothing
-// is new after all. Adds the phases' seconds to `timings`.
-std::optional<Applied> apply(Context& ctx, const DataDir& dir, Dump& dump, const ImportSettings& settings,
-                             bool strict, ImportOutcome& planned, const stdfs::path& zip_path,
-                             nlohmann::ordered_json& timings) {
+// Inside the change: the run files staged for `planned` (the checks' plan); then, holding the
+// databases' write lock only for this, the rows in one transaction over every database, the
+// staged files renamed into place, commit. nullopt when, under the lock, nothing is new after
+// all (the change is then rolled back). Adds the phases' seconds to `timings`.
+std::optional<Applied> change_data_dir(Context& ctx, AtomicChange& change, const DataDir& dir, Dump& dump,
+                                       const ImportSettings& settings, bool strict, ImportOutcome& planned,
+                                       const stdfs::path& zip_path, nlohmann::ordered_json& timings) {
   Console& console = ctx.console;
-  fs::mkdirs(dir.root());
-  dump.release_memory();
-  auto started = std::chrono::steady_clock::now();
-  AtomicChange change(ctx, dir, "import");
-  timings["snapshot"] = since(started);
   remove_stale_import_staging(dir);
   console.info("Started importing from dump file " + zip_path.string() + " ...");
   Applied applied;
   applied.snapshot = change.snapshot_name();
-  started = std::chrono::steady_clock::now();
+  auto started = std::chrono::steady_clock::now();
   std::optional<StagedRunFiles> staged;
   staged.emplace(dir, dump, std::move(planned.files), std::move(planned.new_run_dirs), console);
   timings["files"] = since(started);
@@ -179,6 +174,21 @@ std::optional<Applied> apply(Context& ctx, const DataDir& dir, Dump& dump, const
   timings["locked"] = since(started);  // how long other writers of the databases had to wait
   change.commit();
   return applied;
+}
+
+// Lock, snapshot and journal marker, then the change (change_data_dir), rolled back unless it
+// commits.
+std::optional<Applied> apply(Context& ctx, const DataDir& dir, Dump& dump, const ImportSettings& settings,
+                             bool strict, ImportOutcome& planned, const stdfs::path& zip_path,
+                             nlohmann::ordered_json& timings) {
+  fs::mkdirs(dir.root());
+  dump.release_memory();
+  auto started = std::chrono::steady_clock::now();
+  AtomicChange change(ctx, dir, "import");
+  timings["snapshot"] = since(started);
+  return within(change, [&] {
+    return change_data_dir(ctx, change, dir, dump, settings, strict, planned, zip_path, timings);
+  });
 }
 
 int import_dump(Context& ctx, const ImportOptions& opts, const ConflictResolver& resolver, const stdfs::path& zip_path,
@@ -220,7 +230,7 @@ int import_dump(Context& ctx, const ImportOptions& opts, const ConflictResolver&
   console.set("timings", timings);
   if (!console.confirm()) return 1;
 
-  // 2. The atomic change. Every failure in it has been rolled back when it reaches the catch.
+  // 2. The atomic change. Every failure in it has been rolled back (within()) when it reaches the catch.
   std::optional<Applied> applied;
   try {
     applied = apply(ctx, dir, dump, settings, opts.strict, dry, zip_path, timings);
@@ -257,7 +267,7 @@ int run_import(Context& ctx, const ImportOptions& opts) {
   DataDir dir = prepare_data_dir(ctx, DataDirUse::Any);
   try {
     return import_dump(ctx, opts, resolver, zip_path, dir);
-  } catch (const interrupt::Interrupted& e) {  // the change, if it began, has unwound
+  } catch (const interrupt::Interrupted& e) {  // the change, if it began, has been rolled back
     throw e.with_outcome("nothing was imported; " + data_dir_after_undo(dir) + ".");
   }
 }

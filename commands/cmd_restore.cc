@@ -142,16 +142,22 @@ int restore(Context& ctx, const RestoreOptions& opts, const DataDir& dir) {
   // A signal stops the restore up to here and during the snapshot of the current data; once
   // that is saved, the swap runs to the end.
   interrupt::check();
-  std::optional<AtomicChange> change;
-  if (!empty) {
-    change.emplace(ctx, dir, "restore", *store, locks);
-    change->mark_irreversible();
+  auto swap = [&] {
+    if (only)
+      store::swap_path(dir.root(), staging, *only);
+    else
+      store::swap_tree(dir.root(), staging, kMetaDirName);
+  };
+  if (empty) {
+    swap();
+  } else {
+    AtomicChange change(ctx, dir, "restore", *store, locks);
+    change.mark_irreversible();
+    within(change, [&] {
+      swap();
+      change.commit();
+    });
   }
-  if (only)
-    store::swap_path(dir.root(), staging, *only);
-  else
-    store::swap_tree(dir.root(), staging, kMetaDirName);
-  if (change) change->commit();
   created_root.active = false;
   // The replaced tree goes into our trash first, so a kill while deleting it (minutes for a
   // big data dir) leaves it for the next command to finish, not for the user to find.

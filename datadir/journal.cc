@@ -6,7 +6,6 @@
 
 #include <cerrno>
 #include <cstdlib>
-#include <nlohmann/json.hpp>
 
 #include "datadir/storeops.h"
 #include "base/interrupt.h"
@@ -20,34 +19,23 @@ namespace mdb::core {
 
 namespace {
 
-struct Marker {
-  std::string store, snapshot, command, started;
-  long pid = 0;
-};
-
-Marker read_marker(const stdfs::path& path) {
-  try {
-    nlohmann::json j = nlohmann::json::parse(fs::read_file(path));
-    Marker m;
-    m.store = j.at("store").get<std::string>();
-    m.snapshot = j.at("snapshot").get<std::string>();
-    m.command = j.value("command", "unknown command");
-    m.started = j.value("started", "");
-    m.pid = j.value("pid", 0L);
-    return m;
-  } catch (const nlohmann::json::exception&) {
+// The change a data dir's journal marker records. A marker that cannot be decoded, or names no
+// store, is an Error: nothing says where to roll back to.
+store::ChangeRecord read_marker(const stdfs::path& path) {
+  std::optional<store::ChangeRecord> m = store::ChangeRecord::decode(fs::read_file(path));
+  if (!m || m->store.empty())
     throw Error("The journal marker " + path.string() +
                 " is damaged, so the interrupted change it records cannot be "
                 "rolled back automatically. Restore the latest `_before_` snapshot listed by `mephisto db snapshots` "
                 "with `mephisto db restore -f NAME`, then delete the marker. Nothing was changed.");
-  }
+  return *m;
 }
 
 // Makes the data dir exactly the marker's snapshot again. The marker stays until the tree
 // is in place, so a crash here only means doing it again. `locks` may be held by the
 // caller; otherwise they are taken here (a damaged DB file does not block the rollback).
 // `open_store` is the caller's open handle on the marker's store, if any.
-void roll_back(Context& ctx, const DataDir& dir, const Marker& m, store::Store* open_store,
+void roll_back(Context& ctx, const DataDir& dir, const store::ChangeRecord& m, store::Store* open_store,
                const ExclusiveDbLocks* locks) {
   interrupt::Defer defer;  // a signal now is noted, and the rollback runs to the end
   std::optional<store::Store> own_store;
@@ -66,7 +54,8 @@ void roll_back(Context& ctx, const DataDir& dir, const Marker& m, store::Store* 
   store::swap_tree(dir.root(), staging, kMetaDirName);
   fs::remove_file(journal_marker_path(dir));
   fs::sync_dir(dir.meta_dir());
-  store::remove_pin(m.store, dir.root().string(), m.snapshot);
+  // The pin is named after the data dir's path when the change began (older markers: here).
+  store::remove_pin(m.store, m.data_dir.empty() ? dir.root().string() : m.data_dir, m.snapshot);
   discard_replaced_tree(ctx.console, staging, dir);
   ctx.console.warn("Rolled back an interrupted `mephisto db " + m.command + "`" +
                    (m.started.empty() ? "" : " (started " + m.started + " by process " + std::to_string(m.pid) + ")") +
@@ -250,8 +239,8 @@ void recover_before_reading(Context& ctx) {
   DataDir dir(root);
   try {
     if (fs::exists(journal_marker_path(dir))) {
-      long pid = read_marker(journal_marker_path(dir)).pid;
-      if (pid != ::getpid() && fs::process_alive(pid))
+      store::ChangeRecord m = read_marker(journal_marker_path(dir));
+      if (m.pid != ::getpid() && m.on_this_host() && fs::process_alive(m.pid))
         return;  // the change is still running: nothing was interrupted
     }
     recover_interrupted_change(ctx, dir);
@@ -261,85 +250,107 @@ void recover_before_reading(Context& ctx) {
   }
 }
 
-AtomicChange::AtomicChange(Context& ctx, const DataDir& dir, std::string command)
-    : ctx_(ctx), dir_(dir), command_(std::move(command)) {
+AtomicChange::AtomicChange(Context& ctx, const DataDir& dir, std::string command) : ctx_(ctx), dir_(dir) {
+  record_.command = std::move(command);
   begin();
 }
 
 AtomicChange::AtomicChange(Context& ctx, const DataDir& dir, std::string command, store::Store& store,
                            const ExclusiveDbLocks& locks)
-    : ctx_(ctx), dir_(dir), command_(std::move(command)), store_(&store), locks_(&locks) {
+    : ctx_(ctx), dir_(dir), store_(&store), locks_(&locks) {
+  record_.command = std::move(command);
   begin();
 }
 
+AtomicChange::~AtomicChange() = default;
+
 void AtomicChange::begin() {
-  lock_ = std::make_unique<DataDirLock>(dir_, command_);
+  const std::string& command = record_.command;
+  lock_ = std::make_unique<DataDirLock>(dir_, command);  // LOCKED
   std::optional<store::Store> own_store;
   store::Store& store =
-      store_ ? *store_ : own_store.emplace(ctx_.locations().store_dir, store::Store::Mode::Write, command_);
-  snapshot_ = store.unique_snapshot_name(timestamp_now() + "_before_" + name_part(command_));
-  snapshot_data_dir(store, ctx_.console, dir_, snapshot_, command_, kind_before(command_), locks_);
-  store_dir_ = store.dir();
-  std::string started = store::local_time_text(::time(nullptr));
+      store_ ? *store_ : own_store.emplace(ctx_.locations().store_dir, store::Store::Mode::Write, command);
+  std::string snapshot = store.unique_snapshot_name(timestamp_now() + "_before_" + name_part(command));
+  snapshot_data_dir(store, ctx_.console, dir_, snapshot, command, kind_before(command), locks_);  // SNAPSHOTTED
+  record_ = store::ChangeRecord::begun_here(store.dir().string(), dir_.root().string(), snapshot, command);
   // Pin and marker are durable before the store lock is released: from then on a prune run
   // for any data dir sharing the store keeps the snapshot (a pin without a marker is dead).
-  store::write_pin(store_dir_, {dir_.root().string(), snapshot_, command_, static_cast<long>(::getpid()), started, {}});
-  nlohmann::ordered_json m;
-  m["store"] = store_dir_.string();
-  m["snapshot"] = snapshot_;
-  m["command"] = command_;
-  m["pid"] = static_cast<long>(::getpid());
-  m["started"] = started;
-  fs::write_file_atomic(journal_marker_path(dir_), m.dump(2) + "\n");
-  marker_written_ = true;
-  own_store.reset();  // releases the store lock before the change runs
+  store::write_pin(store.dir(), record_);
+  try {
+    fs::write_file_atomic(journal_marker_path(dir_), record_.encode());  // MARKED
+    own_store.reset();  // releases the store lock before the change runs
+    announce();
+  } catch (...) {
+    rollback();  // the marker may be in place even if its write failed at the fsync
+    throw;
+  }
+}
+
+void AtomicChange::announce() {
   // Where the original names its safety backup zip, we name the snapshot and how to go back to it.
-  std::string undo = restore_command(ctx_, snapshot_);
-  ctx_.console.info("Saved the current data as snapshot " + snapshot_);
-  ctx_.console.info("To undo this " + command_ + ": " + undo);
-  ctx_.console.set("snapshot_before", snapshot_);
+  std::string undo = restore_command(ctx_, record_.snapshot);
+  ctx_.console.info("Saved the current data as snapshot " + record_.snapshot);
+  ctx_.console.info("To undo this " + record_.command + ": " + undo);
+  ctx_.console.set("snapshot_before", record_.snapshot);
   ctx_.console.set("undo", undo);
 }
 
-void AtomicChange::record_created(const stdfs::path& rel) { created_.push_back(rel); }
+void AtomicChange::record_created(const stdfs::path& rel) { undo_.push_back({rel, {}}); }
+
+void AtomicChange::record_moved(const stdfs::path& from, const stdfs::path& to) { undo_.push_back({to, from}); }
 
 void AtomicChange::commit() {
+  if (state_ != State::Marked) throw std::logic_error("commit of a change that is over");
   fs::remove_file(journal_marker_path(dir_));
   // From here the data dir is the "after" state whatever happens: if the marker's removal
   // does not reach the disk, a power loss brings it back and the next command restores
   // the "before" state, which is consistent too.
-  committed_ = true;
+  state_ = State::Committed;
   try {
     fs::sync_dir(dir_.meta_dir());
   } catch (const fs::IoError& e) {
     ctx_.console.warn(std::string("Warning: ") + e.what());
   }
-  store::remove_pin(store_dir_, dir_.root().string(), snapshot_);
+  store::remove_pin(record_.store, record_.data_dir, record_.snapshot);
   lock_.reset();
 }
 
-AtomicChange::~AtomicChange() {
-  if (committed_ || !marker_written_) return;
+// Undoes the log newest first, then removes the marker and the pin (invariant 2).
+void AtomicChange::undo_log() {
+  for (auto it = undo_.rbegin(); it != undo_.rend(); ++it) {
+    if (it->moved_from.empty())
+      fs::remove_tree(dir_.root() / it->path);
+    else
+      fs::rename(it->path, it->moved_from);
+  }
+  fs::remove_file(journal_marker_path(dir_));
+  fs::sync_dir(dir_.meta_dir());
+  store::remove_pin(record_.store, record_.data_dir, record_.snapshot);
+}
+
+void AtomicChange::rollback() noexcept {
+  if (state_ != State::Marked) return;
   interrupt::Defer defer;  // undoing is never stopped half way by a signal
-  if (!irreversible_) {
-    try {
-      for (auto it = created_.rbegin(); it != created_.rend(); ++it) fs::remove_tree(dir_.root() / *it);
-      fs::remove_file(journal_marker_path(dir_));
-      fs::sync_dir(dir_.meta_dir());
-      store::remove_pin(store_dir_, dir_.root().string(), snapshot_);
+  state_ = State::RolledBack;
+  try {
+    if (!irreversible_) {
+      undo_log();
+      lock_.reset();
       return;
-    } catch (const std::exception&) {
-      // fall through: restore the whole snapshot instead
     }
+  } catch (const std::exception&) {
+    // the log could not be undone exactly: restore the whole snapshot instead
   }
   try {
-    roll_back(ctx_, dir_, read_marker(journal_marker_path(dir_)), store_, locks_);
+    roll_back(ctx_, dir_, record_, store_, locks_);
   } catch (const std::exception& e) {
+    state_ = State::LeftForRecovery;
     ctx_.console.warn(std::string("Could not undo the failed change yet (") + e.what() +
                       "). The journal marker stays: the next mephisto db command on this data directory restores "
                       "snapshot " +
-                      snapshot_ + " first.");
+                      record_.snapshot + " first.");
   }
+  lock_.reset();
 }
 
 }  // namespace mdb::core

@@ -1,15 +1,83 @@
 #pragma once
-// The shared atomic-change API (notes/JOURNAL_API.md): one snapshot + journal marker +
-// rollback path used by import, restore and export -del, and the recovery check every
-// command that touches a data dir runs first.
+// Atomic changes of a data dir: the snapshot + journal marker + rollback used by import, restore
+// and export -del, and the recovery every command that touches a data dir runs first.
+//
+// ---- Notes on an atomic change (in the style of SQLite's pager.c) ------------------------------
+//
+// A command that changes a data dir in more than one step (rows in several SQLite files, run
+// files, a whole tree swapped) makes the change through an AtomicChange, so that after success,
+// failure, Ctrl-C or kill -9 the data dir is exactly as before or exactly as after. Two records
+// of the change exist on disk while it runs, both one store::ChangeRecord (store/change_record.h):
+// the JOURNAL MARKER `<data dir>/.mephisto-db/journal` and the PIN `<store>/pins/<hash>.json`.
+//
+// STATES (in-process: AtomicChange::State; on disk: which of lock, snapshot, pin, marker exist)
+//
+//   LOCKED       The data-dir writer lock `.mephisto-db/lock` is held (flock: the kernel drops
+//                it when its holder dies). Nothing is written yet.
+//   SNAPSHOTTED  The data dir is a snapshot `<time>_before_<command>` in the store, taken under
+//                the store lock (through the caller's exclusive SQLite locks for restore).
+//   MARKED       The pin, then the marker, are durable (file and directory fsynced), both
+//                written before the store lock is released. Only now may the data dir change.
+//                A change that cannot be undone path by path (restore swaps whole trees;
+//                import replacing files of no task run; export -del after a migration) is
+//                marked IRREVERSIBLE: from then on undoing it means restoring the snapshot.
+//   COMMITTED    Every write of the change is durable; the marker is removed (and its
+//                directory fsynced), then the pin, then the lock is released.
+//   ROLLED BACK  The data dir is as before again: path by path from the undo log (paths the
+//                change created are removed, paths it moved are moved back), or, when the change
+//                is irreversible or that undo fails, by restoring the snapshot (roll_back);
+//                then the marker, then the pin are removed and the lock is released.
+//   LEFT FOR RECOVERY
+//                The rollback itself failed: the marker stays (it is the only record of what
+//                to do) and the next command of any kind restores the snapshot first.
+//
+//   LOCKED -> SNAPSHOTTED -> MARKED -> COMMITTED
+//                                   \-> ROLLED BACK | LEFT FOR RECOVERY
+//   A failure before MARKED leaves nothing to undo (a snapshot taken is an ordinary one).
+//
+// INVARIANTS
+//   1. Only the holder of the data-dir lock writes the data dir, its marker, or a pin for it;
+//      a second writer fails at once, naming the holder. Recovery takes the same lock.
+//   2. The marker exists only if the snapshot it names is complete and durable in the store it
+//      names, and a pin naming that snapshot exists: pin before marker, marker removed before pin.
+//      A pin without its marker is dead (prune drops it); a marker is never without its pin.
+//   3. The data dir differs from both its "before" and its "after" state only while the marker
+//      exists: the change writes nothing before MARKED, and removes the marker only once the data
+//      dir is wholly "after" (commit) or wholly "before" again (rollback), durably.
+//   4. Whatever is interrupted, the marker is enough to get back: the next command (any
+//      command: prepare_data_dir, recover_before_reading) that finds a marker whose lock it can
+//      take restores the snapshot exactly. The marker stays until the tree is in place, so a
+//      crash during recovery only means doing it again.
+//   5. Undo path by path is used only while it is exact: every path the change created or moved
+//      is in the undo log before the change can fail past it, SQLite's own rollback undoes the
+//      rows, and anything else the change alters first marks it irreversible.
+//   6. Rollback is an explicit call (AtomicChange::rollback, made by within() when the work
+//      ends uncommitted), never done by a destructor: ~AtomicChange only releases the lock, so
+//      a change dropped while MARKED is LEFT FOR RECOVERY, as after a crash.
+//   7. A rollback runs to its end: signals are noted, not acted on (interrupt::Defer), and a
+//      failure is reported as a warning, never thrown over the error that caused it.
+//
+// WHO MAY DO WHAT
+//   - The change's own process: write the data dir only in MARKED; commit() or rollback() once.
+//   - Another command on the same data dir: while the lock is held, nothing that writes (it
+//     fails naming the holder); readers that take no lock (snapshots, verify, prune) leave a
+//     live change's marker alone (its pid is alive on this host, or its lock is held).
+//   - prune, for any data dir sharing the store: never forgets a snapshot a live pin names
+//     (live_pins), nor the one named by the marker of the data dir it runs for.
+//   - Recovery (recover_interrupted_change): with the lock, restores the marker's snapshot,
+//     removes the marker, then the pin; also removes staging dirs, marker temp files and trash
+//     left by dead processes.
+// -------------------------------------------------------------------------------------------------
 #include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "datadir/context.h"
 #include "datadir/datadir.h"
+#include "store/change_record.h"
 #include "store/pins.h"
 
 namespace mdb::core {
@@ -72,49 +140,85 @@ void discard_replaced_tree(Console& console, store::Staging& staging, const Data
 
 class AtomicChange {
  public:
-  // Takes the data-dir writer lock (a second writer fails at once naming the holder; the
-  // kernel releases the lock of a dead process), snapshots the data dir into the store,
-  // then writes the journal marker (store path, snapshot name, command) durably.
+  // LOCKED -> SNAPSHOTTED -> MARKED: takes the data-dir writer lock (a second writer fails at
+  // once naming the holder), snapshots the data dir into the store, then writes the pin and
+  // the journal marker durably. Returns MARKED or throws with nothing left to undo (a failure
+  // after the pin is rolled back before the exception leaves).
   AtomicChange(Context& ctx, const DataDir& dir, std::string command);
   // The same, for a caller that holds exclusive SQLite locks on the DBs and has the store
   // open for writing (restore): the snapshot copies the DBs through those connections and
-  // goes into that store (LMDB forbids opening one environment twice in a process).
+  // goes into that store (LMDB forbids opening one environment twice in a process). Both stay
+  // open until the change is committed or rolled back.
   AtomicChange(Context& ctx, const DataDir& dir, std::string command, store::Store& store,
                const ExclusiveDbLocks& locks);
   AtomicChange(const AtomicChange&) = delete;
   AtomicChange& operator=(const AtomicChange&) = delete;
-  // Without commit (an exception unwinds): removes the recorded paths, then the marker. If
-  // undo fails, the marker stays and the next command restores the snapshot.
+  // Releases the lock. Never undoes anything (invariant 6): dropped while MARKED, the change is
+  // left for recovery, as after a crash.
   ~AtomicChange();
 
-  const std::string& snapshot_name() const { return snapshot_; }
-  // A path (relative to the data dir) this change created or moved into place; removed on
-  // in-process failure.
+  const std::string& snapshot_name() const { return record_.snapshot; }
+  // The undo log. A path (relative to the data dir) this change created or moved into place:
+  // removed by rollback().
   void record_created(const std::filesystem::path& rel);
-  // From here on the change cannot be undone path by path (restore is about to swap
-  // trees): a failure restores the snapshot instead.
+  // A path this change moved away from `from` to `to` (absolute, both inside the data dir):
+  // moved back by rollback().
+  void record_moved(const std::filesystem::path& from, const std::filesystem::path& to);
+  // From here on the change cannot be undone path by path: rollback() restores the snapshot.
   void mark_irreversible() { irreversible_ = true; }
-  // Everything is durable: removes the marker (fsyncs the dir) and releases the lock.
+  // MARKED -> COMMITTED. Call once every write of the change is durable: removes the marker
+  // (fsyncs the dir), then the pin, and releases the lock. If removing the marker fails, the
+  // change is still MARKED (the caller rolls it back).
   void commit();
+  // MARKED -> ROLLED BACK (or LEFT FOR RECOVERY when undoing fails: reported as a warning, the
+  // marker stays). Does nothing once committed or rolled back. Never throws.
+  void rollback() noexcept;
+  bool committed() const { return state_ == State::Committed; }
 
  private:
+  enum class State { Marked, Committed, RolledBack, LeftForRecovery };
+  struct Undo {
+    std::filesystem::path path;        // created (relative to the data dir) or moved to (absolute)
+    std::filesystem::path moved_from;  // empty for a created path
+  };
+
   void begin();
+  void announce();
+  void undo_log();
 
   Context& ctx_;
   DataDir dir_;
-  std::string command_;
-  std::string snapshot_;
-  std::filesystem::path store_dir_;  // where the snapshot and its pin are
+  store::ChangeRecord record_;
   store::Store* store_ = nullptr;
   const ExclusiveDbLocks* locks_ = nullptr;
   std::unique_ptr<DataDirLock> lock_;
-  std::vector<std::filesystem::path> created_;
-  bool marker_written_ = false;
+  std::vector<Undo> undo_;
   bool irreversible_ = false;
-  bool committed_ = false;
+  State state_ = State::Marked;
 };
 
-// What became of a data dir whose atomic change was interrupted, once the change has unwound:
+// The one way a command runs the work of a change: `work()`, then, if it ended without
+// committing the change (an exception, or an early return), `change.rollback()`: an explicit
+// call once work's own objects (transactions, open files, staging dirs) are gone, never from
+// a destructor during unwinding. The exception then goes on; otherwise work's result is returned.
+template <class Work>
+auto within(AtomicChange& change, Work&& work) -> decltype(work()) {
+  try {
+    if constexpr (std::is_void_v<decltype(work())>) {
+      work();
+      change.rollback();
+    } else {
+      auto result = work();
+      change.rollback();
+      return result;
+    }
+  } catch (...) {
+    change.rollback();
+    throw;
+  }
+}
+
+// What became of a data dir whose atomic change was interrupted, once it has been rolled back:
 // "the data dir is as it was before", or (the undo did not finish and the marker stays) that
 // the next command restores the snapshot first. For the one line of an interrupted command.
 std::string data_dir_after_undo(const DataDir& dir);

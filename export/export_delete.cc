@@ -130,21 +130,11 @@ std::optional<Dangling> find_dangling(Source& src, const Doomed& d) {
 }
 
 // Moves run directories out of data/ into our trash (on their filesystem: see meta_dir_for),
-// and back unless committed.
+// each recorded in the change's undo log, which moves it back unless the change commits.
 class RunDirMover {
  public:
-  explicit RunDirMover(const DataDir& dir) : dir_(dir), mounts_(fs::mount_points_inside(dir.root())) {}
-  ~RunDirMover() {
-    if (committed_) return;
-    for (auto it = moved_.rbegin(); it != moved_.rend(); ++it) {
-      try {
-        fs::rename(it->second, it->first);
-      } catch (const Error&) {
-        // The journal marker stays when the change is not committed: the next command
-        // restores the snapshot, run dirs included.
-      }
-    }
-  }
+  RunDirMover(const DataDir& dir, AtomicChange& change)
+      : dir_(dir), change_(change), mounts_(fs::mount_points_inside(dir.root())) {}
   void move(const stdfs::path& run_dir) {
     if (!fs::exists(run_dir)) return;
     for (const stdfs::path& m : mounts_)
@@ -153,12 +143,12 @@ class RunDirMover {
                     " is a mount point, and mephisto-db never deletes what lies on another filesystem or a bind "
                     "mount. The dump was written; nothing was deleted.");
     const stdfs::path& trash = trash_for(meta_dir_for(dir_, run_dir, mounts_));
-    stdfs::path to = trash / std::to_string(moved_.size());
+    stdfs::path to = trash / std::to_string(moved_);
     fs::rename(run_dir, to);
-    moved_.push_back({run_dir, to});
+    change_.record_moved(run_dir, to);
+    ++moved_;
   }
-  size_t count() const { return moved_.size(); }
-  void commit() { committed_ = true; }
+  size_t count() const { return moved_; }
   void discard(Console& console) {
     for (const auto& [meta, trash] : trash_) {
       empty_trash(console, trash);
@@ -177,10 +167,10 @@ class RunDirMover {
   }
 
   const DataDir& dir_;
+  AtomicChange& change_;
   std::vector<stdfs::path> mounts_;
   std::map<stdfs::path, stdfs::path> trash_;  // our folder -> our trash in it
-  std::vector<std::pair<stdfs::path, stdfs::path>> moved_;
-  bool committed_ = false;
+  size_t moved_ = 0;
 };
 
 std::string task_name(Source& src, const std::string& id) {
@@ -248,10 +238,9 @@ DeleteResult delete_exported(Source& src, const Selection& sel, const std::vecto
   // Every statement ran: now the run directories go, then the transaction commits. The last
   // point where a signal stops the deletion: from here it runs to the end.
   interrupt::check();
-  RunDirMover mover(src.dir());
+  RunDirMover mover(src.dir(), change);
   for (const RunDir& run : run_dirs) mover.move(src.dir().run_dir(run.project, run.id));
   txn.commit();
-  mover.commit();
   change.commit();
   result.run_dirs = mover.count();
   mover.discard(console);

@@ -1,7 +1,6 @@
 #include "store/pins.h"
 
 #include <algorithm>
-#include <nlohmann/json.hpp>
 
 #include "platform/env.h"
 #include "formats/hash.h"
@@ -17,40 +16,25 @@ stdfs::path pin_path(const stdfs::path& store_dir, const std::string& data_dir) 
 }
 
 Pin decode_pin(const stdfs::path& file) {
-  try {
-    nlohmann::json j = nlohmann::json::parse(fs::read_file(file));
-    Pin p;
-    p.data_dir = j.at("data_dir").get<std::string>();
-    p.snapshot = j.at("snapshot").get<std::string>();
-    p.command = j.value("command", "unknown command");
-    p.pid = j.value("pid", 0L);
-    p.started = j.value("started", "");
-    p.file = file;
-    return p;
-  } catch (const nlohmann::json::exception&) {
+  std::optional<ChangeRecord> change = ChangeRecord::decode(fs::read_file(file));
+  if (!change || change->data_dir.empty())
     throw Error("The pin " + file.string() +
                 " is damaged, so it is unknown which snapshot an interrupted change still needs. If no "
                 "`mephisto db` command was interrupted on any data directory using this store, delete the file. "
                 "Nothing was changed.");
-  }
+  return Pin{std::move(*change), file};
 }
 
 }  // namespace
 
 stdfs::path pins_dir(const stdfs::path& store_dir) { return store_dir / "pins"; }
 
-void write_pin(const stdfs::path& store_dir, const Pin& pin) {
-  nlohmann::ordered_json j;
-  j["data_dir"] = pin.data_dir;
-  j["snapshot"] = pin.snapshot;
-  j["command"] = pin.command;
-  j["pid"] = pin.pid;
-  j["started"] = pin.started;
+void write_pin(const stdfs::path& store_dir, const ChangeRecord& change) {
   if (!fs::exists(pins_dir(store_dir))) {  // stores made before pins existed
     fs::mkdirs(pins_dir(store_dir));
     fs::sync_dir(store_dir);
   }
-  fs::write_file_atomic(pin_path(store_dir, pin.data_dir), j.dump(2) + "\n");
+  fs::write_file_atomic(pin_path(store_dir, change.data_dir), change.encode());
 }
 
 void remove_pin(const stdfs::path& store_dir, const std::string& data_dir, const std::string& snapshot) noexcept {

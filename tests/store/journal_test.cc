@@ -6,6 +6,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <nlohmann/json.hpp>
+
 #include "datadir/storeops.h"
 #include "store/store.h"
 #include "tests/support/tree_util.h"
@@ -46,16 +48,55 @@ TEST(Journal, CommitKeepsTheChange) {
 
 TEST(Journal, FailureUndoesRecordedPaths) {
   Env env;
-  auto before = describe(env.data);
+  write(env.data / "elsewhere" / "kept.txt", "moved away by the change");
+  auto with_elsewhere = describe(env.data);
   try {
     core::AtomicChange change(env.ctx, env.dir(), "import");
-    write(env.data / "new" / "deep" / "file.txt", "x");
-    change.record_created("new");
-    throw std::runtime_error("import failed");
+    core::within(change, [&] {
+      write(env.data / "new" / "deep" / "file.txt", "x");
+      change.record_created("new");
+      stdfs::rename(env.data / "elsewhere", env.data / ".mephisto-db" / "moved");
+      change.record_moved(env.data / "elsewhere", env.data / ".mephisto-db" / "moved");
+      throw std::runtime_error("import failed");
+    });
   } catch (const std::runtime_error&) {
   }
+  EXPECT_EQ(diff(with_elsewhere, describe(env.data)), "");
+  EXPECT_FALSE(stdfs::exists(env.data / ".mephisto-db" / "journal"));
+  EXPECT_FALSE(stdfs::exists(env.store / "pins") && !stdfs::is_empty(env.store / "pins"));
+}
+
+// An early return without commit is a rollback too (import when, under the lock, nothing is new).
+TEST(Journal, WorkEndingUncommittedIsRolledBack) {
+  Env env;
+  auto before = describe(env.data);
+  core::AtomicChange change(env.ctx, env.dir(), "import");
+  int r = core::within(change, [&] {
+    write(env.data / "new" / "file.txt", "x");
+    change.record_created("new");
+    return 7;
+  });
+  EXPECT_EQ(r, 7);
   EXPECT_EQ(diff(before, describe(env.data)), "");
   EXPECT_FALSE(stdfs::exists(env.data / ".mephisto-db" / "journal"));
+}
+
+// The destructor never undoes (notes, invariant 6): a change dropped without commit or rollback
+// keeps its marker, and the next command restores the snapshot as after a crash.
+TEST(Journal, ADroppedChangeIsLeftForRecovery) {
+  Env env;
+  auto before = describe(env.data);
+  {
+    core::AtomicChange change(env.ctx, env.dir(), "import");
+    write(env.data / "new" / "file.txt", "x");
+    change.record_created("new");
+  }
+  ASSERT_TRUE(stdfs::exists(env.data / "new" / "file.txt"));
+  ASSERT_TRUE(stdfs::exists(env.data / ".mephisto-db" / "journal"));
+  RunResult r = mdb(env.data, env.store, {"backup"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("Rolled back an interrupted `mephisto db import`"), std::string::npos) << r.err;
+  EXPECT_EQ(diff(before, describe(env.data)), "");
 }
 
 TEST(Journal, NextCommandRollsBackACrashedChange) {
@@ -85,6 +126,46 @@ TEST(Journal, NextCommandRollsBackACrashedChange) {
   // Idempotent: nothing more to do.
   r = mdb(env.data, env.store, {"backup"});
   EXPECT_EQ(r.err.find("Rolled back"), std::string::npos) << r.err;
+}
+
+// A change interrupted under the previous binary left its marker and pin in that binary's
+// formats (the marker without "data_dir" and "host", the pin without "store" and "host"): prune
+// still keeps the pinned snapshot, and the next command rolls back and removes the pin.
+TEST(Journal, MarkerAndPinOfThePreviousFormatStillRollBack) {
+  Env env;
+  auto before = describe(env.data);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    core::AtomicChange* change = new core::AtomicChange(env.ctx, env.dir(), "import");
+    write(env.data / "new" / "file.txt", "x");
+    change->record_created("new");
+    ::_exit(0);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  stdfs::path marker = env.data / ".mephisto-db" / "journal";
+  ASSERT_TRUE(stdfs::exists(marker));
+  ASSERT_EQ(std::distance(stdfs::directory_iterator(env.store / "pins"), stdfs::directory_iterator()), 1);
+  stdfs::path pin = stdfs::directory_iterator(env.store / "pins")->path();
+  nlohmann::json m = nlohmann::json::parse(read(marker)), p = nlohmann::json::parse(read(pin));
+  std::string snapshot = m["snapshot"];
+  write(marker, nlohmann::ordered_json{{"store", m["store"]}, {"snapshot", snapshot}, {"command", "import"},
+                                       {"pid", pid}, {"started", m["started"]}}.dump(2));
+  write(pin, nlohmann::ordered_json{{"data_dir", p["data_dir"]}, {"snapshot", snapshot}, {"command", "import"},
+                                    {"pid", pid}, {"started", p["started"]}}.dump(2));
+
+  // Run for another data dir (this one's would roll back first).
+  RunResult r = mdb(env.tmp / "other", env.store, {"--json", "prune", "--dry-run", "--keep-last", "1", "--keep-auto", "0"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  nlohmann::json j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j["kept_protected"].size(), 1u) << r.out;
+  EXPECT_EQ(j["kept_protected"][0]["name"], snapshot);
+  r = mdb(env.data, env.store, {"backup"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("Rolled back an interrupted `mephisto db import` (started "), std::string::npos) << r.err;
+  EXPECT_EQ(diff(before, describe(env.data)), "");
+  EXPECT_FALSE(stdfs::exists(marker));
+  EXPECT_FALSE(stdfs::exists(pin));
 }
 
 TEST(Journal, SecondWriterFailsNamingTheHolder) {
