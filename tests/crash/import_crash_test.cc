@@ -7,11 +7,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include <fstream>
 #include <regex>
 #include <set>
 #include <sstream>
 
+#include "tests/support/fault_trace.h"
 #include "tests/support/sanitized.h"
 #include "tests/support/testenv.h"
 
@@ -76,19 +76,14 @@ class ImportCrash : public ::testing::Test {
   void find_phases(const stdfs::path& data, const stdfs::path& trace) {
     const std::string staging = (data / ".mephisto-db/import-").string();
     const std::string journal = (data / "database.db-journal").string();
-    std::ifstream in(trace);
-    int n = 0;
-    for (std::string line; std::getline(in, line);) {
-      std::string what = line.substr(0, line.find('\t')), path = line.substr(line.find('\t') + 1);
-      if (what == "lock" || what == "unlock") continue;  // not fault points
-      ++n;
-      bool staged = path.rfind(staging, 0) == 0;
-      if (staged && what == "create" && !phases_.count("staging")) phases_["staging"] = n;
-      if (staged && what == "write") phases_["last staged write"] = n;
-      if (path == journal && !phases_.count("rows")) phases_["rows"] = n;
-      if (staged && what == "rename") {
-        if (!phases_.count("moves")) phases_["moves"] = n;
-        phases_["last move"] = n;
+    for (const FaultPoint& p : read_fault_trace(trace)) {
+      bool staged = p.path.rfind(staging, 0) == 0;
+      if (staged && p.what == "create" && !phases_.count("staging")) phases_["staging"] = p.n;
+      if (staged && p.what == "write") phases_["last staged write"] = p.n;
+      if (p.path == journal && !phases_.count("rows")) phases_["rows"] = p.n;
+      if (staged && p.what == "rename") {
+        if (!phases_.count("moves")) phases_["moves"] = p.n;
+        phases_["last move"] = p.n;
       }
     }
   }

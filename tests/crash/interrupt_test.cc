@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
@@ -124,6 +125,38 @@ void expect_next_command_clean(const Dirs& d) {
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
 }
 
+// What a trial's run left, checked by each test: the trial's dirs, the run, and whether it was
+// interrupted (else it finished).
+using TrialCheck = std::function<void(const Dirs&, const RunResult&, bool stopped)>;
+
+// One run of `args` per sampled fault point, each on a fresh copy of `base` with the signal of
+// shot(i): it was interrupted with one line matching "Interrupted: <outcome>", or it finished.
+// The first point always stops it and the last never does. After `check`, nothing is left over
+// and the next command is clean. Returns the number of fault points of the run.
+uint64_t at_sampled_points(const Dirs& base, const std::vector<std::string>& args, const std::string& outcome,
+                           const TrialCheck& check) {
+  uint64_t n = count_points(base, args);
+  std::vector<uint64_t> points = sample(n);
+  for (size_t i = 0; i < points.size(); ++i) {
+    Shot s = shot(i, points[i]);
+    SCOPED_TRACE(args[0] + " " + s.fault + " of " + std::to_string(n));
+    Dirs d;
+    copy_dirs(base, d);
+    RunResult r = mdb(d.data, d.store, args, {{"MDB_FAULT", s.fault}});
+    bool stopped = interrupted(r, s.signal, outcome);
+    if (points[i] == 1) {
+      EXPECT_TRUE(stopped);
+    }
+    if (points[i] == n) {  // e.g. export: the zip's last write is its commit
+      EXPECT_FALSE(stopped);
+    }
+    check(d, r, stopped);
+    expect_no_leftovers(d);
+    expect_next_command_clean(d);
+  }
+  return n;
+}
+
 std::vector<std::string> zips_in(const stdfs::path& dir) {
   std::vector<std::string> out;
   std::error_code ec;
@@ -175,27 +208,11 @@ TEST(Interrupt, ExportAtSampledPoints) {
   Dirs base;
   make_sample(base.data, 1, {"--task-runs", "4", "--units-per-run", "4", "--media-fraction", "0.2"});
   auto before = describe(base.data, false);
-  uint64_t n = count_points(base, {"export"});
-  ASSERT_GT(n, 10u);
-  std::vector<uint64_t> points = sample(n);
-  for (size_t i = 0; i < points.size(); ++i) {
-    Shot s = shot(i, points[i]);
-    SCOPED_TRACE(s.fault + " of " + std::to_string(n));
-    Dirs d;
-    copy_dirs(base, d);
-    RunResult r = mdb(d.data, d.store, {"export"}, {{"MDB_FAULT", s.fault}});
-    bool stopped = interrupted(r, s.signal, kNothingExported);
+  uint64_t n = at_sampled_points(base, {"export"}, kNothingExported, [&](const Dirs& d, const RunResult&, bool stopped) {
     EXPECT_EQ(zips_in(d.outputs / "export").size(), stopped ? 0u : 1u);
-    if (points[i] == 1) {
-      EXPECT_TRUE(stopped);
-    }
-    if (points[i] == n) {  // the zip's last write is its commit
-      EXPECT_FALSE(stopped);
-    }
     EXPECT_EQ(diff(before, describe(d.data, false)), "");
-    expect_no_leftovers(d);
-    expect_next_command_clean(d);
-  }
+  });
+  EXPECT_GT(n, 10u);
 }
 
 TEST(Interrupt, ExportDeleteAtSampledPoints) {
@@ -208,42 +225,27 @@ TEST(Interrupt, ExportDeleteAtSampledPoints) {
   ASSERT_EQ(mdb(reference.data, reference.store, args).exit_code, 0);
   auto after = describe(reference.data, false);
   ASSERT_NE(diff(before, after), "");
-  uint64_t n = count_points(base, args);
-  std::vector<uint64_t> points = sample(n);
   std::set<std::string> outcomes;
-  for (size_t i = 0; i < points.size(); ++i) {
-    Shot s = shot(i, points[i]);
-    SCOPED_TRACE(s.fault + " of " + std::to_string(n));
-    Dirs d;
-    copy_dirs(base, d);
-    RunResult r = mdb(d.data, d.store, args, {{"MDB_FAULT", s.fault}});
+  const std::string outcome =
+      "(nothing was exported or deleted; no partial zip or temporary files were left, and the data dir is as it was "
+      "before|the dump was saved to .*_mephisto_dump\\.zip, but nothing was deleted: the data dir is as it was "
+      "before)\\.";
+  at_sampled_points(base, args, outcome, [&](const Dirs& d, const RunResult& r, bool stopped) {
     std::vector<std::string> zips = zips_in(d.outputs / "export");
-    bool stopped = interrupted(r, s.signal,
-                               "(nothing was exported or deleted; no partial zip or temporary files were left, and "
-                               "the data dir is as it was before|the dump was saved to .*_mephisto_dump\\.zip, but "
-                               "nothing was deleted: the data dir is as it was before)\\.");
-    if (points[i] == 1) {
-      EXPECT_TRUE(stopped);
-    }
-    if (points[i] == n) {
-      EXPECT_FALSE(stopped);
-    }
-    if (stopped) {
-      EXPECT_EQ(diff(before, describe(d.data, false)), "");
-      bool saved = r.err.find("the dump was saved to") != std::string::npos;
-      outcomes.insert(saved ? "dump saved, nothing deleted" : "nothing exported");
-      ASSERT_EQ(zips.size(), saved ? 1u : 0u);
-      if (saved) {
-        EXPECT_NE(r.err.find(zips[0]), std::string::npos);
-      }
-    } else {
+    if (!stopped) {
       outcomes.insert("finished");
       EXPECT_EQ(diff(after, describe(d.data, false)), "");
       EXPECT_EQ(zips.size(), 1u);
+      return;
     }
-    expect_no_leftovers(d);
-    expect_next_command_clean(d);
-  }
+    EXPECT_EQ(diff(before, describe(d.data, false)), "");
+    bool saved = r.err.find("the dump was saved to") != std::string::npos;
+    outcomes.insert(saved ? "dump saved, nothing deleted" : "nothing exported");
+    ASSERT_EQ(zips.size(), saved ? 1u : 0u);
+    if (saved) {
+      EXPECT_NE(r.err.find(zips[0]), std::string::npos);
+    }
+  });
   EXPECT_EQ(outcomes.size(), 3u) << "the samples reach every phase";
 }
 
@@ -260,29 +262,14 @@ TEST(Interrupt, ImportAtSampledPoints) {
   copy_dirs(base, reference);
   ASSERT_EQ(mdb(reference.data, reference.store, args).exit_code, 0);
   auto after = imported_state(reference.data);
-  uint64_t n = count_points(base, args);
-  std::vector<uint64_t> points = sample(n);
-  for (size_t i = 0; i < points.size(); ++i) {
-    Shot s = shot(i, points[i]);
-    SCOPED_TRACE(s.fault + " of " + std::to_string(n));
-    Dirs d;
-    copy_dirs(base, d);
-    RunResult r = mdb(d.data, d.store, args, {{"MDB_FAULT", s.fault}});
-    bool stopped = interrupted(r, s.signal, "nothing was imported; the data dir is as it was before\\.");
-    if (points[i] == 1) {
-      EXPECT_TRUE(stopped);
-    }
-    if (points[i] == n) {
-      EXPECT_FALSE(stopped);
-    }
-    if (stopped) {
-      EXPECT_EQ(diff(before, describe(d.data, false)), "");
-    } else {
-      EXPECT_EQ(changed_paths(after, imported_state(d.data)), "");
-    }
-    expect_no_leftovers(d);
-    expect_next_command_clean(d);
-  }
+  at_sampled_points(base, args, "nothing was imported; the data dir is as it was before\\.",
+                    [&](const Dirs& d, const RunResult&, bool stopped) {
+                      if (stopped) {
+                        EXPECT_EQ(diff(before, describe(d.data, false)), "");
+                      } else {
+                        EXPECT_EQ(changed_paths(after, imported_state(d.data)), "");
+                      }
+                    });
 }
 
 // A data dir with one backup, then changed: what backup and restore trials start from.
@@ -307,60 +294,29 @@ TEST(Interrupt, BackupAtSampledPoints) {
   for (bool zip : {false, true}) {
     std::vector<std::string> args = {"backup"};
     if (zip) args.push_back("--zip");
-    uint64_t n = count_points(c.base, args);
-    std::vector<uint64_t> points = sample(n);
+    SCOPED_TRACE(args.back());
     std::set<std::string> outcomes;
-    for (size_t i = 0; i < points.size(); ++i) {
-      Shot s = shot(i, points[i]);
-      SCOPED_TRACE(args.back() + " " + s.fault + " of " + std::to_string(n));
-      Dirs d;
-      copy_dirs(c.base, d);
-      RunResult r = mdb(d.data, d.store, args, {{"MDB_FAULT", s.fault}});
-      bool stopped = interrupted(
-          r, s.signal,
-          "(the backup was not saved; the store has no new snapshot \\(blobs it already stored are unreferenced: "
-          "`mephisto db prune` removes them\\)|the backup was saved as snapshot \\S+, but the backup zip was not "
-          "written \\(no partial zip was left\\))\\.");
-      if (points[i] == 1) {
-        EXPECT_TRUE(stopped);
-      }
-      if (points[i] == n) {
-        EXPECT_FALSE(stopped);
-      }
+    const std::string outcome =
+        "(the backup was not saved; the store has no new snapshot \\(blobs it already stored are unreferenced: "
+        "`mephisto db prune` removes them\\)|the backup was saved as snapshot \\S+, but the backup zip was not "
+        "written \\(no partial zip was left\\))\\.";
+    at_sampled_points(c.base, args, outcome, [&](const Dirs& d, const RunResult& r, bool stopped) {
       bool saved = !stopped || r.err.find("the backup was saved") != std::string::npos;
       outcomes.insert(!stopped ? "finished" : saved ? "snapshot saved, zip not" : "nothing saved");
       EXPECT_EQ(snapshot_names(d).size(), saved ? 2u : 1u);
       EXPECT_EQ(zips_in(d.outputs / "backup").size(), zip && !stopped ? 1u : 0u);
       EXPECT_EQ(diff(c.changed, describe(d.data, false)), "");
-      expect_no_leftovers(d);
-      expect_next_command_clean(d);
-    }
+    });
     EXPECT_EQ(outcomes.size(), zip ? 3u : 2u) << "the samples reach every phase";
   }
 }
 
 TEST(Interrupt, RestoreAtSampledPoints) {
   Changed c;
-  std::vector<std::string> args = {"restore", "-f", c.first};
-  uint64_t n = count_points(c.base, args);
-  std::vector<uint64_t> points = sample(n);
-  for (size_t i = 0; i < points.size(); ++i) {
-    Shot s = shot(i, points[i]);
-    SCOPED_TRACE(s.fault + " of " + std::to_string(n));
-    Dirs d;
-    copy_dirs(c.base, d);
-    RunResult r = mdb(d.data, d.store, args, {{"MDB_FAULT", s.fault}});
-    bool stopped = interrupted(r, s.signal, "nothing was restored; the data dir is as it was before\\.");
-    if (points[i] == 1) {
-      EXPECT_TRUE(stopped);
-    }
-    if (points[i] == n) {
-      EXPECT_FALSE(stopped);
-    }
-    EXPECT_EQ(diff(stopped ? c.changed : c.original, describe(d.data, false)), "");
-    expect_no_leftovers(d);
-    expect_next_command_clean(d);
-  }
+  at_sampled_points(c.base, {"restore", "-f", c.first}, "nothing was restored; the data dir is as it was before\\.",
+                    [&](const Dirs& d, const RunResult&, bool stopped) {
+                      EXPECT_EQ(diff(stopped ? c.changed : c.original, describe(d.data, false)), "");
+                    });
 }
 
 TEST(Interrupt, PruneAtSampledPoints) {
@@ -372,24 +328,10 @@ TEST(Interrupt, PruneAtSampledPoints) {
   std::vector<std::string> all = snapshot_names(c.base);
   ASSERT_EQ(all.size(), 4u);
   std::vector<std::string> args = {"prune", "--keep-last", "1"};
-  uint64_t n = count_points(c.base, args);
-  std::vector<uint64_t> points = sample(n);
-  for (size_t i = 0; i < points.size(); ++i) {
-    Shot s = shot(i, points[i]);
-    SCOPED_TRACE(s.fault + " of " + std::to_string(n));
-    Dirs d;
-    copy_dirs(c.base, d);
-    RunResult r = mdb(d.data, d.store, args, {{"MDB_FAULT", s.fault}});
-    bool stopped = interrupted(r, s.signal,
-                               "prune stopped part way; the store is consistent and every snapshot it keeps is "
-                               "intact \\(snapshots it had already forgotten stay forgotten\\)\\. Run `mephisto db "
-                               "prune` again to reclaim the rest\\.");
-    if (points[i] == 1) {
-      EXPECT_TRUE(stopped);
-    }
-    if (points[i] == n) {
-      EXPECT_FALSE(stopped);
-    }
+  const std::string outcome =
+      "prune stopped part way; the store is consistent and every snapshot it keeps is intact \\(snapshots it had "
+      "already forgotten stay forgotten\\)\\. Run `mephisto db prune` again to reclaim the rest\\.";
+  at_sampled_points(c.base, args, outcome, [&](const Dirs& d, const RunResult&, bool stopped) {
     std::vector<std::string> now = snapshot_names(d);
     if (stopped) {
       EXPECT_TRUE(now == all || now == std::vector<std::string>{all.back()}) << now.size();
@@ -401,9 +343,7 @@ TEST(Interrupt, PruneAtSampledPoints) {
     RunResult again = mdb(d.data, d.store, args);
     EXPECT_EQ(again.exit_code, 0) << again.err;
     EXPECT_EQ(snapshot_names(d), std::vector<std::string>{all.back()});
-    expect_no_leftovers(d);
-    expect_next_command_clean(d);
-  }
+  });
 }
 
 // A store big enough that re-hashing every blob takes a while.
