@@ -8,6 +8,7 @@
 
 #include "platform/sqlite.h"
 #include "tests/export/export_support.h"
+#include "tests/support/fault_trace.h"
 
 namespace mdb::test {
 namespace {
@@ -239,6 +240,30 @@ TEST(DeleteCrash, KillAnywhereLeavesBeforeOrAfter) {
   }
   EXPECT_GT(befores, 0);
   EXPECT_GT(afters, 0);
+}
+
+// A pre-migration data dir is migrated inside -del's atomic change, and the migration commits at
+// once: a failure after it (an I/O error writing the dump) restores the snapshot, so the data dir
+// is as before, unmigrated (the undo log alone would have kept the migrated schema).
+TEST(DeleteFailure, AfterTheMigrationLeavesTheDataDirAsBefore) {
+  TempDir tmp;
+  stdfs::path traced = rebuild_s4("L_legacy_premigration", tmp / "traced");
+  stdfs::path trace = tmp / "trace";
+  RunResult ok = export_dump(traced, tmp / "traced" / "out", {"-y", "-del"}, "", {{"MDB_FAULT_TRACE", trace.string()}});
+  ASSERT_EQ(ok.exit_code, 0) << ok.err;
+  ASSERT_NE(ok.out.find("Applied Mephisto's migrations"), std::string::npos) << ok.out;
+  const std::string exports = (tmp / "traced" / "out" / "export").string();
+  int n = first_fault_point(trace, [&](const FaultPoint& p) { return p.what == "write" && p.path.rfind(exports, 0) == 0; });
+  ASSERT_GT(n, 0);
+
+  stdfs::path data = rebuild_s4("L_legacy_premigration", tmp / "failed");
+  std::map<std::string, std::string> before = state_of(data);
+  RunResult r = export_dump(data, tmp / "failed" / "out", {"-y", "-del"}, "", {{"MDB_FAULT", "eio@" + std::to_string(n)}});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.out.find("Applied Mephisto's migrations"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("Input/output error"), std::string::npos) << r.err;
+  EXPECT_EQ(changed_paths(before, state_of(data)), "");
+  EXPECT_FALSE(stdfs::exists(data / ".mephisto-db" / "journal"));
 }
 
 }  // namespace
