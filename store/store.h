@@ -84,6 +84,9 @@ class Store {
   // By exact name, or by unique prefix (>= 4 hex digits) of the snapshot id; nullopt when
   // nothing matches; mdb::Error listing the candidates when the prefix is ambiguous.
   std::optional<SnapshotInfo> find_snapshot(const std::string& spec);
+  // The index state every read of this Store sees: taken when it was opened, renewed only by
+  // this Store's own commits and reload(). Readers that also use index() directly pass it.
+  const Txn& state() const { return *reader_; }
   // Sees index changes made through index() directly (prune).
   void reload() { refresh_reader(); }
 

@@ -36,9 +36,13 @@ class Verifier {
   Verifier(Store& store, const VerifyOptions& opts, Reporter& rep) : store_(store), opts_(opts), rep_(rep) {}
 
   VerifyReport run() {
+    // One index state throughout, the store's reader, taken when it was opened and so before
+    // the packs are listed: a writer makes a pack durable before any index state names it, so
+    // every pack this state names is in the listing, however many backups commit meanwhile
+    // (their newer packs only count as unreferenced, their snapshots are not seen).
     check_packs();
-    check_index();
-    check_snapshots();
+    check_index(store_.state());
+    check_snapshots(store_.state());
     return std::move(report_);
   }
 
@@ -95,8 +99,7 @@ class Verifier {
   }
 
   // Every index entry points into an intact pack that exists.
-  void check_index() {
-    Txn t = store_.index().read();
+  void check_index(const Txn& t) {
     std::set<std::string> indexed_packs;
     store_.index().for_each_pack(t, [&](const std::string& name, const PackRecord&) {
       indexed_packs.insert(name);
@@ -124,12 +127,9 @@ class Verifier {
   }
 
   // Every blob of every snapshot exists and is not damaged.
-  void check_snapshots() {
+  void check_snapshots(const Txn& t) {
     std::vector<std::pair<std::string, BlobId>> snaps;
-    {
-      Txn t = store_.index().read();
-      store_.index().for_each_snapshot(t, [&](const std::string& n, const BlobId& id) { snaps.emplace_back(n, id); });
-    }
+    store_.index().for_each_snapshot(t, [&](const std::string& n, const BlobId& id) { snaps.emplace_back(n, id); });
     if (rep_.wants_progress()) rep_.phase("Checking snapshots", snaps.size(), false);
     for (const auto& [name, id] : snaps) {
       ++report_.snapshots;
