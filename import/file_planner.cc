@@ -1,0 +1,83 @@
+#include "import/file_planner.h"
+
+#include <algorithm>
+#include <set>
+
+#include "base/error.h"
+#include "datadir/datadir.h"
+#include "dump/dump_values.h"
+#include "formats/safe_path.h"
+#include "platform/env.h"
+
+namespace mdb::core {
+
+namespace {
+
+bool is_decimal(std::string_view s) {
+  return !s.empty() && s.size() < 20 && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+}  // namespace
+
+FilePlanner::FilePlanner(Dump& dump, const KeyMap& keys, const stdfs::path& data_dir)
+    : dump_(dump), keys_(keys), data_dir_(data_dir) {}
+
+// A dir named by the key of a dump row follows that row (assignment, agent, onboarding agent).
+std::string FilePlanner::mapped_dir(const std::string& table, const std::string& part) const {
+  std::string pk(find_table_spec(DbId::Mephisto, table)->pk);
+  DumpTable* dt = dump_.table(DbId::Mephisto, table);
+  if (!is_decimal(part) || !dt || dt->column(pk) < 0) return part;
+  Value key = Value::integer(*parse_integer_text(part));
+  if (!dump_.has_value(*dt, dt->column(pk), key)) return part;
+  return keys_.map_key(DbId::Mephisto, table, pk, key).to_string();
+}
+
+std::pair<stdfs::path, stdfs::path> FilePlanner::destination(const DumpFile& f, const RunFate& run,
+                                                             std::vector<std::string> parts) const {
+  auto project = keys_.project_names.find(parts[0]);
+  if (project != keys_.project_names.end()) parts[0] = project->second;
+  parts[1] = std::to_string(run.id);
+  bool dirs_follow = parts.size() > 3;  // the last part is the file itself
+  if (dirs_follow && parts[2] == "onboarding" && parts.size() > 4 && parts[3].rfind("onboarding_", 0) == 0) {
+    std::string id = parts[3].substr(11);
+    if (auto sub = keys_.onboarding_ids.find(id); sub != keys_.onboarding_ids.end()) id = sub->second;
+    parts[3] = "onboarding_" + mapped_dir("onboarding_agents", id);
+  } else if (dirs_follow) {
+    parts[2] = mapped_dir("assignments", parts[2]);
+    if (parts.size() > 4) parts[3] = mapped_dir("agents", parts[3]);
+  }
+  stdfs::path run_dir = run_dir_path(parts[0], run.id);
+  stdfs::path dest = run_dir;
+  // Member names are checked (zip), ids are integers, but an original -r dump's substitutions are any text.
+  for (size_t i = 2; i < parts.size(); ++i) {
+    if (std::string problem = path_component_problem(parts[i]); !problem.empty())
+      throw Error("The dump's file runs/" + std::string(f.path()) + " would go to a path whose component \"" +
+                  parts[i] + "\", from the dump's dump_metadata, " + problem +
+                  " (docs/PATHS.md). Nothing was imported.");
+    dest /= parts[i];
+  }
+  return {run_dir, dest};
+}
+
+void FilePlanner::plan(ImportOutcome& out) {
+  std::set<stdfs::path> new_dirs;
+  out.files.reserve(dump_.files().size());
+  for (const DumpFile& f : dump_.files()) {
+    std::vector<std::string> parts;
+    for (const auto& part : stdfs::path(f.path())) parts.push_back(part.string());
+    if (parts.size() < 3) continue;
+    std::optional<int64_t> run = parse_integer_text(parts[1]);
+    auto it = run ? keys_.runs.find(*run) : keys_.runs.end();
+    if (it == keys_.runs.end()) continue;
+    auto [run_dir, dest] = destination(f, it->second, std::move(parts));
+    bool new_run = it->second.new_here;
+    if (!new_run && fs::exists(data_dir_ / dest)) continue;  // an existing run's files win
+    if (new_run) new_dirs.insert(run_dir);
+    std::string moved_to = dest.string();
+    if (moved_to == "data/" + f.entry->name) moved_to.clear();
+    out.files.push_back({&f, std::move(moved_to), new_run});
+  }
+  out.new_run_dirs.assign(new_dirs.begin(), new_dirs.end());
+}
+
+}  // namespace mdb::core
