@@ -69,10 +69,10 @@ store::PrunePolicy policy_of(const PruneOptions& opts) {
 
 // What an interrupted change still needs. Pins are read after the store is open, so with
 // the store lock held (a real run) no new pin appears meanwhile and dead ones may go.
-void protect_pending(Context& ctx, const store::Store& store, store::PrunePolicy& policy) {
-  for (const store::Pin& pin : live_pins(store.dir(), !policy.dry_run))
+void protect_pending(Context& ctx, store::Store& store, store::PrunePolicy& policy) {
+  for (const store::Pin& pin : live_pins(store.backend(), !policy.dry_run))
     policy.protect[pin.snapshot] = "the interrupted `mephisto db " + pin.command + "` of " + pin.data_dir +
-                                   " rolls back to it (pin " + pin.file.filename().string() + ")";
+                                   " rolls back to it (pin " + pin.name + ")";
   // A marker written before pins existed has none.
   stdfs::path data_dir;
   try {

@@ -55,7 +55,8 @@ void roll_back(Context& ctx, const DataDir& dir, const store::ChangeRecord& m, s
   fs::remove_file(journal_marker_path(dir));
   fs::sync_dir(dir.meta_dir());
   // The pin is named after the data dir's path when the change began (older markers: here).
-  store::remove_pin(m.store, m.data_dir.empty() ? dir.root().string() : m.data_dir, m.snapshot);
+  store::remove_pin(*store::Backend::open(m.store), m.data_dir.empty() ? dir.root().string() : m.data_dir,
+                    m.snapshot);
   discard_replaced_tree(ctx.console, staging, dir);
   ctx.console.warn("Rolled back an interrupted `mephisto db " + m.command + "`" +
                    (m.started.empty() ? "" : " (started " + m.started + " by process " + std::to_string(m.pid) + ")") +
@@ -187,13 +188,13 @@ bool pin_is_dead(const store::Pin& pin) {
 
 }  // namespace
 
-std::vector<store::Pin> live_pins(const stdfs::path& store_dir, bool drop_dead) {
+std::vector<store::Pin> live_pins(store::Backend& store, bool drop_dead) {
   std::vector<store::Pin> live;
-  for (store::Pin& pin : store::read_pins(store_dir)) {
+  for (store::Pin& pin : store::read_pins(store)) {
     if (!pin_is_dead(pin))
       live.push_back(std::move(pin));
     else if (drop_dead)
-      fs::remove_file(pin.file);
+      store::remove_pin(store, pin);
   }
   return live;
 }
@@ -275,7 +276,7 @@ void AtomicChange::begin() {
   record_ = store::ChangeRecord::begun_here(store.dir().string(), dir_.root().string(), snapshot, command);
   // Pin and marker are durable before the store lock is released: from then on a prune run
   // for any data dir sharing the store keeps the snapshot (a pin without a marker is dead).
-  store::write_pin(store.dir(), record_);
+  store::write_pin(store.backend(), record_);
   try {
     fs::write_file_atomic(journal_marker_path(dir_), record_.encode());  // MARKED
     own_store.reset();  // releases the store lock before the change runs
@@ -311,7 +312,7 @@ void AtomicChange::commit() {
   } catch (const fs::IoError& e) {
     ctx_.console.warn(std::string("Warning: ") + e.what());
   }
-  store::remove_pin(record_.store, record_.data_dir, record_.snapshot);
+  store::remove_pin(*store::Backend::open(record_.store), record_.data_dir, record_.snapshot);
   lock_.reset();
 }
 
@@ -325,7 +326,7 @@ void AtomicChange::undo_log() {
   }
   fs::remove_file(journal_marker_path(dir_));
   fs::sync_dir(dir_.meta_dir());
-  store::remove_pin(record_.store, record_.data_dir, record_.snapshot);
+  store::remove_pin(*store::Backend::open(record_.store), record_.data_dir, record_.snapshot);
 }
 
 void AtomicChange::rollback() noexcept {

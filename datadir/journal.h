@@ -232,6 +232,6 @@ std::optional<std::string> journal_snapshot(const DataDir& dir);
 // pin is dropped only when proven dead, its data dir present and its journal marker gone or
 // naming another snapshot. With `drop_dead` (the caller holds the store lock) dead pins are
 // removed.
-std::vector<store::Pin> live_pins(const std::filesystem::path& store_dir, bool drop_dead);
+std::vector<store::Pin> live_pins(store::Backend& store, bool drop_dead);
 
 }  // namespace mdb::core

@@ -8,7 +8,7 @@
 //   1. An object is visible under its name only once it is complete and durable: after
 //      ObjectWriter::finish() and sync(kind), or save(), return. A reader never sees part of one.
 //   2. Packs are named by their content and never rewritten; save() replaces an object of the
-//      same name atomically (the config): readers see the old bytes or the new, never a mix.
+//      same name atomically (the config, pins): readers see the old bytes or the new, never a mix.
 //   3. read() returns the bytes asked for, fewer only where the object ends; it throws
 //      CorruptError when the object is missing, IoError when the medium fails.
 //   4. list() names each complete object of a kind once, with its size; never a temporary.
@@ -33,7 +33,7 @@ class CorruptError : public Error {
   using Error::Error;
 };
 
-enum class ObjectKind { Config, Pack };
+enum class ObjectKind { Config, Pack, Pin };
 
 struct ObjectInfo {
   std::string name;
@@ -53,6 +53,9 @@ class ObjectWriter {
 
 class Backend {
  public:
+  // The backend of the store at `location` (today a local directory).
+  static std::unique_ptr<Backend> open(const std::filesystem::path& location);
+
   virtual ~Backend() = default;
   // Where an object is, for messages (a path, a URL).
   virtual std::string where(ObjectKind kind, const std::string& name) const = 0;

@@ -12,7 +12,14 @@ namespace {
 
 constexpr size_t kMaxOpen = 16;
 
-std::string kind_word(ObjectKind kind) { return kind == ObjectKind::Pack ? "pack" : "store config"; }
+std::string kind_word(ObjectKind kind) {
+  switch (kind) {
+    case ObjectKind::Pack: return "pack";
+    case ObjectKind::Pin: return "pin";
+    case ObjectKind::Config: break;
+  }
+  return "store config";
+}
 
 class LocalWriter : public ObjectWriter {
  public:
@@ -42,11 +49,22 @@ class LocalWriter : public ObjectWriter {
 
 }  // namespace
 
-bool is_temporary_object_name(std::string_view name) { return name.rfind("tmp-", 0) == 0; }
+std::unique_ptr<Backend> Backend::open(const stdfs::path& location) { return std::make_unique<LocalBackend>(location); }
+
+bool is_temporary_object_name(std::string_view name) {
+  return name.rfind("tmp-", 0) == 0 || name.find(".tmp-") != std::string_view::npos;  // write_file_atomic's
+}
 
 void LocalBackend::create_layout() { fs::mkdirs(dir_of(ObjectKind::Pack)); }
 
-stdfs::path LocalBackend::dir_of(ObjectKind kind) const { return kind == ObjectKind::Pack ? dir_ / "packs" : dir_; }
+stdfs::path LocalBackend::dir_of(ObjectKind kind) const {
+  switch (kind) {
+    case ObjectKind::Pack: return dir_ / "packs";
+    case ObjectKind::Pin: return dir_ / "pins";
+    case ObjectKind::Config: break;
+  }
+  return dir_;
+}
 
 stdfs::path LocalBackend::path_of(ObjectKind kind, const std::string& name) const { return dir_of(kind) / name; }
 
@@ -60,6 +78,10 @@ std::unique_ptr<ObjectWriter> LocalBackend::create(ObjectKind kind) {
 
 void LocalBackend::save(ObjectKind kind, const std::string& name, std::string_view bytes) {
   forget(kind, name);
+  if (kind == ObjectKind::Pin && !fs::exists(dir_of(kind))) {  // stores made before pins existed
+    fs::mkdirs(dir_of(kind));
+    fs::sync_dir(dir_);
+  }
   fs::write_file_atomic(path_of(kind, name), bytes);
 }
 
@@ -122,10 +144,12 @@ void LocalBackend::remove(ObjectKind kind, const std::string& name) {
 }
 
 void LocalBackend::remove_abandoned() {
-  std::error_code ec;
-  for (const auto& e : stdfs::directory_iterator(dir_of(ObjectKind::Pack), ec)) {
-    std::string name = e.path().filename().string();
-    if (is_temporary_object_name(name)) fs::remove_file(e.path());
+  for (ObjectKind kind : {ObjectKind::Pack, ObjectKind::Pin}) {
+    std::error_code ec;
+    for (const auto& e : stdfs::directory_iterator(dir_of(kind), ec)) {
+      std::string name = e.path().filename().string();
+      if (is_temporary_object_name(name)) fs::remove_file(e.path());
+    }
   }
 }
 

@@ -1,5 +1,5 @@
 #pragma once
-// The store in a local directory: `config` and `packs/<name>`. Objects are written
+// The store in a local directory: `config`, `packs/<name>` and `pins/<name>`. Objects are written
 // under a temporary name (`tmp-<pid>-<n>`), fsynced, renamed to their name, and the directory
 // fsynced (by sync() for packs, so that many packs share one).
 #include <filesystem>

@@ -7,7 +7,6 @@
 
 #include "store/chunker.h"
 #include "store/local_backend.h"
-#include "store/pins.h"
 
 namespace mdb::store {
 
@@ -109,9 +108,6 @@ void Store::remove_temporaries() {
   // Left by writers that died; we hold the lock, so no live writer owns them.
   backend_->remove_abandoned();
   for (const std::string& name : list_dir(tmp_dir())) fs::remove_tree(tmp_dir() / name);
-  // Pins are written under the store lock too: a temp file of one is a dead writer's.
-  for (const std::string& name : list_dir(pins_dir(dir_)))
-    if (name.find(".tmp-") != std::string::npos) fs::remove_file(pins_dir(dir_) / name);
 }
 
 void Store::refresh_reader() {

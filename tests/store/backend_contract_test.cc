@@ -123,6 +123,20 @@ TEST_P(BackendContract, SaveReplacesAWholeObject) {
   EXPECT_EQ(names(ObjectKind::Config), std::vector<std::string>{"config"});
 }
 
+TEST_P(BackendContract, PinsAreSavedListedAndRemovedApartFromPacks) {
+  write_pack("p", "pack bytes");
+  backend_->save(ObjectKind::Pin, "a.json", "{\"snapshot\": \"s1\"}");
+  backend_->save(ObjectKind::Pin, "b.json", "{}");
+  backend_->save(ObjectKind::Pin, "a.json", "{\"snapshot\": \"s2\"}");
+  EXPECT_EQ(names(ObjectKind::Pin), (std::vector<std::string>{"a.json", "b.json"}));
+  EXPECT_EQ(names(ObjectKind::Pack), std::vector<std::string>{"p"});
+  EXPECT_EQ(backend_->read_all(ObjectKind::Pin, "a.json"), "{\"snapshot\": \"s2\"}");
+  backend_->remove(ObjectKind::Pin, "a.json");
+  EXPECT_EQ(names(ObjectKind::Pin), std::vector<std::string>{"b.json"});
+  backend_->remove_abandoned();
+  EXPECT_EQ(names(ObjectKind::Pin), std::vector<std::string>{"b.json"});
+}
+
 TEST_P(BackendContract, RemoveTakesOneObjectAndAMissingOneIsFine) {
   write_pack("a", "1");
   write_pack("b", "2");
