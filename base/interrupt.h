@@ -7,16 +7,19 @@
 #include <exception>
 #include <string>
 
+#include "base/error.h"
+
 namespace mdb::interrupt {
 
 // Not an mdb::Error on purpose: code that collects or rewrites Errors (verify's problem
-// lists, "Nothing was imported." suffixes) must let an interrupt through unchanged.
+// lists, the outcome the command adds) must let an interrupt through unchanged.
 class Interrupted : public std::exception {
  public:
   explicit Interrupted(int signal, std::string outcome = "");
   int signal() const { return signal_; }
+  ErrorKind kind() const { return ErrorKind::Interrupted; }
   // 130 for SIGINT, 143 for SIGTERM, 129 for SIGHUP.
-  int exit_code() const { return 128 + signal_; }
+  int exit_code() const { return exit_code_of(ErrorKind::Interrupted, signal_); }
   // What became of the user's data ("nothing was exported; ..."); empty until a command says.
   const std::string& outcome() const { return outcome_; }
   // This interrupt with `outcome`, unless an inner layer already said what became of the data.

@@ -319,6 +319,7 @@ int main(int argc, char** argv) {
     if (console.json()) {
       console.set("ok", false);
       console.set("error", line);
+      console.set("kind", std::string(kind_name(e.kind())));
       console.set("signal", interrupt::signal_name(e.signal()));
       console.finish();
     }
@@ -328,6 +329,7 @@ int main(int argc, char** argv) {
     if (console.json()) {
       console.set("ok", false);
       console.set("error", e.what());
+      console.set("kind", std::string(kind_name(e.kind())));
       console.finish();
     }
     return e.exit_code();

@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "commands/commands.h"
+#include "commands/outcome.h"
 #include "datadir/journal.h"
 #include "datadir/storeops.h"
 #include "base/interrupt.h"
@@ -95,6 +96,9 @@ int run_backup(Context& ctx, const BackupOptions& opts) {
     throw e.with_outcome(
         "the backup was not saved; the store has no new snapshot (blobs it already stored are unreferenced: "
         "`mephisto db prune` removes them).");
+  } catch (const Error& e) {  // partial packs and zips have been removed
+    throw finish(e, saved ? "The backup was saved as snapshot " + *saved + ", but the backup zip was not written."
+                          : "Nothing was changed.");
   }
 }
 

@@ -10,6 +10,7 @@
 #include <ctime>
 
 #include "commands/commands.h"
+#include "commands/outcome.h"
 #include "export/dangling.h"
 #include "export/export_delete.h"
 #include "export/export_dump.h"
@@ -66,7 +67,7 @@ Reserved reserve_dump_name(const stdfs::path& dir, const std::string& stamp) {
     std::string stem = stamp + "_mephisto_dump" + (n > 1 ? "_" + std::to_string(n) : "");
     if (auto out = fs::ZipFileOutput::reserve(dir / (stem + ".zip"))) return {std::move(out), stem};
   }
-  throw Error("Cannot find a free dump name for " + stamp + " in " + dir.string() + ". Nothing was exported.");
+  throw Error("Cannot find a free dump name for " + stamp + " in " + dir.string() + ".", ErrorKind::Conflict);
 }
 
 // The Cap'n Proto member: the header (built when the zip gets to this member, after every file
@@ -269,12 +270,10 @@ int export_data(Context& ctx, const ExportOptions& opts, const DataDir& dir, std
   return within(change, [&] { return export_in(ctx, opts, dir, &change, saved); });
 }
 
-}  // namespace
-
-int run_export(Context& ctx, const ExportOptions& opts) {
+// The export, saying what became of the data when a signal stops it.
+int export_command(Context& ctx, const ExportOptions& opts, std::optional<stdfs::path>& saved) {
   ctx.console.echo_options(export_option_settings(opts));
   DataDir dir = prepare_data_dir(ctx);
-  std::optional<stdfs::path> saved;
   try {
     return export_data(ctx, opts, dir, saved);
   } catch (const interrupt::Interrupted& e) {  // everything in export_data has unwound, the change rolled back
@@ -285,6 +284,18 @@ int run_export(Context& ctx, const ExportOptions& opts) {
                            data_dir_after_undo(dir) + ".");
     throw e.with_outcome("the dump was saved to " + saved->string() + ", but nothing was deleted: " +
                          data_dir_after_undo(dir) + ".");
+  }
+}
+
+}  // namespace
+
+int run_export(Context& ctx, const ExportOptions& opts) {
+  std::optional<stdfs::path> saved;
+  try {
+    return export_command(ctx, opts, saved);
+  } catch (const Error& e) {  // partial zips and temp dirs are gone; -del's change has been rolled back
+    bool dump_saved = saved && opts.delete_exported;
+    throw finish(e, dump_saved ? "The dump was written; nothing was deleted." : "Nothing was exported.");
   }
 }
 

@@ -12,6 +12,7 @@
 #include <random>
 
 #include "commands/commands.h"
+#include "commands/outcome.h"
 #include "export/dangling.h"
 #include "import/import_dump.h"
 #include "import/import_engine.h"
@@ -46,8 +47,8 @@ stdfs::path resolve_dump_file(Context& ctx, const std::string& file) {
   std::string tried = p.is_absolute() ? "" : "nor " + (ctx.locations().outputs_dir / "export" / p).string();
   if (p.extension() == ".json") tried += std::string(tried.empty() ? "" : ", ") + "nor the same with .zip for .json";
   throw Error("Could not find dump file " + file + (tried.empty() ? "" : " (" + tried + ")") +
-              ". Please specify the full path of an existing file, or only its name if it is in <outputs>/export. "
-              "Nothing was imported.");
+              ". Please specify the full path of an existing file, or only its name if it is in <outputs>/export.",
+              ErrorKind::NotFound);
 }
 
 std::string qualification_counts(const ImportOutcome& o, bool counted) {
@@ -231,12 +232,7 @@ int import_dump(Context& ctx, const ImportOptions& opts, const ConflictResolver&
   if (!console.confirm()) return 1;
 
   // 2. The atomic change. Every failure in it has been rolled back (within()) when it reaches the catch.
-  std::optional<Applied> applied;
-  try {
-    applied = apply(ctx, dir, dump, settings, opts.strict, dry, zip_path, timings);
-  } catch (const Error& e) {
-    throw with_outcome(e, "Nothing was imported.");
-  }
+  std::optional<Applied> applied = apply(ctx, dir, dump, settings, opts.strict, dry, zip_path, timings);
   if (!applied) return nothing_new(console, dry, opts.qualification_only);  // imported meanwhile by another
   const ImportOutcome& done = applied->outcome;
   timings["total"] = since(started);
@@ -257,9 +253,7 @@ int import_dump(Context& ctx, const ImportOptions& opts, const ConflictResolver&
   return 0;
 }
 
-}  // namespace
-
-int run_import(Context& ctx, const ImportOptions& opts) {
+int import_command(Context& ctx, const ImportOptions& opts) {
   ctx.console.echo_options(option_settings(opts));
   require_file_option(opts.file);
   ConflictResolver resolver = ConflictResolver::from_option(opts.conflict_resolver);
@@ -269,6 +263,16 @@ int run_import(Context& ctx, const ImportOptions& opts) {
     return import_dump(ctx, opts, resolver, zip_path, dir);
   } catch (const interrupt::Interrupted& e) {  // the change, if it began, has been rolled back
     throw e.with_outcome("nothing was imported; " + data_dir_after_undo(dir) + ".");
+  }
+}
+
+}  // namespace
+
+int run_import(Context& ctx, const ImportOptions& opts) {
+  try {
+    return import_command(ctx, opts);
+  } catch (const Error& e) {  // a change that began has been rolled back
+    throw finish(e, "Nothing was imported.");
   }
 }
 

@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "commands/commands.h"
+#include "commands/outcome.h"
 #include "datadir/journal.h"
 #include "datadir/storeops.h"
 #include "base/interrupt.h"
@@ -109,6 +110,10 @@ void print_report(Context& ctx, const store::PruneReport& r, bool dry_run) {
   else
     ctx.console.info("Deleted " + packs + "; packs now take " + human_bytes(r.bytes_after) + " (were " +
                      human_bytes(r.bytes_before) + ").");
+  if (r.damaged_packs_kept)
+    ctx.console.warn("Run `mephisto db verify`: " + std::to_string(r.damaged_packs_kept) +
+                     (r.damaged_packs_kept == 1 ? " pack was" : " packs were") + " kept as " +
+                     (r.damaged_packs_kept == 1 ? "it is" : "they are") + " because of damage (see above).");
 }
 
 nlohmann::ordered_json names(const std::vector<store::SnapshotInfo>& snaps) {
@@ -141,20 +146,21 @@ void report_json(Context& ctx, const store::PruneReport& r, bool dry_run) {
   c.set("bytes_freed", r.bytes_before - r.bytes_after);
 }
 
-}  // namespace
-
-int run_prune(Context& ctx, const PruneOptions& opts) {
+// The prune; `started` is set once the store may have changed.
+int prune_command(Context& ctx, const PruneOptions& opts, bool& started) {
   store::PrunePolicy policy = policy_of(opts);
   recover_before_reading(ctx);
   if (!store::Store::exists(ctx.locations().store_dir))
     throw Error("There is no store at " + ctx.locations().store_dir.string() +
-                ", so there is nothing to prune (--store / MEPHISTO_STORE choose another). Nothing was changed.");
+                ", so there is nothing to prune (--store / MEPHISTO_STORE choose another).",
+                ErrorKind::NotFound);
   // A dry run only reads: no lock, nothing written (LMDB's MVCC gives it one consistent view).
   store::Store store(ctx.locations().store_dir, opts.dry_run ? store::Store::Mode::Read : store::Store::Mode::Write,
                      "prune");
   protect_pending(ctx, store, policy);
   ConsoleReporter reporter(ctx.console);
   store::PruneReport r;
+  started = !opts.dry_run;
   try {
     r = store::prune(store, policy, reporter);
   } catch (const interrupt::Interrupted& e) {  // every step of prune is a transaction of its own
@@ -165,6 +171,18 @@ int run_prune(Context& ctx, const PruneOptions& opts) {
   print_report(ctx, r, opts.dry_run);
   report_json(ctx, r, opts.dry_run);
   return 0;
+}
+
+}  // namespace
+
+int run_prune(Context& ctx, const PruneOptions& opts) {
+  bool started = false;
+  try {
+    return prune_command(ctx, opts, started);
+  } catch (const Error& e) {  // every step of prune is a transaction of its own
+    throw finish(e, started ? "The store is consistent and every snapshot it keeps is intact."
+                            : "Nothing was changed.");
+  }
 }
 
 }  // namespace mdb::core

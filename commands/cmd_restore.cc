@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "commands/commands.h"
+#include "commands/outcome.h"
 #include "datadir/journal.h"
 #include "datadir/storeops.h"
 #include "base/interrupt.h"
@@ -46,7 +47,8 @@ Source resolve_source(Context& ctx, const std::string& spec) {
               "the store " +
               ctx.locations().store_dir.string() + ", and neither " + spec + " nor " +
               (ctx.locations().outputs_dir / "backup" / given).string() +
-              " exists. `mephisto db snapshots` lists the snapshots. Nothing was changed.");
+              " exists. `mephisto db snapshots` lists the snapshots.",
+              ErrorKind::NotFound);
 }
 
 std::optional<std::string> normalize_only(const std::optional<std::string>& only) {
@@ -71,7 +73,8 @@ std::unique_ptr<zip::Reader> open_backup_zip(const stdfs::path& path, const Data
   if (!reader->find("database.db"))
     throw Error(path.string() +
                 " is not a Mephisto backup: it has no database.db at its top level (a dump zip is "
-                "imported with `mephisto db import`). Nothing was changed.");
+                "imported with `mephisto db import`).",
+                ErrorKind::Damaged);
   return reader;
 }
 
@@ -84,7 +87,7 @@ std::unique_ptr<store::TreeSource> open_source(store::Store* store, const Source
                                                const std::optional<std::string>& only) {
   if (zip) return std::make_unique<store::ZipSource>(*zip, std::vector<std::string>{kMetaDirName}, only, now_ns());
   auto snap = store->find_snapshot(*src.snapshot);
-  if (!snap) throw Error("The snapshot " + *src.snapshot + " disappeared from the store. Nothing was changed.");
+  if (!snap) throw Error("The snapshot " + *src.snapshot + " disappeared from the store.", ErrorKind::NotFound);
   return std::make_unique<store::SnapshotSource>(*store, snap->record, only);
 }
 
@@ -137,7 +140,7 @@ int restore(Context& ctx, const RestoreOptions& opts, const DataDir& dir) {
   store::BuildStats stats = store::build_tree(*source, staging.path(), reporter);
   if (only && !fs::exists(staging.path() / *only))
     throw Error(*only + " is not in " + (src.snapshot ? "snapshot " + *src.snapshot : src.zip.string()) +
-                ". Nothing was changed.");
+                ".", ErrorKind::NotFound);
 
   // A signal stops the restore up to here and during the snapshot of the current data; once
   // that is saved, the swap runs to the end.
@@ -177,9 +180,7 @@ int restore(Context& ctx, const RestoreOptions& opts, const DataDir& dir) {
   return 0;
 }
 
-}  // namespace
-
-int run_restore(Context& ctx, const RestoreOptions& opts) {
+int restore_command(Context& ctx, const RestoreOptions& opts) {
   ctx.console.echo_options(option_settings(opts));
   require_file_option(opts.file);
   DataDir dir = prepare_data_dir(ctx, DataDirUse::Any);
@@ -187,6 +188,16 @@ int run_restore(Context& ctx, const RestoreOptions& opts) {
     return restore(ctx, opts, dir);
   } catch (const interrupt::Interrupted& e) {  // the staging dir has been removed
     throw e.with_outcome("nothing was restored; " + data_dir_after_undo(dir) + ".");
+  }
+}
+
+}  // namespace
+
+int run_restore(Context& ctx, const RestoreOptions& opts) {
+  try {
+    return restore_command(ctx, opts);
+  } catch (const Error& e) {  // the change, if it began, has been rolled back
+    throw finish(e, "Nothing was changed.");
   }
 }
 

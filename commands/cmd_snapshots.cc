@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "commands/commands.h"
+#include "commands/outcome.h"
 #include "datadir/journal.h"
 #include "datadir/storeops.h"
 #include "platform/lock.h"
@@ -16,9 +17,8 @@ std::string pad(std::string s, size_t width) {
   return s;
 }
 
-}  // namespace
 
-int run_snapshots(Context& ctx, const SnapshotsOptions&) {
+int list_snapshots(Context& ctx) {
   recover_before_reading(ctx);
   const stdfs::path& dir = ctx.locations().store_dir;
   ctx.console.set("store", dir.string());
@@ -58,6 +58,16 @@ int run_snapshots(Context& ctx, const SnapshotsOptions&) {
   ctx.console.set("snapshots", std::move(list));
   if (snaps.empty()) ctx.console.info("(no snapshots)");
   return 0;
+}
+
+}  // namespace
+
+int run_snapshots(Context& ctx, const SnapshotsOptions&) {
+  try {
+    return list_snapshots(ctx);
+  } catch (const Error& e) {
+    throw finish(e, "Nothing was changed.");
+  }
 }
 
 }  // namespace mdb::core

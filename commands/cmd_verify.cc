@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include "commands/commands.h"
+#include "commands/outcome.h"
 #include "datadir/journal.h"
 #include "datadir/storeops.h"
 #include "dump/verify_dump.h"
@@ -67,7 +68,7 @@ int verify_zip(Context& ctx, const std::string& file) {
     for (const char* sub : {"backup", "export"})
       if (stdfs::is_regular_file(ctx.locations().outputs_dir / sub / file, ec))
         path = ctx.locations().outputs_dir / sub / file;
-  if (!stdfs::is_regular_file(path, ec)) throw Error("The file " + file + " does not exist. Nothing was checked.");
+  if (!stdfs::is_regular_file(path, ec)) throw Error("The file " + file + " does not exist.", ErrorKind::NotFound);
   zip::Reader zip(path);
   zip.validate(zip::Limits{});
   return zip.find("database.db") ? verify_backup_zip(ctx, zip) : report_problems(ctx, verify_dump_zip(ctx, zip));
@@ -104,19 +105,23 @@ int verify(Context& ctx, const VerifyOptions& opts, bool& repaired) {
   ctx.console.set("snapshots", r.snapshots);
   ctx.console.set("packs_read_data", r.packs_read_data);
   ctx.console.set("unreferenced_packs", r.unreferenced_packs);
-  return report_problems(ctx, r.problems);
+  int rc = report_problems(ctx, r.problems);
+  if (r.index_rebuild_helps) ctx.console.warn("The index is damaged." + advice(Remedy::RebuildIndex));
+  return rc;
 }
 
 }  // namespace
 
 int run_verify(Context& ctx, const VerifyOptions& opts) {
-  recover_before_reading(ctx);
   bool repaired = false;
   try {
+    recover_before_reading(ctx);
     return verify(ctx, opts, repaired);
   } catch (const interrupt::Interrupted& e) {
     throw e.with_outcome(repaired ? "the index was rebuilt, but the check stopped before it finished."
                                   : "the check stopped before it finished; nothing was changed.");
+  } catch (const Error& e) {
+    throw finish(e, repaired ? "The index was rebuilt; nothing else was changed." : "Nothing was changed.");
   }
 }
 

@@ -16,7 +16,7 @@ struct Line {
 
 [[noreturn]] void fail(std::string_view origin, size_t line, const std::string& what) {
   throw Error(std::string(origin) + ": line " + std::to_string(line) + ": " + what +
-              " (only simple 'key: value' YAML is understood here)");
+              " (only simple 'key: value' YAML is understood here)", ErrorKind::Damaged);
 }
 
 // Strips a trailing " #comment" outside quotes and trailing spaces.

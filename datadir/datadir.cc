@@ -18,15 +18,16 @@ DataDir DataDir::open_existing(const stdfs::path& root) {
   auto st = stdfs::status(root, ec);
   if (ec || !stdfs::exists(st))
     throw Error("The data directory " + root.string() + " does not exist. Check --data-dir, MEPHISTO_DATA_DIR or "
-                "core.main_data_directory in ~/.mephisto/config.yml. Nothing was changed.");
-  if (!stdfs::is_directory(st)) throw Error("The data directory " + root.string() + " is not a directory. Nothing was changed.");
+                "core.main_data_directory in ~/.mephisto/config.yml.", ErrorKind::NotFound);
+  if (!stdfs::is_directory(st)) throw Error("The data directory " + root.string() + " is not a directory.");
   if (::access(root.c_str(), R_OK | X_OK) != 0)
     throw Error("The data directory " + root.string() + " is not readable: " + std::strerror(errno) +
-                ". Nothing was changed.");
+                ".", ErrorKind::Io);
   DataDir dir(root);
   stdfs::path db = dir.db_path(DbId::Mephisto);
   if (!fs::exists(db))
-    throw Error("The data directory " + root.string() + " has no Mephisto database (database.db). Nothing was changed.");
+    throw Error("The data directory " + root.string() + " has no Mephisto database (database.db).",
+                ErrorKind::NotFound);
   return dir;
 }
 
@@ -41,7 +42,7 @@ stdfs::path run_dir_path(const std::optional<std::string>& project_name, int64_t
   std::string dir = project_name.value_or("NO_PROJECT");
   if (std::string problem = path_component_problem(dir); !problem.empty())
     throw Error("The project name \"" + dir + "\" cannot be a directory under data/runs/: it " + problem +
-                " (see docs/PATHS.md). Nothing was changed.");
+                " (see docs/PATHS.md).");
   return stdfs::path("data") / "runs" / dir / std::to_string(task_run_id);
 }
 
@@ -59,12 +60,12 @@ void check_tables_present(const SchemaInfo& schema, SchemaKind kind, const stdfs
   std::string list;
   for (const std::string& m : missing) list += (list.empty() ? "" : ", ") + m;
   throw Error("The database " + path.string() + " lacks the table" + (missing.size() > 1 ? "s " : " ") + list +
-              " that Mephisto creates in it; it is damaged or not a Mephisto database. Nothing was changed.");
+              " that Mephisto creates in it; it is damaged or not a Mephisto database.", ErrorKind::Damaged);
 }
 
 sql::Db DataDir::open_db(DbId db, bool readonly) const {
   stdfs::path path = db_path(db);
-  if (!fs::exists(path)) throw Error("The database " + path.string() + " does not exist. Nothing was changed.");
+  if (!fs::exists(path)) throw Error("The database " + path.string() + " does not exist.", ErrorKind::NotFound);
   sql::Db handle = readonly ? sql::Db::open_readonly(path) : sql::Db::open(path);
   if (db != DbId::Mephisto && db != DbId::Inhouse) check_tables_present(read_schema(handle), schema_kind_of(db), path);
   return handle;

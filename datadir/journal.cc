@@ -27,7 +27,7 @@ store::ChangeRecord read_marker(const stdfs::path& path) {
     throw Error("The journal marker " + path.string() +
                 " is damaged, so the interrupted change it records cannot be "
                 "rolled back automatically. Restore the latest `_before_` snapshot listed by `mephisto db snapshots` "
-                "with `mephisto db restore -f NAME`, then delete the marker. Nothing was changed.");
+                "with `mephisto db restore -f NAME`, then delete the marker.", ErrorKind::Damaged);
   return *m;
 }
 
@@ -44,7 +44,7 @@ void roll_back(Context& ctx, const DataDir& dir, const store::ChangeRecord& m, s
   if (!snap || snap->name != m.snapshot)
     throw Error("Cannot roll back the interrupted `" + m.command + "`: its snapshot " + m.snapshot +
                 " is not in the store " + m.store + ". The journal marker " + journal_marker_path(dir).string() +
-                " was left in place. Nothing was changed.");
+                " was left in place.", ErrorKind::NotFound);
   std::optional<ExclusiveDbLocks> own;
   if (!locks) locks = &own.emplace(dir, true);
   store::Staging staging(dir.root(), kMetaDirName);
@@ -208,7 +208,7 @@ DataDir prepare_data_dir(Context& ctx, DataDirUse use) {
   if (stdfs::is_directory(root, ec)) recover_interrupted_change(ctx, DataDir(root));
   if (use == DataDirUse::Existing) return DataDir::open_existing(root);
   if (!stdfs::is_directory(root, ec))
-    throw Error("The data directory " + root.string() + " is not a directory. Nothing was changed.");
+    throw Error("The data directory " + root.string() + " is not a directory.");
   return DataDir(root);
 }
 

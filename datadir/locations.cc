@@ -25,7 +25,8 @@ std::optional<std::string> data_dir_from_config() {
   std::error_code ec;
   if (!stdfs::exists(cfg, ec)) return std::nullopt;
   std::ifstream in(cfg, std::ios::binary);
-  if (!in) throw Error("cannot read the Mephisto config file " + cfg.string() + ": " + std::strerror(errno));
+  if (!in)
+    throw Error("cannot read the Mephisto config file " + cfg.string() + ": " + std::strerror(errno), ErrorKind::Io);
   std::stringstream text;
   text << in.rdbuf();
   return parse_main_data_directory(text.str(), cfg.string());
@@ -60,7 +61,7 @@ Locations resolve_locations(const GlobalOptions& opts) {
         "No Mephisto data directory is configured. Pass --data-dir DIR, set MEPHISTO_DATA_DIR, or set "
         "core.main_data_directory in " +
         (user_config_path().empty() ? std::string("~/.mephisto/config.yml") : user_config_path().string()) +
-        ". Nothing was read or written.");
+        ".", ErrorKind::NotFound);
   loc.data_dir = strip_trailing_slash(absolute(*data));
 
   std::optional<std::string> outputs = opts.outputs_dir;

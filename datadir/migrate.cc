@@ -107,7 +107,8 @@ void rebuild(sql::Db& db, DbId id, std::string_view schema, const Rebuild& r) {
   std::vector<std::string> old_cols = columns_of(db, schema, r.table);
   if (old_cols.empty())
     throw Error(db.path().string() + " has no table " + std::string(r.table) + ", which the migration " +
-                std::string(kDataPorter) + " needs; it is not a Mephisto database this tool can migrate.");
+                std::string(kDataPorter) + " needs; it is not a Mephisto database this tool can migrate.",
+                ErrorKind::Damaged);
   std::string tmp = "_" + std::string(r.table);
   std::string q = sql::quote_ident(schema) + ".";
   db.exec(create_as(id, r.table, schema, tmp));

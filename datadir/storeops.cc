@@ -27,7 +27,7 @@ void check_databases_readable(const DataDir& dir) {
     if (rc == SQLITE_INTERRUPT) interrupt::check();
     throw Error("The database " + path.string() + " cannot be read as SQLite (" + sqlite3_errstr(rc) +
                 "), so a backup of this data directory would not restore a working one. Repair or replace that "
-                "file (a copy with `cp` keeps it as it is), then back up again. Nothing was changed.");
+                "file (a copy with `cp` keeps it as it is), then back up again.", ErrorKind::Damaged);
   }
 }
 
@@ -53,7 +53,7 @@ ExclusiveDbLocks::ExclusiveDbLocks(const DataDir& dir, bool tolerate_damaged) {
     auto in_use = [&] {
       return Error("The database " + path.string() +
                    " is in use by another process (is Mephisto running?). Stop it, "
-                   "then try again. Nothing was changed.");
+                   "then try again.", ErrorKind::Busy);
     };
     sql::Db db;
     try {
@@ -128,7 +128,7 @@ void check_store_outside(const DataDir& dir, const stdfs::path& store_dir) {
   if (rel.empty() || *rel.begin() == "..") return;
   throw Error("The store " + store_dir.string() + " is inside the data directory " + dir.root().string() +
               ": backups would contain the store and a restore would remove it. Choose a store outside the data "
-              "directory with --store or MEPHISTO_STORE. Nothing was changed.");
+              "directory with --store or MEPHISTO_STORE.");
 }
 
 std::string human_bytes(uint64_t n) {

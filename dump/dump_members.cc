@@ -10,7 +10,7 @@ bool ends_with(const std::string& s, std::string_view suffix) {
 }
 }  // namespace
 
-DumpMembers find_dump_members(const zip::Reader& zip, const std::filesystem::path& zip_path, const std::string& then) {
+DumpMembers find_dump_members(const zip::Reader& zip, const std::filesystem::path& zip_path) {
   DumpMembers m;
   std::string stem = zip_path.stem().string();
   std::vector<const zip::Entry*> root_json, root_capnp;
@@ -27,7 +27,7 @@ DumpMembers find_dump_members(const zip::Reader& zip, const std::filesystem::pat
     throw Error("The zip " + zip_path.string() + " holds no member " + stem + ".json" +
                 (root_json.empty() ? " and no other .json member at its root"
                                    : " and several other .json members at its root, so none is the dump") +
-                ": it is not a Mephisto dump. " + then);
+                ": it is not a Mephisto dump.", ErrorKind::Damaged);
   std::string json_stem = m.json->name.substr(0, m.json->name.size() - 5);
   m.capnp = zip.find(json_stem + ".capnp");
   if (!m.capnp && root_capnp.size() == 1) m.capnp = root_capnp[0];

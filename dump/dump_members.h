@@ -16,8 +16,7 @@ struct DumpMembers {
   std::vector<const zip::Entry*> run_files;  // members under runs/, directories left out
 };
 
-// Throws mdb::Error naming the zip when it has no JSON member to read; `then` ends the
-// message (what was left untouched).
-DumpMembers find_dump_members(const zip::Reader& zip, const std::filesystem::path& zip_path, const std::string& then);
+// Throws mdb::Error (Damaged) naming the zip when it has no JSON member to read.
+DumpMembers find_dump_members(const zip::Reader& zip, const std::filesystem::path& zip_path);
 
 }  // namespace mdb::core

@@ -140,7 +140,7 @@ uint64_t check_files(const zip::Reader& zip, const DumpMembers& members, const C
 
 std::vector<std::string> verify_dump_zip(Context& ctx, const zip::Reader& zip) {
   std::vector<std::string> problems;
-  DumpMembers members = find_dump_members(zip, zip.path(), "Nothing was checked.");
+  DumpMembers members = find_dump_members(zip, zip.path());
   JsonSide json(problems);
   try {
     check_json(zip, *members.json, json);

@@ -141,7 +141,7 @@ class RunDirMover {
       if (m == run_dir || m.string().rfind(run_dir.string() + "/", 0) == 0)
         throw Error("Cannot delete the run directory " + run_dir.string() + ": " + m.string() +
                     " is a mount point, and mephisto-db never deletes what lies on another filesystem or a bind "
-                    "mount. The dump was written; nothing was deleted.");
+                    "mount.");
     const stdfs::path& trash = trash_for(meta_dir_for(dir_, run_dir, mounts_));
     stdfs::path to = trash / std::to_string(moved_);
     fs::rename(run_dir, to);
@@ -216,7 +216,7 @@ DeleteResult delete_exported(Source& src, const Selection& sel, const std::vecto
     }
     throw Error("Cannot delete the exported data: a row of " + src.file_of(r.db) + " table " + r.table +
                 " that is not exported refers to " + r.target_table + " " + r.target_column + " = " + d->value +
-                " (column " + r.column + "), which would be deleted. The dump was written; nothing was deleted.");
+                " (column " + r.column + "), which would be deleted.", ErrorKind::Conflict);
   }
 
   std::vector<RunDir> run_dirs = run_dirs_of(src, "SELECT rid FROM " + doomed.set(M, "task_runs"));
@@ -232,7 +232,7 @@ DeleteResult delete_exported(Source& src, const Selection& sel, const std::vecto
         src.conn().query_value("SELECT count(*) FROM " + qi(src.schema_name(spec.id)) + ".pragma_foreign_key_check");
     if (broken.i != 0)
       throw Error("Cannot delete the exported data: " + src.file_of(spec.id) + " would break " + broken.to_string() +
-                  " foreign keys. The dump was written; nothing was deleted.");
+                  " foreign keys.", ErrorKind::Conflict);
   }
 
   // Every statement ran: now the run directories go, then the transaction commits. The last

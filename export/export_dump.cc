@@ -109,7 +109,7 @@ void write_value(PyJsonWriter& w, const RowContext& c, const Row& row, size_t co
 Error not_a_date(const std::string& file, const std::string& table, const std::string& row, const std::string& column,
                  const Value& v) {
   return Error("Cannot export: " + file + ", table " + table + ", row " + row + ", column " + column + " holds " +
-               describe_json_value(v) + ", which is not a date. Fix or remove the value; nothing was exported.");
+               describe_json_value(v) + ", which is not a date. Fix or remove the value.", ErrorKind::Damaged);
 }
 
 std::vector<OptionSetting> export_option_settings(const ExportOptions& o) {

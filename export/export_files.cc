@@ -129,7 +129,7 @@ void check_project_dirs(Source& src, const Selection& sel) {
   throw Error("Table projects of " + src.dir().db_path(DbId::Mephisto).string() + ": " + list +
               ". A project's task run files live in data/runs/<project_name>/, so its name must be one directory "
               "name: not empty, not '.' or '..', without '/' (docs/PATHS.md). Rename the project (and move its run "
-              "dirs to match), or leave its tasks out with -tn/-ti/-tri, and export again. Nothing was exported.");
+              "dirs to match), or leave its tasks out with -tn/-ti/-tri, and export again.");
 }
 
 namespace {
@@ -197,7 +197,7 @@ void RunFiles::add_to(zip::Writer& zip, OnFile on_file, Console::Progress* progr
     if (!zip::is_valid_utf8(run.project))
       throw Error("The project name of task run " + std::to_string(run.id) +
                   " is not valid UTF-8, so its files "
-                  "cannot be stored in a zip. Nothing was exported.");
+                  "cannot be stored in a zip.");
     if (!any) zip.add_directory("runs/");
     any = true;
     if (run.project != last_project) zip.add_directory("runs/" + run.project + "/");
@@ -215,7 +215,7 @@ void RunFiles::add_dir(zip::Writer& zip, const stdfs::path& disk, std::vector<st
     if (!zip::is_valid_utf8(name))
       throw Error("The file " + path.string() +
                   " has a name that is not valid UTF-8, which a zip cannot hold. "
-                  "Rename it and export again. Nothing was exported.");
+                  "Rename it and export again.");
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0) {  // a dangling symlink, or gone
       console_.warn("Skipped " + path.string() + ": " + std::strerror(errno) + ".");

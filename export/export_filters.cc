@@ -33,7 +33,7 @@ std::string join(const std::vector<std::string>& values) {
                             const std::string& extra = {}) {
   throw Error("You provided incorrect " + what + " (" + option + "). Provided " + std::to_string(provided.size()) +
               " values: " + join(provided) + ". Not found " + std::to_string(missing.size()) +
-              " values: " + join(missing) + "." + extra + " Nothing was exported.");
+              " values: " + join(missing) + "." + extra, ErrorKind::NotFound);
 }
 
 // Looks each value up with `sql` (one bound parameter, returning ids); values that find nothing
@@ -96,7 +96,7 @@ std::vector<int64_t> runs_since(const sql::Db& db, const std::string& text) {
   }
   if (runs.empty())
     throw Error("Nothing to export - no TaskRuns found that were created after " + format_python_str(as_utc(*since)) +
-                ".");
+                ".", ErrorKind::NotFound);
   return runs;
 }
 
@@ -187,7 +187,8 @@ ExportRequest resolve_filters(const sql::Db& db, const ExportOptions& o) {
   }
   std::set<int64_t> seen;
   std::erase_if(runs, [&](int64_t id) { return !seen.insert(id).second; });
-  if (runs.empty()) throw Error("Nothing to export - no TaskRuns found (none matches the filter). Nothing was exported.");
+  if (runs.empty())
+    throw Error("Nothing to export - no TaskRuns found (none matches the filter).", ErrorKind::NotFound);
   r.kind = DumpKind::Partial;
   r.run_ids = std::move(runs);
   return r;

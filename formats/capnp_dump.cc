@@ -245,7 +245,7 @@ class StreamReader {
 
   [[noreturn]] void fail(const std::string& what) const {
     throw Error("The Cap'n Proto dump " + std::string(source_) + " is damaged: message " + std::to_string(message_) +
-                ": " + what + ". Nothing was changed.");
+                ": " + what + ".", ErrorKind::Damaged);
   }
 
   size_t fill(char* buf, size_t n) {

@@ -30,8 +30,9 @@ class Scanner {
   double real() const { return real_; }
 
   [[noreturn]] void fail(const std::string& what) const {
-    throw Error("Could not read the JSON of " + std::string(source_) + ": " + what + ": line " +
-                std::to_string(line_) + " column " + std::to_string(column_) + " (char " + std::to_string(offset_) + ").");
+    std::string where = "line " + std::to_string(line_) + " column " + std::to_string(column_) + " (char " +
+                        std::to_string(offset_) + ").";
+    throw Error("Could not read the JSON of " + std::string(source_) + ": " + what + ": " + where, ErrorKind::Damaged);
   }
 
  private:

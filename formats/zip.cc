@@ -77,7 +77,8 @@ std::string libzip_message(int code) {
 
 void check_member_name(std::string_view name, bool directory, const std::string& archive) {
   std::string problem = name_problem(name, directory);
-  if (!problem.empty()) throw Error("The zip " + archive + ": member " + in_quotes(name) + " " + problem + ".");
+  if (!problem.empty())
+    throw Error("The zip " + archive + ": member " + in_quotes(name) + " " + problem + ".", ErrorKind::Damaged);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -97,7 +98,7 @@ Reader::Reader(std::string_view bytes, const std::string& name) : path_(name), b
     if (src) zip_source_free(src);
     std::string msg = zip_error_strerror(&err);
     zip_error_fini(&err);
-    throw Error("Cannot read the zip " + path_.string() + ": " + msg + ". Nothing was changed.");
+    throw Error("Cannot read the zip " + path_.string() + ": " + msg + ".", ErrorKind::Damaged);
   }
   zip_error_fini(&err);
   return za;
@@ -114,7 +115,7 @@ Reader::Reader(std::string_view bytes, const std::string& name) : path_(name), b
   }
   if (!same) {
     zip_discard(std::exchange(za_, nullptr));
-    throw Error("The zip " + path_.string() + " was changed while it was being read. Nothing was changed.");
+    throw Error("The zip " + path_.string() + " was changed while it was being read.");
   }
   return za_;
 }
@@ -133,7 +134,7 @@ void Reader::index() {
       std::string msg = zip_strerror(za_);
       zip_discard(std::exchange(za_, nullptr));
       throw Error("Cannot read the zip " + path_.string() + ": member #" + std::to_string(i) + ": " + msg +
-                  ". Nothing was changed.");
+                  ".", ErrorKind::Damaged);
     }
     Entry e;
     e.index = static_cast<uint64_t>(i);
@@ -161,13 +162,13 @@ const Entry* Reader::find(std::string_view name) const {
 }
 
 void Reader::fail(const Entry& e, const std::string& what) const {
-  throw Error("The zip " + path_.string() + ": member " + in_quotes(e.name) + " " + what + ". Nothing was changed.");
+  throw Error("The zip " + path_.string() + ": member " + in_quotes(e.name) + " " + what + ".", ErrorKind::Damaged);
 }
 
 void Reader::validate(const Limits& limits) const {
   if (entries_.size() > limits.max_entries)
     throw Error("The zip " + path_.string() + " holds " + std::to_string(entries_.size()) + " members, more than the " +
-                std::to_string(limits.max_entries) + " allowed. Nothing was changed.");
+                std::to_string(limits.max_entries) + " allowed.", ErrorKind::Damaged);
   std::set<std::string_view> files, dirs;  // names (in entries_) without the trailing '/'
   uint64_t total = 0;
   for (const Entry& e : entries_) {
@@ -206,7 +207,7 @@ void Reader::validate(const Limits& limits) const {
       if (total > free_bytes)
         throw Error("The zip " + path_.string() + " declares " + std::to_string(total) + " bytes of content, but " +
                     limits.extract_to->string() + " has only " + std::to_string(free_bytes) +
-                    " bytes free. Nothing was changed.");
+                    " bytes free.", ErrorKind::Io);
     }
   }
 }

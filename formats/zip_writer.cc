@@ -109,7 +109,7 @@ struct Writer::Impl {
   [[noreturn]] void spill_failed(const char* what) {
     throw Error("Writing the zip " + out->name() + " failed: cannot " + what +
                 " the temporary file that holds its central directory (" + std::strerror(errno) +
-                "). Nothing was written.");
+                ").", ErrorKind::Io);
   }
 
   void add_central(const std::string& record) {
@@ -142,7 +142,7 @@ struct Writer::Impl {
   }
 
   [[noreturn]] void fail(const std::string& name, const std::string& what) {
-    throw Error("Writing the zip " + out->name() + " failed: " + what + " ('" + name + "'). Nothing was written.");
+    throw Error("Writing the zip " + out->name() + " failed: " + what + " ('" + name + "').", ErrorKind::Io);
   }
 
   struct Data {
@@ -279,12 +279,12 @@ void Writer::add_file(std::string_view name, std::unique_ptr<Input> in, bool exe
 void Writer::commit() {
   Impl& w = *impl_;
   if (w.count == 0)
-    throw Error("Writing the zip " + w.out->name() + " failed: it has no members. Nothing was written.");
+    throw Error("Writing the zip " + w.out->name() + " failed: it has no members.");
   uint64_t cd_at = w.offset, cd_size = w.central_size;
   w.write_central();
   if (w.offset - cd_at != cd_size)
     throw Error("Writing the zip " + w.out->name() + " failed: its central directory came back short from its "
-                "temporary file. Nothing was written.");
+                "temporary file.", ErrorKind::Io);
   bool zip64 = w.count >= 0xFFFF || cd_at >= kMax32 || cd_size >= kMax32;
   Bytes end;
   if (zip64) {

@@ -53,7 +53,8 @@ std::pair<stdfs::path, stdfs::path> FilePlanner::destination(const DumpFile& f, 
     if (std::string problem = path_component_problem(parts[i]); !problem.empty())
       throw Error("The dump's file runs/" + std::string(f.path()) + " would go to a path whose component \"" +
                   parts[i] + "\", from the dump's dump_metadata, " + problem +
-                  " (docs/PATHS.md). Nothing was imported.");
+                  " (docs/PATHS.md).",
+                  ErrorKind::Damaged);
     dest /= parts[i];
   }
   return {run_dir, dest};

@@ -34,7 +34,7 @@ void Problems::throw_if_any(const std::string& dump_name) const {
   for (size_t i = 0; i < list_.size() && i < kMaxListedProblems; ++i) msg += "\n  - " + list_[i];
   if (list_.size() > kMaxListedProblems)
     msg += "\n  - ... and " + std::to_string(list_.size() - kMaxListedProblems) + " more problems";
-  throw Error(msg + "\nNothing was imported.");
+  throw Error(msg, ErrorKind::Conflict);
 }
 
 int DumpTable::column(std::string_view c) const {
@@ -56,7 +56,7 @@ class Dump::Loader : public DumpJsonVisitor, public capnp_dump::StreamVisitor {
     try {
       dump_.metadata_ = nlohmann::ordered_json::parse(h.dump_metadata);
     } catch (const nlohmann::json::exception&) {
-      throw Error("its dump_metadata is not JSON");
+      throw Error("its dump_metadata is not JSON", ErrorKind::Damaged);
     }
   }
   void empty_database(std::string_view db) override { known_db(db); }
@@ -213,7 +213,7 @@ Dump::Dump(const stdfs::path& zip_path, const stdfs::path& data_dir, Console& co
   zip::Limits limits;
   limits.extract_to = data_dir;
   zip_->validate(limits);
-  DumpMembers members = find_dump_members(*zip_, zip_path, "Nothing was imported.");
+  DumpMembers members = find_dump_members(*zip_, zip_path);
   json_ = members.json;
   capnp_ = members.capnp;
   for (const zip::Entry* e : members.run_files) files_.push_back({e, std::nullopt});
@@ -244,11 +244,7 @@ void Dump::read_rows(Console& console, Problems& problems) {
   Loader loader(*this, problems, json_->name);
   stage_.exec("BEGIN");
   std::unique_ptr<zip::MemberReader> in = zip_->open(*json_);
-  try {
-    read_dump_json([&](char* buf, size_t n) { return in->read(buf, n); }, loader, file_name_ + ": " + json_->name);
-  } catch (const Error& e) {
-    throw with_outcome(e, "Nothing was imported.");
-  }
+  read_dump_json([&](char* buf, size_t n) { return in->read(buf, n); }, loader, file_name_ + ": " + json_->name);
   stage_.exec("COMMIT");
 }
 

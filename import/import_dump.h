@@ -31,7 +31,8 @@ class Problems {
   void add(std::string problem) { list_.push_back(std::move(problem)); }
   bool empty() const { return list_.empty(); }
   const std::vector<std::string>& list() const { return list_; }
-  // Throws mdb::Error listing every problem, ending with "Nothing was imported."
+  // Throws mdb::Error (Conflict) listing every problem, one a line; the command adds what
+  // became of the data on a line of its own.
   void throw_if_any(const std::string& dump_name) const;
 
  private:

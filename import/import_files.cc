@@ -108,7 +108,7 @@ StagedRunFiles::StagedRunFiles(const DataDir& dir, Dump& dump, std::vector<FileA
       if (a.file->hash && !(hash == *a.file->hash))
         throw Error("The file " + a.file->entry->name + " of " + dump.file_name() +
                     " does not have the content its Cap'n Proto half records (xxh3 " + hash.hex() + " instead of " +
-                    a.file->hash->hex() + "): the zip is damaged. Nothing was imported.");
+                    a.file->hash->hex() + "): the zip is damaged.", ErrorKind::Damaged);
     }
   }
   // Every staged file and dir durable before any move.

@@ -181,7 +181,7 @@ void check_foreign_keys(WriteConnection& w, Dump& dump, const std::vector<Dangli
     if (w.violations_before.count(v) || is_kept(w.db, v, kept)) continue;
     throw Error("Database `" + (v.schema == "main" ? std::string("mephisto") : v.schema) + "`, table `" + v.table +
                 "`, row " + std::to_string(v.rowid) + ": its reference to `" + v.parent +
-                "` has no target after the import. Nothing was imported.");
+                "` has no target after the import.", ErrorKind::Conflict);
   }
 }
 

@@ -193,7 +193,7 @@ ConflictResolver ConflictResolver::from_option(const std::string& name_or_file) 
   if (!std::filesystem::is_regular_file(name_or_file, ec))
     throw UsageError("Conflict resolver '" + name_or_file +
                      "' not found: -cr takes DefaultMergeConflictResolver, ExampleMergeConflictResolver or the path "
-                     "of a resolver description file (.json). Nothing was imported.");
+                     "of a resolver description file (.json).");
   std::string text;
   try {
     fs::File f = fs::File::open_read(name_or_file);

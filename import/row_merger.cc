@@ -156,7 +156,7 @@ void RowMerger::run_or_explain(sql::Stmt& s, const ImportTable& t, const Incomin
     s.run();
   } catch (const Error& e) {
     s.reset();
-    throw Error(tables_.row_name(t, in.original, in.index) + ": " + what + ": " + e.what());
+    throw Error(tables_.row_name(t, in.original, in.index) + ": " + what + ": " + e.what(), e.kind());
   }
 }
 

@@ -22,7 +22,7 @@
 namespace mdb::fs {
 
 IoError::IoError(const std::string& what, const stdfs::path& path, int err)
-    : Error(what + " " + path.string() + ": " + std::strerror(err)), err_(err) {}
+    : Error(what + " " + path.string() + ": " + std::strerror(err), ErrorKind::Io), err_(err) {}
 
 Stats& stats() {
   static Stats s;

@@ -46,8 +46,8 @@ LockFile::LockFile(const std::filesystem::path& path, const std::string& what, c
   if (::flock(file_.fd(), LOCK_EX | LOCK_NB) != 0) {
     if (errno != EWOULDBLOCK) throw fs::IoError("cannot lock", path, errno);
     throw Error(what + " is locked by " + describe_holder(file_) +
-                ". Wait for it to finish (or stop it) and try again. "
-                "Nothing was changed.");
+                ". Wait for it to finish (or stop it) and try again.",
+                ErrorKind::Busy);
   }
   std::string info =
       std::to_string(::getpid()) + " " + host_name() + " " + std::to_string(::time(nullptr)) + " " + command + "\n";

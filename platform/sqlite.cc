@@ -109,6 +109,27 @@ Db& Db::operator=(Db&& o) noexcept {
   return *this;
 }
 
+namespace {
+
+// The kind of error an SQLite result code means (docs/EXIT_CODES.md).
+ErrorKind kind_of(int rc) {
+  switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED: return ErrorKind::Busy;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB: return ErrorKind::Damaged;
+    case SQLITE_CONSTRAINT: return ErrorKind::Conflict;
+    case SQLITE_IOERR:
+    case SQLITE_FULL:
+    case SQLITE_CANTOPEN:
+    case SQLITE_READONLY:
+    case SQLITE_PERM: return ErrorKind::Io;
+    default: return ErrorKind::Failure;
+  }
+}
+
+}  // namespace
+
 Db Db::open(const std::filesystem::path& path, int flags) {
   install_fault_vfs_if_configured();
   Db db;
@@ -116,7 +137,7 @@ Db Db::open(const std::filesystem::path& path, int flags) {
   int rc = sqlite3_open_v2(path.c_str(), &db.db_, flags | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = db.db_ ? sqlite3_errmsg(db.db_) : sqlite3_errstr(rc);
-    throw Error(path.string() + ": cannot open database: " + msg);
+    throw Error(path.string() + ": cannot open database: " + msg, kind_of(rc));
   }
   sqlite3_extended_result_codes(db.db_, 1);
   sqlite3_busy_timeout(db.db_, 5000);
@@ -127,7 +148,8 @@ Db Db::open(const std::filesystem::path& path, int flags) {
   sqlite3_finalize(s);
   if (rc != SQLITE_ROW) {
     std::string msg = sqlite3_errmsg(db.db_);
-    throw Error(path.string() + " is not a usable SQLite database: " + msg);
+    throw Error(path.string() + " is not a usable SQLite database: " + msg,
+                kind_of(rc) == ErrorKind::Failure ? ErrorKind::Damaged : kind_of(rc));
   }
   db.exec("PRAGMA foreign_keys = ON");
   // From here a long statement stops at a signal: SQLite ends it with SQLITE_INTERRUPT
@@ -140,11 +162,11 @@ Db Db::open(const std::filesystem::path& path, int flags) {
 void Db::exec(std::string_view sql) {
   char* err = nullptr;
   std::string s(sql);
-  if (sqlite3_exec(db_, s.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+  if (int rc = sqlite3_exec(db_, s.c_str(), nullptr, nullptr, &err); rc != SQLITE_OK) {
     std::string msg = err ? err : sqlite3_errmsg(db_);
     sqlite3_free(err);
     interrupt::check();  // SQLITE_INTERRUPT, or a failure (a busy wait) that ended after a signal
-    throw Error(path_.string() + ": " + msg + " (in: " + s.substr(0, 200) + ")");
+    throw Error(path_.string() + ": " + msg + " (in: " + s.substr(0, 200) + ")", kind_of(rc));
   }
 }
 
@@ -162,7 +184,8 @@ Value Db::query_value(std::string_view sql) const {
 
 void Db::fail(std::string_view context) const {
   interrupt::check();  // SQLITE_INTERRUPT, or a failure (a busy wait) that ended after a signal
-  throw Error(path_.string() + ": " + std::string(context) + ": " + sqlite3_errmsg(db_));
+  throw Error(path_.string() + ": " + std::string(context) + ": " + sqlite3_errmsg(db_),
+              kind_of(sqlite3_extended_errcode(db_)));
 }
 
 Transaction::Transaction(Db& db, std::string_view begin) : db_(db) { db_.exec(begin); }

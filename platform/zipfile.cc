@@ -105,7 +105,7 @@ void extract_member(const zip::Reader& zip, const zip::Entry& e, const stdfs::pa
     throw;
   } catch (const Error& err) {
     ::unlink(dest.c_str());
-    throw Error(std::string(err.what()) + " (extracting to " + dest.string() + ")");
+    throw Error(std::string(err.what()) + " (extracting to " + dest.string() + ")", err.kind());
   }
 }
 

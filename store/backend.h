@@ -30,7 +30,7 @@ namespace mdb::store {
 // A damaged or missing pack or blob. Carries what it concerns so verify can name the snapshots hit.
 class CorruptError : public Error {
  public:
-  using Error::Error;
+  explicit CorruptError(const std::string& message) : Error(message, ErrorKind::Damaged) {}
 };
 
 enum class ObjectKind { Config, Pack, Pin };

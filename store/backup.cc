@@ -354,7 +354,7 @@ void copy_database(const stdfs::path& src, const stdfs::path& dest) {
     if (code == SQLITE_BUSY || code == SQLITE_LOCKED)
       throw Error("The database " + src.string() +
                   " stayed locked by another process for 10 s; could not copy it "
-                  "consistently. Nothing was changed.");
+                  "consistently.", ErrorKind::Busy);
     throw Error("cannot copy the database " + src.string() + ": " + msg);
   }
 }

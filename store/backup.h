@@ -42,7 +42,7 @@ BackupResult backup(Store& store, const BackupRequest& req, Reporter& reporter);
 // The source of copy_database is not a usable SQLite database.
 class NotADatabase : public Error {
  public:
-  using Error::Error;
+  explicit NotADatabase(const std::string& message) : Error(message, ErrorKind::Damaged) {}
 };
 
 // Copies the database `src` into a new file `dest` with SQLite's online backup API under

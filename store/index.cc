@@ -17,7 +17,7 @@ namespace mdb::store {
 
 Error index_damaged(const stdfs::path& dir, const std::string& what) {
   return Error("The store index " + (dir / "data.mdb").string() + " is damaged (" + what +
-               "). Rebuild it from the packs with `mephisto db verify --repair-index`. Nothing was changed.");
+               ").", ErrorKind::Damaged, Remedy::RebuildIndex);
 }
 
 namespace {
@@ -220,7 +220,7 @@ void Index::check_format(MDB_txn* txn, bool writable) const {
   if (version > kIndexVersion)
     throw Error("The store index " + (dir_ / "data.mdb").string() + " has format version " + std::to_string(version) +
                 ", newer than this build supports (" + std::to_string(kIndexVersion) +
-                "). Use a newer mephisto-db. Nothing was changed.");
+                "). Use a newer mephisto-db.");
 }
 
 Txn Index::read() const {

@@ -13,7 +13,7 @@ namespace mdb::store::lmdb_check {
 // What the checks throw: one sentence on what is wrong.
 class Damaged : public Error {
  public:
-  using Error::Error;
+  explicit Damaged(const std::string& message) : Error(message, ErrorKind::Damaged) {}
 };
 
 // Before mdb_env_open: both meta pages have LMDB's page flag, magic and version, a page size

@@ -35,7 +35,8 @@ std::string to_bytes(capnp::MessageBuilder& msg) {
 
 // Cap'n Proto needs word-aligned input; blob bytes come from anywhere.
 kj::Array<capnp::word> aligned(std::string_view bytes, const std::string& what) {
-  if (bytes.size() % sizeof(capnp::word) != 0) throw Error(what + " is damaged: not a Cap'n Proto message");
+  if (bytes.size() % sizeof(capnp::word) != 0)
+    throw Error(what + " is damaged: not a Cap'n Proto message", ErrorKind::Damaged);
   auto words = kj::heapArray<capnp::word>(bytes.size() / sizeof(capnp::word));
   std::memcpy(words.begin(), bytes.data(), bytes.size());
   return words;
@@ -50,7 +51,7 @@ auto decode(std::string_view bytes, const std::string& what, Fn&& fn) {
     capnp::FlatArrayMessageReader reader(words, opts);
     return fn(reader);
   } catch (const kj::Exception& e) {
-    throw Error(what + " is damaged: " + std::string(e.getDescription().cStr()));
+    throw Error(what + " is damaged: " + std::string(e.getDescription().cStr()), ErrorKind::Damaged);
   }
 }
 
@@ -102,12 +103,12 @@ std::vector<Entry> decode_manifest_part(std::string_view bytes, const std::strin
       Entry e;
       e.path = str(r.getPath());
       if (std::string problem = relative_path_problem(e.path); !problem.empty())
-        throw Error(what + " is damaged: the path '" + e.path + "' " + problem);
+        throw Error(what + " is damaged: the path '" + e.path + "' " + problem, ErrorKind::Damaged);
       if (!out.empty() && !path_less(out.back().path, e.path))
-        throw Error(what + " is damaged: paths out of order at '" + e.path + "'");
+        throw Error(what + " is damaged: paths out of order at '" + e.path + "'", ErrorKind::Damaged);
       auto kind = static_cast<uint16_t>(r.getKind());
       if (kind > static_cast<uint16_t>(EntryKind::Symlink))
-        throw Error(what + " is damaged: an unknown entry kind at '" + e.path + "'");
+        throw Error(what + " is damaged: an unknown entry kind at '" + e.path + "'", ErrorKind::Damaged);
       e.kind = static_cast<EntryKind>(kind);
       e.mode = r.getMode() & 07777;
       e.mtime_ns = r.getMtimeNs();
@@ -116,7 +117,7 @@ std::vector<Entry> decode_manifest_part(std::string_view bytes, const std::strin
       e.target = str(r.getTarget());
       e.database = r.getDatabase();
       if (e.kind == EntryKind::Symlink && (e.target.empty() || e.target.find('\0') != std::string::npos))
-        throw Error(what + " is damaged: a symlink without a target at '" + e.path + "'");
+        throw Error(what + " is damaged: a symlink without a target at '" + e.path + "'", ErrorKind::Damaged);
       out.push_back(std::move(e));
     }
     return out;
@@ -219,7 +220,8 @@ SnapshotRecord decode_snapshot(std::string_view bytes, const std::string& what) 
     s.stored_bytes = r.getStoredBytes();
     s.entries = r.getEntries();
     for (auto p : r.getManifest()) s.manifest.push_back(BlobId::from_raw(str(p), what));
-    if (s.name.empty() || s.name.find('\0') != std::string::npos) throw Error(what + " is damaged: no snapshot name");
+    if (s.name.empty() || s.name.find('\0') != std::string::npos)
+      throw Error(what + " is damaged: no snapshot name", ErrorKind::Damaged);
     s.kind = from_capnp(r.getKind(), s);
     return s;
   });

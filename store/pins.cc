@@ -16,9 +16,8 @@ Pin decode_pin(Backend& store, const std::string& name) {
   std::optional<ChangeRecord> change = ChangeRecord::decode(store.read_all(ObjectKind::Pin, name));
   if (!change || change->data_dir.empty())
     throw Error("The pin " + store.where(ObjectKind::Pin, name) +
-                " is damaged, so it is unknown which snapshot an interrupted change still needs. If no "
-                "`mephisto db` command was interrupted on any data directory using this store, delete the file. "
-                "Nothing was changed.");
+                " is damaged, so it is unknown which snapshot an interrupted change still needs.",
+                ErrorKind::Damaged, Remedy::StalePin);
   return Pin{std::move(*change), name};
 }
 

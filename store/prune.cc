@@ -208,7 +208,8 @@ class Pruner {
       try {
         decode_blob(stored, e, "pack " + pack);  // never carry damage into a new pack
       } catch (const CorruptError& err) {
-        rep_.warn(std::string("Kept pack ") + pack + " as it is: " + err.what() + ". Run `mephisto db verify`.");
+        rep_.warn(std::string("Kept pack ") + pack + " as it is: " + err.what() + ".");
+        ++report_.damaged_packs_kept;
         return;
       }
       w.add(e.id, e.type, e.raw_len, e.compression, stored);

@@ -36,6 +36,7 @@ struct PruneReport {
   uint64_t packs_deleted = 0, packs_rewritten = 0;
   // Pack bytes on disk before and after (with dry_run: as a real run would leave them).
   uint64_t bytes_before = 0, bytes_after = 0;
+  uint64_t damaged_packs_kept = 0;  // packs left as they are because a blob in them is damaged
 };
 
 PruneReport prune(Store& store, const PrunePolicy& policy, Reporter& reporter);

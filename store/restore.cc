@@ -153,14 +153,15 @@ BuildStats build_tree(TreeSource& src, const stdfs::path& root, Reporter& report
   while (src.next(e)) {
     interrupt::check();  // the tree is only staged: stopping removes the staging dir
     if (std::string problem = relative_path_problem(e.path); !problem.empty())
-      throw Error("refusing the path '" + e.path + "', which " + problem);
+      throw Error("refusing the path '" + e.path + "', which " + problem, ErrorKind::Damaged);
     if (!last.empty() && !path_less(last, e.path))
-      throw Error("'" + e.path + "' appears twice or out of order in the tree to restore");
+      throw Error("'" + e.path + "' appears twice or out of order in the tree to restore", ErrorKind::Damaged);
     last = e.path;
     while (!stack.empty() && !is_under(e.path, stack.back().path)) close_top();
     std::string_view parent = parent_path(e.path);
     while (top() != parent) {
-      if (!src.implicit_parents()) throw Error("the tree to restore is damaged: '" + e.path + "' has no parent entry");
+      if (!src.implicit_parents())
+        throw Error("the tree to restore is damaged: '" + e.path + "' has no parent entry", ErrorKind::Damaged);
       std::string t = top();
       size_t end = parent.find('/', t.empty() ? 0 : t.size() + 1);
       open_dir(std::string(parent.substr(0, end == std::string_view::npos ? parent.size() : end)), 0755, Entry{}, true);
@@ -202,9 +203,8 @@ void refuse_mounts_inside(const stdfs::path& target) {
               "directory's tree would move that mount away and delete files that live outside the data "
               "directory, so mephisto-db does not restore or roll back a data directory with a mount inside it. "
               "Unmount " +
-              mounts.front().string() +
-              " first, or restore into another directory (--data-dir) and copy the files into the mount. "
-              "Nothing was changed.");
+              mounts.front().string(),
+              ErrorKind::Failure, Remedy::MountInside);
 }
 
 Staging::Staging(const stdfs::path& target, const std::string& keep) {

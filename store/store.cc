@@ -41,17 +41,14 @@ Store::Store(const stdfs::path& dir, Mode mode, const std::string& command)
   if (mode == Mode::Write) {
     open_or_create(command);
   } else if (!exists(dir_)) {
-    throw Error("There is no store at " + dir_.string() +
-                " yet: no backup has been made there (`mephisto db backup` "
-                "creates it), or --store / MEPHISTO_STORE points elsewhere.");
+    throw Error("There is no store at " + dir_.string() + " yet", ErrorKind::NotFound, Remedy::FirstBackup);
   }
   check_config(dir_);
   if (!fs::exists(dir_ / "index" / "data.mdb")) {
     std::vector<ObjectInfo> packs = backend_->list(ObjectKind::Pack);
     if (std::any_of(packs.begin(), packs.end(), [](const ObjectInfo& o) { return is_pack_name(o.name); }))
-      throw Error("The index of the store " + dir_.string() +
-                  " is missing. Rebuild it from the packs with "
-                  "`mephisto db verify --repair-index`. Nothing was changed.");
+      throw Error("The index of the store " + dir_.string() + " is missing.", ErrorKind::Damaged,
+                  Remedy::RebuildIndex);
     if (mode == Mode::Write) fs::mkdirs(dir_ / "index");
   }
   index_ = std::make_unique<Index>(Index::open(dir_ / "index", mode == Mode::Write));
@@ -83,7 +80,7 @@ void Store::open_or_create(const std::string& command) {
     backend_->save(ObjectKind::Config, "config", cfg.dump(2) + "\n");
   } catch (const fs::IoError& e) {
     if (e.err() == EACCES || e.err() == EROFS || e.err() == EPERM)
-      throw Error("The store " + dir_.string() + " is not writable (" + e.what() + "). Nothing was changed.");
+      throw Error("The store " + dir_.string() + " is not writable (" + e.what() + ").", ErrorKind::Io);
     throw;
   }
 }
@@ -93,15 +90,15 @@ void Store::check_config(const stdfs::path& dir) {
   try {
     cfg = nlohmann::json::parse(fs::read_file(dir / "config"));
   } catch (const nlohmann::json::exception&) {
-    throw Error("The store config " + (dir / "config").string() + " is damaged (not JSON). Nothing was changed.");
+    throw Error("The store config " + (dir / "config").string() + " is damaged (not JSON).", ErrorKind::Damaged);
   }
   if (!cfg.is_object() || cfg.value("format", "") != "mephisto-db store" || !cfg["version"].is_number_integer())
-    throw Error((dir / "config").string() + " is not a mephisto-db store config. Nothing was changed.");
+    throw Error((dir / "config").string() + " is not a mephisto-db store config.", ErrorKind::Damaged);
   int version = cfg["version"].get<int>();
   if (version > kFormatVersion)
     throw Error("The store " + dir.string() + " has format version " + std::to_string(version) +
                 ", newer than this build supports (" + std::to_string(kFormatVersion) +
-                "). Use a newer mephisto-db. Nothing was changed.");
+                "). Use a newer mephisto-db.");
 }
 
 void Store::remove_temporaries() {
@@ -229,7 +226,8 @@ BlobId Store::commit_snapshot(const SnapshotRecord& rec) {
   std::string name = w.finish(false);
   backend_->sync(ObjectKind::Pack);
   write_index(data, [&](Txn& t) {
-    if (index_->snapshot(t, rec.name)) throw Error("a snapshot named " + rec.name + " already exists in the store");
+    if (index_->snapshot(t, rec.name))
+      throw Error("a snapshot named " + rec.name + " already exists in the store", ErrorKind::Conflict);
     index_->put_pack(t, name, pack_record(w.size(), w.entries()));
     index_->put_blob(t, BlobLocation{name, w.entries().front()});
     index_->put_snapshot(t, rec.name, id);
@@ -277,7 +275,7 @@ std::optional<SnapshotInfo> Store::find_snapshot(const std::string& spec) {
     std::string list;
     for (const auto& [n, id] : matches) list += (list.empty() ? "" : ", ") + n + " (" + id.hex().substr(0, 12) + ")";
     throw Error("The snapshot id prefix " + spec + " is ambiguous: it matches " + list +
-                ". Give more digits or the snapshot name. Nothing was changed.");
+                ". Give more digits or the snapshot name.", ErrorKind::NotFound);
   }
   return SnapshotInfo{matches[0].first, matches[0].second, read_snapshot(matches[0].second)};
 }
@@ -299,7 +297,7 @@ bool ManifestReader::next(Entry& e) {
     current_ = decode_manifest_part(store_.read(parts_[next_part_++]), what_);
     pos_ = 0;
     if (!current_.empty() && !last_path_.empty() && !path_less(last_path_, current_.front().path))
-      throw Error(what_ + " is damaged: parts out of order at '" + current_.front().path + "'");
+      throw Error(what_ + " is damaged: parts out of order at '" + current_.front().path + "'", ErrorKind::Damaged);
   }
   e = std::move(current_[pos_++]);
   last_path_ = e.path;

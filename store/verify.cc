@@ -146,6 +146,7 @@ class Verifier {
         }
       } catch (const Error& e) {
         problem("snapshot " + name + ": cannot read its record or manifest: " + e.what());
+        if (e.remedy() == Remedy::RebuildIndex) report_.index_rebuild_helps = true;
       }
     }
     rep_.end_phase();

@@ -23,6 +23,7 @@ struct VerifyReport {
   uint64_t packs_read_data = 0;  // packs whose blobs were re-hashed
   uint64_t unreferenced_packs = 0;
   std::vector<std::string> problems;  // empty: the store is sound
+  bool index_rebuild_helps = false;    // a problem is damage that rebuilding the index repairs
 };
 
 VerifyReport verify_store(Store& store, const VerifyOptions& opts, Reporter& reporter);

@@ -196,7 +196,7 @@ TEST_F(Rendering, AnUnparsableDateIsAnErrorNamingDbTableRowAndColumn) {
     RunResult r = export_dump(data_, out, {});
     EXPECT_EQ(r.exit_code, 1);
     EXPECT_NE(r.err.find(c.expected), std::string::npos) << r.err;
-    EXPECT_NE(r.err.find("nothing was exported"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("Nothing was exported."), std::string::npos) << r.err;
     EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << "one line: " << r.err;
     EXPECT_TRUE(dump_zips(out).empty());
     EXPECT_EQ(state_of(data_), before);
