@@ -47,15 +47,6 @@ std::string local_stamp(time_t t) {
   return buf;
 }
 
-// Private temp dirs of exports that were killed: named with their pid, removed once it is gone.
-void remove_stale_temp_dirs(const stdfs::path& dir) {
-  std::error_code ec;
-  for (const auto& entry : stdfs::directory_iterator(dir, ec)) {
-    std::string name = entry.path().filename().string();
-    if (fs::owner_gone(name, std::string(kTempPrefix))) fs::remove_tree(entry.path());
-  }
-}
-
 struct Reserved {
   std::unique_ptr<fs::ZipFileOutput> output;
   std::string stem;
@@ -132,10 +123,10 @@ ExportResult write_dump(Context& ctx, Source& src, const Selection& sel, const E
   std::string stamp = local_stamp(now);
   fs::mkdirs(out_dir);
   fs::ZipFileOutput::remove_stale_partials(out_dir);
-  remove_stale_temp_dirs(out_dir);
+  fs::sweep_abandoned(out_dir, std::string(kTempPrefix));  // private temp dirs of killed exports
   Reserved reserved = reserve_dump_name(out_dir, stamp);
   result.zip = reserved.output->target();
-  fs::TempDir tmp(out_dir, std::string(kTempPrefix) + std::to_string(::getpid()) + "-");
+  fs::OwnedTempDir tmp(out_dir, std::string(kTempPrefix));
 
   DumpMetadata meta{read_migrations(src), &opts, stamp, remap};
   stdfs::path json_path = tmp.path() / (reserved.stem + ".json"), rows_path = tmp.path() / "rows.capnp",

@@ -29,11 +29,17 @@ int report_problems(Context& ctx, const std::vector<std::string>& problems) {
   return 1;
 }
 
+constexpr const char* kTempPrefix = ".mephisto-verify-";
+
 // A backup zip: every member readable with its CRC and size as declared, every database an
-// intact SQLite file.
+// intact SQLite file. The databases are checked from copies in a private temp dir in the
+// outputs dir (nothing outside the data dir, store and outputs dir is written).
 int verify_backup_zip(Context& ctx, const zip::Reader& zip) {
   std::vector<std::string> problems;
-  fs::TempDir tmp(stdfs::temp_directory_path(), "mdb-verify-");
+  const stdfs::path& out_dir = ctx.locations().outputs_dir;
+  fs::mkdirs(out_dir);
+  fs::sweep_abandoned(out_dir, kTempPrefix);  // private temp dirs of killed verifies
+  fs::OwnedTempDir tmp(out_dir, kTempPrefix);
   uint64_t members = 0, bytes = 0;
   std::vector<std::string> dbs = database_paths();
   for (const zip::Entry& e : zip.entries()) {

@@ -86,30 +86,26 @@ void empty_stale_trash(Context& ctx, const DataDir& dir) {
   std::vector<stdfs::path> metas{dir.meta_dir()};
   for (const stdfs::path& m : fs::mount_points_inside(dir.root())) metas.push_back(m / kMetaDirName);
   for (const stdfs::path& meta : metas) {
-    bool emptied = false;
-    std::error_code ec;
-    for (const auto& e : stdfs::directory_iterator(meta, ec)) {
-      std::string name = e.path().filename().string();
-      if (!fs::owner_gone(name, kTrashPrefix)) continue;
-      empty_trash(ctx.console, e.path());
-      emptied = true;
-    }
+    size_t emptied =
+        fs::sweep_abandoned(meta, kTrashPrefix, [&](const stdfs::path& trash) { empty_trash(ctx.console, trash); });
     // A mount's folder goes once empty; only after our own sweep, never under a live import
     // that has just made it.
     if (emptied && meta != dir.meta_dir()) ::rmdir(meta.c_str());
   }
 }
 
-// A marker being written is `journal.tmp-<pid>` until it is renamed into place; one left
-// by a dead process is garbage.
+// A marker being written is `journal.tmp-<pid>` until it is renamed into place, by the holder
+// of the data-dir lock (AtomicChange::begin): one found while that lock is free is garbage.
 void remove_stale_marker_temps(const DataDir& dir) {
   const std::string prefix = "journal.tmp-";
+  std::vector<stdfs::path> stale;
   std::error_code ec;
-  for (const auto& e : stdfs::directory_iterator(dir.meta_dir(), ec)) {
-    std::string name = e.path().filename().string();
-    if (name.rfind(prefix, 0) != 0) continue;
-    if (fs::owner_gone(name, prefix)) fs::remove_file(e.path());
-  }
+  for (const auto& e : stdfs::directory_iterator(dir.meta_dir(), ec))
+    if (e.path().filename().string().rfind(prefix, 0) == 0) stale.push_back(e.path());
+  if (stale.empty()) return;
+  std::optional<DataDirLock> lock = DataDirLock::try_take(dir, "recovery");
+  if (!lock) return;  // a change is running: its marker may be being written
+  for (const stdfs::path& p : stale) fs::remove_file(p);
 }
 
 }  // namespace
@@ -126,8 +122,9 @@ stdfs::path meta_dir_for(const DataDir& dir, const stdfs::path& path, const std:
   return best.empty() ? dir.meta_dir() : best / kMetaDirName;
 }
 
-stdfs::path trash_dir(const stdfs::path& meta) { return meta / (kTrashPrefix + std::to_string(::getpid())); }
-stdfs::path trash_dir(const DataDir& dir) { return trash_dir(dir.meta_dir()); }
+std::unique_ptr<fs::OwnedTempDir> make_trash(const stdfs::path& meta) {
+  return std::make_unique<fs::OwnedTempDir>(meta, kTrashPrefix);
+}
 
 void empty_trash(Console& console, const stdfs::path& trash) {
   std::optional<Console::Progress> bar;
@@ -142,14 +139,18 @@ void empty_trash(Console& console, const stdfs::path& trash) {
 }
 
 void discard_replaced_tree(Console& console, store::Staging& staging, const DataDir& dir) {
+  std::unique_ptr<fs::OwnedTempDir> trash;
   try {
-    staging.retire_into(trash_dir(dir));
+    trash = make_trash(dir.meta_dir());
+    staging.retire_into(trash->path());
   } catch (const Error& e) {
-    console.warn(std::string("Warning: could not move the replaced files into ") + trash_dir(dir).string() + " (" +
-                 e.what() + "). The next mephisto db command deletes them.");
+    console.warn(std::string("Warning: could not move the replaced files into a trash in ") +
+                 dir.meta_dir().string() + " (" + e.what() + "). The next mephisto db command deletes them.");
+    if (trash) trash->release();
     return;
   }
-  empty_trash(console, trash_dir(dir));
+  empty_trash(console, trash->path());
+  trash->release();  // emptied, or what is left waits for the next command's sweep
 }
 
 std::string data_dir_after_undo(const DataDir& dir) {
@@ -239,11 +240,8 @@ void recover_before_reading(Context& ctx) {
   if (ec || !stdfs::is_directory(root, ec)) return;
   DataDir dir(root);
   try {
-    if (fs::exists(journal_marker_path(dir))) {
-      store::ChangeRecord m = read_marker(journal_marker_path(dir));
-      if (m.pid != ::getpid() && m.on_this_host() && fs::process_alive(m.pid))
-        return;  // the change is still running: nothing was interrupted
-    }
+    if (fs::exists(journal_marker_path(dir)) && !DataDirLock::try_take(dir, "recovery"))
+      return;  // the change still holds the data-dir lock: it is running, nothing was interrupted
     recover_interrupted_change(ctx, dir);
   } catch (const Error& e) {
     ctx.console.warn(std::string("Warning: could not finish what an interrupted command left in the data directory ") +
@@ -263,7 +261,15 @@ AtomicChange::AtomicChange(Context& ctx, const DataDir& dir, std::string command
   begin();
 }
 
-AtomicChange::~AtomicChange() = default;
+AtomicChange::~AtomicChange() {
+  if (state_ == State::Marked || state_ == State::LeftForRecovery)
+    for (auto& trash : trash_) trash->release();  // the recovery may need what is in it
+}
+
+fs::OwnedTempDir& AtomicChange::hold_trash(std::unique_ptr<fs::OwnedTempDir> trash) {
+  trash_.push_back(std::move(trash));
+  return *trash_.back();
+}
 
 void AtomicChange::begin() {
   const std::string& command = record_.command;

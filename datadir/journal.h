@@ -77,6 +77,7 @@
 
 #include "datadir/context.h"
 #include "datadir/datadir.h"
+#include "platform/temp_dir.h"
 #include "store/change_record.h"
 #include "store/pins.h"
 
@@ -124,11 +125,11 @@ std::filesystem::path meta_dir_for(const DataDir& dir, const std::filesystem::pa
                                    const std::vector<std::filesystem::path>& mounts);
 
 // Where a command puts what it takes out of the data dir for good (restore's replaced tree,
-// export -del's run dirs) before deleting it: `trash-<pid>` in `meta` (our folder on the
-// filesystem of what goes there; the data dir's own by default). Deleting can take minutes;
-// if the command is killed meanwhile, the next command of any kind finishes it.
-std::filesystem::path trash_dir(const std::filesystem::path& meta);
-std::filesystem::path trash_dir(const DataDir& dir);
+// export -del's run dirs) before deleting it: a new fs::OwnedTempDir `trash-XXXXXX` in `meta`
+// (our folder on the filesystem of what goes there; the data dir's own by default, which
+// must exist). Deleting can take minutes; if the command is killed meanwhile, the next
+// command of any kind finishes it (its owner file is no longer locked).
+std::unique_ptr<fs::OwnedTempDir> make_trash(const std::filesystem::path& meta);
 // Deletes a trash dir (fs::remove_tree), with a progress bar on a terminal. The change that
 // filled it is done: a failure (a mount point found in it is left in place) is a warning, and
 // the next command retries.
@@ -164,6 +165,10 @@ class AtomicChange {
   // A path this change moved away from `from` to `to` (absolute, both inside the data dir):
   // moved back by rollback().
   void record_moved(const std::filesystem::path& from, const std::filesystem::path& to);
+  // A trash (make_trash) that record_moved paths go into: held (locked, so no sweep takes it)
+  // until the change is over, so rollback() finds them there. Removed with the change when
+  // still there then, unless the change is left for recovery. Returns the trash.
+  fs::OwnedTempDir& hold_trash(std::unique_ptr<fs::OwnedTempDir> trash);
   // From here on the change cannot be undone path by path: rollback() restores the snapshot.
   void mark_irreversible() { irreversible_ = true; }
   // MARKED -> COMMITTED. Call once every write of the change is durable: removes the marker
@@ -192,6 +197,7 @@ class AtomicChange {
   store::Store* store_ = nullptr;
   const ExclusiveDbLocks* locks_ = nullptr;
   std::unique_ptr<DataDirLock> lock_;
+  std::vector<std::unique_ptr<fs::OwnedTempDir>> trash_;
   std::vector<Undo> undo_;
   bool irreversible_ = false;
   State state_ = State::Marked;

@@ -46,6 +46,13 @@ DataDirLock::DataDirLock(const DataDir& dir, const std::string& command) {
       std::make_unique<store::LockFile>(dir.meta_dir() / "lock", "The data directory " + dir.root().string(), command);
 }
 
+std::optional<DataDirLock> DataDirLock::try_take(const DataDir& dir, const std::string& command) {
+  DataDirLock lock;
+  lock.lock_ = store::LockFile::try_take(dir.meta_dir() / "lock", command);
+  if (!lock.lock_) return std::nullopt;
+  return lock;
+}
+
 ExclusiveDbLocks::ExclusiveDbLocks(const DataDir& dir, bool tolerate_damaged) {
   for (const std::string& rel : database_paths()) {
     stdfs::path path = dir.root() / rel;

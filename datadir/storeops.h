@@ -39,8 +39,12 @@ std::string timestamp_now();
 class DataDirLock {
  public:
   DataDirLock(const DataDir& dir, const std::string& command);
+  // The lock when nobody holds it, else nullopt (a change is running). The data dir's
+  // `.mephisto-db/` must exist.
+  static std::optional<DataDirLock> try_take(const DataDir& dir, const std::string& command);
 
  private:
+  DataDirLock() = default;
   std::unique_ptr<store::LockFile> lock_;
 };
 

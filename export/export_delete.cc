@@ -4,12 +4,14 @@
 
 #include <algorithm>
 #include <map>
+#include <memory>
 
 #include "export/export_files.h"
 #include "datadir/journal.h"
 #include "base/error.h"
 #include "base/interrupt.h"
 #include "platform/env.h"
+#include "platform/temp_dir.h"
 
 namespace mdb::core {
 
@@ -151,25 +153,26 @@ class RunDirMover {
   size_t count() const { return moved_; }
   void discard(Console& console) {
     for (const auto& [meta, trash] : trash_) {
-      empty_trash(console, trash);
+      empty_trash(console, trash->path());
+      trash->release();  // emptied, or what is left waits for the next command's sweep
       if (meta != dir_.meta_dir()) ::rmdir(meta.c_str());  // a mount's folder: gone once empty
     }
   }
 
  private:
   const stdfs::path& trash_for(const stdfs::path& meta) {
-    auto [it, fresh] = trash_.try_emplace(meta, trash_dir(meta));
-    if (fresh) {
-      fs::remove_tree(it->second);  // left by a dead process with our pid
-      fs::mkdirs(it->second);
+    fs::OwnedTempDir*& trash = trash_[meta];
+    if (!trash) {
+      fs::mkdirs(meta);
+      trash = &change_.hold_trash(make_trash(meta));
     }
-    return it->second;
+    return trash->path();
   }
 
   const DataDir& dir_;
   AtomicChange& change_;
   std::vector<stdfs::path> mounts_;
-  std::map<stdfs::path, stdfs::path> trash_;  // our folder -> our trash in it
+  std::map<stdfs::path, fs::OwnedTempDir*> trash_;  // our folder -> our trash in it (held by the change)
   size_t moved_ = 0;
 };
 

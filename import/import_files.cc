@@ -55,11 +55,7 @@ void make_dirs(const stdfs::path& root, const stdfs::path& rel, AtomicChange& ch
 
 namespace {
 
-void remove_staging_in(const stdfs::path& meta) {
-  std::error_code ec;
-  for (const auto& e : stdfs::directory_iterator(meta, ec))
-    if (e.path().filename().string().rfind(kStagingPrefix, 0) == 0) fs::remove_tree(e.path());
-}
+void remove_staging_in(const stdfs::path& meta) { fs::sweep_abandoned(meta, kStagingPrefix); }
 
 }  // namespace
 
@@ -82,7 +78,7 @@ const stdfs::path& StagedRunFiles::staging_for(const stdfs::path& dest) {
   Staging& s = it->second;
   if (fresh) {
     fs::mkdirs(meta);
-    s.dir = std::make_unique<fs::TempDir>(meta, kStagingPrefix);
+    s.dir = std::make_unique<fs::OwnedTempDir>(meta, kStagingPrefix);
     if (meta != dir_.meta_dir()) s.meta = meta;  // a mount's folder, removed once empty
   }
   return s.dir->path();

@@ -45,7 +45,7 @@ class StagedRunFiles {
 
   // One staging dir per filesystem, keyed by our folder it is in (meta_dir_for).
   struct Staging {
-    std::unique_ptr<fs::TempDir> dir;
+    std::unique_ptr<fs::OwnedTempDir> dir;
     stdfs::path meta;  // a mount's folder, removed once empty; else empty
     ~Staging();
   };
@@ -62,8 +62,7 @@ class StagedRunFiles {
 void make_dirs(const stdfs::path& root, const stdfs::path& rel, AtomicChange& change);
 
 // Removes staging dirs that earlier imports left behind when they were killed, in the data dir's
-// `.mephisto-db/` and in those at the top of mounts inside it (the caller holds the data dir's
-// writer lock, so no live import owns one).
+// `.mephisto-db/` and in those at the top of mounts inside it (fs::sweep_abandoned).
 void remove_stale_import_staging(const DataDir& dir);
 
 }  // namespace mdb::core

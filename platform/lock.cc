@@ -41,18 +41,33 @@ std::string describe_holder(fs::File& f) {
 
 }  // namespace
 
+bool try_lock(const fs::File& f) {
+  if (::flock(f.fd(), LOCK_EX | LOCK_NB) == 0) return true;
+  if (errno != EWOULDBLOCK) throw fs::IoError("cannot lock", f.path(), errno);
+  return false;
+}
+
+void write_holder(fs::File& f, const std::string& command) {
+  std::string info =
+      std::to_string(::getpid()) + " " + host_name() + " " + std::to_string(::time(nullptr)) + " " + command + "\n";
+  f.truncate(0);
+  f.pwrite_all(info, 0);
+}
+
 LockFile::LockFile(const std::filesystem::path& path, const std::string& what, const std::string& command) {
   file_ = fs::File::open_or_create(path, 0644);
-  if (::flock(file_.fd(), LOCK_EX | LOCK_NB) != 0) {
-    if (errno != EWOULDBLOCK) throw fs::IoError("cannot lock", path, errno);
+  if (!try_lock(file_))
     throw Error(what + " is locked by " + describe_holder(file_) +
                 ". Wait for it to finish (or stop it) and try again.",
                 ErrorKind::Busy);
-  }
-  std::string info =
-      std::to_string(::getpid()) + " " + host_name() + " " + std::to_string(::time(nullptr)) + " " + command + "\n";
-  file_.truncate(0);
-  file_.pwrite_all(info, 0);
+  write_holder(file_, command);
+}
+
+std::unique_ptr<LockFile> LockFile::try_take(const std::filesystem::path& path, const std::string& command) {
+  fs::File file = fs::File::open_or_create(path, 0644);
+  if (!try_lock(file)) return nullptr;
+  write_holder(file, command);
+  return std::unique_ptr<LockFile>(new LockFile(std::move(file)));
 }
 
 LockFile::~LockFile() = default;

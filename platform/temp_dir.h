@@ -1,30 +1,49 @@
 #pragma once
-// Temporary directories of a command and the sweep of those left by a killed one.
+// Temporary directories of a command, and the sweep of those a killed command left behind
+// (docs/ARCHITECTURE.md, "Temporary directories and sweeps").
+//
+// An OwnedTempDir holds flock(LOCK_EX) on its owner file `.owner` for as long as it lives; the
+// kernel drops the lock when its process dies, however it dies. So a directory whose owner
+// file can be locked has no live owner: that is the one liveness rule of every sweep, and it
+// does not depend on process ids (which the kernel reuses).
+#include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 
 #include "platform/env.h"
 
 namespace mdb::fs {
 
-// Whether a leftover named `<prefix><pid>...` belongs to a process that no longer exists (a name
-// without a pid is never taken for abandoned). The one liveness rule of every sweep of leftovers.
-bool owner_gone(const std::string& name, const std::string& prefix);
-// Whether process `pid` exists (EPERM: it exists under another user).
-bool process_alive(long pid);
+// The owner file inside every OwnedTempDir.
+inline constexpr const char* kOwnerFileName = ".owner";
 
-// A unique new directory `<parent>/<prefix>XXXXXX`, removed (recursively) by the destructor
-// unless release() was called. Two processes never share one.
-class TempDir {
+// A unique new directory `<parent>/<prefix>XXXXXX` holding the locked owner file `.owner`
+// ("pid host start-time" for humans). The destructor removes the tree unless release() was
+// called, and drops the lock. Two processes never share one.
+class OwnedTempDir {
  public:
-  TempDir(const stdfs::path& parent, const std::string& prefix);
-  TempDir(TempDir&&) = delete;
-  ~TempDir();
+  OwnedTempDir(const stdfs::path& parent, const std::string& prefix);
+  OwnedTempDir(const OwnedTempDir&) = delete;
+  OwnedTempDir& operator=(const OwnedTempDir&) = delete;
+  ~OwnedTempDir();
   const stdfs::path& path() const { return path_; }
-  void release() { path_.clear(); }
+  // Keeps the tree (it was moved away, or is handed on); the lock is held until destruction.
+  void release() { released_ = true; }
 
  private:
   stdfs::path path_;
+  File owner_;
+  bool released_ = false;
 };
+
+// Removes every directory `<dir>/<prefix>*` whose owner file nobody holds locked (its process
+// is gone), with `remove` (remove_tree when empty) while holding that lock, so no two sweeps
+// remove one directory and no OwnedTempDir is born into one being removed. A directory
+// without an owner file (one made before owner files, or a process killed between mkdtemp
+// and its lock) is abandoned too. Entries that are not directories, and directories the sweep
+// cannot enter, are left alone. Returns how many were removed.
+size_t sweep_abandoned(const stdfs::path& dir, const std::string& prefix,
+                       const std::function<void(const stdfs::path&)>& remove = {});
 
 }  // namespace mdb::fs

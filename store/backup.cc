@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <optional>
@@ -16,6 +15,7 @@
 #include "base/interrupt.h"
 #include "store/chunker.h"
 #include "platform/sqlite.h"
+#include "platform/temp_dir.h"
 
 namespace mdb::store {
 
@@ -272,12 +272,8 @@ class BackupRun {
       read_fixed_chunks(req_.root / e.path, e);
       return true;
     }
-    static std::atomic<uint64_t> counter{0};
-    stdfs::path copy = store_.tmp_dir() / ("db-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    struct Remove {
-      stdfs::path p;
-      ~Remove() { ::unlink(p.c_str()); }
-    } remove{copy};
+    fs::OwnedTempDir tmp(store_.tmp_dir(), "db-");
+    stdfs::path copy = tmp.path() / "copy";
     try {
       copy_database(req_.root / e.path, copy);
     } catch (const NotADatabase& err) {

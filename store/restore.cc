@@ -48,9 +48,10 @@ void link_tree(const stdfs::path& from, const stdfs::path& to) {
 
 // A sibling directory of `staging` holding old entries moved out of the target when no
 // RENAME_EXCHANGE is available.
+// Where an entry-by-entry swap puts the old entries: beside the staging tree, inside the
+// staging's own temp dir (so they go with it).
 stdfs::path old_holder(const stdfs::path& staging) {
-  stdfs::path p = staging;
-  p += ".old";
+  stdfs::path p = staging.parent_path() / "old";
   if (!fs::exists(p)) fs::make_dir(p, 0700);
   return p;
 }
@@ -214,33 +215,22 @@ Staging::Staging(const stdfs::path& target, const std::string& keep) {
   }, ps{};
   beside_ = ::stat(target.c_str(), &ts) == 0 && ::stat(parent.c_str(), &ps) == 0 && ts.st_dev == ps.st_dev &&
             !fs::is_mount_point(target) && ::access(parent.c_str(), W_OK | X_OK) == 0;
-  std::string pid = std::to_string(::getpid());
   if (beside_) {
-    tmp_ = std::make_unique<fs::TempDir>(parent, staging_prefix_beside(target) + pid + "-");
+    own_ = std::make_unique<fs::OwnedTempDir>(parent, staging_prefix_beside(target));
   } else {
     fs::mkdirs(target / keep);
-    tmp_ = std::make_unique<fs::TempDir>(target / keep, kStagingPrefixInside + pid + "-");
+    own_ = std::make_unique<fs::OwnedTempDir>(target / keep, kStagingPrefixInside);
   }
-  path_ = tmp_->path();
+  path_ = own_->path() / "tree";
+  fs::make_dir(path_, 0700);
 }
 
-Staging::~Staging() {
-  stdfs::path old = path_;
-  old += ".old";
-  try {
-    fs::remove_tree(old);
-  } catch (const Error&) {
-    // A destructor cannot report: the next command sweeps what is left (remove_stale_staging).
-  }
-}
+Staging::~Staging() = default;
 
 void Staging::retire_into(const stdfs::path& trash) {
   fs::mkdirs(trash);
-  stdfs::path old = path_;
-  old += ".old";
-  if (fs::exists(old)) fs::rename(old, trash / old.filename());
-  fs::rename(path_, trash / path_.filename());
-  tmp_->release();
+  fs::rename(own_->path(), trash / own_->path().filename());
+  own_->release();
   fs::sync_dir(trash);
 }
 
@@ -286,15 +276,8 @@ void swap_path(const stdfs::path& target, const Staging& staging, const std::str
 }
 
 void remove_stale_staging(const stdfs::path& target, const std::string& keep) {
-  auto sweep = [](const stdfs::path& dir, const std::string& prefix) {
-    std::error_code ec;
-    for (const auto& e : stdfs::directory_iterator(dir, ec)) {
-      std::string name = e.path().filename().string();
-      if (fs::owner_gone(name, prefix)) fs::remove_tree(e.path());
-    }
-  };
-  sweep(target.parent_path(), staging_prefix_beside(target));
-  sweep(target / keep, kStagingPrefixInside);
+  fs::sweep_abandoned(target.parent_path(), staging_prefix_beside(target));
+  fs::sweep_abandoned(target / keep, kStagingPrefixInside);
 }
 
 }  // namespace mdb::store

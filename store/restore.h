@@ -85,8 +85,9 @@ void refuse_mounts_inside(const stdfs::path& target);
 // when the target is a mount point or its parent is not writable, inside `target/keep`
 // (per-entry swap). Refuses (refuse_mounts_inside, before anything is written) a target with
 // a mount point inside it: swapping its tree would carry the mount away and the removal of
-// the old tree would have to stop at it. Removed with its contents on destruction unless
-// retired.
+// the old tree would have to stop at it. The tree is `tree` inside an OwnedTempDir (so
+// the owner file is not part of it; an entry-by-entry swap puts the old entries in `old`
+// beside it), removed with its contents on destruction unless retired.
 class Staging {
  public:
   Staging(const stdfs::path& target, const std::string& keep);
@@ -94,13 +95,13 @@ class Staging {
   ~Staging();
   const stdfs::path& path() const { return path_; }
   bool beside() const { return beside_; }
-  // After a swap, moves what the staging holds (the old tree) into the directory `trash`
-  // (created when missing, on the target's filesystem), for the caller to delete with
-  // progress, or the next command when this one is killed meanwhile.
+  // After a swap, moves the staging's temp dir (holding the old tree) into the directory
+  // `trash` (created when missing, on the target's filesystem), for the caller to delete
+  // with progress, or the next command when this one is killed meanwhile.
   void retire_into(const stdfs::path& trash);
 
  private:
-  std::unique_ptr<fs::TempDir> tmp_;
+  std::unique_ptr<fs::OwnedTempDir> own_;
   stdfs::path path_;
   bool beside_ = false;
 };
@@ -117,8 +118,8 @@ void swap_tree(const stdfs::path& target, const Staging& staging, const std::str
 // missing parent directories are created.
 void swap_path(const stdfs::path& target, const Staging& staging, const std::string& rel);
 
-// Removes staging directories of restores whose process is gone (crashed), beside `target`
-// and inside `target/keep`.
+// Removes staging directories of restores whose process is gone (fs::sweep_abandoned),
+// beside `target` and inside `target/keep`.
 void remove_stale_staging(const stdfs::path& target, const std::string& keep);
 
 }  // namespace mdb::store

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "platform/temp_dir.h"
 #include "store/chunker.h"
 #include "store/local_backend.h"
 
@@ -104,7 +105,9 @@ void Store::check_config(const stdfs::path& dir) {
 void Store::remove_temporaries() {
   // Left by writers that died; we hold the lock, so no live writer owns them.
   backend_->remove_abandoned();
-  for (const std::string& name : list_dir(tmp_dir())) fs::remove_tree(tmp_dir() / name);
+  fs::sweep_abandoned(tmp_dir(), "");  // temp dirs of backups (one rule for every temp dir)
+  for (const std::string& name : list_dir(tmp_dir()))  // files: from before owned temp dirs
+    if (!stdfs::is_directory(tmp_dir() / name)) fs::remove_file(tmp_dir() / name);
 }
 
 void Store::refresh_reader() {
