@@ -183,7 +183,7 @@ uint64_t point_of(const stdfs::path& trace, const std::string& op, const std::st
   return 0;
 }
 
-// Killed while deleting the replaced tree: it waits in .mephisto-db/trash-<pid>, and the next
+// Killed while deleting the replaced tree: it waits in .mephisto-db/trash-XXXXXX, and the next
 // command of any kind (here a read-only one) finishes the deletion.
 TEST(RestoreTrash, KilledWhileDeletingTheNextCommandFinishes) {
   Dirs d;
