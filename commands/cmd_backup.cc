@@ -37,9 +37,8 @@ std::string pick_name(store::Store& store, const stdfs::path& backup_dir, bool z
 int back_up(Context& ctx, const BackupOptions& opts, std::optional<std::string>& saved) {
   auto started = std::chrono::steady_clock::now();
   ctx.console.echo_options(option_settings(opts));
-  DataDir dir = prepare_data_dir(ctx);
+  DataDir dir = prepare_data_dir(ctx, DbCommand::Backup);
   check_store_outside(dir, ctx.locations().store_dir);
-  check_databases_readable(dir);
   // Keeps import, restore and export -del out while we read. A data dir we may only read
   // (another user's, a read-only mount) is backed up without it.
   std::optional<DataDirLock> lock;

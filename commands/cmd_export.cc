@@ -264,7 +264,7 @@ int export_data(Context& ctx, const ExportOptions& opts, const DataDir& dir, std
 // The export, saying what became of the data when a signal stops it.
 int export_command(Context& ctx, const ExportOptions& opts, std::optional<stdfs::path>& saved) {
   ctx.console.echo_options(export_option_settings(opts));
-  DataDir dir = prepare_data_dir(ctx);
+  DataDir dir = prepare_data_dir(ctx, opts.delete_exported ? DbCommand::ExportDelete : DbCommand::Export);
   try {
     return export_data(ctx, opts, dir, saved);
   } catch (const interrupt::Interrupted& e) {  // everything in export_data has unwound, the change rolled back

@@ -258,7 +258,7 @@ int import_command(Context& ctx, const ImportOptions& opts) {
   require_file_option(opts.file);
   ConflictResolver resolver = ConflictResolver::from_option(opts.conflict_resolver);
   stdfs::path zip_path = resolve_dump_file(ctx, opts.file);
-  DataDir dir = prepare_data_dir(ctx, DataDirUse::Any);
+  DataDir dir = prepare_data_dir(ctx, DbCommand::Import);
   try {
     return import_dump(ctx, opts, resolver, zip_path, dir);
   } catch (const interrupt::Interrupted& e) {  // the change, if it began, has been rolled back

@@ -149,7 +149,7 @@ void report_json(Context& ctx, const store::PruneReport& r, bool dry_run) {
 // The prune; `started` is set once the store may have changed.
 int prune_command(Context& ctx, const PruneOptions& opts, bool& started) {
   store::PrunePolicy policy = policy_of(opts);
-  recover_before_reading(ctx);
+  recover_before_reading(ctx, DbCommand::Prune);
   if (!store::Store::exists(ctx.locations().store_dir))
     throw Error("There is no store at " + ctx.locations().store_dir.string() +
                 ", so there is nothing to prune (--store / MEPHISTO_STORE choose another).",

@@ -183,7 +183,7 @@ int restore(Context& ctx, const RestoreOptions& opts, const DataDir& dir) {
 int restore_command(Context& ctx, const RestoreOptions& opts) {
   ctx.console.echo_options(option_settings(opts));
   require_file_option(opts.file);
-  DataDir dir = prepare_data_dir(ctx, DataDirUse::Any);
+  DataDir dir = prepare_data_dir(ctx, DbCommand::Restore);
   try {
     return restore(ctx, opts, dir);
   } catch (const interrupt::Interrupted& e) {  // the staging dir has been removed

@@ -19,7 +19,7 @@ std::string pad(std::string s, size_t width) {
 
 
 int list_snapshots(Context& ctx) {
-  recover_before_reading(ctx);
+  recover_before_reading(ctx, DbCommand::Snapshots);
   const stdfs::path& dir = ctx.locations().store_dir;
   ctx.console.set("store", dir.string());
   ctx.console.set("snapshots", nlohmann::ordered_json::array());

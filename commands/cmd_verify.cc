@@ -121,7 +121,7 @@ int verify(Context& ctx, const VerifyOptions& opts, bool& repaired) {
 int run_verify(Context& ctx, const VerifyOptions& opts) {
   bool repaired = false;
   try {
-    recover_before_reading(ctx);
+    recover_before_reading(ctx, DbCommand::Verify);
     return verify(ctx, opts, repaired);
   } catch (const interrupt::Interrupted& e) {
     throw e.with_outcome(repaired ? "the index was rebuilt, but the check stopped before it finished."

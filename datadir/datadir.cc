@@ -23,12 +23,7 @@ DataDir DataDir::open_existing(const stdfs::path& root) {
   if (::access(root.c_str(), R_OK | X_OK) != 0)
     throw Error("The data directory " + root.string() + " is not readable: " + std::strerror(errno) +
                 ".", ErrorKind::Io);
-  DataDir dir(root);
-  stdfs::path db = dir.db_path(DbId::Mephisto);
-  if (!fs::exists(db))
-    throw Error("The data directory " + root.string() + " has no Mephisto database (database.db).",
-                ErrorKind::NotFound);
-  return dir;
+  return DataDir(root);
 }
 
 bool DataDir::has_db(DbId db) const { return fs::exists(db_path(db)); }
@@ -48,27 +43,6 @@ stdfs::path run_dir_path(const std::optional<std::string>& project_name, int64_t
 
 stdfs::path DataDir::run_dir(const std::optional<std::string>& project_name, int64_t task_run_id) const {
   return root_ / run_dir_path(project_name, task_run_id);
-}
-
-void check_tables_present(const SchemaInfo& schema, SchemaKind kind, const stdfs::path& path) {
-  sql::Db reference = sql::Db::open(":memory:", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_MEMORY);
-  create_schema(reference, kind);
-  std::vector<std::string> missing;
-  for (const TableInfo& t : read_schema(reference).tables)
-    if (!schema.find(t.name) && t.name != "unit_review" && t.name != "migrations") missing.push_back(t.name);
-  if (missing.empty()) return;
-  std::string list;
-  for (const std::string& m : missing) list += (list.empty() ? "" : ", ") + m;
-  throw Error("The database " + path.string() + " lacks the table" + (missing.size() > 1 ? "s " : " ") + list +
-              " that Mephisto creates in it; it is damaged or not a Mephisto database.", ErrorKind::Damaged);
-}
-
-sql::Db DataDir::open_db(DbId db, bool readonly) const {
-  stdfs::path path = db_path(db);
-  if (!fs::exists(path)) throw Error("The database " + path.string() + " does not exist.", ErrorKind::NotFound);
-  sql::Db handle = readonly ? sql::Db::open_readonly(path) : sql::Db::open(path);
-  if (db != DbId::Mephisto && db != DbId::Inhouse) check_tables_present(read_schema(handle), schema_kind_of(db), path);
-  return handle;
 }
 
 std::vector<std::string> DataDir::provider_types(const sql::Db& mephisto) const {

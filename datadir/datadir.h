@@ -19,8 +19,8 @@ class DataDir {
  public:
   explicit DataDir(stdfs::path root) : root_(std::move(root)) {}
 
-  // Checks that `root` is a readable directory holding a SQLite `database.db`; throws a
-  // one-paragraph error naming the path otherwise. Creates nothing.
+  // Checks that `root` is a readable directory; throws a one-paragraph error naming the path
+  // otherwise. Creates nothing. What its databases may be is check_databases' (classify.h).
   static DataDir open_existing(const stdfs::path& root);
 
   const stdfs::path& root() const { return root_; }
@@ -31,10 +31,6 @@ class DataDir {
   stdfs::path run_dir(const std::optional<std::string>& project_name, int64_t task_run_id) const;
   // Our folder (journal marker, locks); never exported, never restored over.
   stdfs::path meta_dir() const { return root_ / ".mephisto-db"; }
-
-  // Opens an existing DB; for provider datastores also checks every table of the final
-  // schema is present (a table missing is an error naming the file and the table).
-  sql::Db open_db(DbId db, bool readonly = false) const;
 
   // Provider types of the local `requesters`, in the order SQLite returns
   // `SELECT provider_type FROM requesters`, duplicates dropped (the original's query).
@@ -54,9 +50,6 @@ std::string project_dir_problem(const Value& project_name);
 // project (nullopt). A name with a project_dir_problem throws mdb::Error: nothing outside
 // data/runs/ is ever named from a database value.
 stdfs::path run_dir_path(const std::optional<std::string>& project_name, int64_t task_run_id);
-
-// Checks that `schema` (read from `path`) has every table the final schema of `kind` has.
-void check_tables_present(const SchemaInfo& schema, SchemaKind kind, const stdfs::path& path);
 
 // Creates `path` (and its parent dir) as a fresh database with the final schema of `db`.
 sql::Db create_database(const stdfs::path& path, DbId db);

@@ -46,7 +46,7 @@ void roll_back(Context& ctx, const DataDir& dir, const store::ChangeRecord& m, s
                 " is not in the store " + m.store + ". The journal marker " + journal_marker_path(dir).string() +
                 " was left in place.", ErrorKind::NotFound);
   std::optional<ExclusiveDbLocks> own;
-  if (!locks) locks = &own.emplace(dir, true);
+  if (!locks) locks = &own.emplace(dir);
   store::Staging staging(dir.root(), kMetaDirName);
   store::SnapshotSource src(store, snap->record);
   ConsoleReporter reporter(ctx.console);
@@ -200,17 +200,20 @@ std::vector<store::Pin> live_pins(store::Backend& store, bool drop_dead) {
   return live;
 }
 
-DataDir prepare_data_dir(Context& ctx, DataDirUse use) {
+DataDir prepare_data_dir(Context& ctx, DbCommand command) {
   stdfs::path root = ctx.locations().data_dir;
   std::error_code ec;
   stdfs::path real = stdfs::canonical(root, ec);
   if (!ec) root = real;
-  if (use == DataDirUse::Any && !fs::exists(root)) return DataDir(root);
+  bool must_exist = policy(command).missing == Verdict::Refuse;
+  if (!must_exist && !fs::exists(root)) return DataDir(root);
   if (stdfs::is_directory(root, ec)) recover_interrupted_change(ctx, DataDir(root));
-  if (use == DataDirUse::Existing) return DataDir::open_existing(root);
+  if (must_exist) DataDir::open_existing(root);
   if (!stdfs::is_directory(root, ec))
     throw Error("The data directory " + root.string() + " is not a directory.");
-  return DataDir(root);
+  DataDir dir(root);
+  check_databases(ctx.console, dir, command);
+  return dir;
 }
 
 void recover_interrupted_change(Context& ctx, const DataDir& dir) {
@@ -228,7 +231,7 @@ void recover_interrupted_change(Context& ctx, const DataDir& dir) {
   empty_stale_trash(ctx, dir);
 }
 
-void recover_before_reading(Context& ctx) {
+void recover_before_reading(Context& ctx, DbCommand command) {
   stdfs::path configured;
   try {
     configured = ctx.locations().data_dir;
@@ -247,6 +250,7 @@ void recover_before_reading(Context& ctx) {
     ctx.console.warn(std::string("Warning: could not finish what an interrupted command left in the data directory ") +
                      root.string() + ": " + e.what());
   }
+  check_databases(ctx.console, dir, command);
 }
 
 AtomicChange::AtomicChange(Context& ctx, const DataDir& dir, std::string command) : ctx_(ctx), dir_(dir) {

@@ -75,6 +75,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "datadir/classify.h"
 #include "datadir/context.h"
 #include "datadir/datadir.h"
 #include "platform/temp_dir.h"
@@ -92,21 +93,18 @@ class Store;
 }  // namespace mdb::store
 namespace mdb::core {
 
-// How a command uses the data dir it resolves.
-enum class DataDirUse {
-  Existing,  // must hold database.db (export, import into an existing dir, backup)
-  Any,       // may be missing or empty; created when missing (restore, import into a fresh dir)
-};
-
 // The one entry point of commands that take a data dir: resolves it (symlinks resolved, so
-// swaps act on the real directory), checks it, and runs recover_interrupted_change.
-DataDir prepare_data_dir(Context& ctx, DataDirUse use = DataDirUse::Existing);
+// swaps act on the real directory), runs recover_interrupted_change, then checks it and its
+// databases by `command`'s row of the policy table (classify.h): export, export -del and backup
+// need database.db; import and restore take a missing data dir (created later).
+DataDir prepare_data_dir(Context& ctx, DbCommand command);
 
-// For the commands that only read the data dir (snapshots, verify, prune): when the configured
+// For the commands that only read the store (snapshots, verify, prune): when the configured
 // data dir exists, runs recover_interrupted_change on it first, as every command does ("the
-// next command of any kind"). A marker whose process is still running is left alone, and a
-// recovery that fails is a warning: listing and checking the store must work even then.
-void recover_before_reading(Context& ctx);
+// next command of any kind"), then check_databases for `command` (warnings only). A marker
+// whose process is still running is left alone, and a recovery that fails is a warning:
+// listing and checking the store must work even then.
+void recover_before_reading(Context& ctx, DbCommand command);
 
 // If `.mephisto-db/journal` exists (an earlier command died mid-change), restores the
 // snapshot it names exactly (files added after it removed, DB sidecar files removed),

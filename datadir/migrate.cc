@@ -175,7 +175,12 @@ void create_indexes(sql::Db& db, DbId id, std::string_view schema) {
 
 }  // namespace
 
-std::vector<std::string> missing_migrations(const sql::Db& db, DbId id, std::string_view schema) {
+bool made_when_missing(std::string_view table) {
+  return table == "migrations" || table == "imported_data" || table == "worker_review" || table == "unit_review";
+}
+
+std::vector<std::string> missing_migrations(const sql::Db& db, DbId id) {
+  std::string schema = schema_name(id);
   std::vector<std::string> out;
   std::vector<std::string_view> all = migrations_of(id);
   if (all.empty()) return out;
@@ -193,11 +198,11 @@ std::vector<std::string> missing_migrations(const sql::Db& db, DbId id, std::str
   return out;
 }
 
-std::vector<std::string> apply_migrations(sql::Db& db, DbId id, std::string_view schema) {
-  std::vector<std::string> names = missing_migrations(db, id, schema);
-  if (names.empty()) return names;
-  if (db.query_value("PRAGMA foreign_keys").i != 0)
-    throw Error("internal: migrations must run in a transaction begun with foreign keys off");
+namespace {
+
+// Applies `names` (missing_migrations) to the DB `id`.
+void apply(sql::Db& db, DbId id, const std::vector<std::string>& names) {
+  std::string schema = schema_name(id);
   create_bookkeeping_tables(db, id, schema);
   sql::Stmt record = db.prepare("INSERT INTO " + sql::quote_ident(schema) +
                                 ".migrations (name, status) VALUES (?1, 'completed')");
@@ -212,14 +217,58 @@ std::vector<std::string> apply_migrations(sql::Db& db, DbId id, std::string_view
     record.run();
   }
   create_indexes(db, id, schema);
-  return names;
 }
 
-std::string migration_notice(const std::string& db_file, const std::vector<std::string>& names) {
+}  // namespace
+
+std::vector<Migrated> migrate(sql::Db& db, const std::vector<DbId>& ids) {
+  std::vector<Migrated> out;
+  for (DbId id : ids) {
+    std::vector<std::string> names = missing_migrations(db, id);
+    if (names.empty()) continue;
+    if (db.query_value("PRAGMA foreign_keys").i != 0)
+      throw Error("internal: migrations must run in a transaction begun with foreign keys off");
+    apply(db, id, names);
+    out.push_back({id, std::move(names)});
+  }
+  return out;
+}
+
+std::string Migrated::notice() const {
   std::string list;
   for (const std::string& n : names) list += (list.empty() ? "" : ", ") + n;
-  return "Applied Mephisto's migration" + std::string(names.size() > 1 ? "s " : " ") + list + " to " + db_file +
-         " (as Mephisto itself would before using it).";
+  return "Applied Mephisto's migration" + std::string(names.size() > 1 ? "s " : " ") + list + " to " +
+         std::string(db_spec(db).file) + " (as Mephisto itself would before using it).";
+}
+
+DataDirMigration migrate_data_dir(const DataDir& dir) {
+  std::vector<DbId> needed;  // DBs present that lack migrations
+  {
+    sql::Db probe = sql::Db::open_readonly(dir.db_path(DbId::Mephisto));
+    for (const DbSpec& spec : databases()) {
+      if (spec.id == DbId::Inhouse || !dir.has_db(spec.id)) continue;
+      if (spec.id != DbId::Mephisto) attach(probe, dir.db_path(spec.id).string(), spec.id);
+      if (!missing_migrations(probe, spec.id).empty()) needed.push_back(spec.id);
+    }
+  }
+  if (needed.empty()) return {};
+  sql::Db conn = sql::Db::open(dir.db_path(DbId::Mephisto));
+  for (DbId db : needed)
+    if (db != DbId::Mephisto) attach(conn, dir.db_path(db).string(), db);
+  // Tables are rebuilt (dropped and recreated) as the original does: foreign keys off, and on
+  // again only after the commit.
+  conn.exec("PRAGMA foreign_keys = OFF");
+  DataDirMigration result;
+  {
+    sql::Transaction txn(conn);
+    for (const Migrated& m : migrate(conn, needed)) {
+      result.notices.push_back(m.notice());
+      if (m.db == DbId::Mephisto) result.mephisto = m.names;
+    }
+    txn.commit();
+  }
+  conn.exec("PRAGMA foreign_keys = ON");
+  return result;
 }
 
 }  // namespace mdb::core

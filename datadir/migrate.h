@@ -1,6 +1,6 @@
 #pragma once
 // The original's schema migrations (data-dir.md "Schemas and migrations"). The original migrates
-// every DB at the start of every command; we do it only in export, import and restore, inside the
+// every DB at the start of every command; we do it only in export and import, inside the
 // command's own atomic step, and say so.
 //
 // Migrations known (by the name the original records in each DB's `migrations` table):
@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "datadir/datadir.h"
 #include "datadir/registry.h"
 #include "platform/sqlite.h"
 
@@ -25,17 +26,38 @@ namespace mdb::core {
 // The Mephisto DB migration that drops `unit_review` (after moving its rows into worker_review).
 inline constexpr std::string_view kModifyQualifications = "20241002_modify_qualifications";
 
-// Names of the original's migrations that the DB attached as `schema` lacks (no row with status
-// 'completed'), in the order they apply. Empty when the DB is up to date. Reads only.
-std::vector<std::string> missing_migrations(const sql::Db& db, DbId id, std::string_view schema = "main");
+// Whether `table` is one a DB may lack without being damaged: migrate() creates it (migrations,
+// imported_data, worker_review), or the original's start-up does (unit_review).
+bool made_when_missing(std::string_view table);
 
-// Applies the missing migrations to the DB attached as `schema`, recording each in its
-// `migrations` table, and returns their names. Runs inside the caller's transaction, which must
-// have been begun with foreign keys off (`PRAGMA foreign_keys = OFF` before BEGIN: tables are
-// dropped and rebuilt, as the original does); the caller checks foreign keys before committing.
-std::vector<std::string> apply_migrations(sql::Db& db, DbId id, std::string_view schema = "main");
+// Names of the original's migrations that the DB `id` (on `db` as schema_name(id)) lacks (no row
+// with status 'completed'), in the order they apply. Empty when the DB is up to date. Reads only.
+std::vector<std::string> missing_migrations(const sql::Db& db, DbId id);
 
-// The sentence a command prints after migrating: names the file and the migrations.
-std::string migration_notice(const std::string& db_file, const std::vector<std::string>& names);
+// What migrate() applied to one DB.
+struct Migrated {
+  DbId db;
+  std::vector<std::string> names;
+  // The sentence a command prints after migrating: names the file and the migrations.
+  std::string notice() const;
+};
+
+// The one migration driver. Applies the missing migrations of each DB of `ids` on `db` (the
+// Mephisto DB as main, datastores attached under schema_name), recording each in the DB's
+// `migrations` table; returns what it applied, in `ids` order, DBs already up to date left out.
+// Runs inside the caller's transaction, which must have been begun with foreign keys off
+// (`PRAGMA foreign_keys = OFF` before BEGIN: tables are dropped and rebuilt, as the original
+// does); the caller checks foreign keys before committing.
+std::vector<Migrated> migrate(sql::Db& db, const std::vector<DbId>& ids);
+
+struct DataDirMigration {
+  std::vector<std::string> notices;   // one sentence per migrated file, to print
+  std::vector<std::string> mephisto;  // the migrations applied to database.db
+};
+
+// migrate() over every DB of the data dir that lacks migrations, in one SQLite transaction of
+// its own over all of them (atomic across the files). Changes nothing when every DB is up to
+// date.
+DataDirMigration migrate_data_dir(const DataDir& dir);
 
 }  // namespace mdb::core

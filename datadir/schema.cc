@@ -1,5 +1,8 @@
 #include "datadir/schema.h"
 
+#include <array>
+#include <mutex>
+
 #include "base/error.h"
 
 namespace mdb::core {
@@ -125,6 +128,32 @@ void create_schema(sql::Db& db, SchemaKind kind, std::string_view schema) {
     ins.bind(1, name);
     ins.run();
   }
+}
+
+const SchemaInfo& final_schema(SchemaKind kind) {
+  constexpr size_t kKinds = static_cast<size_t>(SchemaKind::LegacyProlific) + 1;
+  static std::array<std::once_flag, kKinds> once;
+  static std::array<SchemaInfo, kKinds> schemas;
+  size_t i = static_cast<size_t>(kind);
+  std::call_once(once.at(i), [&] {
+    sql::Db mem = sql::Db::open(":memory:", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_MEMORY);
+    create_schema(mem, kind);
+    schemas[i] = read_schema(mem);
+  });
+  return schemas[i];
+}
+
+const SchemaInfo& final_schema(DbId db) {
+  static const SchemaInfo kNone;
+  return db == DbId::Inhouse ? kNone : final_schema(schema_kind_of(db));
+}
+
+std::string schema_name(DbId db) { return db == DbId::Mephisto ? "main" : std::string(db_spec(db).key); }
+
+void attach(sql::Db& db, const std::string& file, DbId id) {
+  sql::Stmt s = db.prepare("ATTACH DATABASE ?1 AS " + sql::quote_ident(schema_name(id)));
+  s.bind(1, file);
+  s.run();
 }
 
 }  // namespace mdb::core

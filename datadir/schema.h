@@ -52,4 +52,16 @@ void create_schema(sql::Db& db, SchemaKind kind, std::string_view schema = "main
 std::string in_schema(std::string_view stmt, std::string_view schema);
 SchemaKind schema_kind_of(DbId db);
 
+// The final schema a DB of `kind` is created with (schema_sql.h, data-dir.md), whatever a file
+// holds: read back from an in-memory DB made with create_schema, once per kind per process.
+const SchemaInfo& final_schema(SchemaKind kind);
+// final_schema(schema_kind_of(db)); empty for a DB no schema is known for (inhouse).
+const SchemaInfo& final_schema(DbId db);
+
+// The name a DB of a data dir has on a connection that holds several (export's Source, import's
+// connections): "main" for the Mephisto DB, its provider type for a datastore attached beside it.
+std::string schema_name(DbId db);
+// Attaches the database `file` (a path, a file: URI or ":memory:") to `db` as schema_name(id).
+void attach(sql::Db& db, const std::string& file, DbId id);
+
 }  // namespace mdb::core

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <ctime>
 
+#include "datadir/classify.h"
 #include "datadir/registry.h"
 #include "base/interrupt.h"
 #include "platform/env.h"
@@ -15,20 +16,6 @@ std::vector<std::string> database_paths() {
   std::vector<std::string> out;
   for (const DbSpec& d : databases()) out.emplace_back(d.file);
   return out;
-}
-
-void check_databases_readable(const DataDir& dir) {
-  for (const std::string& rel : database_paths()) {
-    stdfs::path path = dir.root() / rel;
-    if (!fs::exists(path)) continue;
-    sql::Db db = sql::Db::open_readonly(path);
-    int rc = sqlite3_exec(db.get(), "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr) & 0xff;
-    if (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED) continue;
-    if (rc == SQLITE_INTERRUPT) interrupt::check();
-    throw Error("The database " + path.string() + " cannot be read as SQLite (" + sqlite3_errstr(rc) +
-                "), so a backup of this data directory would not restore a working one. Repair or replace that "
-                "file (a copy with `cp` keeps it as it is), then back up again.", ErrorKind::Damaged);
-  }
 }
 
 std::string timestamp_now() {
@@ -53,29 +40,19 @@ std::optional<DataDirLock> DataDirLock::try_take(const DataDir& dir, const std::
   return lock;
 }
 
-ExclusiveDbLocks::ExclusiveDbLocks(const DataDir& dir, bool tolerate_damaged) {
-  for (const std::string& rel : database_paths()) {
-    stdfs::path path = dir.root() / rel;
+ExclusiveDbLocks::ExclusiveDbLocks(const DataDir& dir) {
+  for (const DbSpec& spec : databases()) {
+    stdfs::path path = dir.db_path(spec.id);
     if (!fs::exists(path)) continue;
-    auto in_use = [&] {
-      return Error("The database " + path.string() +
-                   " is in use by another process (is Mephisto running?). Stop it, "
-                   "then try again.", ErrorKind::Busy);
-    };
+    auto in_use = [&] { return Error(database_in_use(path), ErrorKind::Busy); };
     sql::Db db;
     try {
       db = sql::Db::open(path);
     } catch (const Error&) {
-      if (tolerate_damaged) continue;
-      // Distinguish "locked" from "not a database" for the message.
-      sqlite3* probe = nullptr;
-      bool busy = sqlite3_open_v2(path.c_str(), &probe, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK &&
-                  sqlite3_exec(probe, "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr) == SQLITE_BUSY;
-      sqlite3_close_v2(probe);
-      if (busy) throw in_use();
-      throw;
+      if (classify(path, spec.id, DbAccess::Write).state == DbState::Busy) throw in_use();
+      continue;  // damaged
     }
-    sqlite3_busy_timeout(db.get(), 2000);
+    sqlite3_busy_timeout(db.get(), kBusyWaitMs);
     // A WAL database keeps committed pages in its -wal file: move them into the main file
     // first, so the locked file alone holds the whole database.
     int rc = SQLITE_OK;
@@ -83,11 +60,8 @@ ExclusiveDbLocks::ExclusiveDbLocks(const DataDir& dir, bool tolerate_damaged) {
       rc = sqlite3_exec(db.get(), "PRAGMA wal_checkpoint(TRUNCATE)", nullptr, nullptr, nullptr);
     if (rc == SQLITE_OK) rc = sqlite3_exec(db.get(), "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr);
     if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED) throw in_use();
-    if (rc != SQLITE_OK) {
-      if (tolerate_damaged) continue;
-      db.fail("cannot lock");
-    }
-    dbs_.emplace_back(rel, std::move(db));
+    if (rc != SQLITE_OK) continue;  // damaged
+    dbs_.emplace_back(std::string(spec.file), std::move(db));
   }
 }
 

@@ -27,11 +27,6 @@ inline constexpr const char* kMetaDirName = ".mephisto-db";
 // registry), relative to it: backups copy these with the online backup API.
 std::vector<std::string> database_paths();
 
-// Refuses (mdb::Error naming the file) a data dir whose database or datastore SQLite cannot
-// read: a backup of it would not restore a working data dir. A database busy in another
-// process is not damaged and passes.
-void check_databases_readable(const DataDir& dir);
-
 // "YYYY_MM_DD_HH_MM_SS" in local time (the original's backup and dump names).
 std::string timestamp_now();
 
@@ -49,11 +44,12 @@ class DataDirLock {
 };
 
 // Exclusive SQLite locks on every database of a data dir, held until destruction, so no
-// Mephisto process reads or writes them meanwhile. Refuses (mdb::Error) when a database
-// is in use. With `tolerate_damaged`, a file SQLite cannot open is skipped instead.
+// Mephisto process reads or writes them meanwhile. Refuses (mdb::Error) when a database is in
+// use. A file SQLite cannot lock otherwise (damaged: the command's policy let it through, see
+// classify.h) is skipped: snapshots copy it as a plain file, and restore replaces it.
 class ExclusiveDbLocks {
  public:
-  explicit ExclusiveDbLocks(const DataDir& dir, bool tolerate_damaged = false);
+  explicit ExclusiveDbLocks(const DataDir& dir);
   // The locked connection of a database (relative path), or nullptr.
   sqlite3* connection(const std::string& rel) const;
 

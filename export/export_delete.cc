@@ -57,7 +57,7 @@ class Doomed {
 
  private:
   std::string name(DbId db, std::string_view table) const {
-    return "del:" + src_.schema_name(db) + "." + std::string(table);
+    return "del:" + schema_name(db) + "." + std::string(table);
   }
   Source& src_;
   const Selection& sel_;
@@ -232,7 +232,7 @@ DeleteResult delete_exported(Source& src, const Selection& sel, const std::vecto
   for (const DbSpec& spec : databases()) {
     if (!src.attached(spec.id)) continue;
     Value broken =
-        src.conn().query_value("SELECT count(*) FROM " + qi(src.schema_name(spec.id)) + ".pragma_foreign_key_check");
+        src.conn().query_value("SELECT count(*) FROM " + qi(schema_name(spec.id)) + ".pragma_foreign_key_check");
     if (broken.i != 0)
       throw Error("Cannot delete the exported data: " + src.file_of(spec.id) + " would break " + broken.to_string() +
                   " foreign keys.", ErrorKind::Conflict);

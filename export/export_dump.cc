@@ -173,7 +173,7 @@ DumpRows write_dump_rows(Source& src, const Selection& sel, const DumpMetadata& 
       std::string query = sel.rows_sql(*d.db, table);
       std::vector<std::string> columns;
       if (query.empty()) {  // a table the DB lacks (see DumpDb): empty, with its final columns
-        for (const ColumnInfo& c : src.final_schema(*d.db).find(table)->columns) columns.push_back(c.name);
+        for (const ColumnInfo& c : final_schema(*d.db).find(table)->columns) columns.push_back(c.name);
         capnp.begin_table(d.key, table, columns);
       } else {
         sql::Stmt s = src.conn().prepare(query);

@@ -74,7 +74,7 @@ Selection Selection::qualifications(Source& src, const std::optional<std::vector
 }
 
 std::string Selection::sel_table(DbId db, std::string_view table) const {
-  return "temp." + qi("sel:" + src_->schema_name(db) + "." + std::string(table));
+  return "temp." + qi("sel:" + schema_name(db) + "." + std::string(table));
 }
 
 bool Selection::selects_all(DbId db, std::string_view table) const {
@@ -87,7 +87,7 @@ void Selection::create_sets() {
   for (const DbSpec& spec : databases()) {
     if (!src_->attached(spec.id)) continue;
     for (const TableInfo& t : src_->schema(spec.id).tables)
-      src_->conn().exec("CREATE TEMP TABLE IF NOT EXISTS " + qi("sel:" + src_->schema_name(spec.id) + "." + t.name) +
+      src_->conn().exec("CREATE TEMP TABLE IF NOT EXISTS " + qi("sel:" + schema_name(spec.id) + "." + t.name) +
                         " (rid INTEGER PRIMARY KEY)");
   }
 }

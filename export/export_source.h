@@ -26,15 +26,11 @@ class Source {
   sql::Db& conn() { return conn_; }
   const DataDir& dir() const { return dir_; }
   bool attached(DbId db) const;
-  // The schema name in SQL: "main" or the provider type.
-  std::string schema_name(DbId db) const;
   // `"schema"."table"`, for SQL text.
   std::string qualified(DbId db, std::string_view table) const;
   // The DB's schema; for a datastore that does not exist, the final schema it would be created
   // with (so a full dump lists its tables, empty, as the original does).
   const SchemaInfo& schema(DbId db) const;
-  // The final schema a DB of this kind is created with (data-dir.md), whatever the file holds.
-  const SchemaInfo& final_schema(DbId db) const;
   // References of every attached DB (declared foreign keys plus the registry), only those whose
   // target table is attached too.
   const std::vector<Reference>& references() const { return references_; }
@@ -45,18 +41,7 @@ class Source {
   DataDir dir_;
   sql::Db conn_;
   std::vector<std::optional<SchemaInfo>> schemas_;  // by DbId; set for attached DBs
-  mutable std::vector<std::optional<SchemaInfo>> final_schemas_;
   std::vector<Reference> references_;
 };
-
-struct DataDirMigration {
-  std::vector<std::string> notices;   // one sentence per migrated file, to print
-  std::vector<std::string> mephisto;  // the migrations applied to database.db
-};
-
-// Applies the original's migrations to every DB of the data dir that lacks them, in one SQLite
-// transaction over all of them (atomic across the files). Changes nothing when every DB is up to
-// date.
-DataDirMigration migrate_data_dir(const DataDir& dir);
 
 }  // namespace mdb::core

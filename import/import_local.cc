@@ -28,12 +28,6 @@ std::string file_uri(const stdfs::path& path) {
   return out + "?mode=ro";
 }
 
-void attach(sql::Db& db, const std::string& file, const std::string& schema) {
-  sql::Stmt s = db.prepare("ATTACH DATABASE ?1 AS " + sql::quote_ident(schema));
-  s.bind(1, file);
-  s.run();
-}
-
 // Copies the database at `path` into the (empty, in-memory) schema `schema` of `db`.
 void copy_into(sql::Db& db, const std::string& schema, const stdfs::path& path) {
   sql::Db src = sql::Db::open_readonly(path);
@@ -44,26 +38,28 @@ void copy_into(sql::Db& db, const std::string& schema, const stdfs::path& path) 
   if (rc != SQLITE_DONE) src.fail("copying it for the import's checks");
 }
 
+// Whether the DB at `path` lacks none of the original's migrations (opened as `main`).
 bool up_to_date(const stdfs::path& path, DbId id) {
-  return missing_migrations(sql::Db::open_readonly(path), id).empty();
+  if (id == DbId::Mephisto) return missing_migrations(sql::Db::open_readonly(path), id).empty();
+  sql::Db db = sql::Db::open(":memory:", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI);
+  attach(db, file_uri(path), id);  // where missing_migrations looks for it
+  return missing_migrations(db, id).empty();
 }
 
-// The schema `schema` (attached in memory, or an in-memory main) as the import will find it.
-void fill_view(sql::Db& db, DbId id, const std::string& schema, const stdfs::path& path) {
+// The DB `id` (attached in memory, or an in-memory main) as the import will find it.
+void fill_view(sql::Db& db, DbId id, const stdfs::path& path) {
   if (!fs::exists(path)) {
-    create_schema(db, schema_kind_of(id), schema);
+    create_schema(db, schema_kind_of(id), schema_name(id));
     return;
   }
-  copy_into(db, schema, path);
+  copy_into(db, schema_name(id), path);
   db.exec("PRAGMA foreign_keys = OFF");
   sql::Transaction txn(db);
-  apply_migrations(db, id, schema);
+  migrate(db, {id});
   txn.commit();
 }
 
 }  // namespace
-
-std::string schema_name(DbId db) { return db == DbId::Mephisto ? "main" : std::string(db_spec(db).key); }
 
 std::vector<DbId> provider_dbs_with_rows(Dump& dump) {
   std::vector<DbId> out;
@@ -86,16 +82,15 @@ sql::Db open_for_reading(const DataDir& dir, Dump& dump) {
     db = sql::Db::open(file_uri(main_path), SQLITE_OPEN_READWRITE | SQLITE_OPEN_URI);
   } else {
     db = sql::Db::open(":memory:", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI);
-    fill_view(db, DbId::Mephisto, "main", main_path);
+    fill_view(db, DbId::Mephisto, main_path);
   }
   for (DbId id : provider_dbs_with_rows(dump)) {
     stdfs::path path = dir.db_path(id);
-    std::string schema = schema_name(id);
     if (fs::exists(path) && up_to_date(path, id)) {
-      attach(db, file_uri(path), schema);
+      attach(db, file_uri(path), id);
     } else {
-      attach(db, ":memory:", schema);
-      fill_view(db, id, schema, path);
+      attach(db, ":memory:", id);
+      fill_view(db, id, path);
     }
   }
   return db;
@@ -159,15 +154,14 @@ WriteConnection::WriteConnection(const DataDir& dir, Dump& dump, AtomicChange& c
   db = sql::Db::create(dir.db_path(DbId::Mephisto));
   if (foreign_keys_off) db.exec("PRAGMA foreign_keys = OFF");
   for (DbId id : ids)
-    if (id != DbId::Mephisto) attach(db, dir.db_path(id).string(), schema_name(id));
+    if (id != DbId::Mephisto) attach(db, dir.db_path(id).string(), id);
   txn.emplace(db);
   for (DbId id : created) {
     create_schema(db, schema_kind_of(id), schema_name(id));
     if (id != DbId::Mephisto) notices.push_back("Created the " + std::string(db_spec(id).key) + " datastore " +
                                                 std::string(db_spec(id).file) + ".");
   }
-  for (DbId id : to_migrate)
-    notices.push_back(migration_notice(std::string(db_spec(id).file), apply_migrations(db, id, schema_name(id))));
+  for (const Migrated& m : migrate(db, to_migrate)) notices.push_back(m.notice());
   if (foreign_keys_off) violations_before = foreign_key_violations(db, ids);
 }
 

@@ -9,14 +9,12 @@
 
 #include "export/dangling.h"
 #include "datadir/datadir.h"
+#include "datadir/schema.h"
 #include "import/import_dump.h"
 
 namespace mdb::core {
 
 class AtomicChange;
-
-// The schema name a database has on these connections.
-std::string schema_name(DbId db);
 
 // One row of PRAGMA foreign_key_check: ordered by where it is (the parent follows from fkid).
 struct FkViolation {

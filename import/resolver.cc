@@ -1,7 +1,6 @@
 #include "import/resolver.h"
 
 #include <charconv>
-#include <map>
 
 #include <nlohmann/json.hpp>
 
@@ -44,16 +43,8 @@ std::string method_list() {
 
 // Column names of a table in the final schema the original creates (empty if no such table).
 std::vector<std::string> final_columns(DbId db, std::string_view table) {
-  static std::map<SchemaKind, SchemaInfo> cache;
-  SchemaKind kind = schema_kind_of(db);
-  auto it = cache.find(kind);
-  if (it == cache.end()) {
-    sql::Db mem = sql::Db::open(":memory:", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-    create_schema(mem, kind);
-    it = cache.emplace(kind, read_schema(mem)).first;
-  }
   std::vector<std::string> out;
-  if (const TableInfo* t = it->second.find(table))
+  if (const TableInfo* t = final_schema(schema_kind_of(db)).find(table))
     for (const ColumnInfo& c : t->columns) out.push_back(c.name);
   return out;
 }

@@ -83,34 +83,7 @@ TEST(BadInput, DataDirFromConfigIsUsed) {
   EXPECT_TRUE(stdfs::exists(home / "outputs" / "export")) << r.out;
 }
 
-TEST(BadInput, DatabaseThatIsNotSqlite) {
-  TempDir root;
-  make_data_dir(root / "data");
-  write(root / "data/database.db", std::string(4096, 'x'));
-  auto before = tree(root.path());
-  for (auto cmd : kDataDirCommands) {
-    if (cmd[0] == "import") continue;  // import validates the dump first
-    std::vector<std::string> args = {"--data-dir", (root / "data").string(), "-y", "db"};
-    args.insert(args.end(), cmd.begin(), cmd.end());
-    RunResult r = run_mephisto(args);
-    EXPECT_EQ(r.exit_code, 1) << cmd[0];
-    EXPECT_TRUE(contains(r.err, "database.db")) << cmd[0] << ": " << r.err;
-    EXPECT_EQ(tree(root.path()), before) << cmd[0] << " changed something";
-  }
-}
-
-TEST(BadInput, DatastoreWithATableMissing) {
-  TempDir root;
-  make_data_dir(root / "data");
-  RunResult drop = run("/usr/bin/sqlite3", {(root / "data/prolific/prolific.db").string(), "DROP TABLE participant_groups"});
-  ASSERT_EQ(drop.exit_code, 0) << drop.err;
-  auto before = tree(root.path());
-  RunResult r = run_mephisto({"--data-dir", (root / "data").string(), "db", "export"});
-  EXPECT_EQ(r.exit_code, 1);
-  EXPECT_TRUE(contains(r.err, "prolific.db")) << r.err;
-  EXPECT_TRUE(contains(r.err, "participant_groups")) << r.err;
-  EXPECT_EQ(tree(root.path()), before);
-}
+// Damaged and busy databases, for every command: damaged_db_test.cc.
 
 TEST(BadInput, StoreCommandsWithoutAStoreCreateNothing) {
   TempDir root;

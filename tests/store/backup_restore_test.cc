@@ -134,25 +134,8 @@ TEST(BackupRestore, RefusesWhileADatabaseIsInUse) {
   write(d.data / "after.txt", "x");
   auto before = describe(d.data);
   // A process holding a read transaction (like a running Mephisto mid-query).
-  std::string script = "BEGIN; SELECT count(*) FROM projects; SELECT 'locked';\n";
-  int in[2];
-  ASSERT_EQ(::pipe(in), 0);
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::dup2(in[0], 0);
-    ::close(in[1]);
-    int devnull = ::open("/dev/null", O_WRONLY);
-    ::dup2(devnull, 1);
-    ::execl("/usr/bin/sqlite3", "sqlite3", (d.data / "database.db").c_str(), nullptr);
-    ::_exit(127);
-  }
-  ::close(in[0]);
-  ASSERT_EQ(::write(in[1], script.data(), script.size()), static_cast<ssize_t>(script.size()));
-  ::usleep(300'000);
+  SqliteLock lock(d.data / "database.db", "BEGIN; SELECT count(*) FROM projects");
   RunResult r = mdb(d.data, d.store, {"restore", "-f", name});
-  ::close(in[1]);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("is in use by another process"), std::string::npos) << r.err;
   EXPECT_EQ(diff(before, describe(d.data)), "");

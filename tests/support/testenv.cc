@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sqlite3.h>
 #include <pty.h>
 #include <signal.h>
 #include <spawn.h>
@@ -264,6 +265,43 @@ std::string sqlite_dump(const stdfs::path& db) {
   RunResult r = run("/usr/bin/sqlite3", {db.string(), ".dump"});
   if (r.exit_code != 0) throw std::runtime_error("sqlite3 .dump failed: " + r.err);
   return r.out;
+}
+
+SqliteLock::SqliteLock(const stdfs::path& db, const std::string& begin) {
+  int ready[2], release[2];
+  if (::pipe2(ready, O_CLOEXEC) || ::pipe2(release, O_CLOEXEC)) throw std::runtime_error("pipe failed");
+  pid_ = ::fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    ::close(ready[0]);
+    ::close(release[1]);  // else the read below never sees the end of the pipe
+    sqlite3* conn = nullptr;
+    char ok = sqlite3_open_v2(db.c_str(), &conn, SQLITE_OPEN_READWRITE, nullptr) == SQLITE_OK &&
+              sqlite3_exec(conn, begin.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK;
+    ssize_t ignored = ::write(ready[1], &ok, 1);
+    char c;
+    while (::read(release[0], &c, 1) > 0) {
+    }
+    (void)ignored;
+    ::_exit(0);  // the kernel drops the lock
+  }
+  ::close(ready[1]);
+  ::close(release[0]);
+  release_ = release[1];
+  char ok = 0;
+  bool got = ::read(ready[0], &ok, 1) == 1;
+  ::close(ready[0]);
+  if (!got || !ok) {
+    this->~SqliteLock();
+    throw std::runtime_error("cannot lock " + db.string() + " with " + begin);
+  }
+}
+
+SqliteLock::~SqliteLock() {
+  if (release_ >= 0) ::close(release_);
+  release_ = -1;
+  if (pid_ > 0) ::waitpid(pid_, nullptr, 0);
+  pid_ = -1;
 }
 
 namespace {

@@ -69,6 +69,24 @@ std::string read(const stdfs::path& p);
 void write(const stdfs::path& p, const std::string& content);
 // `sqlite3 DB .dump` of a database (logical content).
 std::string sqlite_dump(const stdfs::path& db);
+
+// A lock on the database `db` held by another process, as a running Mephisto would hold it,
+// until destruction: `begin` is "BEGIN EXCLUSIVE" (readers and writers must wait), "BEGIN
+// IMMEDIATE" (a write transaction: writers must wait) or "BEGIN; SELECT ..." (a read
+// transaction). A child process holds it: POSIX locks of the test's own process would vanish
+// when it closes any descriptor of the file (reading it for tree(), say).
+class SqliteLock {
+ public:
+  SqliteLock(const stdfs::path& db, const std::string& begin);
+  ~SqliteLock();
+  SqliteLock(const SqliteLock&) = delete;
+  SqliteLock& operator=(const SqliteLock&) = delete;
+
+ private:
+  int pid_ = -1;
+  int release_ = -1;  // closing it lets the child go
+};
+
 // A stored (uncompressed) zip made byte by byte, to build archives our zip writer refuses to
 // make: unsafe or invalid names, symlinks, sizes that lie. The UTF-8 flag is set for valid names.
 struct RawZipMember {

@@ -23,13 +23,20 @@ stdfs::path load(const test::TempDir& dir, const std::string& label, const std::
   return path;
 }
 
-std::vector<std::string> migrate(const stdfs::path& path, DbId id) {
-  sql::Db db = sql::Db::open(path);
+// Migrates the file `path` as the commands do: the Mephisto DB as main, a datastore attached.
+std::vector<std::string> migrate_file(const stdfs::path& path, DbId id) {
+  // Not SQLITE_OPEN_MEMORY: ATTACH inherits the open flags and would attach an empty memory DB.
+  sql::Db db = id == DbId::Mephisto ? sql::Db::open(path)
+                                    : sql::Db::open(":memory:", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  if (id != DbId::Mephisto) attach(db, path.string(), id);
   db.exec("PRAGMA foreign_keys = OFF");
-  sql::Transaction txn(db);
-  std::vector<std::string> applied = apply_migrations(db, id);
-  txn.commit();
-  return applied;
+  std::vector<Migrated> applied;
+  {
+    sql::Transaction txn(db);
+    applied = migrate(db, {id});
+    txn.commit();
+  }
+  return applied.empty() ? std::vector<std::string>{} : applied[0].names;
 }
 
 // Timestamps the migration writes at run time (its own log rows, the original's
@@ -54,19 +61,19 @@ TEST(Migrate, MephistoDbBecomesWhatTheOriginalsMigrationMadeOfIt) {
     EXPECT_EQ(missing_migrations(db, DbId::Mephisto),
               (std::vector<std::string>{"20240418_data_porter_feature", "20241002_modify_qualifications"}));
   }
-  EXPECT_EQ(migrate(path, DbId::Mephisto).size(), 2u);
+  EXPECT_EQ(migrate_file(path, DbId::Mephisto).size(), 2u);
   EXPECT_EQ(mask_run_times(test::sqlite_dump(path)),
             mask_run_times(test::read(legacy_state("L_after_migration") / "database.dump.sql")));
   // Up to date now: nothing more to do, nothing changes.
   std::string before = test::sqlite_dump(path);
-  EXPECT_TRUE(migrate(path, DbId::Mephisto).empty());
+  EXPECT_TRUE(migrate_file(path, DbId::Mephisto).empty());
   EXPECT_EQ(test::sqlite_dump(path), before);
 }
 
 TEST(Migrate, ProlificDatastoreRenamesRunIdAndAddsDates) {
   test::TempDir dir;
   stdfs::path path = load(dir, "L_legacy_premigration", "prolific_prolific");
-  EXPECT_EQ(migrate(path, DbId::Prolific), (std::vector<std::string>{"20240418_data_porter_feature"}));
+  EXPECT_EQ(migrate_file(path, DbId::Prolific), (std::vector<std::string>{"20240418_data_porter_feature"}));
   EXPECT_EQ(mask_run_times(test::sqlite_dump(path)),
             mask_run_times(test::read(legacy_state("L_after_migration") / "prolific_prolific.dump.sql")));
 }
@@ -75,7 +82,7 @@ TEST(Migrate, MockIsNeverMigrated) {
   test::TempDir dir;
   stdfs::path path = load(dir, "L_legacy_premigration", "mock_mock");
   std::string before = test::sqlite_dump(path);
-  EXPECT_TRUE(migrate(path, DbId::Mock).empty());
+  EXPECT_TRUE(migrate_file(path, DbId::Mock).empty());
   EXPECT_EQ(test::sqlite_dump(path), before);
 }
 
@@ -99,7 +106,7 @@ TEST(Migrate, MturkDatastoreGetsTheFinalDefinitionsAndKeepsRows) {
                INSERT INTO runs VALUES ('7', 'arn', 'type', '/p', '2024-01-01 00:00:00', 650);
                INSERT INTO qualifications VALUES ('q', '3', 'mq', 'MQ1', '2024-01-01 00:00:00');)");
   }
-  EXPECT_EQ(migrate(path, DbId::Mturk), (std::vector<std::string>{"20240418_data_porter_feature"}));
+  EXPECT_EQ(migrate_file(path, DbId::Mturk), (std::vector<std::string>{"20240418_data_porter_feature"}));
   sql::Db fresh = sql::Db::open(":memory:", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_MEMORY);
   create_schema(fresh, SchemaKind::Mturk);
   sql::Db db = sql::Db::open_readonly(path);
@@ -122,13 +129,13 @@ TEST(Migrate, OnlyTheMissingMigrationRuns) {
     sql::Db db = sql::Db::open(path);
     db.exec("PRAGMA foreign_keys = OFF");
     sql::Transaction txn(db);
-    apply_migrations(db, DbId::Mephisto);
+    migrate(db, {DbId::Mephisto});
     db.exec("DELETE FROM migrations WHERE name = '20241002_modify_qualifications'");
     db.exec("ALTER TABLE worker_review RENAME TO unit_review");
     db.exec("ALTER TABLE qualifications DROP COLUMN description");
     txn.commit();
   }
-  EXPECT_EQ(migrate(path, DbId::Mephisto), (std::vector<std::string>{"20241002_modify_qualifications"}));
+  EXPECT_EQ(migrate_file(path, DbId::Mephisto), (std::vector<std::string>{"20241002_modify_qualifications"}));
   sql::Db db = sql::Db::open_readonly(path);
   SchemaInfo schema = read_schema(db);
   EXPECT_FALSE(schema.find("unit_review"));
@@ -141,7 +148,7 @@ TEST(Migrate, RefusesToRunWithForeignKeysOn) {
   stdfs::path path = load(dir, "L_legacy_premigration", "database");
   sql::Db db = sql::Db::open(path);
   sql::Transaction txn(db);
-  EXPECT_THROW(apply_migrations(db, DbId::Mephisto), Error);
+  EXPECT_THROW(migrate(db, {DbId::Mephisto}), Error);
 }
 
 TEST(Migrate, WorksOnAnAttachedSchema) {
@@ -155,7 +162,9 @@ TEST(Migrate, WorksOnAnAttachedSchema) {
   attach.run();
   {
     sql::Transaction txn(db);
-    EXPECT_EQ(apply_migrations(db, DbId::Prolific, "prolific").size(), 1u);
+    std::vector<Migrated> applied = migrate(db, {DbId::Prolific});
+    ASSERT_EQ(applied.size(), 1u);
+    EXPECT_EQ(applied[0].names.size(), 1u);
     txn.commit();
   }
   db.exec("DETACH DATABASE prolific");

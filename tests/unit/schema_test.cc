@@ -7,6 +7,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "datadir/classify.h"
 #include "datadir/datadir.h"
 #include "tests/support/testenv.h"
 
@@ -137,35 +138,41 @@ TEST(Schema, ReferencesMergeDeclaredAndRegistry) {
   EXPECT_TRUE(has("worker_review", "revoked_qualification_id", "qualifications", RefKind::ReferenceLike));
 }
 
-TEST(DataDir, MissingProviderTableIsNamed) {
+TEST(Classify, MissingProviderTableIsNamed) {
   test::TempDir dir;
   {
     sql::Db db = create_database(dir / "prolific" / "prolific.db", DbId::Prolific);
     db.exec("DROP TABLE participant_groups");
   }
-  {
-    sql::Db db = create_database(dir / "database.db", DbId::Mephisto);
-  }
-  DataDir d = DataDir::open_existing(dir.path());
-  try {
-    d.open_db(DbId::Prolific);
-    FAIL();
-  } catch (const Error& e) {
-    std::string msg = e.what();
-    EXPECT_NE(msg.find("prolific.db"), std::string::npos) << msg;
-    EXPECT_NE(msg.find("participant_groups"), std::string::npos) << msg;
-  }
+  DbHealth h = classify(dir / "prolific" / "prolific.db", DbId::Prolific, DbAccess::Read);
+  EXPECT_EQ(h.state, DbState::MissingTables);
+  EXPECT_EQ(h.detail, "participant_groups");
 }
 
-TEST(DataDir, NotSqliteIsAClearError) {
+TEST(Classify, NotSqliteMissingAndOk) {
   test::TempDir dir;
   test::write(dir / "database.db", "this is not a database, just text that is long enough to matter......");
-  DataDir d = DataDir::open_existing(dir.path());
-  try {
-    d.open_db(DbId::Mephisto);
-    FAIL();
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("database.db"), std::string::npos) << e.what();
+  for (DbAccess a : {DbAccess::None, DbAccess::Read, DbAccess::Write}) {
+    DbHealth h = classify(dir / "database.db", DbId::Mephisto, a);
+    EXPECT_EQ(h.state, DbState::NotSqlite);
+    EXPECT_EQ(h.detail, "file is not a database");
+    EXPECT_EQ(classify(dir / "none.db", DbId::Mephisto, a).state, DbState::Missing);
+  }
+  create_database(dir / "fresh.db", DbId::Mephisto);
+  EXPECT_EQ(classify(dir / "fresh.db", DbId::Mephisto, DbAccess::Write).state, DbState::Ok);
+}
+
+// A DB from before the original's migrations lacks the tables they create: not damage.
+TEST(Classify, LegacySchemasAreNotDamaged) {
+  test::TempDir dir;
+  std::pair<SchemaKind, DbId> kinds[] = {{SchemaKind::LegacyMephisto, DbId::Mephisto},
+                                         {SchemaKind::LegacyMock, DbId::Mock},
+                                         {SchemaKind::LegacyProlific, DbId::Prolific}};
+  for (auto [kind, id] : kinds) {
+    std::filesystem::path path = dir / (std::string(db_spec(id).key) + ".db");
+    sql::Db db = sql::Db::create(path);
+    create_schema(db, kind);
+    EXPECT_EQ(classify(path, id, DbAccess::Read).state, DbState::Ok) << classify(path, id, DbAccess::Read).detail;
   }
 }
 

@@ -1,0 +1,156 @@
+// Damaged and busy databases through the real binary, for every command (docs/ARCHITECTURE.md
+// "Damaged and busy databases"): a Mephisto DB that is not SQLite, one another process has
+// locked, one that lacks a table. Each command refuses, warns or goes ahead as the policy table
+// says; a refusal exits 1 naming the file, and nothing is changed.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <functional>
+
+#include "tests/support/testenv.h"
+#include "tests/support/tree_util.h"
+
+namespace mdb::test {
+namespace {
+
+bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+// tree() without our `.mephisto-db/` (a command that runs rewrites its lock file).
+std::map<std::string, std::string> user_tree(const stdfs::path& root) {
+  std::map<std::string, std::string> out = tree(root);
+  std::erase_if(out, [](const auto& e) { return e.first.rfind(".mephisto-db", 0) == 0; });
+  return out;
+}
+
+enum class Expect { Refuse, Warn, Quiet, Restores };
+
+struct Command {
+  std::string name;
+  std::vector<std::string> args;  // after `db`
+};
+
+// The original's s1 data dir, a store holding one backup of it, and a dump of it to import.
+class Damage : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    unzip_to(fixtures() / "s1_realistic_export/backups/2026_11_25_15_40_27_mephisto_backup.zip", data_);
+    intact_ = logical_tree(data_);
+    RunResult b = mdb(data_, store_, {"backup"});
+    ASSERT_EQ(b.exit_code, 0) << b.err;
+    snapshot_ = after(b.out, "saved to snapshot: ");
+    RunResult e = mdb(data_, store_, {"export"});
+    ASSERT_EQ(e.exit_code, 0) << e.err;
+    dump_ = after(e.out, "saved to file: ");
+  }
+
+  static std::string after(const std::string& out, const std::string& marker) {
+    size_t pos = out.find(marker);
+    if (pos == std::string::npos) return "";
+    pos += marker.size();
+    return out.substr(pos, out.find('\n', pos) - pos);
+  }
+
+  // Every command, restore last (it replaces the damaged data dir when it goes ahead).
+  std::vector<Command> commands() const {
+    return {{"export", {"export"}},
+            {"export -del", {"export", "-del"}},
+            {"import", {"import", "-f", dump_}},
+            {"backup", {"backup"}},
+            {"snapshots", {"snapshots"}},
+            {"verify", {"verify"}},
+            {"prune", {"prune", "--keep-last", "10"}},
+            {"restore", {"restore", "-f", snapshot_}}};
+  }
+
+  size_t snapshot_count() {
+    RunResult r = mdb(data_, store_, {"snapshots"});
+    return static_cast<size_t>(std::count(r.out.begin(), r.out.end(), '\n'));
+  }
+
+  // Runs each command on the damaged data dir and checks it did what `expect` says of it.
+  void check(const std::string& file, const std::string& words,
+             const std::function<Expect(const std::string&)>& expect) {
+    std::string path = (data_ / file).string();
+    for (const Command& c : commands()) {
+      SCOPED_TRACE(c.name);
+      auto before = tree(data_);
+      auto user_before = user_tree(data_);
+      size_t snapshots = snapshot_count();
+      RunResult r = mdb(data_, store_, c.args);
+      switch (expect(c.name)) {
+        case Expect::Refuse:
+          EXPECT_EQ(r.exit_code, 1) << r.err;
+          EXPECT_TRUE(contains(r.err, "The database " + path + " ")) << r.err;
+          EXPECT_TRUE(contains(r.err, words)) << r.err;
+          EXPECT_EQ(changed_paths(before, tree(data_)), "");
+          EXPECT_EQ(snapshot_count(), snapshots);
+          break;
+        case Expect::Warn:
+        case Expect::Quiet:
+          EXPECT_EQ(r.exit_code, 0) << r.err;
+          EXPECT_EQ(contains(r.err, "Warning: The database " + path + " "), expect(c.name) == Expect::Warn) << r.err;
+          if (expect(c.name) == Expect::Warn) EXPECT_TRUE(contains(r.err, words)) << r.err;
+          EXPECT_EQ(changed_paths(user_before, user_tree(data_)), "");
+          break;
+        case Expect::Restores:
+          EXPECT_EQ(r.exit_code, 0) << r.err;
+          EXPECT_TRUE(contains(r.err, "Warning: The database " + path + " ")) << r.err;
+          EXPECT_EQ(changed_paths(intact_, logical_tree(data_)), "");
+          EXPECT_EQ(snapshot_count(), snapshots + 1);  // the damaged data, saved first
+          break;
+      }
+    }
+  }
+
+  TempDir tmp_;
+  stdfs::path data_ = tmp_ / "data";
+  stdfs::path store_ = tmp_ / "store";
+  std::map<std::string, std::string> intact_;
+  std::string snapshot_, dump_;
+};
+
+// What every command does with a damaged database: the commands that need it refuse, restore
+// replaces it, the store-only commands warn.
+Expect on_damage(const std::string& command) {
+  if (command == "restore") return Expect::Restores;
+  if (command == "snapshots" || command == "verify" || command == "prune") return Expect::Warn;
+  return Expect::Refuse;
+}
+
+TEST_F(Damage, DatabaseThatIsNotSqlite) {
+  write(data_ / "database.db", std::string(4096, 'x'));
+  check("database.db", "cannot be read as SQLite (file is not a database)", on_damage);
+}
+
+TEST_F(Damage, DatabaseWithATableMissing) {
+  sqlite_exec(data_ / "database.db", "DROP TABLE onboarding_agents");
+  check("database.db", "lacks the table onboarding_agents that Mephisto creates in it", on_damage);
+}
+
+TEST_F(Damage, DatastoreWithATableMissing) {
+  sqlite_exec(data_ / "prolific/prolific.db", "DROP TABLE participant_groups");
+  check("prolific/prolific.db", "lacks the table participant_groups", on_damage);
+}
+
+// Another process holds the DB so that no one else may read it: every command that needs it
+// refuses; the store-only commands do not wait for it.
+TEST_F(Damage, DatabaseLockedByAnotherProcess) {
+  SqliteLock lock(data_ / "database.db", "BEGIN EXCLUSIVE");
+  check("database.db", "is in use by another process", [](const std::string& command) {
+    bool store_only = command == "snapshots" || command == "verify" || command == "prune";
+    return store_only ? Expect::Quiet : Expect::Refuse;
+  });
+}
+
+// A write transaction held open elsewhere stops the commands that write (import, export -del,
+// restore) before they change anything; reading (export, backup) sees its last commit.
+TEST_F(Damage, WriteTransactionOfAnotherProcess) {
+  SqliteLock lock(data_ / "database.db", "BEGIN IMMEDIATE; DELETE FROM requesters");
+  check("database.db", "is in use by another process", [](const std::string& command) {
+    bool writes = command == "import" || command == "export -del" || command == "restore";
+    return writes ? Expect::Refuse : Expect::Quiet;
+  });
+}
+
+}  // namespace
+}  // namespace mdb::test
