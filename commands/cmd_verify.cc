@@ -87,9 +87,11 @@ int verify(Context& ctx, const VerifyOptions& opts, bool& repaired) {
   if (opts.repair_index) {
     store::RepairReport r = store::repair_index(dir, reporter);
     for (const std::string& s : r.skipped) ctx.console.warn("Skipped: " + s);
+    for (const std::string& s : r.salvaged) ctx.console.warn("Salvaged: " + s);
     ctx.console.info("Rebuilt the index of " + dir.string() + " from " + std::to_string(r.packs) +
                      " packs: " + std::to_string(r.blobs) + " blobs, " + std::to_string(r.snapshots) + " snapshots.");
-    ctx.console.set("repaired", {{"packs", r.packs}, {"blobs", r.blobs}, {"snapshots", r.snapshots}});
+    ctx.console.set("repaired", {{"packs", r.packs}, {"blobs", r.blobs}, {"snapshots", r.snapshots},
+                                 {"salvaged_blobs", r.salvaged_blobs}, {"salvaged", r.salvaged}});
     repaired = true;
   }
   store::Store store(dir, store::Store::Mode::Read);

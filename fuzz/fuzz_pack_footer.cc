@@ -1,5 +1,6 @@
-// The pack footer decoder and blob decoding on untrusted bytes (a damaged or hostile pack):
-// every input ends in entries within bounds or a CorruptError, never a crash or a hang.
+// The pack footer decoder, the record scanner and blob decoding on untrusted bytes (a damaged
+// or hostile pack): every input ends in entries within bounds or a CorruptError, never a crash
+// or a hang.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -18,6 +19,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       }
     }
   } catch (const mdb::store::CorruptError&) {
+  }
+  for (const mdb::store::PackEntry& e : mdb::store::scan_records(bytes)) {
+    if (e.offset + e.stored_len > size) __builtin_trap();  // the scanner promised bounds
+    if (e.raw_len > (1u << 20)) continue;
+    try {
+      mdb::store::decode_blob(bytes.substr(e.offset, e.stored_len), e, "fuzz");
+    } catch (const mdb::store::CorruptError&) {
+    }
   }
   return 0;
 }

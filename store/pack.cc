@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstring>
 #include <memory>
+#include <optional>
 
 #include "formats/bytes.h"
 
@@ -43,7 +44,94 @@ std::string encode_entry(const PackEntry& e) {
   return out;
 }
 
+constexpr size_t kHeaderFields = 48;  // the header before its checksum
+
+std::string encode_record_header(const PackEntry& e) {
+  std::string out(kRecordMagic);
+  out += e.id.raw();
+  put_u32(out, e.stored_len);
+  put_u32(out, e.raw_len);
+  out += static_cast<char>(e.type);
+  out += static_cast<char>(e.compression);
+  put_u16(out, 0);
+  Hash128 sum = xxh128(out);
+  out.append(reinterpret_cast<const char*>(sum.data()), sum.size());
+  return out;
+}
+
+// The record whose header starts at `at`, if the header is intact and its blob lies within
+// `bytes`.
+std::optional<PackEntry> decode_record_header(std::string_view bytes, size_t at) {
+  if (bytes.size() - at < kRecordHeaderSize) return std::nullopt;
+  std::string_view h = bytes.substr(at, kRecordHeaderSize);
+  if (h.substr(0, kRecordMagic.size()) != kRecordMagic) return std::nullopt;
+  Hash128 sum = xxh128(h.substr(0, kHeaderFields));
+  if (std::memcmp(sum.data(), h.data() + kHeaderFields, sum.size()) != 0) return std::nullopt;
+  PackEntry e;
+  e.id = BlobId::from_raw(h.substr(4, 32), "a pack record");
+  e.offset = at + kRecordHeaderSize;
+  e.stored_len = get_u32(h, 36);
+  e.raw_len = get_u32(h, 40);
+  uint8_t type = static_cast<uint8_t>(h[44]), comp = static_cast<uint8_t>(h[45]);
+  if (type > static_cast<uint8_t>(BlobType::Snapshot) || comp > static_cast<uint8_t>(Compression::Zstd))
+    return std::nullopt;
+  e.type = static_cast<BlobType>(type);
+  e.compression = static_cast<Compression>(comp);
+  if (e.stored_len > bytes.size() - e.offset || e.raw_len > kMaxBlobSize ||
+      (e.compression == Compression::None && e.stored_len != e.raw_len))
+    return std::nullopt;
+  return e;
+}
+
 }  // namespace
+
+bool has_pack_magic(std::string_view bytes) {
+  std::string_view m = bytes.substr(0, kPackMagic.size());
+  return m == kPackMagic || m == kPackMagicV1;
+}
+
+std::vector<PackEntry> scan_records(std::string_view bytes) {
+  std::vector<PackEntry> out;
+  if (bytes.substr(0, kPackMagic.size()) != kPackMagic) return out;
+  size_t at = kPackMagic.size();
+  while (at < bytes.size()) {
+    if (std::optional<PackEntry> e = decode_record_header(bytes, at)) {
+      out.push_back(*e);
+      at = e->offset + e->stored_len;
+      continue;
+    }
+    at = bytes.find(kRecordMagic, at + 1);  // a damaged header: resume at the next record
+    if (at == std::string_view::npos) break;
+  }
+  return out;
+}
+
+Salvage salvage_pack(std::string_view bytes, const std::string& what) {
+  Salvage out;
+  uint64_t covered = std::min<uint64_t>(bytes.size(), kPackMagic.size());
+  for (const PackEntry& e : scan_records(bytes)) {
+    try {
+      decode_blob(bytes.substr(e.offset, e.stored_len), e, what);
+    } catch (const CorruptError&) {
+      continue;  // its bytes count as lost
+    }
+    uint64_t start = e.offset - kRecordHeaderSize;
+    if (start > covered) out.lost.emplace_back(covered, start);
+    covered = e.offset + e.stored_len;
+    out.blobs.push_back(e);
+  }
+  if (covered < bytes.size()) out.lost.emplace_back(covered, bytes.size());
+  return out;
+}
+
+std::string Salvage::summary(uint64_t pack_size) const {
+  std::string s = std::to_string(blobs.size()) + " intact blobs found by scanning its records";
+  if (lost.empty()) return s;
+  s += "; bytes ";
+  for (size_t i = 0; i < lost.size(); ++i)
+    s += (i ? ", " : "") + std::to_string(lost[i].first) + "-" + std::to_string(lost[i].second);
+  return s + " of its " + std::to_string(pack_size) + " hold no intact blob (the footer, and any blob cut or damaged)";
+}
 
 Compression compress(std::string_view raw, std::string& out) {
   out.resize(ZSTD_compressBound(raw.size()));
@@ -168,6 +256,8 @@ void PackWriter::add(const BlobId& id, BlobType type, uint32_t raw_len, Compress
   e.raw_len = raw_len;
   e.type = type;
   e.compression = c;
+  append(encode_record_header(e));
+  e.offset = offset_;
   append(stored);
   entries_.push_back(e);
 }

@@ -3,8 +3,10 @@
 // when compression saves less than 3%), ending with a footer that lists the blobs and two
 // XXH3-128 checksums. Layout, all integers little-endian:
 //
-//   "MDBPACK1"
-//   blob bytes, back to back
+//   "MDBPACK2"
+//   records, back to back, each a kRecordHeaderSize header then the blob's stored bytes:
+//     "MDBR" id[32] stored_len:u32 raw_len:u32 type:u8 compression:u8 reserved:u16
+//     header_checksum[16] (XXH3-128 of the 48 bytes before it)
 //   footer entries, kEntrySize bytes each:
 //     id[32] offset:u64 stored_len:u32 raw_len:u32 type:u8 compression:u8 reserved:u16
 //   trailer, kTrailerSize bytes:
@@ -14,11 +16,16 @@
 // and trusted without reading the blobs; pack_checksum covers everything before it.
 // A pack is written under a temporary name, fsynced, then renamed to the hex of its
 // pack_checksum: a pack with a final name is complete and durable.
+// The record headers make each record self-checking, so the blobs of a pack whose footer is
+// damaged or cut off can still be found (scan_records). Footer offsets point at the blob
+// bytes, past the header. Packs written before version 2 ("MDBPACK1") have no record headers
+// (blobs back to back) and stay readable everywhere; only scanning needs version 2.
 #include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "formats/hash.h"
@@ -31,14 +38,19 @@ namespace stdfs = std::filesystem;
 enum class BlobType : uint8_t { Data = 0, Tree = 1, Snapshot = 2 };
 enum class Compression : uint8_t { None = 0, Zstd = 1 };
 
-inline constexpr std::string_view kPackMagic = "MDBPACK1";
+inline constexpr std::string_view kPackMagic = "MDBPACK2";  // what PackWriter writes
+inline constexpr std::string_view kPackMagicV1 = "MDBPACK1";
 inline constexpr std::string_view kPackEndMagic = "MDBPEND1";
+inline constexpr std::string_view kRecordMagic = "MDBR";
+inline constexpr size_t kRecordHeaderSize = 64;
 inline constexpr size_t kEntrySize = 52;
 inline constexpr size_t kTrailerSize = 52;
-// The size of a pack file holding `count` blobs of `stored_bytes` in all (the layout above).
+// The size of a pack file PackWriter makes of `count` blobs of `stored_bytes` in all.
 inline uint64_t pack_file_size(uint64_t count, uint64_t stored_bytes) {
-  return kPackMagic.size() + stored_bytes + count * kEntrySize + kTrailerSize;
+  return kPackMagic.size() + stored_bytes + count * (kRecordHeaderSize + kEntrySize) + kTrailerSize;
 }
+// Whether `bytes` (a pack or its start) begins with the magic of either version.
+bool has_pack_magic(std::string_view bytes);
 // No blob is larger than this (file chunks are at most 4 MiB, manifest parts are bounded).
 inline constexpr uint32_t kMaxBlobSize = 16u << 20;
 
@@ -57,6 +69,23 @@ struct PackEntry {
 std::vector<PackEntry> decode_footer(std::string_view tail, uint64_t pack_size, const std::string& what);
 // The stored pack checksum (from the trailer) of a pack whose tail is `tail`.
 Hash128 trailer_pack_checksum(std::string_view tail);
+
+// The records of a version 2 pack found by walking its record headers from the start, without
+// the footer: every record whose header checksum holds and whose bytes lie within `bytes`.
+// After a damaged header it resumes at the next record magic. Empty for a version 1 pack.
+// The blobs are not checked: decode_blob each before trusting it. Untrusted input: fuzzed.
+std::vector<PackEntry> scan_records(std::string_view bytes);
+
+// What can be saved of a pack whose footer is damaged or cut off: the records scan_records
+// finds whose blob decodes to its id, and the byte ranges [first, second) holding no such record
+// (the footer, and whatever was damaged or cut off).
+struct Salvage {
+  std::vector<PackEntry> blobs;
+  std::vector<std::pair<uint64_t, uint64_t>> lost;
+  // "N intact blobs found by scanning its records; bytes A-B, C-D of its S hold no intact blob ..."
+  std::string summary(uint64_t pack_size) const;
+};
+Salvage salvage_pack(std::string_view bytes, const std::string& what);
 
 // Reads and decodes the footer of the pack `name` (two small reads).
 std::vector<PackEntry> read_footer(Backend& backend, const std::string& name);

@@ -28,7 +28,7 @@ bool read_pack(Backend& backend, const ObjectInfo& pack, std::string& bytes) {
   bytes = backend.read(ObjectKind::Pack, pack.name, 0, pack.size);
   if (bytes.size() < kTrailerSize + kPackMagic.size()) return false;
   Hash128 sum = xxh128(std::string_view(bytes).substr(0, bytes.size() - 24));
-  return sum == trailer_pack_checksum(bytes) && std::string_view(bytes).substr(0, kPackMagic.size()) == kPackMagic;
+  return sum == trailer_pack_checksum(bytes) && has_pack_magic(bytes);
 }
 
 class Verifier {
@@ -74,7 +74,7 @@ class Verifier {
       try {
         entries = decode_footer(bytes, bytes.size(), name);
       } catch (const CorruptError& e) {
-        problem(std::string(e.what()));
+        problem(e.what() + salvageable(name, bytes));
         damaged_packs_.insert(name);
         continue;
       }
@@ -98,6 +98,17 @@ class Verifier {
     rep_.end_phase();
   }
 
+  // What scanning the records of `pack` (its footer damaged) can save, said as the end of its
+  // problem; remembers the blobs it finds intact, which the index may then point at.
+  std::string salvageable(const std::string& pack, std::string_view bytes) {
+    if (bytes.substr(0, kPackMagic.size()) != kPackMagic)
+      return "; its blobs cannot be salvaged (a version 1 pack has no record headers)";
+    Salvage s = salvage_pack(bytes, "pack " + pack);
+    for (const PackEntry& e : s.blobs) salvageable_.emplace(pack, e.offset);
+    return "; it is salvageable: " + s.summary(bytes.size()) +
+           " (`mephisto db verify --repair-index` indexes them if the index does not)";
+  }
+
   // Every index entry points into an intact pack that exists.
   void check_index(const Txn& t) {
     std::set<std::string> indexed_packs;
@@ -112,7 +123,8 @@ class Verifier {
       ++report_.blobs;
       if (!on_disk_.count(loc.pack))
         bad_blobs_.emplace(loc.entry.id, "its pack " + loc.pack + " is missing");
-      else if (damaged_packs_.count(loc.pack) && !footers_.count(loc.pack))
+      else if (damaged_packs_.count(loc.pack) && !footers_.count(loc.pack) &&
+               !salvageable_.count({loc.pack, loc.entry.offset}))
         bad_blobs_.emplace(loc.entry.id, "its pack " + loc.pack + " is damaged");
     });
   }
@@ -157,10 +169,27 @@ class Verifier {
   Reporter& rep_;
   VerifyReport report_;
   std::set<std::string> on_disk_, damaged_packs_;
+  std::set<std::pair<std::string, uint64_t>> salvageable_;  // (pack, offset) of intact scanned blobs
   std::map<std::string, size_t> footers_;
   std::unordered_map<BlobId, std::string, BlobIdHash> bad_blobs_;
   std::mt19937_64 rng_{std::random_device{}()};
 };
+
+// The blobs of `pack`, whose footer is damaged (`why`), found by scanning its records;
+// false (and a skipped pack) when none can be: a version 1 pack has no record headers.
+bool salvage(Backend& backend, const ObjectInfo& pack, const std::string& why, std::vector<PackEntry>& entries,
+             RepairReport& report) {
+  std::string bytes = backend.read(ObjectKind::Pack, pack.name, 0, pack.size);
+  if (bytes.substr(0, kPackMagic.size()) != kPackMagic) {
+    report.skipped.push_back(why + "; its blobs could not be salvaged (a version 1 pack has no record headers)");
+    return false;
+  }
+  Salvage s = salvage_pack(bytes, "pack " + pack.name);
+  report.salvaged.push_back(why + "; salvaged: " + s.summary(bytes.size()));
+  report.salvaged_blobs += s.blobs.size();
+  entries = std::move(s.blobs);
+  return true;
+}
 
 }  // namespace
 
@@ -187,8 +216,7 @@ RepairReport repair_index(const stdfs::path& store_dir, Reporter& reporter) {
       try {
         entries = read_footer(backend, name);
       } catch (const CorruptError& e) {
-        report.skipped.push_back(e.what());
-        continue;
+        if (!salvage(backend, pack, e.what(), entries, report)) continue;
       }
       Txn t = index.write();
       for (const PackEntry& e : entries) {

@@ -2,7 +2,8 @@
 // verify and verify --repair-index (store.md): checks every pack's footer and checksum,
 // that every blob every snapshot needs is in the index and in an intact pack, and (with
 // read-data) decompresses and re-hashes blobs. Each problem names the snapshots and paths
-// it affects. repair_index rebuilds index/ from the packs alone.
+// it affects. repair_index rebuilds index/ from the packs alone, salvaging the intact blobs of
+// a version 2 pack whose footer is damaged or cut off by scanning its records.
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -30,7 +31,9 @@ VerifyReport verify_store(Store& store, const VerifyOptions& opts, Reporter& rep
 
 struct RepairReport {
   uint64_t packs = 0, blobs = 0, snapshots = 0;
-  std::vector<std::string> skipped;  // packs whose footer is damaged
+  std::vector<std::string> skipped;   // packs (or snapshot records) left out, and why
+  std::vector<std::string> salvaged;  // packs with a damaged footer whose records were scanned
+  uint64_t salvaged_blobs = 0;
 };
 
 // Rebuilds `store_dir`/index from the packs (snapshot names included; the file cache starts
