@@ -16,6 +16,8 @@ namespace mdb::core {
 
 namespace {
 
+constexpr int kExitWarnings = 3;  // docs/EXIT_CODES.md
+
 // The first of NAME, NAME_2, ... that is neither a snapshot nor (with --zip) a backup zip;
 // with --zip the zip's name is reserved in `zip_out`.
 std::string pick_name(store::Store& store, const stdfs::path& backup_dir, bool zip,
@@ -55,7 +57,15 @@ int back_up(Context& ctx, const BackupOptions& opts, std::optional<std::string>&
   saved = name;
   const store::SnapshotRecord& rec = r.snapshot.record;
 
-  ctx.console.info("Finished successfully, saved to snapshot: " + name);
+  // A file that kept changing while it was read is stored as its last read: the snapshot is
+  // saved, but may hold it torn (exit 3, "finished with warnings", as restic does).
+  size_t changed = r.changed_while_read.size();
+  int exit_code = changed ? kExitWarnings : 0;
+  if (changed)
+    ctx.console.info("Finished with warnings, saved to snapshot: " + name + " (" + std::to_string(changed) +
+                     (changed == 1 ? " file" : " files") + " changed while read, see the warnings above)");
+  else
+    ctx.console.info("Finished successfully, saved to snapshot: " + name);
   ctx.console.info("Files: " + std::to_string(rec.files) + " (" + std::to_string(r.files_read) + " read, " +
                    std::to_string(rec.files - std::min(rec.files, r.files_read)) +
                    " unchanged), bytes new: " + human_bytes(r.bytes_new) + " (" + human_bytes(r.bytes_stored) +
@@ -71,6 +81,9 @@ int back_up(Context& ctx, const BackupOptions& opts, std::optional<std::string>&
   ctx.console.set("bytes_new", r.bytes_new);
   ctx.console.set("bytes_deduplicated", r.bytes_deduplicated);
   ctx.console.set("bytes_stored", r.bytes_stored);
+  ctx.console.set("changed_while_read", r.changed_while_read);
+  ctx.console.set("warnings", r.warnings);
+  ctx.console.set("exit_code", exit_code);
   if (zip_out) {
     stdfs::path path = zip_out->target();
     ConsoleReporter reporter(ctx.console);
@@ -79,7 +92,7 @@ int back_up(Context& ctx, const BackupOptions& opts, std::optional<std::string>&
     ctx.console.set("zip", path.string());
   }
   ctx.console.set("seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-  return 0;
+  return exit_code;
 }
 
 }  // namespace

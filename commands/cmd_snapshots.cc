@@ -53,7 +53,8 @@ int list_snapshots(Context& ctx) {
                    {"dirs", r.dirs},
                    {"bytes", r.bytes},
                    {"new_bytes", r.new_bytes},
-                   {"stored_bytes", r.stored_bytes}});
+                   {"stored_bytes", r.stored_bytes},
+                   {"changed_while_read", r.changed_while_read}});
   }
   ctx.console.set("snapshots", std::move(list));
   if (snaps.empty()) ctx.console.info("(no snapshots)");

@@ -16,6 +16,7 @@ struct Entry {
   chunks @5 :List(Data); # 32-byte SHA-256 blob ids, in file order
   target @6 :Data;       # symlink target
   database @7 :Bool;     # a SQLite DB, copied with the online backup API
+  changedWhileRead @8 :Bool;  # kept changing while backup read it: the bytes of the last read, maybe torn
 
   enum Kind {
     file @0;
@@ -44,6 +45,7 @@ struct Snapshot {
   manifest @10 :List(Data);  # ids of the ManifestPart blobs, in order
   entries @11 :UInt64;
   kind @12 :Kind;        # unknown in records written before it existed: classified by reason and name
+  changedWhileRead @13 :UInt64;  # files that kept changing while they were read (entries marked so)
 
   enum Kind {
     unknown @0;

@@ -108,6 +108,8 @@ class BackupRun {
     result.snapshot.id = store_.commit_snapshot(rec_);
     result.snapshot.record = rec_;
     result.files_read = files_read_;
+    result.changed_while_read = changed_;
+    result.warnings = warnings_;
     result.bytes_new = data_new_bytes_;
     result.bytes_deduplicated = rec_.bytes - std::min(rec_.bytes, data_new_bytes_);
     result.bytes_stored = store_.stats().bytes_stored - before.bytes_stored;
@@ -168,7 +170,7 @@ class BackupRun {
         rep_.advance(static_cast<uint64_t>(st.st_size));
         manifest_.add(std::move(e));
       } else {
-        rep_.warn("Skipped " + (where / name).string() + ": not a regular file, directory or symlink.");
+        warn("Skipped " + (where / name).string() + ": not a regular file, directory or symlink.");
       }
     }
   }
@@ -187,6 +189,7 @@ class BackupRun {
   }
 
   void file(int dirfd, const std::string& name, const struct stat& st, Entry& e) {
+    struct stat now = st;  // the state of the bytes read, for the file cache
     Hash128 h = xxh128(key_prefix_ + e.path);  // a fixed-size key keeps the index small
     std::string key(reinterpret_cast<const char*>(h.data()), h.size());
     bool is_db = databases_.count(e.path) > 0;
@@ -203,13 +206,40 @@ class BackupRun {
     if (is_db && database(e)) {
       // The copy was read under a read transaction taken after `st`: caching `st` is safe,
       // since any later change moves mtime/ctime.
-    } else {
-      fs::File f = fs::File::open_read_at(dirfd, name, req_.root / e.path);
+    } else if (!read_stable(dirfd, name, now, e)) {
+      return;  // kept changing: read again next time
+    }
+    if (ns(now.st_ctim) < read_at - kRacyWindowNs) store_.queue_filecache(key, cache_record(now, e.chunks));
+  }
+
+  // Reads a regular file until one read finds it the same (size, mtime, ctime, inode) after
+  // as before, at most kReadAttempts times; `st` is then the state its bytes belong to. A file
+  // that changes on every read is stored as the last read, marked, and warned about: its bytes
+  // may mix old and new content. Blobs of discarded reads stay unreferenced until prune.
+  bool read_stable(int dirfd, const std::string& name, struct stat& st, Entry& e) {
+    stdfs::path path = req_.root / e.path;
+    for (int attempt = 1;; ++attempt) {
+      fs::File f = fs::File::open_read_at(dirfd, name, path);
+      if (attempt > 1) st = f.stat();
+      e.chunks.clear();
+      e.mode = st.st_mode & 07777;
+      e.mtime_ns = ns(st.st_mtim);
       read_file(f, e);
       struct stat after = f.stat();
-      if (!same_file(cache_record(st, {}), after)) return;  // changed while read: next time again
+      if (same_file(cache_record(st, {}), after)) return true;
+      if (attempt == kReadAttempts) break;
     }
-    if (ns(st.st_ctim) < read_at - kRacyWindowNs) store_.queue_filecache(key, cache_record(st, e.chunks));
+    e.changed_while_read = true;
+    ++rec_.changed_while_read;
+    changed_.push_back(e.path);
+    warn("Warning: " + path.string() + " changed while it was read (" + std::to_string(kReadAttempts) +
+         " times); the snapshot holds the bytes of the last read, which may mix old and new content.");
+    return false;
+  }
+
+  void warn(const std::string& message) {
+    warnings_.push_back(message);
+    rep_.warn(message);
   }
 
   static bool has_sidecar(const stdfs::path& db) {
@@ -277,7 +307,7 @@ class BackupRun {
     try {
       copy_database(req_.root / e.path, copy);
     } catch (const NotADatabase& err) {
-      rep_.warn(std::string("Backed up ") + (req_.root / e.path).string() +
+      warn(std::string("Backed up ") + (req_.root / e.path).string() +
                 " as a plain file: it is not a readable SQLite database (" + err.what() + ").");
       return false;
     }
@@ -310,6 +340,8 @@ class BackupRun {
   SnapshotRecord rec_;
   std::string buffer_;
   uint64_t files_read_ = 0;
+  std::vector<std::string> changed_;
+  std::vector<std::string> warnings_;
   uint64_t data_new_bytes_ = 0;
 };
 

@@ -35,7 +35,14 @@ struct BackupResult {
   uint64_t bytes_deduplicated = 0;  // file bytes that needed no new blob
   uint64_t bytes_new = 0;           // file bytes stored as new blobs (before compression)
   uint64_t bytes_stored = 0;        // everything this backup added to the store (compressed)
+  // Files that kept changing while they were read (relative paths, in walk order): each is
+  // stored as its last read and marked in the manifest; `backup` then exits 3.
+  std::vector<std::string> changed_while_read;
+  std::vector<std::string> warnings;  // every warning the run gave, in order
 };
+
+// How often a file that changes while it is read is read before it is stored as it is.
+constexpr int kReadAttempts = 3;
 
 BackupResult backup(Store& store, const BackupRequest& req, Reporter& reporter);
 

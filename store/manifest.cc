@@ -90,6 +90,7 @@ std::string encode_manifest_part(const std::vector<Entry>& entries) {
     }
     if (!e.target.empty()) b.setTarget(as_data(e.target));
     b.setDatabase(e.database);
+    b.setChangedWhileRead(e.changed_while_read);
   }
   return to_bytes(msg);
 }
@@ -116,6 +117,7 @@ std::vector<Entry> decode_manifest_part(std::string_view bytes, const std::strin
       for (auto c : r.getChunks()) e.chunks.push_back(BlobId::from_raw(str(c), what));
       e.target = str(r.getTarget());
       e.database = r.getDatabase();
+      e.changed_while_read = r.getChangedWhileRead();
       if (e.kind == EntryKind::Symlink && (e.target.empty() || e.target.find('\0') != std::string::npos))
         throw Error(what + " is damaged: a symlink without a target at '" + e.path + "'", ErrorKind::Damaged);
       out.push_back(std::move(e));
@@ -199,6 +201,7 @@ std::string encode_snapshot(const SnapshotRecord& s) {
   b.setStoredBytes(s.stored_bytes);
   b.setEntries(s.entries);
   b.setKind(to_capnp(s.kind));
+  b.setChangedWhileRead(s.changed_while_read);
   auto parts = b.initManifest(static_cast<unsigned>(s.manifest.size()));
   for (unsigned i = 0; i < s.manifest.size(); ++i) parts.set(i, as_data(s.manifest[i].raw()));
   return to_bytes(msg);
@@ -219,6 +222,7 @@ SnapshotRecord decode_snapshot(std::string_view bytes, const std::string& what) 
     s.new_bytes = r.getNewBytes();
     s.stored_bytes = r.getStoredBytes();
     s.entries = r.getEntries();
+    s.changed_while_read = r.getChangedWhileRead();
     for (auto p : r.getManifest()) s.manifest.push_back(BlobId::from_raw(str(p), what));
     if (s.name.empty() || s.name.find('\0') != std::string::npos)
       throw Error(what + " is damaged: no snapshot name", ErrorKind::Damaged);

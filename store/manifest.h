@@ -23,6 +23,9 @@ struct Entry {
   std::vector<BlobId> chunks;
   std::string target;  // symlinks
   bool database = false;
+  // The file kept changing while backup read it: its bytes are those of the last read and
+  // may mix old and new content (docs/store.md, "Files that change while they are read").
+  bool changed_while_read = false;
 };
 
 // Path order of manifests: component by component, bytewise ("a/b" < "a/b/c" < "a/b-c").
@@ -54,6 +57,7 @@ struct SnapshotRecord {
   std::string reason;  // "backup" or the command an automatic snapshot preceded
   SnapshotKind kind = SnapshotKind::Backup;
   uint64_t files = 0, dirs = 0, entries = 0, bytes = 0, new_bytes = 0, stored_bytes = 0;
+  uint64_t changed_while_read = 0;  // entries marked changed_while_read
   std::vector<BlobId> manifest;
 };
 
