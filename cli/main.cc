@@ -1,6 +1,7 @@
 // The `mephisto` binary: parses the command line (CLI11 lives only in this file because it
 // is slow to compile) and dispatches to core. Usage errors exit 2 before any file is opened.
 #include <CLI/CLI.hpp>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <map>
@@ -12,6 +13,7 @@
 #include "commands/commands.h"
 #include "base/error.h"
 #include "base/interrupt.h"
+#include "platform/fault_env.h"
 
 namespace {
 
@@ -260,9 +262,23 @@ int dispatch(CLI::App& db, Parsed& p, Context& ctx) {
   return run_prune(ctx, p.prune);
 }
 
+// MDB_FAULT, MDB_FAULT_COUNT and MDB_FAULT_TRACE (platform/fault_env.h): when any is set, the
+// process runs on a FaultEnv over the real Env. The only place these variables are read.
+void use_fault_env_from_environment() {
+  const char* fault = std::getenv("MDB_FAULT");
+  const char* count = std::getenv("MDB_FAULT_COUNT");
+  const char* trace = std::getenv("MDB_FAULT_TRACE");
+  if (!fault && !count && !trace) return;
+  // Static: it lives until exit, which writes the count.
+  static fs::FaultEnv faults(fs::posix_env(), fs::FaultSpec::parse(fault ? fault : ""), count ? count : "",
+                             trace ? trace : "");
+  static fs::UseEnv use(faults);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  use_fault_env_from_environment();
   interrupt::install();
   Parsed p;
   CLI::App app{"mephisto-db: fast, crash-safe export, import, backup and restore of Mephisto data directories",

@@ -1,19 +1,16 @@
 #pragma once
-// The one file layer every write of ours goes through (like LevelDB's Env). It counts
-// operations so tests can assert that an unchanged tree is not read, and it hosts the
-// fault points used by crash and fault-injection tests:
-//   MDB_FAULT=<kind>@<n>  kind = kill | enospc | eio | short | sigint | sigterm | sighup; fires
-//                         at the n-th fault point (each write, fsync, rename, remove or mkdir
-//                         counts as one). The signal kinds send that signal to the process, as
-//                         a user's Ctrl-C or kill would, at exactly that point. "<kind>@<n>+"
-//                         fires at that point and every later one (a disk that stays full, a
-//                         user pressing Ctrl-C again while the command cleans up).
-//   MDB_FAULT_COUNT=FILE  at exit, write the number of fault points passed to FILE.
-//   MDB_FAULT_TRACE=FILE  append "<operation>\t<path>" to FILE for each fault point, and for each
-//                         SQLite write lock taken ("lock") or released ("unlock"), so tests can
-//                         check the order of a command's writes.
-// Without these variables the layer is a thin RAII wrapper over POSIX calls.
+// The one file layer every read and write of ours goes through (like LevelDB's Env). Two levels:
+//  - `Env`: the operating system's primitives (open, write, fsync, rename, mkdir, flock, the
+//    clock, ...), one virtual call each. `PosixEnv` makes the system calls; `EnvWrapper`
+//    forwards to another Env; `FaultEnv` (fault_env.h) injects failures and traces operations
+//    before forwarding. One Env is current per process: `env()`, swapped with `UseEnv`.
+//  - `File` and the free functions below (write_file_atomic, rename, mkdirs, remove_tree, ...):
+//    what the rest of the code calls. They turn failures into IoError naming the path, and count
+//    reads and writes in `stats()` so tests can assert that an unchanged tree is not read.
+// How the current Env is chosen (MDB_FAULT* at startup) and how tests swap it:
+// docs/ARCHITECTURE.md, "platform: the Env".
 #include <sys/stat.h>
+#include <sys/types.h>
 
 #include <cstdint>
 #include <filesystem>
@@ -43,17 +40,175 @@ struct Stats {
   uint64_t files_opened_for_read = 0;
   uint64_t bytes_read = 0;
   uint64_t bytes_written = 0;
-  uint64_t fault_points = 0;
 };
 Stats& stats();
 
-// Called before every mutating operation. Throws IoError or kills the process when the
-// configured fault fires. `what` names the operation for messages.
-void fault_point(std::string_view what, const stdfs::path& path);
-// Returns how many bytes a write of `size` should really write (short-write injection).
-size_t fault_write_size(size_t size);
-// Appends "<what>\t<path>" to the MDB_FAULT_TRACE file, if set (not a fault point).
-void trace(std::string_view what, const stdfs::path& path);
+// The operating system as the file layer sees it. The primitives keep the system calls'
+// conventions (-1 with errno set on failure) but take the path that names the object, for
+// traces and injected errors; an Env that injects a failure may instead throw IoError, or stop
+// the process, before the operation. A write (create, write, fsync, truncate, rename, exchange,
+// remove, mkdir, symlink, link) is one "fault point" of FaultEnv; reads, metadata and the
+// cleanup removals of `unlinkat` are not.
+class Env {
+ public:
+  static constexpr int64_t kAtPosition = -1;  // write() at the file position
+
+  Env() = default;
+  Env(const Env&) = delete;
+  Env& operator=(const Env&) = delete;
+  virtual ~Env() = default;
+
+  // A new descriptor, or -1. With O_CREAT it is a write.
+  virtual int open(const stdfs::path& path, int flags, mode_t mode) = 0;
+  // `name` inside the open directory `dirfd` (AT_FDCWD: the working directory).
+  virtual int openat(int dirfd, const std::string& name, int flags, mode_t mode, const stdfs::path& path) = 0;
+  virtual int close(int fd) = 0;
+  virtual ssize_t read(int fd, char* buf, size_t n) = 0;
+  virtual ssize_t pread(int fd, char* buf, size_t n, uint64_t offset) = 0;
+  // Writes all of `data` at `offset` (or kAtPosition), going on after partial writes and EINTR:
+  // one write, whatever the system calls. Returns the bytes written, fewer only with errno set.
+  virtual size_t write(int fd, std::string_view data, int64_t offset, const stdfs::path& path) = 0;
+  virtual int fsync(int fd, const stdfs::path& path) = 0;
+  virtual int syncfs(int fd, const stdfs::path& path) = 0;
+  virtual int ftruncate(int fd, uint64_t size, const stdfs::path& path) = 0;
+  virtual int rename(const stdfs::path& from, const stdfs::path& to) = 0;
+  // renameat2(RENAME_EXCHANGE); -1 with ENOSYS where the system has no such call.
+  virtual int exchange(const stdfs::path& a, const stdfs::path& b) = 0;
+  virtual int unlink(const stdfs::path& path) = 0;
+  // A removal that is cleanup (the entries of a tree after remove_tree's one fault point, a
+  // leftover on a failure path, an emptied folder of ours): not a fault point.
+  virtual int unlinkat(int dirfd, const std::string& name, int flags, const stdfs::path& path) = 0;
+  virtual int mkdir(const stdfs::path& path, mode_t mode) = 0;
+  virtual int mkdirat(int dirfd, const std::string& name, mode_t mode, const stdfs::path& path) = 0;
+  // mkdtemp(3): replaces the trailing XXXXXX of `templ`.
+  virtual int mkdtemp(std::string& templ) = 0;
+  virtual int symlink(const std::string& target, const stdfs::path& link) = 0;
+  virtual int symlinkat(const std::string& target, int dirfd, const std::string& name, const stdfs::path& path) = 0;
+  virtual int link(const stdfs::path& from, const stdfs::path& to) = 0;
+  // Metadata: not writes.
+  virtual int fchmod(int fd, mode_t mode) = 0;
+  virtual int fchmodat(int dirfd, const stdfs::path& path, mode_t mode) = 0;
+  virtual int futimens(int fd, const struct timespec times[2]) = 0;
+  virtual int utimensat(int dirfd, const stdfs::path& path, const struct timespec times[2], int flags) = 0;
+  virtual int flock(int fd, int operation) = 0;
+  // The wall clock, in nanoseconds since the Unix epoch.
+  virtual int64_t now_ns() = 0;
+
+  // Hooks for writes made outside the primitives above (SQLite's own I/O through the VFS of
+  // sqlite.cc, LMDB's commit, a whole tree's removal): called before such a write, like the
+  // primitives of a FaultEnv call them.
+  virtual void fault_point(std::string_view what, const stdfs::path& path) = 0;
+  // How many of `size` bytes such a write should really write (an injected short write).
+  virtual size_t write_size(size_t size) = 0;
+  // Records an event that is not a write (SQLite's write lock taken or released).
+  virtual void trace(std::string_view what, const stdfs::path& path) = 0;
+  // Whether the hooks do anything: SQLite's I/O is routed through them only then.
+  virtual bool hooks_active() const = 0;
+};
+
+// The system calls; hooks that do nothing.
+class PosixEnv : public Env {
+ public:
+  int open(const stdfs::path& path, int flags, mode_t mode) override;
+  int openat(int dirfd, const std::string& name, int flags, mode_t mode, const stdfs::path& path) override;
+  int close(int fd) override;
+  ssize_t read(int fd, char* buf, size_t n) override;
+  ssize_t pread(int fd, char* buf, size_t n, uint64_t offset) override;
+  size_t write(int fd, std::string_view data, int64_t offset, const stdfs::path& path) override;
+  int fsync(int fd, const stdfs::path& path) override;
+  int syncfs(int fd, const stdfs::path& path) override;
+  int ftruncate(int fd, uint64_t size, const stdfs::path& path) override;
+  int rename(const stdfs::path& from, const stdfs::path& to) override;
+  int exchange(const stdfs::path& a, const stdfs::path& b) override;
+  int unlink(const stdfs::path& path) override;
+  int unlinkat(int dirfd, const std::string& name, int flags, const stdfs::path& path) override;
+  int mkdir(const stdfs::path& path, mode_t mode) override;
+  int mkdirat(int dirfd, const std::string& name, mode_t mode, const stdfs::path& path) override;
+  int mkdtemp(std::string& templ) override;
+  int symlink(const std::string& target, const stdfs::path& link) override;
+  int symlinkat(const std::string& target, int dirfd, const std::string& name, const stdfs::path& path) override;
+  int link(const stdfs::path& from, const stdfs::path& to) override;
+  int fchmod(int fd, mode_t mode) override;
+  int fchmodat(int dirfd, const stdfs::path& path, mode_t mode) override;
+  int futimens(int fd, const struct timespec times[2]) override;
+  int utimensat(int dirfd, const stdfs::path& path, const struct timespec times[2], int flags) override;
+  int flock(int fd, int operation) override;
+  int64_t now_ns() override;
+  void fault_point(std::string_view, const stdfs::path&) override {}
+  size_t write_size(size_t size) override { return size; }
+  void trace(std::string_view, const stdfs::path&) override {}
+  bool hooks_active() const override { return false; }
+};
+
+// Forwards everything to `target`; subclasses override what they change.
+class EnvWrapper : public Env {
+ public:
+  explicit EnvWrapper(Env& target) : target_(target) {}
+  Env& target() const { return target_; }
+
+  int open(const stdfs::path& path, int flags, mode_t mode) override { return target_.open(path, flags, mode); }
+  int openat(int dirfd, const std::string& name, int flags, mode_t mode, const stdfs::path& path) override {
+    return target_.openat(dirfd, name, flags, mode, path);
+  }
+  int close(int fd) override { return target_.close(fd); }
+  ssize_t read(int fd, char* buf, size_t n) override { return target_.read(fd, buf, n); }
+  ssize_t pread(int fd, char* buf, size_t n, uint64_t offset) override { return target_.pread(fd, buf, n, offset); }
+  size_t write(int fd, std::string_view data, int64_t offset, const stdfs::path& path) override {
+    return target_.write(fd, data, offset, path);
+  }
+  int fsync(int fd, const stdfs::path& path) override { return target_.fsync(fd, path); }
+  int syncfs(int fd, const stdfs::path& path) override { return target_.syncfs(fd, path); }
+  int ftruncate(int fd, uint64_t size, const stdfs::path& path) override { return target_.ftruncate(fd, size, path); }
+  int rename(const stdfs::path& from, const stdfs::path& to) override { return target_.rename(from, to); }
+  int exchange(const stdfs::path& a, const stdfs::path& b) override { return target_.exchange(a, b); }
+  int unlink(const stdfs::path& path) override { return target_.unlink(path); }
+  int unlinkat(int dirfd, const std::string& name, int flags, const stdfs::path& path) override {
+    return target_.unlinkat(dirfd, name, flags, path);
+  }
+  int mkdir(const stdfs::path& path, mode_t mode) override { return target_.mkdir(path, mode); }
+  int mkdirat(int dirfd, const std::string& name, mode_t mode, const stdfs::path& path) override {
+    return target_.mkdirat(dirfd, name, mode, path);
+  }
+  int mkdtemp(std::string& templ) override { return target_.mkdtemp(templ); }
+  int symlink(const std::string& target, const stdfs::path& link) override { return target_.symlink(target, link); }
+  int symlinkat(const std::string& target, int dirfd, const std::string& name, const stdfs::path& path) override {
+    return target_.symlinkat(target, dirfd, name, path);
+  }
+  int link(const stdfs::path& from, const stdfs::path& to) override { return target_.link(from, to); }
+  int fchmod(int fd, mode_t mode) override { return target_.fchmod(fd, mode); }
+  int fchmodat(int dirfd, const stdfs::path& path, mode_t mode) override { return target_.fchmodat(dirfd, path, mode); }
+  int futimens(int fd, const struct timespec times[2]) override { return target_.futimens(fd, times); }
+  int utimensat(int dirfd, const stdfs::path& path, const struct timespec times[2], int flags) override {
+    return target_.utimensat(dirfd, path, times, flags);
+  }
+  int flock(int fd, int operation) override { return target_.flock(fd, operation); }
+  int64_t now_ns() override { return target_.now_ns(); }
+  void fault_point(std::string_view what, const stdfs::path& path) override { target_.fault_point(what, path); }
+  size_t write_size(size_t size) override { return target_.write_size(size); }
+  void trace(std::string_view what, const stdfs::path& path) override { target_.trace(what, path); }
+  bool hooks_active() const override { return target_.hooks_active(); }
+
+ private:
+  Env& target_;
+};
+
+// The process's PosixEnv (never destroyed, so it outlives every static that uses files).
+Env& posix_env();
+// The current Env: posix_env() unless a UseEnv is in force.
+Env& env();
+
+// Makes `e` the current Env while it lives, then restores the one before. Set up in main()
+// (from MDB_FAULT*) or by a test, before any thread that uses files starts.
+class UseEnv {
+ public:
+  explicit UseEnv(Env& e);
+  UseEnv(const UseEnv&) = delete;
+  UseEnv& operator=(const UseEnv&) = delete;
+  ~UseEnv();
+
+ private:
+  Env* previous_;
+};
 
 // Move-only file descriptor.
 class File {
@@ -101,6 +256,8 @@ class File {
   void close();  // reports close errors, unlike the destructor
 
  private:
+  void write_at(std::string_view data, int64_t offset);
+
   int fd_ = -1;
   stdfs::path path_;
 };
@@ -129,6 +286,10 @@ void set_mode_and_mtime(const stdfs::path& path, mode_t mode, int64_t mtime_ns, 
 // file after writing many files.
 void sync_filesystem(const stdfs::path& path);
 void remove_file(const stdfs::path& path);       // missing is fine
+// Cleanup that is no write of the command (a temp file a failed write left, a folder of ours
+// once it is empty): not a fault point; failures (missing, not empty) are ignored.
+void discard_file(const stdfs::path& path) noexcept;
+void discard_empty_dir(const stdfs::path& dir) noexcept;
 bool exists(const stdfs::path& path);            // lstat-based: a dangling symlink exists
 
 // The one way a tree is removed (docs/mounts.md). Removes `path` and everything under it

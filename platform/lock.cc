@@ -42,14 +42,15 @@ std::string describe_holder(fs::File& f) {
 }  // namespace
 
 bool try_lock(const fs::File& f) {
-  if (::flock(f.fd(), LOCK_EX | LOCK_NB) == 0) return true;
+  if (fs::env().flock(f.fd(), LOCK_EX | LOCK_NB) == 0) return true;
   if (errno != EWOULDBLOCK) throw fs::IoError("cannot lock", f.path(), errno);
   return false;
 }
 
 void write_holder(fs::File& f, const std::string& command) {
   std::string info =
-      std::to_string(::getpid()) + " " + host_name() + " " + std::to_string(::time(nullptr)) + " " + command + "\n";
+      std::to_string(::getpid()) + " " + host_name() + " " + std::to_string(fs::env().now_ns() / 1'000'000'000) + " " +
+      command + "\n";
   f.truncate(0);
   f.pwrite_all(info, 0);
 }

@@ -131,7 +131,7 @@ ErrorKind kind_of(int rc) {
 }  // namespace
 
 Db Db::open(const std::filesystem::path& path, int flags) {
-  install_fault_vfs_if_configured();
+  install_hook_vfs_if_needed();
   Db db;
   db.path_ = path;
   int rc = sqlite3_open_v2(path.c_str(), &db.db_, flags | SQLITE_OPEN_NOMUTEX, nullptr);
@@ -209,7 +209,9 @@ std::string quote_ident(std::string_view name) {
   return out + "\"";
 }
 
-// ---- fault-injecting VFS: wraps the default VFS, consults fs::fault_point on writes ----
+// ---- the hook VFS: wraps the default VFS, calls the current Env's hooks before SQLite's writes ----
+// SQLite's real file I/O stays its own (its unix VFS); what passes through the Env is the decision
+// to fail, stop or trace at each of its writes, as for ours.
 namespace {
 
 sqlite3_vfs* g_base = nullptr;
@@ -222,7 +224,7 @@ struct ShimFile {
 
 int fault_rc(const char* what, const std::string& path) {
   try {
-    fs::fault_point(what, path);
+    fs::env().fault_point(what, path);
   } catch (const fs::IoError& e) {
     return e.err() == ENOSPC ? SQLITE_FULL : SQLITE_IOERR;
   }
@@ -240,7 +242,7 @@ int x_read(sqlite3_file* f, void* b, int n, sqlite3_int64 o) { return real(f)->p
 int x_write(sqlite3_file* f, const void* b, int n, sqlite3_int64 o) {
   auto* sf = reinterpret_cast<ShimFile*>(f);
   if (int rc = fault_rc("write", sf->path); rc != SQLITE_OK) return rc;
-  int want = static_cast<int>(fs::fault_write_size(static_cast<size_t>(n)));
+  int want = static_cast<int>(fs::env().write_size(static_cast<size_t>(n)));
   int rc = real(f)->pMethods->xWrite(real(f), b, want, o);
   if (rc == SQLITE_OK && want < n) return SQLITE_IOERR_WRITE;
   return rc;
@@ -256,11 +258,11 @@ int x_sync(sqlite3_file* f, int flags) {
 int x_size(sqlite3_file* f, sqlite3_int64* s) { return real(f)->pMethods->xFileSize(real(f), s); }
 int x_lock(sqlite3_file* f, int l) {
   int rc = real(f)->pMethods->xLock(real(f), l);
-  if (rc == SQLITE_OK && l >= SQLITE_LOCK_RESERVED) fs::trace("lock", reinterpret_cast<ShimFile*>(f)->path);
+  if (rc == SQLITE_OK && l >= SQLITE_LOCK_RESERVED) fs::env().trace("lock", reinterpret_cast<ShimFile*>(f)->path);
   return rc;
 }
 int x_unlock(sqlite3_file* f, int l) {
-  if (l <= SQLITE_LOCK_SHARED) fs::trace("unlock", reinterpret_cast<ShimFile*>(f)->path);
+  if (l <= SQLITE_LOCK_SHARED) fs::env().trace("unlock", reinterpret_cast<ShimFile*>(f)->path);
   return real(f)->pMethods->xUnlock(real(f), l);
 }
 int x_check(sqlite3_file* f, int* r) { return real(f)->pMethods->xCheckReservedLock(real(f), r); }
@@ -298,11 +300,12 @@ int shim_delete(sqlite3_vfs*, const char* name, int sync) {
 
 }  // namespace
 
-void install_fault_vfs_if_configured() {
+void install_hook_vfs_if_needed() {
+  // Without hooks (PosixEnv) SQLite keeps its own VFS: no cost. Once installed, the shim stays
+  // the default and asks whichever Env is current at each write.
+  if (!fs::env().hooks_active()) return;
   static std::once_flag once;
   std::call_once(once, [] {
-    // Counting and tracing runs pass through the shim too, so counts match fault runs.
-    if (!std::getenv("MDB_FAULT") && !std::getenv("MDB_FAULT_COUNT") && !std::getenv("MDB_FAULT_TRACE")) return;
     g_base = sqlite3_vfs_find(nullptr);
     static sqlite3_vfs shim = *g_base;
     shim.zName = "mdb-fault";

@@ -1,7 +1,7 @@
 #pragma once
 // RAII handles for SQLite. Every statement uses bound parameters; errors name the DB file.
-// When MDB_FAULT is set (see env.h), SQLite's own writes pass through a shim VFS that
-// shares the file layer's fault points, so fault and crash tests cover DB writes too.
+// When the current Env has hooks (a FaultEnv, see fault_env.h), SQLite's own writes pass
+// through a shim VFS that calls them, so fault and crash tests cover DB writes too.
 #include <sqlite3.h>
 
 #include <filesystem>
@@ -97,7 +97,7 @@ class Transaction {
 // Quotes an identifier for SQL text (table and column names cannot be bound).
 std::string quote_ident(std::string_view name);
 
-// Installs the fault-injecting VFS as default when MDB_FAULT is set. Idempotent.
-void install_fault_vfs_if_configured();
+// Installs the hook VFS as SQLite's default when the current Env has hooks. Idempotent.
+void install_hook_vfs_if_needed();
 
 }  // namespace mdb::sql

@@ -44,8 +44,7 @@ OwnedTempDir::OwnedTempDir(const stdfs::path& parent, const std::string& prefix)
   // and remove it: then this one tries another name.
   for (int attempt = 0; attempt < 100; ++attempt) {
     std::string templ = (parent / (prefix + "XXXXXX")).string();
-    fault_point("mkdir", templ);
-    if (::mkdtemp(templ.data()) == nullptr) throw IoError("cannot create temporary directory in", parent, errno);
+    if (env().mkdtemp(templ) != 0) throw IoError("cannot create temporary directory in", parent, errno);
     File dir = open_real_dir(templ);
     File owner = dir.valid() ? open_owner(dir, templ) : File();
     if (!owner.valid() && errno != ENOENT) throw IoError("cannot create the owner file in", templ, errno);

@@ -16,7 +16,7 @@ stdfs::path partial_path(const stdfs::path& target) {
 
 // False when another process holds the lock; other failures are errors, not "taken".
 bool try_lock(const File& f) {
-  if (::flock(f.fd(), LOCK_EX | LOCK_NB) == 0) return true;
+  if (env().flock(f.fd(), LOCK_EX | LOCK_NB) == 0) return true;
   if (errno != EWOULDBLOCK) throw IoError("cannot lock", f.path(), errno);
   return false;
 }
@@ -31,7 +31,7 @@ bool still_named(const File& f, const stdfs::path& path) {
 // while checking that the name still refers to the locked file keeps a fresh partial file
 // of another process safe.
 void remove_if_stale(const stdfs::path& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  int fd = env().open(path, O_RDONLY | O_CLOEXEC, 0);
   if (fd < 0) return;
   File f(fd, path);
   if (try_lock(f) && still_named(f, path)) remove_file(path);
@@ -79,7 +79,7 @@ void ZipFileOutput::commit() {
   try {
     sync_dir(target_.parent_path());
   } catch (...) {
-    ::unlink(target_.c_str());  // not known to be durable: no zip rather than a doubtful one
+    discard_file(target_);  // not known to be durable: no zip rather than a doubtful one
     file_ = File();
     throw;
   }
@@ -89,8 +89,7 @@ void ZipFileOutput::commit() {
 
 void ZipFileOutput::rollback() noexcept {
   if (committed_ || !file_.valid()) return;
-  // Cleanup must not fail: a direct unlink, not a fault point of the file layer.
-  ::unlink(partial_.c_str());
+  discard_file(partial_);  // cleanup must not fail: not a fault point
   file_ = File();
 }
 
@@ -101,10 +100,10 @@ void extract_member(const zip::Reader& zip, const zip::Entry& e, const stdfs::pa
     if (sync) out.sync();
     out.close();
   } catch (const IoError&) {
-    ::unlink(dest.c_str());
+    discard_file(dest);
     throw;
   } catch (const Error& err) {
-    ::unlink(dest.c_str());
+    discard_file(dest);
     throw Error(std::string(err.what()) + " (extracting to " + dest.string() + ")", err.kind());
   }
 }

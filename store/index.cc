@@ -7,7 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
+#include <sstream>
 
 #include "formats/bytes.h"
 #include "platform/env.h"
@@ -118,7 +118,7 @@ Txn::~Txn() {
 }
 
 void Txn::commit() {
-  if (writable_) fs::fault_point("commit", index_->path());
+  if (writable_) fs::env().fault_point("commit", index_->path());  // LMDB writes by itself: the hook
   int rc = mdb_txn_commit(std::exchange(txn_, nullptr));
   if (rc != 0) index_->fail("cannot commit to", rc);
 }
@@ -251,7 +251,7 @@ void Index::find_map() {
   // find the mapping of that file's inode in /proc/self/maps.
   struct stat st {};
   if (::stat((dir_ / "data.mdb").c_str(), &st) != 0) return;
-  std::ifstream maps("/proc/self/maps");
+  std::istringstream maps(fs::read_file("/proc/self/maps"));
   std::string line;
   while (std::getline(maps, line)) {
     unsigned long long start = 0, end = 0, offset = 0, inode = 0;
