@@ -84,7 +84,7 @@ class CapnpMemberInput : public FileInput {
       return k;
     }
     for (;;) {
-      if (fd_ >= 0) {
+      if (file_.valid()) {
         if (size_t got = FileInput::read(buf, n)) return got;
         FileInput::close();
       }
@@ -119,7 +119,7 @@ ExportResult write_dump(Context& ctx, Source& src, const Selection& sel, const E
   Console& con = ctx.console;
   ExportResult result;
   result.task_runs = sel.task_run_ids();
-  time_t now = std::time(nullptr);
+  time_t now = static_cast<time_t>(ctx.env.now_ns() / 1'000'000'000);
   std::string stamp = local_stamp(now);
   fs::mkdirs(out_dir);
   fs::ZipFileOutput::remove_stale_partials(out_dir);

@@ -1,7 +1,6 @@
 // `mephisto db prune [--keep-last N] [--keep-within DURATION] [--keep-auto N] [--dry-run]`
 // (store.md, docs/PRUNE.md).
 #include <algorithm>
-#include <chrono>
 #include <optional>
 
 #include "commands/commands.h"
@@ -63,8 +62,7 @@ store::PrunePolicy policy_of(const PruneOptions& opts) {
   if (opts.keep_within) policy.keep_within_ns = parse_duration_ns(*opts.keep_within);
   policy.keep_auto = static_cast<uint64_t>(opts.keep_auto);
   policy.dry_run = opts.dry_run;
-  policy.now_ns =
-      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  policy.now_ns = fs::env().now_ns();
   return policy;
 }
 

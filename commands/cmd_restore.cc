@@ -1,7 +1,6 @@
 // `mephisto db restore -f NAME_OR_FILE [--only PATH]` (cli.md, store.md): makes the data dir
 // exactly a snapshot (or a backup zip), after snapshotting the current data, with an atomic
 // swap of a fully built and verified staging tree.
-#include <chrono>
 #include <memory>
 #include <optional>
 
@@ -78,14 +77,9 @@ std::unique_ptr<zip::Reader> open_backup_zip(const stdfs::path& path, const Data
   return reader;
 }
 
-int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 std::unique_ptr<store::TreeSource> open_source(store::Store* store, const Source& src, const zip::Reader* zip,
                                                const std::optional<std::string>& only) {
-  if (zip) return std::make_unique<store::ZipSource>(*zip, std::vector<std::string>{kMetaDirName}, only, now_ns());
+  if (zip) return std::make_unique<store::ZipSource>(*zip, std::vector<std::string>{kMetaDirName}, only, fs::env().now_ns());
   auto snap = store->find_snapshot(*src.snapshot);
   if (!snap) throw Error("The snapshot " + *src.snapshot + " disappeared from the store.", ErrorKind::NotFound);
   return std::make_unique<store::SnapshotSource>(*store, snap->record, only);

@@ -1,18 +1,21 @@
 #pragma once
-// What every command hands down to the layers below it: the global options, the console, and
-// where things are (resolved on first use).
+// What every command hands down to the layers below it: the global options, the console, the
+// Env (the OS as the file layer sees it: the current one when the command starts), and where
+// things are (resolved on first use).
 #include <optional>
 #include <string>
 
 #include "datadir/locations.h"
 #include "platform/console.h"
+#include "platform/env.h"
 
 namespace mdb::core {
 
 struct Context {
-  Context(GlobalOptions g, Console& c) : global(std::move(g)), console(c) {}
+  Context(GlobalOptions g, Console& c) : global(std::move(g)), console(c), env(fs::env()) {}
   GlobalOptions global;
   Console& console;
+  fs::Env& env;
   // Resolved on first use, so usage errors never depend on the environment.
   const Locations& locations();
 

@@ -90,7 +90,7 @@ void empty_stale_trash(Context& ctx, const DataDir& dir) {
         fs::sweep_abandoned(meta, kTrashPrefix, [&](const stdfs::path& trash) { empty_trash(ctx.console, trash); });
     // A mount's folder goes once empty; only after our own sweep, never under a live import
     // that has just made it.
-    if (emptied && meta != dir.meta_dir()) ::rmdir(meta.c_str());
+    if (emptied && meta != dir.meta_dir()) fs::discard_empty_dir(meta);
   }
 }
 

@@ -3,10 +3,9 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "datadir/config.h"
+#include "platform/env.h"
 #include "base/error.h"
 
 namespace mdb::core {
@@ -24,12 +23,13 @@ std::optional<std::string> data_dir_from_config() {
   if (cfg.empty()) return std::nullopt;
   std::error_code ec;
   if (!stdfs::exists(cfg, ec)) return std::nullopt;
-  std::ifstream in(cfg, std::ios::binary);
-  if (!in)
-    throw Error("cannot read the Mephisto config file " + cfg.string() + ": " + std::strerror(errno), ErrorKind::Io);
-  std::stringstream text;
-  text << in.rdbuf();
-  return parse_main_data_directory(text.str(), cfg.string());
+  std::string text;
+  try {
+    text = fs::read_file(cfg);
+  } catch (const fs::IoError& e) {
+    throw Error("cannot read the Mephisto config file " + cfg.string() + ": " + std::strerror(e.err()), ErrorKind::Io);
+  }
+  return parse_main_data_directory(text, cfg.string());
 }
 
 stdfs::path absolute(const std::string& p) {

@@ -19,7 +19,7 @@ std::vector<std::string> database_paths() {
 }
 
 std::string timestamp_now() {
-  time_t t = ::time(nullptr);
+  time_t t = static_cast<time_t>(fs::env().now_ns() / 1'000'000'000);
   struct tm tm {};
   localtime_r(&t, &tm);
   char buf[32];

@@ -155,7 +155,7 @@ class RunDirMover {
     for (const auto& [meta, trash] : trash_) {
       empty_trash(console, trash->path());
       trash->release();  // emptied, or what is left waits for the next command's sweep
-      if (meta != dir_.meta_dir()) ::rmdir(meta.c_str());  // a mount's folder: gone once empty
+      if (meta != dir_.meta_dir()) fs::discard_empty_dir(meta);  // a mount's folder: gone once empty
     }
   }
 

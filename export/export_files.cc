@@ -1,6 +1,5 @@
 #include "export/export_files.h"
 
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,27 +15,11 @@ namespace mdb::core {
 
 namespace stdfs = std::filesystem;
 
-void FileInput::open() {
-  fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd_ < 0) throw fs::IoError("cannot open", path_, errno);
-  ++fs::stats().files_opened_for_read;
-}
+void FileInput::open() { file_ = fs::File::open_read(path_); }
 
-size_t FileInput::read(char* buf, size_t n) {
-  for (;;) {
-    ssize_t got = ::read(fd_, buf, n);
-    if (got >= 0) {
-      fs::stats().bytes_read += static_cast<uint64_t>(got);
-      return static_cast<size_t>(got);
-    }
-    if (errno != EINTR) throw fs::IoError("cannot read", path_, errno);
-  }
-}
+size_t FileInput::read(char* buf, size_t n) { return file_.read(buf, n); }
 
-void FileInput::close() {
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = -1;
-}
+void FileInput::close() { file_ = fs::File(); }
 
 namespace {
 

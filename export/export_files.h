@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "platform/console.h"
+#include "platform/env.h"
 #include "export/export_remap.h"
 #include "export/export_select.h"
 #include "formats/capnp_dump.h"
@@ -78,7 +79,7 @@ class FileInput : public zip::Input {
  protected:
   std::filesystem::path path_;
   uint64_t size_;
-  int fd_ = -1;
+  fs::File file_;
 };
 
 }  // namespace mdb::core

@@ -63,13 +63,13 @@ void remove_stale_import_staging(const DataDir& dir) {
   remove_staging_in(dir.meta_dir());
   for (const stdfs::path& m : fs::mount_points_inside(dir.root())) {
     remove_staging_in(m / kMetaDirName);
-    ::rmdir((m / kMetaDirName).c_str());  // ours, and only there while an import runs
+    fs::discard_empty_dir(m / kMetaDirName);  // ours, and only there while an import runs
   }
 }
 
 StagedRunFiles::Staging::~Staging() {
   dir.reset();
-  if (!meta.empty()) ::rmdir(meta.c_str());  // a mount's folder: gone once empty
+  if (!meta.empty()) fs::discard_empty_dir(meta);  // a mount's folder: gone once empty
 }
 
 const stdfs::path& StagedRunFiles::staging_for(const stdfs::path& dest) {

@@ -30,10 +30,7 @@ constexpr int kBusyRetries = 10000;  // x 1 ms
 
 int64_t ns(const struct timespec& t) { return int64_t{t.tv_sec} * 1'000'000'000 + t.tv_nsec; }
 
-int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+int64_t now_ns() { return fs::env().now_ns(); }
 
 bool same_file(const FileCacheRecord& r, const struct stat& st) {
   return r.size == static_cast<uint64_t>(st.st_size) && r.mtime_ns == ns(st.st_mtim) && r.ctime_ns == ns(st.st_ctim) &&

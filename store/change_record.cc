@@ -11,8 +11,9 @@ namespace mdb::store {
 
 ChangeRecord ChangeRecord::begun_here(std::string store, std::string data_dir, std::string snapshot,
                                       std::string command) {
+  int64_t now_s = fs::env().now_ns() / 1'000'000'000;
   return ChangeRecord{std::move(store), std::move(data_dir), std::move(snapshot), std::move(command),
-                      static_cast<long>(::getpid()), host_name(), local_time_text(::time(nullptr))};
+                      static_cast<long>(::getpid()), host_name(), local_time_text(now_s)};
 }
 
 std::string ChangeRecord::encode() const {

@@ -31,7 +31,7 @@ class LocalWriter : public ObjectWriter {
   ~LocalWriter() override {
     if (finished_) return;
     file_ = fs::File();
-    ::unlink(tmp_.c_str());
+    fs::discard_file(tmp_);
   }
   void append(std::string_view bytes) override { file_.write_all(bytes); }
   void finish(const std::string& name) override {
