@@ -107,7 +107,7 @@ Verdict verdict(const DbPolicy& p, DbId id, DbState state) {
 
 DbHealth classify(const std::filesystem::path& path, DbId id, DbAccess access) {
   if (!fs::exists(path)) return {DbState::Missing, {}};
-  sql::install_fault_vfs_if_configured();
+  sql::install_hook_vfs_if_needed();
   sqlite3* raw = nullptr;
   int flags = (access == DbAccess::Write ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY) | SQLITE_OPEN_NOMUTEX;
   int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
