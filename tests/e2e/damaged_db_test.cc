@@ -89,7 +89,9 @@ class Damage : public ::testing::Test {
         case Expect::Quiet:
           EXPECT_EQ(r.exit_code, 0) << r.err;
           EXPECT_EQ(contains(r.err, "Warning: The database " + path + " "), expect(c.name) == Expect::Warn) << r.err;
-          if (expect(c.name) == Expect::Warn) EXPECT_TRUE(contains(r.err, words)) << r.err;
+          if (expect(c.name) == Expect::Warn) {
+            EXPECT_TRUE(contains(r.err, words)) << r.err;
+          }
           EXPECT_EQ(changed_paths(user_before, user_tree(data_)), "");
           break;
         case Expect::Restores:

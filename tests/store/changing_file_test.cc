@@ -28,15 +28,15 @@ pid_t start_rewriter(const stdfs::path& file) {
   if (pid == 0) {
     ::close(ready[0]);
     int fd = ::open(file.c_str(), O_WRONLY);
+    if (fd < 0) ::_exit(1);
     std::string block(kBlock, 'a');
-    for (int pass = 0; fd >= 0; ++pass) {
+    for (int pass = 0;; ++pass) {  // until the test kills it
       std::fill(block.begin(), block.end(), pass % 2 ? 'a' : 'b');
       for (size_t i = 0; i < kBlocks; ++i)
         if (::pwrite(fd, block.data(), kBlock, static_cast<off_t>(i * kBlock)) != static_cast<ssize_t>(kBlock))
           ::_exit(1);
       if (pass == 0) (void)!::write(ready[1], "x", 1);
     }
-    ::_exit(1);
   }
   ::close(ready[1]);
   char c = 0;
