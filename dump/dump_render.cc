@@ -6,6 +6,7 @@
 #include "datadir/registry.h"
 #include "formats/base64.h"
 #include "formats/date.h"
+#include "formats/hash.h"
 
 namespace mdb::core {
 
@@ -61,7 +62,7 @@ class HalfCheck::JsonBytes {
   bool at_end() { return pos_ == end_ && !fill(); }
 
   // Reads the rest: the xxh3-128 of the whole member.
-  capnp_dump::Hash128 drain() {
+  store::Hash128 drain() {
     do pos_ = end_;
     while (fill());
     return hash_.digest();
@@ -84,7 +85,7 @@ class HalfCheck::JsonBytes {
   std::unique_ptr<zip::MemberReader> in_;
   std::vector<char> buf_;
   size_t pos_ = 0, end_ = 0;
-  ContentHash hash_;
+  store::Xxh128Stream hash_;
 };
 
 HalfCheck::HalfCheck(const zip::Reader& zip, const zip::Entry& json, const zip::Entry& capnp,

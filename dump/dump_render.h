@@ -10,7 +10,6 @@
 #include <string_view>
 #include <vector>
 
-#include "formats/content_hash.h"
 #include "formats/capnp_dump.h"
 #include "formats/pyjson.h"
 #include "formats/zip.h"

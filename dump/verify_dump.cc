@@ -4,7 +4,7 @@
 #include <memory>
 #include <optional>
 
-#include "formats/content_hash.h"
+#include "formats/hash.h"
 #include "dump/dump_members.h"
 #include "dump/dump_render.h"
 #include "dump/dump_values.h"
@@ -90,7 +90,7 @@ uint64_t check_files(const zip::Reader& zip, const DumpMembers& members, const C
     for (const capnp_dump::FileRecord& f : capnp->files) recorded[f.path] = &f;
   uint64_t bytes = 0;
   for (const zip::Entry* e : members.run_files) {
-    ContentHash hash;
+    store::Xxh128Stream hash;
     uint64_t size = 0;
     try {
       zip.stream(*e, [&](std::string_view chunk) {

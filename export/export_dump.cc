@@ -1,6 +1,6 @@
 #include "export/export_dump.h"
 
-#include "formats/content_hash.h"
+#include "formats/hash.h"
 #include "dump/dump_render.h"
 #include "formats/dump_json.h"
 #include "base/error.h"
@@ -33,12 +33,12 @@ class JsonFile {
     file_.close();
   }
   uint64_t size() const { return size_; }
-  capnp_dump::Hash128 hash() const { return hash_.digest(); }
+  store::Hash128 hash() const { return hash_.digest(); }
 
  private:
   fs::File file_;
   std::string buf_;
-  ContentHash hash_;
+  store::Xxh128Stream hash_;
   uint64_t size_ = 0;
 };
 

@@ -41,7 +41,7 @@ std::vector<std::pair<std::string, std::optional<std::string>>> read_migrations(
 
 struct DumpRows {
   uint64_t json_size = 0;
-  capnp_dump::Hash128 json_hash;
+  store::Hash128 json_hash;
   uint64_t rows = 0;
   std::string metadata_json;  // dump_metadata as compact JSON, for the Cap'n Proto header
 };

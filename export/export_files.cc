@@ -7,7 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "formats/content_hash.h"
+#include "formats/hash.h"
 #include "base/error.h"
 #include "platform/env.h"
 
@@ -33,7 +33,7 @@ class RunFileInput : public FileInput {
 
   void open() override {
     FileInput::open();
-    hash_ = std::make_unique<ContentHash>();  // only while open: memory stays flat in the file count
+    hash_ = std::make_unique<store::Xxh128Stream>();  // only while open: memory stays flat in the file count
     read_ = 0;
   }
   size_t read(char* buf, size_t n) override {
@@ -54,7 +54,7 @@ class RunFileInput : public FileInput {
   std::string member_;
   const RunFiles::OnFile& on_file_;
   Console::Progress* progress_;
-  std::unique_ptr<ContentHash> hash_;
+  std::unique_ptr<store::Xxh128Stream> hash_;
   uint64_t read_ = 0;
 };
 

@@ -4,7 +4,6 @@
 #include <capnp/serialize.h>
 #include <kj/exception.h>
 
-#include <cstdio>
 #include <cstring>
 #include <optional>
 #include <set>
@@ -32,12 +31,12 @@ capnp::Data::Reader as_data(std::string_view s) {
 
 std::string str(capnp::Data::Reader d) { return std::string(reinterpret_cast<const char*>(d.begin()), d.size()); }
 
-void set_hash(wire::Hash128::Builder b, const Hash128& h) {
+void set_hash(wire::Hash128::Builder b, const store::Hash128& h) {
   b.setHigh(h.high);
   b.setLow(h.low);
 }
 
-Hash128 get_hash(wire::Hash128::Reader r) { return {r.getHigh(), r.getLow()}; }
+store::Hash128 get_hash(wire::Hash128::Reader r) { return {r.getHigh(), r.getLow()}; }
 
 // Which values of a row travel in chunk messages: those over kMaxInlineValue, and any that
 // would push the row's inline bytes over kRowInlineBudget.
@@ -56,13 +55,6 @@ std::vector<bool> large_values(const Row& row) {
 }
 
 }  // namespace
-
-std::string Hash128::hex() const {
-  char buf[33];
-  std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(high),
-                static_cast<unsigned long long>(low));
-  return buf;
-}
 
 // ---------------------------------------------------------------------------------------
 // Writer

@@ -10,31 +10,26 @@
 #include <string_view>
 #include <vector>
 
+#include "formats/hash.h"
 #include "formats/value.h"
 
 namespace mdb::capnp_dump {
 
 constexpr uint32_t kFormatVersion = 1;
 
-struct Hash128 {
-  uint64_t high = 0, low = 0;
-  bool operator==(const Hash128&) const = default;
-  std::string hex() const;  // 32 lowercase hex digits, high first
-};
-
 struct Header {
   uint32_t format_version = kFormatVersion;
   std::string dump_metadata;  // the "dump_metadata" value as compact JSON text
   std::string json_member;    // the JSON member's name in the zip
   uint64_t json_size = 0;
-  Hash128 json_hash;        // xxh3-128 of the JSON member
+  store::Hash128 json_hash;  // xxh3-128 of the JSON member
   uint64_t file_count = 0;  // files that follow the header
 };
 
 struct FileRecord {
   std::string path;  // member name in the zip
   uint64_t size = 0;
-  Hash128 hash;  // xxh3-128 of the content
+  store::Hash128 hash;  // xxh3-128 of the content
 };
 
 using Sink = std::function<void(std::string_view)>;

@@ -1,6 +1,7 @@
 #include "formats/hash.h"
 
 #include <openssl/sha.h>
+#include <xxhash.h>
 
 #include <cstring>
 
@@ -49,17 +50,28 @@ BlobId sha256(std::string_view data) {
   return id;
 }
 
-namespace {
-Hash128 canonical(XXH128_hash_t h) {
+std::string Hash128::hex() const { return store::hex(bytes()); }
+
+std::string Hash128::bytes() const {
   XXH128_canonical_t c;
-  XXH128_canonicalFromHash(&c, h);
-  Hash128 out;
-  std::memcpy(out.data(), c.digest, out.size());
-  return out;
+  XXH128_canonicalFromHash(&c, XXH128_hash_t{low, high});
+  return std::string(reinterpret_cast<const char*>(c.digest), sizeof c.digest);
 }
+
+Hash128 Hash128::from_bytes(std::string_view bytes, std::string_view what) {
+  XXH128_canonical_t c;
+  if (bytes.size() != sizeof c.digest)
+    throw Error(std::string(what) + ": an XXH3-128 value of " + std::to_string(bytes.size()) + " bytes (expected 16)");
+  std::memcpy(c.digest, bytes.data(), sizeof c.digest);
+  XXH128_hash_t h = XXH128_hashFromCanonical(&c);
+  return {h.high64, h.low64};
+}
+
+namespace {
+Hash128 halves(XXH128_hash_t h) { return {h.high64, h.low64}; }
 }  // namespace
 
-Hash128 xxh128(std::string_view data) { return canonical(XXH3_128bits(data.data(), data.size())); }
+Hash128 xxh128(std::string_view data) { return halves(XXH3_128bits(data.data(), data.size())); }
 
 Xxh128Stream::Xxh128Stream() : state_(XXH3_createState()) {
   if (!state_) throw std::bad_alloc();
@@ -70,6 +82,6 @@ Xxh128Stream::~Xxh128Stream() { XXH3_freeState(state_); }
 
 void Xxh128Stream::update(std::string_view data) { XXH3_128bits_update(state_, data.data(), data.size()); }
 
-Hash128 Xxh128Stream::digest() const { return canonical(XXH3_128bits_digest(state_)); }
+Hash128 Xxh128Stream::digest() const { return halves(XXH3_128bits_digest(state_)); }
 
 }  // namespace mdb::store

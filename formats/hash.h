@@ -2,14 +2,14 @@
 // Blob ids and checksums (store.md): a blob's id is the SHA-256 of its plaintext, because
 // crowd workers upload files and a crafted collision of a weaker hash would swap content on
 // restore. XXH3-128 is used where only accidental damage matters (pack checksums, file
-// fingerprints).
-#include <xxhash.h>
-
+// fingerprints, the dump's file and JSON hashes).
 #include <array>
 #include <compare>
 #include <cstdint>
 #include <string>
 #include <string_view>
+
+struct XXH3_state_s;  // xxhash.h's streaming state
 
 namespace mdb::store {
 
@@ -35,14 +35,23 @@ struct BlobIdHash {
 
 BlobId sha256(std::string_view data);
 
-// XXH3-128 as 16 bytes (big-endian canonical form) and as 32 hex digits.
-using Hash128 = std::array<uint8_t, 16>;
+// An XXH3-128 value. Stored as 16 bytes in XXH3's canonical form (big-endian, high half
+// first: pack trailers, file-cache keys) or as its two halves (the dump's Cap'n Proto half).
+struct Hash128 {
+  uint64_t high = 0, low = 0;
+  bool operator==(const Hash128&) const = default;
+  std::string hex() const;    // 32 lowercase hex digits, high half first
+  std::string bytes() const;  // the 16 bytes of the canonical form
+  // From the canonical form; throws mdb::Error naming `what` when the length is not 16.
+  static Hash128 from_bytes(std::string_view bytes, std::string_view what);
+};
+
 Hash128 xxh128(std::string_view data);
 std::string hex(std::string_view bytes);
 // The bytes of an even number of hex digits; mdb::Error naming `hex` otherwise.
 std::string unhex(std::string_view hex);
 
-// Streaming XXH3-128, for checksums of whole pack files.
+// Streaming XXH3-128: whole pack files, zip members as they are written or extracted.
 class Xxh128Stream {
  public:
   Xxh128Stream();
@@ -53,7 +62,7 @@ class Xxh128Stream {
   Hash128 digest() const;
 
  private:
-  XXH3_state_t* state_;
+  XXH3_state_s* state_;
 };
 
 }  // namespace mdb::store

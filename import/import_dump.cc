@@ -74,7 +74,7 @@ class Dump::Loader : public DumpJsonVisitor, public capnp_dump::StreamVisitor {
   void begin_db(std::string_view db) override { known_db(db); }
   void problem(std::string message) override { problems_.add(std::move(message)); }
 
-  const std::map<std::string, capnp_dump::Hash128>& hashes() const { return hashes_; }
+  const std::map<std::string, store::Hash128>& hashes() const { return hashes_; }
 
  private:
   std::optional<DbId> known_db(std::string_view key) {
@@ -200,7 +200,7 @@ class Dump::Loader : public DumpJsonVisitor, public capnp_dump::StreamVisitor {
   Dump& dump_;
   Problems& problems_;
   std::string member_;
-  std::map<std::string, capnp_dump::Hash128> hashes_;
+  std::map<std::string, store::Hash128> hashes_;
   std::map<std::string, Target> targets_;
   std::map<std::string, std::vector<std::string>> last_columns_;
   std::vector<std::string> unknown_;

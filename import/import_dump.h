@@ -54,7 +54,7 @@ struct DumpTable {
 // A run file of the dump: a member under runs/.
 struct DumpFile {
   const zip::Entry* entry;
-  std::optional<capnp_dump::Hash128> hash;  // recorded in the Cap'n Proto header
+  std::optional<store::Hash128> hash;  // recorded in the Cap'n Proto header
   std::string_view path() const { return std::string_view(entry->name).substr(5); }  // without "runs/"
 };
 

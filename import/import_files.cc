@@ -1,13 +1,13 @@
 #include "import/import_files.h"
 
 #include <unistd.h>
-#include <xxhash.h>
 
 #include <algorithm>
 
 #include "datadir/journal.h"
 #include "datadir/storeops.h"
 #include "base/error.h"
+#include "formats/hash.h"
 #include "platform/env.h"
 
 namespace mdb::core {
@@ -18,26 +18,18 @@ constexpr const char* kStagingPrefix = "import-";
 
 // Writes one member to `dest` (created exclusively); returns its xxh3-128. Made durable later, all
 // files at once (sync_filesystem): one flush instead of an fsync per file.
-capnp_dump::Hash128 extract(const zip::Reader& zip, const zip::Entry& e, const stdfs::path& dest,
+store::Hash128 extract(const zip::Reader& zip, const zip::Entry& e, const stdfs::path& dest,
                             Console::Progress& progress) {
   mode_t mode = (e.unix_mode & 0111) ? 0755 : 0644;
   fs::File out = fs::File::create(dest, true, mode);
-  XXH3_state_t* state = XXH3_createState();
-  XXH3_128bits_reset(state);
-  try {
-    zip.stream(e, [&](std::string_view chunk) {
-      out.write_all(chunk);
-      XXH3_128bits_update(state, chunk.data(), chunk.size());
-      progress.add(chunk.size());
-    });
-  } catch (...) {
-    XXH3_freeState(state);
-    throw;
-  }
-  XXH128_hash_t h = XXH3_128bits_digest(state);
-  XXH3_freeState(state);
+  store::Xxh128Stream hash;
+  zip.stream(e, [&](std::string_view chunk) {
+    out.write_all(chunk);
+    hash.update(chunk);
+    progress.add(chunk.size());
+  });
   out.close();
-  return {h.high64, h.low64};
+  return hash.digest();
 }
 
 }  // namespace
@@ -100,7 +92,7 @@ StagedRunFiles::StagedRunFiles(const DataDir& dir, Dump& dump, std::vector<FileA
     for (const FileAction& a : files_) {
       stdfs::path dest = staged(a.dest());
       if (dest.parent_path() != made) fs::mkdirs(made = dest.parent_path());
-      capnp_dump::Hash128 hash = extract(dump.zip(), *a.file->entry, dest, progress);
+      store::Hash128 hash = extract(dump.zip(), *a.file->entry, dest, progress);
       if (a.file->hash && !(hash == *a.file->hash))
         throw Error("The file " + a.file->entry->name + " of " + dump.file_name() +
                     " does not have the content its Cap'n Proto half records (xxh3 " + hash.hex() + " instead of " +

@@ -188,7 +188,7 @@ class BackupRun {
   void file(int dirfd, const std::string& name, const struct stat& st, Entry& e) {
     struct stat now = st;  // the state of the bytes read, for the file cache
     Hash128 h = xxh128(key_prefix_ + e.path);  // a fixed-size key keeps the index small
-    std::string key(reinterpret_cast<const char*>(h.data()), h.size());
+    std::string key = h.bytes();
     bool is_db = databases_.count(e.path) > 0;
     if (!is_db || !has_sidecar(req_.root / e.path)) {
       if (auto cached = store_.cached_file(key); cached && same_file(*cached, st)) {

@@ -161,9 +161,8 @@ std::string decode_blob(std::string_view stored, const PackEntry& e, const std::
 }
 
 Hash128 trailer_pack_checksum(std::string_view tail) {
-  Hash128 h{};
-  if (tail.size() >= kTrailerSize) std::memcpy(h.data(), tail.data() + tail.size() - 24, h.size());
-  return h;
+  if (tail.size() < kTrailerSize) return {};
+  return Hash128::from_bytes(tail.substr(tail.size() - 24, 16), "a pack trailer");
 }
 
 std::vector<PackEntry> decode_footer(std::string_view tail, uint64_t pack_size, const std::string& what) {
@@ -180,8 +179,7 @@ std::vector<PackEntry> decode_footer(std::string_view tail, uint64_t pack_size, 
     throw bad("the footer layout is inconsistent");
   if (tail.size() < footer_bytes + kTrailerSize) throw bad("the footer is cut short");
   std::string_view footer = tail.substr(tail.size() - kTrailerSize - footer_bytes, footer_bytes + 12);
-  Hash128 stored_sum;
-  std::memcpy(stored_sum.data(), trailer.data() + 12, stored_sum.size());
+  Hash128 stored_sum = Hash128::from_bytes(trailer.substr(12, 16), "pack " + what);
   if (xxh128(footer) != stored_sum) throw bad("footer checksum mismatch");
   std::vector<PackEntry> out;
   out.reserve(count);
@@ -276,15 +274,15 @@ std::string PackWriter::finish(bool sync) {
   put_u32(footer, static_cast<uint32_t>(entries_.size()));
   put_u64(footer, entries_offset);
   Hash128 footer_sum = xxh128(footer);
-  footer.append(reinterpret_cast<const char*>(footer_sum.data()), footer_sum.size());
+  footer += footer_sum.bytes();
   append(footer);
   Hash128 pack_sum = checksum_.digest();
-  std::string end(reinterpret_cast<const char*>(pack_sum.data()), pack_sum.size());
+  std::string end = pack_sum.bytes();
   end += kPackEndMagic;
   buffer_ += end;  // not part of the checksum it holds
   offset_ += end.size();
   flush_buffer();
-  std::string name = hex(std::string_view(reinterpret_cast<const char*>(pack_sum.data()), pack_sum.size()));
+  std::string name = pack_sum.hex();
   out_->finish(name);
   if (sync) backend_.sync(ObjectKind::Pack);
   return name;

@@ -8,7 +8,7 @@
 #include <set>
 #include <sstream>
 
-#include "formats/content_hash.h"
+#include "formats/hash.h"
 #include "formats/capnp_dump.h"
 #include "platform/sqlite.h"
 #include "tests/export/export_support.h"
@@ -75,13 +75,13 @@ TEST_F(S1, FullDumpZipHasDirectoryEntriesModesAndAHeaderListingEveryFile) {
       v, "capnp");
   EXPECT_EQ(v.h.json_member, d.stem + ".json");
   EXPECT_EQ(v.h.json_size, d.json_text.size());
-  EXPECT_EQ(v.h.json_hash, core::content_hash(d.json_text));
+  EXPECT_EQ(v.h.json_hash, store::xxh128(d.json_text));
   EXPECT_EQ(Json::parse(v.h.dump_metadata), d.json["dump_metadata"]);
   ASSERT_EQ(v.files.size(), d.files.size());
   for (const auto& [name, content] : d.files) {
     ASSERT_TRUE(v.files.count(name)) << name;
     EXPECT_EQ(v.files[name].size, content.size());
-    EXPECT_EQ(v.files[name].hash, core::content_hash(content)) << name;
+    EXPECT_EQ(v.files[name].hash, store::xxh128(content)) << name;
   }
   size_t json_rows = 0;
   for (const auto& [db, tables] : d.json.items())

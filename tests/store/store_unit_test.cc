@@ -50,7 +50,7 @@ TEST(Pack, RoundTripAndDamageDetection) {
   EXPECT_EQ(stdfs::directory_iterator(dir / "packs")->path().filename(), name);  // no temporary left
   std::string bytes = t::read(dir / "packs" / name);
   EXPECT_EQ(read_footer(backend, name).size(), blobs.size());
-  EXPECT_EQ(hex(std::string_view(reinterpret_cast<const char*>(trailer_pack_checksum(bytes).data()), 16)), name);
+  EXPECT_EQ(trailer_pack_checksum(bytes).hex(), name);
 
   auto entries = decode_footer(bytes, bytes.size(), name);
   ASSERT_EQ(entries.size(), blobs.size());
