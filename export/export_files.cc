@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "formats/hash.h"
+#include "formats/utf8.h"
 #include "base/error.h"
 #include "platform/env.h"
 
@@ -177,7 +178,7 @@ void RunFiles::add_to(zip::Writer& zip, OnFile on_file, Console::Progress* progr
     struct stat st {};
     if (::stat(disk.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) continue;
     if (skip_outside(disk)) continue;
-    if (!zip::is_valid_utf8(run.project))
+    if (!utf8::valid(run.project))
       throw Error("The project name of task run " + std::to_string(run.id) +
                   " is not valid UTF-8, so its files "
                   "cannot be stored in a zip.");
@@ -195,7 +196,7 @@ void RunFiles::add_dir(zip::Writer& zip, const stdfs::path& disk, std::vector<st
                        const std::string& project) {
   for (const std::string& name : sorted_entries(disk)) {
     stdfs::path path = disk / name;
-    if (!zip::is_valid_utf8(name))
+    if (!utf8::valid(name))
       throw Error("The file " + path.string() +
                   " has a name that is not valid UTF-8, which a zip cannot hold. "
                   "Rename it and export again.");

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include "formats/utf8.h"
+
 namespace mdb {
 
 std::string python_float_repr(double v) {
@@ -56,26 +58,6 @@ void append_u_escape(std::string& out, unsigned cp) {
   out += buf;
 }
 
-// Length of the valid UTF-8 sequence at s[i] and its code point, or 0 if invalid.
-size_t decode_utf8(std::string_view s, size_t i, unsigned& cp) {
-  auto b = static_cast<unsigned char>(s[i]);
-  size_t n;
-  unsigned min;
-  if (b < 0x80) { cp = b; return 1; }
-  if ((b & 0xE0) == 0xC0) { n = 2; cp = b & 0x1F; min = 0x80; }
-  else if ((b & 0xF0) == 0xE0) { n = 3; cp = b & 0x0F; min = 0x800; }
-  else if ((b & 0xF8) == 0xF0) { n = 4; cp = b & 0x07; min = 0x10000; }
-  else return 0;
-  if (i + n > s.size()) return 0;
-  for (size_t k = 1; k < n; ++k) {
-    auto c = static_cast<unsigned char>(s[i + k]);
-    if ((c & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (c & 0x3F);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return n;
-}
-
 }  // namespace
 
 void append_json_string(std::string& out, std::string_view s) {
@@ -99,7 +81,7 @@ void append_json_string(std::string& out, std::string_view s) {
       default: break;
     }
     unsigned cp = 0;
-    size_t n = decode_utf8(s, i, cp);
+    size_t n = utf8::decode(s, i, cp);
     if (n == 0) {  // invalid byte: surrogateescape
       append_u_escape(out, 0xDC00 + uc);
       ++i;
@@ -123,7 +105,7 @@ std::string python_repr(std::string_view s) {
   char buf[16];
   for (size_t i = 0; i < s.size();) {
     unsigned cp = 0;
-    size_t n = decode_utf8(s, i, cp);
+    size_t n = utf8::decode(s, i, cp);
     if (n == 0) {
       std::snprintf(buf, sizeof buf, "\\udc%02x", static_cast<unsigned char>(s[i]));
       out += buf;

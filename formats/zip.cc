@@ -13,46 +13,18 @@
 #include "base/error.h"
 #include "base/interrupt.h"
 #include "formats/safe_path.h"
+#include "formats/utf8.h"
 
 namespace mdb::zip {
 
 namespace stdfs = std::filesystem;
-
-bool is_valid_utf8(std::string_view s) {
-  for (size_t i = 0; i < s.size();) {
-    auto b = static_cast<unsigned char>(s[i]);
-    if (b < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t n;
-    uint32_t cp, min;
-    if ((b & 0xE0) == 0xC0)
-      n = 2, cp = b & 0x1F, min = 0x80;
-    else if ((b & 0xF0) == 0xE0)
-      n = 3, cp = b & 0x0F, min = 0x800;
-    else if ((b & 0xF8) == 0xF0)
-      n = 4, cp = b & 0x07, min = 0x10000;
-    else
-      return false;
-    if (i + n > s.size()) return false;
-    for (size_t k = 1; k < n; ++k) {
-      auto c = static_cast<unsigned char>(s[i + k]);
-      if ((c & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (c & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-    i += n;
-  }
-  return true;
-}
 
 namespace {
 
 // Why a member name is unsafe, or empty when it is fine.
 std::string name_problem(std::string_view name, bool directory) {
   if (name.empty()) return "has an empty name";
-  if (!is_valid_utf8(name)) return "has a name that is not valid UTF-8";
+  if (!utf8::valid(name)) return "has a name that is not valid UTF-8";
   std::string_view rest = name;
   if (directory) {
     if (rest.back() != '/') return "is a directory whose name does not end in '/'";
@@ -139,7 +111,7 @@ void Reader::index() {
     Entry e;
     e.index = static_cast<uint64_t>(i);
     e.name = st.name ? st.name : "";
-    e.name_is_utf8 = is_valid_utf8(e.name);
+    e.name_is_utf8 = utf8::valid(e.name);
     e.size = st.size;
     e.compressed_size = st.comp_size;
     e.is_directory = !e.name.empty() && e.name.back() == '/';

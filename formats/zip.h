@@ -184,7 +184,4 @@ class Reader {
   std::vector<Entry> entries_;
 };
 
-// True when `s` is well-formed UTF-8 (no overlongs, no surrogates, <= U+10FFFF).
-bool is_valid_utf8(std::string_view s);
-
 }  // namespace mdb::zip

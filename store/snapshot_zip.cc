@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "formats/utf8.h"
+
 namespace mdb::store {
 
 namespace {
@@ -43,7 +45,7 @@ uint64_t write_snapshot_zip(Store& store, const SnapshotRecord& rec, std::unique
   ManifestReader manifest(store, rec);
   Entry e;
   while (manifest.next(e)) {
-    if (e.kind == EntryKind::Symlink || !zip::is_valid_utf8(e.path)) {
+    if (e.kind == EntryKind::Symlink || !utf8::valid(e.path)) {
       reporter.warn("Left out of " + name + ": " + e.path +
                     (e.kind == EntryKind::Symlink ? " (a symlink)" : " (its name is not UTF-8)") + "; the snapshot " +
                     rec.name + " has it.");

@@ -1,5 +1,6 @@
 #include "tests/support/testenv.h"
 
+#include "formats/utf8.h"
 #include "formats/zip.h"
 
 #include <fcntl.h>
@@ -328,7 +329,7 @@ std::string raw_zip(const std::vector<RawZipMember>& members) {
     auto header = [&](std::string& s, bool local) {
       put32(s, local ? 0x04034b50 : 0x02014b50);
       if (!local) put16(s, 0x031E);  // made by: Unix, 3.0
-      put16(s, 20), put16(s, zip::is_valid_utf8(m.name) ? 0x0800 : 0), put16(s, 0);  // version, UTF-8 flag, stored
+      put16(s, 20), put16(s, utf8::valid(m.name) ? 0x0800 : 0), put16(s, 0);  // version, UTF-8 flag, stored
       put16(s, 0), put16(s, 0x21);                  // time, date
       put32(s, crc32(m.data)), put32(s, size), put32(s, size);
       put16(s, static_cast<uint32_t>(m.name.size())), put16(s, 0);
