@@ -7,6 +7,7 @@
 #include "commands/outcome.h"
 #include "datadir/journal.h"
 #include "datadir/storeops.h"
+#include "platform/console.h"
 #include "base/interrupt.h"
 #include "store/snapshot_zip.h"
 #include "store/store.h"

@@ -5,6 +5,7 @@
 #include "commands/outcome.h"
 #include "datadir/journal.h"
 #include "datadir/storeops.h"
+#include "platform/console.h"
 #include "platform/lock.h"
 #include "store/store.h"
 

@@ -6,6 +6,7 @@
 #include "commands/outcome.h"
 #include "datadir/journal.h"
 #include "datadir/storeops.h"
+#include "platform/console.h"
 #include "dump/verify_dump.h"
 #include "base/interrupt.h"
 #include "platform/env.h"

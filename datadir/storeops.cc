@@ -2,7 +2,6 @@
 
 #include <unistd.h>
 
-#include <cstdio>
 #include <ctime>
 
 #include "datadir/classify.h"
@@ -110,19 +109,6 @@ void check_store_outside(const DataDir& dir, const stdfs::path& store_dir) {
   throw Error("The store " + store_dir.string() + " is inside the data directory " + dir.root().string() +
               ": backups would contain the store and a restore would remove it. Choose a store outside the data "
               "directory with --store or MEPHISTO_STORE.");
-}
-
-std::string human_bytes(uint64_t n) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = static_cast<double>(n);
-  int u = 0;
-  while (v >= 1024 && u < 4) {
-    v /= 1024;
-    ++u;
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
-  return buf;
 }
 
 }  // namespace mdb::core

@@ -82,7 +82,4 @@ store::BackupResult snapshot_data_dir(store::Store& store, Console& console, con
 // it).
 void check_store_outside(const DataDir& dir, const std::filesystem::path& store_dir);
 
-// "1.2 MiB"
-std::string human_bytes(uint64_t n);
-
 }  // namespace mdb::core

@@ -34,8 +34,10 @@ std::string python_str(const OptionSetting& o) {
   return std::visit(visit, o.value);
 }
 
-std::string human(uint64_t n, bool bytes) {
-  if (!bytes) return std::to_string(n);
+std::string human(uint64_t n, bool bytes) { return bytes ? human_bytes(n) : std::to_string(n); }
+}  // namespace
+
+std::string human_bytes(uint64_t n) {
   const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
   double v = static_cast<double>(n);
   int u = 0;
@@ -47,7 +49,6 @@ std::string human(uint64_t n, bool bytes) {
   std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
   return buf;
 }
-}  // namespace
 
 Console::Console(bool json, bool assume_yes)
     : json_(json), assume_yes_(assume_yes), progress_enabled_(!json && ::isatty(STDERR_FILENO)) {}

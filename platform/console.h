@@ -20,6 +20,10 @@ struct OptionSetting {
   std::variant<int, bool, std::optional<std::string>, std::vector<std::string>> value;
 };
 
+// A byte count as every message and progress bar shows it: "512 B", "1.2 MiB" (powers of 1024, one
+// decimal from KiB up).
+std::string human_bytes(uint64_t n);
+
 class Console {
  public:
   Console(bool json, bool assume_yes);
