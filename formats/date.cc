@@ -8,37 +8,12 @@ namespace mdb {
 
 namespace {
 
-constexpr int64_t kUsPerSec = 1'000'000;
-constexpr int64_t kUsPerDay = 86'400 * kUsPerSec;
+namespace chr = std::chrono;
 
-// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
-int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int64_t>(doe) - 719468;
-}
-
-void civil_from_days(int64_t z, int& y, unsigned& m, unsigned& d) {
-  z += 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const unsigned doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const int64_t yy = static_cast<int64_t>(yoe) + era * 400;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  d = doy - (153 * mp + 2) / 5 + 1;
-  m = mp < 10 ? mp + 3 : mp - 9;
-  y = static_cast<int>(yy + (m <= 2));
-}
-
-bool leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
-
-unsigned days_in_month(int y, unsigned m) {
-  static const unsigned kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  return m == 2 && leap(y) ? 29 : kDays[m - 1];
+// Microseconds since 1970-01-01 00:00 of a proleptic Gregorian date and time of day. Python's
+// datetime has the same calendar, so the values are the ones the original computed.
+int64_t wall_us_of(const chr::year_month_day& date, chr::microseconds time_of_day) {
+  return (chr::sys_days(date) + time_of_day).time_since_epoch().count();
 }
 
 struct Cursor {
@@ -99,16 +74,17 @@ struct Parts {
 };
 
 Parts split(int64_t wall_us) {
-  int64_t days = wall_us >= 0 ? wall_us / kUsPerDay : -((-wall_us + kUsPerDay - 1) / kUsPerDay);
-  int64_t rem = wall_us - days * kUsPerDay;
-  Parts p{};
-  civil_from_days(days, p.y, p.mo, p.d);
-  int64_t secs = rem / kUsPerSec;
-  p.us = rem % kUsPerSec;
-  p.h = static_cast<unsigned>(secs / 3600);
-  p.mi = static_cast<unsigned>(secs / 60 % 60);
-  p.s = static_cast<unsigned>(secs % 60);
-  return p;
+  chr::sys_time<chr::microseconds> t{chr::microseconds(wall_us)};
+  chr::sys_days day = chr::floor<chr::days>(t);
+  chr::year_month_day ymd(day);
+  chr::hh_mm_ss<chr::microseconds> time(t - day);
+  return {static_cast<int>(ymd.year()),
+          static_cast<unsigned>(ymd.month()),
+          static_cast<unsigned>(ymd.day()),
+          static_cast<unsigned>(time.hours().count()),
+          static_cast<unsigned>(time.minutes().count()),
+          static_cast<unsigned>(time.seconds().count()),
+          time.subseconds().count()};
 }
 
 std::string format_date_time(const Parts& p, char sep) {
@@ -142,7 +118,8 @@ std::optional<DateTime> parse_date(std::string_view text) {
   int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
   int64_t us = 0;
   if (!c.digits(4, y) || !c.eat('-') || !c.digits(2, mo) || !c.eat('-') || !c.digits(2, d)) return std::nullopt;
-  if (y < 1 || mo < 1 || mo > 12 || d < 1 || static_cast<unsigned>(d) > days_in_month(y, mo)) return std::nullopt;
+  chr::year_month_day date{chr::year(y), chr::month(static_cast<unsigned>(mo)), chr::day(static_cast<unsigned>(d))};
+  if (y < 1 || !date.ok()) return std::nullopt;  // no year 0 in Python's datetime
   DateTime out;
   if (c.eat('T') || c.eat(' ')) {
     if (!c.digits(2, h) || !c.eat(':') || !c.digits(2, mi)) return std::nullopt;
@@ -166,7 +143,7 @@ std::optional<DateTime> parse_date(std::string_view text) {
     if (!parse_offset(c, out.offset_minutes)) return std::nullopt;
   }
   if (!c.done()) return std::nullopt;
-  out.wall_us = days_from_civil(y, mo, d) * kUsPerDay + (int64_t{h} * 3600 + mi * 60 + s) * kUsPerSec + us;
+  out.wall_us = wall_us_of(date, chr::hours(h) + chr::minutes(mi) + chr::seconds(s) + chr::microseconds(us));
   return out;
 }
 
@@ -183,10 +160,10 @@ std::optional<DateTime> date_from_unix(int64_t value) {
   std::tm tm{};
   if (!localtime_r(&t, &tm) || tm.tm_year + 1900 < 1 || tm.tm_year + 1900 > 9999) return std::nullopt;
   DateTime d;
-  d.wall_us =
-      days_from_civil(tm.tm_year + 1900, static_cast<unsigned>(tm.tm_mon + 1), static_cast<unsigned>(tm.tm_mday)) *
-          kUsPerDay +
-      (int64_t{tm.tm_hour} * 3600 + tm.tm_min * 60 + tm.tm_sec) * kUsPerSec + frac_us;
+  chr::year_month_day date{chr::year(tm.tm_year + 1900), chr::month(static_cast<unsigned>(tm.tm_mon + 1)),
+                           chr::day(static_cast<unsigned>(tm.tm_mday))};
+  d.wall_us = wall_us_of(date, chr::hours(tm.tm_hour) + chr::minutes(tm.tm_min) + chr::seconds(tm.tm_sec) +
+                                  chr::microseconds(frac_us));
   return d;
 }
 
@@ -208,11 +185,6 @@ std::string format_sqlite(const DateTime& d) {
   else
     std::snprintf(b, sizeof b, ".%06lld", static_cast<long long>(p.us));
   return out + b;
-}
-
-DateTime now_utc() {
-  auto now = std::chrono::system_clock::now().time_since_epoch();
-  return DateTime{std::chrono::duration_cast<std::chrono::microseconds>(now).count(), std::nullopt};
 }
 
 }  // namespace mdb

@@ -39,7 +39,4 @@ std::string format_python_str(const DateTime& d);
 // digits when the value has sub-millisecond precision. Offsets are converted to UTC.
 std::string format_sqlite(const DateTime& d);
 
-// Current UTC time.
-DateTime now_utc();
-
 }  // namespace mdb

@@ -4,8 +4,10 @@
 #include <rapidcheck/gtest.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <utility>
 
 namespace mdb {
 namespace {
@@ -77,6 +79,64 @@ TEST(Date, SqliteForm) {
   EXPECT_EQ(format_sqlite(*parse_date("2026-11-25T15:36:14")), "2026-11-25 15:36:14.000");
   EXPECT_EQ(format_sqlite(*parse_date("2026-11-25T15:36:14.123456")), "2026-11-25 15:36:14.123456");
   EXPECT_EQ(format_sqlite(*parse_date("2026-11-25T17:36:14+02:00")), "2026-11-25 15:36:14.000");
+}
+
+// Python's datetime over its whole range (values printed by datetime(...).isoformat() and
+// (dt - datetime(1970, 1, 1)) // timedelta(microseconds=1)): the proleptic Gregorian calendar,
+// no 1582 gap, leap days in 4, 400, 1600, 2000 and 2400 only.
+TEST(Date, KnownValuesAcrossPythonsRange) {
+  const std::pair<int64_t, const char*> known[] = {
+      {-62135596800000000LL, "0001-01-01T00:00:00"},
+      {-62104060800000001LL, "0001-12-31T23:59:59.999999"},
+      {-62035848000000000LL, "0004-02-29T12:00:00"},
+      {-59006361599999999LL, "0100-03-01T00:00:00.000001"},
+      {-49539317400000000LL, "0400-02-29T06:30:00"},
+      {-12220243200000000LL, "1582-10-04T00:00:00"},
+      {-12219292800000000LL, "1582-10-15T00:00:00"},
+      {-11670998400000000LL, "1600-02-29T00:00:00"},
+      {-6857218677000000LL, "1752-09-14T01:02:03"},
+      {-2208988800500000LL, "1899-12-31T23:59:59.500000"},
+      {-2203891200000000LL, "1900-03-01T00:00:00"},
+      {-1LL, "1969-12-31T23:59:59.999999"},
+      {0LL, "1970-01-01T00:00:00"},
+      {951827696789000LL, "2000-02-29T12:34:56.789000"},
+      {2147483648000000LL, "2038-01-19T03:14:08"},
+      {4107456000000000LL, "2100-02-28T00:00:00"},
+      {13574563200000000LL, "2400-02-29T00:00:00"},
+      {64092124800000000LL, "4000-12-31T00:00:00"},
+      {190271181600000042LL, "7999-06-15T18:00:00.000042"},
+      {253402300799999999LL, "9999-12-31T23:59:59.999999"},
+  };
+  for (auto [us, text] : known) {
+    EXPECT_EQ(format_iso(DateTime{us, std::nullopt}), text) << us;
+    auto parsed = parse_date(text);
+    ASSERT_TRUE(parsed) << text;
+    EXPECT_EQ(parsed->wall_us, us) << text;
+  }
+  for (auto no_leap_day : {"0100-02-29", "1700-02-29", "1900-02-29", "2100-02-29", "9999-02-29"})
+    EXPECT_FALSE(parse_date(no_leap_day)) << no_leap_day;
+}
+
+// The calendar against glibc's (gmtime_r), any instant of years 1..9999, both ways.
+RC_GTEST_PROP(Date, CalendarAgreesWithLibcOverPythonsRange, ()) {
+  const int64_t secs = *rc::gen::inRange<int64_t>(-62'135'596'800, 253'402'300'800);
+  const int64_t us = *rc::gen::inRange<int64_t>(0, 1'000'000);
+  std::time_t t = static_cast<std::time_t>(secs);
+  std::tm tm{};
+  RC_ASSERT(::gmtime_r(&t, &tm) != nullptr);
+  char want[64];
+  std::snprintf(want, sizeof want, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                tm.tm_hour, tm.tm_min, tm.tm_sec);
+  std::string text = want;
+  if (us != 0) {
+    char frac[16];
+    std::snprintf(frac, sizeof frac, ".%06lld", static_cast<long long>(us));
+    text += frac;
+  }
+  const int64_t wall_us = secs * 1'000'000 + us;
+  RC_ASSERT(format_iso(DateTime{wall_us, std::nullopt}) == text);
+  auto parsed = parse_date(text);
+  RC_ASSERT(parsed && parsed->wall_us == wall_us);
 }
 
 RC_GTEST_PROP(Date, IsoRoundTrips, ()) {
