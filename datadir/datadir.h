@@ -26,7 +26,6 @@ class DataDir {
   const stdfs::path& root() const { return root_; }
   stdfs::path db_path(DbId db) const { return root_ / db_spec(db).file; }
   bool has_db(DbId db) const;
-  stdfs::path runs_dir() const { return root_ / "data" / "runs"; }
   // root / run_dir_path(project_name, task_run_id).
   stdfs::path run_dir(const std::optional<std::string>& project_name, int64_t task_run_id) const;
   // Our folder (journal marker, locks); never exported, never restored over.

@@ -8,17 +8,6 @@
 
 namespace mdb {
 
-std::string_view storage_class_name(StorageClass c) {
-  switch (c) {
-    case StorageClass::Null: return "null";
-    case StorageClass::Integer: return "integer";
-    case StorageClass::Real: return "real";
-    case StorageClass::Text: return "text";
-    case StorageClass::Blob: return "blob";
-  }
-  return "?";
-}
-
 std::optional<int64_t> parse_int64(std::string_view s) {
   if (s.empty()) return std::nullopt;
   std::string_view digits = s[0] == '-' ? s.substr(1) : s;

@@ -11,8 +11,6 @@ namespace mdb {
 
 enum class StorageClass : uint8_t { Null = 0, Integer = 1, Real = 2, Text = 3, Blob = 4 };
 
-std::string_view storage_class_name(StorageClass c);
-
 struct Value {
   StorageClass kind = StorageClass::Null;
   int64_t i = 0;

@@ -53,12 +53,6 @@ File File::create(const stdfs::path& path, bool exclusive, mode_t mode) {
   return File(fd, path);
 }
 
-File File::open_append(const stdfs::path& path) {
-  int fd = env().open(path, O_WRONLY | O_APPEND | O_CLOEXEC, 0);
-  if (fd < 0) throw IoError("cannot open for append", path, errno);
-  return File(fd, path);
-}
-
 File File::open_or_create(const stdfs::path& path, mode_t mode) {
   int fd = env().open(path, O_RDWR | O_CREAT | O_CLOEXEC, mode);
   if (fd < 0) throw IoError("cannot open", path, errno);

@@ -227,7 +227,6 @@ class File {
   static File open_read_at(int dirfd, const std::string& name, stdfs::path path);
   // Creates or truncates. `exclusive`: fail if it exists.
   static File create(const stdfs::path& path, bool exclusive = false, mode_t mode = 0644);
-  static File open_append(const stdfs::path& path);
   // Opens for reading and writing, creating it when missing (never truncates).
   static File open_or_create(const stdfs::path& path, mode_t mode = 0644);
   static File open_dir(const stdfs::path& path);

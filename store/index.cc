@@ -378,8 +378,6 @@ void Index::put_filecache(Txn& t, std::string_view key, const FileCacheRecord& r
   put(t, filecache_, key, encode_filecache(rec));
 }
 
-void Index::del_filecache(Txn& t, std::string_view key) { del(t, filecache_, key); }
-
 void Index::for_each_filecache(Txn& t, const std::function<bool(std::string_view, const FileCacheRecord&)>& fn) {
   scan(t, filecache_, [&](std::string_view k, std::string_view v) {
     auto rec = decode_filecache(v);

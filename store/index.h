@@ -114,7 +114,6 @@ class Index {
 
   std::optional<FileCacheRecord> filecache(const Txn& t, std::string_view key) const;
   void put_filecache(Txn& t, std::string_view key, const FileCacheRecord& rec);
-  void del_filecache(Txn& t, std::string_view key);
   // Calls fn(key, record) for every entry; fn returns false to delete the entry (write txn).
   void for_each_filecache(Txn& t, const std::function<bool(std::string_view, const FileCacheRecord&)>& fn);
 
