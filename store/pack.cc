@@ -55,7 +55,7 @@ std::string encode_record_header(const PackEntry& e) {
   out += static_cast<char>(e.compression);
   put_u16(out, 0);
   Hash128 sum = xxh128(out);
-  out.append(reinterpret_cast<const char*>(sum.data()), sum.size());
+  out += sum.bytes();
   return out;
 }
 
@@ -66,7 +66,7 @@ std::optional<PackEntry> decode_record_header(std::string_view bytes, size_t at)
   std::string_view h = bytes.substr(at, kRecordHeaderSize);
   if (h.substr(0, kRecordMagic.size()) != kRecordMagic) return std::nullopt;
   Hash128 sum = xxh128(h.substr(0, kHeaderFields));
-  if (std::memcmp(sum.data(), h.data() + kHeaderFields, sum.size()) != 0) return std::nullopt;
+  if (sum.bytes() != std::string_view(h).substr(kHeaderFields, 16)) return std::nullopt;
   PackEntry e;
   e.id = BlobId::from_raw(h.substr(4, 32), "a pack record");
   e.offset = at + kRecordHeaderSize;

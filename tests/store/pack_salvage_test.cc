@@ -187,12 +187,7 @@ TEST(PackSalvage, TailCutInTheLastBlobKeepsEveryBlobBeforeIt) {
 void put_le(std::string& out, uint64_t v, size_t n) {
   for (size_t i = 0; i < n; ++i) out += static_cast<char>(v >> (8 * i));
 }
-std::string hex_of(const store::Hash128& h) {
-  static const char* digits = "0123456789abcdef";
-  std::string s;
-  for (uint8_t b : h) (s += digits[b >> 4]) += digits[b & 15];
-  return s;
-}
+std::string hex_of(const store::Hash128& h) { return h.hex(); }
 
 // Rewrites every pack of `store` as version 1 wrote it: no record headers, footer offsets
 // and both checksums to match, named by its new checksum (what an old store holds).
@@ -213,10 +208,10 @@ void make_version1(const stdfs::path& store) {
     put_le(footer, count, 4);
     put_le(footer, out.size(), 8);
     store::Hash128 fsum = store::xxh128(footer);
-    footer.append(reinterpret_cast<const char*>(fsum.data()), fsum.size());
+    footer += fsum.bytes();
     out += footer;
     store::Hash128 psum = store::xxh128(out);
-    out.append(reinterpret_cast<const char*>(psum.data()), psum.size());
+    out += psum.bytes();
     out += "MDBPEND1";
     stdfs::remove(f.path());
     write(store / "packs" / hex_of(psum), out);

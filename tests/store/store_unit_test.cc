@@ -95,10 +95,10 @@ std::string version1_pack(const std::string& blob) {
   put_u32(footer, 1);
   put_u64(footer, bytes.size());
   Hash128 footer_sum = xxh128(footer);
-  footer.append(reinterpret_cast<const char*>(footer_sum.data()), footer_sum.size());
+  footer += footer_sum.bytes();
   bytes += footer;
   Hash128 pack_sum = xxh128(bytes);
-  bytes.append(reinterpret_cast<const char*>(pack_sum.data()), pack_sum.size());
+  bytes += pack_sum.bytes();
   return bytes + std::string(kPackEndMagic);
 }
 
