@@ -9,7 +9,7 @@
 //      ObjectWriter::finish() and sync(kind), or save(), return. A reader never sees part of one.
 //   2. Packs are named by their content and never rewritten; save() replaces an object of the
 //      same name atomically (the config, pins): readers see the old bytes or the new, never a mix.
-//   3. read() returns the bytes asked for, fewer only where the object ends; it throws
+//   3. read() returns the bytes asked for, fewer only where the object ends; it (and read_all) throws
 //      CorruptError when the object is missing, IoError when the medium fails.
 //   4. list() names each complete object of a kind once, with its size; never a temporary.
 //   5. remove() of a missing object is not an error.
@@ -62,6 +62,8 @@ class Backend {
   // Where the objects of a kind are, for messages.
   virtual std::string where(ObjectKind kind) const = 0;
 
+  // Makes the places a new store's objects go (a local directory's subdirectories).
+  virtual void create_layout() = 0;
   virtual std::unique_ptr<ObjectWriter> create(ObjectKind kind) = 0;
   // Writes a whole small object, replacing one of the same name atomically.
   virtual void save(ObjectKind kind, const std::string& name, std::string_view bytes) = 0;

@@ -108,6 +108,8 @@ std::string LocalBackend::read(ObjectKind kind, const std::string& name, uint64_
 }
 
 std::string LocalBackend::read_all(ObjectKind kind, const std::string& name) {
+  if (!fs::exists(path_of(kind, name)))
+    throw CorruptError(kind_word(kind) + " " + name + " is missing from " + where(kind));
   return fs::read_file(path_of(kind, name));
 }
 

@@ -14,8 +14,7 @@ namespace mdb::store {
 class LocalBackend : public Backend {
  public:
   explicit LocalBackend(std::filesystem::path dir) : dir_(std::move(dir)) {}
-  // Creates the directories of a new store.
-  void create_layout();
+  void create_layout() override;
 
   std::string where(ObjectKind kind, const std::string& name) const override;
   std::string where(ObjectKind kind) const override;

@@ -7,7 +7,6 @@
 
 #include "platform/temp_dir.h"
 #include "store/chunker.h"
-#include "store/local_backend.h"
 
 namespace mdb::store {
 
@@ -38,7 +37,7 @@ std::vector<std::string> list_dir(const stdfs::path& dir) {
 bool Store::exists(const stdfs::path& dir) { return fs::exists(dir / "config"); }
 
 Store::Store(const stdfs::path& dir, Mode mode, const std::string& command)
-    : dir_(dir), backend_(std::make_unique<LocalBackend>(dir)) {
+    : dir_(dir), backend_(Backend::open(dir)) {
   if (mode == Mode::Write) {
     open_or_create(command);
   } else if (!exists(dir_)) {
@@ -64,7 +63,7 @@ void Store::open_or_create(const std::string& command) {
     fs::mkdirs(dir_);
     lock_ = std::make_unique<LockFile>(dir_ / "lock", "The store " + dir_.string(), command);
     if (exists(dir_)) return;
-    static_cast<LocalBackend&>(*backend_).create_layout();
+    backend_->create_layout();
     fs::mkdirs(dir_ / "index");
     fs::mkdirs(tmp_dir());
     nlohmann::ordered_json cfg;

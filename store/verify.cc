@@ -9,7 +9,6 @@
 #include <unordered_map>
 
 #include "base/interrupt.h"
-#include "store/local_backend.h"
 
 namespace mdb::store {
 
@@ -206,7 +205,8 @@ RepairReport repair_index(const stdfs::path& store_dir, Reporter& reporter) {
   RepairReport report;
   {
     Index index = Index::open(fresh, true);
-    LocalBackend backend(store_dir);
+    std::unique_ptr<Backend> opened = Backend::open(store_dir);
+    Backend& backend = *opened;
     std::vector<ObjectInfo> packs = pack_files(backend);
     if (reporter.wants_progress()) reporter.phase("Reading pack footers", packs.size(), false);
     for (const ObjectInfo& pack : packs) {
