@@ -89,11 +89,13 @@ TEST_P(BackendContract, ReadsReturnTheBytesAskedForAndFewerOnlyAtTheEnd) {
 }
 
 TEST_P(BackendContract, AMissingObjectIsDamageNamingIt) {
-  try {
-    backend_->read(ObjectKind::Pack, "0123", 0, 1);
-    FAIL() << "read of a missing object returned";
-  } catch (const CorruptError& e) {
-    EXPECT_NE(std::string(e.what()).find("0123"), std::string::npos) << e.what();
+  for (bool whole : {false, true}) {
+    try {
+      whole ? backend_->read_all(ObjectKind::Pack, "0123") : backend_->read(ObjectKind::Pack, "0123", 0, 1);
+      FAIL() << "read of a missing object returned";
+    } catch (const CorruptError& e) {
+      EXPECT_NE(std::string(e.what()).find("0123"), std::string::npos) << e.what();
+    }
   }
   EXPECT_FALSE(backend_->size(ObjectKind::Pack, "0123"));
 }

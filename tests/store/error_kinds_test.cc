@@ -13,10 +13,7 @@
 namespace mdb::test {
 namespace {
 
-struct Dirs {
-  TempDir tmp;
-  stdfs::path data = tmp / "data", store = tmp / "store";
-};
+using Dirs = DataAndStore;
 
 struct Failed {
   int exit_code;

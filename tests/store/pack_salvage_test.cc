@@ -16,24 +16,9 @@ namespace {
 
 constexpr size_t kTrailer = 52, kEntry = 52;
 
-struct Dirs {
-  TempDir tmp;
-  stdfs::path data = tmp / "data";
-  stdfs::path store = tmp / "store";
-};
+using Dirs = DataAndStore;
 
-std::string backup(const Dirs& d) {
-  RunResult r = mdb(d.data, d.store, {"--json", "backup"});
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  return nlohmann::json::parse(r.out)["snapshot"];
-}
-
-std::string random_bytes(size_t n, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::string s(n, '\0');
-  for (char& c : s) c = static_cast<char>(rng());
-  return s;
-}
+std::string backup(const Dirs& d) { return backup_snapshot(d.data, d.store); }
 
 std::set<stdfs::path> packs(const Dirs& d) {
   std::set<stdfs::path> out;

@@ -46,18 +46,7 @@ std::map<std::string, std::string> kinds(const stdfs::path& data, const stdfs::p
   return out;
 }
 
-std::string random_bytes(size_t n, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::string s(n, '\0');
-  for (char& c : s) c = static_cast<char>(rng());
-  return s;
-}
-
-struct Dirs {
-  TempDir tmp;
-  stdfs::path data = tmp / "data";
-  stdfs::path store = tmp / "store";
-};
+using Dirs = DataAndStore;
 
 TEST(PrunePolicy, KeepLastCountsUserBackupsAndKeepsTheThreeNewestAutomaticOnes) {
   Dirs d;

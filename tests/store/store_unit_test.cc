@@ -22,13 +22,7 @@ namespace mdb::store {
 namespace {
 
 namespace t = mdb::test;
-
-std::string random_bytes(size_t n, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::string s(n, '\0');
-  for (char& c : s) c = static_cast<char>(rng());
-  return s;
-}
+using t::random_bytes;
 
 TEST(Hex, UnhexInvertsHexAndRefusesWhatIsNotHex) {
   std::string bytes = random_bytes(16, 7);

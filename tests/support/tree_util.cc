@@ -3,6 +3,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <random>
 #include <sstream>
 #include <stdexcept>
 
@@ -109,6 +113,19 @@ RunResult mdb(const stdfs::path& data, const stdfs::path& store, std::vector<std
   std::vector<std::string> all = {"--data-dir", data.string(), "--store", store.string(), "db"};
   all.insert(all.end(), args.begin(), args.end());
   return run_mephisto(all, "yes\n", env);
+}
+
+std::string backup_snapshot(const stdfs::path& data, const stdfs::path& store) {
+  RunResult r = mdb(data, store, {"--json", "backup"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return nlohmann::json::parse(r.out).value("snapshot", "");
+}
+
+std::string random_bytes(size_t n, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::string s(n, '\0');
+  for (char& c : s) c = static_cast<char>(rng());
+  return s;
 }
 
 }  // namespace mdb::test

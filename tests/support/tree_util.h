@@ -38,6 +38,18 @@ void sqlite_exec(const stdfs::path& db, const std::string& sql);
 // `cp -a`: a copy with modes, mtimes and symlinks.
 void copy_tree(const stdfs::path& from, const stdfs::path& to);
 
+// A scratch dir holding the paths of a data dir and a store (neither created).
+struct DataAndStore {
+  TempDir tmp;
+  stdfs::path data = tmp / "data", store = tmp / "store";
+};
+
+// `backup --json` of `data` into `store`: the new snapshot's name (a test failure otherwise).
+std::string backup_snapshot(const stdfs::path& data, const stdfs::path& store);
+
+// `n` pseudo-random (incompressible) bytes, the same for the same seed.
+std::string random_bytes(size_t n, uint64_t seed);
+
 // `mephisto --data-dir D --store S db ARGS...` with "yes" on stdin.
 RunResult mdb(const stdfs::path& data, const stdfs::path& store, std::vector<std::string> args,
               const std::map<std::string, std::string>& env = {});
