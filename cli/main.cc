@@ -1,5 +1,5 @@
 // The `mephisto` binary: parses the command line (CLI11 lives only in this file because it
-// is slow to compile) and dispatches to core. Usage errors exit 2 before any file is opened.
+// is slow to compile) and dispatches to the commands. Usage errors exit 2 before any file is opened.
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <cstring>
@@ -18,7 +18,6 @@
 namespace {
 
 using namespace mdb;
-using namespace mdb::core;
 
 // The original's multi-letter short names. CLI11 2.1 cannot register them, so the exact
 // tokens are rewritten to their long names before parsing, and shown by the formatter.

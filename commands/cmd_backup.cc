@@ -13,7 +13,7 @@
 #include "store/store.h"
 #include "platform/zipfile.h"
 
-namespace mdb::core {
+namespace mdb {
 
 namespace {
 
@@ -115,4 +115,4 @@ int run_backup(Context& ctx, const BackupOptions& opts) {
   }
 }
 
-}  // namespace mdb::core
+}  // namespace mdb

@@ -24,7 +24,7 @@
 #include "platform/temp_dir.h"
 #include "platform/zipfile.h"
 
-namespace mdb::core {
+namespace mdb {
 
 namespace {
 
@@ -290,4 +290,4 @@ int run_export(Context& ctx, const ExportOptions& opts) {
   }
 }
 
-}  // namespace mdb::core
+}  // namespace mdb

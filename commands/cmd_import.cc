@@ -24,7 +24,7 @@
 #include "base/interrupt.h"
 #include "platform/env.h"
 
-namespace mdb::core {
+namespace mdb {
 
 namespace {
 
@@ -276,4 +276,4 @@ int run_import(Context& ctx, const ImportOptions& opts) {
   }
 }
 
-}  // namespace mdb::core
+}  // namespace mdb

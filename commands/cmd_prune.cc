@@ -12,7 +12,7 @@
 #include "store/prune.h"
 #include "platform/lock.h"
 
-namespace mdb::core {
+namespace mdb {
 
 namespace {
 
@@ -184,4 +184,4 @@ int run_prune(Context& ctx, const PruneOptions& opts) {
   }
 }
 
-}  // namespace mdb::core
+}  // namespace mdb

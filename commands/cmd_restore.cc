@@ -15,7 +15,7 @@
 #include "store/restore.h"
 #include "store/store.h"
 
-namespace mdb::core {
+namespace mdb {
 
 namespace {
 
@@ -195,4 +195,4 @@ int run_restore(Context& ctx, const RestoreOptions& opts) {
   }
 }
 
-}  // namespace mdb::core
+}  // namespace mdb

@@ -9,7 +9,7 @@
 #include "platform/lock.h"
 #include "store/store.h"
 
-namespace mdb::core {
+namespace mdb {
 
 namespace {
 
@@ -72,4 +72,4 @@ int run_snapshots(Context& ctx, const SnapshotsOptions&) {
   }
 }
 
-}  // namespace mdb::core
+}  // namespace mdb

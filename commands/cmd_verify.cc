@@ -14,7 +14,7 @@
 #include "store/verify.h"
 #include "platform/zipfile.h"
 
-namespace mdb::core {
+namespace mdb {
 
 namespace {
 
@@ -134,4 +134,4 @@ int run_verify(Context& ctx, const VerifyOptions& opts) {
   }
 }
 
-}  // namespace mdb::core
+}  // namespace mdb

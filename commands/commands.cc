@@ -2,7 +2,7 @@
 
 #include "base/error.h"
 
-namespace mdb::core {
+namespace mdb {
 
 std::vector<OptionSetting> option_settings(const ImportOptions& o) {
   std::optional<std::string> file;
@@ -31,4 +31,4 @@ void require_file_option(const std::string& file) {
 }
 
 
-}  // namespace mdb::core
+}  // namespace mdb

@@ -7,7 +7,7 @@
 #include "commands/options.h"
 #include "datadir/context.h"
 
-namespace mdb::core {
+namespace mdb {
 
 int run_export(Context& ctx, const ExportOptions& opts);
 int run_import(Context& ctx, const ImportOptions& opts);
@@ -28,4 +28,4 @@ std::vector<OptionSetting> option_settings(const RestoreOptions& o);
 // its words: "Option `-f/--file` is required." (a usage error, exit 2).
 void require_file_option(const std::string& file);
 
-}  // namespace mdb::core
+}  // namespace mdb

@@ -9,7 +9,7 @@
 #include "export/options.h"
 #include "import/options.h"
 
-namespace mdb::core {
+namespace mdb {
 
 struct BackupOptions {
   bool zip = false;
@@ -38,4 +38,4 @@ struct PruneOptions {
   bool dry_run = false;
 };
 
-}  // namespace mdb::core
+}  // namespace mdb

@@ -1,6 +1,6 @@
 #include "commands/outcome.h"
 
-namespace mdb::core {
+namespace mdb {
 
 std::string advice(Remedy r) {
   switch (r) {
@@ -22,4 +22,4 @@ Error finish(const Error& e, const std::string& outcome) {
   return e.with_advice(advice(e.remedy())).with_outcome(outcome);
 }
 
-}  // namespace mdb::core
+}  // namespace mdb

@@ -6,7 +6,7 @@
 
 #include "base/error.h"
 
-namespace mdb::core {
+namespace mdb {
 
 // The words for `r` in the CLI's terms, to follow the message as they are ("" for None).
 std::string advice(Remedy r);
@@ -15,4 +15,4 @@ std::string advice(Remedy r);
 // usage error is left as it is: it came before any file was opened.
 Error finish(const Error& e, const std::string& outcome);
 
-}  // namespace mdb::core
+}  // namespace mdb

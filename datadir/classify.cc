@@ -12,7 +12,7 @@
 #include "platform/env.h"
 #include "platform/sqlite.h"
 
-namespace mdb::core {
+namespace mdb {
 
 namespace {
 
@@ -166,4 +166,4 @@ std::string database_in_use(const std::filesystem::path& path) {
          " is in use by another process (is Mephisto running?). Stop it, then try again.";
 }
 
-}  // namespace mdb::core
+}  // namespace mdb

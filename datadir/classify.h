@@ -11,7 +11,7 @@
 #include "datadir/registry.h"
 #include "platform/console.h"
 
-namespace mdb::core {
+namespace mdb {
 
 enum class DbState : uint8_t {
   Ok,
@@ -61,4 +61,4 @@ void check_databases(Console& console, const DataDir& dir, DbCommand command);
 // What to say about a database another process holds (also when ExclusiveDbLocks cannot lock it).
 std::string database_in_use(const std::filesystem::path& path);
 
-}  // namespace mdb::core
+}  // namespace mdb

@@ -8,7 +8,7 @@
 #include "base/error.h"
 #include "formats/utf8.h"
 
-namespace mdb::core {
+namespace mdb {
 
 namespace {
 
@@ -120,4 +120,4 @@ std::optional<std::string> parse_main_data_directory(std::string_view yaml, std:
   return dir->Scalar();
 }
 
-}  // namespace mdb::core
+}  // namespace mdb

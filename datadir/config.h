@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-namespace mdb::core {
+namespace mdb {
 
 // Returns the value of core.main_data_directory, if set and not null/empty. As Python's yaml
 // loads it: of a repeated key the last one counts, and a merge key supplies the keys a mapping
@@ -15,4 +15,4 @@ namespace mdb::core {
 // more than one document, or has a `core` or main_data_directory that is not a mapping/a path.
 std::optional<std::string> parse_main_data_directory(std::string_view yaml, std::string_view origin);
 
-}  // namespace mdb::core
+}  // namespace mdb

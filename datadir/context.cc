@@ -3,7 +3,7 @@
 #include <cctype>
 #include <cstring>
 
-namespace mdb::core {
+namespace mdb {
 
 const Locations& Context::locations() {
   if (!locations_) locations_ = resolve_locations(global);
@@ -32,4 +32,4 @@ std::string restore_command(Context& ctx, const std::string& snapshot) {
   return cmd + " db restore -f " + shell_word(snapshot);
 }
 
-}  // namespace mdb::core
+}  // namespace mdb

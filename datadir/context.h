@@ -9,7 +9,7 @@
 #include "platform/console.h"
 #include "platform/env.h"
 
-namespace mdb::core {
+namespace mdb {
 
 struct Context {
   Context(GlobalOptions g, Console& c) : global(std::move(g)), console(c), env(fs::env()) {}
@@ -28,4 +28,4 @@ struct Context {
 // (absolute, shell-quoted when needed) so that it acts on the same data dir and store.
 std::string restore_command(Context& ctx, const std::string& snapshot);
 
-}  // namespace mdb::core
+}  // namespace mdb

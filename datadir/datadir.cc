@@ -11,7 +11,7 @@
 #include "formats/safe_path.h"
 #include "platform/env.h"
 
-namespace mdb::core {
+namespace mdb {
 
 DataDir DataDir::open_existing(const stdfs::path& root) {
   std::error_code ec;
@@ -65,4 +65,4 @@ sql::Db create_database(const stdfs::path& path, DbId db) {
   return handle;
 }
 
-}  // namespace mdb::core
+}  // namespace mdb

@@ -11,7 +11,7 @@
 #include "datadir/schema.h"
 #include "platform/sqlite.h"
 
-namespace mdb::core {
+namespace mdb {
 
 namespace stdfs = std::filesystem;
 
@@ -53,4 +53,4 @@ stdfs::path run_dir_path(const std::optional<std::string>& project_name, int64_t
 // Creates `path` (and its parent dir) as a fresh database with the final schema of `db`.
 sql::Db create_database(const stdfs::path& path, DbId db);
 
-}  // namespace mdb::core
+}  // namespace mdb

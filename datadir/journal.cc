@@ -15,7 +15,7 @@
 #include "store/restore.h"
 #include "store/store.h"
 
-namespace mdb::core {
+namespace mdb {
 
 namespace {
 
@@ -364,4 +364,4 @@ void AtomicChange::rollback() noexcept {
   lock_.reset();
 }
 
-}  // namespace mdb::core
+}  // namespace mdb

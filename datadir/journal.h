@@ -82,16 +82,16 @@
 #include "store/change_record.h"
 #include "store/pins.h"
 
-namespace mdb::core {
+namespace mdb {
 
 class DataDirLock;
 class ExclusiveDbLocks;
-}  // namespace mdb::core
+}  // namespace mdb
 namespace mdb::store {
 class Staging;
 class Store;
 }  // namespace mdb::store
-namespace mdb::core {
+namespace mdb {
 
 // The one entry point of commands that take a data dir: resolves it (symlinks resolved, so
 // swaps act on the real directory), runs recover_interrupted_change, then checks it and its
@@ -238,4 +238,4 @@ std::optional<std::string> journal_snapshot(const DataDir& dir);
 // removed.
 std::vector<store::Pin> live_pins(store::Backend& store, bool drop_dead);
 
-}  // namespace mdb::core
+}  // namespace mdb

@@ -8,7 +8,7 @@
 #include "platform/env.h"
 #include "base/error.h"
 
-namespace mdb::core {
+namespace mdb {
 
 namespace {
 
@@ -74,4 +74,4 @@ Locations resolve_locations(const GlobalOptions& opts) {
   return loc;
 }
 
-}  // namespace mdb::core
+}  // namespace mdb

@@ -4,7 +4,7 @@
 #include <optional>
 #include <string>
 
-namespace mdb::core {
+namespace mdb {
 
 namespace stdfs = std::filesystem;
 
@@ -29,4 +29,4 @@ Locations resolve_locations(const GlobalOptions& opts);
 // `$HOME/.mephisto/config.yml`, or empty when HOME is unset.
 stdfs::path user_config_path();
 
-}  // namespace mdb::core
+}  // namespace mdb

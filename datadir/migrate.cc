@@ -6,7 +6,7 @@
 #include "datadir/schema_sql.h"
 #include "base/error.h"
 
-namespace mdb::core {
+namespace mdb {
 
 namespace {
 
@@ -271,4 +271,4 @@ DataDirMigration migrate_data_dir(const DataDir& dir) {
   return result;
 }
 
-}  // namespace mdb::core
+}  // namespace mdb

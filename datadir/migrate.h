@@ -21,7 +21,7 @@
 #include "datadir/registry.h"
 #include "platform/sqlite.h"
 
-namespace mdb::core {
+namespace mdb {
 
 // The Mephisto DB migration that drops `unit_review` (after moving its rows into worker_review).
 inline constexpr std::string_view kModifyQualifications = "20241002_modify_qualifications";
@@ -60,4 +60,4 @@ struct DataDirMigration {
 // date.
 DataDirMigration migrate_data_dir(const DataDir& dir);
 
-}  // namespace mdb::core
+}  // namespace mdb

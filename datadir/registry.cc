@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-namespace mdb::core {
+namespace mdb {
 
 const std::vector<DbSpec>& databases() {
   static const std::vector<DbSpec> kDbs = {
@@ -167,4 +167,4 @@ bool ends_with(std::string_view s, std::string_view suffix) {
 bool is_date_column(std::string_view column) { return ends_with(column, "_date") || ends_with(column, "_at"); }
 bool is_id_column(std::string_view column) { return ends_with(column, "_id"); }
 
-}  // namespace mdb::core
+}  // namespace mdb

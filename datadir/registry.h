@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-namespace mdb::core {
+namespace mdb {
 
 // The databases of a data dir. The provider type string doubles as the dump's JSON key.
 enum class DbId : uint8_t { Mephisto, Mock, Mturk, MturkSandbox, Prolific, Inhouse };
@@ -77,4 +77,4 @@ bool is_date_column(std::string_view column);
 // Mephisto DB columns rendered as strings in dumps: names ending in _id.
 bool is_id_column(std::string_view column);
 
-}  // namespace mdb::core
+}  // namespace mdb

@@ -5,7 +5,7 @@
 
 #include "base/error.h"
 
-namespace mdb::core {
+namespace mdb {
 
 int TableInfo::column_index(std::string_view column) const {
   for (size_t i = 0; i < columns.size(); ++i)
@@ -156,4 +156,4 @@ void attach(sql::Db& db, const std::string& file, DbId id) {
   s.run();
 }
 
-}  // namespace mdb::core
+}  // namespace mdb

@@ -8,7 +8,7 @@
 #include "datadir/schema_sql.h"
 #include "platform/sqlite.h"
 
-namespace mdb::core {
+namespace mdb {
 
 struct ColumnInfo {
   std::string name;
@@ -64,4 +64,4 @@ std::string schema_name(DbId db);
 // Attaches the database `file` (a path, a file: URI or ":memory:") to `db` as schema_name(id).
 void attach(sql::Db& db, const std::string& file, DbId id);
 
-}  // namespace mdb::core
+}  // namespace mdb

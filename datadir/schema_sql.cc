@@ -4,7 +4,7 @@
 // sequence table must appear so table order (and so dump order) matches the original.
 #include "datadir/schema_sql.h"
 
-namespace mdb::core {
+namespace mdb {
 
 namespace {
 
@@ -577,4 +577,4 @@ const std::vector<std::string_view>& final_schema_statements(SchemaKind kind) {
   return kMock;
 }
 
-}  // namespace mdb::core
+}  // namespace mdb

@@ -2,7 +2,7 @@
 #include <string_view>
 #include <vector>
 
-namespace mdb::core {
+namespace mdb {
 
 enum class SchemaKind { Mephisto, Mock, Mturk, Prolific, LegacyMephisto, LegacyMock, LegacyProlific };
 
@@ -10,4 +10,4 @@ enum class SchemaKind { Mephisto, Mock, Mturk, Prolific, LegacyMephisto, LegacyM
 // of SQLite's sequence table.
 const std::vector<std::string_view>& final_schema_statements(SchemaKind kind);
 
-}  // namespace mdb::core
+}  // namespace mdb

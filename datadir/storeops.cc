@@ -9,7 +9,7 @@
 #include "base/interrupt.h"
 #include "platform/env.h"
 
-namespace mdb::core {
+namespace mdb {
 
 std::vector<std::string> database_paths() {
   std::vector<std::string> out;
@@ -111,4 +111,4 @@ void check_store_outside(const DataDir& dir, const stdfs::path& store_dir) {
               "directory with --store or MEPHISTO_STORE.");
 }
 
-}  // namespace mdb::core
+}  // namespace mdb

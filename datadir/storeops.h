@@ -18,7 +18,7 @@
 #include "store/reporter.h"
 #include "platform/sqlite.h"
 
-namespace mdb::core {
+namespace mdb {
 
 // Our folder inside the data dir; never backed up, never restored over.
 inline constexpr const char* kMetaDirName = ".mephisto-db";
@@ -82,4 +82,4 @@ store::BackupResult snapshot_data_dir(store::Store& store, Console& console, con
 // it).
 void check_store_outside(const DataDir& dir, const std::filesystem::path& store_dir);
 
-}  // namespace mdb::core
+}  // namespace mdb

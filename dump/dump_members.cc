@@ -2,7 +2,7 @@
 
 #include "base/error.h"
 
-namespace mdb::core {
+namespace mdb {
 
 namespace {
 bool ends_with(const std::string& s, std::string_view suffix) {
@@ -34,4 +34,4 @@ DumpMembers find_dump_members(const zip::Reader& zip, const std::filesystem::pat
   return m;
 }
 
-}  // namespace mdb::core
+}  // namespace mdb

@@ -8,7 +8,7 @@
 
 #include "formats/zip.h"
 
-namespace mdb::core {
+namespace mdb {
 
 struct DumpMembers {
   const zip::Entry* json = nullptr;
@@ -19,4 +19,4 @@ struct DumpMembers {
 // Throws mdb::Error (Damaged) naming the zip when it has no JSON member to read.
 DumpMembers find_dump_members(const zip::Reader& zip, const std::filesystem::path& zip_path);
 
-}  // namespace mdb::core
+}  // namespace mdb

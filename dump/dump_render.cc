@@ -8,7 +8,7 @@
 #include "formats/date.h"
 #include "formats/hash.h"
 
-namespace mdb::core {
+namespace mdb {
 
 bool write_dump_value(PyJsonWriter& w, bool mephisto_db, std::string_view column, const Value& v) {
   if (v.is_null()) {
@@ -204,4 +204,4 @@ std::optional<std::string> HalfCheck::verdict() {
          " (they first differ " + *mismatch_ + ")";
 }
 
-}  // namespace mdb::core
+}  // namespace mdb

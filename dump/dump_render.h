@@ -14,7 +14,7 @@
 #include "formats/pyjson.h"
 #include "formats/zip.h"
 
-namespace mdb::core {
+namespace mdb {
 
 // Writes `v`, a value of `column`, as the JSON member holds it (`mephisto_db`: a row of the
 // Mephisto DB, whose `*_id` values are strings). False, with nothing written, for a `_date`/`_at`
@@ -72,4 +72,4 @@ class HalfCheck : public capnp_dump::StreamVisitor {
   std::optional<std::string> mismatch_;  // where the rendering first differs
 };
 
-}  // namespace mdb::core
+}  // namespace mdb

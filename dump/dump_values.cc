@@ -6,7 +6,7 @@
 #include "formats/date.h"
 #include "formats/dump_json.h"
 
-namespace mdb::core {
+namespace mdb {
 
 bool is_integer_key_column(DbId db, std::string_view column) {
   if (db == DbId::Mephisto) return column == "id" || is_id_column(column);
@@ -51,4 +51,4 @@ std::optional<std::string> normalize_dump_value(DbId db, std::string_view column
   return std::nullopt;
 }
 
-}  // namespace mdb::core
+}  // namespace mdb

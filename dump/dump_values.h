@@ -12,7 +12,7 @@
 #include "datadir/registry.h"
 #include "formats/value.h"
 
-namespace mdb::core {
+namespace mdb {
 
 // True for the columns whose values are integer keys: Mephisto `*_id` and `id`, prolific `id`.
 bool is_integer_key_column(DbId db, std::string_view column);
@@ -27,4 +27,4 @@ std::optional<std::string> normalize_dump_value(DbId db, std::string_view column
 // (optional sign, decimal digits, leading zeros allowed, within 64 bits).
 std::optional<int64_t> parse_integer_text(std::string_view text);
 
-}  // namespace mdb::core
+}  // namespace mdb

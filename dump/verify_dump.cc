@@ -13,7 +13,7 @@
 #include "formats/dump_json.h"
 #include "base/error.h"
 
-namespace mdb::core {
+namespace mdb {
 
 namespace {
 
@@ -156,4 +156,4 @@ std::vector<std::string> verify_dump_zip(Context& ctx, const zip::Reader& zip) {
   return problems;
 }
 
-}  // namespace mdb::core
+}  // namespace mdb

@@ -2,7 +2,7 @@
 
 #include "export/export_select.h"
 
-namespace mdb::core {
+namespace mdb {
 
 namespace {
 
@@ -79,4 +79,4 @@ std::vector<DanglingReference> dangling_in_selection(Source& src, const Selectio
   return out;
 }
 
-}  // namespace mdb::core
+}  // namespace mdb

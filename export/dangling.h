@@ -12,7 +12,7 @@
 #include "platform/console.h"
 #include "formats/value.h"
 
-namespace mdb::core {
+namespace mdb {
 
 class Source;
 class Selection;
@@ -45,4 +45,4 @@ void report_dangling(Console& console, const std::string& heading, const std::ve
 // order (table by table, rows in rowid order).
 std::vector<DanglingReference> dangling_in_selection(Source& src, const Selection& sel);
 
-}  // namespace mdb::core
+}  // namespace mdb

@@ -13,7 +13,7 @@
 #include "platform/env.h"
 #include "platform/temp_dir.h"
 
-namespace mdb::core {
+namespace mdb {
 
 namespace {
 
@@ -250,4 +250,4 @@ DeleteResult delete_exported(Source& src, const Selection& sel, const std::vecto
   return result;
 }
 
-}  // namespace mdb::core
+}  // namespace mdb

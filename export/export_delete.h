@@ -13,7 +13,7 @@
 #include "export/export_select.h"
 #include "datadir/journal.h"
 
-namespace mdb::core {
+namespace mdb {
 
 struct DeleteResult {
   uint64_t rows = 0;
@@ -25,4 +25,4 @@ struct DeleteResult {
 DeleteResult delete_exported(Source& src, const Selection& sel, const std::vector<int64_t>& runs, bool delete_tasks,
                              sql::Transaction& txn, AtomicChange& change, Console& console);
 
-}  // namespace mdb::core
+}  // namespace mdb

@@ -8,7 +8,7 @@
 #include "formats/pyjson.h"
 #include "platform/env.h"
 
-namespace mdb::core {
+namespace mdb {
 
 namespace {
 
@@ -221,4 +221,4 @@ DumpRows write_dump_rows(Source& src, const Selection& sel, const DumpMetadata& 
   return result;
 }
 
-}  // namespace mdb::core
+}  // namespace mdb

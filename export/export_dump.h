@@ -16,7 +16,7 @@
 #include "formats/capnp_dump.h"
 #include "base/error.h"
 
-namespace mdb::core {
+namespace mdb {
 
 struct DumpMetadata {
   // For "mephisto" and each provider type of the local requesters: the latest migration's name.
@@ -56,4 +56,4 @@ DumpRows write_dump_rows(Source& src, const Selection& sel, const DumpMetadata& 
                          const std::filesystem::path& json_path, const std::filesystem::path& rows_path,
                          Console::Progress* progress);
 
-}  // namespace mdb::core
+}  // namespace mdb

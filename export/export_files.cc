@@ -12,7 +12,7 @@
 #include "base/error.h"
 #include "platform/env.h"
 
-namespace mdb::core {
+namespace mdb {
 
 namespace stdfs = std::filesystem;
 
@@ -227,4 +227,4 @@ void RunFiles::add_dir(zip::Writer& zip, const stdfs::path& disk, std::vector<st
   }
 }
 
-}  // namespace mdb::core
+}  // namespace mdb

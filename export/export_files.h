@@ -17,7 +17,7 @@
 #include "formats/capnp_dump.h"
 #include "formats/zip.h"
 
-namespace mdb::core {
+namespace mdb {
 
 // A task run's directory: data/runs/<project>/<run>.
 struct RunDir {
@@ -82,4 +82,4 @@ class FileInput : public zip::Input {
   fs::File file_;
 };
 
-}  // namespace mdb::core
+}  // namespace mdb

@@ -9,7 +9,7 @@
 #include "formats/date.h"
 #include "base/error.h"
 
-namespace mdb::core {
+namespace mdb {
 
 namespace {
 
@@ -194,4 +194,4 @@ ExportRequest resolve_filters(const sql::Db& db, const ExportOptions& o) {
   return r;
 }
 
-}  // namespace mdb::core
+}  // namespace mdb

@@ -12,7 +12,7 @@
 #include "export/options.h"
 #include "platform/sqlite.h"
 
-namespace mdb::core {
+namespace mdb {
 
 struct ExportRequest {
   DumpKind kind = DumpKind::Full;
@@ -23,4 +23,4 @@ struct ExportRequest {
 // `db` is a connection whose `main` is the Mephisto DB.
 ExportRequest resolve_filters(const sql::Db& db, const ExportOptions& o);
 
-}  // namespace mdb::core
+}  // namespace mdb

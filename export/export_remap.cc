@@ -8,7 +8,7 @@
 
 #include "datadir/registry.h"
 
-namespace mdb::core {
+namespace mdb {
 
 namespace {
 
@@ -276,4 +276,4 @@ void Remap::write_substitutions(PyJsonWriter& w, const std::vector<DumpDb>& layo
   w.end_object();
 }
 
-}  // namespace mdb::core
+}  // namespace mdb

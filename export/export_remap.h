@@ -16,7 +16,7 @@
 #include "formats/pyjson.h"
 #include "formats/value.h"
 
-namespace mdb::core {
+namespace mdb {
 
 class Remap {
  public:
@@ -58,4 +58,4 @@ class Remap {
 // Renders a parsed JSON value as Python's json.dumps does (ensure_ascii, default separators).
 void write_python_json(PyJsonWriter& w, const nlohmann::ordered_json& v);
 
-}  // namespace mdb::core
+}  // namespace mdb

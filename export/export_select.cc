@@ -5,7 +5,7 @@
 
 #include "base/error.h"
 
-namespace mdb::core {
+namespace mdb {
 
 namespace {
 
@@ -239,4 +239,4 @@ std::vector<int64_t> Selection::task_run_ids() const {
   return out;
 }
 
-}  // namespace mdb::core
+}  // namespace mdb

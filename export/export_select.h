@@ -15,7 +15,7 @@
 
 #include "export/export_source.h"
 
-namespace mdb::core {
+namespace mdb {
 
 enum class DumpKind { Full, Partial, QualificationsOnly };
 
@@ -72,4 +72,4 @@ class Selection {
   std::vector<DumpDb> layout_;
 };
 
-}  // namespace mdb::core
+}  // namespace mdb

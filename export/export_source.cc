@@ -2,7 +2,7 @@
 
 #include "base/error.h"
 
-namespace mdb::core {
+namespace mdb {
 
 namespace {
 
@@ -21,7 +21,7 @@ Source::Source(const DataDir& dir, bool writable) : dir_(dir), schemas_(database
   }
   for (const DbSpec& spec : databases()) {
     if (!attached(spec.id)) continue;
-    for (Reference& r : core::references(spec.id, schema(spec.id)))
+    for (Reference& r : mdb::references(spec.id, schema(spec.id)))
       if (attached(r.target_db) && schema(r.target_db).find(r.target_table)) references_.push_back(std::move(r));
   }
 }
@@ -37,4 +37,4 @@ const SchemaInfo& Source::schema(DbId db) const {
   return s ? *s : final_schema(db);
 }
 
-}  // namespace mdb::core
+}  // namespace mdb

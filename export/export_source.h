@@ -1,7 +1,7 @@
 #pragma once
 // A data dir as one SQLite connection, for export and `export -del`: the Mephisto DB as `main`
 // and every provider datastore that exists attached under its provider type, with each DB's
-// schema (read from the DB itself) and every reference between them (core::references()).
+// schema (read from the DB itself) and every reference between them (mdb::references()).
 // One connection means one read snapshot for a whole export, and one transaction over every DB
 // for -del.
 #include <optional>
@@ -14,7 +14,7 @@
 #include "datadir/schema.h"
 #include "platform/sqlite.h"
 
-namespace mdb::core {
+namespace mdb {
 
 class Source {
  public:
@@ -44,4 +44,4 @@ class Source {
   std::vector<Reference> references_;
 };
 
-}  // namespace mdb::core
+}  // namespace mdb

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-namespace mdb::core {
+namespace mdb {
 
 struct ExportOptions {
   std::vector<std::string> task_names;        // -tn
@@ -20,4 +20,4 @@ struct ExportOptions {
   int verbosity = 0;                          // -v
 };
 
-}  // namespace mdb::core
+}  // namespace mdb

@@ -10,7 +10,7 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
   try {
-    (void)mdb::core::parse_main_data_directory(text, "fuzz.yml");
+    (void)mdb::parse_main_data_directory(text, "fuzz.yml");
   } catch (const mdb::Error&) {
   }
   return 0;

@@ -10,8 +10,8 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
   try {
-    mdb::core::ConflictResolver r = mdb::core::ConflictResolver::parse(text, "fuzz.json");
-    (void)r.strategy(mdb::core::DbId::Mephisto, "tasks");
+    mdb::ConflictResolver r = mdb::ConflictResolver::parse(text, "fuzz.json");
+    (void)r.strategy(mdb::DbId::Mephisto, "tasks");
   } catch (const mdb::UsageError&) {
   }
   return 0;

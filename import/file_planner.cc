@@ -9,7 +9,7 @@
 #include "formats/safe_path.h"
 #include "platform/env.h"
 
-namespace mdb::core {
+namespace mdb {
 
 namespace {
 
@@ -81,4 +81,4 @@ void FilePlanner::plan(ImportOutcome& out) {
   out.new_run_dirs.assign(new_dirs.begin(), new_dirs.end());
 }
 
-}  // namespace mdb::core
+}  // namespace mdb

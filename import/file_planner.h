@@ -12,7 +12,7 @@
 #include "import/import_outcome.h"
 #include "import/key_map.h"
 
-namespace mdb::core {
+namespace mdb {
 
 class FilePlanner {
  public:
@@ -34,4 +34,4 @@ class FilePlanner {
   stdfs::path data_dir_;
 };
 
-}  // namespace mdb::core
+}  // namespace mdb

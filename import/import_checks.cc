@@ -3,7 +3,7 @@
 #include "dump/dump_values.h"
 #include "datadir/datadir.h"
 
-namespace mdb::core {
+namespace mdb {
 
 namespace {
 
@@ -177,4 +177,4 @@ void ImportChecks::check_files(Problems& problems) {
   }
 }
 
-}  // namespace mdb::core
+}  // namespace mdb

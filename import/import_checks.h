@@ -9,7 +9,7 @@
 #include "import/import_outcome.h"
 #include "import/import_tables.h"
 
-namespace mdb::core {
+namespace mdb {
 
 class ImportChecks {
  public:
@@ -34,4 +34,4 @@ class ImportChecks {
   const ImportSettings& settings_;
 };
 
-}  // namespace mdb::core
+}  // namespace mdb

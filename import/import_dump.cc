@@ -11,7 +11,7 @@
 #include "formats/dump_json.h"
 #include "base/error.h"
 
-namespace mdb::core {
+namespace mdb {
 
 namespace {
 
@@ -308,4 +308,4 @@ bool Dump::has_value(const DumpTable& table, int column, const Value& v) {
   return found;
 }
 
-}  // namespace mdb::core
+}  // namespace mdb

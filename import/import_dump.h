@@ -1,7 +1,7 @@
 #pragma once
 // Reading a dump zip for import (import.md "Reading the dump"): the zip's members are checked, the
 // rows come from the Cap'n Proto half when it renders to the JSON member's very bytes (exact
-// storage classes, no parsing of text; core/dump_render.h), else from the JSON member, and land in a private
+// storage classes, no parsing of text; dump/dump_render.h), else from the JSON member, and land in a private
 // staging database (SQLite's own temporary file, never in the data dir) so the import can walk
 // them table by table in parent-first order with memory staying flat.
 #include <deque>
@@ -21,7 +21,7 @@
 #include "formats/zip.h"
 #include "platform/sqlite.h"
 
-namespace mdb::core {
+namespace mdb {
 
 namespace stdfs = std::filesystem;
 
@@ -112,4 +112,4 @@ class Dump {
 // The `-l` default and the imported_data label: the dump file name up to its first dot.
 std::string default_label(const std::string& file_name);
 
-}  // namespace mdb::core
+}  // namespace mdb

@@ -6,7 +6,7 @@
 #include "import/imported_data.h"
 #include "import/row_merger.h"
 
-namespace mdb::core {
+namespace mdb {
 
 Importer::Importer(Dump& dump, sql::Db& local, const ImportSettings& settings, const stdfs::path& data_dir)
     : dump_(dump), db_(local), settings_(settings), data_dir_(data_dir), tables_(dump, local) {}
@@ -41,4 +41,4 @@ ImportOutcome Importer::run(bool write) {
   return out;
 }
 
-}  // namespace mdb::core
+}  // namespace mdb

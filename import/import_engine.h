@@ -36,7 +36,7 @@
 #include "import/import_tables.h"
 #include "import/key_map.h"
 
-namespace mdb::core {
+namespace mdb {
 
 class Importer {
  public:
@@ -66,4 +66,4 @@ class Importer {
   std::vector<std::pair<std::string, int64_t>> restored_ids_;
 };
 
-}  // namespace mdb::core
+}  // namespace mdb

@@ -10,7 +10,7 @@
 #include "formats/hash.h"
 #include "platform/env.h"
 
-namespace mdb::core {
+namespace mdb {
 
 namespace {
 
@@ -139,4 +139,4 @@ int64_t StagedRunFiles::place(AtomicChange& change) {
   return static_cast<int64_t>(files_.size());
 }
 
-}  // namespace mdb::core
+}  // namespace mdb

@@ -16,7 +16,7 @@
 #include "platform/env.h"
 #include "platform/temp_dir.h"
 
-namespace mdb::core {
+namespace mdb {
 
 class AtomicChange;
 
@@ -65,4 +65,4 @@ void make_dirs(const stdfs::path& root, const stdfs::path& rel, AtomicChange& ch
 // `.mephisto-db/` and in those at the top of mounts inside it (fs::sweep_abandoned).
 void remove_stale_import_staging(const DataDir& dir);
 
-}  // namespace mdb::core
+}  // namespace mdb

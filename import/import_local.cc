@@ -9,7 +9,7 @@
 #include "base/error.h"
 #include "platform/env.h"
 
-namespace mdb::core {
+namespace mdb {
 
 namespace {
 
@@ -179,4 +179,4 @@ void check_foreign_keys(WriteConnection& w, Dump& dump, const std::vector<Dangli
   }
 }
 
-}  // namespace mdb::core
+}  // namespace mdb

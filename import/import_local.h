@@ -12,7 +12,7 @@
 #include "datadir/schema.h"
 #include "import/import_dump.h"
 
-namespace mdb::core {
+namespace mdb {
 
 class AtomicChange;
 
@@ -61,4 +61,4 @@ void check_foreign_keys(WriteConnection& w, Dump& dump, const std::vector<Dangli
 // The provider databases of the dump that have rows to import.
 std::vector<DbId> provider_dbs_with_rows(Dump& dump);
 
-}  // namespace mdb::core
+}  // namespace mdb

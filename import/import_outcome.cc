@@ -1,6 +1,6 @@
 #include "import/import_outcome.h"
 
-namespace mdb::core {
+namespace mdb {
 
 int64_t ImportOutcome::counted(DbId db, std::string_view table) const {
   for (const TableCounts& c : tables)
@@ -14,4 +14,4 @@ int64_t ImportOutcome::rows(DbId db, std::string_view table) const {
   return 0;
 }
 
-}  // namespace mdb::core
+}  // namespace mdb

@@ -11,7 +11,7 @@
 #include "export/dangling.h"
 #include "import/import_dump.h"
 
-namespace mdb::core {
+namespace mdb {
 
 class ConflictResolver;
 
@@ -59,4 +59,4 @@ struct ImportOutcome {
   int64_t rows(DbId db, std::string_view table) const;
 };
 
-}  // namespace mdb::core
+}  // namespace mdb

@@ -2,7 +2,7 @@
 
 #include "dump/dump_values.h"
 
-namespace mdb::core {
+namespace mdb {
 
 ImportRepair::ImportRepair(Dump& dump, ImportTables& tables, KeyMap& keys)
     : dump_(dump), tables_(tables), keys_(keys) {}
@@ -96,4 +96,4 @@ void ImportRepair::rewrite_staged(DumpTable& dt, int column,
   }
 }
 
-}  // namespace mdb::core
+}  // namespace mdb

@@ -13,7 +13,7 @@
 #include "import/import_tables.h"
 #include "import/key_map.h"
 
-namespace mdb::core {
+namespace mdb {
 
 class ImportRepair {
  public:
@@ -36,4 +36,4 @@ class ImportRepair {
   KeyMap& keys_;
 };
 
-}  // namespace mdb::core
+}  // namespace mdb

@@ -4,7 +4,7 @@
 
 #include "import/import_local.h"
 
-namespace mdb::core {
+namespace mdb {
 
 namespace {
 
@@ -145,4 +145,4 @@ bool ImportTables::is_referenced(DbId db, const std::string& table, const std::s
   return referenced_->count({db, table, column}) > 0;
 }
 
-}  // namespace mdb::core
+}  // namespace mdb

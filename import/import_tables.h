@@ -15,7 +15,7 @@
 #include "import/import_dump.h"
 #include "import/key_map.h"
 
-namespace mdb::core {
+namespace mdb {
 
 struct ImportTable {
   DumpTable* dt;
@@ -71,4 +71,4 @@ class ImportTables {
   std::optional<std::set<KeyMap::Column>> referenced_;
 };
 
-}  // namespace mdb::core
+}  // namespace mdb

@@ -4,7 +4,7 @@
 
 #include "formats/pyjson.h"
 
-namespace mdb::core {
+namespace mdb {
 
 namespace {
 
@@ -199,4 +199,4 @@ void ImportedDataWriter::merge_dump_imported_data() {
   }
 }
 
-}  // namespace mdb::core
+}  // namespace mdb

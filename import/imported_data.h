@@ -10,7 +10,7 @@
 #include "import/import_tables.h"
 #include "import/key_map.h"
 
-namespace mdb::core {
+namespace mdb {
 
 class ImportedDataWriter {
  public:
@@ -40,4 +40,4 @@ class ImportedDataWriter {
   std::vector<Imported> imported_;
 };
 
-}  // namespace mdb::core
+}  // namespace mdb

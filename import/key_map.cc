@@ -5,7 +5,7 @@
 #include "dump/dump_values.h"
 #include "formats/pyjson.h"
 
-namespace mdb::core {
+namespace mdb {
 
 namespace {
 
@@ -94,4 +94,4 @@ std::optional<Value> KeyMap::map_ref(const ImportRef& r, const Value& v) const {
   });
 }
 
-}  // namespace mdb::core
+}  // namespace mdb

@@ -18,9 +18,9 @@
 #include "datadir/registry.h"
 #include "formats/value.h"
 
-namespace mdb::core {
+namespace mdb {
 
-// A reference from a column of a dump table (core::references() plus where its values point).
+// A reference from a column of a dump table (mdb::references() plus where its values point).
 struct ImportRef {
   DbId db;
   std::string table, column;
@@ -77,4 +77,4 @@ class KeyMap {
 using KeyChange = std::function<std::optional<Value>(const Value& key)>;
 std::optional<Value> map_ids(RefKind kind, bool integer_target, const Value& v, const KeyChange& change);
 
-}  // namespace mdb::core
+}  // namespace mdb

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-namespace mdb::core {
+namespace mdb {
 
 struct ImportOptions {
   std::string file;                                              // -f
@@ -16,4 +16,4 @@ struct ImportOptions {
   int verbosity = 0;                                             // -v
 };
 
-}  // namespace mdb::core
+}  // namespace mdb

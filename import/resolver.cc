@@ -10,7 +10,7 @@
 #include "base/error.h"
 #include "platform/env.h"
 
-namespace mdb::core {
+namespace mdb {
 
 namespace {
 
@@ -246,4 +246,4 @@ Row ConflictResolver::resolve(DbId db, std::string_view table, const std::vector
   return merged;
 }
 
-}  // namespace mdb::core
+}  // namespace mdb

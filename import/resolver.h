@@ -16,7 +16,7 @@
 #include "datadir/registry.h"
 #include "formats/value.h"
 
-namespace mdb::core {
+namespace mdb {
 
 enum class Method : uint8_t {
   PickFromDb,
@@ -71,4 +71,4 @@ class ConflictResolver {
 // *_date / *_at) as instants, numbers (also numbers stored as text) numerically, text by code point.
 int compare_for_resolver(std::string_view column, const Value& a, const Value& b);
 
-}  // namespace mdb::core
+}  // namespace mdb

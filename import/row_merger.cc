@@ -7,7 +7,7 @@
 #include "import/import_local.h"
 #include "import/resolver.h"
 
-namespace mdb::core {
+namespace mdb {
 
 namespace {
 
@@ -253,4 +253,4 @@ void RowMerger::set_deferred_references() {
   }
 }
 
-}  // namespace mdb::core
+}  // namespace mdb

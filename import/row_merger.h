@@ -18,7 +18,7 @@
 #include "import/imported_data.h"
 #include "import/key_map.h"
 
-namespace mdb::core {
+namespace mdb {
 
 class RowMerger {
  public:
@@ -80,4 +80,4 @@ class RowMerger {
   std::mt19937_64 rng_;                               // fresh ids
 };
 
-}  // namespace mdb::core
+}  // namespace mdb

@@ -9,7 +9,7 @@
 #include "base/interrupt.h"
 #include "formats/pyjson.h"
 
-namespace mdb::core {
+namespace mdb {
 
 namespace {
 int64_t now_us() {
@@ -121,4 +121,4 @@ void Console::Progress::draw(bool final) {
   std::fflush(stderr);
 }
 
-}  // namespace mdb::core
+}  // namespace mdb

@@ -11,7 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
-namespace mdb::core {
+namespace mdb {
 
 // One option of a command with its value, as the original lists it ("-i/--export-indent"):
 // a number, a flag, a single text (unset: nullopt) or a repeatable option's values.
@@ -72,4 +72,4 @@ class Console {
   nlohmann::ordered_json result_ = nlohmann::ordered_json::object();
 };
 
-}  // namespace mdb::core
+}  // namespace mdb

@@ -1,6 +1,6 @@
 #pragma once
 // How the store's engines report progress and warnings without knowing about the console
-// (core implements this with progress bars and stderr lines).
+// (commands implement this with progress bars and stderr lines).
 #include <cstdint>
 #include <string>
 #include <string_view>

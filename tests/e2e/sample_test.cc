@@ -18,7 +18,7 @@
 namespace mdb {
 namespace {
 
-using core::DbId;
+using mdb::DbId;
 using nlohmann::json;
 namespace stdfs = std::filesystem;
 
@@ -46,33 +46,33 @@ std::string master(const sql::Db& db) {
   return out;
 }
 
-std::string describe(const core::SchemaInfo& schema) {
+std::string describe(const mdb::SchemaInfo& schema) {
   std::string out;
-  for (const core::TableInfo& t : schema.tables) {
+  for (const mdb::TableInfo& t : schema.tables) {
     out += t.name + ":";
-    for (const core::ColumnInfo& c : t.columns)
+    for (const mdb::ColumnInfo& c : t.columns)
       out += " " + c.name + " " + c.type + (c.notnull ? " NN" : "") + " d=" + c.default_sql.value_or("-") +
              " pk=" + std::to_string(c.pk);
-    for (const core::ForeignKeyInfo& fk : t.foreign_keys) out += " fk " + fk.from + "->" + fk.table + "." + fk.to;
+    for (const mdb::ForeignKeyInfo& fk : t.foreign_keys) out += " fk " + fk.from + "->" + fk.table + "." + fk.to;
     out += "\n";
   }
   return out;
 }
 
 sql::Db fresh(const stdfs::path& dir, DbId id, bool legacy) {
-  stdfs::path path = dir / (std::string(core::db_spec(id).key) + ".db");
-  if (!legacy) return core::create_database(path, id);
+  stdfs::path path = dir / (std::string(mdb::db_spec(id).key) + ".db");
+  if (!legacy) return mdb::create_database(path, id);
   sql::Db db = sql::Db::create(path);
-  core::create_schema(db, id == DbId::Mephisto ? core::SchemaKind::LegacyMephisto
-                          : id == DbId::Mock   ? core::SchemaKind::LegacyMock
-                                               : core::SchemaKind::LegacyProlific);
+  mdb::create_schema(db, id == DbId::Mephisto ? mdb::SchemaKind::LegacyMephisto
+                          : id == DbId::Mock   ? mdb::SchemaKind::LegacyMock
+                                               : mdb::SchemaKind::LegacyProlific);
   return db;
 }
 
 void expect_schemas(const stdfs::path& dir, bool legacy) {
   test::TempDir ref;
   for (DbId id : kDbs) {
-    stdfs::path path = dir / core::db_spec(id).file;
+    stdfs::path path = dir / mdb::db_spec(id).file;
     if (legacy && id == DbId::Mturk) {
       EXPECT_FALSE(stdfs::exists(path)) << "legacy data has no mturk datastore";
       continue;
@@ -80,14 +80,14 @@ void expect_schemas(const stdfs::path& dir, bool legacy) {
     ASSERT_TRUE(stdfs::exists(path)) << path;
     sql::Db made = sql::Db::open_readonly(path);
     sql::Db want = fresh(ref.path(), id, legacy);
-    EXPECT_EQ(describe(core::read_schema(made)), describe(core::read_schema(want))) << path;
+    EXPECT_EQ(describe(mdb::read_schema(made)), describe(mdb::read_schema(want))) << path;
     EXPECT_EQ(master(made), master(want)) << path;
   }
 }
 
 void expect_integrity(const stdfs::path& dir) {
   for (DbId id : kDbs) {
-    stdfs::path path = dir / core::db_spec(id).file;
+    stdfs::path path = dir / mdb::db_spec(id).file;
     if (!stdfs::exists(path)) continue;
     sql::Db db = sql::Db::open_readonly(path);
     EXPECT_EQ(db.query_value("PRAGMA integrity_check").to_string(), "ok") << path;
@@ -109,11 +109,11 @@ std::set<std::string> column_values(const sql::Db& db, const std::string& table,
 std::set<std::string> expect_references_resolve(const stdfs::path& dir) {
   std::map<DbId, sql::Db> dbs;
   for (DbId id : kDbs)
-    if (stdfs::exists(dir / core::db_spec(id).file)) dbs.emplace(id, sql::Db::open_readonly(dir / core::db_spec(id).file));
+    if (stdfs::exists(dir / mdb::db_spec(id).file)) dbs.emplace(id, sql::Db::open_readonly(dir / mdb::db_spec(id).file));
   std::set<std::string> used;
   for (auto& [id, db] : dbs) {
-    for (const core::Reference& ref : core::references(id, core::read_schema(db))) {
-      std::string name = std::string(core::db_spec(id).key) + "." + ref.table + "." + ref.column;
+    for (const mdb::Reference& ref : mdb::references(id, mdb::read_schema(db))) {
+      std::string name = std::string(mdb::db_spec(id).key) + "." + ref.table + "." + ref.column;
       if (!dbs.count(ref.target_db)) {
         ADD_FAILURE() << name << " points into a database the dir lacks";
         continue;
@@ -121,7 +121,7 @@ std::set<std::string> expect_references_resolve(const stdfs::path& dir) {
       std::set<std::string> targets = column_values(dbs.at(ref.target_db), ref.target_table, ref.target_column);
       for (const std::string& v : column_values(db, ref.table, ref.column)) {
         used.insert(name);
-        if (ref.kind != core::RefKind::JsonIdList) {
+        if (ref.kind != mdb::RefKind::JsonIdList) {
           EXPECT_TRUE(targets.count(v)) << name << " = " << v << " has no " << ref.target_table << "."
                                         << ref.target_column;
           continue;
@@ -218,12 +218,12 @@ std::set<std::string> expect_dates(const stdfs::path& dir) {
   static const std::regex kSeconds(R"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)");
   std::set<std::string> forms;
   for (DbId id : kDbs) {
-    stdfs::path path = dir / core::db_spec(id).file;
+    stdfs::path path = dir / mdb::db_spec(id).file;
     if (!stdfs::exists(path)) continue;
     sql::Db db = sql::Db::open_readonly(path);
-    for (const core::TableInfo& t : core::read_schema(db).tables)
-      for (const core::ColumnInfo& c : t.columns) {
-        if (!core::is_date_column(c.name)) continue;
+    for (const mdb::TableInfo& t : mdb::read_schema(db).tables)
+      for (const mdb::ColumnInfo& c : t.columns) {
+        if (!mdb::is_date_column(c.name)) continue;
         for (const std::string& v : column_values(db, t.name, c.name)) {
           EXPECT_TRUE(parse_date(v).has_value()) << t.name << "." << c.name << " = " << v;
           if (std::regex_match(v, kMillis)) forms.insert("millis");
@@ -239,7 +239,7 @@ std::set<std::string> expect_dates(const stdfs::path& dir) {
 std::pair<int64_t, int64_t> id_range(const stdfs::path& dir) {
   sql::Db db = sql::Db::open_readonly(dir / "database.db");
   int64_t lo = INT64_MAX, hi = 0;
-  for (const core::TableInfo& t : core::read_schema(db).tables) {
+  for (const mdb::TableInfo& t : mdb::read_schema(db).tables) {
     std::string pk = t.primary_key();
     if (pk.empty() || t.name == "migrations" || t.name == "qualifications" || t.name == "granted_qualifications")
       continue;
@@ -255,7 +255,7 @@ std::pair<int64_t, int64_t> id_range(const stdfs::path& dir) {
 std::map<std::string, std::string> dumps(const stdfs::path& dir) {
   std::map<std::string, std::string> out;
   for (DbId id : kDbs)
-    if (stdfs::exists(dir / core::db_spec(id).file)) out[std::string(core::db_spec(id).file)] = test::sqlite_dump(dir / core::db_spec(id).file);
+    if (stdfs::exists(dir / mdb::db_spec(id).file)) out[std::string(mdb::db_spec(id).file)] = test::sqlite_dump(dir / mdb::db_spec(id).file);
   return out;
 }
 

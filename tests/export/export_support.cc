@@ -139,10 +139,10 @@ std::string key_text(const Json& v) {
   return v.dump();
 }
 
-core::SchemaInfo schema_of(const stdfs::path& data, core::DbId db) {
-  stdfs::path file = data / core::db_spec(db).file;
+mdb::SchemaInfo schema_of(const stdfs::path& data, mdb::DbId db) {
+  stdfs::path file = data / mdb::db_spec(db).file;
   if (!stdfs::exists(file)) return {};
-  return core::read_schema(sql::Db::open_readonly(file));
+  return mdb::read_schema(sql::Db::open_readonly(file));
 }
 
 }  // namespace
@@ -150,8 +150,8 @@ core::SchemaInfo schema_of(const stdfs::path& data, core::DbId db) {
 std::map<std::string, Json> rows_by_key(const Dump& d, const std::string& db, const std::string& table) {
   std::map<std::string, Json> out;
   if (!d.json.contains(db) || !d.json[db].contains(table)) return out;
-  auto id = core::db_from_key(db);
-  const core::TableSpec* spec = id ? core::find_table_spec(*id, table) : nullptr;
+  auto id = mdb::db_from_key(db);
+  const mdb::TableSpec* spec = id ? mdb::find_table_spec(*id, table) : nullptr;
   std::string pk = spec ? std::string(spec->pk) : "";
   size_t i = 0;
   for (const Json& row : d.json[db][table]) {
@@ -165,11 +165,11 @@ std::map<std::string, Json> rows_by_key(const Dump& d, const std::string& db, co
 std::vector<std::string> closure_violations(const Dump& d, const stdfs::path& data) {
   std::vector<std::string> out;
   for (const auto& [key, tables] : d.json.items()) {
-    auto db = core::db_from_key(key);
+    auto db = mdb::db_from_key(key);
     if (!db || key == "dump_metadata" || !tables.is_object()) continue;
-    for (const core::Reference& ref : core::references(*db, schema_of(data, *db))) {
+    for (const mdb::Reference& ref : mdb::references(*db, schema_of(data, *db))) {
       if (!tables.contains(ref.table)) continue;
-      std::string target_key(core::db_spec(ref.target_db).key);
+      std::string target_key(mdb::db_spec(ref.target_db).key);
       std::set<std::string> targets;
       if (d.json.contains(target_key) && d.json[target_key].contains(ref.target_table))
         for (const Json& row : d.json[target_key][ref.target_table])
@@ -177,7 +177,7 @@ std::vector<std::string> closure_violations(const Dump& d, const stdfs::path& da
       for (const Json& row : tables[ref.table]) {
         if (!row.contains(ref.column) || row[ref.column].is_null()) continue;
         std::vector<std::string> values;
-        if (ref.kind == core::RefKind::JsonIdList) {
+        if (ref.kind == mdb::RefKind::JsonIdList) {
           Json list = Json::parse(row[ref.column].get<std::string>(), nullptr, false);
           if (list.is_array())
             for (const Json& e : list) values.push_back(key_text(e));
@@ -211,10 +211,10 @@ std::string without_timestamp(const std::string& json) {
 
 std::vector<std::string> dangling_references(const stdfs::path& data) {
   std::vector<std::string> out;
-  core::Source src(core::DataDir(data), /*writable=*/false);
-  for (const core::Reference& r : src.references()) {
+  mdb::Source src(mdb::DataDir(data), /*writable=*/false);
+  for (const mdb::Reference& r : src.references()) {
     std::string col = sql::quote_ident(r.column), values;
-    if (r.kind == core::RefKind::JsonIdList)
+    if (r.kind == mdb::RefKind::JsonIdList)
       values = "SELECT j.value AS v FROM " + src.qualified(r.db, r.table) + " AS s, json_each(s." + col + ") AS j";
     else
       values = "SELECT " + col + " AS v FROM " + src.qualified(r.db, r.table) + " WHERE " + col + " IS NOT NULL";
@@ -222,7 +222,7 @@ std::vector<std::string> dangling_references(const stdfs::path& data) {
         "SELECT v FROM (" + values + ") WHERE v NOT IN (SELECT " + sql::quote_ident(r.target_column) + " FROM " +
         src.qualified(r.target_db, r.target_table) + " WHERE " + sql::quote_ident(r.target_column) + " IS NOT NULL)");
     while (s.step())
-      out.push_back(std::string(core::db_spec(r.db).key) + "." + r.table + "." + r.column + "=" +
+      out.push_back(std::string(mdb::db_spec(r.db).key) + "." + r.table + "." + r.column + "=" +
                     s.column(0).to_string() + " -> " + r.target_table + "." + r.target_column);
   }
   return out;
@@ -230,7 +230,7 @@ std::vector<std::string> dangling_references(const stdfs::path& data) {
 
 std::vector<std::string> foreign_key_violations(const stdfs::path& data) {
   std::vector<std::string> out;
-  for (const core::DbSpec& spec : core::databases()) {
+  for (const mdb::DbSpec& spec : mdb::databases()) {
     stdfs::path file = data / spec.file;
     if (!stdfs::exists(file)) continue;
     sql::Db db = sql::Db::open_readonly(file);
@@ -247,10 +247,10 @@ namespace {
 using TableRows = std::map<std::string, std::vector<std::pair<std::vector<std::string>, Row>>>;
 
 void normalize(std::string_view db, const std::vector<std::string>& columns, Row& row, bool blobs_as_text) {
-  auto id = core::db_from_key(db);
+  auto id = mdb::db_from_key(db);
   for (size_t i = 0; i < row.size(); ++i) {
     if (blobs_as_text && row[i].kind == StorageClass::Blob) row[i] = Value::text(mdb::base64(row[i].s));
-    if (id) core::normalize_dump_value(*id, columns[i], row[i]);
+    if (id) mdb::normalize_dump_value(*id, columns[i], row[i]);
   }
 }
 

@@ -12,8 +12,8 @@ namespace mdb::test {
 
 namespace {
 
-std::string render(core::DbId db, const std::string& column, Value v) {
-  (void)core::normalize_dump_value(db, column, v);  // a value that does not normalize stays as it is
+std::string render(mdb::DbId db, const std::string& column, Value v) {
+  (void)mdb::normalize_dump_value(db, column, v);  // a value that does not normalize stays as it is
   switch (v.kind) {
     case StorageClass::Null: return "null";
     case StorageClass::Integer: return std::to_string(v.i);
@@ -24,13 +24,13 @@ std::string render(core::DbId db, const std::string& column, Value v) {
   return "";
 }
 
-void add_db_rows(Rows& out, core::DbId id, const stdfs::path& path) {
+void add_db_rows(Rows& out, mdb::DbId id, const stdfs::path& path) {
   sql::Db db = sql::Db::open_readonly(path);
   sql::Stmt tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'");
   std::vector<std::string> names;
   while (tables.step()) names.push_back(tables.column_text(0));
   for (const std::string& t : names) {
-    std::vector<std::string>& rows = out[std::string(core::db_spec(id).key) + "." + t];
+    std::vector<std::string>& rows = out[std::string(mdb::db_spec(id).key) + "." + t];
     sql::Stmt s = db.prepare("SELECT * FROM " + sql::quote_ident(t));
     while (s.step()) {
       std::string row;
@@ -46,7 +46,7 @@ void add_db_rows(Rows& out, core::DbId id, const stdfs::path& path) {
 
 Rows datadir_rows(const stdfs::path& data_dir) {
   Rows out;
-  for (const core::DbSpec& spec : core::databases())
+  for (const mdb::DbSpec& spec : mdb::databases())
     if (stdfs::exists(data_dir / spec.file)) add_db_rows(out, spec.id, data_dir / spec.file);
   return out;
 }
@@ -54,8 +54,8 @@ Rows datadir_rows(const stdfs::path& data_dir) {
 Rows state_rows(const stdfs::path& state_dir) {
   Rows out;
   TempDir tmp;
-  for (const core::DbSpec& spec : core::databases()) {
-    std::string name = spec.id == core::DbId::Mephisto ? "database" : std::string(spec.key) + "_" +
+  for (const mdb::DbSpec& spec : mdb::databases()) {
+    std::string name = spec.id == mdb::DbId::Mephisto ? "database" : std::string(spec.key) + "_" +
                        stdfs::path(spec.file).stem().string();
     stdfs::path dump = state_dir / (name + ".dump.sql");
     if (!stdfs::exists(dump)) continue;
@@ -71,13 +71,13 @@ Rows state_rows(const stdfs::path& state_dir) {
 }
 
 Rows dump_rows(const stdfs::path& zip) {
-  core::Console console(true, true);
-  core::Problems problems;
+  mdb::Console console(true, true);
+  mdb::Problems problems;
   TempDir tmp;
-  core::Dump dump(zip, tmp.path(), console, problems);
+  mdb::Dump dump(zip, tmp.path(), console, problems);
   Rows out;
-  for (core::DumpTable& t : dump.tables()) {
-    std::vector<std::string>& rows = out[std::string(core::db_spec(t.db).key) + "." + t.name];
+  for (mdb::DumpTable& t : dump.tables()) {
+    std::vector<std::string>& rows = out[std::string(mdb::db_spec(t.db).key) + "." + t.name];
     std::string cols;
     for (size_t i = 0; i < t.columns.size(); ++i) cols += (i ? ", c" : "c") + std::to_string(i);
     sql::Stmt s = dump.stage().prepare("SELECT " + cols + " FROM " + t.stage);
@@ -143,19 +143,19 @@ namespace mdb::test {
 std::vector<std::string> dangling_references(const stdfs::path& data_dir) {
   std::vector<std::string> out;
   sql::Db db = sql::Db::open_readonly(data_dir / "database.db");
-  for (const core::DbSpec& spec : core::databases()) {
-    if (spec.id == core::DbId::Mephisto || !stdfs::exists(data_dir / spec.file)) continue;
+  for (const mdb::DbSpec& spec : mdb::databases()) {
+    if (spec.id == mdb::DbId::Mephisto || !stdfs::exists(data_dir / spec.file)) continue;
     sql::Stmt attach = db.prepare("ATTACH DATABASE ?1 AS " + sql::quote_ident(spec.key));
     attach.bind(1, (data_dir / spec.file).string());
     attach.run();
   }
-  for (const core::DbSpec& spec : core::databases()) {
-    if (!stdfs::exists(data_dir / spec.file) || spec.id == core::DbId::Inhouse) continue;
-    std::string schema = spec.id == core::DbId::Mephisto ? "main" : std::string(spec.key);
+  for (const mdb::DbSpec& spec : mdb::databases()) {
+    if (!stdfs::exists(data_dir / spec.file) || spec.id == mdb::DbId::Inhouse) continue;
+    std::string schema = spec.id == mdb::DbId::Mephisto ? "main" : std::string(spec.key);
     sql::Stmt fk = db.prepare("PRAGMA " + sql::quote_ident(schema) + ".foreign_key_check");
     while (fk.step()) out.push_back(schema + ": foreign_key_check: " + fk.column_text(0) + " rowid " + fk.column(1).to_string());
-    for (const core::Reference& r : core::references(spec.id, core::read_schema(db, schema))) {
-      std::string target_schema = r.target_db == core::DbId::Mephisto ? "main" : std::string(core::db_spec(r.target_db).key);
+    for (const mdb::Reference& r : mdb::references(spec.id, mdb::read_schema(db, schema))) {
+      std::string target_schema = r.target_db == mdb::DbId::Mephisto ? "main" : std::string(mdb::db_spec(r.target_db).key);
       sql::Stmt rows = db.prepare("SELECT " + sql::quote_ident(r.column) + " FROM " + sql::quote_ident(schema) + "." +
                                   sql::quote_ident(r.table) + " WHERE " + sql::quote_ident(r.column) + " IS NOT NULL");
       sql::Stmt find = db.prepare("SELECT 1 FROM " + sql::quote_ident(target_schema) + "." +
@@ -163,13 +163,13 @@ std::vector<std::string> dangling_references(const stdfs::path& data_dir) {
                                   " = ?1");
       while (rows.step()) {
         std::vector<Value> values = {rows.column(0)};
-        if (r.kind == core::RefKind::JsonIdList) {
+        if (r.kind == mdb::RefKind::JsonIdList) {
           values.clear();
           for (const auto& e : nlohmann::json::parse(rows.column_text(0)))
             values.push_back(e.is_string() ? Value::text(e.get<std::string>()) : Value::integer(e.get<int64_t>()));
         }
         for (Value v : values) {
-          bool integer_target = r.target_db == core::DbId::Mephisto && r.kind != core::RefKind::WorkerName;
+          bool integer_target = r.target_db == mdb::DbId::Mephisto && r.kind != mdb::RefKind::WorkerName;
           if (integer_target && v.kind == StorageClass::Text) v = Value::integer(std::stoll(v.s));
           find.bind(1, v);
           if (!find.step())

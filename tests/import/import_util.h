@@ -1,6 +1,6 @@
 #pragma once
 // Helpers for the import tests: running imports, and the rows of data dirs, fixture DB states and
-// dumps in one comparable form (dates as instants, ids as integers: core::normalize_dump_value).
+// dumps in one comparable form (dates as instants, ids as integers: mdb::normalize_dump_value).
 #include <filesystem>
 #include <functional>
 #include <map>

@@ -44,11 +44,11 @@ TEST(ImportMemory, GrowsByLessThanTwoAndAHalfKilobytesPerRunFile) {
 
 // The staging database spills to its temporary file beyond a bounded page cache.
 TEST(ImportMemory, TheStagingDatabaseHasABoundedPageCache) {
-  core::Console console(true, true);
-  core::Problems problems;
+  mdb::Console console(true, true);
+  mdb::Problems problems;
   TempDir tmp;
   make_sample(tmp / "a", 5);
-  core::Dump dump(export_dump(tmp / "a", tmp / "out"), tmp.path(), console, problems);
+  mdb::Dump dump(export_dump(tmp / "a", tmp / "out"), tmp.path(), console, problems);
   int64_t cache = dump.stage().query_value("PRAGMA cache_size").i;  // negative: KiB
   EXPECT_LT(cache, 0);
   EXPECT_GE(cache, -16 * 1024);

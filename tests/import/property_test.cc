@@ -67,7 +67,7 @@ void share_worker_names(const stdfs::path& a, const stdfs::path& b, int count) {
 }
 
 // Natural keys of a table as strings ("a|b"), from `db`.
-std::vector<std::string> natural_keys(const stdfs::path& db, const core::TableSpec& spec) {
+std::vector<std::string> natural_keys(const stdfs::path& db, const mdb::TableSpec& spec) {
   std::string cols;
   for (std::string_view c : spec.natural_key) cols += (cols.empty() ? "" : " || '|' || ") + std::string(c);
   return column(db, "SELECT " + cols + " FROM " + std::string(spec.name));
@@ -82,16 +82,16 @@ TEST(ImportProperty, MergingIntoADirWithTheSameNamesButOtherIds) {
     share_worker_names(tmp / "a", tmp / "b", *rc::gen::inRange(1, 6));
     stdfs::path dump = export_dump(tmp / "a", tmp / "out");
     std::map<std::string, int64_t> before;
-    for (const core::TableSpec& spec : core::table_specs())
-      if (spec.db == core::DbId::Mephisto && spec.import_rank >= 0)
+    for (const mdb::TableSpec& spec : mdb::table_specs())
+      if (spec.db == mdb::DbId::Mephisto && spec.import_rank >= 0)
         before[std::string(spec.name)] =
             std::stoll(column(tmp / "b/database.db", "SELECT count(*) FROM " + std::string(spec.name))[0]);
     RunResult r = import(tmp / "b", dump);
     RC_ASSERT(r.exit_code == 0);
     assert_references_resolve(tmp / "b");
     Rows dump_table_rows = dump_rows(dump);
-    for (const core::TableSpec& spec : core::table_specs()) {
-      if (spec.db != core::DbId::Mephisto || spec.import_rank < 0) continue;
+    for (const mdb::TableSpec& spec : mdb::table_specs()) {
+      if (spec.db != mdb::DbId::Mephisto || spec.import_rank < 0) continue;
       std::string name(spec.name);
       int64_t in_dump = static_cast<int64_t>(dump_table_rows["mephisto." + name].size());
       int64_t after = std::stoll(column(tmp / "b/database.db", "SELECT count(*) FROM " + name)[0]);

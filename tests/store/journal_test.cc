@@ -19,18 +19,18 @@ struct Env {
   TempDir tmp;
   stdfs::path data = tmp / "data";
   stdfs::path store = tmp / "store";
-  core::Console console{false, true};
-  core::Context ctx{core::GlobalOptions{data.string(), (tmp / "outputs").string(), store.string(), false, true},
+  mdb::Console console{false, true};
+  mdb::Context ctx{mdb::GlobalOptions{data.string(), (tmp / "outputs").string(), store.string(), false, true},
                     console};
   Env() { make_data_dir(data); }
-  core::DataDir dir() { return core::DataDir(data); }
+  mdb::DataDir dir() { return mdb::DataDir(data); }
 };
 
 TEST(Journal, CommitKeepsTheChange) {
   Env env;
   std::string snapshot;
   {
-    core::AtomicChange change(env.ctx, env.dir(), "import");
+    mdb::AtomicChange change(env.ctx, env.dir(), "import");
     snapshot = change.snapshot_name();
     EXPECT_TRUE(stdfs::exists(env.data / ".mephisto-db" / "journal"));
     write(env.data / "new" / "file.txt", "x");
@@ -51,8 +51,8 @@ TEST(Journal, FailureUndoesRecordedPaths) {
   write(env.data / "elsewhere" / "kept.txt", "moved away by the change");
   auto with_elsewhere = describe(env.data);
   try {
-    core::AtomicChange change(env.ctx, env.dir(), "import");
-    core::within(change, [&] {
+    mdb::AtomicChange change(env.ctx, env.dir(), "import");
+    mdb::within(change, [&] {
       write(env.data / "new" / "deep" / "file.txt", "x");
       change.record_created("new");
       stdfs::rename(env.data / "elsewhere", env.data / ".mephisto-db" / "moved");
@@ -70,8 +70,8 @@ TEST(Journal, FailureUndoesRecordedPaths) {
 TEST(Journal, WorkEndingUncommittedIsRolledBack) {
   Env env;
   auto before = describe(env.data);
-  core::AtomicChange change(env.ctx, env.dir(), "import");
-  int r = core::within(change, [&] {
+  mdb::AtomicChange change(env.ctx, env.dir(), "import");
+  int r = mdb::within(change, [&] {
     write(env.data / "new" / "file.txt", "x");
     change.record_created("new");
     return 7;
@@ -87,7 +87,7 @@ TEST(Journal, ADroppedChangeIsLeftForRecovery) {
   Env env;
   auto before = describe(env.data);
   {
-    core::AtomicChange change(env.ctx, env.dir(), "import");
+    mdb::AtomicChange change(env.ctx, env.dir(), "import");
     write(env.data / "new" / "file.txt", "x");
     change.record_created("new");
   }
@@ -105,7 +105,7 @@ TEST(Journal, NextCommandRollsBackACrashedChange) {
   pid_t pid = ::fork();
   if (pid == 0) {
     // The "import": snapshot + marker, then changes, then death without cleanup.
-    core::AtomicChange* change = new core::AtomicChange(env.ctx, env.dir(), "import");
+    mdb::AtomicChange* change = new mdb::AtomicChange(env.ctx, env.dir(), "import");
     write(env.data / "new" / "file.txt", "x");
     change->record_created("new");
     sqlite_exec(env.data / "database.db", "INSERT INTO projects(project_id, project_name) VALUES (5, 'half')");
@@ -136,7 +136,7 @@ TEST(Journal, MarkerAndPinOfThePreviousFormatStillRollBack) {
   auto before = describe(env.data);
   pid_t pid = ::fork();
   if (pid == 0) {
-    core::AtomicChange* change = new core::AtomicChange(env.ctx, env.dir(), "import");
+    mdb::AtomicChange* change = new mdb::AtomicChange(env.ctx, env.dir(), "import");
     write(env.data / "new" / "file.txt", "x");
     change->record_created("new");
     ::_exit(0);
@@ -170,7 +170,7 @@ TEST(Journal, MarkerAndPinOfThePreviousFormatStillRollBack) {
 
 TEST(Journal, SecondWriterFailsNamingTheHolder) {
   Env env;
-  core::AtomicChange change(env.ctx, env.dir(), "import");
+  mdb::AtomicChange change(env.ctx, env.dir(), "import");
   RunResult r = mdb(env.data, env.store, {"backup"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("is locked by " + std::to_string(::getpid()) + " (import since "), std::string::npos) << r.err;

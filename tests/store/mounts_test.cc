@@ -226,11 +226,11 @@ TEST(ReadOnlyCommands, RollBackAnInterruptedChangeFirst) {
     auto before = describe(d.data);
     pid_t pid = ::fork();
     if (pid == 0) {
-      core::Console console(true, true);  // quiet
-      core::Context ctx(core::GlobalOptions{d.data.string(), (d.tmp / "outputs").string(), d.store.string(), false,
+      mdb::Console console(true, true);  // quiet
+      mdb::Context ctx(mdb::GlobalOptions{d.data.string(), (d.tmp / "outputs").string(), d.store.string(), false,
                                             true},
                         console);
-      new core::AtomicChange(ctx, core::DataDir(d.data), "import");  // dies without commit or undo
+      new mdb::AtomicChange(ctx, mdb::DataDir(d.data), "import");  // dies without commit or undo
       for (int i = 0; i < 92; ++i) write(d.data / "data" / "runs" / "stray" / std::to_string(i), "stray");
       sqlite_exec(d.data / "database.db", "INSERT INTO projects(project_id, project_name) VALUES (5, 'half')");
       ::_exit(0);

@@ -84,8 +84,8 @@ void sqlite_exec(const stdfs::path& db, const std::string& sql) {
 
 void make_data_dir(const stdfs::path& root) {
   stdfs::create_directories(root);
-  core::create_database(root / "database.db", core::DbId::Mephisto);
-  core::create_database(root / "mock" / "mock.db", core::DbId::Mock);
+  mdb::create_database(root / "database.db", mdb::DbId::Mephisto);
+  mdb::create_database(root / "mock" / "mock.db", mdb::DbId::Mock);
   sqlite_exec(root / "database.db",
               "INSERT INTO projects(project_id, project_name) VALUES (1000001, 'Proj''ect β');"
               "INSERT INTO requesters(requester_id, requester_name, provider_type) VALUES (1000002, 'req', 'mock');");

@@ -4,7 +4,7 @@
 
 #include "base/error.h"
 
-namespace mdb::core {
+namespace mdb {
 namespace {
 
 TEST(Config, ReadsMainDataDirectory) {
@@ -57,4 +57,4 @@ TEST(Config, RepeatedAndMergedKeysAsPythonsYaml) {
 }
 
 }  // namespace
-}  // namespace mdb::core
+}  // namespace mdb

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-namespace mdb::core {
+namespace mdb {
 namespace {
 
 Value norm(DbId db, std::string_view column, Value v, std::string* problem = nullptr) {
@@ -63,4 +63,4 @@ TEST(DumpValues, IntegerText) {
 }
 
 }  // namespace
-}  // namespace mdb::core
+}  // namespace mdb

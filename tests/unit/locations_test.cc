@@ -7,7 +7,7 @@
 #include "base/error.h"
 #include "tests/support/testenv.h"
 
-namespace mdb::core {
+namespace mdb {
 namespace {
 
 // Sets environment variables for one test and restores them afterwards.
@@ -85,4 +85,4 @@ TEST(Locations, BrokenConfigNamesTheFile) {
 }
 
 }  // namespace
-}  // namespace mdb::core
+}  // namespace mdb

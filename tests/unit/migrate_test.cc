@@ -7,7 +7,7 @@
 #include "datadir/schema.h"
 #include "tests/support/testenv.h"
 
-namespace mdb::core {
+namespace mdb {
 namespace {
 
 namespace stdfs = std::filesystem;
@@ -173,4 +173,4 @@ TEST(Migrate, WorksOnAnAttachedSchema) {
 }
 
 }  // namespace
-}  // namespace mdb::core
+}  // namespace mdb

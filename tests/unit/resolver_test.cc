@@ -5,7 +5,7 @@
 #include "base/error.h"
 #include "tests/support/testenv.h"
 
-namespace mdb::core {
+namespace mdb {
 namespace {
 
 const std::vector<std::string> kGrantCols = {"granted_qualification_id", "worker_id", "qualification_id", "value",
@@ -136,4 +136,4 @@ TEST(Resolver, UnknownNameIsAUsageError) {
 }
 
 }  // namespace
-}  // namespace mdb::core
+}  // namespace mdb

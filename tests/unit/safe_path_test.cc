@@ -47,20 +47,20 @@ TEST(SafePath, ARelativePathOfGoodComponentsPasses) {
 }
 
 TEST(SafePath, AProjectNameMustBeOneDirectory) {
-  EXPECT_EQ(core::project_dir_problem(Value::text("project_alpha")), "");
-  EXPECT_EQ(core::project_dir_problem(Value::integer(42)), "");  // dynamic typing: "42"
-  EXPECT_EQ(core::project_dir_problem(Value::null()), "is NULL");
-  EXPECT_EQ(core::project_dir_problem(Value::text("a/b")), "holds a '/'");
-  EXPECT_EQ(core::project_dir_problem(Value::text("..")), "is '..'");
-  EXPECT_EQ(core::project_dir_problem(Value::text("")), "is empty");
+  EXPECT_EQ(mdb::project_dir_problem(Value::text("project_alpha")), "");
+  EXPECT_EQ(mdb::project_dir_problem(Value::integer(42)), "");  // dynamic typing: "42"
+  EXPECT_EQ(mdb::project_dir_problem(Value::null()), "is NULL");
+  EXPECT_EQ(mdb::project_dir_problem(Value::text("a/b")), "holds a '/'");
+  EXPECT_EQ(mdb::project_dir_problem(Value::text("..")), "is '..'");
+  EXPECT_EQ(mdb::project_dir_problem(Value::text("")), "is empty");
 }
 
 TEST(SafePath, TheRunDirOfAProjectStaysUnderDataRuns) {
-  EXPECT_EQ(core::run_dir_path("project_alpha", 5).string(), "data/runs/project_alpha/5");
-  EXPECT_EQ(core::run_dir_path(std::nullopt, 7).string(), "data/runs/NO_PROJECT/7");
+  EXPECT_EQ(mdb::run_dir_path("project_alpha", 5).string(), "data/runs/project_alpha/5");
+  EXPECT_EQ(mdb::run_dir_path(std::nullopt, 7).string(), "data/runs/NO_PROJECT/7");
   for (const char* bad : {"../../../somewhere/VICTIM", "/abs", "a/b", "..", ".", ""}) {
     try {
-      core::run_dir_path(bad, 1);
+      mdb::run_dir_path(bad, 1);
       ADD_FAILURE() << "accepted " << bad;
     } catch (const Error& e) {
       EXPECT_NE(std::string(e.what()).find("\"" + std::string(bad) + "\""), std::string::npos) << e.what();

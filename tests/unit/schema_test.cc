@@ -11,7 +11,7 @@
 #include "datadir/datadir.h"
 #include "tests/support/testenv.h"
 
-namespace mdb::core {
+namespace mdb {
 namespace {
 
 using nlohmann::json;
@@ -177,4 +177,4 @@ TEST(Classify, LegacySchemasAreNotDamaged) {
 }
 
 }  // namespace
-}  // namespace mdb::core
+}  // namespace mdb

@@ -25,10 +25,10 @@ struct Snapshot {
   std::string latest_run_date;
 };
 
-Snapshot look_at(const core::DataDir& dir) {
-  sql::Db db = sql::Db::open_readonly(dir.db_path(core::DbId::Mephisto));
+Snapshot look_at(const mdb::DataDir& dir) {
+  sql::Db db = sql::Db::open_readonly(dir.db_path(mdb::DbId::Mephisto));
   Snapshot s;
-  s.legacy = !core::read_schema(db).find("worker_review");
+  s.legacy = !mdb::read_schema(db).find("worker_review");
   s.task_runs = db.query_value("SELECT count(*) FROM task_runs").i;
   s.units = db.query_value("SELECT count(*) FROM units").i;
   // Text order is enough here: every stored form starts with YYYY-MM-DD, and only the day is used.
@@ -192,7 +192,7 @@ void change_a_qualification(Sim& sim) {
 }  // namespace
 
 Report mutate(const stdfs::path& path, uint64_t seed) {
-  core::DataDir dir = core::DataDir::open_existing(path);
+  mdb::DataDir dir = mdb::DataDir::open_existing(path);
   Snapshot snap = look_at(dir);
   // The key depends on the dir's state too, so mutating twice with one seed still makes new ids.
   uint64_t key = mix(mix(seed, snap.latest_run_date), static_cast<uint64_t>(snap.task_runs));

@@ -92,7 +92,7 @@ int64_t Ids::scrambled() {
     x ^= x >> 32;
     x = (x * 0x94d049bb133111ebULL) & kMask;
     x ^= x >> 31;
-    if (x >= static_cast<uint64_t>(core::kLegacyIdLimit)) return static_cast<int64_t>(x);
+    if (x >= static_cast<uint64_t>(mdb::kLegacyIdLimit)) return static_cast<int64_t>(x);
   }
 }
 

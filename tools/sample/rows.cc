@@ -13,7 +13,7 @@ sql::Stmt& Rows::cached(const std::string& sql) {
 }
 
 void Rows::insert(std::string_view table, std::initializer_list<Col> cols) {
-  const core::TableInfo* info = schema_.find(table);
+  const mdb::TableInfo* info = schema_.find(table);
   if (!info) throw Error("sample: " + db_.path().string() + " has no table " + std::string(table));
   std::vector<const Value*> values;
   std::string names, marks;
@@ -32,7 +32,7 @@ void Rows::insert(std::string_view table, std::initializer_list<Col> cols) {
 }
 
 void Rows::update(std::string_view table, std::initializer_list<Col> set, std::initializer_list<Col> where) {
-  const core::TableInfo* info = schema_.find(table);
+  const mdb::TableInfo* info = schema_.find(table);
   if (!info) throw Error("sample: " + db_.path().string() + " has no table " + std::string(table));
   std::vector<const Value*> values;
   std::string assignments, conditions;

@@ -26,7 +26,7 @@ inline Value id_text(int64_t v) { return Value::text(std::to_string(v)); }
 
 class Rows {
  public:
-  explicit Rows(sql::Db& db) : db_(db), schema_(core::read_schema(db)) {}
+  explicit Rows(sql::Db& db) : db_(db), schema_(mdb::read_schema(db)) {}
 
   void insert(std::string_view table, std::initializer_list<Col> cols);
   // UPDATE table SET <set> WHERE <where, joined by AND>; `set` columns the table lacks are
@@ -44,7 +44,7 @@ class Rows {
   sql::Stmt& cached(const std::string& sql);
 
   sql::Db& db_;
-  core::SchemaInfo schema_;
+  mdb::SchemaInfo schema_;
   std::map<std::string, sql::Stmt> stmts_;
 };
 

@@ -79,11 +79,11 @@ stdfs::path run_dir(const std::string& project_dir_name, int64_t task_run_id) {
   return stdfs::path("data") / "runs" / project_dir_name / std::to_string(task_run_id);
 }
 
-OpenDb::OpenDb(sql::Db handle, std::optional<core::SchemaKind> create)
+OpenDb::OpenDb(sql::Db handle, std::optional<mdb::SchemaKind> create)
     : db(std::move(handle)), created(create.has_value()) {
   db.exec("PRAGMA foreign_keys = ON");  // as Mephisto connects; catches a wrong row at once
   txn.emplace(db);
-  if (create) core::create_schema(db, *create);
+  if (create) mdb::create_schema(db, *create);
   rows.emplace(db);
 }
 
@@ -108,8 +108,8 @@ OpenDb* Sim::provider(const std::string& provider_type) {
 }
 
 void Sim::create_databases(const std::vector<std::string>& provider_types) {
-  auto create = [&](const std::string& name, core::DbId id, core::SchemaKind final_kind, core::SchemaKind legacy_kind) {
-    stdfs::path path = root_ / core::db_spec(id).file;
+  auto create = [&](const std::string& name, mdb::DbId id, mdb::SchemaKind final_kind, mdb::SchemaKind legacy_kind) {
+    stdfs::path path = root_ / mdb::db_spec(id).file;
     fs::mkdirs(path.parent_path());
     auto db = std::make_unique<OpenDb>(sql::Db::create(path), legacy_ ? legacy_kind : final_kind);
     // The original stamps its migration rows with CURRENT_TIMESTAMP; pin them to the
@@ -118,34 +118,34 @@ void Sim::create_databases(const std::vector<std::string>& provider_types) {
       db->rows->run("UPDATE migrations SET creation_date = ?1", {text(clock_.date().substr(0, 19))});
     dbs_[name] = std::move(db);
   };
-  using K = core::SchemaKind;
-  create("mephisto", core::DbId::Mephisto, K::Mephisto, K::LegacyMephisto);
+  using K = mdb::SchemaKind;
+  create("mephisto", mdb::DbId::Mephisto, K::Mephisto, K::LegacyMephisto);
   for (const std::string& p : provider_types) {
-    if (p == "mock") create(p, core::DbId::Mock, K::Mock, K::LegacyMock);
-    else if (p == "prolific") create(p, core::DbId::Prolific, K::Prolific, K::LegacyProlific);
-    else if (p == "mturk") create(p, core::DbId::Mturk, K::Mturk, K::Mturk);
+    if (p == "mock") create(p, mdb::DbId::Mock, K::Mock, K::LegacyMock);
+    else if (p == "prolific") create(p, mdb::DbId::Prolific, K::Prolific, K::LegacyProlific);
+    else if (p == "mturk") create(p, mdb::DbId::Mturk, K::Mturk, K::Mturk);
     else throw Error("sample: cannot make a datastore for provider " + p);
   }
 }
 
 void Sim::open_databases() {
-  auto open = [&](const std::string& name, core::DbId id) {
-    stdfs::path path = root_ / core::db_spec(id).file;
+  auto open = [&](const std::string& name, mdb::DbId id) {
+    stdfs::path path = root_ / mdb::db_spec(id).file;
     if (!fs::exists(path)) return;
     dbs_[name] = std::make_unique<OpenDb>(sql::Db::open(path), std::nullopt);
     // Sequential ids continue after the largest stored one.
     OpenDb& db = *dbs_[name];
-    for (const core::TableInfo& t : core::read_schema(db.db).tables) {
+    for (const mdb::TableInfo& t : mdb::read_schema(db.db).tables) {
       std::string pk = t.primary_key();
       if (pk.empty() || t.columns[static_cast<size_t>(t.column_index(pk))].type != "INTEGER") continue;
       Value max = db.db.query_value("SELECT max(" + sql::quote_ident(pk) + ") FROM " + sql::quote_ident(t.name));
       if (max.kind == StorageClass::Integer) ids_.continue_after(name + "." + t.name, max.i);
     }
   };
-  open("mephisto", core::DbId::Mephisto);
-  open("mock", core::DbId::Mock);
-  open("prolific", core::DbId::Prolific);
-  open("mturk", core::DbId::Mturk);
+  open("mephisto", mdb::DbId::Mephisto);
+  open("mock", mdb::DbId::Mock);
+  open("prolific", mdb::DbId::Prolific);
+  open("mturk", mdb::DbId::Mturk);
   if (OpenDb* p = provider("prolific")) {
     sql::Stmt s = p->db.prepare("SELECT qualification_name FROM participant_groups");
     while (s.step()) participant_groups_.insert(s.column_text(0));

@@ -26,7 +26,7 @@ namespace mdb::sample {
 // One database with its transaction and row writer.
 struct OpenDb {
   // `create`: make this schema first (the database must be empty).
-  OpenDb(sql::Db handle, std::optional<core::SchemaKind> create);
+  OpenDb(sql::Db handle, std::optional<mdb::SchemaKind> create);
   sql::Db db;
   bool created;
   std::optional<sql::Transaction> txn;
