@@ -33,14 +33,14 @@ int report_problems(Context& ctx, const std::vector<std::string>& problems) {
 constexpr const char* kTempPrefix = ".mephisto-verify-";
 
 // A backup zip: every member readable with its CRC and size as declared, every database an
-// intact SQLite file. The databases are checked from copies in a private temp dir in the
-// outputs dir (nothing outside the data dir, store and outputs dir is written).
+// intact SQLite file. SQLite checks files, so the databases are checked from copies in a private
+// temp dir of the cache dir: a zip can be checked on a machine with no data dir configured.
 int verify_backup_zip(Context& ctx, const zip::Reader& zip) {
   std::vector<std::string> problems;
-  const stdfs::path& out_dir = ctx.locations().outputs_dir;
-  fs::mkdirs(out_dir);
-  fs::sweep_abandoned(out_dir, kTempPrefix);  // private temp dirs of killed verifies
-  fs::OwnedTempDir tmp(out_dir, kTempPrefix);
+  const stdfs::path scratch = cache_dir() / "tmp";
+  fs::mkdirs(scratch);
+  fs::sweep_abandoned(scratch, kTempPrefix);  // private temp dirs of killed verifies
+  fs::OwnedTempDir tmp(scratch, kTempPrefix);
   uint64_t members = 0, bytes = 0;
   std::vector<std::string> dbs = database_paths();
   for (const zip::Entry& e : zip.entries()) {
@@ -71,6 +71,8 @@ int verify_backup_zip(Context& ctx, const zip::Reader& zip) {
 int verify_zip(Context& ctx, const std::string& file) {
   stdfs::path path(file);
   std::error_code ec;
+  // Only a name that is not a file here is looked up in the outputs dir, so a zip given by its
+  // path needs no data dir configured.
   if (!stdfs::is_regular_file(path, ec))
     for (const char* sub : {"backup", "export"})
       if (stdfs::is_regular_file(ctx.locations().outputs_dir / sub / file, ec))

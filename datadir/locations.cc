@@ -51,6 +51,12 @@ stdfs::path user_config_path() {
   return home ? stdfs::path(*home) / ".mephisto" / "config.yml" : stdfs::path();
 }
 
+stdfs::path cache_dir() {
+  if (auto xdg = env("XDG_CACHE_HOME")) return strip_trailing_slash(absolute(*xdg)) / "mephisto-db";
+  if (auto home = env("HOME")) return strip_trailing_slash(absolute(*home)) / ".cache" / "mephisto-db";
+  throw Error("No cache directory: set XDG_CACHE_HOME or HOME.", ErrorKind::NotFound);
+}
+
 Locations resolve_locations(const GlobalOptions& opts) {
   Locations loc;
   std::optional<std::string> data = opts.data_dir;

@@ -146,5 +146,19 @@ TEST(VerifyZip, BackupZips) {
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
 }
 
+// The databases are checked from copies in the cache dir, so no data dir needs to be
+// configured, and the copies are gone afterwards.
+TEST(VerifyZip, ABackupZipNeedsNoDataDir) {
+  TempDir t;
+  stdfs::path zip = fixtures() / "s1_realistic_export" / "backups" / "2026_11_25_15_40_27_mephisto_backup.zip";
+  RunResult r = run_mephisto({"db", "verify", "-f", zip.string()}, "",
+                             {{"MEPHISTO_DATA_DIR", ""}, {"XDG_CACHE_HOME", (t / "cache").string()}});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("No problems found."), std::string::npos) << r.out;
+  ASSERT_TRUE(stdfs::is_directory(t / "cache" / "mephisto-db" / "tmp"));
+  EXPECT_TRUE(stdfs::is_empty(t / "cache" / "mephisto-db" / "tmp")) << "the database copies are left behind";
+  EXPECT_FALSE(stdfs::exists(t / "outputs"));
+}
+
 }  // namespace
 }  // namespace mdb::test
