@@ -52,6 +52,18 @@ def timed(cmd, cwd=None, env=None):
     return float(wall), float(user) + float(system), int(rss_kb) / 1024.0
 
 
+def instructions(cmd, cwd=None, env=None):
+    """Runs cmd under callgrind; returns the instructions it executed in user space. Unlike time,
+    the count hardly depends on what else the machine is doing, so two builds compare on a busy
+    machine too (the kernel's share of the work is not counted)."""
+    out = sh(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"] + [str(c) for c in cmd],
+             cwd=cwd, env=env)
+    for line in out.stderr.splitlines():
+        if "Collected :" in line:
+            return int(line.split(":")[-1].strip())
+    raise RuntimeError(f"callgrind printed no count for {' '.join(map(str, cmd))}\n{out.stderr}")
+
+
 def du_mb(path):
     path = Path(path)
     if not path.exists():
@@ -129,6 +141,14 @@ class Bench:
             order = tools if r % 2 == 0 else list(reversed(tools))
             for name, prepare in order:
                 cmd, cwd, size_path = prepare()
+                # The preparation's writes (a copied data dir, a restored store) are flushed
+                # first, so their writeback is not charged to whichever tool runs next.
+                os.sync()
+                if self.args.instructions:
+                    count = instructions(cmd, cwd=cwd)
+                    self.results.setdefault((op, name), []).append((count,))
+                    print(f"  {op:20s} {name:8s} run {r + 1}: {count / 1e6:.1f} M instructions", file=sys.stderr)
+                    continue
                 wall, cpu, rss = timed(cmd, cwd=cwd)
                 size = du_mb(size_path) if size_path else 0.0
                 self.results.setdefault((op, name), []).append((wall, cpu, rss, size))
@@ -377,7 +397,22 @@ class Bench:
         self.measure("import-conflicts", self.import_tools(conflicts=True))
 
     # ---- report --------------------------------------------------------------------------
+    def instruction_report(self):
+        lines = [f"Dataset {self.args.size}: {self.data_files} files, {self.data_mb:.1f} MB "
+                 f"(mephisto-sample {' '.join(SIZES[self.args.size])}); user-space instructions counted by "
+                 f"callgrind, medians of {self.args.runs} run(s).", "",
+                 "| operation | tool | instructions (M) | ours vs this |", "|---|---|---:|---|"]
+        for op in OPS:
+            tools = [t for (o, t) in self.results if o == op]
+            med = {t: statistics.median(r[0] for r in self.results[(op, t)]) for t in tools}
+            for t in tools:
+                ratio = "" if t == "ours" or "ours" not in med else f"ours / this = {med['ours'] / med[t]:.3f}"
+                lines.append(f"| {op} | {t} | {med[t] / 1e6:.1f} | {ratio} |")
+        return "\n".join(lines + ["", self.machine()])
+
     def report(self):
+        if self.args.instructions:
+            return self.instruction_report()
         lines = []
         lines.append(f"Dataset {self.args.size}: {self.data_files} files, {self.data_mb:.1f} MB "
                      f"(mephisto-sample {' '.join(SIZES[self.args.size])}); medians of {self.args.runs} run(s).")
@@ -456,9 +491,17 @@ def main():
     p.add_argument("--out", help="also write the markdown table to this file")
     p.add_argument("--workdir", help="scratch directory (default /tmp/mdb-bench-SIZE)")
     p.add_argument("--keep", action="store_true", help="keep the scratch directory")
+    p.add_argument("--ours", help="the mephisto binary to measure as ours (default build/cli/mephisto); a copy "
+                   "keeps the run steady while the build tree is rebuilt")
     p.add_argument("--baseline", help="another mephisto binary (e.g. the parent commit's build) to run beside ours")
     p.add_argument("--tools", help="comma-separated tools to run (default all), e.g. ours,baseline")
-    Bench(p.parse_args()).run()
+    p.add_argument("--instructions", action="store_true",
+                   help="count user-space instructions with callgrind instead of timing (compares builds on a busy machine)")
+    args = p.parse_args()
+    if args.ours:
+        global MEPHISTO
+        MEPHISTO = Path(args.ours).resolve()
+    Bench(args).run()
 
 
 if __name__ == "__main__":
