@@ -67,10 +67,10 @@ int read_table_names(sqlite3* db, std::vector<std::string>& names) {
 // (migrations, imported_data, worker_review) and unit_review, which the original's start-up makes.
 std::string missing_tables(DbId id, const std::vector<std::string>& names) {
   std::string out;
-  for (const TableInfo& t : final_schema(id).tables) {
-    if (made_when_missing(t.name)) continue;
-    if (std::find(names.begin(), names.end(), t.name) != names.end()) continue;
-    out += (out.empty() ? "" : ", ") + t.name;
+  for (const std::string& table : final_table_names(id)) {
+    if (made_when_missing(table)) continue;
+    if (std::find(names.begin(), names.end(), table) != names.end()) continue;
+    out += (out.empty() ? "" : ", ") + table;
   }
   return out;
 }

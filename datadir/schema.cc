@@ -148,6 +148,35 @@ const SchemaInfo& final_schema(DbId db) {
   return db == DbId::Inhouse ? kNone : final_schema(schema_kind_of(db));
 }
 
+namespace {
+
+// The table a statement creates: `CREATE TABLE name (` or `CREATE TABLE "name" (`; empty for
+// any other statement.
+std::string created_table(std::string_view stmt) {
+  constexpr std::string_view kCreate = "CREATE TABLE ";
+  if (stmt.substr(0, kCreate.size()) != kCreate) return {};
+  std::string_view rest = stmt.substr(kCreate.size());
+  rest = rest.substr(0, rest.find_first_of(" ("));
+  if (rest.size() >= 2 && rest.front() == '"' && rest.back() == '"') rest = rest.substr(1, rest.size() - 2);
+  return std::string(rest);
+}
+
+}  // namespace
+
+const std::vector<std::string>& final_table_names(DbId db) {
+  constexpr size_t kKinds = static_cast<size_t>(SchemaKind::LegacyProlific) + 1;
+  static const std::vector<std::string> kNone;
+  static std::array<std::once_flag, kKinds> once;
+  static std::array<std::vector<std::string>, kKinds> names;
+  if (db == DbId::Inhouse) return kNone;
+  size_t i = static_cast<size_t>(schema_kind_of(db));
+  std::call_once(once.at(i), [&] {
+    for (std::string_view stmt : final_schema_statements(schema_kind_of(db)))
+      if (std::string name = created_table(stmt); !name.empty()) names[i].push_back(std::move(name));
+  });
+  return names[i];
+}
+
 std::string schema_name(DbId db) { return db == DbId::Mephisto ? "main" : std::string(db_spec(db).key); }
 
 void attach(sql::Db& db, const std::string& file, DbId id) {

@@ -138,6 +138,19 @@ TEST(Schema, ReferencesMergeDeclaredAndRegistry) {
   EXPECT_TRUE(has("worker_review", "revoked_qualification_id", "qualifications", RefKind::ReferenceLike));
 }
 
+// classify() reads the table names off the statements; they must be the tables SQLite makes.
+TEST(Schema, TableNamesReadOffTheStatementsAreTheFinalSchemasTables) {
+  for (DbId db : {DbId::Mephisto, DbId::Mock, DbId::Mturk, DbId::MturkSandbox, DbId::Prolific}) {
+    std::vector<std::string> made;
+    for (const TableInfo& t : final_schema(db).tables) made.push_back(t.name);
+    std::vector<std::string> read = final_table_names(db);
+    std::sort(made.begin(), made.end());
+    std::sort(read.begin(), read.end());
+    EXPECT_EQ(read, made) << static_cast<int>(db);
+    EXPECT_FALSE(read.empty());
+  }
+}
+
 TEST(Classify, MissingProviderTableIsNamed) {
   test::TempDir dir;
   {
