@@ -284,11 +284,17 @@ int main(int argc, char** argv) {
                "mephisto"};
   app.formatter(std::make_shared<Formatter>());
   app.require_subcommand(1);
-  app.add_option("--data-dir", p.global.data_dir, "Mephisto data directory (else MEPHISTO_DATA_DIR, else config)")
+  app.set_version_flag("--version", std::string("mephisto-db ") + MDB_VERSION +
+                                        " (the mephisto db commands of Mephisto 1.5.2)");
+  app.add_option("--data-dir", p.global.data_dir,
+                 "Mephisto data directory (else env MEPHISTO_DATA_DIR, else core.main_data_directory in "
+                 "~/.mephisto/config.yml)")
       ->type_name("DIR");
-  app.add_option("--outputs-dir", p.global.outputs_dir, "Outputs directory (default: outputs/ beside the data dir)")
+  app.add_option("--outputs-dir", p.global.outputs_dir,
+                 "Outputs directory (else env MEPHISTO_OUTPUTS_DIR, else outputs/ beside the data dir)")
       ->type_name("DIR");
-  app.add_option("--store", p.global.store, "Blob store directory (default: <outputs>/store)")->type_name("DIR");
+  app.add_option("--store", p.global.store, "Blob store directory (else env MEPHISTO_STORE, else <outputs>/store)")
+      ->type_name("DIR");
   app.add_flag("--json", p.global.json, "Print one JSON object with the result instead of prose");
   app.add_flag("-y,--yes", p.global.yes, "Do not ask for confirmation");
   CLI::App* db = app.add_subcommand("db", "Export, import, back up and restore Mephisto data");

@@ -81,8 +81,17 @@ TEST(Cli, HelpListsEveryOptionWithItsShortName) {
   for (const char* cmd : {"backup", "restore", "snapshots", "verify", "prune"})
     EXPECT_EQ(run_mephisto({"db", cmd, "--help"}).exit_code, 0) << cmd;
   r = run_mephisto({"--help"});
-  for (const char* opt : {"--data-dir", "--outputs-dir", "--store", "--json", "-y,--yes"})
+  for (const char* opt : {"--data-dir", "--outputs-dir", "--store", "--json", "-y,--yes", "--version"})
     EXPECT_TRUE(contains(r.out, opt)) << opt;
+  for (const char* var : {"MEPHISTO_DATA_DIR", "MEPHISTO_OUTPUTS_DIR", "MEPHISTO_STORE"})
+    EXPECT_TRUE(contains(r.out, var)) << var << " is not named in --help";
+}
+
+TEST(Cli, VersionNamesTheToolAndTheOriginalItFollows) {
+  RunResult r = run_mephisto({"--version"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(contains(r.out, "mephisto-db 0.")) << r.out;
+  EXPECT_TRUE(contains(r.out, "Mephisto 1.5.2")) << r.out;
 }
 
 // Global options are accepted before `db`, after `db` and after the command name.
