@@ -19,6 +19,8 @@ namespace mdb {
 
 namespace {
 
+constexpr int kExitWarnings = 3;  // docs/EXIT_CODES.md
+
 struct Source {
   std::optional<std::string> snapshot;  // a snapshot name, or
   stdfs::path zip;                      // a backup zip
@@ -143,7 +145,7 @@ int restore(Context& ctx, const RestoreOptions& opts, const DataDir& dir) {
     if (only)
       store::swap_path(dir.root(), staging, *only);
     else
-      store::swap_tree(dir.root(), staging, kMetaDirName);
+      store::swap_tree(dir.root(), staging, kMetaDirName, source->root_owner());
   };
   if (empty) {
     swap();
@@ -160,7 +162,15 @@ int restore(Context& ctx, const RestoreOptions& opts, const DataDir& dir) {
   // big data dir) leaves it for the next command to finish, not for the user to find.
   discard_replaced_tree(ctx.console, staging, dir);
 
-  ctx.console.info("Finished successfully");
+  // An entry that could not be made as recorded (a device node, not as root): the rest is
+  // restored, the warnings above name each (exit 3, "finished with warnings", like backup).
+  size_t skipped = stats.warnings.size();
+  int exit_code = skipped ? kExitWarnings : 0;
+  if (skipped)
+    ctx.console.info("Finished with warnings (" + std::to_string(skipped) + (skipped == 1 ? " entry" : " entries") +
+                     " not restored, see the warnings above)");
+  else
+    ctx.console.info("Finished successfully");
   ctx.console.set("ok", true);
   if (src.snapshot)
     ctx.console.set("snapshot", *src.snapshot);
@@ -170,8 +180,12 @@ int restore(Context& ctx, const RestoreOptions& opts, const DataDir& dir) {
   ctx.console.set("files", stats.files);
   ctx.console.set("dirs", stats.dirs);
   ctx.console.set("symlinks", stats.symlinks);
+  ctx.console.set("hard_links", stats.hard_links);
+  ctx.console.set("special_files", stats.special_files);
   ctx.console.set("bytes", stats.bytes);
-  return 0;
+  ctx.console.set("warnings", stats.warnings);
+  ctx.console.set("exit_code", exit_code);
+  return exit_code;
 }
 
 int restore_command(Context& ctx, const RestoreOptions& opts) {

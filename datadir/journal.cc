@@ -51,7 +51,7 @@ void roll_back(Context& ctx, const DataDir& dir, const store::ChangeRecord& m, s
   store::SnapshotSource src(store, snap->record);
   ConsoleReporter reporter(ctx.console);
   store::build_tree(src, staging.path(), reporter);
-  store::swap_tree(dir.root(), staging, kMetaDirName);
+  store::swap_tree(dir.root(), staging, kMetaDirName, src.root_owner());
   fs::remove_file(journal_marker_path(dir));
   fs::sync_dir(dir.meta_dir());
   // The pin is named after the data dir's path when the change began (older markers: here).

@@ -11,18 +11,33 @@ struct Entry {
   path @0 :Data;
   kind @1 :Kind;
   mode @2 :UInt32;       # permission bits (07777)
-  mtimeNs @3 :Int64;
+  mtimeNs @3 :Int64;     # also written when it fits; readers use mtimeSec/mtimeNsec unless both are 0
   size @4 :UInt64;
   chunks @5 :List(Data); # 32-byte SHA-256 blob ids, in file order
   target @6 :Data;       # symlink target
   database @7 :Bool;     # a SQLite DB, copied with the online backup API
   changedWhileRead @8 :Bool;  # kept changing while backup read it: the bytes of the last read, maybe torn
+  owner @9 :Owner;       # numeric owner and group; null in manifests written before they were recorded
+  mtimeSec @10 :Int64;   # the mtime, any year (nanoseconds since 1970 end in 2262)
+  mtimeNsec @11 :UInt32; # 0..999999999
+  hardLinked @12 :Bool;  # a file that later hardLink entries may link to
+  deviceMajor @13 :UInt32;  # charDevice, blockDevice
+  deviceMinor @14 :UInt32;
 
   enum Kind {
     file @0;
     directory @1;
     symlink @2;
+    hardLink @3;     # a hard link to the earlier file entry at `target`; also holds its chunks and size
+    fifo @4;
+    charDevice @5;
+    blockDevice @6;
   }
+}
+
+struct Owner {
+  uid @0 :UInt32;
+  gid @1 :UInt32;
 }
 
 # A bounded slice of a manifest: cut where a path hash hits a boundary, so unchanged
@@ -46,6 +61,7 @@ struct Snapshot {
   entries @11 :UInt64;
   kind @12 :Kind;        # unknown in records written before it existed: classified by reason and name
   changedWhileRead @13 :UInt64;  # files that kept changing while they were read (entries marked so)
+  rootOwner @14 :Owner;  # the owner of the data dir itself; null in records written before it
 
   enum Kind {
     unknown @0;

@@ -137,22 +137,16 @@ void File::truncate(uint64_t size) {
 }
 
 namespace {
-struct timespec to_timespec(int64_t ns) {
-  struct timespec t;
-  t.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
-  t.tv_nsec = static_cast<long>(ns % 1'000'000'000);
-  if (t.tv_nsec < 0) {
-    t.tv_nsec += 1'000'000'000;
-    t.tv_sec -= 1;
-  }
-  return t;
-}
 }  // namespace
 
-void File::set_mode_and_mtime(mode_t mode, int64_t mtime_ns) {
+void File::set_mode_and_mtime(mode_t mode, const struct timespec& mtime) {
   if (env().fchmod(fd_, mode & 07777) != 0) throw IoError("cannot set the mode of", path_, errno);
-  struct timespec times[2] = {{0, UTIME_OMIT}, to_timespec(mtime_ns)};
+  struct timespec times[2] = {{0, UTIME_OMIT}, mtime};
   if (env().futimens(fd_, times) != 0) throw IoError("cannot set the modification time of", path_, errno);
+}
+
+void File::set_owner(uid_t uid, gid_t gid) {
+  if (env().fchownat(fd_, "", uid, gid, AT_EMPTY_PATH) != 0) throw IoError("cannot set the owner of", path_, errno);
 }
 
 uint64_t File::size() const { return static_cast<uint64_t>(stat().st_size); }
@@ -226,10 +220,10 @@ void hard_link(const stdfs::path& from, const stdfs::path& to) {
   if (env().link(from, to) != 0) throw IoError("cannot link " + from.string() + " to", to, errno);
 }
 
-void set_mode_and_mtime(const stdfs::path& path, mode_t mode, int64_t mtime_ns, bool is_symlink) {
+void set_mode_and_mtime(const stdfs::path& path, mode_t mode, const struct timespec& mtime, bool is_symlink) {
   if (!is_symlink && env().fchmodat(AT_FDCWD, path, mode & 07777) != 0)
     throw IoError("cannot set the mode of", path, errno);
-  struct timespec times[2] = {{0, UTIME_OMIT}, to_timespec(mtime_ns)};
+  struct timespec times[2] = {{0, UTIME_OMIT}, mtime};
   if (env().utimensat(AT_FDCWD, path, times, AT_SYMLINK_NOFOLLOW) != 0)
     throw IoError("cannot set the modification time of", path, errno);
 }
@@ -242,10 +236,29 @@ void symlink_at(const std::string& target, const File& dir, const std::string& n
   if (env().symlinkat(target, dir.fd(), name, path) != 0) throw IoError("cannot create symlink", path, errno);
 }
 
-void set_mtime_at(const File& dir, const std::string& name, int64_t mtime_ns, const stdfs::path& path) {
-  struct timespec times[2] = {{0, UTIME_OMIT}, to_timespec(mtime_ns)};
+void set_mtime_at(const File& dir, const std::string& name, const struct timespec& mtime, const stdfs::path& path) {
+  struct timespec times[2] = {{0, UTIME_OMIT}, mtime};
   if (env().utimensat(dir.fd(), name, times, AT_SYMLINK_NOFOLLOW) != 0)
     throw IoError("cannot set the modification time of", path, errno);
+}
+
+void set_mode_at(const File& dir, const std::string& name, mode_t mode, const stdfs::path& path) {
+  if (env().fchmodat(dir.fd(), name, mode & 07777) != 0) throw IoError("cannot set the mode of", path, errno);
+}
+
+void set_owner_at(const File& dir, const std::string& name, uid_t uid, gid_t gid, const stdfs::path& path) {
+  if (env().fchownat(dir.fd(), name, uid, gid, AT_SYMLINK_NOFOLLOW) != 0)
+    throw IoError("cannot set the owner of", path, errno);
+}
+
+void hard_link_at(const File& from_dir, const std::string& from, const File& dir, const std::string& name,
+                  const stdfs::path& path) {
+  if (env().linkat(from_dir.fd(), from, dir.fd(), name, path) != 0)
+    throw IoError("cannot create the hard link to " + from + " at", path, errno);
+}
+
+void make_node_at(const File& dir, const std::string& name, mode_t mode, dev_t dev, const stdfs::path& path) {
+  if (env().mknodat(dir.fd(), name, mode, dev, path) != 0) throw IoError("cannot create", path, errno);
 }
 
 void sync_filesystem(const stdfs::path& path) {

@@ -47,7 +47,7 @@ Stats& stats();
 // conventions (-1 with errno set on failure) but take the path that names the object, for
 // traces and injected errors; an Env that injects a failure may instead throw IoError, or stop
 // the process, before the operation. A write (create, write, fsync, truncate, rename, exchange,
-// remove, mkdir, symlink, link) is one "fault point" of FaultEnv; reads, metadata and the
+// remove, mkdir, symlink, link, mknod) is one "fault point" of FaultEnv; reads, metadata and the
 // cleanup removals of `unlinkat` are not.
 class Env {
  public:
@@ -85,7 +85,14 @@ class Env {
   virtual int symlink(const std::string& target, const stdfs::path& link) = 0;
   virtual int symlinkat(const std::string& target, int dirfd, const std::string& name, const stdfs::path& path) = 0;
   virtual int link(const stdfs::path& from, const stdfs::path& to) = 0;
+  // linkat(2) without AT_SYMLINK_FOLLOW: `name` in `dirfd` becomes a link to `from` in `from_dirfd`.
+  virtual int linkat(int from_dirfd, const std::string& from, int dirfd, const std::string& name,
+                     const stdfs::path& path) = 0;
+  // mknodat(2): a FIFO or a device node.
+  virtual int mknodat(int dirfd, const std::string& name, mode_t mode, dev_t dev, const stdfs::path& path) = 0;
   // Metadata: not writes.
+  // fchownat(2); `name` empty with AT_EMPTY_PATH: `dirfd` itself.
+  virtual int fchownat(int dirfd, const std::string& name, uid_t uid, gid_t gid, int flags) = 0;
   virtual int fchmod(int fd, mode_t mode) = 0;
   virtual int fchmodat(int dirfd, const stdfs::path& path, mode_t mode) = 0;
   virtual int futimens(int fd, const struct timespec times[2]) = 0;
@@ -128,6 +135,10 @@ class PosixEnv : public Env {
   int symlink(const std::string& target, const stdfs::path& link) override;
   int symlinkat(const std::string& target, int dirfd, const std::string& name, const stdfs::path& path) override;
   int link(const stdfs::path& from, const stdfs::path& to) override;
+  int linkat(int from_dirfd, const std::string& from, int dirfd, const std::string& name,
+             const stdfs::path& path) override;
+  int mknodat(int dirfd, const std::string& name, mode_t mode, dev_t dev, const stdfs::path& path) override;
+  int fchownat(int dirfd, const std::string& name, uid_t uid, gid_t gid, int flags) override;
   int fchmod(int fd, mode_t mode) override;
   int fchmodat(int dirfd, const stdfs::path& path, mode_t mode) override;
   int futimens(int fd, const struct timespec times[2]) override;
@@ -175,6 +186,16 @@ class EnvWrapper : public Env {
     return target_.symlinkat(target, dirfd, name, path);
   }
   int link(const stdfs::path& from, const stdfs::path& to) override { return target_.link(from, to); }
+  int linkat(int from_dirfd, const std::string& from, int dirfd, const std::string& name,
+             const stdfs::path& path) override {
+    return target_.linkat(from_dirfd, from, dirfd, name, path);
+  }
+  int mknodat(int dirfd, const std::string& name, mode_t mode, dev_t dev, const stdfs::path& path) override {
+    return target_.mknodat(dirfd, name, mode, dev, path);
+  }
+  int fchownat(int dirfd, const std::string& name, uid_t uid, gid_t gid, int flags) override {
+    return target_.fchownat(dirfd, name, uid, gid, flags);
+  }
   int fchmod(int fd, mode_t mode) override { return target_.fchmod(fd, mode); }
   int fchmodat(int dirfd, const stdfs::path& path, mode_t mode) override { return target_.fchmodat(dirfd, path, mode); }
   int futimens(int fd, const struct timespec times[2]) override { return target_.futimens(fd, times); }
@@ -249,7 +270,10 @@ class File {
   void truncate(uint64_t size);
   // Permission bits and modification time of the open file or directory (metadata only:
   // not a fault point).
-  void set_mode_and_mtime(mode_t mode, int64_t mtime_ns);
+  void set_mode_and_mtime(mode_t mode, const struct timespec& mtime);
+  // chown of the open file or directory (metadata only). Before set_mode_and_mtime: a chown
+  // clears the set-user-ID and set-group-ID bits.
+  void set_owner(uid_t uid, gid_t gid);
   uint64_t size() const;
   struct stat stat() const;
   void close();  // reports close errors, unlike the destructor
@@ -276,11 +300,20 @@ void symlink(const std::string& target, const stdfs::path& link);
 // mkdir / symlink / mtime of `name` inside the open directory `dir`; `path` is for messages.
 void make_dir_at(const File& dir, const std::string& name, mode_t mode, const stdfs::path& path);
 void symlink_at(const std::string& target, const File& dir, const std::string& name, const stdfs::path& path);
-void set_mtime_at(const File& dir, const std::string& name, int64_t mtime_ns, const stdfs::path& path);
+void set_mtime_at(const File& dir, const std::string& name, const struct timespec& mtime, const stdfs::path& path);
+// Permission bits of `name` in `dir` (not a symlink; a FIFO need not be opened for it).
+void set_mode_at(const File& dir, const std::string& name, mode_t mode, const stdfs::path& path);
+// lchown of `name` in `dir`, never following a symlink.
+void set_owner_at(const File& dir, const std::string& name, uid_t uid, gid_t gid, const stdfs::path& path);
+// `name` in `dir` becomes a hard link to `from` (relative to `from_dir`, a final symlink not followed).
+void hard_link_at(const File& from_dir, const std::string& from, const File& dir, const std::string& name,
+                  const stdfs::path& path);
+// A FIFO or a device node `name` in `dir` (`mode` holds the type bits).
+void make_node_at(const File& dir, const std::string& name, mode_t mode, dev_t dev, const stdfs::path& path);
 void hard_link(const stdfs::path& from, const stdfs::path& to);
 // Sets permission bits (not for symlinks) and the modification time, never following a
 // symlink at `path`. Metadata only: not a fault point.
-void set_mode_and_mtime(const stdfs::path& path, mode_t mode, int64_t mtime_ns, bool is_symlink);
+void set_mode_and_mtime(const stdfs::path& path, mode_t mode, const struct timespec& mtime, bool is_symlink);
 // Flushes the whole filesystem holding `path` (syncfs): one call instead of an fsync per
 // file after writing many files.
 void sync_filesystem(const stdfs::path& path);

@@ -164,4 +164,15 @@ int FaultEnv::link(const stdfs::path& from, const stdfs::path& to) {
   return EnvWrapper::link(from, to);
 }
 
+int FaultEnv::linkat(int from_dirfd, const std::string& from, int dirfd, const std::string& name,
+                     const stdfs::path& path) {
+  fault_point("link", path);
+  return EnvWrapper::linkat(from_dirfd, from, dirfd, name, path);
+}
+
+int FaultEnv::mknodat(int dirfd, const std::string& name, mode_t mode, dev_t dev, const stdfs::path& path) {
+  fault_point("mknod", path);
+  return EnvWrapper::mknodat(dirfd, name, mode, dev, path);
+}
+
 }  // namespace mdb::fs

@@ -59,6 +59,9 @@ class FaultEnv : public EnvWrapper {
   int symlink(const std::string& target, const stdfs::path& link) override;
   int symlinkat(const std::string& target, int dirfd, const std::string& name, const stdfs::path& path) override;
   int link(const stdfs::path& from, const stdfs::path& to) override;
+  int linkat(int from_dirfd, const std::string& from, int dirfd, const std::string& name,
+             const stdfs::path& path) override;
+  int mknodat(int dirfd, const std::string& name, mode_t mode, dev_t dev, const stdfs::path& path) override;
 
   void fault_point(std::string_view what, const stdfs::path& path) override;
   size_t write_size(size_t size) override;

@@ -86,6 +86,19 @@ int PosixEnv::symlinkat(const std::string& target, int dirfd, const std::string&
 
 int PosixEnv::link(const stdfs::path& from, const stdfs::path& to) { return ::link(from.c_str(), to.c_str()); }
 
+int PosixEnv::linkat(int from_dirfd, const std::string& from, int dirfd, const std::string& name,
+                     const stdfs::path&) {
+  return ::linkat(from_dirfd, from.c_str(), dirfd, name.c_str(), 0);
+}
+
+int PosixEnv::mknodat(int dirfd, const std::string& name, mode_t mode, dev_t dev, const stdfs::path&) {
+  return ::mknodat(dirfd, name.c_str(), mode, dev);
+}
+
+int PosixEnv::fchownat(int dirfd, const std::string& name, uid_t uid, gid_t gid, int flags) {
+  return ::fchownat(dirfd, name.c_str(), uid, gid, flags);
+}
+
 int PosixEnv::fchmod(int fd, mode_t mode) { return ::fchmod(fd, mode); }
 
 int PosixEnv::fchmodat(int dirfd, const stdfs::path& path, mode_t mode) {

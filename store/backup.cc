@@ -3,11 +3,13 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <map>
 #include <optional>
 #include <set>
 #include <thread>
@@ -28,7 +30,11 @@ namespace stdfs = std::filesystem;
 constexpr int64_t kRacyWindowNs = 50'000'000;
 constexpr int kBusyRetries = 10000;  // x 1 ms
 
-int64_t ns(const struct timespec& t) { return int64_t{t.tv_sec} * 1'000'000'000 + t.tv_nsec; }
+// A time as the file cache keeps it: nanoseconds since the epoch, exact from 1678 to 2262 and
+// wrapping (without overflow) outside, where two times collide only when 584 years apart.
+int64_t ns(const struct timespec& t) {
+  return static_cast<int64_t>(static_cast<uint64_t>(t.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(t.tv_nsec));
+}
 
 int64_t now_ns() { return fs::env().now_ns(); }
 
@@ -93,6 +99,8 @@ class BackupRun {
     rec_.reason = req_.reason;
     rec_.kind = req_.kind;
     fs::File root = fs::File::open_dir(req_.root);
+    struct stat rs = root.stat();
+    rec_.root_owner = Owner{rs.st_uid, rs.st_gid};
     if (rep_.wants_progress()) rep_.phase("Backing up", total_size(root, true), true);
     walk(root, "");
     rep_.end_phase();
@@ -150,7 +158,8 @@ class BackupRun {
       Entry e;
       e.path = rel;
       e.mode = st.st_mode & 07777;
-      e.mtime_ns = ns(st.st_mtim);
+      e.mtime = st.st_mtim;
+      e.owner = Owner{st.st_uid, st.st_gid};
       if (S_ISDIR(st.st_mode)) {
         e.kind = EntryKind::Directory;
         manifest_.add(std::move(e));
@@ -161,15 +170,41 @@ class BackupRun {
         e.target = read_link(dirfd, name, where / name, st);
         manifest_.add(std::move(e));
       } else if (S_ISREG(st.st_mode)) {
-        file(dirfd, name, st, e);
-        rec_.bytes += e.size;
+        regular_file(dirfd, name, st, e);
         ++rec_.files;
         rep_.advance(static_cast<uint64_t>(st.st_size));
         manifest_.add(std::move(e));
+      } else if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
+        e.kind = S_ISFIFO(st.st_mode) ? EntryKind::Fifo : S_ISCHR(st.st_mode) ? EntryKind::CharDevice
+                                                                                : EntryKind::BlockDevice;
+        e.device_major = major(st.st_rdev);
+        e.device_minor = minor(st.st_rdev);
+        manifest_.add(std::move(e));
       } else {
-        warn("Skipped " + (where / name).string() + ": not a regular file, directory or symlink.");
+        warn("Skipped " + (where / name).string() + ": a socket (as tar does, sockets are not backed up).");
       }
     }
+  }
+
+  // A file with other names (link count > 1) is stored once: the later paths of its inode
+  // in the walk become HardLink entries to the first, carrying its chunks for `--only`.
+  void regular_file(int dirfd, const std::string& name, const struct stat& st, Entry& e) {
+    bool linked = st.st_nlink > 1 && !databases_.count(e.path);
+    auto inode = std::make_pair(st.st_dev, st.st_ino);
+    if (linked) {
+      if (auto it = links_.find(inode); it != links_.end()) {
+        e.kind = EntryKind::HardLink;
+        e.target = it->second.path;
+        e.chunks = it->second.chunks;
+        e.size = it->second.size;
+        return;
+      }
+    }
+    file(dirfd, name, st, e);
+    rec_.bytes += e.size;
+    if (!linked) return;
+    e.hard_linked = true;
+    links_[inode] = LinkedFile{e.path, e.size, e.chunks};
   }
 
   static std::string read_link(int dirfd, const std::string& name, const stdfs::path& path, const struct stat& st) {
@@ -220,7 +255,8 @@ class BackupRun {
       if (attempt > 1) st = f.stat();
       e.chunks.clear();
       e.mode = st.st_mode & 07777;
-      e.mtime_ns = ns(st.st_mtim);
+      e.mtime = st.st_mtim;
+      e.owner = Owner{st.st_uid, st.st_gid};
       read_file(f, e);
       struct stat after = f.stat();
       if (same_file(cache_record(st, {}), after)) return true;
@@ -333,6 +369,12 @@ class BackupRun {
   ManifestWriter manifest_;
   std::set<std::string> databases_;
   std::set<std::string> sidecars_;
+  struct LinkedFile {
+    std::string path;  // the first path of the inode in the walk
+    uint64_t size;
+    std::vector<BlobId> chunks;
+  };
+  std::map<std::pair<dev_t, ino_t>, LinkedFile> links_;
   std::string key_prefix_;
   SnapshotRecord rec_;
   std::string buffer_;

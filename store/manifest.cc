@@ -28,6 +28,31 @@ std::string str(capnp::Data::Reader d) { return std::string(reinterpret_cast<con
 std::string str(capnp::Text::Reader t) { return std::string(t.cStr(), t.size()); }
 capnp::Text::Reader text(const std::string& s) { return capnp::Text::Reader(s.data(), s.size()); }
 
+// Nanoseconds since the epoch, for readers of mtimeNs alone; 0 when the time does not fit.
+int64_t ns_or_zero(const struct timespec& t) {
+  constexpr int64_t kLimit = INT64_MAX / 1'000'000'000 - 1;
+  if (t.tv_sec > kLimit || t.tv_sec < -kLimit) return 0;
+  return int64_t{t.tv_sec} * 1'000'000'000 + t.tv_nsec;
+}
+
+struct timespec from_ns(int64_t ns) {
+  struct timespec t {};
+  t.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
+  t.tv_nsec = static_cast<long>(ns % 1'000'000'000);
+  if (t.tv_nsec < 0) {
+    t.tv_nsec += 1'000'000'000;
+    t.tv_sec -= 1;
+  }
+  return t;
+}
+
+void fill(cs::Owner::Builder o, const Owner& owner) {
+  o.setUid(owner.uid);
+  o.setGid(owner.gid);
+}
+
+std::optional<Owner> owner_of(cs::Owner::Reader o) { return Owner{o.getUid(), o.getGid()}; }
+
 std::string to_bytes(capnp::MessageBuilder& msg) {
   kj::Array<capnp::word> words = capnp::messageToFlatArray(msg);
   auto bytes = words.asBytes();
@@ -54,6 +79,17 @@ auto decode(std::string_view bytes, const std::string& what, Fn&& fn) {
   } catch (const kj::Exception& e) {
     throw Error(what + " is damaged: " + std::string(e.getDescription().cStr()), ErrorKind::Damaged);
   }
+}
+
+// mtimeSec/mtimeNsec, or mtimeNs in manifests written before them (both 0 there).
+struct timespec read_mtime(cs::Entry::Reader r, const std::string& what, const std::string& path) {
+  if (r.getMtimeSec() == 0 && r.getMtimeNsec() == 0) return from_ns(r.getMtimeNs());
+  if (r.getMtimeNsec() >= 1'000'000'000)
+    throw Error(what + " is damaged: a modification time out of range at '" + path + "'", ErrorKind::Damaged);
+  struct timespec t {};
+  t.tv_sec = static_cast<time_t>(r.getMtimeSec());
+  t.tv_nsec = static_cast<long>(r.getMtimeNsec());
+  return t;
 }
 
 }  // namespace
@@ -83,7 +119,13 @@ std::string encode_manifest_part(const std::vector<Entry>& entries) {
     b.setPath(as_data(e.path));
     b.setKind(static_cast<cs::Entry::Kind>(e.kind));
     b.setMode(e.mode);
-    b.setMtimeNs(e.mtime_ns);
+    b.setMtimeNs(ns_or_zero(e.mtime));
+    b.setMtimeSec(e.mtime.tv_sec);
+    b.setMtimeNsec(static_cast<uint32_t>(e.mtime.tv_nsec));
+    if (e.owner) fill(b.initOwner(), *e.owner);
+    b.setHardLinked(e.hard_linked);
+    b.setDeviceMajor(e.device_major);
+    b.setDeviceMinor(e.device_minor);
     b.setSize(e.size);
     if (!e.chunks.empty()) {
       auto chunks = b.initChunks(static_cast<unsigned>(e.chunks.size()));
@@ -109,11 +151,15 @@ std::vector<Entry> decode_manifest_part(std::string_view bytes, const std::strin
       if (!out.empty() && !path_less(out.back().path, e.path))
         throw Error(what + " is damaged: paths out of order at '" + e.path + "'", ErrorKind::Damaged);
       auto kind = static_cast<uint16_t>(r.getKind());
-      if (kind > static_cast<uint16_t>(EntryKind::Symlink))
+      if (kind > static_cast<uint16_t>(EntryKind::BlockDevice))
         throw Error(what + " is damaged: an unknown entry kind at '" + e.path + "'", ErrorKind::Damaged);
       e.kind = static_cast<EntryKind>(kind);
       e.mode = r.getMode() & 07777;
-      e.mtime_ns = r.getMtimeNs();
+      e.mtime = read_mtime(r, what, e.path);
+      if (r.hasOwner()) e.owner = owner_of(r.getOwner());
+      e.hard_linked = r.getHardLinked();
+      e.device_major = r.getDeviceMajor();
+      e.device_minor = r.getDeviceMinor();
       e.size = r.getSize();
       for (auto c : r.getChunks()) e.chunks.push_back(BlobId::from_raw(str(c), what));
       e.target = str(r.getTarget());
@@ -121,6 +167,9 @@ std::vector<Entry> decode_manifest_part(std::string_view bytes, const std::strin
       e.changed_while_read = r.getChangedWhileRead();
       if (e.kind == EntryKind::Symlink && (e.target.empty() || e.target.find('\0') != std::string::npos))
         throw Error(what + " is damaged: a symlink without a target at '" + e.path + "'", ErrorKind::Damaged);
+      if (e.kind == EntryKind::HardLink &&
+          (!relative_path_problem(e.target).empty() || !path_less(e.target, e.path)))
+        throw Error(what + " is damaged: a hard link at '" + e.path + "' to no earlier path", ErrorKind::Damaged);
       out.push_back(std::move(e));
     }
     return out;
@@ -203,6 +252,7 @@ std::string encode_snapshot(const SnapshotRecord& s) {
   b.setEntries(s.entries);
   b.setKind(to_capnp(s.kind));
   b.setChangedWhileRead(s.changed_while_read);
+  if (s.root_owner) fill(b.initRootOwner(), *s.root_owner);
   auto parts = b.initManifest(static_cast<unsigned>(s.manifest.size()));
   for (unsigned i = 0; i < s.manifest.size(); ++i) parts.set(i, as_data(s.manifest[i].raw()));
   return to_bytes(msg);
@@ -224,6 +274,7 @@ SnapshotRecord decode_snapshot(std::string_view bytes, const std::string& what) 
     s.stored_bytes = r.getStoredBytes();
     s.entries = r.getEntries();
     s.changed_while_read = r.getChangedWhileRead();
+    if (r.hasRootOwner()) s.root_owner = owner_of(r.getRootOwner());
     for (auto p : r.getManifest()) s.manifest.push_back(BlobId::from_raw(str(p), what));
     if (s.name.empty() || s.name.find('\0') != std::string::npos)
       throw Error(what + " is damaged: no snapshot name", ErrorKind::Damaged);

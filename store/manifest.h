@@ -2,8 +2,11 @@
 // Snapshot records and manifests (store.md), encoded with Cap'n Proto (formats/store.capnp).
 // A manifest is the data dir's tree as entries sorted by path, split into bounded parts;
 // each part and the snapshot record are blobs in packs, so the index can be rebuilt.
+#include <time.h>
+
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -12,20 +15,37 @@
 
 namespace mdb::store {
 
-enum class EntryKind : uint8_t { File = 0, Directory = 1, Symlink = 2 };
+enum class EntryKind : uint8_t {
+  File = 0,
+  Directory = 1,
+  Symlink = 2,
+  HardLink = 3,  // a hard link to the earlier File entry at `target` (chunks and size too, for --only)
+  Fifo = 4,
+  CharDevice = 5,
+  BlockDevice = 6,
+};
+
+// Numeric owner and group (as `tar --numeric-owner`).
+struct Owner {
+  uint32_t uid = 0, gid = 0;
+  bool operator==(const Owner&) const = default;
+};
 
 struct Entry {
   std::string path;  // relative, '/'-separated, never empty, no "." or ".." components
   EntryKind kind = EntryKind::File;
   uint32_t mode = 0;  // permission bits
-  int64_t mtime_ns = 0;
+  struct timespec mtime {};  // any year: int64 nanoseconds would end in 2262
   uint64_t size = 0;
   std::vector<BlobId> chunks;
-  std::string target;  // symlinks
+  std::string target;  // symlinks; the linked path of hard links
   bool database = false;
   // The file kept changing while backup read it: its bytes are those of the last read and
   // may mix old and new content (docs/store.md, "Files that change while they are read").
   bool changed_while_read = false;
+  std::optional<Owner> owner;  // unknown in manifests written before owners were recorded
+  bool hard_linked = false;    // a File that later HardLink entries may link to
+  uint32_t device_major = 0, device_minor = 0;  // CharDevice, BlockDevice
 };
 
 // Path order of manifests: component by component, bytewise ("a/b" < "a/b/c" < "a/b-c").
@@ -58,6 +78,7 @@ struct SnapshotRecord {
   SnapshotKind kind = SnapshotKind::Backup;
   uint64_t files = 0, dirs = 0, entries = 0, bytes = 0, new_bytes = 0, stored_bytes = 0;
   uint64_t changed_while_read = 0;  // entries marked changed_while_read
+  std::optional<Owner> root_owner;  // of the data dir itself; unknown in older records
   std::vector<BlobId> manifest;
 };
 

@@ -2,10 +2,13 @@
 
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
+#include <unordered_set>
 
 #include "base/interrupt.h"
 #include "formats/safe_path.h"
@@ -63,10 +66,37 @@ void replace_entry(const stdfs::path& fresh, const stdfs::path& current, const s
   fs::rename(fresh, current);
 }
 
+constexpr size_t kHoleBlock = 4096;
+
+bool all_zero(std::string_view d) { return !d.empty() && d[0] == 0 && std::memcmp(d.data(), d.data() + 1, d.size() - 1) == 0; }
+
+// Writes `data` at `offset` of a new file, leaving out its all-zero blocks (4 KiB, aligned in
+// the file), which the file then has as holes, as `cp --sparse=auto` and restic do. Returns
+// the end of the last byte written, or 0 when none was.
+uint64_t write_skipping_zeros(fs::File& out, std::string_view data, uint64_t offset) {
+  uint64_t end = 0;
+  size_t start = 0, pos = 0;  // bytes [start, pos) are pending
+  auto flush = [&] {
+    if (pos == start) return;
+    out.pwrite_all(data.substr(start, pos - start), offset + start);
+    end = offset + pos;
+  };
+  while (pos < data.size()) {
+    size_t len = std::min<size_t>(data.size() - pos, kHoleBlock - (offset + pos) % kHoleBlock);
+    if (all_zero(data.substr(pos, len))) {
+      flush();
+      start = pos + len;
+    }
+    pos += len;
+  }
+  flush();
+  return end;
+}
+
 }  // namespace
 
 SnapshotSource::SnapshotSource(Store& store, const SnapshotRecord& rec, std::optional<std::string> only)
-    : store_(store), reader_(store, rec), only_(std::move(only)), bytes_(rec.bytes) {}
+    : store_(store), reader_(store, rec), only_(std::move(only)), bytes_(rec.bytes), root_owner_(rec.root_owner) {}
 
 bool SnapshotSource::next(Entry& e) {
   while (reader_.next(e)) {
@@ -77,21 +107,24 @@ bool SnapshotSource::next(Entry& e) {
 }
 
 void SnapshotSource::write_content(const Entry& e, fs::File& out) {
-  uint64_t written = 0;
+  uint64_t written = 0, end = 0;
   for (const BlobId& id : e.chunks) {
     interrupt::check();
     std::string data = store_.read(id);
-    out.write_all(data);
+    if (uint64_t w = write_skipping_zeros(out, data, written)) end = w;
     written += data.size();
   }
   if (written != e.size)
     throw CorruptError("the snapshot's data for " + e.path + " has " + std::to_string(written) + " bytes, expected " +
                        std::to_string(e.size));
+  if (end < written) out.truncate(written);  // ends in a hole
 }
 
 ZipSource::ZipSource(const zip::Reader& zip, const std::vector<std::string>& skip, std::optional<std::string> only,
                      int64_t mtime_ns)
-    : zip_(zip), mtime_ns_(mtime_ns) {
+    : zip_(zip) {
+  mtime_.tv_sec = static_cast<time_t>(mtime_ns / 1'000'000'000);
+  mtime_.tv_nsec = static_cast<long>(mtime_ns % 1'000'000'000);
   for (const zip::Entry& e : zip.entries()) {
     std::string path = e.name;
     while (!path.empty() && path.back() == '/') path.pop_back();
@@ -112,7 +145,7 @@ bool ZipSource::next(Entry& e) {
   e.kind = member->is_directory ? EntryKind::Directory : EntryKind::File;
   e.mode = member->unix_mode & 07777;
   if (e.mode == 0) e.mode = member->is_directory ? 0755 : 0644;
-  e.mtime_ns = mtime_ns_;
+  e.mtime = mtime_;
   e.size = member->size;
   return true;
 }
@@ -122,6 +155,36 @@ void ZipSource::write_content(const Entry& e, fs::File& out) {
                              [](const auto& m, const std::string& p) { return path_less(m.first, p); });
   zip_.stream(*it->second, [&](std::string_view chunk) { out.write_all(chunk); });
 }
+
+bool restores_owners() { return ::geteuid() == 0; }
+
+namespace {
+
+const char* device_kind(EntryKind kind) {
+  return kind == EntryKind::Fifo ? "FIFO" : kind == EntryKind::CharDevice ? "character device" : "block device";
+}
+
+// A FIFO or a device node (as tar does: devices only as root, else a warning naming it).
+void make_special(const Entry& e, const fs::File& dir, const std::string& name, const stdfs::path& path,
+                  BuildStats& stats, Reporter& reporter) {
+  bool device = e.kind != EntryKind::Fifo;
+  if (device && !restores_owners()) {
+    std::string warning = "Warning: did not restore " + e.path + ", a " + device_kind(e.kind) + " (" +
+                          std::to_string(e.device_major) + ":" + std::to_string(e.device_minor) +
+                          "): only root can create device nodes.";
+    stats.warnings.push_back(warning);
+    reporter.warn(warning);
+    return;
+  }
+  mode_t type = e.kind == EntryKind::Fifo ? S_IFIFO : e.kind == EntryKind::CharDevice ? S_IFCHR : S_IFBLK;
+  fs::make_node_at(dir, name, type | 0600, device ? makedev(e.device_major, e.device_minor) : 0, path);
+  if (e.owner && restores_owners()) fs::set_owner_at(dir, name, e.owner->uid, e.owner->gid, path);
+  fs::set_mode_at(dir, name, e.mode, path);
+  fs::set_mtime_at(dir, name, e.mtime, path);
+  ++stats.special_files;
+}
+
+}  // namespace
 
 BuildStats build_tree(TreeSource& src, const stdfs::path& root, Reporter& reporter) {
   // The directories from the root down to the current entry's parent, each held open so
@@ -133,12 +196,19 @@ BuildStats build_tree(TreeSource& src, const stdfs::path& root, Reporter& report
     bool implicit;
   };
   std::vector<OpenDir> stack;
+  bool owners = restores_owners();
+  // Files this build made that later HardLink entries may link to: a link is made only to
+  // one of them, never to whatever a path names.
+  std::unordered_set<std::string> link_targets;
   fs::File root_fd = fs::File::open_dir(root);
   auto top = [&] { return stack.empty() ? std::string() : stack.back().path; };
   auto parent_fd = [&]() -> const fs::File& { return stack.empty() ? root_fd : stack.back().fd; };
   auto close_top = [&] {
     OpenDir& d = stack.back();
-    if (!d.implicit) d.fd.set_mode_and_mtime(d.entry.mode, d.entry.mtime_ns);
+    if (!d.implicit) {
+      if (owners && d.entry.owner) d.fd.set_owner(d.entry.owner->uid, d.entry.owner->gid);
+      d.fd.set_mode_and_mtime(d.entry.mode, d.entry.mtime);
+    }
     stack.pop_back();
   };
   auto open_dir = [&](const std::string& path, mode_t mode, Entry entry, bool implicit) {
@@ -168,26 +238,42 @@ BuildStats build_tree(TreeSource& src, const stdfs::path& root, Reporter& report
       open_dir(std::string(parent.substr(0, end == std::string_view::npos ? parent.size() : end)), 0755, Entry{}, true);
     }
     std::string name = stdfs::path(e.path).filename().string();
+    stdfs::path path = root / e.path;
     switch (e.kind) {
       case EntryKind::Directory:
         open_dir(e.path, 0700, e, false);  // writable while we fill it; its mode is set when closed
         ++stats.dirs;
         break;
       case EntryKind::Symlink:
-        fs::symlink_at(e.target, parent_fd(), name, root / e.path);
-        fs::set_mtime_at(parent_fd(), name, e.mtime_ns, root / e.path);
+        fs::symlink_at(e.target, parent_fd(), name, path);
+        if (owners && e.owner) fs::set_owner_at(parent_fd(), name, e.owner->uid, e.owner->gid, path);
+        fs::set_mtime_at(parent_fd(), name, e.mtime, path);
         ++stats.symlinks;
         break;
+      case EntryKind::HardLink:
+        if (link_targets.count(e.target)) {
+          fs::hard_link_at(root_fd, e.target, parent_fd(), name, path);
+          ++stats.hard_links;
+          break;
+        }
+        [[fallthrough]];  // its file is not in this tree (--only): a file of its own
       case EntryKind::File: {
-        fs::File f = fs::File::create_at(parent_fd(), name, root / e.path, 0600);
+        fs::File f = fs::File::create_at(parent_fd(), name, path, 0600);
         src.write_content(e, f);
-        f.set_mode_and_mtime(e.mode, e.mtime_ns);
+        if (owners && e.owner) f.set_owner(e.owner->uid, e.owner->gid);  // before the mode: chown clears set-id bits
+        f.set_mode_and_mtime(e.mode, e.mtime);
         f.close();
+        if (e.hard_linked) link_targets.insert(e.path);
         ++stats.files;
         stats.bytes += e.size;
         reporter.advance(e.size);
         break;
       }
+      case EntryKind::Fifo:
+      case EntryKind::CharDevice:
+      case EntryKind::BlockDevice:
+        make_special(e, parent_fd(), name, path, stats, reporter);
+        break;
     }
   }
   while (!stack.empty()) close_top();
@@ -234,14 +320,18 @@ void Staging::retire_into(const stdfs::path& trash) {
   fs::sync_dir(trash);
 }
 
-void swap_tree(const stdfs::path& target, const Staging& staging, const std::string& keep) {
+void swap_tree(const stdfs::path& target, const Staging& staging, const std::string& keep,
+               const std::optional<Owner>& root_owner) {
   const stdfs::path& fresh = staging.path();
   if (staging.beside()) {
     bool has_keep = fs::exists(target / keep);
     if (has_keep) link_tree(target / keep, fresh / keep);
     struct stat st {};
-    if (::stat(target.c_str(), &st) == 0)  // the data dir keeps its own mode and mtime
-      fs::set_mode_and_mtime(fresh, st.st_mode, int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec, false);
+    if (::stat(target.c_str(), &st) == 0) {  // the data dir keeps its own mode and mtime
+      Owner owner = root_owner ? *root_owner : Owner{st.st_uid, st.st_gid};
+      if (restores_owners()) fs::File::open_dir(fresh).set_owner(owner.uid, owner.gid);
+      fs::set_mode_and_mtime(fresh, st.st_mode, st.st_mtim, false);
+    }
     fs::sync_dir(fresh);
     if (fs::exchange(fresh, target)) {
       fs::sync_dir(target.parent_path());
@@ -261,6 +351,7 @@ void swap_tree(const stdfs::path& target, const Staging& staging, const std::str
     if (name == keep || std::binary_search(fresh_names.begin(), fresh_names.end(), name)) continue;
     fs::rename(target / name, old_holder(fresh) / name);
   }
+  if (root_owner && restores_owners()) fs::File::open_dir(target).set_owner(root_owner->uid, root_owner->gid);
   fs::sync_dir(target);
   fs::sync_dir(fresh);
 }

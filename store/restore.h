@@ -1,7 +1,8 @@
 #pragma once
 // The restore engine (store.md, "restore"): materializes a tree (a snapshot, or a backup
 // zip) in a staging directory on the target's filesystem, verifying every chunk as it is
-// written and restoring modes and mtimes, then swaps it into place atomically.
+// written and restoring modes, mtimes, owners (as root), hard links, holes and special files,
+// then swaps it into place atomically.
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -30,6 +31,8 @@ class TreeSource {
   virtual bool implicit_parents() const { return false; }
   // Total bytes of file content, for progress (0 when unknown).
   virtual uint64_t total_bytes() const { return 0; }
+  // The recorded owner of the tree's root (the data dir itself), when known.
+  virtual std::optional<Owner> root_owner() const { return std::nullopt; }
 };
 
 // A snapshot's tree, optionally only the entries at or under `only`.
@@ -40,12 +43,14 @@ class SnapshotSource : public TreeSource {
   void write_content(const Entry& e, fs::File& out) override;
   bool implicit_parents() const override { return only_.has_value(); }
   uint64_t total_bytes() const override { return only_ ? 0 : bytes_; }
+  std::optional<Owner> root_owner() const override { return only_ ? std::nullopt : root_owner_; }
 
  private:
   Store& store_;
   ManifestReader reader_;
   std::optional<std::string> only_;
   uint64_t bytes_;
+  std::optional<Owner> root_owner_;
 };
 
 // The members of a validated zip (zip::Reader::validate) as a tree, in path order, except
@@ -65,17 +70,26 @@ class ZipSource : public TreeSource {
   const zip::Reader& zip_;
   std::vector<std::pair<std::string, const zip::Entry*>> members_;  // sorted by path
   size_t pos_ = 0;
-  int64_t mtime_ns_;
+  struct timespec mtime_ {};
   uint64_t bytes_ = 0;
 };
 
 struct BuildStats {
-  uint64_t files = 0, dirs = 0, symlinks = 0, bytes = 0;
+  uint64_t files = 0, dirs = 0, symlinks = 0, hard_links = 0, special_files = 0, bytes = 0;
+  // Entries that could not be made as recorded (device nodes when not root), one line each.
+  std::vector<std::string> warnings;
 };
+
+// Whether a restore gives entries their recorded owner and group: only as root, as tar does;
+// otherwise they belong to the user who restores, and nothing is said.
+bool restores_owners();
 
 // Builds the tree of `src` inside the existing empty directory `root`. Every entry's parent
 // is a directory made by this build (never a symlink), so nothing is written outside
-// `root`. Ends with one syncfs, so the tree is durable when this returns.
+// `root`; a hard link is made only to a file this build made. Files get their all-zero
+// blocks as holes (a sparse file stays sparse). FIFOs are made; device nodes only as root,
+// else a warning (reporter and `warnings`) names each. Ends with one syncfs, so the tree is
+// durable when this returns.
 BuildStats build_tree(TreeSource& src, const stdfs::path& root, Reporter& reporter);
 
 // Refuses (mdb::Error naming it) a `target` with a mount point inside it (docs/mounts.md).
@@ -111,8 +125,10 @@ class Staging {
 // every instant. Beside-staging: one renameat2(RENAME_EXCHANGE) of the two directories;
 // otherwise (or when the filesystem lacks RENAME_EXCHANGE) one exchange or rename per
 // top-level entry (the caller's journal marker covers a crash in between). Afterwards the
-// old tree is in `staging` (removed with it).
-void swap_tree(const stdfs::path& target, const Staging& staging, const std::string& keep);
+// old tree is in `staging` (removed with it). The data dir keeps its mode and mtime; as root
+// it gets `root_owner` (else keeps its owner).
+void swap_tree(const stdfs::path& target, const Staging& staging, const std::string& keep,
+               const std::optional<Owner>& root_owner);
 
 // Replaces (or creates) the single path `rel` of `target` by `staging/rel` (one exchange);
 // missing parent directories are created.

@@ -45,10 +45,15 @@ uint64_t write_snapshot_zip(Store& store, const SnapshotRecord& rec, std::unique
   ManifestReader manifest(store, rec);
   Entry e;
   while (manifest.next(e)) {
-    if (e.kind == EntryKind::Symlink || !utf8::valid(e.path)) {
-      reporter.warn("Left out of " + name + ": " + e.path +
-                    (e.kind == EntryKind::Symlink ? " (a symlink)" : " (its name is not UTF-8)") + "; the snapshot " +
-                    rec.name + " has it.");
+    // The original's zips hold files and directories only; a hard link becomes a copy of its file.
+    const char* left_out = e.kind == EntryKind::Symlink       ? " (a symlink)"
+                           : e.kind == EntryKind::Fifo        ? " (a FIFO)"
+                           : e.kind == EntryKind::CharDevice  ? " (a character device)"
+                           : e.kind == EntryKind::BlockDevice ? " (a block device)"
+                           : !utf8::valid(e.path)             ? " (its name is not UTF-8)"
+                                                              : nullptr;
+    if (left_out) {
+      reporter.warn("Left out of " + name + ": " + e.path + left_out + "; the snapshot " + rec.name + " has it.");
       continue;
     }
     if (e.kind == EntryKind::Directory)

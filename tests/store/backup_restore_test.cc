@@ -2,9 +2,13 @@
 // files, --only, refusal while a DB is in use, bad snapshot names.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <cstring>
 
 #include <nlohmann/json.hpp>
 
@@ -57,14 +61,21 @@ TEST(BackupRestore, RoundTripIsExact) {
     EXPECT_TRUE(e.path() == d.data || e.path() == d.store) << e.path();
 }
 
-TEST(BackupRestore, SpecialFilesAreSkippedWithAWarning) {
+TEST(BackupRestore, SocketsAreSkippedWithAWarning) {
   Dirs d;
   make_data_dir(d.data);
-  ASSERT_EQ(::mkfifo((d.data / "data" / "a.fifo").c_str(), 0644), 0);
+  stdfs::path sock = d.data / "data" / "a.sock";
+  int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  struct sockaddr_un addr {};
+  addr.sun_family = AF_UNIX;
+  ASSERT_LT(sock.string().size(), sizeof addr.sun_path) << sock;
+  std::strcpy(addr.sun_path, sock.c_str());
+  ASSERT_EQ(::bind(fd, reinterpret_cast<struct sockaddr*>(&addr), sizeof addr), 0) << std::strerror(errno);
+  ::close(fd);
   RunResult r = mdb(d.data, d.store, {"backup"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.err.find("Skipped " + (d.data / "data" / "a.fifo").string() + ": not a regular file"), std::string::npos)
-      << r.err;
+  EXPECT_NE(r.err.find("Skipped " + sock.string() + ": a socket"), std::string::npos) << r.err;
 }
 
 TEST(BackupRestore, RestoreCanBeUndoneWithTheBeforeSnapshot) {

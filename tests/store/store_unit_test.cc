@@ -171,11 +171,25 @@ RC_GTEST_PROP(Manifest, PathOrderIsComponentWise, ()) {
   RC_ASSERT(path_less(join(a), join(b)) == (a < b));
 }
 
+Entry entry(std::string path, EntryKind kind, uint32_t mode, struct timespec mtime, uint64_t size,
+            std::vector<BlobId> chunks, std::string target, bool database) {
+  Entry e;
+  e.path = std::move(path);
+  e.kind = kind;
+  e.mode = mode;
+  e.mtime = mtime;
+  e.size = size;
+  e.chunks = std::move(chunks);
+  e.target = std::move(target);
+  e.database = database;
+  return e;
+}
+
 TEST(Manifest, EncodeDecodeAndRejectDamage) {
   std::vector<Entry> entries(3);
-  entries[0] = Entry{"a", EntryKind::Directory, 0755, 123, 0, {}, "", false};
-  entries[1] = Entry{"a/f\xff", EntryKind::File, 0644, -5, 10, {sha256("x"), sha256("y")}, "", true};
-  entries[2] = Entry{"b", EntryKind::Symlink, 0, 7, 0, {}, "../target", false};
+  entries[0] = entry("a", EntryKind::Directory, 0755, {123, 0}, 0, {}, "", false);
+  entries[1] = entry("a/f\xff", EntryKind::File, 0644, {-1, 999'999'995}, 10, {sha256("x"), sha256("y")}, "", true);
+  entries[2] = entry("b", EntryKind::Symlink, 0, {7, 0}, 0, {}, "../target", false);
   std::string bytes = encode_manifest_part(entries);
   auto back = decode_manifest_part(bytes, "part");
   ASSERT_EQ(back.size(), 3u);
@@ -183,10 +197,11 @@ TEST(Manifest, EncodeDecodeAndRejectDamage) {
   EXPECT_EQ(back[1].chunks, entries[1].chunks);
   EXPECT_TRUE(back[1].database);
   EXPECT_EQ(back[2].target, "../target");
-  EXPECT_EQ(back[1].mtime_ns, -5);
+  EXPECT_EQ(back[1].mtime.tv_sec, -1);
+  EXPECT_EQ(back[1].mtime.tv_nsec, 999'999'995);
 
   for (const char* bad : {"../x", "/abs", "a//b", "a/./b", ""}) {
-    std::vector<Entry> one{Entry{bad, EntryKind::File, 0644, 0, 0, {}, "", false}};
+    std::vector<Entry> one{entry(bad, EntryKind::File, 0644, {}, 0, {}, "", false)};
     EXPECT_THROW(decode_manifest_part(encode_manifest_part(one), "part"), Error) << bad;
   }
   std::reverse(entries.begin(), entries.end());
@@ -233,7 +248,7 @@ TEST(Manifest, PartsAreBoundedAndStableUnderInserts) {
       EXPECT_LE(part.size(), 4u << 20);
       return sha256(part);
     });
-    for (const std::string& p : paths) w.add(Entry{p, EntryKind::File, 0644, 0, 0, {}, "", false});
+    for (const std::string& p : paths) w.add(entry(p, EntryKind::File, 0644, {}, 0, {}, "", false));
     return w.finish();
   };
   std::vector<std::string> paths;
