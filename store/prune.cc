@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
+#include <set>
 
 #include "base/interrupt.h"
 
@@ -112,21 +113,40 @@ class Pruner {
     for (const SnapshotInfo& s : report_.kept) {
       live_->add(s.id);
       for (const BlobId& part : s.record.manifest) live_->add(part);
-      ManifestReader reader(store_, s.record);
-      Entry e;
-      while (reader.next(e)) {
-        interrupt::check();
-        for (const BlobId& c : e.chunks) live_->add(c);
+      try {
+        ManifestReader reader(store_, s.record);
+        Entry e;
+        while (reader.next(e)) {
+          interrupt::check();
+          for (const BlobId& c : e.chunks) live_->add(c);
+        }
+      } catch (const Error& e) {  // which blobs it needs is unknown: none may be deleted
+        throw Error("Cannot tell which blobs the snapshot " + s.name + " needs, so nothing can be pruned: " +
+                        e.message(),
+                    e.kind(), e.remedy())
+            .with_outcome("Nothing was changed.");  // marking comes before any change
       }
       rep_.advance(1);
     }
     rep_.end_phase();
   }
 
-  // The entries of `pack` the index still locates in it.
+  // The entries of `pack` the index still locates in it. A pack whose footer is damaged is
+  // read through the index alone (its entries hold every offset and length; each blob is
+  // re-hashed before it is copied), and is always rewritten: its intact live blobs go to a new
+  // pack with a sound footer, and every index entry into it goes with it.
   std::vector<PackEntry> indexed_entries(const std::string& pack) {
     std::vector<PackEntry> out;
-    std::vector<PackEntry> footer = read_footer(store_.backend(), pack);
+    std::vector<PackEntry> footer;
+    try {
+      footer = read_footer(store_.backend(), pack);
+    } catch (const CorruptError&) {
+      damaged_footers_.insert(pack);
+      store_.index().for_each_blob(store_.index().read(), [&](const BlobLocation& loc) {
+        if (loc.pack == pack) out.push_back(loc.entry);
+      });
+      return out;
+    }
     Txn t = store_.index().read();
     for (const PackEntry& e : footer) {
       auto loc = store_.index().blob(t, e.id);
@@ -162,7 +182,8 @@ class Pruner {
         plans_.push_back({pack, false});
         bytes_freed_ += size;
         ++report_.packs_deleted;
-      } else if (static_cast<double>(live) < kRewriteBelow * static_cast<double>(total)) {
+      } else if (damaged_footers_.count(pack) ||
+                 static_cast<double>(live) < kRewriteBelow * static_cast<double>(total)) {
         plans_.push_back({pack, true});
         bytes_freed_ += size - std::min(size, pack_file_size(live_count, live));
         ++report_.packs_rewritten;
@@ -215,14 +236,17 @@ class Pruner {
       w.add(e.id, e.type, e.raw_len, e.compression, stored);
     }
     std::string name = w.finish();
+    // Every blob kept in its order (a pack rewritten for its damaged footer): the new pack is
+    // the pack as it was written, whole again under its own name; nothing is to be deleted.
+    bool same = name == pack;
     Txn t = store_.index().write();
     for (const PackEntry& e : w.entries()) store_.index().put_blob(t, BlobLocation{name, e});
     for (const PackEntry& e : entries)
       if (!live_->maybe(e.id)) store_.index().del_blob(t, e.id);
     store_.index().put_pack(t, name, pack_record(w.size(), w.entries()));
-    store_.index().del_pack(t, pack);
+    if (!same) store_.index().del_pack(t, pack);
     t.commit();
-    delete_pack_file(pack);
+    if (!same) delete_pack_file(pack);
     ++report_.packs_rewritten;
   }
 
@@ -258,6 +282,7 @@ class Pruner {
   PruneReport report_;
   std::optional<LiveSet> live_;
   std::vector<PackPlan> plans_;
+  std::set<std::string> damaged_footers_;  // packs read through the index (indexed_entries)
   uint64_t bytes_freed_ = 0;
 };
 

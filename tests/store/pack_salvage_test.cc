@@ -163,10 +163,44 @@ TEST(PackSalvage, TailCutInTheLastBlobKeepsEveryBlobBeforeIt) {
   r = mdb(d.data, d.store, {"restore", "-f", s.first});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_EQ(diff(s.first_tree, describe(d.data)), "");
-  // verify names the snapshot the cut leaves incomplete.
+  // verify names the snapshot the cut leaves incomplete: something is still lost, exit 1.
   r = mdb(d.data, d.store, {"verify"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("snapshot " + s.second), std::string::npos) << r.err;
+  // prune cannot tell which blobs the incomplete snapshot needs: it refuses, naming it, and
+  // changes nothing verify says.
+  r = mdb(d.data, d.store, {"prune"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.err.find("Cannot tell which blobs the snapshot " + s.second + " needs"), std::string::npos) << r.err;
+  r = mdb(d.data, d.store, {"verify", "--read-data"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("snapshot " + s.second + ": (manifest): blob " + last.id_hex + " is missing from the index"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(r.err.find("snapshot " + s.first + ":"), std::string::npos) << r.err;
+  r = mdb(d.data, d.store, {"restore", "-f", s.first});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(diff(s.first_tree, describe(d.data)), "");
+}
+
+// A pack whose footer is damaged while the index still locates its blobs (no repair run):
+// prune reads it through the index, rewrites its blobs, and every snapshot still restores.
+TEST(PackSalvage, PruneRewritesAPackWhoseFooterIsDamaged) {
+  Dirs d;
+  TwoSnapshots s = two_snapshots(d);
+  std::string bytes = read(s.pack);
+  bytes[bytes.size() - kTrailer - 10] ^= 0x01;
+  rewrite(s.pack, bytes);
+  RunResult r = mdb(d.data, d.store, {"--json", "prune"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  r = mdb(d.data, d.store, {"verify", "--read-data"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(r.err.find("Note: "), std::string::npos) << r.err;
+  for (const auto& [snap, tree] : {std::pair{s.first, s.first_tree}, std::pair{s.second, s.second_tree}}) {
+    r = mdb(d.data, d.store, {"restore", "-f", snap});
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_EQ(diff(tree, describe(d.data)), "");
+  }
 }
 
 void put_le(std::string& out, uint64_t v, size_t n) {
