@@ -116,6 +116,8 @@ int verify(Context& ctx, const VerifyOptions& opts, bool& repaired) {
   ctx.console.set("snapshots", r.snapshots);
   ctx.console.set("packs_read_data", r.packs_read_data);
   ctx.console.set("unreferenced_packs", r.unreferenced_packs);
+  ctx.console.set("notes", r.notes);
+  for (const std::string& n : r.notes) ctx.console.warn("Note: " + n);
   int rc = report_problems(ctx, r.problems);
   if (r.index_rebuild_helps) ctx.console.warn("The index is damaged." + advice(Remedy::RebuildIndex));
   return rc;

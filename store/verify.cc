@@ -73,7 +73,7 @@ class Verifier {
       try {
         entries = decode_footer(bytes, bytes.size(), name);
       } catch (const CorruptError& e) {
-        problem(e.what() + salvageable(name, bytes));
+        damaged_footers_[name] = e.what() + salvageable(name, bytes);
         damaged_packs_.insert(name);
         continue;
       }
@@ -104,8 +104,20 @@ class Verifier {
       return "; its blobs cannot be salvaged (a version 1 pack has no record headers)";
     Salvage s = salvage_pack(bytes, "pack " + pack);
     for (const PackEntry& e : s.blobs) salvageable_.emplace(pack, e.offset);
-    return "; it is salvageable: " + s.summary(bytes.size()) +
-           " (`mephisto db verify --repair-index` indexes them if the index does not)";
+    return "; it is salvageable: " + s.summary(bytes.size());
+  }
+
+  // A pack whose footer is damaged is a problem when a blob the index locates in it is lost;
+  // when every such blob is intact the store is whole (the index and the record headers
+  // locate them) and it is a note: prune rewrites the pack (docs/DAMAGE.md).
+  void judge_damaged_footers() {
+    for (const auto& [pack, what] : damaged_footers_) {
+      if (lossy_footers_.count(pack))
+        problem(what + " (`mephisto db verify --repair-index` indexes them if the index does not)");
+      else
+        report_.notes.push_back(what + "; every blob the index locates in it is intact (`mephisto db prune` "
+                                       "rewrites them into a new pack)");
+    }
   }
 
   // Every index entry points into an intact pack that exists.
@@ -123,9 +135,12 @@ class Verifier {
       if (!on_disk_.count(loc.pack))
         bad_blobs_.emplace(loc.entry.id, "its pack " + loc.pack + " is missing");
       else if (damaged_packs_.count(loc.pack) && !footers_.count(loc.pack) &&
-               !salvageable_.count({loc.pack, loc.entry.offset}))
+               !salvageable_.count({loc.pack, loc.entry.offset})) {
         bad_blobs_.emplace(loc.entry.id, "its pack " + loc.pack + " is damaged");
+        lossy_footers_.insert(loc.pack);
+      }
     });
+    judge_damaged_footers();
   }
 
   void check_blob(const BlobId& id, const std::string& snapshot, const std::string& path) {
@@ -170,6 +185,8 @@ class Verifier {
   std::set<std::string> on_disk_, damaged_packs_;
   std::set<std::pair<std::string, uint64_t>> salvageable_;  // (pack, offset) of intact scanned blobs
   std::map<std::string, size_t> footers_;
+  std::map<std::string, std::string> damaged_footers_;  // pack -> what is wrong and what is salvageable
+  std::set<std::string> lossy_footers_;                  // of those, packs where an indexed blob is lost
   std::unordered_map<BlobId, std::string, BlobIdHash> bad_blobs_;
   std::mt19937_64 rng_{std::random_device{}()};
 };

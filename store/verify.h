@@ -24,6 +24,7 @@ struct VerifyReport {
   uint64_t packs_read_data = 0;  // packs whose blobs were re-hashed
   uint64_t unreferenced_packs = 0;
   std::vector<std::string> problems;  // empty: the store is sound
+  std::vector<std::string> notes;     // damage that loses nothing (a pack footer whose blobs are intact)
   bool index_rebuild_helps = false;    // a problem is damage that rebuilding the index repairs
 };
 
