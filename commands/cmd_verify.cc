@@ -87,8 +87,10 @@ int verify(Context& ctx, const VerifyOptions& opts, bool& repaired) {
   if (opts.file) return verify_zip(ctx, *opts.file);
   const stdfs::path& dir = ctx.locations().store_dir;
   ConsoleReporter reporter(ctx.console);
+  std::vector<std::string> lost;  // by the repair: problems of this run only
   if (opts.repair_index) {
     store::RepairReport r = store::repair_index(dir, reporter);
+    lost = r.lost_snapshots;
     for (const std::string& s : r.skipped) ctx.console.warn("Skipped: " + s);
     for (const std::string& s : r.salvaged) ctx.console.warn("Salvaged: " + s);
     ctx.console.info("Rebuilt the index of " + dir.string() + " from " + std::to_string(r.packs) +
@@ -118,6 +120,7 @@ int verify(Context& ctx, const VerifyOptions& opts, bool& repaired) {
   ctx.console.set("unreferenced_packs", r.unreferenced_packs);
   ctx.console.set("notes", r.notes);
   for (const std::string& n : r.notes) ctx.console.warn("Note: " + n);
+  r.problems.insert(r.problems.end(), lost.begin(), lost.end());
   int rc = report_problems(ctx, r.problems);
   if (r.index_rebuild_helps) ctx.console.warn("The index is damaged." + advice(Remedy::RebuildIndex));
   return rc;

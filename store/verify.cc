@@ -207,6 +207,22 @@ bool salvage(Backend& backend, const ObjectInfo& pack, const std::string& why, s
   return true;
 }
 
+// The snapshots the index names now (name -> record blob), when it can be read, so that a
+// rebuild that finds one of their records in no intact pack says it lost them rather than
+// dropping them silently. A damaged index names nothing to trust.
+std::map<std::string, BlobId> indexed_snapshots(const stdfs::path& dir) {
+  std::map<std::string, BlobId> out;
+  std::error_code ec;
+  if (stdfs::file_size(dir / "data.mdb", ec) == 0 || ec) return out;
+  try {
+    Index old = Index::open(dir, false);
+    old.for_each_snapshot(old.read(), [&](const std::string& n, const BlobId& id) { out.emplace(n, id); });
+  } catch (const Error&) {
+    out.clear();
+  }
+  return out;
+}
+
 }  // namespace
 
 VerifyReport verify_store(Store& store, const VerifyOptions& opts, Reporter& reporter) {
@@ -220,6 +236,7 @@ RepairReport repair_index(const stdfs::path& store_dir, Reporter& reporter) {
   fs::remove_tree(fresh);
   fs::mkdirs(fresh);
   RepairReport report;
+  std::map<std::string, BlobId> listed = indexed_snapshots(store_dir / "index");
   {
     Index index = Index::open(fresh, true);
     std::unique_ptr<Backend> opened = Backend::open(store_dir);
@@ -244,6 +261,7 @@ RepairReport repair_index(const stdfs::path& store_dir, Reporter& reporter) {
         try {
           SnapshotRecord s = decode_snapshot(decode_blob(stored, e, "pack " + name), "snapshot " + e.id.hex());
           index.put_snapshot(t, s.name, e.id);
+          listed.erase(s.name);
           ++report.snapshots;
         } catch (const Error& err) {
           report.skipped.push_back(err.what());
@@ -255,6 +273,9 @@ RepairReport repair_index(const stdfs::path& store_dir, Reporter& reporter) {
     }
     reporter.end_phase();
   }
+  for (const auto& [name, id] : listed)
+    report.lost_snapshots.push_back("snapshot " + name + " is lost: its record (blob " + id.hex() +
+                                    ") is in no intact pack, so the rebuilt index no longer lists it");
   stdfs::path current = store_dir / "index";
   if (fs::exists(current) && fs::exchange(fresh, current)) {
     fs::remove_tree(fresh);  // now the old index

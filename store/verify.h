@@ -35,6 +35,8 @@ struct RepairReport {
   std::vector<std::string> skipped;   // packs (or snapshot records) left out, and why
   std::vector<std::string> salvaged;  // packs with a damaged footer whose records were scanned
   uint64_t salvaged_blobs = 0;
+  // Snapshots the old index listed whose record no pack holds intact: lost, said once here.
+  std::vector<std::string> lost_snapshots;
 };
 
 // Rebuilds `store_dir`/index from the packs (snapshot names included; the file cache starts

@@ -212,6 +212,28 @@ TEST(PackSalvage, PruneRewritesAPackWhoseFooterIsDamaged) {
   }
 }
 
+// The pack holding only a snapshot's record deleted: the rebuilt index cannot list that
+// snapshot; the repair says it lost it (a problem: exit 1) instead of dropping it silently.
+TEST(PackSalvage, RepairNamesASnapshotWhoseRecordIsLost) {
+  Dirs d;
+  TwoSnapshots s = two_snapshots(d);
+  std::set<stdfs::path> record_packs;
+  for (const stdfs::path& p : packs(d))
+    if (footer_count(read(p)) == 1 && stdfs::file_size(p) < 2000) record_packs.insert(p);
+  ASSERT_EQ(record_packs.size(), 2u);  // one per snapshot
+  stdfs::path newest;
+  for (const stdfs::path& p : record_packs)
+    if (newest.empty() || stdfs::last_write_time(p) > stdfs::last_write_time(newest)) newest = p;
+  stdfs::remove(newest);
+  RunResult r = mdb(d.data, d.store, {"verify", "--repair-index"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.err.find("Problem: snapshot " + s.second + " is lost: its record (blob "), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("snapshot " + s.first + " is lost"), std::string::npos) << r.err;
+  r = mdb(d.data, d.store, {"restore", "-f", s.first});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(diff(s.first_tree, describe(d.data)), "");
+}
+
 void put_le(std::string& out, uint64_t v, size_t n) {
   for (size_t i = 0; i < n; ++i) out += static_cast<char>(v >> (8 * i));
 }
