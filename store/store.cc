@@ -34,7 +34,13 @@ std::vector<std::string> list_dir(const stdfs::path& dir) {
 
 }  // namespace
 
-bool Store::exists(const stdfs::path& dir) { return fs::exists(dir / "config"); }
+// A store whose config was lost still holds packs or an index: it exists, damaged (check_config
+// says so), rather than being taken for no store at all, or made afresh over its packs.
+bool Store::exists(const stdfs::path& dir) {
+  if (fs::exists(dir / "config") || fs::exists(dir / "index" / "data.mdb")) return true;
+  std::vector<std::string> packs = list_dir(dir / "packs");
+  return std::any_of(packs.begin(), packs.end(), [](const std::string& n) { return is_pack_name(n); });
+}
 
 Store::Store(const stdfs::path& dir, Mode mode, const std::string& command)
     : dir_(dir), backend_(Backend::open(dir)) {
@@ -47,8 +53,9 @@ Store::Store(const stdfs::path& dir, Mode mode, const std::string& command)
   if (!fs::exists(dir_ / "index" / "data.mdb")) {
     std::vector<ObjectInfo> packs = backend_->list(ObjectKind::Pack);
     if (std::any_of(packs.begin(), packs.end(), [](const ObjectInfo& o) { return is_pack_name(o.name); }))
-      throw Error("The index of the store " + dir_.string() + " is missing.", ErrorKind::Damaged,
-                  Remedy::RebuildIndex);
+      throw Error("The index of the store " + dir_.string() + " is missing (no " +
+                      (dir_ / "index" / "data.mdb").string() + ").",
+                  ErrorKind::Damaged, Remedy::RebuildIndex);
     if (mode == Mode::Write) fs::mkdirs(dir_ / "index");
   }
   index_ = std::make_unique<Index>(Index::open(dir_ / "index", mode == Mode::Write));
@@ -86,6 +93,10 @@ void Store::open_or_create(const std::string& command) {
 }
 
 void Store::check_config(const stdfs::path& dir) {
+  if (!fs::exists(dir / "config"))
+    throw Error("The store config " + (dir / "config").string() + " is missing, but " + dir.string() +
+                    " holds a store's packs or index: the store is damaged.",
+                ErrorKind::Damaged);
   nlohmann::json cfg;
   try {
     cfg = nlohmann::json::parse(fs::read_file(dir / "config"));

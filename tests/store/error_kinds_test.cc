@@ -54,9 +54,29 @@ TEST(ErrorKinds, MissingIndexIsDamagedWithTheCommandsAdvice) {
   Failed f = json_failure(d, {"snapshots"});
   EXPECT_EQ(f.exit_code, 1);
   EXPECT_EQ(f.kind, "damaged");
-  EXPECT_EQ(f.error, "The index of the store " + d.store.string() +
-                         " is missing. Rebuild it from the packs with `mephisto db verify --repair-index`. "
+  EXPECT_EQ(f.error, "The index of the store " + d.store.string() + " is missing (no " +
+                         (d.store / "index" / "data.mdb").string() + "). Rebuild it from the packs with `mephisto db verify --repair-index`. "
                          "Nothing was changed.");
+}
+
+// A store whose config was deleted still holds its packs and index: every command says the
+// config is missing (kind damaged), none takes it for no store, and backup does not make a new
+// store over the old packs.
+TEST(ErrorKinds, MissingConfigOfAStoreIsDamagedNamingTheConfig) {
+  Dirs d;
+  make_data_dir(d.data);
+  std::string snap = backup_snapshot(d.data, d.store);
+  stdfs::remove(d.store / "config");
+  std::string said = "The store config " + (d.store / "config").string() + " is missing, but " + d.store.string() +
+                     " holds a store's packs or index: the store is damaged.";
+  for (std::vector<std::string> args : {std::vector<std::string>{"verify"}, {"snapshots"}, {"restore", "-f", snap},
+                                        {"backup"}, {"verify", "--repair-index"}}) {
+    Failed f = json_failure(d, args);
+    EXPECT_EQ(f.exit_code, 1) << args[0];
+    EXPECT_EQ(f.kind, "damaged") << args[0];
+    EXPECT_EQ(f.error.rfind(said, 0), 0u) << args[0] << ": " << f.error;
+  }
+  EXPECT_FALSE(stdfs::exists(d.store / "config"));
 }
 
 TEST(ErrorKinds, NoStoreYetIsNotFoundWithTheCommandsAdvice) {
