@@ -1,7 +1,7 @@
 #pragma once
 // Where a store keeps its objects (store.md "Layout"). The blob store above this knows objects
-// by kind and name only, so the same engines run on a local directory (local_backend.h) and,
-// later, on S3-compatible object storage. The index (LMDB), the file cache and scratch space
+// by kind and name only, so the same engines run on a local directory (local_backend.h) and
+// on S3-compatible object storage (s3_backend.h). The index (LMDB), the file cache and scratch space
 // are not objects: they stay on the local disk beside the store.
 //
 // The contract (tests/store/backend_contract_test.cc holds every backend to it):
@@ -35,6 +35,9 @@ class CorruptError : public Error {
 
 enum class ObjectKind { Config, Pack, Pin };
 
+// "pack", "pin", "store config": for messages.
+std::string object_kind_word(ObjectKind kind);
+
 struct ObjectInfo {
   std::string name;
   uint64_t size = 0;
@@ -53,7 +56,8 @@ class ObjectWriter {
 
 class Backend {
  public:
-  // The backend of the store at `location` (today a local directory).
+  // The backend of the store at `location`: s3://BUCKET[/PREFIX] (s3_backend.h, settings from
+  // the environment by the AWS conventions), else a local directory.
   static std::unique_ptr<Backend> open(const std::filesystem::path& location);
 
   virtual ~Backend() = default;

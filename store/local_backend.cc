@@ -12,15 +12,6 @@ namespace {
 
 constexpr size_t kMaxOpen = 16;
 
-std::string kind_word(ObjectKind kind) {
-  switch (kind) {
-    case ObjectKind::Pack: return "pack";
-    case ObjectKind::Pin: return "pin";
-    case ObjectKind::Config: break;
-  }
-  return "store config";
-}
-
 class LocalWriter : public ObjectWriter {
  public:
   explicit LocalWriter(stdfs::path dir) : dir_(std::move(dir)) {
@@ -48,8 +39,6 @@ class LocalWriter : public ObjectWriter {
 };
 
 }  // namespace
-
-std::unique_ptr<Backend> Backend::open(const stdfs::path& location) { return std::make_unique<LocalBackend>(location); }
 
 bool is_temporary_object_name(std::string_view name) {
   return name.rfind("tmp-", 0) == 0 || name.find(".tmp-") != std::string_view::npos;  // write_file_atomic's
@@ -95,7 +84,7 @@ fs::File& LocalBackend::open(ObjectKind kind, const std::string& name) {
     open_.erase(open_order_.front());
     open_order_.pop_front();
   }
-  if (!fs::exists(key)) throw CorruptError(kind_word(kind) + " " + name + " is missing from " + where(kind));
+  if (!fs::exists(key)) throw CorruptError(object_kind_word(kind) + " " + name + " is missing from " + where(kind));
   fs::File f = fs::File::open_read(key);
   open_order_.push_back(key);
   return open_.emplace(key, std::move(f)).first->second;
@@ -109,7 +98,7 @@ std::string LocalBackend::read(ObjectKind kind, const std::string& name, uint64_
 
 std::string LocalBackend::read_all(ObjectKind kind, const std::string& name) {
   if (!fs::exists(path_of(kind, name)))
-    throw CorruptError(kind_word(kind) + " " + name + " is missing from " + where(kind));
+    throw CorruptError(object_kind_word(kind) + " " + name + " is missing from " + where(kind));
   return fs::read_file(path_of(kind, name));
 }
 

@@ -7,6 +7,7 @@
 
 #include "platform/temp_dir.h"
 #include "store/chunker.h"
+#include "store/s3_backend.h"
 
 namespace mdb::store {
 
@@ -36,10 +37,15 @@ std::vector<std::string> list_dir(const stdfs::path& dir) {
 
 // A store whose config was lost still holds packs or an index: it exists, damaged (check_config
 // says so), rather than being taken for no store at all, or made afresh over its packs.
-bool Store::exists(const stdfs::path& dir) {
-  if (fs::exists(dir / "config") || fs::exists(dir / "index" / "data.mdb")) return true;
-  std::vector<std::string> packs = list_dir(dir / "packs");
-  return std::any_of(packs.begin(), packs.end(), [](const std::string& n) { return is_pack_name(n); });
+bool Store::exists(const stdfs::path& location) {
+  if (exists(*Backend::open(location))) return true;
+  return !is_s3_location(location.string()) && fs::exists(location / "index" / "data.mdb");
+}
+
+bool Store::exists(Backend& backend) {
+  if (backend.size(ObjectKind::Config, "config")) return true;
+  std::vector<ObjectInfo> packs = backend.list(ObjectKind::Pack);
+  return std::any_of(packs.begin(), packs.end(), [](const ObjectInfo& o) { return is_pack_name(o.name); });
 }
 
 Store::Store(const stdfs::path& dir, Mode mode, const std::string& command)
@@ -49,7 +55,7 @@ Store::Store(const stdfs::path& dir, Mode mode, const std::string& command)
   } else if (!exists(dir_)) {
     throw Error("There is no store at " + dir_.string() + " yet", ErrorKind::NotFound, Remedy::FirstBackup);
   }
-  check_config(dir_);
+  check_config(*backend_);
   if (!fs::exists(dir_ / "index" / "data.mdb")) {
     std::vector<ObjectInfo> packs = backend_->list(ObjectKind::Pack);
     if (std::any_of(packs.begin(), packs.end(), [](const ObjectInfo& o) { return is_pack_name(o.name); }))
@@ -92,22 +98,23 @@ void Store::open_or_create(const std::string& command) {
   }
 }
 
-void Store::check_config(const stdfs::path& dir) {
-  if (!fs::exists(dir / "config"))
-    throw Error("The store config " + (dir / "config").string() + " is missing, but " + dir.string() +
+void Store::check_config(Backend& backend) {
+  std::string where = backend.where(ObjectKind::Config, "config");
+  if (!backend.size(ObjectKind::Config, "config"))
+    throw Error("The store config " + where + " is missing, but " + backend.where(ObjectKind::Config) +
                     " holds a store's packs or index: the store is damaged.",
                 ErrorKind::Damaged);
   nlohmann::json cfg;
   try {
-    cfg = nlohmann::json::parse(fs::read_file(dir / "config"));
+    cfg = nlohmann::json::parse(backend.read_all(ObjectKind::Config, "config"));
   } catch (const nlohmann::json::exception&) {
-    throw Error("The store config " + (dir / "config").string() + " is damaged (not JSON).", ErrorKind::Damaged);
+    throw Error("The store config " + where + " is damaged (not JSON).", ErrorKind::Damaged);
   }
   if (!cfg.is_object() || cfg.value("format", "") != "mephisto-db store" || !cfg["version"].is_number_integer())
-    throw Error((dir / "config").string() + " is not a mephisto-db store config.", ErrorKind::Damaged);
+    throw Error(where + " is not a mephisto-db store config.", ErrorKind::Damaged);
   int version = cfg["version"].get<int>();
   if (version > kFormatVersion)
-    throw Error("The store " + dir.string() + " has format version " + std::to_string(version) +
+    throw Error("The store " + backend.where(ObjectKind::Config) + " has format version " + std::to_string(version) +
                 ", newer than this build supports (" + std::to_string(kFormatVersion) +
                 "). Use a newer mephisto-db.");
 }

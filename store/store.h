@@ -47,9 +47,12 @@ class Store {
   Store& operator=(const Store&) = delete;
   ~Store();
 
-  static bool exists(const stdfs::path& dir);
-  // Throws unless `dir/config` is a store config of a format this build reads.
-  static void check_config(const stdfs::path& dir);
+  // Whether the store at `location` (a directory, s3://...) has its config, asked through its
+  // Backend like every other object.
+  static bool exists(const stdfs::path& location);
+  static bool exists(Backend& backend);
+  // Throws unless the backend's `config` is a store config of a format this build reads.
+  static void check_config(Backend& backend);
   const stdfs::path& dir() const { return dir_; }
   stdfs::path tmp_dir() const { return dir_ / "tmp"; }
   Index& index() { return *index_; }

@@ -231,7 +231,9 @@ VerifyReport verify_store(Store& store, const VerifyOptions& opts, Reporter& rep
 
 RepairReport repair_index(const stdfs::path& store_dir, Reporter& reporter) {
   LockFile lock(store_dir / "lock", "The store " + store_dir.string(), "verify --repair-index");
-  Store::check_config(store_dir);
+  std::unique_ptr<Backend> opened = Backend::open(store_dir);
+  Backend& backend = *opened;
+  Store::check_config(backend);
   stdfs::path fresh = store_dir / ("index.rebuild-" + std::to_string(::getpid()));
   fs::remove_tree(fresh);
   fs::mkdirs(fresh);
@@ -239,8 +241,6 @@ RepairReport repair_index(const stdfs::path& store_dir, Reporter& reporter) {
   std::map<std::string, BlobId> listed = indexed_snapshots(store_dir / "index");
   {
     Index index = Index::open(fresh, true);
-    std::unique_ptr<Backend> opened = Backend::open(store_dir);
-    Backend& backend = *opened;
     std::vector<ObjectInfo> packs = pack_files(backend);
     if (reporter.wants_progress()) reporter.phase("Reading pack footers", packs.size(), false);
     for (const ObjectInfo& pack : packs) {

@@ -1,6 +1,6 @@
 // The contract of store/backend.h, run against every backend: what the blob store above
 // relies on whichever medium holds the objects. A new backend joins by adding its factory to
-// kBackends; it passes when every case here does.
+// backends(); it passes when every case here does.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -9,6 +9,8 @@
 #include <memory>
 
 #include "store/local_backend.h"
+#include "store/s3_backend.h"
+#include "tests/support/s3server.h"
 #include "tests/support/testenv.h"
 
 namespace mdb::store {
@@ -22,11 +24,27 @@ struct BackendCase {
   std::function<std::unique_ptr<Backend>(const stdfs::path& scratch)> make;
 };
 
+void PrintTo(const BackendCase& c, std::ostream* os) { *os << c.name; }
+
 const std::vector<BackendCase>& backends() {
   static const std::vector<BackendCase> cases = {
       {"Local",
        [](const stdfs::path& scratch) {
          auto b = std::make_unique<LocalBackend>(scratch / "store");
+         b->create_layout();
+         return std::unique_ptr<Backend>(std::move(b));
+       }},
+      // A real radosgw (tests/support/s3server.h), a fresh bucket each test: under a prefix,
+      // and at the bucket's root.
+      {"S3",
+       [](const stdfs::path&) {
+         auto b = std::make_unique<S3Backend>("s3://" + t::fresh_bucket() + "/some/prefix", t::s3_server());
+         b->create_layout();
+         return std::unique_ptr<Backend>(std::move(b));
+       }},
+      {"S3BucketRoot",
+       [](const stdfs::path&) {
+         auto b = std::make_unique<S3Backend>("s3://" + t::fresh_bucket(), t::s3_server());
          b->create_layout();
          return std::unique_ptr<Backend>(std::move(b));
        }},

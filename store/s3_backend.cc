@@ -1,0 +1,110 @@
+#include "store/s3_backend.h"
+
+namespace mdb::store {
+
+namespace {
+
+class S3Writer : public ObjectWriter {
+ public:
+  S3Writer(std::shared_ptr<fs::S3Client> client, std::string bucket, std::string dir)
+      : client_(std::move(client)), bucket_(std::move(bucket)), dir_(std::move(dir)) {}
+  void append(std::string_view bytes) override { bytes_.append(bytes); }
+  // Nothing reaches the bucket before this one PUT, so an unfinished writer leaves nothing.
+  void finish(const std::string& name) override {
+    client_->put(bucket_, dir_ + name, bytes_);
+    std::string().swap(bytes_);
+  }
+
+ private:
+  std::shared_ptr<fs::S3Client> client_;
+  std::string bucket_, dir_, bytes_;
+};
+
+bool valid_bucket(const std::string& b) {
+  if (b.size() < 3 || b.size() > 63) return false;
+  for (char c : b)
+    if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '-' ||
+          c == '.'))
+      return false;
+  return true;
+}
+
+}  // namespace
+
+bool is_s3_location(const std::string& location) { return location.rfind("s3://", 0) == 0; }
+
+S3Backend::S3Backend(const std::string& location, fs::S3Settings settings) {
+  std::string rest = location.substr(5);
+  size_t slash = rest.find('/');
+  bucket_ = rest.substr(0, slash);
+  if (slash != std::string::npos) prefix_ = rest.substr(slash + 1);
+  while (!prefix_.empty() && prefix_.back() == '/') prefix_.pop_back();
+  if (!is_s3_location(location) || !valid_bucket(bucket_) || prefix_.find("//") != std::string::npos)
+    throw Error("The store location " + location +
+                    " is not s3://BUCKET[/PREFIX] with a bucket name of 3 to 63 lowercase letters, digits, "
+                    "'-' and '.'.",
+                ErrorKind::Usage);
+  if (!prefix_.empty()) prefix_ += "/";
+  client_ = std::make_shared<fs::S3Client>(std::move(settings));
+}
+
+void S3Backend::create_layout() { client_->create_bucket(bucket_); }
+
+std::string S3Backend::dir_of(ObjectKind kind) const {
+  switch (kind) {
+    case ObjectKind::Pack: return prefix_ + "packs/";
+    case ObjectKind::Pin: return prefix_ + "pins/";
+    case ObjectKind::Config: break;
+  }
+  return prefix_;
+}
+
+std::string S3Backend::where(ObjectKind kind, const std::string& name) const {
+  return fs::S3Client::where(bucket_, key_of(kind, name));
+}
+
+std::string S3Backend::where(ObjectKind kind) const {
+  std::string dir = dir_of(kind);
+  if (!dir.empty()) dir.pop_back();
+  return fs::S3Client::where(bucket_, dir);
+}
+
+std::unique_ptr<ObjectWriter> S3Backend::create(ObjectKind kind) {
+  return std::make_unique<S3Writer>(client_, bucket_, dir_of(kind));
+}
+
+void S3Backend::save(ObjectKind kind, const std::string& name, std::string_view bytes) {
+  client_->put(bucket_, key_of(kind, name), bytes);
+}
+
+std::string S3Backend::read(ObjectKind kind, const std::string& name, uint64_t offset, size_t length) {
+  std::optional<std::string> got = client_->get(bucket_, key_of(kind, name), std::make_pair(offset, length));
+  if (!got) throw CorruptError(object_kind_word(kind) + " " + name + " is missing from " + where(kind));
+  return std::move(*got);
+}
+
+std::string S3Backend::read_all(ObjectKind kind, const std::string& name) {
+  std::optional<std::string> got = client_->get(bucket_, key_of(kind, name));
+  if (!got) throw CorruptError(object_kind_word(kind) + " " + name + " is missing from " + where(kind));
+  return std::move(*got);
+}
+
+std::optional<uint64_t> S3Backend::size(ObjectKind kind, const std::string& name) {
+  return client_->size(bucket_, key_of(kind, name));
+}
+
+std::vector<ObjectInfo> S3Backend::list(ObjectKind kind) {
+  std::string dir = dir_of(kind);
+  std::vector<ObjectInfo> out;
+  for (fs::S3Object& o : client_->list(bucket_, dir)) {
+    std::string name = o.key.substr(dir.size());
+    if (name.empty() || name.find('/') != std::string::npos) continue;  // another kind's, below
+    if (kind == ObjectKind::Config && name != "config") continue;
+    out.push_back({std::move(name), o.size});
+  }
+  return out;
+}
+
+void S3Backend::remove(ObjectKind kind, const std::string& name) { client_->remove(bucket_, key_of(kind, name)); }
+
+}  // namespace mdb::store

@@ -1,0 +1,44 @@
+#pragma once
+// The store in an S3 bucket, under `s3://BUCKET[/PREFIX]` (docs/S3.md): the objects `config`,
+// `packs/<name>` and `pins/<name>` below PREFIX, the same layout as a local store. A PUT is
+// atomic and durable once it returns, so an object is written whole at finish() and there are
+// no temporaries; sync() has nothing left to do.
+#include <memory>
+#include <string>
+
+#include "platform/s3.h"
+#include "store/backend.h"
+
+namespace mdb::store {
+
+// Whether `location` names an S3 store ("s3://...").
+bool is_s3_location(const std::string& location);
+
+class S3Backend : public Backend {
+ public:
+  // `location` is s3://BUCKET[/PREFIX]; a bad one is a usage error naming it.
+  S3Backend(const std::string& location, fs::S3Settings settings);
+  void create_layout() override;
+
+  std::string where(ObjectKind kind, const std::string& name) const override;
+  std::string where(ObjectKind kind) const override;
+  std::unique_ptr<ObjectWriter> create(ObjectKind kind) override;
+  void save(ObjectKind kind, const std::string& name, std::string_view bytes) override;
+  void sync(ObjectKind) override {}
+  std::string read(ObjectKind kind, const std::string& name, uint64_t offset, size_t length) override;
+  std::string read_all(ObjectKind kind, const std::string& name) override;
+  std::optional<uint64_t> size(ObjectKind kind, const std::string& name) override;
+  std::vector<ObjectInfo> list(ObjectKind kind) override;
+  void forget(ObjectKind, const std::string&) override {}
+  void remove(ObjectKind kind, const std::string& name) override;
+  void remove_abandoned() override {}
+
+ private:
+  std::string dir_of(ObjectKind kind) const;  // the key prefix of a kind's objects, "" or ending in '/'
+  std::string key_of(ObjectKind kind, const std::string& name) const { return dir_of(kind) + name; }
+
+  std::string bucket_, prefix_;  // prefix_: "" or "some/path/"
+  std::shared_ptr<fs::S3Client> client_;
+};
+
+}  // namespace mdb::store
