@@ -51,12 +51,6 @@ stdfs::path user_config_path() {
   return home ? stdfs::path(*home) / ".mephisto" / "config.yml" : stdfs::path();
 }
 
-stdfs::path cache_dir() {
-  if (auto xdg = env("XDG_CACHE_HOME")) return strip_trailing_slash(absolute(*xdg)) / "mephisto-db";
-  if (auto home = env("HOME")) return strip_trailing_slash(absolute(*home)) / ".cache" / "mephisto-db";
-  throw Error("No cache directory: set XDG_CACHE_HOME or HOME.", ErrorKind::NotFound);
-}
-
 Locations resolve_locations(const GlobalOptions& opts) {
   Locations loc;
   std::optional<std::string> data = opts.data_dir;
@@ -76,7 +70,12 @@ Locations resolve_locations(const GlobalOptions& opts) {
 
   std::optional<std::string> store = opts.store;
   if (!store) store = env("MEPHISTO_STORE");
-  loc.store_dir = store ? strip_trailing_slash(absolute(*store)) : loc.outputs_dir / "store";
+  if (store && store->rfind("s3://", 0) == 0) {  // object storage (docs/S3.md): a URL, not a path
+    while (store->size() > 5 && store->back() == '/') store->pop_back();
+    loc.store_dir = *store;
+  } else {
+    loc.store_dir = store ? strip_trailing_slash(absolute(*store)) : loc.outputs_dir / "store";
+  }
   return loc;
 }
 

@@ -19,17 +19,12 @@ struct GlobalOptions {
 struct Locations {
   stdfs::path data_dir;
   stdfs::path outputs_dir;
-  stdfs::path store_dir;
+  stdfs::path store_dir;  // a directory, or an s3://BUCKET[/PREFIX] URL kept as given (docs/S3.md)
 };
 
 // Option, then environment, then ~/.mephisto/config.yml, else an error that says how to
 // choose one. Never prompts. Paths are made absolute; nothing is created or checked here.
 Locations resolve_locations(const GlobalOptions& opts);
-
-// This tool's cache: `$XDG_CACHE_HOME/mephisto-db`, else `$HOME/.cache/mephisto-db` (the XDG
-// convention). Needs no data dir. Deleting it is always safe: it holds scratch space and what can
-// be rebuilt. An error when neither variable is set. Nothing is created here.
-stdfs::path cache_dir();
 
 // `$HOME/.mephisto/config.yml`, or empty when HOME is unset.
 stdfs::path user_config_path();

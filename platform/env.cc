@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <utility>
 
 namespace mdb::fs {
@@ -277,6 +278,20 @@ void discard_empty_dir(const stdfs::path& dir) noexcept { env().unlinkat(AT_FDCW
 bool exists(const stdfs::path& path) {
   struct stat st{};
   return ::lstat(path.c_str(), &st) == 0;
+}
+
+stdfs::path cache_dir() {
+  auto var = [](const char* name) {
+    const char* v = std::getenv(name);
+    return v && *v ? std::optional<std::string>(v) : std::nullopt;
+  };
+  auto dir = [](const std::string& p) {
+    stdfs::path abs = stdfs::absolute(stdfs::path(p)).lexically_normal();
+    return abs.has_filename() ? abs : abs.parent_path();
+  };
+  if (auto xdg = var("XDG_CACHE_HOME")) return dir(*xdg) / "mephisto-db";
+  if (auto home = var("HOME")) return dir(*home) / ".cache" / "mephisto-db";
+  throw Error("No cache directory: set XDG_CACHE_HOME or HOME.", ErrorKind::NotFound);
 }
 
 }  // namespace mdb::fs

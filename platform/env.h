@@ -286,6 +286,12 @@ class File {
 };
 
 std::string read_file(const stdfs::path& path);
+
+// This tool's cache: `$XDG_CACHE_HOME/mephisto-db`, else `$HOME/.cache/mephisto-db` (the XDG
+// convention). Needs no data dir. Deleting it is always safe: it holds scratch space and what can
+// be rebuilt (an S3 store's index, docs/S3.md). An error when neither variable is set. Nothing is
+// created here.
+stdfs::path cache_dir();
 // Writes `data` to a temp file beside `path`, fsyncs it, renames over `path`, fsyncs the dir.
 void write_file_atomic(const stdfs::path& path, std::string_view data, mode_t mode = 0644);
 void rename(const stdfs::path& from, const stdfs::path& to);

@@ -48,23 +48,32 @@ bool Store::exists(Backend& backend) {
   return std::any_of(packs.begin(), packs.end(), [](const ObjectInfo& o) { return is_pack_name(o.name); });
 }
 
+stdfs::path Store::local_dir(const stdfs::path& location, Backend& backend) {
+  std::string id = check_config(backend);
+  if (!is_s3_location(location.string())) return location;
+  if (id.empty() || id.find_first_not_of("0123456789abcdef") != std::string::npos)
+    throw Error("The store config " + backend.where(ObjectKind::Config, "config") + " has no valid id.",
+                ErrorKind::Damaged);
+  return fs::cache_dir() / id;
+}
+
 Store::Store(const stdfs::path& dir, Mode mode, const std::string& command)
-    : dir_(dir), backend_(Backend::open(dir)) {
+    : dir_(dir), local_(dir), backend_(Backend::open(dir)) {
   if (mode == Mode::Write) {
     open_or_create(command);
   } else if (!exists(dir_)) {
     throw Error("There is no store at " + dir_.string() + " yet", ErrorKind::NotFound, Remedy::FirstBackup);
   }
-  check_config(*backend_);
-  if (!fs::exists(dir_ / "index" / "data.mdb")) {
+  local_ = local_dir(dir_, *backend_);  // checks the config
+  if (!fs::exists(local_ / "index" / "data.mdb")) {
     std::vector<ObjectInfo> packs = backend_->list(ObjectKind::Pack);
     if (std::any_of(packs.begin(), packs.end(), [](const ObjectInfo& o) { return is_pack_name(o.name); }))
       throw Error("The index of the store " + dir_.string() + " is missing (no " +
-                      (dir_ / "index" / "data.mdb").string() + ").",
+                      (local_ / "index" / "data.mdb").string() + ").",
                   ErrorKind::Damaged, Remedy::RebuildIndex);
-    if (mode == Mode::Write) fs::mkdirs(dir_ / "index");
+    if (mode == Mode::Write) fs::mkdirs(local_ / "index");
   }
-  index_ = std::make_unique<Index>(Index::open(dir_ / "index", mode == Mode::Write));
+  index_ = std::make_unique<Index>(Index::open(local_ / "index", mode == Mode::Write));
   if (mode == Mode::Write) remove_temporaries();
   refresh_reader();
 }
@@ -72,25 +81,23 @@ Store::Store(const stdfs::path& dir, Mode mode, const std::string& command)
 Store::~Store() = default;
 
 void Store::open_or_create(const std::string& command) {
+  if (is_s3_location(dir_.string())) {
+    // The config first: the local part is named by the store's id. The lock is this host's only
+    // (docs/S3.md: locking across hosts is not done yet).
+    if (!exists(*backend_)) create_config();
+    local_ = local_dir(dir_, *backend_);
+    fs::mkdirs(local_ / "index");
+    fs::mkdirs(tmp_dir());
+    lock_ = std::make_unique<LockFile>(local_ / "lock", "The store " + dir_.string(), command);
+    return;
+  }
   try {
     fs::mkdirs(dir_);
     lock_ = std::make_unique<LockFile>(dir_ / "lock", "The store " + dir_.string(), command);
     if (exists(dir_)) return;
-    backend_->create_layout();
     fs::mkdirs(dir_ / "index");
     fs::mkdirs(tmp_dir());
-    nlohmann::ordered_json cfg;
-    cfg["format"] = "mephisto-db store";
-    cfg["version"] = kFormatVersion;
-    cfg["id"] = random_hex(16);
-    cfg["compression"] = "zstd-3";
-    cfg["chunking"] = {{"whole_file_max", kWholeFileMax},
-                       {"database_chunk", kDatabaseChunk},
-                       {"cdc_min", kCdcMin},
-                       {"cdc_avg", kCdcAvg},
-                       {"cdc_max", kCdcMax},
-                       {"gear_seed", kGearSeed}};
-    backend_->save(ObjectKind::Config, "config", cfg.dump(2) + "\n");
+    create_config();
   } catch (const fs::IoError& e) {
     if (e.err() == EACCES || e.err() == EROFS || e.err() == EPERM)
       throw Error("The store " + dir_.string() + " is not writable (" + e.what() + ").", ErrorKind::Io);
@@ -98,7 +105,23 @@ void Store::open_or_create(const std::string& command) {
   }
 }
 
-void Store::check_config(Backend& backend) {
+void Store::create_config() {
+  backend_->create_layout();
+  nlohmann::ordered_json cfg;
+  cfg["format"] = "mephisto-db store";
+  cfg["version"] = kFormatVersion;
+  cfg["id"] = random_hex(16);
+  cfg["compression"] = "zstd-3";
+  cfg["chunking"] = {{"whole_file_max", kWholeFileMax},
+                     {"database_chunk", kDatabaseChunk},
+                     {"cdc_min", kCdcMin},
+                     {"cdc_avg", kCdcAvg},
+                     {"cdc_max", kCdcMax},
+                     {"gear_seed", kGearSeed}};
+  backend_->save(ObjectKind::Config, "config", cfg.dump(2) + "\n");
+}
+
+std::string Store::check_config(Backend& backend) {
   std::string where = backend.where(ObjectKind::Config, "config");
   if (!backend.size(ObjectKind::Config, "config"))
     throw Error("The store config " + where + " is missing, but " + backend.where(ObjectKind::Config) +
@@ -117,6 +140,7 @@ void Store::check_config(Backend& backend) {
     throw Error("The store " + backend.where(ObjectKind::Config) + " has format version " + std::to_string(version) +
                 ", newer than this build supports (" + std::to_string(kFormatVersion) +
                 "). Use a newer mephisto-db.");
+  return cfg.value("id", "");
 }
 
 void Store::remove_temporaries() {

@@ -51,10 +51,15 @@ class Store {
   // Backend like every other object.
   static bool exists(const stdfs::path& location);
   static bool exists(Backend& backend);
-  // Throws unless the backend's `config` is a store config of a format this build reads.
-  static void check_config(Backend& backend);
+  // Throws unless the backend's `config` is a store config of a format this build reads;
+  // returns the store's id.
+  static std::string check_config(Backend& backend);
+  // Where the local part of the store at `location` is (the lock, index/, tmp/): the store's
+  // directory itself, or for a store on S3 `<cache dir>/<store id>` (docs/S3.md).
+  static stdfs::path local_dir(const stdfs::path& location, Backend& backend);
+  // The location: a directory or s3://BUCKET[/PREFIX].
   const stdfs::path& dir() const { return dir_; }
-  stdfs::path tmp_dir() const { return dir_ / "tmp"; }
+  stdfs::path tmp_dir() const { return local_ / "tmp"; }
   Index& index() { return *index_; }
   // Where the packs and the config are (the index and tmp/ stay on the local disk).
   Backend& backend() { return *backend_; }
@@ -98,6 +103,7 @@ class Store {
 
  private:
   void open_or_create(const std::string& command);
+  void create_config();
   void remove_temporaries();
   void refresh_reader();
   // Appends compressed blobs to the open pack in the order they were added, sealing and
@@ -114,6 +120,7 @@ class Store {
   void write_index(const std::string& sealed, const std::function<void(Txn&)>& last);
 
   stdfs::path dir_;
+  stdfs::path local_;  // the lock, index/ and tmp/: dir_, or a cache dir for a remote store
   std::unique_ptr<Backend> backend_;
   std::unique_ptr<LockFile> lock_;
   std::unique_ptr<Index> index_;

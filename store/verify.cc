@@ -229,11 +229,12 @@ VerifyReport verify_store(Store& store, const VerifyOptions& opts, Reporter& rep
   return Verifier(store, opts, reporter).run();
 }
 
-RepairReport repair_index(const stdfs::path& store_dir, Reporter& reporter) {
-  LockFile lock(store_dir / "lock", "The store " + store_dir.string(), "verify --repair-index");
-  std::unique_ptr<Backend> opened = Backend::open(store_dir);
+RepairReport repair_index(const stdfs::path& location, Reporter& reporter) {
+  std::unique_ptr<Backend> opened = Backend::open(location);
   Backend& backend = *opened;
-  Store::check_config(backend);
+  const stdfs::path store_dir = Store::local_dir(location, backend);  // checks the config
+  fs::mkdirs(store_dir);  // a remote store's cache dir may be gone: it is rebuilt here
+  LockFile lock(store_dir / "lock", "The store " + location.string(), "verify --repair-index");
   stdfs::path fresh = store_dir / ("index.rebuild-" + std::to_string(::getpid()));
   fs::remove_tree(fresh);
   fs::mkdirs(fresh);

@@ -1,0 +1,130 @@
+// A store on S3 (docs/S3.md) through the real binary, against the test radosgw: backup, snapshots,
+// restore, verify; the local part (lock, index) in the cache dir, rebuilt from the bucket.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "tests/support/s3server.h"
+#include "tests/support/tree_util.h"
+
+namespace mdb::test {
+namespace {
+
+struct S3Dirs {
+  TempDir tmp;
+  stdfs::path data = tmp / "data";
+  stdfs::path cache = tmp / "cache";
+  std::string store = "s3://" + fresh_bucket() + "/team/store";
+  std::map<std::string, std::string> env() const {
+    auto e = s3_env();
+    e["XDG_CACHE_HOME"] = cache.string();
+    return e;
+  }
+  RunResult run(std::vector<std::string> args) const { return mdb(data, store, std::move(args), env()); }
+};
+
+// Every file under `dir`, concatenated.
+std::string all_bytes(const stdfs::path& dir) {
+  std::string out;
+  if (!stdfs::exists(dir)) return out;
+  for (const auto& e : stdfs::recursive_directory_iterator(dir))
+    if (e.is_regular_file()) {
+      std::ifstream in(e.path(), std::ios::binary);
+      out += std::string(std::istreambuf_iterator<char>(in), {});
+    }
+  return out;
+}
+
+TEST(S3Store, BackupSnapshotsRestoreAndVerifyWork) {
+  S3Dirs d;
+  make_data_dir(d.data);
+  auto before = describe(d.data);
+  RunResult r = d.run({"--json", "backup"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  nlohmann::json j = nlohmann::json::parse(r.out);
+  std::string name = j.value("snapshot", "");
+  EXPECT_EQ(j.value("store", ""), d.store);
+
+  r = d.run({"snapshots"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find(name), std::string::npos) << r.out;
+
+  write(d.data / "data" / "runs" / "Proj'ect β" / "1000003" / "1000004" / "assign_data.json", "changed");
+  write(d.data / "later.txt", "later");
+  r = d.run({"restore", "-f", name});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(diff(before, describe(d.data)), "");
+
+  for (std::vector<std::string> args : {std::vector<std::string>{"verify"}, {"verify", "--read-data"}}) {
+    r = d.run(args);
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  }
+  // The index is in the cache dir, under the store's id; nothing of the store is beside the data.
+  ASSERT_TRUE(stdfs::exists(d.cache / "mephisto-db"));
+  int stores = 0;
+  for (const auto& e : stdfs::directory_iterator(d.cache / "mephisto-db")) {
+    if (e.path().filename() == "tmp") continue;
+    ++stores;
+    EXPECT_TRUE(stdfs::exists(e.path() / "index" / "data.mdb")) << e.path();
+  }
+  EXPECT_EQ(stores, 1);
+  for (const auto& e : stdfs::directory_iterator(d.tmp.path()))
+    EXPECT_TRUE(e.path() == d.data || e.path() == d.cache) << e.path();
+  // No credential reaches the cache.
+  std::string secret = s3_env().at("AWS_SECRET_ACCESS_KEY");
+  EXPECT_EQ(all_bytes(d.cache).find(secret), std::string::npos);
+}
+
+TEST(S3Store, ADeletedCacheIsRebuiltFromTheBucket) {
+  S3Dirs d;
+  make_data_dir(d.data);
+  std::string name = nlohmann::json::parse(d.run({"--json", "backup"}).out).value("snapshot", "");
+  ASSERT_FALSE(name.empty());
+  stdfs::remove_all(d.cache);
+
+  RunResult r = d.run({"snapshots"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.err.find("verify --repair-index"), std::string::npos) << r.err;
+  r = d.run({"verify", "--repair-index"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  r = d.run({"snapshots"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find(name), std::string::npos) << r.out;
+  r = d.run({"verify", "--read-data"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+}
+
+TEST(S3Store, NoCredentialsOrABadLocationIsAUsageErrorNamingIt) {
+  S3Dirs d;
+  make_data_dir(d.data);
+  auto env = d.env();
+  env["AWS_ACCESS_KEY_ID"] = "";
+  env["AWS_SECRET_ACCESS_KEY"] = "";
+  RunResult r = mdb(d.data, d.store, {"backup"}, env);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("No S3 credentials"), std::string::npos) << r.err;
+
+  r = mdb(d.data, "s3://Not_A_Bucket/x", {"backup"}, d.env());
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("s3://Not_A_Bucket/x"), std::string::npos) << r.err;
+  EXPECT_TRUE(stdfs::exists(d.data / "database.db"));
+}
+
+TEST(S3Store, AWrongSecretFailsCleanlyAndIsNeverShown) {
+  S3Dirs d;
+  make_data_dir(d.data);
+  auto before = describe(d.data);
+  auto env = d.env();
+  env["AWS_SECRET_ACCESS_KEY"] = "wrong-secret-0815";
+  for (std::vector<std::string> args : {std::vector<std::string>{"backup"}, {"--json", "backup"}}) {
+    RunResult r = mdb(d.data, d.store, args, env);
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_NE((r.err + r.out).find("403"), std::string::npos) << r.err << r.out;
+    EXPECT_EQ((r.err + r.out).find("0815"), std::string::npos) << r.err << r.out;
+  }
+  EXPECT_EQ(diff(before, describe(d.data)), "");
+}
+
+}  // namespace
+}  // namespace mdb::test
