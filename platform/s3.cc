@@ -334,6 +334,7 @@ std::vector<S3Object> S3Client::list(const std::string& bucket, const std::strin
     if (!token.empty()) query += "continuation-token=" + uri_encode(token, false) + "&";
     query += "list-type=2&prefix=" + uri_encode(prefix, false);
     Response r = perform({"GET", bucket, "", query, "", {}});
+    if (r.status == 404 && xml_text(r.body, "Code") == "NoSuchBucket") break;  // holds nothing
     if (r.status != 200) fail("GET", where(bucket, prefix) + " (list)", r.status, r.body, settings_.max_attempts);
     size_t pos = 0, end = 0;
     for (;;) {

@@ -69,7 +69,7 @@ class S3Client {
   std::optional<uint64_t> size(const std::string& bucket, const std::string& key);
   // Deleting a missing key is no error.
   void remove(const std::string& bucket, const std::string& key);
-  // Every object whose key starts with `prefix`, in key order.
+  // Every object whose key starts with `prefix`, in key order; none when there is no such bucket.
   std::vector<S3Object> list(const std::string& bucket, const std::string& prefix);
 
   // "s3://bucket/key", for messages.

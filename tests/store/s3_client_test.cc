@@ -45,6 +45,7 @@ TEST(S3Client, AListingGoesOnPastAThousandKeys) {
   c.create_bucket(bucket);
   for (int i = 0; i < 1003; ++i) c.put(bucket, "p/" + std::to_string(100000 + i), "x");
   c.put(bucket, "q/other", "y");
+  EXPECT_TRUE(c.list(t::fresh_bucket(), "").empty());  // no such bucket: nothing in it
   std::vector<S3Object> all = c.list(bucket, "p/");
   ASSERT_EQ(all.size(), 1003u);
   EXPECT_EQ(all.front().key, "p/100000");
