@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "platform/s3.h"
+#include "tests/support/fault_proxy.h"
 #include "tests/support/s3server.h"
 #include "tests/support/testenv.h"
 
@@ -80,6 +81,49 @@ TEST(S3Client, AnUnreachableServerIsRetriedABoundedNumberOfTimesThenAnIoError) {
     EXPECT_NE(std::string(e.what()).find("after 3 attempts"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("s3://some-bucket/key"), std::string::npos) << e.what();
   }
+}
+
+int port_of(const std::string& endpoint) { return std::stoi(endpoint.substr(endpoint.rfind(':') + 1)); }
+
+TEST(S3Client, InjectedServerErrorsAreRetriedAndTheRequestSucceeds) {
+  t::FaultProxy proxy(port_of(t::s3_server().endpoint));
+  S3Settings s = t::s3_server();
+  s.endpoint = proxy.endpoint();
+  s.first_backoff = std::chrono::milliseconds(1);
+  S3Client c(s);
+  std::string bucket = t::fresh_bucket();
+  c.create_bucket(bucket);
+  for (int status : {500, 503}) {
+    proxy.fail_next(2, status);
+    EXPECT_TRUE(c.put(bucket, "k" + std::to_string(status), std::string(200000, 'x')));
+  }
+  EXPECT_EQ(proxy.failed(), 4);
+  S3Client direct(t::s3_server());
+  EXPECT_EQ(direct.get(bucket, "k503"), std::string(200000, 'x'));
+}
+
+TEST(S3Client, ServerErrorsPastTheRetriesFailNamingTheStatus) {
+  t::FaultProxy proxy(port_of(t::s3_server().endpoint));
+  S3Settings s = t::s3_server();
+  s.endpoint = proxy.endpoint();
+  s.first_backoff = std::chrono::milliseconds(1);
+  s.max_attempts = 3;
+  S3Client c(s);
+  std::string bucket = t::fresh_bucket();
+  c.create_bucket(bucket);
+  proxy.fail_next(100, 503);
+  try {
+    c.put(bucket, "k", "v");
+    FAIL() << "no error";
+  } catch (const S3Error& e) {
+    EXPECT_EQ(e.status(), 503);
+    EXPECT_NE(std::string(e.what()).find("HTTP 503 (after 3 attempts)"), std::string::npos) << e.what();
+  }
+  // The first attempt may also have found its kept-alive connection closed by fail_next().
+  EXPECT_GE(proxy.failed(), 2);
+  proxy.fail_next(0);
+  S3Client direct(t::s3_server());
+  EXPECT_FALSE(direct.get(bucket, "k"));  // nothing was stored
 }
 
 // Restores the variables a test changes.

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "tests/support/fault_proxy.h"
 #include "tests/support/s3server.h"
 #include "tests/support/tree_util.h"
 
@@ -124,6 +125,32 @@ TEST(S3Store, AWrongSecretFailsCleanlyAndIsNeverShown) {
     EXPECT_EQ((r.err + r.out).find("0815"), std::string::npos) << r.err << r.out;
   }
   EXPECT_EQ(diff(before, describe(d.data)), "");
+}
+
+TEST(S3Store, ServerErrorsAreRetriedOrFailTheCommandCleanly) {
+  S3Dirs d;
+  make_data_dir(d.data);
+  auto before = describe(d.data);
+  std::string upstream = s3_env().at("AWS_ENDPOINT_URL");
+  FaultProxy proxy(std::stoi(upstream.substr(upstream.rfind(':') + 1)));
+  auto env = d.env();
+  env["AWS_ENDPOINT_URL"] = proxy.endpoint();
+
+  proxy.fail_next(1000, 503);  // more than any retries
+  RunResult r = mdb(d.data, d.store, {"backup"}, env);
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.err.find("HTTP 503"), std::string::npos) << r.err;
+  EXPECT_EQ(diff(before, describe(d.data)), "");
+
+  proxy.fail_next(3, 500);  // fewer than the retries
+  r = mdb(d.data, d.store, {"--json", "backup"}, env);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  std::string name = nlohmann::json::parse(r.out).value("snapshot", "");
+  EXPECT_EQ(proxy.failed(), 5 + 3);  // the first request's 5 attempts, then the 3
+  r = d.run({"verify", "--read-data"});  // straight to the server
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  r = d.run({"snapshots"});
+  EXPECT_NE(r.out.find(name), std::string::npos) << r.out;
 }
 
 }  // namespace
