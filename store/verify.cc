@@ -77,13 +77,10 @@ class Verifier {
         damaged_packs_.insert(name);
         continue;
       }
-      if (!intact) {
-        problem("pack " + name + " is damaged: checksum mismatch");
-        damaged_packs_.insert(name);
-      }
       footers_[name] = entries.size();
       bool read_data = !intact || selected_for_read_data();
       if (read_data) ++report_.packs_read_data;
+      size_t bad = 0;
       for (const PackEntry& e : entries) {
         if (!read_data) continue;
         interrupt::check();
@@ -91,8 +88,10 @@ class Verifier {
           decode_blob(std::string_view(bytes).substr(e.offset, e.stored_len), e, "pack " + name);
         } catch (const CorruptError& err) {
           bad_blobs_[e.id] = err.what();
+          ++bad;
         }
       }
+      if (!intact) judge_checksum(name, bad);
     }
     rep_.end_phase();
   }
@@ -105,6 +104,18 @@ class Verifier {
     Salvage s = salvage_pack(bytes, "pack " + pack);
     for (const PackEntry& e : s.blobs) salvageable_.emplace(pack, e.offset);
     return "; it is salvageable: " + s.summary(bytes.size());
+  }
+
+  // A pack whose checksum does not match is a problem when a blob in it is damaged; when every
+  // blob is intact, only bytes that hold none (the magic, a record header, the checksum itself)
+  // are, nothing is lost, and it is a note (docs/DAMAGE.md).
+  void judge_checksum(const std::string& pack, size_t bad_blobs) {
+    damaged_packs_.insert(pack);
+    if (bad_blobs)
+      problem("pack " + pack + " is damaged: checksum mismatch");
+    else
+      report_.notes.push_back("pack " + pack + " is damaged: checksum mismatch, in bytes that hold no blob (its "
+                              "magic, a record header or the checksum itself); every blob in it is intact");
   }
 
   // A pack whose footer is damaged is a problem when a blob the index locates in it is lost;
