@@ -26,6 +26,10 @@ enum class ErrorKind {
 // "kind" of --json's error object.
 std::string_view kind_name(ErrorKind kind);
 
+// A command that did its work but met something the user must look at (a file that kept
+// changing while it was read) exits 3, "finished with warnings", as restic does.
+inline constexpr int kExitWarnings = 3;
+
 // 2 for Usage, 128 + signal for Interrupted (130 SIGINT, 143 SIGTERM, 129 SIGHUP), else 1.
 int exit_code_of(ErrorKind kind, int signal = 0);
 

@@ -249,6 +249,35 @@ std::optional<std::string> unknown_command(const std::vector<std::string>& args,
   return std::nullopt;
 }
 
+// The word typed where the command goes (after `db`, or in its place), for --json's "command";
+// empty when there is none.
+std::string typed_command(const std::vector<std::string>& args) {
+  static const std::set<std::string> kTakesValue = {"--data-dir", "--outputs-dir", "--store"};
+  bool after_db = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (kTakesValue.count(args[i])) {
+      ++i;
+      continue;
+    }
+    if (args[i].empty() || args[i][0] == '-') continue;
+    if (after_db || args[i] != "db") return args[i];
+    after_db = true;
+  }
+  return {};
+}
+
+// A usage error found by the parser: the message on stderr and, with --json, the one object.
+int usage_error(const std::vector<std::string>& args, const std::string& message) {
+  std::cerr << message << "\nRun with --help for more information.\n";
+  if (std::find(args.begin(), args.end(), "--json") == args.end()) return 2;
+  Console console(true, false);
+  console.set("ok", false);
+  console.set("error", message);
+  console.set("kind", std::string(kind_name(ErrorKind::Usage)));
+  console.finish(2, typed_command(args));
+  return 2;
+}
+
 int dispatch(CLI::App& db, Parsed& p, Context& ctx) {
   CLI::App* sub = db.get_subcommands().front();
   std::string name = sub->get_name();
@@ -309,17 +338,14 @@ int main(int argc, char** argv) {
   try {
     app.parse(reversed);
   } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() != 0) {
-      if (auto word = unknown_command(args, *db)) {
-        std::cerr << "Unknown command '" << *word
-                  << "'. Commands: mephisto db export | import | backup | restore | snapshots | verify | prune. "
-                     "Run with --help for more information.\n";
-        return 2;
-      }
-    }
-    int rc = app.exit(e);
-    return rc == 0 ? 0 : 2;
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    if (auto word = unknown_command(args, *db))
+      return usage_error(args, "Unknown command '" + *word +
+                                   "'. Commands: mephisto db export | import | backup | restore | snapshots | verify "
+                                   "| prune.");
+    return usage_error(args, e.what());
   }
+  const std::string command = db->get_subcommands().front()->get_name();
 
   Console console(p.global.json, p.global.yes);
   try {
@@ -331,7 +357,7 @@ int main(int argc, char** argv) {
     if (int sig = interrupt::received())  // it came after the last point where stopping was safe
       console.warn(interrupt::signal_name(sig) + " arrived after the point where the command could stop: it ran "
                    "to completion.");
-    console.finish();
+    console.finish(rc, command);
     return rc;
   } catch (const interrupt::Interrupted& e) {
     std::string line =
@@ -342,7 +368,7 @@ int main(int argc, char** argv) {
       console.set("error", line);
       console.set("kind", std::string(kind_name(e.kind())));
       console.set("signal", interrupt::signal_name(e.signal()));
-      console.finish();
+      console.finish(e.exit_code(), command);
     }
     return e.exit_code();
   } catch (const mdb::Error& e) {
@@ -351,11 +377,17 @@ int main(int argc, char** argv) {
       console.set("ok", false);
       console.set("error", e.what());
       console.set("kind", std::string(kind_name(e.kind())));
-      console.finish();
+      console.finish(e.exit_code(), command);
     }
     return e.exit_code();
   } catch (const std::exception& e) {
     std::cerr << "Error: " << e.what() << "\nNothing was changed.\n";
+    if (console.json()) {
+      console.set("ok", false);
+      console.set("error", std::string(e.what()) + " Nothing was changed.");
+      console.set("kind", std::string(kind_name(ErrorKind::Failure)));
+      console.finish(1, command);
+    }
     return 1;
   }
 }

@@ -17,7 +17,6 @@ namespace mdb {
 
 namespace {
 
-constexpr int kExitWarnings = 3;  // docs/EXIT_CODES.md
 
 // The first of NAME, NAME_2, ... that is neither a snapshot nor (with --zip) a backup zip;
 // with --zip the zip's name is reserved in `zip_out`.

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "base/error.h"
 #include "base/interrupt.h"
 #include "formats/pyjson.h"
 
@@ -83,13 +84,23 @@ bool Console::confirm() {
   }
   if (got && answer == "yes") return true;
   out << "Exiting now ...\n" << std::flush;
+  set("ok", false);
+  set("error", "The prompt was not answered 'yes'. Nothing was changed.");
+  set("kind", "declined");
   return false;
 }
 
 void Console::set(std::string_view key, nlohmann::ordered_json value) { result_[std::string(key)] = std::move(value); }
 
-void Console::finish() {
-  if (json_) std::cout << result_.dump(2) << '\n' << std::flush;
+void Console::finish(int exit_code, std::string_view command) {
+  if (!json_) return;
+  nlohmann::ordered_json out = nlohmann::ordered_json::object();
+  out["ok"] = result_.contains("ok") ? result_["ok"] : nlohmann::ordered_json(exit_code == 0 || exit_code == kExitWarnings);
+  out["command"] = command.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(command);
+  for (const auto& [key, value] : result_.items())
+    if (key != "ok" && key != "command" && key != "exit_code") out[key] = value;
+  out["exit_code"] = exit_code;
+  std::cout << out.dump(2) << '\n' << std::flush;
 }
 
 Console::Progress::Progress(Console& c, std::string label, uint64_t total, bool bytes)

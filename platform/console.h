@@ -40,14 +40,18 @@ class Console {
   // Always shown, on stderr.
   void warn(std::string_view line);
   // The original's prompt; true when the user typed 'yes' (or -y was given). Otherwise
-  // prints "Exiting now ..." and returns false.
+  // prints "Exiting now ...", records in the --json result that the prompt was declined, and
+  // returns false.
   bool confirm();
   // Sets `key` of the --json result (printed by finish()). There is no access to the result
   // by reference: adding a key to the ordered object moves the values already in it, so a
   // reference kept across another command's set() would dangle.
   void set(std::string_view key, nlohmann::ordered_json value);
   const nlohmann::ordered_json& result() const { return result_; }
-  void finish();
+  // Prints the --json result as the one object every command prints (docs/JSON.md): "ok"
+  // (as set, else whether `exit_code` is 0 or 3), "command" (null when none was recognised),
+  // the keys set, then "exit_code". Without --json it prints nothing.
+  void finish(int exit_code, std::string_view command);
 
   // A progress bar on stderr, only when stderr is a terminal and not --json.
   class Progress {

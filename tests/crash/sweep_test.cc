@@ -130,16 +130,21 @@ TEST_F(Sweep, AKilledRestoresStagingGoesWithTheNextCommandLiveOnesStay) {
 
 // verify -f of a backup zip copies its databases into a temp dir of the outputs dir, never
 // into the system's temp dir, and removes it.
-TEST_F(Sweep, VerifyOfABackupZipWritesOnlyIntoTheOutputsDir) {
+// verify -f copies a backup zip's databases into a private temp dir of the cache dir, and sweeps
+// those that killed verifies left there; nothing goes to TMPDIR or the outputs dir.
+TEST_F(Sweep, VerifyOfABackupZipWritesOnlyIntoTheCacheDir) {
   Site site(tmp_ / "site");
   stdfs::path sys_tmp = tmp_ / "system-tmp";
+  stdfs::path scratch = tmp_ / "cache" / "mephisto-db" / "tmp";
   stdfs::create_directories(sys_tmp);
-  stdfs::create_directories(site.out);
-  stdfs::path old = abandoned_with_live_pid(site.out, ".mephisto-verify-");
-  RunResult r = site.mdb({"verify", "-f", kSeeded.string()}, {{"TMPDIR", sys_tmp.string()}});
+  stdfs::create_directories(scratch);
+  abandoned_with_live_pid(scratch, ".mephisto-verify-");
+  RunResult r = site.mdb({"verify", "-f", kSeeded.string()},
+                         {{"TMPDIR", sys_tmp.string()}, {"XDG_CACHE_HOME", (tmp_ / "cache").string()}});
   ASSERT_NE(r.out.find("Checked the backup zip"), std::string::npos) << r.out << r.err;
   EXPECT_TRUE(stdfs::is_empty(sys_tmp));
-  EXPECT_EQ(entries(site.out, ".mephisto-verify-"), std::vector<stdfs::path>{});
+  EXPECT_EQ(entries(scratch, ".mephisto-verify-"), std::vector<stdfs::path>{});
+  EXPECT_FALSE(stdfs::exists(site.out)) << "verify -f wrote into the outputs dir";
 }
 
 }  // namespace
