@@ -7,6 +7,7 @@
 
 #include "platform/temp_dir.h"
 #include "store/chunker.h"
+#include "store/rebuild.h"
 #include "store/s3_backend.h"
 
 namespace mdb::store {
@@ -65,20 +66,32 @@ Store::Store(const stdfs::path& dir, Mode mode, const std::string& command)
     throw Error("There is no store at " + dir_.string() + " yet", ErrorKind::NotFound, Remedy::FirstBackup);
   }
   local_ = local_dir(dir_, *backend_);  // checks the config
-  if (!fs::exists(local_ / "index" / "data.mdb")) {
-    std::vector<ObjectInfo> packs = backend_->list(ObjectKind::Pack);
-    if (std::any_of(packs.begin(), packs.end(), [](const ObjectInfo& o) { return is_pack_name(o.name); }))
+  if (!fs::exists(local_ / "index" / "data.mdb") && !pack_files(*backend_).empty()) {
+    if (is_s3_location(dir_.string()))
+      rebuild_cache(command);
+    else
       throw Error("The index of the store " + dir_.string() + " is missing (no " +
                       (local_ / "index" / "data.mdb").string() + ").",
                   ErrorKind::Damaged, Remedy::RebuildIndex);
-    if (mode == Mode::Write) fs::mkdirs(local_ / "index");
   }
+  if (mode == Mode::Write) fs::mkdirs(local_ / "index");
   index_ = std::make_unique<Index>(Index::open(local_ / "index", mode == Mode::Write));
   if (mode == Mode::Write) remove_temporaries();
   refresh_reader();
 }
 
 Store::~Store() = default;
+
+// A store on S3 keeps only a cache here (docs/S3.md: deleting it is always safe): a missing
+// index is rebuilt from the bucket's packs, under the store lock (held already when writing).
+void Store::rebuild_cache(const std::string& command) {
+  fs::mkdirs(local_);
+  std::unique_ptr<LockFile> held;
+  if (!lock_) held = std::make_unique<LockFile>(local_ / "lock", "The store " + dir_.string(), command);
+  if (fs::exists(local_ / "index" / "data.mdb")) return;  // another command rebuilt it meanwhile
+  Reporter quiet;
+  rebuild_index(*backend_, local_, quiet);
+}
 
 void Store::open_or_create(const std::string& command) {
   if (is_s3_location(dir_.string())) {

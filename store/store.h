@@ -103,6 +103,7 @@ class Store {
 
  private:
   void open_or_create(const std::string& command);
+  void rebuild_cache(const std::string& command);
   void create_config();
   void remove_temporaries();
   void refresh_reader();
