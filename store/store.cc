@@ -320,7 +320,11 @@ std::optional<SnapshotInfo> Store::find_snapshot(const std::string& spec) {
   bool hex_spec = spec.size() >= 4 && spec.size() <= 64 && std::all_of(spec.begin(), spec.end(), [](char c) {
                     return std::isxdigit(static_cast<unsigned char>(c));
                   });
-  if (!hex_spec) return std::nullopt;
+  if (!hex_spec) {
+    // A name the index lacks may be one its damage hides: reading every entry finds that damage.
+    index_->for_each_snapshot(*reader_, [](const std::string&, const BlobId&) {});
+    return std::nullopt;
+  }
   std::string lower = spec;
   std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
   std::vector<std::pair<std::string, BlobId>> matches;

@@ -5,6 +5,8 @@
 // the packs and then everything works again.
 #include <gtest/gtest.h>
 
+#include <lmdb.h>
+
 #include <nlohmann/json.hpp>
 #include <random>
 
@@ -100,6 +102,34 @@ TEST_P(DamagedIndex, NoCommandDiesAndRepairBringsEverythingBack) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Seeds, DamagedIndex, ::testing::Range(0, 4));
+
+// Damage that hides a snapshot's name (its entry's key and value overwritten, as the damage
+// suite's zeroing did): restore of that name names the damaged index rather than saying there
+// is no such snapshot.
+TEST(DamagedIndexEntry, RestoreOfANameTheDamageHidesNamesTheIndex) {
+  DataAndStore d;
+  make_data_dir(d.data);
+  std::string snap = backup_snapshot(d.data, d.store);
+  MDB_env* env = nullptr;
+  ASSERT_EQ(mdb_env_create(&env), 0);
+  mdb_env_set_maxdbs(env, 8);
+  mdb_env_set_mapsize(env, size_t{1} << 30);
+  ASSERT_EQ(mdb_env_open(env, (d.store / "index").c_str(), 0, 0644), 0);
+  MDB_txn* txn = nullptr;
+  MDB_dbi dbi = 0;
+  ASSERT_EQ(mdb_txn_begin(env, nullptr, 0, &txn), 0);
+  ASSERT_EQ(mdb_dbi_open(txn, "snapshots", 0, &dbi), 0);
+  MDB_val key{snap.size(), snap.data()};
+  ASSERT_EQ(mdb_del(txn, dbi, &key, nullptr), 0);
+  std::string zeros(snap.size(), '\0'), bad(3, '\0');
+  MDB_val zkey{zeros.size(), zeros.data()}, value{bad.size(), bad.data()};
+  ASSERT_EQ(mdb_put(txn, dbi, &zkey, &value, 0), 0);
+  ASSERT_EQ(mdb_txn_commit(txn), 0);
+  mdb_env_close(env);
+  RunResult r = mdb(d.data, d.store, {"restore", "-f", snap});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.err.find((d.store / "index" / "data.mdb").string() + " is damaged"), std::string::npos) << r.err;
+}
 
 }  // namespace
 }  // namespace mdb::test
