@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <thread>
+#include <tuple>
 
 #include "formats/hash.h"
 
@@ -134,7 +135,51 @@ struct S3Client::Request {
   std::string bucket, key, query;
   std::string_view body;
   std::vector<std::string> headers;
+  File* file = nullptr;  // a PUT's body read from this file instead (put_file)
+  uint64_t file_size = 0;
+  std::string file_sha256{};
 };
+
+namespace {
+
+// A PUT body read from a file by curl's read callback; `offset` restarts at 0 every attempt.
+struct FileBody {
+  File* file;
+  uint64_t offset = 0;
+};
+
+size_t read_file_body(char* buf, size_t size, size_t n, void* p) {
+  auto* body = static_cast<FileBody*>(p);
+  try {
+    size_t got = body->file->pread(buf, size * n, body->offset);
+    body->offset += got;
+    return got;
+  } catch (const std::exception&) {
+    return CURL_READFUNC_ABORT;  // the transfer fails, and the put with it
+  }
+}
+
+int seek_file_body(void* p, curl_off_t offset, int origin) {
+  if (origin != SEEK_SET) return CURL_SEEKFUNC_CANTSEEK;
+  static_cast<FileBody*>(p)->offset = static_cast<uint64_t>(offset);
+  return CURL_SEEKFUNC_OK;
+}
+
+// The SHA-256 (hex) and size of the whole file, read in 1 MiB pieces.
+std::pair<std::string, uint64_t> file_sha256(File& file) {
+  std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  if (!ctx || !EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr)) throw Error("OpenSSL could not start a SHA-256");
+  std::string buf(1u << 20, '\0');
+  uint64_t offset = 0;
+  for (size_t got; (got = file.pread(buf.data(), buf.size(), offset)) > 0; offset += got)
+    EVP_DigestUpdate(ctx.get(), buf.data(), got);
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned len = 0;
+  if (!EVP_DigestFinal_ex(ctx.get(), digest, &len)) throw Error("OpenSSL could not compute a SHA-256");
+  return {store::hex(std::string_view(reinterpret_cast<const char*>(digest), len)), offset};
+}
+
+}  // namespace
 
 struct S3Client::Response {
   long status = 0;
@@ -202,7 +247,8 @@ S3Client::Response S3Client::attempt(Handle& handle, const Request& req) {
   curl_easy_setopt(c, CURLOPT_HEADERDATA, &resp.etag);
 
   Slist headers;
-  std::string sha = req.body.empty() ? kEmptySha256 : store::sha256(req.body).hex();
+  FileBody file_body{req.file};
+  std::string sha = req.file ? req.file_sha256 : req.body.empty() ? kEmptySha256 : store::sha256(req.body).hex();
   add_header(headers, "x-amz-content-sha256: " + sha);
   if (!settings_.session_token.empty()) add_header(headers, "x-amz-security-token: " + settings_.session_token);
   for (const std::string& h : req.headers) add_header(headers, h);
@@ -211,9 +257,18 @@ S3Client::Response S3Client::attempt(Handle& handle, const Request& req) {
     // (No "Expect:" to drop 100-continue: curl 7.88 signs the removed header, and the server
     // then rejects the signature.)
     add_header(headers, "Content-Type: application/octet-stream");
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "PUT");
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, req.body.data());
+    if (req.file) {  // curl reads it; the hash header above is what it signs as the payload's
+      curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+      curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(req.file_size));
+      curl_easy_setopt(c, CURLOPT_READFUNCTION, read_file_body);
+      curl_easy_setopt(c, CURLOPT_READDATA, &file_body);
+      curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, seek_file_body);
+      curl_easy_setopt(c, CURLOPT_SEEKDATA, &file_body);
+    } else {
+      curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "PUT");
+      curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
+      curl_easy_setopt(c, CURLOPT_POSTFIELDS, req.body.data());
+    }
   } else if (req.method == "HEAD") {
     curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
   } else if (req.method != "GET") {
@@ -292,6 +347,14 @@ bool S3Client::put(const std::string& bucket, const std::string& key, std::strin
   if (r.status == 200) return true;
   if (only_if_new && r.status == 412) return false;
   fail("PUT", where(bucket, key), r.status, r.body, settings_.max_attempts);
+}
+
+void S3Client::put_file(const std::string& bucket, const std::string& key, File& body) {
+  Request req{"PUT", bucket, key, "", "", {}};
+  req.file = &body;
+  std::tie(req.file_sha256, req.file_size) = file_sha256(body);
+  Response r = perform(req);
+  if (r.status != 200) fail("PUT", where(bucket, key), r.status, r.body, settings_.max_attempts);
 }
 
 std::optional<std::string> S3Client::get(const std::string& bucket, const std::string& key,

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "platform/env.h"
 
 namespace mdb::fs {
 
@@ -61,6 +62,9 @@ class S3Client {
   // Stores `body` under `key`. With `only_if_new` (If-None-Match: *) returns false, storing
   // nothing, when the key exists already.
   bool put(const std::string& bucket, const std::string& key, std::string_view body, bool only_if_new = false);
+  // Stores the whole content of the open file `body` under `key`, read in pieces (hashed once,
+  // then sent by curl's read callback): memory stays small whatever the object's size.
+  void put_file(const std::string& bucket, const std::string& key, File& body);
   // The object's bytes (`length` from `offset`, fewer where it ends; all without a range), or
   // nothing when there is no such object. A whole object is checked against its ETag (the MD5
   // of a single-part upload).

@@ -1,24 +1,30 @@
 #include "store/s3_backend.h"
 
+#include "platform/temp_dir.h"
+
 namespace mdb::store {
 
 namespace {
 
+// Spools the object into a file of the backend's scratch dir, then stores it with one PUT read
+// from that file: a pack (up to ~32 MiB) is never held in memory (docs/S3.md, "Memory").
 class S3Writer : public ObjectWriter {
  public:
-  S3Writer(std::shared_ptr<fs::S3Client> client, std::string bucket, std::string dir)
-      : client_(std::move(client)), bucket_(std::move(bucket)), dir_(std::move(dir)) {}
-  void append(std::string_view bytes) override { bytes_.append(bytes); }
+  S3Writer(std::shared_ptr<fs::S3Client> client, std::string bucket, std::string dir, const std::filesystem::path& spool)
+      : client_(std::move(client)), bucket_(std::move(bucket)), dir_(std::move(dir)),
+        file_(fs::File::open_or_create(spool, 0600)) {}
+  ~S3Writer() override { fs::discard_file(file_.path()); }
+  void append(std::string_view bytes) override { file_.write_all(bytes); }
   // Nothing reaches the bucket before this one PUT, so an unfinished writer leaves nothing.
-  void finish(const std::string& name) override {
-    client_->put(bucket_, dir_ + name, bytes_);
-    std::string().swap(bytes_);
-  }
+  void finish(const std::string& name) override { client_->put_file(bucket_, dir_ + name, file_); }
 
  private:
   std::shared_ptr<fs::S3Client> client_;
-  std::string bucket_, dir_, bytes_;
+  std::string bucket_, dir_;
+  fs::File file_;
 };
+
+constexpr const char* kSpoolPrefix = ".mephisto-s3-upload-";
 
 bool valid_bucket(const std::string& b) {
   if (b.size() < 3 || b.size() > 63) return false;
@@ -69,8 +75,17 @@ std::string S3Backend::where(ObjectKind kind) const {
   return fs::S3Client::where(bucket_, dir);
 }
 
+S3Backend::~S3Backend() = default;
+
 std::unique_ptr<ObjectWriter> S3Backend::create(ObjectKind kind) {
-  return std::make_unique<S3Writer>(client_, bucket_, dir_of(kind));
+  if (!spool_) {  // a private temp dir of the cache's scratch space, swept when its owner died
+    const std::filesystem::path scratch = fs::cache_dir() / "tmp";
+    fs::mkdirs(scratch);
+    fs::sweep_abandoned(scratch, kSpoolPrefix);
+    spool_ = std::make_unique<fs::OwnedTempDir>(scratch, kSpoolPrefix);
+  }
+  std::filesystem::path file = spool_->path() / ("object-" + std::to_string(++spooled_));
+  return std::make_unique<S3Writer>(client_, bucket_, dir_of(kind), file);
 }
 
 void S3Backend::save(ObjectKind kind, const std::string& name, std::string_view bytes) {

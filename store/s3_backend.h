@@ -1,12 +1,13 @@
 #pragma once
 // The store in an S3 bucket, under `s3://BUCKET[/PREFIX]` (docs/S3.md): the objects `config`,
 // `packs/<name>` and `pins/<name>` below PREFIX, the same layout as a local store. A PUT is
-// atomic and durable once it returns, so an object is written whole at finish() and there are
-// no temporaries; sync() has nothing left to do.
+// atomic and durable once it returns, so an object is spooled to a local file and stored whole at
+// finish(): the bucket holds no temporaries, and sync() has nothing left to do.
 #include <memory>
 #include <string>
 
 #include "platform/s3.h"
+#include "platform/temp_dir.h"
 #include "store/backend.h"
 
 namespace mdb::store {
@@ -18,6 +19,7 @@ class S3Backend : public Backend {
  public:
   // `location` is s3://BUCKET[/PREFIX]; a bad one is a usage error naming it.
   S3Backend(const std::string& location, fs::S3Settings settings);
+  ~S3Backend() override;
   void create_layout() override;
 
   std::string where(ObjectKind kind, const std::string& name) const override;
@@ -39,6 +41,8 @@ class S3Backend : public Backend {
 
   std::string bucket_, prefix_;  // prefix_: "" or "some/path/"
   std::shared_ptr<fs::S3Client> client_;
+  std::unique_ptr<fs::OwnedTempDir> spool_;  // where writers spool their objects, made at the first
+  uint64_t spooled_ = 0;
 };
 
 }  // namespace mdb::store
