@@ -279,7 +279,8 @@ S3Client::Response S3Client::attempt(Handle& handle, const Request& req) {
   CURLcode rc = curl_easy_perform(c);
   if (rc != CURLE_OK) {
     resp.status = -static_cast<long>(rc);  // a transport failure, not an HTTP status
-    resp.body = curl_easy_strerror(rc);
+    // It names the endpoint (scheme, host and port): the server that could not be reached.
+    resp.body = std::string(curl_easy_strerror(rc)) + " at " + url.substr(0, url.find('/', url.find("//") + 2));
     return resp;
   }
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp.status);

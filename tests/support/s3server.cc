@@ -26,21 +26,24 @@ std::map<std::string, std::string> parse_assignments(const std::string& text) {
   return out;
 }
 
-// A server this process started; stopped (and its directory removed) at exit.
-class OwnServer {
- public:
-  OwnServer() {
-    RunResult r = run(stdfs::path(MDB_SOURCE_DIR) / "tools" / "ceph-server", {"start", (dir_ / "ceph").string()});
-    if (r.exit_code != 0)
-      throw std::runtime_error("the test S3 server (tools/ceph-server) did not start: " + r.err + r.out);
-    vars = parse_assignments(r.out);
-  }
-  ~OwnServer() { run(stdfs::path(MDB_SOURCE_DIR) / "tools" / "ceph-server", {"stop", (dir_ / "ceph").string()}); }
-  std::map<std::string, std::string> vars;
+stdfs::path ceph_server_tool() { return stdfs::path(MDB_SOURCE_DIR) / "tools" / "ceph-server"; }
 
- private:
-  TempDir dir_;
-};
+// The variables of a started server as fs::S3Settings, or as the environment of a `mephisto` run.
+fs::S3Settings settings_of(const std::map<std::string, std::string>& v) {
+  fs::S3Settings s;
+  s.endpoint = v.at("AWS_ENDPOINT_URL");
+  s.access_key = v.at("AWS_ACCESS_KEY_ID");
+  s.secret_key = v.at("AWS_SECRET_ACCESS_KEY");
+  s.region = v.at("AWS_REGION");
+  return s;
+}
+
+std::map<std::string, std::string> env_of(std::map<std::string, std::string> env) {
+  env["AWS_ENDPOINT_URL_S3"] = "";
+  env["AWS_SESSION_TOKEN"] = "";
+  env["AWS_PROFILE"] = "";
+  return env;
+}
 
 const std::map<std::string, std::string>& server_vars() {
   static std::map<std::string, std::string> vars = [] {
@@ -52,8 +55,8 @@ const std::map<std::string, std::string>& server_vars() {
       text << in.rdbuf();
       return parse_assignments(text.str());
     }
-    static OwnServer own;
-    return own.vars;
+    static CephServer own;  // stopped at exit
+    return own.vars();
   }();
   if (!vars.count("AWS_ENDPOINT_URL")) throw std::runtime_error("the test S3 server printed no AWS_ENDPOINT_URL");
   return vars;
@@ -61,26 +64,32 @@ const std::map<std::string, std::string>& server_vars() {
 
 }  // namespace
 
+CephServer::CephServer() {
+  RunResult r = run(ceph_server_tool(), {"start", dir_.string()});
+  if (r.exit_code != 0)
+    throw std::runtime_error("the test S3 server (tools/ceph-server) did not start: " + r.err + r.out);
+  vars_ = parse_assignments(r.out);
+  if (!vars_.count("AWS_ENDPOINT_URL")) throw std::runtime_error("the test S3 server printed no AWS_ENDPOINT_URL");
+}
+
+CephServer::~CephServer() { run(ceph_server_tool(), {"stop", dir_.string()}); }
+
+fs::S3Settings CephServer::settings() const { return settings_of(vars_); }
+std::map<std::string, std::string> CephServer::env() const { return env_of(vars_); }
+void CephServer::kill_rgw() { verb("kill-rgw"); }
+void CephServer::start_rgw() { verb("start-rgw"); }
+
+void CephServer::verb(const std::string& what) {
+  RunResult r = run(ceph_server_tool(), {what, dir_.string()});
+  if (r.exit_code != 0) throw std::runtime_error("tools/ceph-server " + what + " failed: " + r.err + r.out);
+}
+
 const fs::S3Settings& s3_server() {
-  static fs::S3Settings settings = [] {
-    const auto& v = server_vars();
-    fs::S3Settings s;
-    s.endpoint = v.at("AWS_ENDPOINT_URL");
-    s.access_key = v.at("AWS_ACCESS_KEY_ID");
-    s.secret_key = v.at("AWS_SECRET_ACCESS_KEY");
-    s.region = v.at("AWS_REGION");
-    return s;
-  }();
+  static fs::S3Settings settings = settings_of(server_vars());
   return settings;
 }
 
-std::map<std::string, std::string> s3_env() {
-  std::map<std::string, std::string> env = server_vars();
-  env["AWS_ENDPOINT_URL_S3"] = "";
-  env["AWS_SESSION_TOKEN"] = "";
-  env["AWS_PROFILE"] = "";
-  return env;
-}
+std::map<std::string, std::string> s3_env() { return env_of(server_vars()); }
 
 std::string fresh_bucket() {
   static std::atomic<int> counter{0};
