@@ -153,7 +153,12 @@ void add_store_commands(CLI::App* db, Parsed& p) {
                          ->type_name("PERCENT");
   rd->excludes(rds);
   v->add_flag("--repair-index", p.verify.repair_index, "Rebuild the index from the packs");
-  v->add_option("-f,--file", p.verify.file, "Check a dump or backup zip instead of the store")->type_name("ZIP");
+  CLI::Option* rp = v->add_flag("--repair", p.verify.repair,
+                                "With --read-data: store damaged blobs anew from the data dir, drop the rest");
+  rp->needs(rd);
+  CLI::Option* vf =
+      v->add_option("-f,--file", p.verify.file, "Check a dump or backup zip instead of the store")->type_name("ZIP");
+  rp->excludes(vf);
 
   CLI::App* pr = command(db, "prune", "Forget snapshots outside the policy and reclaim space");
   pr->add_option("--keep-last", p.prune.keep_last, "Keep the N newest backups of each data dir")

@@ -28,6 +28,7 @@ struct VerifyOptions {
   bool read_data = false;
   std::optional<double> read_data_subset;  // percent
   bool repair_index = false;
+  bool repair = false;              // --repair (with --read-data): heal damaged blobs
   std::optional<std::string> file;  // -f: a dump or backup zip
 };
 

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -45,6 +46,30 @@ File File::open_read_at(int dirfd, const std::string& name, stdfs::path path) {
   if (fd < 0) throw IoError("cannot open", path, errno);
   ++stats().files_opened_for_read;
   return File(fd, std::move(path));
+}
+
+std::optional<File> File::open_read_inside(const stdfs::path& root, std::string_view rel) {
+  std::vector<std::string> parts;
+  for (size_t start = 0; start <= rel.size();) {
+    size_t end = std::min(rel.find('/', start), rel.size());
+    parts.emplace_back(rel.substr(start, end - start));
+    start = end + 1;
+  }
+  for (const std::string& p : parts)
+    if (p.empty() || p == "." || p == "..") return std::nullopt;
+  try {
+    File dir = open_dir(root);
+    stdfs::path where = root;
+    for (size_t i = 0; i + 1 < parts.size(); ++i) {
+      where /= parts[i];
+      dir = open_dir_at(dir, parts[i], where);
+    }
+    File f = open_read_at(dir.fd(), parts.back(), where / parts.back());
+    if (!S_ISREG(f.stat().st_mode)) return std::nullopt;
+    return f;
+  } catch (const IoError&) {
+    return std::nullopt;
+  }
 }
 
 File File::create(const stdfs::path& path, bool exclusive, mode_t mode) {

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -246,6 +247,10 @@ class File {
   // Opens `name` in the directory `dirfd` for reading, never following a symlink; `path` is
   // only for messages.
   static File open_read_at(int dirfd, const std::string& name, stdfs::path path);
+  // The regular file at the relative path `rel` ('/'-separated plain names: no "", "." or
+  // "..") inside the directory `root`, opened without following a symlink anywhere on the
+  // way; nullopt when there is none (missing, a symlink, not a regular file, unreadable).
+  static std::optional<File> open_read_inside(const stdfs::path& root, std::string_view rel);
   // Creates or truncates. `exclusive`: fail if it exists.
   static File create(const stdfs::path& path, bool exclusive = false, mode_t mode = 0644);
   // Opens for reading and writing, creating it when missing (never truncates).

@@ -1,6 +1,10 @@
 #include "store/chunker.h"
 
 #include <bit>
+#include <cstring>
+
+#include "base/interrupt.h"
+#include "platform/env.h"
 
 namespace mdb::store {
 
@@ -46,6 +50,44 @@ size_t cdc_cut(const uint8_t* data, size_t n) {
     if (!(h & kMaskLoose)) return i + 1;
   }
   return end;
+}
+
+// Bytes [start, start + have) of the buffer are read and not yet handed on; the buffer is
+// refilled (after moving those to the front) whenever less than a maximal chunk is left.
+void for_each_chunk(fs::File& f, std::string& buffer, const std::function<void(std::string_view)>& fn) {
+  buffer.resize(kCdcMax + (1u << 20));  // a maximal chunk of lookahead, refilled per MiB
+  size_t start = 0, have = 0;
+  bool eof = false, first = true;
+  while (!eof || have > 0) {
+    interrupt::check();
+    if (!eof && have < kCdcMax) {
+      std::memmove(buffer.data(), buffer.data() + start, have);
+      start = 0;
+      size_t n = f.read(buffer.data() + have, buffer.size() - have);
+      eof = n < buffer.size() - have;
+      have += n;
+    }
+    if (have == 0) break;
+    const char* data = buffer.data() + start;
+    // A file that fits in one blob is one blob; larger ones are cut by content.
+    size_t len =
+        (eof && first && have <= kWholeFileMax) ? have : cdc_cut(reinterpret_cast<const uint8_t*>(data), have);
+    fn(std::string_view(data, len));
+    first = false;
+    start += len;
+    have -= len;
+  }
+}
+
+void for_each_fixed_chunk(fs::File& f, std::string& buffer, const std::function<void(std::string_view)>& fn) {
+  buffer.resize(kDatabaseChunk);
+  for (;;) {
+    interrupt::check();
+    size_t n = f.read(buffer.data(), kDatabaseChunk);
+    if (n == 0) break;
+    fn(std::string_view(buffer.data(), n));
+    if (n < kDatabaseChunk) break;
+  }
 }
 
 }  // namespace mdb::store

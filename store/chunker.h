@@ -9,6 +9,13 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+namespace mdb::fs {
+class File;
+}  // namespace mdb::fs
 
 namespace mdb::store {
 
@@ -22,5 +29,13 @@ inline constexpr uint64_t kGearSeed = 0x6d657068'6973746fULL;  // "mephisto"
 // The length of the next content-defined chunk of `data` (n bytes). When no boundary is
 // found it returns min(n, kCdcMax): callers pass at least kCdcMax bytes unless at the end.
 size_t cdc_cut(const uint8_t* data, size_t n);
+
+// The one way a file is cut into blobs: what `f` reads from its position on, as one chunk
+// when it fits in kWholeFileMax, otherwise as content-defined chunks; `fn` gets each chunk in
+// order. `buffer` is reused between calls (at most kCdcMax + 1 MiB). Backup and the healing of
+// damaged blobs (store/heal.h) both cut through here, so they find the same blob ids.
+void for_each_chunk(fs::File& f, std::string& buffer, const std::function<void(std::string_view)>& fn);
+// The same for a database (or its copy): kDatabaseChunk pieces.
+void for_each_fixed_chunk(fs::File& f, std::string& buffer, const std::function<void(std::string_view)>& fn);
 
 }  // namespace mdb::store

@@ -171,9 +171,9 @@ void Store::refresh_reader() {
 
 bool Store::has(const BlobId& id) { return pending_.count(id) || index_->has_blob(*reader_, id); }
 
-BlobId Store::add(BlobType type, std::string_view raw, bool* is_new) {
+BlobId Store::add(BlobType type, std::string_view raw, bool* is_new, bool anew) {
   BlobId id = sha256(raw);
-  bool fresh = !has(id);
+  bool fresh = anew ? !pending_.count(id) : !has(id);
   if (is_new) *is_new = fresh;
   if (!fresh) return id;
   pending_.insert(id);
@@ -264,6 +264,14 @@ void Store::flush_pack() {
   write_index(name, nullptr);
 }
 
+void Store::commit_repair(const std::vector<BlobId>& drop) {
+  std::string data = seal_pack();
+  if (!data.empty()) backend_->sync(ObjectKind::Pack);
+  write_index(data, [&](Txn& t) {
+    for (const BlobId& id : drop) index_->del_blob(t, id);
+  });
+}
+
 std::string Store::unique_snapshot_name(const std::string& base) {
   std::string name = base;
   for (int n = 2; has_snapshot(name); ++n) name = base + "_" + std::to_string(n);
@@ -293,6 +301,17 @@ BlobId Store::commit_snapshot(const SnapshotRecord& rec) {
 }
 
 std::optional<BlobLocation> Store::locate(const BlobId& id) { return index_->blob(*reader_, id); }
+
+bool Store::intact(const BlobId& id) {
+  if (pending_.count(id)) return true;
+  try {
+    read(id);
+    return true;
+  } catch (const Error& e) {
+    if (e.kind() != ErrorKind::Damaged && e.kind() != ErrorKind::NotFound) throw;
+    return false;
+  }
+}
 
 std::string Store::read(const BlobId& id) {
   auto loc = locate(id);

@@ -65,8 +65,10 @@ class Store {
   Backend& backend() { return *backend_; }
 
   // ---- writing blobs (Write mode) ----
-  // Stores `raw` unless the store has it; returns its id. `is_new` tells which.
-  BlobId add(BlobType type, std::string_view raw, bool* is_new = nullptr);
+  // Stores `raw` unless the store has it; returns its id. `is_new` tells which. With `anew`
+  // it is stored even when the index has it (that copy is damaged): once the new pack is
+  // indexed, the id names the new copy.
+  BlobId add(BlobType type, std::string_view raw, bool* is_new = nullptr, bool anew = false);
   bool has(const BlobId& id);
   // Queues a file cache entry; written with the next index commit (after its blobs).
   void queue_filecache(std::string key, FileCacheRecord rec);
@@ -79,6 +81,10 @@ class Store {
   // Writes `rec` as a snapshot blob in a pack of its own and commits `rec.name -> blob` in
   // one index transaction: the snapshot exists once this returns. Flushes first.
   BlobId commit_snapshot(const SnapshotRecord& rec);
+  // Indexes the blobs added so far (their pack durable first) and, in the same last
+  // transaction, removes `drop` from the index: blobs found damaged that could not be stored
+  // anew, so that no backup reuses them and no file cache entry naming them matches.
+  void commit_repair(const std::vector<BlobId>& drop);
   // `base`, or `base_2`, `base_3`, ... whichever no snapshot has yet.
   std::string unique_snapshot_name(const std::string& base);
   bool has_snapshot(const std::string& name);
@@ -87,6 +93,9 @@ class Store {
   // The verified plaintext of a blob (throws CorruptError when damaged, Error when missing).
   std::string read(const BlobId& id);
   std::optional<BlobLocation> locate(const BlobId& id);
+  // Whether the blob reads back whole (decompressed and re-hashed); one this writer has not
+  // indexed yet counts as whole.
+  bool intact(const BlobId& id);
   std::vector<SnapshotInfo> snapshots();  // sorted by time, oldest first
   SnapshotRecord read_snapshot(const BlobId& id);
   // By exact name, or by unique prefix (>= 4 hex digits) of the snapshot id; nullopt when

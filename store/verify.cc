@@ -32,6 +32,7 @@ class Verifier {
     check_packs();
     check_index(store_.state());
     check_snapshots(store_.state());
+    unused_damaged();
     return std::move(report_);
   }
 
@@ -77,11 +78,14 @@ class Verifier {
         try {
           decode_blob(std::string_view(bytes).substr(e.offset, e.stored_len), e, "pack " + name);
         } catch (const CorruptError& err) {
-          bad_blobs_[e.id] = err.what();
+          bad_copies_[{name, e.offset}] = err.what();
           ++bad;
         }
       }
-      if (!intact) judge_checksum(name, bad);
+      if (!intact) {
+        damaged_packs_.insert(name);
+        mismatched_.emplace_back(name, bad);  // judged once the index says which copies it uses
+      }
     }
     rep_.end_phase();
   }
@@ -99,10 +103,14 @@ class Verifier {
   // A pack whose checksum does not match is a problem when a blob in it is damaged; when every
   // blob is intact, only bytes that hold none (the magic, a record header, the checksum itself)
   // are, nothing is lost, and it is a note (docs/DAMAGE.md).
-  void judge_checksum(const std::string& pack, size_t bad_blobs) {
-    damaged_packs_.insert(pack);
-    if (bad_blobs)
+  // A damaged blob whose copy the index no longer uses (`verify --repair` or a snapshot before
+  // a change stored it anew) loses nothing either: a note too.
+  void judge_checksum(const std::string& pack, size_t bad_blobs, bool in_use) {
+    if (bad_blobs && in_use)
       problem("pack " + pack + " is damaged: checksum mismatch");
+    else if (bad_blobs)
+      report_.notes.push_back("pack " + pack + " is damaged (checksum mismatch), but the index uses none of its "
+                              "damaged blobs");
     else
       report_.notes.push_back("pack " + pack + " is damaged: checksum mismatch, in bytes that hold no blob (its "
                               "magic, a record header or the checksum itself); every blob in it is intact");
@@ -131,9 +139,13 @@ class Verifier {
     });
     for (const std::string& name : on_disk_)
       if (!indexed_packs.count(name)) ++report_.unreferenced_packs;
+    std::set<std::string> in_use_damaged;  // packs whose damaged copy the index uses
     store_.index().for_each_blob(t, [&](const BlobLocation& loc) {
       ++report_.blobs;
-      if (!on_disk_.count(loc.pack))
+      if (auto it = bad_copies_.find({loc.pack, loc.entry.offset}); it != bad_copies_.end()) {
+        bad_blobs_.emplace(loc.entry.id, it->second);
+        in_use_damaged.insert(loc.pack);
+      } else if (!on_disk_.count(loc.pack))
         bad_blobs_.emplace(loc.entry.id, "its pack " + loc.pack + " is missing");
       else if (damaged_packs_.count(loc.pack) && !footers_.count(loc.pack) &&
                !salvageable_.count({loc.pack, loc.entry.offset})) {
@@ -142,15 +154,33 @@ class Verifier {
       }
     });
     judge_damaged_footers();
+    for (const auto& [name, bad] : mismatched_) judge_checksum(name, bad, in_use_damaged.count(name) > 0);
   }
 
-  void check_blob(const BlobId& id, const std::string& snapshot, const std::string& path) {
+  // Remembers where snapshot `snapshot` uses the damaged blob `id` (why: `why`).
+  void damaged_use(const BlobId& id, const std::string& why, BlobUse use) {
+    auto [it, fresh] = damaged_at_.emplace(id, report_.damaged.size());
+    if (fresh) report_.damaged.push_back(DamagedBlob{id, why, {}});
+    if (!use.snapshot.empty()) report_.damaged[it->second].uses.push_back(std::move(use));
+  }
+
+  // The damaged blobs no snapshot uses, by id, after those that snapshots use.
+  void unused_damaged() {
+    std::map<BlobId, std::string> rest;
+    for (const auto& [id, why] : bad_blobs_)
+      if (!damaged_at_.count(id)) rest.emplace(id, why);
+    for (const auto& [id, why] : rest) damaged_use(id, why, {});
+  }
+
+  void check_blob(const BlobId& id, const std::string& snapshot, const std::string& path, bool database = false) {
     std::string why;
     if (auto it = bad_blobs_.find(id); it != bad_blobs_.end())
       why = it->second;
     else if (!store_.locate(id))
       why = "blob " + id.hex() + " is missing from the index";
-    if (!why.empty()) problem("snapshot " + snapshot + ": " + path + ": " + why);
+    if (why.empty()) return;
+    problem("snapshot " + snapshot + ": " + path + ": " + why);
+    damaged_use(id, why, BlobUse{snapshot, path, database});
   }
 
   // Every blob of every snapshot exists and is not damaged.
@@ -169,7 +199,7 @@ class Verifier {
         while (reader.next(e)) {
           interrupt::check();
           ++report_.entries;
-          for (const BlobId& c : e.chunks) check_blob(c, name, e.path);
+          for (const BlobId& c : e.chunks) check_blob(c, name, e.path, e.database);
         }
       } catch (const Error& e) {
         problem("snapshot " + name + ": cannot read its record or manifest: " + e.what());
@@ -188,6 +218,9 @@ class Verifier {
   std::map<std::string, size_t> footers_;
   std::map<std::string, std::string> damaged_footers_;  // pack -> what is wrong and what is salvageable
   std::set<std::string> lossy_footers_;                  // of those, packs where an indexed blob is lost
+  std::vector<std::pair<std::string, size_t>> mismatched_;         // packs whose checksum fails, damaged blobs in it
+  std::map<std::pair<std::string, uint64_t>, std::string> bad_copies_;  // (pack, offset) -> why
+  std::map<BlobId, size_t> damaged_at_;                             // id -> its place in report_.damaged
   std::unordered_map<BlobId, std::string, BlobIdHash> bad_blobs_;
   std::mt19937_64 rng_{std::random_device{}()};
 };

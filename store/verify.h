@@ -19,13 +19,31 @@ struct VerifyOptions {
   double read_data_percent = 0;
 };
 
+// Where a snapshot uses a blob.
+struct BlobUse {
+  std::string snapshot, path;
+  bool database = false;  // the manifest entry is a database (its chunks come from a copy)
+};
+
+// A blob the index names that is damaged (or is missing where a snapshot needs it).
+struct DamagedBlob {
+  BlobId id;
+  std::string why;
+  std::vector<BlobUse> uses;  // empty: no snapshot uses it
+};
+
 struct VerifyReport {
   uint64_t packs = 0, blobs = 0, snapshots = 0, entries = 0;
   uint64_t packs_read_data = 0;  // packs whose blobs were re-hashed
   uint64_t unreferenced_packs = 0;
   std::vector<std::string> problems;  // empty: the store is sound
-  std::vector<std::string> notes;     // damage that loses nothing (a pack footer whose blobs are intact)
+  // Damage that loses nothing: a pack footer whose blobs are intact, a pack whose checksum
+  // fails while the index uses none of its damaged copies (they were stored anew).
+  std::vector<std::string> notes;
   bool index_rebuild_helps = false;    // a problem is damage that rebuilding the index repairs
+  // Every damaged blob, in the order the snapshots first use them (unused ones last, by id):
+  // what `verify --repair` heals (store/heal.h).
+  std::vector<DamagedBlob> damaged;
 };
 
 VerifyReport verify_store(Store& store, const VerifyOptions& opts, Reporter& reporter);

@@ -13,20 +13,6 @@ using Dirs = DataAndStore;
 
 std::string backup(const Dirs& d) { return backup_snapshot(d.data, d.store); }
 
-// Flips a byte of `needle` where it is stored (incompressible data is stored raw).
-void flip_in_packs(const stdfs::path& store, const std::string& needle) {
-  for (const auto& e : stdfs::directory_iterator(store / "packs")) {
-    std::string bytes = read(e.path());
-    size_t pos = bytes.find(needle);
-    if (pos == std::string::npos) continue;
-    bytes[pos + needle.size() / 2] ^= 0x20;
-    stdfs::permissions(e.path(), stdfs::perms(0644));
-    write(e.path(), bytes);
-    return;
-  }
-  FAIL() << "content not found in any pack";
-}
-
 TEST(Verify, CleanStoreVerifies) {
   Dirs d;
   make_data_dir(d.data);

@@ -121,6 +121,19 @@ std::string backup_snapshot(const stdfs::path& data, const stdfs::path& store) {
   return nlohmann::json::parse(r.out).value("snapshot", "");
 }
 
+void flip_in_packs(const stdfs::path& store, const std::string& needle) {
+  for (const auto& e : stdfs::directory_iterator(store / "packs")) {
+    std::string bytes = read(e.path());
+    size_t pos = bytes.find(needle);
+    if (pos == std::string::npos) continue;
+    bytes[pos + needle.size() / 2] ^= 0x20;
+    stdfs::permissions(e.path(), stdfs::perms(0644));
+    write(e.path(), bytes);
+    return;
+  }
+  ADD_FAILURE() << "content not found in any pack of " << store;
+}
+
 std::string random_bytes(size_t n, uint64_t seed) {
   std::mt19937_64 rng(seed);
   std::string s(n, '\0');

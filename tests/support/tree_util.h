@@ -50,6 +50,10 @@ std::string backup_snapshot(const stdfs::path& data, const stdfs::path& store);
 // `n` pseudo-random (incompressible) bytes, the same for the same seed.
 std::string random_bytes(size_t n, uint64_t seed);
 
+// Flips a byte of `needle` where a pack of `store` holds it (incompressible data is stored
+// raw); a test failure when no pack does.
+void flip_in_packs(const stdfs::path& store, const std::string& needle);
+
 // `mephisto --data-dir D --store S db ARGS...` with "yes" on stdin.
 RunResult mdb(const stdfs::path& data, const stdfs::path& store, std::vector<std::string> args,
               const std::map<std::string, std::string>& env = {});
