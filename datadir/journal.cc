@@ -31,12 +31,40 @@ store::ChangeRecord read_marker(const stdfs::path& path) {
   return *m;
 }
 
+// A rollback meets a file whose content in the store is damaged: the data dir's current file
+// at that path, if there is one, goes into the restored tree in its place (for a file the
+// change did not touch, that is its content before the change), with its mode and mtime.
+store::DamagedFile keep_current(const DataDir& dir) {
+  return [root = dir.root()](const store::Entry& e, fs::File& out) {
+    std::optional<fs::File> current = fs::File::open_read_inside(root, e.path);
+    if (!current) return false;
+    std::string buf(1u << 20, '\0');
+    for (size_t n; (n = current->read(buf.data(), buf.size())) > 0;) out.write_all(std::string_view(buf.data(), n));
+    struct stat st = current->stat();
+    out.set_mode_and_mtime(st.st_mode & 07777, st.st_mtim);
+    return true;
+  };
+}
+
+// The files a rollback could not restore from the snapshot, or "" when there were none.
+std::string unrestored(const store::BuildStats& built, const std::string& snapshot) {
+  if (built.damaged_replaced.empty() && built.damaged_missing.empty()) return "";
+  std::string out = "the content of " + std::to_string(built.damaged_replaced.size() + built.damaged_missing.size()) +
+                    " files in snapshot " + snapshot + " is damaged in the store, so they were not restored:";
+  for (const std::string& p : built.damaged_replaced) out += " " + p + " (kept as it was before the rollback);";
+  for (const std::string& p : built.damaged_missing) out += " " + p + " (missing: there was no current file to keep);";
+  out.back() = '.';
+  return out;
+}
+
 // Makes the data dir exactly the marker's snapshot again. The marker stays until the tree
 // is in place, so a crash here only means doing it again. `locks` may be held by the
 // caller; otherwise they are taken here (a damaged DB file does not block the rollback).
 // `open_store` is the caller's open handle on the marker's store, if any.
-void roll_back(Context& ctx, const DataDir& dir, const store::ChangeRecord& m, store::Store* open_store,
-               const ExclusiveDbLocks* locks) {
+// Files whose content in the store is damaged are not restored (keep_current): the rollback
+// still ends, the marker and pin removed, and returns what it left ("" when nothing).
+std::string roll_back(Context& ctx, const DataDir& dir, const store::ChangeRecord& m, store::Store* open_store,
+                      const ExclusiveDbLocks* locks) {
   interrupt::Defer defer;  // a signal now is noted, and the rollback runs to the end
   std::optional<store::Store> own_store;
   store::Store& store = open_store ? *open_store : own_store.emplace(m.store, store::Store::Mode::Read);
@@ -50,7 +78,7 @@ void roll_back(Context& ctx, const DataDir& dir, const store::ChangeRecord& m, s
   store::Staging staging(dir.root(), kMetaDirName);
   store::SnapshotSource src(store, snap->record);
   ConsoleReporter reporter(ctx.console);
-  store::build_tree(src, staging.path(), reporter);
+  store::BuildStats built = store::build_tree(src, staging.path(), reporter, keep_current(dir));
   store::swap_tree(dir.root(), staging, kMetaDirName, src.root_owner());
   fs::remove_file(journal_marker_path(dir));
   fs::sync_dir(dir.meta_dir());
@@ -58,10 +86,19 @@ void roll_back(Context& ctx, const DataDir& dir, const store::ChangeRecord& m, s
   store::remove_pin(*store::Backend::open(m.store), m.data_dir.empty() ? dir.root().string() : m.data_dir,
                     m.snapshot);
   discard_replaced_tree(ctx.console, staging, dir);
+  std::string left = unrestored(built, m.snapshot);
   ctx.console.warn("Rolled back an interrupted `mephisto db " + m.command + "`" +
                    (m.started.empty() ? "" : " (started " + m.started + " by process " + std::to_string(m.pid) + ")") +
-                   ": the data directory is again exactly snapshot " + m.snapshot + ".");
-  ctx.console.set("rolled_back", {{"command", m.command}, {"snapshot", m.snapshot}});
+                   (left.empty() ? ": the data directory is again exactly snapshot " + m.snapshot + "."
+                                 : ": the data directory is again snapshot " + m.snapshot + ", except that " + left));
+  ctx.console.set("rolled_back", {{"command", m.command},
+                                  {"snapshot", m.snapshot},
+                                  {"not_restored", built.damaged_replaced},
+                                  {"missing", built.damaged_missing}});
+  if (left.empty()) return "";
+  return "The rollback of `mephisto db " + m.command + "` in " + dir.root().string() + " ended, but " + left +
+         " The journal marker is removed and the data directory is usable; `mephisto db verify --read-data "
+         "--repair` heals the store from files that still have that content.";
 }
 
 // The kind of the automatic snapshot taken before `command` (an AtomicChange's command).
@@ -218,9 +255,10 @@ DataDir prepare_data_dir(Context& ctx, DbCommand command) {
 
 void recover_interrupted_change(Context& ctx, const DataDir& dir) {
   stdfs::path marker = journal_marker_path(dir);
+  std::string left;  // files the rollback could not restore: said once the rest is done
   if (fs::exists(marker)) {
     DataDirLock lock(dir, "recovery");  // a live change in another process keeps its marker
-    if (fs::exists(marker)) roll_back(ctx, dir, read_marker(marker), nullptr, nullptr);
+    if (fs::exists(marker)) left = roll_back(ctx, dir, read_marker(marker), nullptr, nullptr);
   }
   try {
     store::remove_stale_staging(dir.root(), kMetaDirName);
@@ -229,6 +267,7 @@ void recover_interrupted_change(Context& ctx, const DataDir& dir) {
   }
   remove_stale_marker_temps(dir);
   empty_stale_trash(ctx, dir);
+  if (!left.empty()) throw Error(left, ErrorKind::Damaged);
 }
 
 void recover_before_reading(Context& ctx, DbCommand command) {
@@ -353,13 +392,18 @@ void AtomicChange::rollback() noexcept {
     // the log could not be undone exactly: restore the whole snapshot instead
   }
   try {
-    roll_back(ctx_, dir_, record_, store_, locks_);
+    outcome_ = roll_back(ctx_, dir_, record_, store_, locks_);
   } catch (const std::exception& e) {
     state_ = State::LeftForRecovery;
     ctx_.console.warn(std::string("Could not undo the failed change yet (") + e.what() +
                       "). The journal marker stays: the next mephisto db command on this data directory restores "
                       "snapshot " +
                       record_.snapshot + " first.");
+    outcome_ = "The failed " + record_.command + " could not be undone yet: the data directory " +
+               dir_.root().string() + " may be partly changed. Its journal marker " +
+               journal_marker_path(dir_).string() + " stays, and the next mephisto db command on this data "
+               "directory (any, e.g. `mephisto db snapshots`) restores snapshot " + record_.snapshot +
+               " from the store " + record_.store + " first.";
   }
   lock_.reset();
 }

@@ -26,7 +26,12 @@
 //   ROLLED BACK  The data dir is as before again: path by path from the undo log (paths the
 //                change created are removed, paths it moved are moved back), or, when the change
 //                is irreversible or that undo fails, by restoring the snapshot (roll_back);
-//                then the marker, then the pin are removed and the lock is released.
+//                then the marker, then the pin are removed and the lock is released. A file
+//                whose content in the snapshot is damaged cannot be restored: the rest is,
+//                the data dir's current file stays at that path (or it is left out), the
+//                marker and pin are removed all the same, and the files are named
+//                (rollback_outcome; recovery throws a Damaged error): the data dir stays
+//                usable, never a marker that every later command fails on.
 //   LEFT FOR RECOVERY
 //                The rollback itself failed: the marker stays (it is the only record of what
 //                to do) and the next command of any kind restores the snapshot first.
@@ -111,6 +116,8 @@ void recover_before_reading(Context& ctx, DbCommand command);
 // removes the marker, and tells the user (one line naming the snapshot and the command).
 // Idempotent and crash-safe: the marker stays until the restore is complete. A marker of
 // a change still running in another process is left alone (its lock is held): error.
+// Files whose content in the snapshot is damaged are not restored (the rest is, and the
+// marker is removed): a Damaged error then names them, once the cleanup below is done.
 // Also removes staging directories of restores that crashed, and finishes deleting the trash
 // of commands killed while deleting it (empty_trash).
 void recover_interrupted_change(Context& ctx, const DataDir& dir);
@@ -177,6 +184,11 @@ class AtomicChange {
   // marker stays). Does nothing once committed or rolled back. Never throws.
   void rollback() noexcept;
   bool committed() const { return state_ == State::Committed; }
+  // After rollback(), what became of the data dir when it is not simply as before: the change
+  // left for recovery (what is left, where the snapshot is, which command settles it), or a
+  // rollback that could not restore files whose content in the store is damaged (named).
+  // "" when the rollback was whole. within() makes it the outcome of the error.
+  const std::string& rollback_outcome() const { return outcome_; }
 
  private:
   enum class State { Marked, Committed, RolledBack, LeftForRecovery };
@@ -199,12 +211,15 @@ class AtomicChange {
   std::vector<Undo> undo_;
   bool irreversible_ = false;
   State state_ = State::Marked;
+  std::string outcome_;
 };
 
 // The one way a command runs the work of a change: `work()`, then, if it ended without
 // committing the change (an exception, or an early return), `change.rollback()`: an explicit
 // call once work's own objects (transactions, open files, staging dirs) are gone, never from
-// a destructor during unwinding. The exception then goes on; otherwise work's result is returned.
+// a destructor during unwinding. The exception then goes on, an Error with the rollback's
+// outcome when it was not whole (rollback_outcome: the command's "Nothing was imported."
+// would not be true); otherwise work's result is returned.
 template <class Work>
 auto within(AtomicChange& change, Work&& work) -> decltype(work()) {
   try {
@@ -216,6 +231,10 @@ auto within(AtomicChange& change, Work&& work) -> decltype(work()) {
       change.rollback();
       return result;
     }
+  } catch (const Error& e) {
+    change.rollback();
+    if (change.rollback_outcome().empty()) throw;
+    throw e.with_outcome(change.rollback_outcome());
   } catch (...) {
     change.rollback();
     throw;

@@ -95,6 +95,8 @@ store::BackupResult snapshot_data_dir(store::Store& store, Console& console, con
   req.kind = kind;
   req.databases = database_paths();
   req.exclude = {kMetaDirName};
+  // The snapshot before a change is what its rollback restores: its databases must read back.
+  req.check_reused_databases = kind != store::SnapshotKind::Backup;
   if (locks) req.locked_connection = [locks](const std::string& rel) { return locks->connection(rel); };
   ConsoleReporter reporter(console);
   return store::backup(store, req, reporter);

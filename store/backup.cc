@@ -115,6 +115,7 @@ class BackupRun {
     result.files_read = files_read_;
     result.changed_while_read = changed_;
     result.warnings = warnings_;
+    result.blobs_restored = blobs_restored_;
     result.bytes_new = data_new_bytes_;
     result.bytes_deduplicated = rec_.bytes - std::min(rec_.bytes, data_new_bytes_);
     result.bytes_stored = store_.stats().bytes_stored - before.bytes_stored;
@@ -226,7 +227,8 @@ class BackupRun {
     std::string key = h.bytes();
     bool is_db = databases_.count(e.path) > 0;
     if (!is_db || !has_sidecar(req_.root / e.path)) {
-      if (auto cached = store_.cached_file(key); cached && same_file(*cached, st)) {
+      auto cached = store_.cached_file(key);
+      if (cached && same_file(*cached, st) && (!checked(is_db) || all_intact(cached->chunks))) {
         e.chunks = std::move(cached->chunks);
         e.size = is_db ? chunk_bytes(e.chunks) : static_cast<uint64_t>(st.st_size);
         e.database = is_db;
@@ -284,6 +286,15 @@ class BackupRun {
     return false;
   }
 
+  // Whether the blobs reused for this file are read back first (BackupRequest::check_reused_databases).
+  bool checked(bool is_db) const { return is_db && req_.check_reused_databases; }
+
+  bool all_intact(const std::vector<BlobId>& chunks) {
+    for (const BlobId& c : chunks)
+      if (!store_.intact(c)) return false;
+    return true;
+  }
+
   uint64_t chunk_bytes(const std::vector<BlobId>& chunks) {
     uint64_t total = 0;
     for (const BlobId& c : chunks)
@@ -293,37 +304,24 @@ class BackupRun {
 
   void add_chunk(std::string_view data, Entry& e) {
     bool is_new = false;
-    e.chunks.push_back(store_.add(BlobType::Data, data, &is_new));
+    BlobId id = store_.add(BlobType::Data, data, &is_new);
+    if (!is_new && checked(e.database) && !store_.intact(id)) {
+      store_.add(BlobType::Data, data, nullptr, true);  // once indexed, the id names this copy
+      ++blobs_restored_;
+      is_new = true;
+      warn("The store's copy of a blob of " + (req_.root / e.path).string() +
+           " was damaged; it was stored anew from the database.");
+    }
+    e.chunks.push_back(id);
     if (is_new) data_new_bytes_ += data.size();
   }
 
-  // Bytes [start, start + have) of buffer_ are read and not yet stored; the buffer is
-  // refilled (after moving those to the front) whenever less than a maximal chunk is left.
   void read_file(fs::File& f, Entry& e) {
     e.size = 0;
-    buffer_.resize(kCdcMax + (1u << 20));  // a maximal chunk of lookahead, refilled per MiB
-    size_t start = 0, have = 0;
-    bool eof = false;
-    while (!eof || have > 0) {
-      interrupt::check();
-      if (!eof && have < kCdcMax) {
-        std::memmove(buffer_.data(), buffer_.data() + start, have);
-        start = 0;
-        size_t n = f.read(buffer_.data() + have, buffer_.size() - have);
-        eof = n < buffer_.size() - have;
-        have += n;
-      }
-      if (have == 0) break;
-      const char* data = buffer_.data() + start;
-      // A file that fits in one blob is one blob; larger ones are cut by content.
-      size_t len = (eof && e.chunks.empty() && have <= kWholeFileMax)
-                       ? have
-                       : cdc_cut(reinterpret_cast<const uint8_t*>(data), have);
-      add_chunk(std::string_view(data, len), e);
-      e.size += len;
-      start += len;
-      have -= len;
-    }
+    for_each_chunk(f, buffer_, [&](std::string_view chunk) {
+      add_chunk(chunk, e);
+      e.size += chunk.size();
+    });
   }
 
   // Copies the DB with the backup API and cuts the copy into fixed chunks. Under a caller's
@@ -352,15 +350,10 @@ class BackupRun {
     fs::File f = fs::File::open_read(path);
     e.size = 0;
     e.database = true;
-    buffer_.resize(kDatabaseChunk);
-    for (;;) {
-      interrupt::check();
-      size_t n = f.read(buffer_.data(), kDatabaseChunk);
-      if (n == 0) break;
-      add_chunk(std::string_view(buffer_.data(), n), e);
-      e.size += n;
-      if (n < kDatabaseChunk) break;
-    }
+    for_each_fixed_chunk(f, buffer_, [&](std::string_view chunk) {
+      add_chunk(chunk, e);
+      e.size += chunk.size();
+    });
   }
 
   Store& store_;
@@ -382,6 +375,7 @@ class BackupRun {
   std::vector<std::string> changed_;
   std::vector<std::string> warnings_;
   uint64_t data_new_bytes_ = 0;
+  uint64_t blobs_restored_ = 0;
 };
 
 }  // namespace

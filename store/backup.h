@@ -27,6 +27,10 @@ struct BackupRequest {
   // A connection holding an exclusive lock on a database (restore locks every DB), or
   // nullptr: such a DB cannot change, so its file is read as it is. May be empty.
   std::function<sqlite3*(const std::string& rel)> locked_connection;
+  // The snapshot an atomic change relies on for its rollback: every blob it reuses for a
+  // database is read back (decompressed and re-hashed) first, and one found damaged is
+  // stored anew from the database (a file cache entry naming it is not used).
+  bool check_reused_databases = false;
 };
 
 struct BackupResult {
@@ -39,6 +43,7 @@ struct BackupResult {
   // stored as its last read and marked in the manifest; `backup` then exits 3.
   std::vector<std::string> changed_while_read;
   std::vector<std::string> warnings;  // every warning the run gave, in order
+  uint64_t blobs_restored = 0;        // damaged blobs stored anew (check_reused_databases)
 };
 
 // How often a file that changes while it is read is read before it is stored as it is.

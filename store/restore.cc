@@ -160,6 +160,24 @@ bool restores_owners() { return ::geteuid() == 0; }
 
 namespace {
 
+// The file `f` at `path` (`name` in `parent`) got damaged content: it is made anew and filled
+// by `damaged`, or removed when that has nothing.
+void replace_damaged(const Entry& e, fs::File& f, const fs::File& parent, const std::string& name,
+                     const stdfs::path& path, const DamagedFile& damaged, BuildStats& stats) {
+  f = fs::File();
+  fs::remove_file(path);  // the partial content; `parent` is a directory this build made
+  fs::File again = fs::File::create_at(parent, name, path, 0600);
+  if (damaged(e, again)) {
+    again.close();
+    stats.damaged_replaced.push_back(e.path);
+    ++stats.files;
+    return;
+  }
+  again = fs::File();
+  fs::remove_file(path);
+  stats.damaged_missing.push_back(e.path);
+}
+
 const char* device_kind(EntryKind kind) {
   return kind == EntryKind::Fifo ? "FIFO" : kind == EntryKind::CharDevice ? "character device" : "block device";
 }
@@ -186,7 +204,7 @@ void make_special(const Entry& e, const fs::File& dir, const std::string& name, 
 
 }  // namespace
 
-BuildStats build_tree(TreeSource& src, const stdfs::path& root, Reporter& reporter) {
+BuildStats build_tree(TreeSource& src, const stdfs::path& root, Reporter& reporter, const DamagedFile& damaged) {
   // The directories from the root down to the current entry's parent, each held open so
   // every entry is made relative to its parent's fd: no path walks, no symlink followed.
   struct OpenDir {
@@ -259,7 +277,14 @@ BuildStats build_tree(TreeSource& src, const stdfs::path& root, Reporter& report
         [[fallthrough]];  // its file is not in this tree (--only): a file of its own
       case EntryKind::File: {
         fs::File f = fs::File::create_at(parent_fd(), name, path, 0600);
-        src.write_content(e, f);
+        try {
+          src.write_content(e, f);
+        } catch (const CorruptError&) {
+          if (!damaged) throw;
+          replace_damaged(e, f, parent_fd(), name, path, damaged, stats);
+          reporter.advance(e.size);
+          break;
+        }
         if (owners && e.owner) f.set_owner(e.owner->uid, e.owner->gid);  // before the mode: chown clears set-id bits
         f.set_mode_and_mtime(e.mode, e.mtime);
         f.close();

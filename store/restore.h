@@ -4,6 +4,7 @@
 // written and restoring modes, mtimes, owners (as root), hard links, holes and special files,
 // then swaps it into place atomically.
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -78,7 +79,15 @@ struct BuildStats {
   uint64_t files = 0, dirs = 0, symlinks = 0, hard_links = 0, special_files = 0, bytes = 0;
   // Entries that could not be made as recorded (device nodes when not root), one line each.
   std::vector<std::string> warnings;
+  // With a DamagedFile fallback: files whose content was damaged, in path order; those the
+  // fallback filled instead, and those left out.
+  std::vector<std::string> damaged_replaced, damaged_missing;
 };
+
+// What build_tree does with a file whose content in the store is damaged (a rollback, which
+// must finish): fills `out` (created, empty) some other way and sets its metadata, returning
+// true; or returns false, and the file is left out of the tree.
+using DamagedFile = std::function<bool(const Entry& e, fs::File& out)>;
 
 // Whether a restore gives entries their recorded owner and group: only as root, as tar does;
 // otherwise they belong to the user who restores, and nothing is said.
@@ -90,7 +99,8 @@ bool restores_owners();
 // blocks as holes (a sparse file stays sparse). FIFOs are made; device nodes only as root,
 // else a warning (reporter and `warnings`) names each. Ends with one syncfs, so the tree is
 // durable when this returns.
-BuildStats build_tree(TreeSource& src, const stdfs::path& root, Reporter& reporter);
+// A damaged file throws, unless `damaged` is given (see DamagedFile).
+BuildStats build_tree(TreeSource& src, const stdfs::path& root, Reporter& reporter, const DamagedFile& damaged = {});
 
 // Refuses (mdb::Error naming it) a `target` with a mount point inside it (docs/mounts.md).
 void refuse_mounts_inside(const stdfs::path& target);
