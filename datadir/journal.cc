@@ -49,9 +49,10 @@ store::DamagedFile keep_current(const DataDir& dir) {
 // The files a rollback could not restore from the snapshot, or "" when there were none.
 std::string unrestored(const store::BuildStats& built, const std::string& snapshot) {
   if (built.damaged_replaced.empty() && built.damaged_missing.empty()) return "";
-  std::string out = "the content of " + std::to_string(built.damaged_replaced.size() + built.damaged_missing.size()) +
-                    " files in snapshot " + snapshot + " is damaged in the store, so they were not restored:";
-  for (const std::string& p : built.damaged_replaced) out += " " + p + " (kept as it was before the rollback);";
+  size_t n = built.damaged_replaced.size() + built.damaged_missing.size();
+  std::string out = "the content of " + std::to_string(n) + (n == 1 ? " file" : " files") + " in snapshot " +
+                    snapshot + " is damaged in the store, so " + (n == 1 ? "it was" : "they were") + " not restored:";
+  for (const std::string& p : built.damaged_replaced) out += " " + p + " (the current file was kept);";
   for (const std::string& p : built.damaged_missing) out += " " + p + " (missing: there was no current file to keep);";
   out.back() = '.';
   return out;

@@ -122,8 +122,8 @@ TEST_F(RollbackDamage, ARollbackMeetingADamagedRunFileRestoresTheRestAndNamesIt)
 
     r = run(data, {"backup"});
     EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
-    EXPECT_NE(r.err.find("is damaged in the store, so they were not restored: " + kRunFile +
-                         (keep_current ? " (kept as it was before the rollback)" : " (missing")),
+    EXPECT_NE(r.err.find("is damaged in the store, so it was not restored: " + kRunFile +
+                         (keep_current ? " (the current file was kept)" : " (missing")),
               std::string::npos)
         << r.err;
     EXPECT_NE(r.err.find("The journal marker is removed and the data directory is usable"), std::string::npos);
