@@ -71,6 +71,8 @@ struct Parsed {
   BackupOptions backup;
   RestoreOptions restore;
   SnapshotsOptions snapshots;
+  LsOptions ls;
+  FindOptions find;
   VerifyOptions verify;
   PruneOptions prune;
   std::string read_data_subset;
@@ -134,6 +136,20 @@ void add_import(CLI::App* db, Parsed& p) {
   verbosity(c, o.verbosity);
 }
 
+// ls and find: what the snapshots hold, read from the store alone.
+void add_inspect_commands(CLI::App* db, Parsed& p) {
+  CLI::App* l = command(db, "ls", "List a snapshot's entries (all, or PATH and what is under it)");
+  l->footer("Example: mephisto db ls 2026_12_05_04_23_35_mephisto_backup data/runs --long\n");
+  l->add_option("NAME", p.ls.name, "Snapshot name or unique id prefix (as restore -f takes it)")->required();
+  l->add_option("PATH", p.ls.path, "Only this entry and, for a directory, everything under it");
+  l->add_flag("-l,--long", p.ls.long_format, "Also type and mode, uid:gid, size, mtime, link targets");
+
+  CLI::App* f = command(db, "find", "Which snapshots hold a path matching a glob, newest first");
+  f->footer("Example: mephisto db find 'data/runs/**/agent_data.json'\n"
+            "* and ? do not match '/', ** does (**/ also matches nothing); [a-z] classes; whole paths\n");
+  f->add_option("PATTERN", p.find.pattern, "Glob over the paths relative to the data dir")->required();
+}
+
 void add_store_commands(CLI::App* db, Parsed& p) {
   CLI::App* b = command(db, "backup", "Snapshot the data directory into the store");
   b->add_flag("--zip", p.backup.zip, "Also write a zip in the original's backup format");
@@ -146,6 +162,7 @@ void add_store_commands(CLI::App* db, Parsed& p) {
   verbosity(r, p.restore.verbosity);
 
   command(db, "snapshots", "List backups and automatic snapshots");
+  add_inspect_commands(db, p);
 
   CLI::App* v = command(db, "verify", "Check the store (or a dump/backup zip with -f)");
   CLI::Option* rd = v->add_flag("--read-data", p.verify.read_data, "Decompress and re-hash every blob");
@@ -291,6 +308,8 @@ int dispatch(CLI::App& db, Parsed& p, Context& ctx) {
   if (name == "backup") return run_backup(ctx, p.backup);
   if (name == "restore") return run_restore(ctx, p.restore);
   if (name == "snapshots") return run_snapshots(ctx, p.snapshots);
+  if (name == "ls") return run_ls(ctx, p.ls);
+  if (name == "find") return run_find(ctx, p.find);
   if (name == "verify") return run_verify(ctx, p.verify);
   return run_prune(ctx, p.prune);
 }
@@ -346,8 +365,8 @@ int main(int argc, char** argv) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
     if (auto word = unknown_command(args, *db))
       return usage_error(args, "Unknown command '" + *word +
-                                   "'. Commands: mephisto db export | import | backup | restore | snapshots | verify "
-                                   "| prune.");
+                                   "'. Commands: mephisto db export | import | backup | restore | snapshots | ls | find "
+                                   "| verify | prune.");
     return usage_error(args, e.what());
   }
   const std::string command = db->get_subcommands().front()->get_name();

@@ -6,6 +6,7 @@
 
 #include "commands/commands.h"
 #include "commands/outcome.h"
+#include "commands/snapshot_view.h"
 #include "datadir/journal.h"
 #include "datadir/storeops.h"
 #include "base/interrupt.h"
@@ -33,6 +34,14 @@ std::optional<store::SnapshotInfo> find_in_store(Context& ctx, const std::string
   return store.find_snapshot(spec);
 }
 
+// " Did you mean ...?" for a snapshot name that is not in the store, or "".
+std::string suggestions(Context& ctx, const std::string& spec) {
+  const stdfs::path& dir = ctx.locations().store_dir;
+  if (!store::Store::exists(dir)) return "";
+  store::Store store(dir, store::Store::Mode::Read);
+  return did_you_mean(store, spec);
+}
+
 // A snapshot name or unique id prefix; else a zip (as given, or in <outputs>/backup/);
 // else NAME.zip naming a snapshot NAME.
 Source resolve_source(Context& ctx, const std::string& spec) {
@@ -48,7 +57,7 @@ Source resolve_source(Context& ctx, const std::string& spec) {
               "the store " +
               ctx.locations().store_dir.string() + ", and neither " + spec + " nor " +
               (ctx.locations().outputs_dir / "backup" / given).string() +
-              " exists. `mephisto db snapshots` lists the snapshots.",
+              " exists." + suggestions(ctx, spec) + " `mephisto db snapshots` lists the snapshots.",
               ErrorKind::NotFound);
 }
 

@@ -24,6 +24,16 @@ struct RestoreOptions {
 
 struct SnapshotsOptions {};
 
+struct LsOptions {
+  std::string name;                 // a snapshot name or id prefix, as restore -f takes it
+  std::optional<std::string> path;  // that entry and everything under it
+  bool long_format = false;         // --long
+};
+
+struct FindOptions {
+  std::string pattern;  // a glob over paths (commands/path_glob.h)
+};
+
 struct VerifyOptions {
   bool read_data = false;
   std::optional<double> read_data_subset;  // percent
