@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <functional>
 #include <memory>
 
@@ -35,15 +36,17 @@ const std::vector<BackendCase>& backends() {
          return std::unique_ptr<Backend>(std::move(b));
        }},
       // A real radosgw (tests/support/s3server.h), a fresh bucket each test: under a prefix,
-      // and at the bucket's root.
+      // and at the bucket's root. Writers spool into the cache dir: the test's own.
       {"S3",
-       [](const stdfs::path&) {
+       [](const stdfs::path& scratch) {
+         ::setenv("XDG_CACHE_HOME", (scratch / "cache").c_str(), 1);
          auto b = std::make_unique<S3Backend>("s3://" + t::fresh_bucket() + "/some/prefix", t::s3_server());
          b->create_layout();
          return std::unique_ptr<Backend>(std::move(b));
        }},
       {"S3BucketRoot",
-       [](const stdfs::path&) {
+       [](const stdfs::path& scratch) {
+         ::setenv("XDG_CACHE_HOME", (scratch / "cache").c_str(), 1);
          auto b = std::make_unique<S3Backend>("s3://" + t::fresh_bucket(), t::s3_server());
          b->create_layout();
          return std::unique_ptr<Backend>(std::move(b));
