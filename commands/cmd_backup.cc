@@ -91,7 +91,7 @@ int back_up(Context& ctx, const BackupOptions& opts, std::optional<std::string>&
     ctx.console.info("Finished successfully, saved to file: " + path.string());
     ctx.console.set("zip", path.string());
   }
-  ctx.console.set("seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  ctx.console.set("timings", {{"total", std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()}});
   return exit_code;
 }
 

@@ -247,7 +247,7 @@ int export_in(Context& ctx, const ExportOptions& opts, const DataDir& dir, Atomi
   con.set("rows", r.rows);
   con.set("files", r.files);
   con.set("bytes", r.bytes);
-  con.set("seconds", {{"rows", r.rows_seconds}, {"files", r.files_seconds}});
+  con.set("timings", {{"rows", r.rows_seconds}, {"files", r.files_seconds}, {"total", r.rows_seconds + r.files_seconds}});
   return 0;
 }
 

@@ -99,7 +99,7 @@ int report_verify(Context& ctx, const stdfs::path& dir, const store::VerifyRepor
   ctx.console.set("store", dir.string());
   ctx.console.set("packs", r.packs);
   ctx.console.set("blobs", r.blobs);
-  ctx.console.set("snapshots", r.snapshots);
+  ctx.console.set("snapshots_checked", r.snapshots);
   ctx.console.set("packs_read_data", r.packs_read_data);
   ctx.console.set("unreferenced_packs", r.unreferenced_packs);
   ctx.console.set("notes", r.notes);
@@ -183,7 +183,7 @@ int verify(Context& ctx, const VerifyOptions& opts, std::string& repaired) {
     for (const std::string& s : r.salvaged) ctx.console.warn("Salvaged: " + s);
     ctx.console.info("Rebuilt the index of " + dir.string() + " from " + std::to_string(r.packs) +
                      " packs: " + std::to_string(r.blobs) + " blobs, " + std::to_string(r.snapshots) + " snapshots.");
-    ctx.console.set("repaired", {{"packs", r.packs}, {"blobs", r.blobs}, {"snapshots", r.snapshots},
+    ctx.console.set("repaired", {{"packs", r.packs}, {"blobs", r.blobs}, {"snapshots_found", r.snapshots},
                                  {"salvaged_blobs", r.salvaged_blobs}, {"salvaged", r.salvaged}});
     repaired = "The index was rebuilt";
   }

@@ -1,6 +1,8 @@
 // docs/JSON.md: with --json every command prints exactly one object with "ok" and "command"
 // first and "exit_code" last, and on failure "error" and "kind": also for usage errors found by
-// the option parser, unknown commands and a declined prompt (the binary, end to end).
+// the option parser, unknown commands and a declined prompt (the binary, end to end). Every
+// object is also validated against docs/json-schema.json, which gives the same key the same
+// type in every command, by tools/check_json_schema (python3-jsonschema).
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -13,8 +15,30 @@ namespace {
 
 using nlohmann::ordered_json;
 
+// Every object a test saw, validated against the schema when the test ends.
+class SchemaCheck {
+ public:
+  void add(const RunResult& r) {
+    write(dir_ / (std::to_string(outputs_.size()) + ".json"), r.out);
+    outputs_.push_back(r.out);
+  }
+  ~SchemaCheck() {
+    std::vector<std::string> args = {(stdfs::path(MDB_SOURCE_DIR) / "tools" / "check_json_schema").string(),
+                                     (stdfs::path(MDB_SOURCE_DIR) / "docs" / "json-schema.json").string()};
+    for (size_t i = 0; i < outputs_.size(); ++i) args.push_back((dir_ / (std::to_string(i) + ".json")).string());
+    RunResult v = run("/usr/bin/python3", args);
+    EXPECT_EQ(v.exit_code, 0) << "docs/json-schema.json rejects an object:\n" << v.out << v.err;
+  }
+
+ private:
+  TempDir tmp_;
+  stdfs::path dir_ = tmp_.path();
+  std::vector<std::string> outputs_;
+};
+
 // The one object on stdout, checked against the envelope; a test failure when it is not one.
-ordered_json envelope(const RunResult& r, const std::string& command) {
+ordered_json envelope(SchemaCheck& schema, const RunResult& r, const std::string& command) {
+  schema.add(r);
   ordered_json j;
   try {
     j = ordered_json::parse(r.out);
@@ -37,6 +61,7 @@ ordered_json envelope(const RunResult& r, const std::string& command) {
 }
 
 TEST(JsonEnvelope, UsageErrorsOfTheParserAreOneObject) {
+  SchemaCheck schema;
   const std::vector<std::vector<std::string>> cases = {
       {"export", "--bogus"}, {"import"}, {"restore", "-f"}, {"prune", "--keep-last", "0"},
       {"export", "-tn", "a", "-ti", "b"}};
@@ -45,23 +70,26 @@ TEST(JsonEnvelope, UsageErrorsOfTheParserAreOneObject) {
     all.insert(all.end(), args.begin(), args.end());
     RunResult r = run_mephisto(all);
     EXPECT_EQ(r.exit_code, 2) << args[0] << ": " << r.err;
-    ordered_json j = envelope(r, args[0]);
+    ordered_json j = envelope(schema, r, args[0]);
     EXPECT_EQ(j["kind"], "usage") << r.out;
   }
 }
 
 TEST(JsonEnvelope, AnUnknownCommandAndNoCommandAreOneObject) {
+  SchemaCheck schema;
   RunResult r = run_mephisto({"--json", "db", "nosuch"});
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(envelope(r, "nosuch")["error"].get<std::string>().find("nosuch"), std::string::npos) << r.out;
+  EXPECT_NE(envelope(schema, r, "nosuch")["error"].get<std::string>().find("nosuch"), std::string::npos) << r.out;
   r = run_mephisto({"--json", "db"});
   EXPECT_EQ(r.exit_code, 2);
+  schema.add(r);
   ordered_json j = ordered_json::parse(r.out);
   EXPECT_TRUE(j["command"].is_null()) << r.out;
   EXPECT_EQ(j["kind"], "usage") << r.out;
 }
 
 TEST(JsonEnvelope, EveryCommandsSuccessAndFailureAndADeclinedPrompt) {
+  SchemaCheck schema;
   DataAndStore d;
   make_data_dir(d.data);
   stdfs::path out = d.tmp / "out";
@@ -73,27 +101,37 @@ TEST(JsonEnvelope, EveryCommandsSuccessAndFailureAndADeclinedPrompt) {
   };
   RunResult r = run({"backup"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  std::string name = envelope(r, "backup")["snapshot"].get<std::string>();
+  std::string name = envelope(schema, r, "backup")["snapshot"].get<std::string>();
   for (const char* cmd : {"snapshots", "verify", "prune"}) {
     r = run({cmd});
     EXPECT_EQ(r.exit_code, 0) << cmd << ": " << r.err;
-    envelope(r, cmd);
+    envelope(schema, r, cmd);
   }
   r = run({"export"}, "yes\n");
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  envelope(r, "export");
+  std::string dump = envelope(schema, r, "export")["file"].get<std::string>();
+  for (std::vector<std::string> args : std::vector<std::vector<std::string>>{
+           {"ls", name}, {"find", "**"}, {"verify", "--read-data"}, {"verify", "-f", dump}, {"backup", "--zip"}}) {
+    r = run(args);
+    EXPECT_EQ(r.exit_code, 0) << args[0] << ": " << r.err;
+    envelope(schema, r, args[0]);
+  }
+  r = run_mephisto({"--json", "--data-dir", (d.tmp / "other").string(), "--store", (d.tmp / "other-store").string(),
+                    "-y", "db", "import", "-f", dump});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  envelope(schema, r, "import");
   r = run({"restore", "-f", name}, "no\n");
   EXPECT_EQ(r.exit_code, 1) << r.err;
-  EXPECT_EQ(envelope(r, "restore")["kind"], "declined") << r.out;
+  EXPECT_EQ(envelope(schema, r, "restore")["kind"], "declined") << r.out;
   r = run({"restore", "-f", name}, "yes\n");
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  envelope(r, "restore");
+  envelope(schema, r, "restore");
   r = run({"restore", "-f", "no_such_snapshot"}, "yes\n");
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_EQ(envelope(r, "restore")["kind"], "not_found") << r.out;
+  EXPECT_EQ(envelope(schema, r, "restore")["kind"], "not_found") << r.out;
   r = run({"import", "-f", (d.tmp / "missing.zip").string()}, "yes\n");
   EXPECT_EQ(r.exit_code, 1);
-  envelope(r, "import");
+  envelope(schema, r, "import");
 }
 
 }  // namespace

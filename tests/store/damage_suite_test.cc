@@ -7,8 +7,9 @@
 //     any command gives back (then every snapshot restores exactly),
 //   - `restore` of every snapshot into a fresh data dir restores exactly or refuses naming the
 //     file, and then leaves nothing behind: wrong bytes written is always 0,
-//   - `verify --repair-index` leaves the store no worse: every snapshot restorable before is
-//     restorable after.
+//   - `verify --repair-index`, then `verify --read-data --repair` (healing from the live data
+//     dir, which it must not change), leave the store no worse: every snapshot restorable
+//     before is restorable after.
 // MDB_DAMAGE_SEED=N changes the seed, MDB_DAMAGE_CASES=N the cases per kind, MDB_DAMAGE_ONLY=I
 // runs case I alone (the failure message of a case names all three).
 #include <gtest/gtest.h>
@@ -88,6 +89,11 @@ class Case {
     RunResult r = timed(tmp_ / "none", store_, {"verify", "--repair-index"});
     EXPECT_TRUE(r.exit_code == 0 || r.exit_code == 1) << where_ << ": repair exit " << r.exit_code << r.err;
     repair_said_ = r.out + r.err;
+    // Then --repair heals what the live data dir still holds (it only reads the data dir:
+    // run_kind checks that the data dir is unchanged).
+    r = timed(f_.dirs.data, store_, {"verify", "--read-data", "--repair"});
+    EXPECT_TRUE(r.exit_code == 0 || r.exit_code == 1) << where_ << ": --repair exit " << r.exit_code << r.err;
+    repair_said_ += r.out + r.err;
     RunResult after = timed(tmp_ / "none", store_, {"verify", "--read-data"});
     EXPECT_TRUE(after.exit_code == 0 || after.exit_code == 1) << where_ << ": exit " << after.exit_code << after.err;
     repair_said_ += after.err;
@@ -152,7 +158,7 @@ class Case {
   stdfs::path store_;
   Applied applied_;
   std::string where_;
-  std::string repair_said_;  // the output of `verify --repair-index`
+  std::string repair_said_;  // the output of `verify --repair-index` and `--repair`
 };
 
 void print_row(const std::string& what, const Counts& c) {
@@ -185,6 +191,7 @@ void run_kind(FileKind kind) {
   }
   print_row(std::string(name_of(kind)) + " (seed " + std::to_string(seed) + ")", total);
   EXPECT_EQ(total.wrong_bytes, 0u);
+  EXPECT_EQ(diff(f.trees.at(f.snapshots.back()), describe(f.dirs.data)), "") << "a repair changed the data dir";
 }
 
 TEST(DamageSuite, PackData) { run_kind(FileKind::PackData); }

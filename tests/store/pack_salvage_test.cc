@@ -91,7 +91,7 @@ TEST(PackSalvage, DamagedFootersLoseNoBlob) {
   nlohmann::json rep = repair(d);
   EXPECT_EQ(rep["salvaged_blobs"], footer_blobs);
   EXPECT_EQ(rep["blobs"], footer_blobs);
-  EXPECT_EQ(rep["snapshots"], 1);
+  EXPECT_EQ(rep["snapshots_found"], 1);
   // The damaged packs stay damaged, but no blob is lost: verify exits 0 after the salvage.
   r = mdb(d.data, d.store, {"verify", "--read-data"});
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
