@@ -21,6 +21,9 @@ std::string pad(std::string s, size_t width) {
 
 int list_snapshots(Context& ctx) {
   recover_before_reading(ctx, DbCommand::Snapshots);
+  // A store found through a data dir that does not exist is a wrong --data-dir (or config), not
+  // an empty store; a store named itself is listed from anywhere.
+  if (ctx.locations().store_beside_data_dir) DataDir::open_existing(ctx.locations().data_dir);
   const stdfs::path& dir = ctx.locations().store_dir;
   ctx.console.set("store", dir.string());
   ctx.console.set("snapshots", nlohmann::ordered_json::array());

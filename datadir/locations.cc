@@ -76,6 +76,7 @@ Locations resolve_locations(const GlobalOptions& opts) {
   } else {
     loc.store_dir = store ? strip_trailing_slash(absolute(*store)) : loc.outputs_dir / "store";
   }
+  loc.store_beside_data_dir = !store && !outputs;
   return loc;
 }
 

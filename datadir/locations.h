@@ -20,6 +20,8 @@ struct Locations {
   stdfs::path data_dir;
   stdfs::path outputs_dir;
   stdfs::path store_dir;  // a directory, or an s3://BUCKET[/PREFIX] URL kept as given (docs/S3.md)
+  // Neither the store nor the outputs dir was named: the store was found through the data dir.
+  bool store_beside_data_dir = false;
 };
 
 // Option, then environment, then ~/.mephisto/config.yml, else an error that says how to

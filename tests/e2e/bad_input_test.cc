@@ -105,6 +105,20 @@ TEST(BadInput, StoreCommandsWithoutAStoreCreateNothing) {
   EXPECT_EQ(tree(root.path()), before);
 }
 
+// A data dir that does not exist is a mistake to name, not "no snapshots yet" of a store beside
+// it; a store named with --store is listed whatever the data dir.
+TEST(BadInput, SnapshotsOfAMissingDataDirIsNotFound) {
+  TempDir root;
+  RunResult r = run_mephisto({"--data-dir", (root / "nope").string(), "db", "snapshots"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_TRUE(contains(r.err, (root / "nope").string() + " does not exist")) << r.err;
+  EXPECT_FALSE(contains(r.out + r.err, "No snapshots yet")) << r.out;
+  EXPECT_FALSE(stdfs::exists(root / "outputs"));
+  r = run_mephisto({"--data-dir", (root / "nope").string(), "--store", (root / "store").string(), "db", "snapshots"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(contains(r.out, "No snapshots yet")) << r.out;
+}
+
 // store.md: a lock left by a process that died (kill -9) is taken over, not reported as held.
 TEST(BadInput, StaleLocksOfDeadProcessesAreTakenOver) {
   TempDir root;
