@@ -247,33 +247,14 @@ std::optional<double> parse_percent(const std::string& text) {
   return v;
 }
 
-// The word given where a command was expected, if it is not a known command: CLI11 only
-// says "A subcommand is required", which does not name the mistake.
-std::optional<std::string> unknown_command(const std::vector<std::string>& args, const CLI::App& db) {
-  static const std::set<std::string> kTakesValue = {"--data-dir", "--outputs-dir", "--store"};
+// The word typed where the command goes: after `db`, or in place of `db` (`after_db` false).
+// Options and the values of the global options are skipped; empty when there is no word.
+struct TypedCommand {
+  std::string word;
   bool after_db = false;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (kTakesValue.count(a)) {
-      ++i;
-      continue;
-    }
-    if (a.empty() || a[0] == '-') continue;
-    if (!after_db) {
-      if (a != "db") return a;
-      after_db = true;
-      continue;
-    }
-    for (const CLI::App* c : db.get_subcommands({})) 
-      if (c->get_name() == a) return std::nullopt;
-    return a;
-  }
-  return std::nullopt;
-}
+};
 
-// The word typed where the command goes (after `db`, or in its place), for --json's "command";
-// empty when there is none.
-std::string typed_command(const std::vector<std::string>& args) {
+TypedCommand typed_command(const std::vector<std::string>& args) {
   static const std::set<std::string> kTakesValue = {"--data-dir", "--outputs-dir", "--store"};
   bool after_db = false;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -282,10 +263,21 @@ std::string typed_command(const std::vector<std::string>& args) {
       continue;
     }
     if (args[i].empty() || args[i][0] == '-') continue;
-    if (after_db || args[i] != "db") return args[i];
+    if (after_db || args[i] != "db") return {args[i], after_db};
     after_db = true;
   }
   return {};
+}
+
+// The word given where a command was expected, if it is not a known command: CLI11 only
+// says "A subcommand is required", which does not name the mistake.
+std::optional<std::string> unknown_command(const std::vector<std::string>& args, const CLI::App& db) {
+  TypedCommand typed = typed_command(args);
+  if (typed.word.empty()) return std::nullopt;
+  if (typed.after_db)
+    for (const CLI::App* c : db.get_subcommands({}))
+      if (c->get_name() == typed.word) return std::nullopt;
+  return typed.word;
 }
 
 // A usage error found by the parser: the message on stderr and, with --json, the one object.
@@ -296,7 +288,7 @@ int usage_error(const std::vector<std::string>& args, const std::string& message
   console.set("ok", false);
   console.set("error", message);
   console.set("kind", std::string(kind_name(ErrorKind::Usage)));
-  console.finish(2, typed_command(args));
+  console.finish(2, typed_command(args).word);
   return 2;
 }
 
