@@ -7,18 +7,73 @@
 #include <unordered_map>
 
 #include "base/interrupt.h"
+#include "formats/bytes.h"
 
 namespace mdb::store {
 
 namespace {
 
-// Reads a whole pack, returns whether its checksum matches (and its bytes).
-bool read_pack(Backend& backend, const ObjectInfo& pack, std::string& bytes) {
-  bytes = backend.read(ObjectKind::Pack, pack.name, 0, pack.size);
-  if (bytes.size() < kTrailerSize + kPackMagic.size()) return false;
-  Hash128 sum = xxh128(std::string_view(bytes).substr(0, bytes.size() - 24));
-  return sum == trailer_pack_checksum(bytes) && has_pack_magic(bytes);
+constexpr size_t kReadChunk = 4u << 20;
+constexpr size_t kChecksumTail = 24;  // the pack checksum and the end magic: not covered by the checksum
+
+// A pack read front to back in chunks, so memory holds a chunk or two whatever the pack's size.
+struct PackBytes {
+  uint64_t size = 0;    // bytes actually read (fewer than listed when the pack is cut short)
+  bool intact = false;  // magic and pack checksum hold
+  std::string footer;   // the pack's last bytes as its trailer sizes the footer (decode_footer's tail)
+};
+
+// Hashes the pack's bytes but its last kChecksumTail, reads its footer, judges its checksum.
+PackBytes read_pack(Backend& backend, const ObjectInfo& pack) {
+  PackBytes out;
+  Xxh128Stream sum;
+  std::string head, pending;  // the first bytes (magic); bytes read but not yet hashed (at most the last 24)
+  while (out.size < pack.size) {
+    interrupt::check();
+    std::string chunk =
+        backend.read(ObjectKind::Pack, pack.name, out.size, std::min<uint64_t>(kReadChunk, pack.size - out.size));
+    if (chunk.empty()) break;
+    if (out.size == 0) head = chunk.substr(0, kPackMagic.size());
+    out.size += chunk.size();
+    size_t total = pending.size() + chunk.size();
+    size_t to_hash = total > kChecksumTail ? total - kChecksumTail : 0;
+    size_t from_pending = std::min(to_hash, pending.size());
+    sum.update(std::string_view(pending).substr(0, from_pending));
+    sum.update(std::string_view(chunk).substr(0, to_hash - from_pending));
+    pending = pending.substr(from_pending) + chunk.substr(to_hash - from_pending);
+  }
+  if (out.size < kTrailerSize + kPackMagic.size()) return out;
+  std::string trailer = backend.read(ObjectKind::Pack, pack.name, out.size - kTrailerSize, kTrailerSize);
+  uint64_t count = trailer.size() == kTrailerSize ? get_u32(trailer, 0) : 0;
+  uint64_t want = std::min<uint64_t>(count * kEntrySize + kTrailerSize, out.size);
+  out.footer = backend.read(ObjectKind::Pack, pack.name, out.size - want, want);
+  out.intact = sum.digest() == trailer_pack_checksum(out.footer) && has_pack_magic(head);
+  return out;
 }
+
+// The stored bytes of each entry in turn, read in windows of kReadChunk or more (one read per
+// window, not per blob: a remote store answers each read with a request).
+class BlobWindow {
+ public:
+  BlobWindow(Backend& backend, const std::string& pack, uint64_t size) : backend_(backend), pack_(pack), size_(size) {}
+  std::string_view stored(const PackEntry& e) {
+    if (e.offset < start_ || e.offset + e.stored_len > start_ + bytes_.size()) {
+      start_ = e.offset;
+      uint64_t n = std::max<uint64_t>(kReadChunk, e.stored_len);
+      bytes_ = backend_.read(ObjectKind::Pack, pack_, start_, std::min<uint64_t>(n, size_ - std::min(size_, start_)));
+    }
+    uint64_t at = e.offset - start_;
+    if (at + e.stored_len > bytes_.size()) return std::string_view(bytes_).substr(std::min<uint64_t>(at, bytes_.size()));
+    return std::string_view(bytes_).substr(at, e.stored_len);
+  }
+
+ private:
+  Backend& backend_;
+  const std::string& pack_;
+  uint64_t size_;
+  uint64_t start_ = 0;
+  std::string bytes_;
+};
 
 class Verifier {
  public:
@@ -51,37 +106,39 @@ class Verifier {
     uint64_t total = 0;
     for (const ObjectInfo& p : packs) total += p.size;
     if (rep_.wants_progress()) rep_.phase("Checking packs", total, true);
-    std::string bytes;
     for (const ObjectInfo& pack : packs) {
       const std::string& name = pack.name;
       interrupt::check();
       on_disk_.insert(name);
       ++report_.packs;
-      bool intact = read_pack(store_.backend(), pack, bytes);
-      store_.backend().forget(ObjectKind::Pack, name);  // read once: no handle kept for it
-      rep_.advance(bytes.size());
+      PackBytes read = read_pack(store_.backend(), pack);
+      rep_.advance(read.size);
       std::vector<PackEntry> entries;
       try {
-        entries = decode_footer(bytes, bytes.size(), name);
+        entries = decode_footer(read.footer, read.size, name);
       } catch (const CorruptError& e) {
-        damaged_footers_[name] = e.what() + salvageable(name, bytes);
+        damaged_footers_[name] = e.what() + salvageable(name);
         damaged_packs_.insert(name);
+        store_.backend().forget(ObjectKind::Pack, name);
         continue;
       }
       footers_[name] = entries.size();
+      bool intact = read.intact;
       bool read_data = !intact || selected_for_read_data();
       if (read_data) ++report_.packs_read_data;
       size_t bad = 0;
+      BlobWindow window(store_.backend(), name, read.size);
       for (const PackEntry& e : entries) {
         if (!read_data) continue;
         interrupt::check();
         try {
-          decode_blob(std::string_view(bytes).substr(e.offset, e.stored_len), e, "pack " + name);
+          decode_blob(window.stored(e), e, "pack " + name);
         } catch (const CorruptError& err) {
           bad_copies_[{name, e.offset}] = err.what();
           ++bad;
         }
       }
+      store_.backend().forget(ObjectKind::Pack, name);  // read once: no handle kept for it
       if (!intact) {
         damaged_packs_.insert(name);
         mismatched_.emplace_back(name, bad);  // judged once the index says which copies it uses
@@ -92,8 +149,10 @@ class Verifier {
 
   // What scanning the records of `pack` (its footer damaged) can save, said as the end of its
   // problem; remembers the blobs it finds intact, which the index may then point at.
-  std::string salvageable(const std::string& pack, std::string_view bytes) {
-    if (bytes.substr(0, kPackMagic.size()) != kPackMagic)
+  // Reads the whole pack: only damaged footers come here.
+  std::string salvageable(const std::string& pack) {
+    std::string bytes = store_.backend().read_all(ObjectKind::Pack, pack);
+    if (std::string_view(bytes).substr(0, kPackMagic.size()) != kPackMagic)
       return "; its blobs cannot be salvaged (a version 1 pack has no record headers)";
     Salvage s = salvage_pack(bytes, "pack " + pack);
     for (const PackEntry& e : s.blobs) salvageable_.emplace(pack, e.offset);
