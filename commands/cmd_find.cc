@@ -20,21 +20,22 @@ std::string pad_left(std::string s, size_t width) {
   return s;
 }
 
-// The entries of one snapshot whose path matches, printed under its name.
-nlohmann::ordered_json matches_in(Context& ctx, store::Store& store, const store::SnapshotInfo& snap,
-                                  const std::string& pattern) {
-  nlohmann::ordered_json entries = nlohmann::ordered_json::array();
+// The entries of one snapshot whose path matches, printed under its name; how many. Only --json
+// collects them (its one object holds them all): printed lines leave nothing per entry in memory.
+uint64_t matches_in(Context& ctx, store::Store& store, const store::SnapshotInfo& snap, const std::string& pattern,
+                    nlohmann::ordered_json& entries) {
+  uint64_t count = 0;
   store::ManifestReader reader(store, snap.record);
   store::Entry e;
   while (reader.next(e)) {
     if (!glob_match(pattern, e.path)) continue;
-    if (entries.empty())
+    if (count++ == 0)
       ctx.console.info(snap.name + "  (" + store::local_time_text(snap.record.time_ns / 1'000'000'000) + ")");
     ctx.console.info("  " + pad_left(std::to_string(e.size), 12) + "  " + store::local_time_text(e.mtime.tv_sec) +
                      "  " + display_path(e));
-    entries.push_back(entry_json(e));
+    if (ctx.console.json()) entries.push_back(entry_json(e));
   }
-  return entries;
+  return count;
 }
 
 int find(Context& ctx, const FindOptions& opts) {
@@ -48,8 +49,8 @@ int find(Context& ctx, const FindOptions& opts) {
   std::reverse(snaps.begin(), snaps.end());  // newest first
   nlohmann::ordered_json found = nlohmann::ordered_json::array();
   for (const store::SnapshotInfo& snap : snaps) {
-    nlohmann::ordered_json entries = matches_in(ctx, store, snap, opts.pattern);
-    if (entries.empty()) continue;
+    nlohmann::ordered_json entries = nlohmann::ordered_json::array();
+    if (matches_in(ctx, store, snap, opts.pattern, entries) == 0) continue;
     found.push_back({{"name", snap.name},
                      {"id", snap.id.hex()},
                      {"time", store::local_time_text(snap.record.time_ns / 1'000'000'000)},
