@@ -8,99 +8,15 @@ Timing comes from /usr/bin/time of the child process; preparation is never timed
 """
 import argparse
 import os
-import platform
 import shutil
-import statistics
-import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-MEPHISTO = ROOT / "build" / "cli" / "mephisto"
-SAMPLE = ROOT / "build" / "tools" / "mephisto-sample"
+import bench_common
+import bench_report
+from bench_common import (OPS, SAMPLE, SIZES, count_files, du_mb, fresh, instructions, ours, sh,
+                          timed)
 
-# mephisto-sample flags per dataset size (see `mephisto-sample --help`).
-SIZES = {
-    "XS": ["--task-runs", "20", "--units-per-run", "30"],
-    "S": ["--task-runs", "60", "--units-per-run", "110"],
-    "M": ["--task-runs", "200", "--units-per-run", "330", "--media-fraction", "0.02"],
-}
-
-OPS = ["backup-initial", "backup-incremental", "backup-nochange", "restore-full", "restore-one-run",
-       "export-full", "export-one-task", "import-empty", "import-conflicts"]
-
-PASSWORD_ENV = {"RESTIC_PASSWORD": "bench", "BORG_PASSPHRASE": "", "BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK": "yes",
-                "BORG_RELOCATED_REPO_ACCESS_IS_OK": "yes"}
-
-
-def sh(cmd, cwd=None, env=None, check=True, quiet=True):
-    full_env = dict(os.environ, **PASSWORD_ENV, **(env or {}))
-    out = subprocess.run(cmd, cwd=cwd, env=full_env, stdout=subprocess.PIPE if quiet else None,
-                         stderr=subprocess.PIPE if quiet else None, text=True)
-    if check and out.returncode != 0:
-        raise RuntimeError(f"command failed ({out.returncode}): {' '.join(map(str, cmd))}\n{out.stdout}\n{out.stderr}")
-    return out
-
-
-def timed(cmd, cwd=None, env=None):
-    """Runs cmd under /usr/bin/time; returns (wall s, cpu s, peak rss MB)."""
-    with tempfile.NamedTemporaryFile("r", suffix=".time") as tf:
-        sh(["/usr/bin/time", "-f", "%e %U %S %M", "-o", tf.name] + [str(c) for c in cmd], cwd=cwd, env=env)
-        wall, user, system, rss_kb = tf.read().split()[-4:]
-    return float(wall), float(user) + float(system), int(rss_kb) / 1024.0
-
-
-def instructions(cmd, cwd=None, env=None):
-    """Runs cmd under callgrind; returns the instructions it executed in user space. Unlike time,
-    the count hardly depends on what else the machine is doing, so two builds compare on a busy
-    machine too (the kernel's share of the work is not counted)."""
-    out = sh(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"] + [str(c) for c in cmd],
-             cwd=cwd, env=env)
-    for line in out.stderr.splitlines():
-        if "Collected :" in line:
-            return int(line.split(":")[-1].strip())
-    raise RuntimeError(f"callgrind printed no count for {' '.join(map(str, cmd))}\n{out.stderr}")
-
-
-def du_mb(path):
-    path = Path(path)
-    if not path.exists():
-        return 0.0
-    if path.is_file():
-        return path.stat().st_size / 2**20
-    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and not f.is_symlink()) / 2**20
-
-
-def count_files(path):
-    return sum(1 for f in Path(path).rglob("*") if f.is_file())
-
-
-def compare(ours_wall, wall):
-    """Our ratio to a peer; /usr/bin/time reports 0.00 s below its 10 ms resolution."""
-    if ours_wall <= 0 or wall <= 0:
-        return "too fast to compare (under 10 ms)"
-    if wall >= ours_wall:
-        return f"ours {wall / ours_wall:.1f}x faster"
-    return f"ours {ours_wall / wall:.1f}x slower"
-
-
-def fresh(path):
-    path = Path(path)
-    if path.exists():
-        shutil.rmtree(path)
-    path.mkdir(parents=True)
-    return path
-
-
-def ours(*args, data, store=None, outputs=None):
-    cmd = [MEPHISTO, "--data-dir", data, "-y"]
-    if store:
-        cmd += ["--store", store]
-    if outputs:
-        cmd += ["--outputs-dir", outputs]
-    return cmd + ["db"] + list(args)
 
 
 class Bench:
@@ -396,76 +312,9 @@ class Bench:
     def op_import_conflicts(self):
         self.measure("import-conflicts", self.import_tools(conflicts=True))
 
-    # ---- report --------------------------------------------------------------------------
-    def instruction_report(self):
-        lines = [f"Dataset {self.args.size}: {self.data_files} files, {self.data_mb:.1f} MB "
-                 f"(mephisto-sample {' '.join(SIZES[self.args.size])}); user-space instructions counted by "
-                 f"callgrind, medians of {self.args.runs} run(s).", "",
-                 "| operation | tool | instructions (M) | ours vs this |", "|---|---|---:|---|"]
-        for op in OPS:
-            tools = [t for (o, t) in self.results if o == op]
-            med = {t: statistics.median(r[0] for r in self.results[(op, t)]) for t in tools}
-            for t in tools:
-                ratio = "" if t == "ours" or "ours" not in med else f"ours / this = {med['ours'] / med[t]:.3f}"
-                lines.append(f"| {op} | {t} | {med[t] / 1e6:.1f} | {ratio} |")
-        return "\n".join(lines + ["", self.machine()])
-
+    # ---- report (tools/bench_report.py) ------------------------------------------------
     def report(self):
-        if self.args.instructions:
-            return self.instruction_report()
-        lines = []
-        lines.append(f"Dataset {self.args.size}: {self.data_files} files, {self.data_mb:.1f} MB "
-                     f"(mephisto-sample {' '.join(SIZES[self.args.size])}); medians of {self.args.runs} run(s).")
-        lines.append("")
-        lines.append("| operation | tool | wall s | CPU s | peak RSS MB | repo/output MB | MB/s | files/s | ours vs this |")
-        lines.append("|---|---|---:|---:|---:|---:|---:|---:|---|")
-        for op in OPS:
-            tools = [t for (o, t) in self.results if o == op]
-            if not tools:
-                continue
-            med = {t: self.medians(op, t) for t in tools}
-            ours_wall = med["ours"][0] if "ours" in med else None
-            for t in tools:
-                wall, cpu, rss, size = med[t]
-                mbps = self.data_mb / wall if wall > 0 else float("inf")
-                fps = self.data_files / wall if wall > 0 else float("inf")
-                ratio = "" if t == "ours" or ours_wall is None else compare(ours_wall, wall)
-                lines.append(f"| {op} | {t} | {wall:.2f} | {cpu:.2f} | {rss:.0f} | {size:.1f} | {mbps:.0f} | "
-                             f"{fps:.0f} | {ratio} |")
-        lines.append("")
-        lines.append("MB/s and files/s are the dataset's size and file count divided by wall time "
-                     "(for one-run/one-task operations they only compare tools with each other).")
-        lines.append("")
-        lines.append(self.machine())
-        return "\n".join(lines)
-
-    def medians(self, op, tool):
-        rows = self.results[(op, tool)]
-        return (statistics.median(r[0] for r in rows), statistics.median(r[1] for r in rows),
-                max(r[2] for r in rows), statistics.median(r[3] for r in rows))
-
-    @staticmethod
-    def zip_version():
-        out = subprocess.run(["zip", "-v"], capture_output=True, text=True).stdout.splitlines()
-        line = next((l for l in out if l.startswith("This is Zip")), "zip ?")
-        return line.split(" by ")[0].replace("This is ", "").rstrip(",")
-
-    def machine(self):
-        def first_line(cmd):
-            try:
-                return subprocess.run(cmd, capture_output=True, text=True).stdout.splitlines()[0]
-            except Exception:
-                return "?"
-        cpu = "?"
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-        mem = Path("/proc/meminfo").read_text().splitlines()[0].split()[1]
-        return (f"Machine: {os.cpu_count()} cores ({cpu}), {int(mem) // 1024 // 1024} GiB RAM, "
-                f"{platform.system()} {platform.release()}. Versions: {first_line(['restic', 'version'])}; "
-                f"{first_line(['borg', '--version'])}; {self.zip_version()}; "
-                f"{first_line(['g++', '--version'])}.")
+        return bench_report.report(self)
 
     def run(self):
         self.work.mkdir(parents=True, exist_ok=True)
@@ -485,7 +334,8 @@ class Bench:
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--size", default="S", choices=sorted(SIZES))
+    p.add_argument("--size", default="S", help="dataset size: " + ", ".join(SIZES) + " (--memory: several, "
+                   "comma-separated)")
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--only", help="comma-separated operations: " + ", ".join(OPS))
     p.add_argument("--out", help="also write the markdown table to this file")
@@ -497,10 +347,17 @@ def main():
     p.add_argument("--tools", help="comma-separated tools to run (default all), e.g. ours,baseline")
     p.add_argument("--instructions", action="store_true",
                    help="count user-space instructions with callgrind instead of timing (compares builds on a busy machine)")
+    p.add_argument("--memory", action="store_true", help="peak RSS of every command of ours at each size, one run, "
+                   "no timing (tools/bench_memory.py)")
+    p.add_argument("--data", help="with --memory: measure this data dir (it gets one simulated day of work)")
     args = p.parse_args()
     if args.ours:
-        global MEPHISTO
-        MEPHISTO = Path(args.ours).resolve()
+        bench_common.MEPHISTO = Path(args.ours).resolve()
+    if args.memory:
+        import bench_memory
+        return bench_memory.run(args)
+    if args.size not in SIZES:
+        sys.exit(f"unknown size {args.size!r}; known: {', '.join(SIZES)}")
     Bench(args).run()
 
 
