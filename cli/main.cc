@@ -73,6 +73,8 @@ struct Parsed {
   SnapshotsOptions snapshots;
   LsOptions ls;
   FindOptions find;
+  DiffOptions diff;
+  StatsOptions stats;
   VerifyOptions verify;
   PruneOptions prune;
   std::string read_data_subset;
@@ -148,6 +150,17 @@ void add_inspect_commands(CLI::App* db, Parsed& p) {
   f->footer("Example: mephisto db find 'data/runs/**/agent_data.json'\n"
             "* and ? do not match '/', ** does (**/ also matches nothing); [a-z] classes; whole paths\n");
   f->add_option("PATTERN", p.find.pattern, "Glob over the paths relative to the data dir")->required();
+
+  CLI::App* d = command(db, "diff", "What changed from A to B: files, and rows of the databases by table and task run");
+  d->footer("Example: mephisto db diff 2026_12_05_04_23_35_mephisto_backup now\n"
+            "A and B: a snapshot name or unique id prefix, a backup or dump zip, or `now` (the data dir). "
+            "Exits 0 with or without differences.\n");
+  d->add_option("A", p.diff.a, "The older side: snapshot, zip, or now")->required();
+  d->add_option("B", p.diff.b, "The newer side: snapshot, zip, or now")->required();
+
+  CLI::App* s = command(db, "stats", "Store size, deduplication and compression, and what each snapshot alone holds");
+  s->footer("Example: mephisto db stats 2026_12_05_04_23_35_mephisto_backup\n");
+  s->add_option("NAME", p.stats.name, "Only this snapshot (name or unique id prefix)");
 }
 
 void add_store_commands(CLI::App* db, Parsed& p) {
@@ -302,6 +315,8 @@ int dispatch(CLI::App& db, Parsed& p, Context& ctx) {
   if (name == "snapshots") return run_snapshots(ctx, p.snapshots);
   if (name == "ls") return run_ls(ctx, p.ls);
   if (name == "find") return run_find(ctx, p.find);
+  if (name == "diff") return run_diff(ctx, p.diff);
+  if (name == "stats") return run_stats(ctx, p.stats);
   if (name == "verify") return run_verify(ctx, p.verify);
   return run_prune(ctx, p.prune);
 }
@@ -358,7 +373,7 @@ int main(int argc, char** argv) {
     if (auto word = unknown_command(args, *db))
       return usage_error(args, "Unknown command '" + *word +
                                    "'. Commands: mephisto db export | import | backup | restore | snapshots | ls | find "
-                                   "| verify | prune.");
+                                   "| diff | stats | verify | prune.");
     return usage_error(args, e.what());
   }
   const std::string command = db->get_subcommands().front()->get_name();

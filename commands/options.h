@@ -34,6 +34,14 @@ struct FindOptions {
   std::string pattern;  // a glob over paths (commands/path_glob.h)
 };
 
+struct DiffOptions {
+  std::string a, b;  // each a snapshot name or id prefix, a zip, or "now"
+};
+
+struct StatsOptions {
+  std::optional<std::string> name;  // only this snapshot
+};
+
 struct VerifyOptions {
   bool read_data = false;
   std::optional<double> read_data_subset;  // percent

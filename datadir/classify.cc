@@ -41,6 +41,8 @@ const DbPolicy kPolicies[] = {
     {DbCommand::Snapshots,    "snapshots",    A::None,  V::Proceed, V::Warn,    V::Proceed, V::Warn,    kKeepGoodCopy},
     {DbCommand::Verify,       "verify",       A::None,  V::Proceed, V::Warn,    V::Proceed, V::Warn,    kKeepGoodCopy},
     {DbCommand::Prune,        "prune",        A::None,  V::Proceed, V::Warn,    V::Proceed, V::Warn,    kKeepGoodCopy},
+    {DbCommand::Diff,         "diff",         A::Read,  V::Refuse,  V::Warn,    V::Refuse,  V::Warn,
+     "diff compares that file by its bytes, not by its rows."},
 };
 
 struct CloseDb {

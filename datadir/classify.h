@@ -39,7 +39,7 @@ DbHealth classify(const std::filesystem::path& path, DbId id, DbAccess access);
 
 inline constexpr int kBusyWaitMs = 2000;
 
-enum class DbCommand : uint8_t { Export, ExportDelete, Import, Backup, Restore, Snapshots, Verify, Prune };
+enum class DbCommand : uint8_t { Export, ExportDelete, Import, Backup, Restore, Snapshots, Verify, Prune, Diff };
 enum class Verdict : uint8_t { Proceed, Warn, Refuse };
 
 // One command's row of the policy table.

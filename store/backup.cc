@@ -81,17 +81,22 @@ std::set<std::string> sidecar_paths(const std::vector<std::string>& databases) {
 
 class BackupRun {
  public:
-  BackupRun(Store& store, const BackupRequest& req, Reporter& rep)
+  BackupRun(Store* store, const BackupRequest& req, Reporter& rep)
       : store_(store),
+        dry_(static_cast<bool>(req.on_entry)),
         req_(req),
         rep_(rep),
-        manifest_([this](std::string part) { return store_.add(BlobType::Tree, part); }),
+        manifest_([this](std::string part) { return store_->add(BlobType::Tree, part); }),
         databases_(req.databases.begin(), req.databases.end()),
         sidecars_(sidecar_paths(req.databases)),
         key_prefix_(req.root.string() + std::string(1, '\0')) {}
 
+  void scan() {
+    walk(fs::File::open_dir(req_.root), "");
+  }
+
   BackupResult run() {
-    WriteStats before = store_.stats();
+    WriteStats before = store_->stats();
     rec_.name = req_.name;
     rec_.time_ns = now_ns();
     rec_.host = host_name();
@@ -106,11 +111,11 @@ class BackupRun {
     rep_.end_phase();
     rec_.manifest = manifest_.finish();
     rec_.entries = manifest_.count();
-    rec_.new_bytes = store_.stats().bytes_new - before.bytes_new;
-    rec_.stored_bytes = store_.stats().bytes_stored - before.bytes_stored;
+    rec_.new_bytes = store_->stats().bytes_new - before.bytes_new;
+    rec_.stored_bytes = store_->stats().bytes_stored - before.bytes_stored;
     BackupResult result;
     result.snapshot.name = rec_.name;
-    result.snapshot.id = store_.commit_snapshot(rec_);
+    result.snapshot.id = store_->commit_snapshot(rec_);
     result.snapshot.record = rec_;
     result.files_read = files_read_;
     result.changed_while_read = changed_;
@@ -118,13 +123,20 @@ class BackupRun {
     result.blobs_restored = blobs_restored_;
     result.bytes_new = data_new_bytes_;
     result.bytes_deduplicated = rec_.bytes - std::min(rec_.bytes, data_new_bytes_);
-    result.bytes_stored = store_.stats().bytes_stored - before.bytes_stored;
+    result.bytes_stored = store_->stats().bytes_stored - before.bytes_stored;
     return result;
   }
 
  private:
   bool excluded(const std::string& rel) const {
     return std::find(req_.exclude.begin(), req_.exclude.end(), rel) != req_.exclude.end();
+  }
+
+  void emit(Entry&& e) {
+    if (dry_)
+      req_.on_entry(std::move(e));
+    else
+      manifest_.add(std::move(e));
   }
 
   // Only feeds the progress bar: a stat-only pre-walk.
@@ -163,24 +175,24 @@ class BackupRun {
       e.owner = Owner{st.st_uid, st.st_gid};
       if (S_ISDIR(st.st_mode)) {
         e.kind = EntryKind::Directory;
-        manifest_.add(std::move(e));
+        emit(std::move(e));
         ++rec_.dirs;
         walk(fs::File::open_dir_at(dir, name, where / name), rel);
       } else if (S_ISLNK(st.st_mode)) {
         e.kind = EntryKind::Symlink;
         e.target = read_link(dirfd, name, where / name, st);
-        manifest_.add(std::move(e));
+        emit(std::move(e));
       } else if (S_ISREG(st.st_mode)) {
         regular_file(dirfd, name, st, e);
         ++rec_.files;
         rep_.advance(static_cast<uint64_t>(st.st_size));
-        manifest_.add(std::move(e));
+        emit(std::move(e));
       } else if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
         e.kind = S_ISFIFO(st.st_mode) ? EntryKind::Fifo : S_ISCHR(st.st_mode) ? EntryKind::CharDevice
                                                                                 : EntryKind::BlockDevice;
         e.device_major = major(st.st_rdev);
         e.device_minor = minor(st.st_rdev);
-        manifest_.add(std::move(e));
+        emit(std::move(e));
       } else {
         warn("Skipped " + (where / name).string() + ": a socket (as tar does, sockets are not backed up).");
       }
@@ -226,14 +238,19 @@ class BackupRun {
     Hash128 h = xxh128(key_prefix_ + e.path);  // a fixed-size key keeps the index small
     std::string key = h.bytes();
     bool is_db = databases_.count(e.path) > 0;
-    if (!is_db || !has_sidecar(req_.root / e.path)) {
-      auto cached = store_.cached_file(key);
+    if (store_ && (!is_db || !has_sidecar(req_.root / e.path))) {
+      auto cached = store_->cached_file(key);
       if (cached && same_file(*cached, st) && (!checked(is_db) || all_intact(cached->chunks))) {
         e.chunks = std::move(cached->chunks);
         e.size = is_db ? chunk_bytes(e.chunks) : static_cast<uint64_t>(st.st_size);
         e.database = is_db;
         return;
       }
+    }
+    if (dry_ && is_db) {
+      e.database = true;
+      e.size = static_cast<uint64_t>(st.st_size);
+      return;
     }
     int64_t read_at = now_ns();
     ++files_read_;
@@ -243,7 +260,7 @@ class BackupRun {
     } else if (!read_stable(dirfd, name, now, e)) {
       return;  // kept changing: read again next time
     }
-    if (ns(now.st_ctim) < read_at - kRacyWindowNs) store_.queue_filecache(key, cache_record(now, e.chunks));
+    if (!dry_ && ns(now.st_ctim) < read_at - kRacyWindowNs) store_->queue_filecache(key, cache_record(now, e.chunks));
   }
 
   // Reads a regular file until one read finds it the same (size, mtime, ctime, inode) after
@@ -291,22 +308,26 @@ class BackupRun {
 
   bool all_intact(const std::vector<BlobId>& chunks) {
     for (const BlobId& c : chunks)
-      if (!store_.intact(c)) return false;
+      if (!store_->intact(c)) return false;
     return true;
   }
 
   uint64_t chunk_bytes(const std::vector<BlobId>& chunks) {
     uint64_t total = 0;
     for (const BlobId& c : chunks)
-      if (auto loc = store_.locate(c)) total += loc->entry.raw_len;
+      if (auto loc = store_->locate(c)) total += loc->entry.raw_len;
     return total;
   }
 
   void add_chunk(std::string_view data, Entry& e) {
+    if (dry_) {
+      e.chunks.push_back(sha256(data));
+      return;
+    }
     bool is_new = false;
-    BlobId id = store_.add(BlobType::Data, data, &is_new);
-    if (!is_new && checked(e.database) && !store_.intact(id)) {
-      store_.add(BlobType::Data, data, nullptr, true);  // once indexed, the id names this copy
+    BlobId id = store_->add(BlobType::Data, data, &is_new);
+    if (!is_new && checked(e.database) && !store_->intact(id)) {
+      store_->add(BlobType::Data, data, nullptr, true);  // once indexed, the id names this copy
       ++blobs_restored_;
       is_new = true;
       warn("The store's copy of a blob of " + (req_.root / e.path).string() +
@@ -333,7 +354,7 @@ class BackupRun {
       read_fixed_chunks(req_.root / e.path, e);
       return true;
     }
-    fs::OwnedTempDir tmp(store_.tmp_dir(), "db-");
+    fs::OwnedTempDir tmp(store_->tmp_dir(), "db-");
     stdfs::path copy = tmp.path() / "copy";
     try {
       copy_database(req_.root / e.path, copy);
@@ -356,7 +377,8 @@ class BackupRun {
     });
   }
 
-  Store& store_;
+  Store* store_;  // null only in a scan without a store
+  bool dry_;      // a scan: nothing is stored
   const BackupRequest& req_;
   Reporter& rep_;
   ManifestWriter manifest_;
@@ -421,7 +443,9 @@ void copy_database(const stdfs::path& src, const stdfs::path& dest) {
 }
 
 BackupResult backup(Store& store, const BackupRequest& req, Reporter& reporter) {
-  return BackupRun(store, req, reporter).run();
+  return BackupRun(&store, req, reporter).run();
 }
+
+void scan(Store* store, const BackupRequest& req, Reporter& reporter) { BackupRun(store, req, reporter).scan(); }
 
 }  // namespace mdb::store

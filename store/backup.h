@@ -31,6 +31,8 @@ struct BackupRequest {
   // database is read back (decompressed and re-hashed) first, and one found damaged is
   // stored anew from the database (a file cache entry naming it is not used).
   bool check_reused_databases = false;
+  // Set for scan(): where each entry goes instead of a manifest.
+  std::function<void(Entry&&)> on_entry;
 };
 
 struct BackupResult {
@@ -50,6 +52,12 @@ struct BackupResult {
 constexpr int kReadAttempts = 3;
 
 BackupResult backup(Store& store, const BackupRequest& req, Reporter& reporter);
+
+// The same walk, writing nothing (diff's `now`): every entry goes to `req.on_entry` in path
+// order with its chunk ids computed (SHA-256) but not stored, taken from the file cache of
+// `store` (may be null) when it matches. A database the file cache does not vouch for comes
+// with `database` set and no chunks (its copy would cost a second read: diff compares its rows).
+void scan(Store* store, const BackupRequest& req, Reporter& reporter);
 
 // The source of copy_database is not a usable SQLite database.
 class NotADatabase : public Error {

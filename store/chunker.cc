@@ -55,6 +55,10 @@ size_t cdc_cut(const uint8_t* data, size_t n) {
 // Bytes [start, start + have) of the buffer are read and not yet handed on; the buffer is
 // refilled (after moving those to the front) whenever less than a maximal chunk is left.
 void for_each_chunk(fs::File& f, std::string& buffer, const std::function<void(std::string_view)>& fn) {
+  for_each_chunk([&f](char* buf, size_t n) { return f.read(buf, n); }, buffer, fn);
+}
+
+void for_each_chunk(const ReadFn& read, std::string& buffer, const std::function<void(std::string_view)>& fn) {
   buffer.resize(kCdcMax + (1u << 20));  // a maximal chunk of lookahead, refilled per MiB
   size_t start = 0, have = 0;
   bool eof = false, first = true;
@@ -63,7 +67,7 @@ void for_each_chunk(fs::File& f, std::string& buffer, const std::function<void(s
     if (!eof && have < kCdcMax) {
       std::memmove(buffer.data(), buffer.data() + start, have);
       start = 0;
-      size_t n = f.read(buffer.data() + have, buffer.size() - have);
+      size_t n = read(buffer.data() + have, buffer.size() - have);
       eof = n < buffer.size() - have;
       have += n;
     }

@@ -35,6 +35,10 @@ size_t cdc_cut(const uint8_t* data, size_t n);
 // order. `buffer` is reused between calls (at most kCdcMax + 1 MiB). Backup and the healing of
 // damaged blobs (store/heal.h) both cut through here, so they find the same blob ids.
 void for_each_chunk(fs::File& f, std::string& buffer, const std::function<void(std::string_view)>& fn);
+// The same over any reader: `read(buf, n)` fills up to n bytes, fewer only at the end (diff cuts
+// zip members through here, so they get the ids backup gives the same bytes).
+using ReadFn = std::function<size_t(char* buf, size_t n)>;
+void for_each_chunk(const ReadFn& read, std::string& buffer, const std::function<void(std::string_view)>& fn);
 // The same for a database (or its copy): kDatabaseChunk pieces.
 void for_each_fixed_chunk(fs::File& f, std::string& buffer, const std::function<void(std::string_view)>& fn);
 
