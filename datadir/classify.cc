@@ -42,7 +42,7 @@ const DbPolicy kPolicies[] = {
     {DbCommand::Verify,       "verify",       A::None,  V::Proceed, V::Warn,    V::Proceed, V::Warn,    kKeepGoodCopy},
     {DbCommand::Prune,        "prune",        A::None,  V::Proceed, V::Warn,    V::Proceed, V::Warn,    kKeepGoodCopy},
     {DbCommand::Diff,         "diff",         A::Read,  V::Refuse,  V::Warn,    V::Refuse,  V::Warn,
-     "diff compares that file by its bytes, not by its rows."},
+     "diff lists that file as changed without comparing its rows."},
 };
 
 struct CloseDb {
