@@ -69,23 +69,21 @@ class Differ {
     return false;
   }
 
+  // One side pushes its entries (a walk of `now` streams them), the other is pulled along.
   void merge_files() {
-    Entry x, y;
-    bool hx = a_.next(x), hy = b_.next(y);
-    while (hx || hy) {
-      int c = !hx ? 1 : !hy ? -1 : x.path == y.path ? 0 : store::path_less(x.path, y.path) ? -1 : 1;
-      if (c < 0) {
-        one_side(x, '-');
-        hx = a_.next(x);
-      } else if (c > 0) {
-        one_side(y, '+');
-        hy = b_.next(y);
-      } else {
-        both(x, y);
-        hx = a_.next(x);
-        hy = b_.next(y);
-      }
-    }
+    bool push_a = a_.streams() && !b_.streams();
+    DiffSide& pusher = push_a ? a_ : b_;
+    DiffSide& puller = push_a ? b_ : a_;
+    char pushed_only = push_a ? '-' : '+', pulled_only = push_a ? '+' : '-';
+    Entry x;
+    bool hx = puller.next(x);
+    pusher.for_each([&](Entry&& y) {
+      for (; hx && store::path_less(x.path, y.path); hx = puller.next(x)) one_side(x, pulled_only);
+      if (!hx || x.path != y.path) return one_side(y, pushed_only);
+      push_a ? both(y, x) : both(x, y);
+      hx = puller.next(x);
+    });
+    for (; hx; hx = puller.next(x)) one_side(x, pulled_only);
   }
 
   void one_side(Entry& e, char mark) {

@@ -68,17 +68,25 @@ class SnapshotSide : public DiffSide {
 // symlink is followed, and the file cache saves reading files a backup has read.
 class NowSide : public ListedSide {
  public:
-  NowSide(Context& ctx, store::Store* store) : dir_(prepare_data_dir(ctx, DbCommand::Diff)) {
+  NowSide(Context& ctx, store::Store* store)
+      : console_(ctx.console), store_(store), dir_(prepare_data_dir(ctx, DbCommand::Diff)) {}
+  const char* kind() const override { return "now"; }
+  std::string name() const override { return "now"; }
+  bool streams() const override { return true; }
+  void for_each(const std::function<void(Entry&&)>& fn) override {
     store::BackupRequest req;
     req.root = dir_.root();
     req.databases = database_paths();
     req.exclude = {kMetaDirName};
-    req.on_entry = [this](Entry&& e) { entries_.push_back(std::move(e)); };
-    ConsoleReporter reporter(ctx.console);
-    store::scan(store, req, reporter);
+    req.on_entry = fn;
+    ConsoleReporter reporter(console_);
+    store::scan(store_, req, reporter);
   }
-  const char* kind() const override { return "now"; }
-  std::string name() const override { return "now"; }
+  bool next(Entry& e) override {  // only when both sides are `now`
+    if (!listed_) for_each([this](Entry&& x) { entries_.push_back(std::move(x)); });
+    listed_ = true;
+    return ListedSide::next(e);
+  }
   std::optional<DbTables> tables(DbId db, const Entry* entry, const stdfs::path& scratch) override {
     if (!entry) return std::nullopt;
     stdfs::path path = scratch_file(scratch, db);
@@ -87,7 +95,10 @@ class NowSide : public ListedSide {
   }
 
  private:
+  Console& console_;
+  store::Store* store_;
   DataDir dir_;
+  bool listed_ = false;
 };
 
 // The content ids of a zip member, cut as backup cuts a file.

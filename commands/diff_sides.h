@@ -3,6 +3,7 @@
 // (`now`), a backup zip or a dump zip. Each gives its entries in manifest path order with
 // their content ids where it knows them, and each database's tables.
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -24,6 +25,13 @@ class DiffSide {
   // The next entry in path order; false at the end. A file's chunks may be empty when only
   // its content() tells them.
   virtual bool next(store::Entry& e) = 0;
+  // Every entry in path order, to `fn` (a side that walks a tree streams them this way, with
+  // nothing kept in memory; the others pull next()).
+  virtual void for_each(const std::function<void(store::Entry&&)>& fn) {
+    for (store::Entry e; next(e);) fn(std::move(e));
+  }
+  // Whether for_each() is what it does best (next() would hold every entry in memory).
+  virtual bool streams() const { return false; }
   // The content ids of the file entry `e` (what backup would cut it into).
   virtual std::vector<store::BlobId> content(const store::Entry& e) { return e.chunks; }
   // Whether the files are only a part of the data dir (a dump holds data/runs/ only).
