@@ -187,6 +187,32 @@ class Bench:
     def op_backup_incremental(self):
         self.measure("backup-incremental", self.second_backup_tools(mutate=True))
 
+    def op_diff_day(self):
+        """`diff` of the backups before and after one simulated day (made once, untimed), against
+        restic's `diff` of the same two snapshots."""
+        import json
+        base = self.work / "diff-src" / "data"
+        repos = self.work / "diff-repos"
+        fresh(repos)
+        if base.exists():
+            shutil.rmtree(base)
+        base.parent.mkdir(parents=True, exist_ok=True)
+        sh(["cp", "-a", self.src, base])
+        store, restic = repos / "ours", repos / "restic"
+        sh(["restic", "-q", "init", "--repo", restic, "--repository-version", "2"])
+        names = []
+        for day in (0, 1):
+            if day:
+                sh([SAMPLE, "--mutate", base, "--seed", "7"])
+            names.append(json.loads(sh(ours("--json", "backup", data=base, store=store)).stdout)["snapshot"])
+            sh(["restic", "-q", "--repo", restic, "backup", "."], cwd=base)
+        ids = sh(["restic", "--repo", restic, "snapshots", "--json"]).stdout
+        restic_ids = [s["short_id"] for s in json.loads(ids)]
+        self.measure("diff-day", [
+            ("ours", lambda: (ours("diff", names[0], names[1], data=base, store=store), None, None)),
+            ("restic", lambda: (["restic", "-q", "--repo", restic, "diff", restic_ids[0], restic_ids[1]], None, None)),
+        ])
+
     def op_backup_nochange(self):
         self.measure("backup-nochange", self.second_backup_tools(mutate=False))
 

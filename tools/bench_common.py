@@ -18,7 +18,7 @@ SIZES = {
     "M": ["--task-runs", "200", "--units-per-run", "330", "--media-fraction", "0.02"],
 }
 
-OPS = ["backup-initial", "backup-incremental", "backup-nochange", "restore-full", "restore-one-run",
+OPS = ["backup-initial", "backup-incremental", "diff-day", "backup-nochange", "restore-full", "restore-one-run",
        "export-full", "export-one-task", "import-empty", "import-conflicts"]
 
 PASSWORD_ENV = {"RESTIC_PASSWORD": "bench", "BORG_PASSPHRASE": "", "BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK": "yes",
