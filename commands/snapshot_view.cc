@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "base/suggest.h"
 #include "platform/lock.h"
 
 namespace mdb {
@@ -17,45 +18,18 @@ using store::EntryKind;
 
 namespace {
 
-// Levenshtein distance (insert, delete, substitute one byte), one row at a time.
-size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t above = row[j];
-      row[j] = std::min({above + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
-}
-
-// The (at most 3) snapshot names closest to `spec`, closest first (ties by name), among those
-// at most max(2, |spec|/3) edits away. Names come from the index alone (no record is read).
-std::vector<std::string> similar_names(store::Store& store, const std::string& spec) {
-  size_t limit = std::max<size_t>(2, spec.size() / 3);
-  std::vector<std::pair<size_t, std::string>> near;
-  store.index().for_each_snapshot(store.state(), [&](const std::string& name, const store::BlobId&) {
-    if (size_t d = edit_distance(spec, name); d <= limit) near.emplace_back(d, name);
-  });
-  std::sort(near.begin(), near.end());
+// The snapshot names, from the index alone (no record is read).
+std::vector<std::string> snapshot_names(store::Store& store) {
   std::vector<std::string> names;
-  for (size_t i = 0; i < near.size() && i < 3; ++i) names.push_back(near[i].second);
+  store.index().for_each_snapshot(store.state(),
+                                  [&](const std::string& name, const store::BlobId&) { names.push_back(name); });
   return names;
 }
 
 }  // namespace
 
 std::string did_you_mean(store::Store& store, const std::string& spec) {
-  std::vector<std::string> names = similar_names(store, spec);
-  if (names.empty()) return "";
-  std::string list;
-  for (size_t i = 0; i < names.size(); ++i)
-    list += (i == 0 ? "" : i + 1 == names.size() ? " or " : ", ") + names[i];
-  return " Did you mean " + list + "?";
+  return did_you_mean_sentence(closest_names(spec, snapshot_names(store)));
 }
 
 store::SnapshotInfo require_snapshot(store::Store& store, const std::string& spec) {

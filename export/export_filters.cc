@@ -8,6 +8,7 @@
 #include "export/export_dump.h"
 #include "formats/date.h"
 #include "base/error.h"
+#include "base/suggest.h"
 
 namespace mdb {
 
@@ -36,10 +37,32 @@ std::string join(const std::vector<std::string>& values) {
               " values: " + join(missing) + "." + extra, ErrorKind::NotFound);
 }
 
+// " Did you mean ...?" for the missing values among `candidates`; with several missing values each
+// suggestion names the value it is for.
+std::string suggestions(const std::vector<std::string>& missing, const std::vector<std::string>& candidates) {
+  if (missing.size() == 1) return did_you_mean_sentence(closest_names(missing[0], candidates));
+  std::string out;
+  for (const std::string& m : missing) {
+    std::string s = did_you_mean_sentence(closest_names(m, candidates));
+    if (!s.empty()) out += " For " + m + ":" + s;
+  }
+  return out;
+}
+
+std::vector<std::string> column_values(const sql::Db& db, const std::string& sql) {
+  std::vector<std::string> out;
+  sql::Stmt s = db.prepare(sql);
+  while (s.step())
+    if (s.column(0).kind == StorageClass::Text) out.push_back(s.column_text(0));
+  return out;
+}
+
 // Looks each value up with `sql` (one bound parameter, returning ids); values that find nothing
-// are reported. `as_int`: the value is bound as an integer id (text that is not one finds nothing).
+// are reported, with the closest of the names `names_sql` lists when given. `as_int`: the value is
+// bound as an integer id (text that is not one finds nothing).
 std::vector<int64_t> lookup(const sql::Db& db, const std::string& sql, const std::vector<std::string>& values,
-                            bool as_int, const std::string& what, const std::string& option) {
+                            bool as_int, const std::string& what, const std::string& option,
+                            const std::string& names_sql = {}) {
   std::vector<int64_t> ids;
   std::vector<std::string> missing;
   sql::Stmt s = db.prepare(sql);
@@ -61,7 +84,9 @@ std::vector<int64_t> lookup(const sql::Db& db, const std::string& sql, const std
     s.reset();
     if (!found) missing.push_back(v);
   }
-  if (!missing.empty()) not_found(what, option, values, missing);
+  if (!missing.empty())
+    not_found(what, option, values, missing,
+              names_sql.empty() ? std::string() : suggestions(missing, column_values(db, names_sql)));
   return ids;
 }
 
@@ -147,7 +172,8 @@ std::vector<int64_t> runs_with_labels(const sql::Db& db, const std::vector<std::
     std::vector<std::string> all(available.begin(), available.end());
     not_found("TaskRun labels", "-l/--labels", labels, missing,
               all.empty() ? " There are no labels in this data directory."
-                          : " There are " + std::to_string(all.size()) + " available values: " + join(all) + ".");
+                          : " There are " + std::to_string(all.size()) + " available values: " + join(all) + "." +
+                                suggestions(missing, all));
   }
   return runs;
 }
@@ -161,7 +187,8 @@ ExportRequest resolve_filters(const sql::Db& db, const ExportOptions& o) {
     if (!o.qualification_names.empty())
       r.qualification_ids =
           lookup(db, "SELECT qualification_id FROM main.qualifications WHERE qualification_name = ?1",
-                 unique(o.qualification_names), false, "qualification names", "-qn/--qualification-names");
+                 unique(o.qualification_names), false, "qualification names", "-qn/--qualification-names",
+                 "SELECT qualification_name FROM main.qualifications ORDER BY qualification_name");
     return r;
   }
   // The runs in the order the original lists them: -tri as given, -l as the labelled rows
@@ -169,7 +196,8 @@ ExportRequest resolve_filters(const sql::Db& db, const ExportOptions& o) {
   std::vector<int64_t> runs;
   if (!o.task_names.empty()) {
     runs = runs_of_tasks(db, lookup(db, "SELECT task_id FROM main.tasks WHERE task_name = ?1", unique(o.task_names),
-                                    false, "Task names", "-tn/--export-tasks-by-names"));
+                                    false, "Task names", "-tn/--export-tasks-by-names",
+                                    "SELECT task_name FROM main.tasks ORDER BY task_name"));
     std::sort(runs.begin(), runs.end());
   } else if (!o.task_ids.empty()) {
     runs = runs_of_tasks(db, lookup(db, "SELECT task_id FROM main.tasks WHERE task_id = ?1", unique(o.task_ids), true,

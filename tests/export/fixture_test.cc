@@ -246,6 +246,12 @@ TEST_F(S1, BadInputFailsWithTheOriginalsMessageAndWritesNothing) {
       {{"-tri", "999"}, 1, {"incorrect TaskRun IDs", "Provided 1 values: 999.", "Not found 1 values: 999."}},
       {{"-l", "some_label"}, 1, {"incorrect TaskRun labels", "Not found 1 values: some_label.", "There are no labels"}},
       {{"-qo", "-qn", "nope_qual"}, 1, {"incorrect qualification names", "Not found 1 values: nope_qual."}},
+      // A near miss: the closest existing names are suggested.
+      {{"-tn", "image_labelin"}, 1, {"Not found 1 values: image_labelin. Did you mean image_labeling?"}},
+      {{"-tn", "image_labelin", "-tn", "imagelabeling"},
+       1,
+       {"For image_labelin: Did you mean image_labeling? For imagelabeling: Did you mean image_labeling?"}},
+      {{"-qo", "-qn", "english_nativ"}, 1, {"Not found 1 values: english_nativ. Did you mean english_native?"}},
       {{"-trs", "not-a-date"},
        1,
        {"Could not parse date 'not-a-date'. Expected ISO 8601 format in UTC timezone.", "2024-01-24T01:10:30"}},
@@ -605,6 +611,11 @@ TEST(S2, LabelExportsLikeTheOriginal) {
   EXPECT_NE(bad.err.find("Not found 1 values: nope. There are 2 available values: batch_A, zeta label."),
             std::string::npos)
       << bad.err;
+  RunResult near = export_dump(data, tmp / "near", {"-l", "batch_a"});
+  EXPECT_EQ(near.exit_code, 1);
+  EXPECT_NE(near.err.find("There are 2 available values: batch_A, zeta label. Did you mean batch_A?"),
+            std::string::npos)
+      << near.err;
 }
 
 }  // namespace
