@@ -203,6 +203,23 @@ void add_store_commands(CLI::App* db, Parsed& p) {
   pr->add_flag("--dry-run", p.prune.dry_run, "Show what would be forgotten and the space freed; change nothing");
 }
 
+// One example per command, shown at the end of its --help (ls and find have theirs with notes).
+void add_examples(CLI::App* db) {
+  static const std::map<std::string, std::string> examples = {
+      {"export", "mephisto db export --export-tasks-by-names image_labeling --export-indent 0"},
+      {"import", "mephisto db import -f 2026_12_05_04_23_35_mephisto_dump.zip --labels batch_A"},
+      {"backup", "mephisto db backup --zip"},
+      {"restore", "mephisto db restore -f 2026_12_05_04_23_35_mephisto_backup --only data/runs/1"},
+      {"snapshots", "mephisto --json db snapshots"},
+      {"verify", "mephisto db verify --read-data-subset 10"},
+      {"prune", "mephisto db prune --keep-last 7 --keep-within 30d --dry-run"},
+  };
+  for (CLI::App* c : db->get_subcommands({})) {
+    auto it = examples.find(c->get_name());
+    if (it != examples.end()) c->footer("Example: " + it->second + "\n");
+  }
+}
+
 [[noreturn]] void conflict(const std::vector<std::string>& names, const std::string& advice) {
   std::string msg = "You cannot use these options together:";
   for (const std::string& n : names) msg += " " + n;
@@ -363,6 +380,7 @@ int main(int argc, char** argv) {
   add_export(db, p);
   add_import(db, p);
   add_store_commands(db, p);
+  add_examples(db);
 
   std::vector<std::string> args = rewrite_args(argc, argv);
   std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 takes a reversed vector

@@ -144,6 +144,7 @@ ExportResult write_dump(Context& ctx, Source& src, const Selection& sel, const E
   con.info("Copying database records finished");
 
   zip::Writer zip(std::move(reserved.output), now);
+  con.step("Compressing the records into the zip");
   zip.add_file(reserved.stem + ".json", std::make_unique<FileInput>(json_path, rows.json_size));
   RunFiles files(src, sel, remap, con);
   fs::File records_file = fs::File::create(files_path, /*exclusive=*/true);
@@ -164,6 +165,7 @@ ExportResult write_dump(Context& ctx, Source& src, const Selection& sel, const E
     capnp_dump::StreamWriter([&](std::string_view b) { bytes.append(b); }).header(h);
     return bytes;
   };
+  con.step("Finishing the zip");
   zip.add_file(reserved.stem + ".capnp",
                std::make_unique<CapnpMemberInput>(head, std::vector<stdfs::path>{files_path, rows_path}));
   if (opts.verbosity > 0 && sel.kind() != DumpKind::QualificationsOnly) {

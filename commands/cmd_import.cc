@@ -157,6 +157,7 @@ std::optional<Applied> change_data_dir(Context& ctx, AtomicChange& change, const
   dump.release_memory();  // the zip is not read again unless the plan changes under the lock
 
   started = std::chrono::steady_clock::now();
+  console.step("Writing the rows into the databases");
   WriteConnection w(dir, dump, change, !planned.dangling.empty());
   for (const std::string& notice : w.notices) console.info(notice);
   Importer importer(dump, w.db, settings, dir.root());
@@ -170,6 +171,7 @@ std::optional<Applied> change_data_dir(Context& ctx, AtomicChange& change, const
   if (!staged->staged_for(applied.outcome))
     staged.emplace(dir, dump, applied.outcome.files, applied.outcome.new_run_dirs, console);
   interrupt::check();  // the last point where a signal stops the import: from here it runs to the end
+  console.step("Moving the run files into place and committing");
   applied.files = staged->place(change);
   w.commit();
   timings["locked"] = since(started);  // how long other writers of the databases had to wait
@@ -207,6 +209,7 @@ int import_dump(Context& ctx, const ImportOptions& opts, const ConflictResolver&
   console.set("file", zip_path.string());
 
   // 1. Checks and dry run: reads only.
+  console.step("Checking the dump");
   Problems problems;
   Dump dump(zip_path, fs::exists(dir.root()) ? dir.root() : dir.root().parent_path(), console, problems);
   console.set("rows_from", dump.from_capnp() ? "capnp" : "json");

@@ -36,6 +36,26 @@ std::string python_str(const OptionSetting& o) {
 }
 
 std::string human(uint64_t n, bool bytes) { return bytes ? human_bytes(n) : std::to_string(n); }
+
+// "0:07", "12:03", "1:02:03".
+std::string clock_time(int64_t us) {
+  int64_t s = us / 1'000'000;
+  char buf[32];
+  if (s >= 3600)
+    std::snprintf(buf, sizeof buf, "%lld:%02lld:%02lld", static_cast<long long>(s / 3600),
+                  static_cast<long long>(s / 60 % 60), static_cast<long long>(s % 60));
+  else
+    std::snprintf(buf, sizeof buf, "%lld:%02lld", static_cast<long long>(s / 60), static_cast<long long>(s % 60));
+  return buf;
+}
+
+// "40.1 MiB/s" or "1234 files/s"-like: units per second, for a bar of bytes or of items.
+std::string rate_text(double per_second, bool bytes) {
+  if (bytes) return human_bytes(static_cast<uint64_t>(per_second)) + "/s";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.0f/s", per_second);
+  return buf;
+}
 }  // namespace
 
 std::string human_bytes(uint64_t n) {
@@ -52,7 +72,18 @@ std::string human_bytes(uint64_t n) {
 }
 
 Console::Console(bool json, bool assume_yes)
-    : json_(json), assume_yes_(assume_yes), progress_enabled_(!json && ::isatty(STDERR_FILENO)) {}
+    : json_(json),
+      assume_yes_(assume_yes),
+      progress_enabled_(!json && ::isatty(STDERR_FILENO)),
+      start_us_(now_us()) {}
+
+void Console::step(std::string_view label) {
+  if (!progress_enabled_) return;
+  if (bar_) bar_->finish();
+  std::fprintf(stderr, "[%s] %.*s ...\n", clock_time(now_us() - start_us_).c_str(), static_cast<int>(label.size()),
+               label.data());
+  std::fflush(stderr);
+}
 
 void Console::info(std::string_view line) {
   if (json_) return;
@@ -104,15 +135,32 @@ void Console::finish(int exit_code, std::string_view command) {
 }
 
 Console::Progress::Progress(Console& c, std::string label, uint64_t total, bool bytes)
-    : console_(c), label_(std::move(label)), total_(total), bytes_(bytes), enabled_(c.progress_enabled_) {}
+    : console_(c),
+      label_(std::move(label)),
+      total_(total),
+      bytes_(bytes),
+      enabled_(c.progress_enabled_),
+      start_us_(now_us()) {
+  if (enabled_) {
+    if (console_.bar_) console_.bar_->finish();
+    console_.bar_ = this;
+  }
+}
 
 Console::Progress::~Progress() {
-  if (enabled_ && done_ > 0) draw(true);
+  finish();
+  if (console_.bar_ == this) console_.bar_ = nullptr;
+}
+
+void Console::Progress::finish() {
+  if (finished_) return;
+  finished_ = true;
+  if (enabled_ && (done_ > 0 || last_draw_us_ != 0)) draw(true);
 }
 
 void Console::Progress::add(uint64_t n) {
   done_ += n;
-  if (!enabled_) return;
+  if (!enabled_ || finished_) return;
   int64_t t = now_us();
   if (t - last_draw_us_ < 100'000) return;
   last_draw_us_ = t;
@@ -126,8 +174,19 @@ void Console::Progress::draw(bool final) {
   int filled = static_cast<int>(frac * kWidth);
   std::string bar(static_cast<size_t>(filled), '#');
   bar.append(static_cast<size_t>(kWidth - filled), '.');
-  std::fprintf(stderr, "\r%s [%s] %3d%% %s / %s", label_.c_str(), bar.c_str(), static_cast<int>(frac * 100),
-               human(done_, bytes_).c_str(), human(total_, bytes_).c_str());
+  int64_t now = now_us();
+  double seconds = static_cast<double>(now - start_us_) / 1e6;
+  std::string tail;
+  if (seconds > 0.05) {
+    double rate = static_cast<double>(done_) / seconds;
+    tail = ", " + rate_text(rate, bytes_);
+    if (!final && rate > 0 && done_ < total_)
+      tail += ", ETA " + clock_time(static_cast<int64_t>(static_cast<double>(total_ - done_) / rate * 1e6));
+  }
+  // \x1b[K clears what a longer earlier drawing left on the line.
+  std::fprintf(stderr, "\r[%s] %s [%s] %3d%% %s / %s%s\x1b[K", clock_time(now - console_.start_us_).c_str(),
+               label_.c_str(), bar.c_str(), static_cast<int>(frac * 100), human(done_, bytes_).c_str(),
+               human(total_, bytes_).c_str(), tail.c_str());
   if (final) std::fputs("\n", stderr);
   std::fflush(stderr);
 }

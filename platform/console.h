@@ -53,26 +53,36 @@ class Console {
   // the keys set, then "exit_code". Without --json it prints nothing.
   void finish(int exit_code, std::string_view command);
 
-  // A progress bar on stderr, only when stderr is a terminal and not --json.
+  // On a terminal (progress_enabled()), announces a phase that has no bar on stderr, so no
+  // phase after a bar's 100% is silent: "[0:07] Finishing the zip ...".
+  void step(std::string_view label);
+
+  // A progress bar on stderr, only when stderr is a terminal and not --json. Like restic's:
+  // "[0:03] Backing up [#####.....] 45% 120.3 MiB / 268.5 MiB, 40.1 MiB/s, ETA 0:04", the
+  // elapsed time counted from the command's start, the rate and ETA from the bar's.
   class Progress {
    public:
     Progress(Console& c, std::string label, uint64_t total, bool bytes);
     ~Progress();
     void add(uint64_t n);
+    // Draws the last state and ends the line (once; the destructor does it otherwise).
+    void finish();
 
    private:
     void draw(bool final);
     Console& console_;
     std::string label_;
     uint64_t total_, done_ = 0;
-    bool bytes_, enabled_;
-    int64_t last_draw_us_ = 0;
+    bool bytes_, enabled_, finished_ = false;
+    int64_t start_us_, last_draw_us_ = 0;
   };
 
  private:
   bool json_;
   bool assume_yes_;
   bool progress_enabled_;
+  int64_t start_us_;  // when the command started, for the elapsed time progress shows
+  Progress* bar_ = nullptr;  // the bar being drawn: a step's line must not land on it
   nlohmann::ordered_json result_ = nlohmann::ordered_json::object();
 };
 

@@ -3,6 +3,8 @@
 // multi-letter short names behave like the long ones; global options go anywhere.
 #include <gtest/gtest.h>
 
+#include <sstream>
+
 #include "tests/support/testenv.h"
 
 namespace mdb::test {
@@ -85,6 +87,24 @@ TEST(Cli, HelpListsEveryOptionWithItsShortName) {
     EXPECT_TRUE(contains(r.out, opt)) << opt;
   for (const char* var : {"MEPHISTO_DATA_DIR", "MEPHISTO_OUTPUTS_DIR", "MEPHISTO_STORE"})
     EXPECT_TRUE(contains(r.out, var)) << var << " is not named in --help";
+}
+
+// Every command `mephisto db --help` lists shows an example of its use at the end of its --help.
+TEST(Cli, EveryCommandsHelpEndsWithAnExample) {
+  RunResult r = run_mephisto({"db", "--help"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  size_t at = r.out.find("Subcommands:\n");
+  ASSERT_NE(at, std::string::npos) << r.out;
+  std::istringstream lines(r.out.substr(at + 13));
+  std::vector<std::string> commands;
+  for (std::string line; std::getline(lines, line) && line.rfind("  ", 0) == 0;)
+    commands.push_back(line.substr(2, line.find(' ', 2) - 2));
+  EXPECT_GE(commands.size(), 9u) << r.out;
+  for (const std::string& cmd : commands) {
+    RunResult help = run_mephisto({"db", cmd, "--help"});
+    EXPECT_EQ(help.exit_code, 0) << cmd;
+    EXPECT_TRUE(contains(help.out, "Example: mephisto ")) << cmd << "'s --help has no example:\n" << help.out;
+  }
 }
 
 TEST(Cli, VersionNamesTheToolAndTheOriginalItFollows) {
