@@ -75,6 +75,7 @@ struct Parsed {
   FindOptions find;
   DiffOptions diff;
   StatsOptions stats;
+  CopyOptions copy;
   VerifyOptions verify;
   PruneOptions prune;
   std::string read_data_subset;
@@ -177,6 +178,11 @@ void add_store_commands(CLI::App* db, Parsed& p) {
   command(db, "snapshots", "List backups and automatic snapshots");
   add_inspect_commands(db, p);
 
+  CLI::App* cp = command(db, "copy", "Copy snapshots into another store (a directory or s3://), data dir untouched");
+  cp->add_option("--to", p.copy.to, "The store to copy into (created when missing)")->type_name("STORE")->required();
+  cp->add_option("NAME", p.copy.names, "Snapshots to copy (names or unique id prefixes); all when none")
+      ->type_name("NAME...");
+
   CLI::App* v = command(db, "verify", "Check the store (or a dump/backup zip with -f)");
   CLI::Option* rd = v->add_flag("--read-data", p.verify.read_data, "Decompress and re-hash every blob");
   CLI::Option* rds = v->add_option("--read-data-subset", p.read_data_subset, "Re-hash this percent of the blobs")
@@ -213,6 +219,7 @@ void add_examples(CLI::App* db) {
       {"snapshots", "mephisto --json db snapshots"},
       {"verify", "mephisto db verify --read-data-subset 10"},
       {"prune", "mephisto db prune --keep-last 7 --keep-within 30d --dry-run"},
+      {"copy", "mephisto db copy --to s3://lab-backups/server1 2026_12_05_04_23_35_mephisto_backup"},
   };
   for (CLI::App* c : db->get_subcommands({})) {
     auto it = examples.find(c->get_name());
@@ -334,6 +341,7 @@ int dispatch(CLI::App& db, Parsed& p, Context& ctx) {
   if (name == "find") return run_find(ctx, p.find);
   if (name == "diff") return run_diff(ctx, p.diff);
   if (name == "stats") return run_stats(ctx, p.stats);
+  if (name == "copy") return run_copy(ctx, p.copy);
   if (name == "verify") return run_verify(ctx, p.verify);
   return run_prune(ctx, p.prune);
 }
@@ -391,7 +399,7 @@ int main(int argc, char** argv) {
     if (auto word = unknown_command(args, *db))
       return usage_error(args, "Unknown command '" + *word +
                                    "'. Commands: mephisto db export | import | backup | restore | snapshots | ls | find "
-                                   "| diff | stats | verify | prune.");
+                                   "| diff | stats | copy | verify | prune.");
     return usage_error(args, e.what());
   }
   const std::string command = db->get_subcommands().front()->get_name();

@@ -18,6 +18,7 @@ int run_ls(Context& ctx, const LsOptions& opts);
 int run_find(Context& ctx, const FindOptions& opts);
 int run_diff(Context& ctx, const DiffOptions& opts);
 int run_stats(Context& ctx, const StatsOptions& opts);
+int run_copy(Context& ctx, const CopyOptions& opts);
 int run_verify(Context& ctx, const VerifyOptions& opts);
 int run_prune(Context& ctx, const PruneOptions& opts);
 

@@ -38,6 +38,11 @@ struct DiffOptions {
   std::string a, b;  // each a snapshot name or id prefix, a zip, or "now"
 };
 
+struct CopyOptions {
+  std::string to;                  // --to STORE: a directory or s3://BUCKET[/PREFIX]
+  std::vector<std::string> names;  // the snapshots to copy; all when empty
+};
+
 struct StatsOptions {
   std::optional<std::string> name;  // only this snapshot
 };

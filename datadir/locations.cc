@@ -46,6 +46,14 @@ stdfs::path strip_trailing_slash(stdfs::path p) {
 
 }  // namespace
 
+stdfs::path store_location(std::string given) {
+  if (given.rfind("s3://", 0) == 0) {  // object storage (docs/S3.md): a URL, not a path
+    while (given.size() > 5 && given.back() == '/') given.pop_back();
+    return given;
+  }
+  return strip_trailing_slash(absolute(given));
+}
+
 stdfs::path user_config_path() {
   auto home = env("HOME");
   return home ? stdfs::path(*home) / ".mephisto" / "config.yml" : stdfs::path();
@@ -70,12 +78,7 @@ Locations resolve_locations(const GlobalOptions& opts) {
 
   std::optional<std::string> store = opts.store;
   if (!store) store = env("MEPHISTO_STORE");
-  if (store && store->rfind("s3://", 0) == 0) {  // object storage (docs/S3.md): a URL, not a path
-    while (store->size() > 5 && store->back() == '/') store->pop_back();
-    loc.store_dir = *store;
-  } else {
-    loc.store_dir = store ? strip_trailing_slash(absolute(*store)) : loc.outputs_dir / "store";
-  }
+  loc.store_dir = store ? store_location(*store) : loc.outputs_dir / "store";
   loc.store_beside_data_dir = !store && !outputs;
   return loc;
 }

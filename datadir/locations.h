@@ -28,6 +28,10 @@ struct Locations {
 // choose one. Never prompts. Paths are made absolute; nothing is created or checked here.
 Locations resolve_locations(const GlobalOptions& opts);
 
+// A store location as given (--store, MEPHISTO_STORE, copy --to): an s3://BUCKET[/PREFIX] URL
+// without trailing slashes, else an absolute directory path (docs/S3.md).
+stdfs::path store_location(std::string given);
+
 // `$HOME/.mephisto/config.yml`, or empty when HOME is unset.
 stdfs::path user_config_path();
 

@@ -111,7 +111,7 @@ TEST(JsonEnvelope, EveryCommandsSuccessAndFailureAndADeclinedPrompt) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
   std::string dump = envelope(schema, r, "export")["file"].get<std::string>();
   for (std::vector<std::string> args : std::vector<std::vector<std::string>>{
-           {"ls", name}, {"find", "**"}, {"diff", name, "now"}, {"stats"}, {"verify", "--read-data"}, {"verify", "-f", dump}, {"backup", "--zip"}}) {
+           {"ls", name}, {"find", "**"}, {"diff", name, "now"}, {"stats"}, {"copy", "--to", (d.tmp / "copied").string()}, {"verify", "--read-data"}, {"verify", "-f", dump}, {"backup", "--zip"}}) {
     r = run(args);
     EXPECT_EQ(r.exit_code, 0) << args[0] << ": " << r.err;
     envelope(schema, r, args[0]);

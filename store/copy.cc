@@ -1,0 +1,73 @@
+#include "store/copy.h"
+
+#include <optional>
+
+namespace mdb::store {
+
+namespace {
+
+// The id in `to` of the blob `id` of `from`: the same when `to` already has it (ids are names of
+// content, so an id the target knows is that content there), else the id `to` gives it once it
+// has the bytes read (and verified) from `from`.
+BlobId carry(Store& from, Store& to, const BlobId& id, BlobType type, uint64_t& blobs_new) {
+  if (to.has(id)) return id;
+  bool fresh = false;
+  BlobId there = to.add(type, from.read(id), &fresh);
+  if (fresh) ++blobs_new;
+  return there;
+}
+
+uint64_t entry_bytes(const Entry& e) { return e.kind == EntryKind::File ? e.size : 0; }
+
+CopiedSnapshot copy_one(Store& from, Store& to, const SnapshotInfo& snap, Reporter& reporter) {
+  CopiedSnapshot out;
+  out.name = snap.name;
+  if (std::optional<SnapshotInfo> there = to.find_snapshot(snap.name);
+      there && there->name == snap.name && same_snapshot(there->record, snap.record)) {
+    out.copied_as = snap.name;
+    out.skipped = true;
+    return out;
+  }
+  WriteStats before = to.stats();
+  if (reporter.wants_progress()) reporter.phase("Copying " + snap.name, snap.record.bytes, true);
+  ManifestWriter manifest([&](std::string part) {
+    bool fresh = false;
+    BlobId id = to.add(BlobType::Tree, part, &fresh);
+    if (fresh) ++out.blobs_new;
+    return id;
+  });
+  ManifestReader entries(from, snap.record);
+  Entry e;
+  while (entries.next(e)) {
+    for (BlobId& chunk : e.chunks) chunk = carry(from, to, chunk, BlobType::Data, out.blobs_new);
+    if (reporter.wants_progress()) reporter.advance(entry_bytes(e));
+    manifest.add(std::move(e));
+    e = Entry{};
+  }
+  SnapshotRecord rec = snap.record;
+  rec.manifest = manifest.finish();
+  rec.name = to.unique_snapshot_name(snap.name);
+  reporter.end_phase();
+  const WriteStats& after = to.stats();
+  out.copied_as = rec.name;
+  out.bytes_new = after.bytes_new - before.bytes_new;
+  out.bytes_stored = after.bytes_stored - before.bytes_stored;
+  to.commit_snapshot(rec);
+  return out;
+}
+
+}  // namespace
+
+bool same_snapshot(const SnapshotRecord& a, const SnapshotRecord& b) {
+  return a.time_ns == b.time_ns && a.host == b.host && a.data_dir == b.data_dir && a.kind == b.kind &&
+         a.files == b.files && a.dirs == b.dirs && a.entries == b.entries && a.bytes == b.bytes;
+}
+
+std::vector<CopiedSnapshot> copy_snapshots(Store& from, Store& to, const std::vector<SnapshotInfo>& snaps,
+                                           Reporter& reporter) {
+  std::vector<CopiedSnapshot> out;
+  for (const SnapshotInfo& snap : snaps) out.push_back(copy_one(from, to, snap, reporter));
+  return out;
+}
+
+}  // namespace mdb::store
