@@ -63,9 +63,12 @@ class Differ {
   bool counted(const std::string& path) const {
     return !runs_only_ || path == "data/runs" || path.rfind("data/runs/", 0) == 0;
   }
-  bool is_db(const std::string& path) const {
+  // A database of the data dir, as a regular file: a symlink there is compared as a symlink,
+  // never followed.
+  static bool is_db(const Entry& e) {
+    if (e.kind != EntryKind::File) return false;
     for (const DbSpec& s : databases())
-      if (s.file == path) return true;
+      if (s.file == e.path) return true;
     return false;
   }
 
@@ -87,7 +90,7 @@ class Differ {
   }
 
   void one_side(Entry& e, char mark) {
-    if (is_db(e.path)) (mark == '-' ? db_a_ : db_b_).emplace(e.path, e);
+    if (is_db(e)) (mark == '-' ? db_a_ : db_b_).emplace(e.path, e);
     if (!counted(e.path)) return;
     FileChange f{display_path(e), mark, type_name(e.kind), {}, {}};
     (mark == '-' ? f.before : f.after) = size_of(e);
@@ -95,7 +98,7 @@ class Differ {
   }
 
   void both(Entry& x, Entry& y) {
-    if (is_db(x.path)) {
+    if (is_db(x) && is_db(y)) {
       db_a_.emplace(x.path, x);
       db_b_.emplace(y.path, y);
       return;

@@ -201,6 +201,22 @@ TEST(DiffStats, NowDumpZipAndBackupZip) {
   EXPECT_EQ(z["databases"].size(), 0u) << from_zip.out;
 }
 
+TEST(DiffStats, NowNeverFollowsASymlinkInPlaceOfADatabase) {
+  TwoBackups t;
+  stdfs::path outside = t.d.tmp / "outside.db";
+  stdfs::copy_file(t.d.data / "mock" / "mock.db", outside);
+  sqlite_exec(outside, "DELETE FROM units;");
+  stdfs::remove(t.d.data / "mock" / "mock.db");
+  stdfs::create_symlink(outside, t.d.data / "mock" / "mock.db");
+  RunResult r = t.db_cmd({"--json", "diff", t.second, "now"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  json o = json::parse(r.out);
+  ASSERT_EQ(o["changes"].size(), 1u) << r.out;
+  EXPECT_EQ(o["changes"][0]["path"], "mock/mock.db");
+  EXPECT_EQ(o["changes"][0]["type"], "file -> symlink");
+  EXPECT_EQ(o["databases"].size(), 0u) << r.out;  // the rows behind the link are not read
+}
+
 TEST(DiffStats, UnknownNameSuggestsTheClosestSnapshot) {
   TwoBackups t;
   std::string typo = t.first;
