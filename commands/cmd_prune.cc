@@ -154,7 +154,7 @@ int prune_command(Context& ctx, const PruneOptions& opts, bool& started) {
                 ", so there is nothing to prune (--store / MEPHISTO_STORE choose another).",
                 ErrorKind::NotFound);
   // A dry run only reads: no lock, nothing written (LMDB's MVCC gives it one consistent view).
-  store::Store store(ctx.locations().store_dir, opts.dry_run ? store::Store::Mode::Read : store::Store::Mode::Write,
+  store::Store store(ctx.locations().store_dir, opts.dry_run ? store::Store::Mode::Read : store::Store::Mode::Exclusive,
                      "prune");
   protect_pending(ctx, store, policy);
   ConsoleReporter reporter(ctx.console);

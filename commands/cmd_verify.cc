@@ -188,7 +188,7 @@ int verify(Context& ctx, const VerifyOptions& opts, std::string& repaired) {
     repaired = "The index was rebuilt";
   }
   if (opts.repair) store::Store(dir, store::Store::Mode::Read);  // a missing store is an error, never made
-  store::Store store(dir, opts.repair ? store::Store::Mode::Write : store::Store::Mode::Read, "verify --repair");
+  store::Store store(dir, opts.repair ? store::Store::Mode::Exclusive : store::Store::Mode::Read, "verify --repair");
   store::VerifyOptions v;
   if (opts.read_data) v.read_data_percent = 100;
   if (opts.read_data_subset) v.read_data_percent = *opts.read_data_subset;

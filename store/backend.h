@@ -15,6 +15,8 @@
 //   5. remove() of a missing object is not an error.
 //   6. A writer that dies leaves at most temporaries, which remove_abandoned() deletes; the
 //      caller holds the store's writer lock, so no live writer owns one.
+//   7. create_new() stores an object only when none of that name exists, atomically: of two
+//      callers (two hosts) racing for one name exactly one gets true (S3: If-None-Match: *).
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -33,7 +35,9 @@ class CorruptError : public Error {
   explicit CorruptError(const std::string& message) : Error(message, ErrorKind::Damaged) {}
 };
 
-enum class ObjectKind { Config, Pack, Pin };
+// Index: `indexes/<sha256>`, what a writer added (remote_index.h); Lock: `locks/<random>`, a
+// command's lock on a store shared by hosts (remote_lock.h).
+enum class ObjectKind { Config, Pack, Pin, Index, Lock };
 
 // "pack", "pin", "store config": for messages.
 std::string object_kind_word(ObjectKind kind);
@@ -54,6 +58,13 @@ class ObjectWriter {
   virtual void finish(const std::string& name) = 0;
 };
 
+// A command's hold on a store, released when destroyed: the lock file of a local store
+// (platform/lock.h), a lock object in a store shared by hosts (remote_lock.h).
+class StoreLock {
+ public:
+  virtual ~StoreLock() = default;
+};
+
 class Backend {
  public:
   // The backend of the store at `location`: s3://BUCKET[/PREFIX] (s3_backend.h, settings from
@@ -71,6 +82,9 @@ class Backend {
   virtual std::unique_ptr<ObjectWriter> create(ObjectKind kind) = 0;
   // Writes a whole small object, replacing one of the same name atomically.
   virtual void save(ObjectKind kind, const std::string& name, std::string_view bytes) = 0;
+  // Stores a whole small object under `name` unless one exists (contract 7): false then,
+  // changing nothing.
+  virtual bool create_new(ObjectKind kind, const std::string& name, std::string_view bytes) = 0;
   // Makes the names of objects finished since the last call durable (one directory fsync
   // for many packs on a local disk).
   virtual void sync(ObjectKind kind) = 0;
@@ -83,6 +97,9 @@ class Backend {
   virtual void forget(ObjectKind kind, const std::string& name) = 0;
   virtual void remove(ObjectKind kind, const std::string& name) = 0;
   virtual void remove_abandoned() = 0;
+  // Locks the store for `command`: `exclusive` for commands that remove objects, shared for
+  // those that add. Throws mdb::Error (busy) naming the holder when another holds it.
+  virtual std::unique_ptr<StoreLock> lock(bool exclusive, const std::string& command) = 0;
 };
 
 }  // namespace mdb::store

@@ -10,6 +10,8 @@ std::string object_kind_word(ObjectKind kind) {
   switch (kind) {
     case ObjectKind::Pack: return "pack";
     case ObjectKind::Pin: return "pin";
+    case ObjectKind::Index: return "index object";
+    case ObjectKind::Lock: return "lock";
     case ObjectKind::Config: break;
   }
   return "store config";

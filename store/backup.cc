@@ -14,6 +14,7 @@
 #include <set>
 #include <thread>
 
+#include "platform/lock.h"
 #include "base/interrupt.h"
 #include "store/chunker.h"
 #include "platform/sqlite.h"

@@ -130,6 +130,7 @@ Index::Index(Index&& o) noexcept
       packs_(o.packs_),
       snapshots_(o.snapshots_),
       filecache_(o.filecache_),
+      remote_(o.remote_),
       map_addr_(o.map_addr_),
       map_len_(o.map_len_) {}
 
@@ -169,6 +170,10 @@ Index Index::open(const stdfs::path& dir, bool writable) {
                            std::pair{"snapshots", &idx.snapshots_}, std::pair{"filecache", &idx.filecache_}}) {
     if ((rc = mdb_dbi_open(txn, name, dbflags, dbi)) != 0) idx.fail("cannot open a table of", rc);
   }
+  MDB_dbi remote = 0;
+  rc = mdb_dbi_open(txn, "remote", dbflags, &remote);
+  if (rc == 0) idx.remote_ = remote;
+  else if (rc != MDB_NOTFOUND) idx.fail("cannot open a table of", rc);
   idx.check_format(txn, writable);
   rc = mdb_txn_commit(std::exchange(t.txn_, nullptr));
   if (rc != 0) idx.fail("cannot initialize", rc);
@@ -363,6 +368,26 @@ void Index::for_each_snapshot(const Txn& t, const std::function<void(const std::
     fn(std::string(k), decode_snapshot_id(k, v, dir_));
     return true;
   });
+}
+
+bool Index::has_index_object(const Txn& t, const std::string& name) const {
+  return remote_ && get(t, *remote_, name).has_value();
+}
+
+void Index::put_index_object(Txn& t, const std::string& name) { put(t, remote_.value(), name, ""); }
+
+void Index::del_index_object(Txn& t, const std::string& name) {
+  if (remote_) del(t, *remote_, name);
+}
+
+std::vector<std::string> Index::index_objects(const Txn& t) const {
+  std::vector<std::string> out;
+  if (remote_)
+    scan(t, *remote_, [&](std::string_view k, std::string_view) {
+      out.emplace_back(k);
+      return true;
+    });
+  return out;
 }
 
 std::optional<FileCacheRecord> Index::filecache(const Txn& t, std::string_view key) const {

@@ -4,6 +4,7 @@
 //   packs      pack name (32 hex)   -> size, blob count, live bytes
 //   snapshots  snapshot name        -> snapshot blob id
 //   filecache  XXH3-128 of (data dir \0 rel path) -> size, mtime_ns, ctime_ns, inode, chunk ids
+//   remote     index object name    -> "" (a store shared by hosts: the index objects taken in)
 // Everything in it can be rebuilt from the packs (verify --repair-index), except the file
 // cache, which only saves reading unchanged files. Values are copied out of LMDB before a
 // transaction ends; transactions are RAII (aborted unless committed).
@@ -112,6 +113,12 @@ class Index {
   void del_snapshot(Txn& t, const std::string& name);
   void for_each_snapshot(const Txn& t, const std::function<void(const std::string&, const BlobId&)>& fn) const;
 
+  // The index objects (remote_index.h) this cache has taken in.
+  bool has_index_object(const Txn& t, const std::string& name) const;
+  void put_index_object(Txn& t, const std::string& name);
+  void del_index_object(Txn& t, const std::string& name);
+  std::vector<std::string> index_objects(const Txn& t) const;
+
   std::optional<FileCacheRecord> filecache(const Txn& t, std::string_view key) const;
   void put_filecache(Txn& t, std::string_view key, const FileCacheRecord& rec);
   // Calls fn(key, record) for every entry; fn returns false to delete the entry (write txn).
@@ -139,6 +146,7 @@ class Index {
   stdfs::path dir_;
   MDB_env* env_ = nullptr;
   MDB_dbi blobs_ = 0, packs_ = 0, snapshots_ = 0, filecache_ = 0;
+  std::optional<MDB_dbi> remote_;  // absent from an index opened read-only that never had it
   void* map_addr_ = nullptr;  // where LMDB mapped data.mdb (see find_map)
   size_t map_len_ = 0;
   mutable uint64_t touches_ = 0;

@@ -4,6 +4,8 @@
 
 #include <atomic>
 
+#include "platform/lock.h"
+
 namespace mdb::store {
 
 namespace stdfs = std::filesystem;
@@ -31,6 +33,14 @@ class LocalWriter : public ObjectWriter {
     fs::rename(tmp_, dir_ / name);
     finished_ = true;
   }
+  // Like finish(), but false (and nothing changed) when `name` exists.
+  bool finish_new(const std::string& name) {
+    file_.sync();
+    file_.close();
+    if (fs::env().link(tmp_, dir_ / name) == 0) return true;
+    if (errno != EEXIST) throw fs::IoError("cannot create", dir_ / name, errno);
+    return false;
+  }
 
  private:
   stdfs::path dir_, tmp_;
@@ -38,7 +48,20 @@ class LocalWriter : public ObjectWriter {
   bool finished_ = false;
 };
 
+class LocalLock : public StoreLock {
+ public:
+  LocalLock(const stdfs::path& dir, const std::string& command)
+      : file_(dir / "lock", "The store " + dir.string(), command) {}
+
+ private:
+  LockFile file_;
+};
+
 }  // namespace
+
+std::unique_ptr<StoreLock> LocalBackend::lock(bool, const std::string& command) {
+  return std::make_unique<LocalLock>(dir_, command);
+}
 
 bool is_temporary_object_name(std::string_view name) {
   return name.rfind("tmp-", 0) == 0 || name.find(".tmp-") != std::string_view::npos;  // write_file_atomic's
@@ -50,6 +73,8 @@ stdfs::path LocalBackend::dir_of(ObjectKind kind) const {
   switch (kind) {
     case ObjectKind::Pack: return dir_ / "packs";
     case ObjectKind::Pin: return dir_ / "pins";
+    case ObjectKind::Index: return dir_ / "indexes";
+    case ObjectKind::Lock: return dir_ / "locks";
     case ObjectKind::Config: break;
   }
   return dir_;
@@ -67,11 +92,24 @@ std::unique_ptr<ObjectWriter> LocalBackend::create(ObjectKind kind) {
 
 void LocalBackend::save(ObjectKind kind, const std::string& name, std::string_view bytes) {
   forget(kind, name);
-  if (kind == ObjectKind::Pin && !fs::exists(dir_of(kind))) {  // stores made before pins existed
+  if (kind != ObjectKind::Config && !fs::exists(dir_of(kind))) {  // stores made before the kind existed
     fs::mkdirs(dir_of(kind));
     fs::sync_dir(dir_);
   }
   fs::write_file_atomic(path_of(kind, name), bytes);
+}
+
+// Written whole under a temporary name, then linked to its name: link(2) never replaces.
+bool LocalBackend::create_new(ObjectKind kind, const std::string& name, std::string_view bytes) {
+  if (kind != ObjectKind::Config && !fs::exists(dir_of(kind))) {
+    fs::mkdirs(dir_of(kind));
+    fs::sync_dir(dir_);
+  }
+  LocalWriter w(dir_of(kind));
+  w.append(bytes);
+  bool made = w.finish_new(name);
+  if (made) fs::sync_dir(dir_of(kind));
+  return made;
 }
 
 void LocalBackend::sync(ObjectKind kind) { fs::sync_dir(dir_of(kind)); }
@@ -135,7 +173,7 @@ void LocalBackend::remove(ObjectKind kind, const std::string& name) {
 }
 
 void LocalBackend::remove_abandoned() {
-  for (ObjectKind kind : {ObjectKind::Pack, ObjectKind::Pin}) {
+  for (ObjectKind kind : {ObjectKind::Pack, ObjectKind::Pin, ObjectKind::Index, ObjectKind::Lock}) {
     std::error_code ec;
     for (const auto& e : stdfs::directory_iterator(dir_of(kind), ec)) {
       std::string name = e.path().filename().string();

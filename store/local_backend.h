@@ -1,5 +1,6 @@
 #pragma once
-// The store in a local directory: `config`, `packs/<name>` and `pins/<name>`. Objects are written
+// The store in a local directory: `config`, `packs/<name>`, `pins/<name>` (and `indexes/`,
+// `locks/` when a caller makes those). Objects are written
 // under a temporary name (`tmp-<pid>-<n>`), fsynced, renamed to their name, and the directory
 // fsynced (by sync() for packs, so that many packs share one).
 #include <filesystem>
@@ -20,6 +21,7 @@ class LocalBackend : public Backend {
   std::string where(ObjectKind kind) const override;
   std::unique_ptr<ObjectWriter> create(ObjectKind kind) override;
   void save(ObjectKind kind, const std::string& name, std::string_view bytes) override;
+  bool create_new(ObjectKind kind, const std::string& name, std::string_view bytes) override;
   void sync(ObjectKind kind) override;
   std::string read(ObjectKind kind, const std::string& name, uint64_t offset, size_t length) override;
   std::string read_all(ObjectKind kind, const std::string& name) override;
@@ -28,6 +30,8 @@ class LocalBackend : public Backend {
   void forget(ObjectKind kind, const std::string& name) override;
   void remove(ObjectKind kind, const std::string& name) override;
   void remove_abandoned() override;
+  // The lock file `lock` of the store (platform/lock.h): one command at a time, shared or not.
+  std::unique_ptr<StoreLock> lock(bool exclusive, const std::string& command) override;
 
  private:
   std::filesystem::path dir_of(ObjectKind kind) const;

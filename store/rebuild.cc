@@ -56,6 +56,33 @@ std::vector<ObjectInfo> pack_files(Backend& backend) {
   return out;
 }
 
+void put_snapshot_name(Index& index, Txn& t, const std::string& name, const BlobId& id) {
+  std::optional<BlobId> held = index.snapshot(t, name);
+  if (held && *held == id) return;
+  if (held && held->hex() < id.hex()) return index.put_snapshot(t, name + "_" + id.hex().substr(0, 8), id);
+  if (held) index.put_snapshot(t, name + "_" + held->hex().substr(0, 8), *held);
+  index.put_snapshot(t, name, id);
+}
+
+std::vector<std::string> take_in_pack(Backend& backend, Index& index, Txn& t, const ObjectInfo& pack,
+                                      const std::vector<PackEntry>& entries, std::vector<std::string>& skipped) {
+  std::vector<std::string> names;
+  for (const PackEntry& e : entries) {
+    index.put_blob(t, BlobLocation{pack.name, e});
+    if (e.type != BlobType::Snapshot) continue;
+    std::string stored = backend.read(ObjectKind::Pack, pack.name, e.offset, e.stored_len);
+    try {
+      SnapshotRecord s = decode_snapshot(decode_blob(stored, e, "pack " + pack.name), "snapshot " + e.id.hex());
+      put_snapshot_name(index, t, s.name, e.id);
+      names.push_back(s.name);
+    } catch (const Error& err) {
+      skipped.push_back(err.what());
+    }
+  }
+  index.put_pack(t, pack.name, pack_record(pack.size, entries));
+  return names;
+}
+
 RepairReport rebuild_index(Backend& backend, const stdfs::path& store_dir, Reporter& reporter) {
   stdfs::path fresh = store_dir / ("index.rebuild-" + std::to_string(::getpid()));
   fs::remove_tree(fresh);
@@ -76,21 +103,11 @@ RepairReport rebuild_index(Backend& backend, const stdfs::path& store_dir, Repor
         if (!salvage(backend, pack, e.what(), entries, report)) continue;
       }
       Txn t = index.write();
-      for (const PackEntry& e : entries) {
-        index.put_blob(t, BlobLocation{name, e});
-        ++report.blobs;
-        if (e.type != BlobType::Snapshot) continue;
-        std::string stored = backend.read(ObjectKind::Pack, name, e.offset, e.stored_len);
-        try {
-          SnapshotRecord s = decode_snapshot(decode_blob(stored, e, "pack " + name), "snapshot " + e.id.hex());
-          index.put_snapshot(t, s.name, e.id);
-          listed.erase(s.name);
-          ++report.snapshots;
-        } catch (const Error& err) {
-          report.skipped.push_back(err.what());
-        }
+      for (const std::string& taken : take_in_pack(backend, index, t, pack, entries, report.skipped)) {
+        listed.erase(taken);
+        ++report.snapshots;
       }
-      index.put_pack(t, name, pack_record(pack.size, entries));
+      report.blobs += entries.size();
       t.commit();
       ++report.packs;
     }

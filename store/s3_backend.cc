@@ -1,6 +1,7 @@
 #include "store/s3_backend.h"
 
 #include "platform/temp_dir.h"
+#include "store/remote_lock.h"
 
 namespace mdb::store {
 
@@ -39,7 +40,8 @@ bool valid_bucket(const std::string& b) {
 
 bool is_s3_location(const std::string& location) { return location.rfind("s3://", 0) == 0; }
 
-S3Backend::S3Backend(const std::string& location, fs::S3Settings settings) {
+S3Backend::S3Backend(const std::string& location, fs::S3Settings settings)
+    : location_(location), settings_(settings) {
   std::string rest = location.substr(5);
   size_t slash = rest.find('/');
   bucket_ = rest.substr(0, slash);
@@ -60,6 +62,8 @@ std::string S3Backend::dir_of(ObjectKind kind) const {
   switch (kind) {
     case ObjectKind::Pack: return prefix_ + "packs/";
     case ObjectKind::Pin: return prefix_ + "pins/";
+    case ObjectKind::Index: return prefix_ + "indexes/";
+    case ObjectKind::Lock: return prefix_ + "locks/";
     case ObjectKind::Config: break;
   }
   return prefix_;
@@ -92,6 +96,10 @@ void S3Backend::save(ObjectKind kind, const std::string& name, std::string_view 
   client_->put(bucket_, key_of(kind, name), bytes);
 }
 
+bool S3Backend::create_new(ObjectKind kind, const std::string& name, std::string_view bytes) {
+  return client_->put(bucket_, key_of(kind, name), bytes, true);
+}
+
 std::string S3Backend::read(ObjectKind kind, const std::string& name, uint64_t offset, size_t length) {
   std::optional<std::string> got = client_->get(bucket_, key_of(kind, name), std::make_pair(offset, length));
   if (!got) throw CorruptError(object_kind_word(kind) + " " + name + " is missing from " + where(kind));
@@ -118,6 +126,10 @@ std::vector<ObjectInfo> S3Backend::list(ObjectKind kind) {
     out.push_back({std::move(name), o.size});
   }
   return out;
+}
+
+std::unique_ptr<StoreLock> S3Backend::lock(bool exclusive, const std::string& command) {
+  return std::make_unique<RemoteLock>(std::make_unique<S3Backend>(location_, settings_), exclusive, command);
 }
 
 void S3Backend::remove(ObjectKind kind, const std::string& name) { client_->remove(bucket_, key_of(kind, name)); }

@@ -1,6 +1,6 @@
 #pragma once
 // The store in an S3 bucket, under `s3://BUCKET[/PREFIX]` (docs/S3.md): the objects `config`,
-// `packs/<name>` and `pins/<name>` below PREFIX, the same layout as a local store. A PUT is
+// `packs/<name>`, `pins/<name>`, `indexes/<id>` and `locks/<name>` below PREFIX, the same layout as a local store. A PUT is
 // atomic and durable once it returns, so an object is spooled to a local file and stored whole at
 // finish(): the bucket holds no temporaries, and sync() has nothing left to do.
 #include <memory>
@@ -26,6 +26,7 @@ class S3Backend : public Backend {
   std::string where(ObjectKind kind) const override;
   std::unique_ptr<ObjectWriter> create(ObjectKind kind) override;
   void save(ObjectKind kind, const std::string& name, std::string_view bytes) override;
+  bool create_new(ObjectKind kind, const std::string& name, std::string_view bytes) override;
   void sync(ObjectKind) override {}
   std::string read(ObjectKind kind, const std::string& name, uint64_t offset, size_t length) override;
   std::string read_all(ObjectKind kind, const std::string& name) override;
@@ -34,11 +35,15 @@ class S3Backend : public Backend {
   void forget(ObjectKind, const std::string&) override {}
   void remove(ObjectKind kind, const std::string& name) override;
   void remove_abandoned() override {}
+  // A lock object (remote_lock.h), refreshed through a backend of its own.
+  std::unique_ptr<StoreLock> lock(bool exclusive, const std::string& command) override;
 
  private:
   std::string dir_of(ObjectKind kind) const;  // the key prefix of a kind's objects, "" or ending in '/'
   std::string key_of(ObjectKind kind, const std::string& name) const { return dir_of(kind) + name; }
 
+  std::string location_;
+  fs::S3Settings settings_;
   std::string bucket_, prefix_;  // prefix_: "" or "some/path/"
   std::shared_ptr<fs::S3Client> client_;
   std::unique_ptr<fs::OwnedTempDir> spool_;  // where writers spool their objects, made at the first

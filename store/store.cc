@@ -8,6 +8,7 @@
 #include "platform/temp_dir.h"
 #include "store/chunker.h"
 #include "store/rebuild.h"
+#include "store/remote_index.h"
 #include "store/s3_backend.h"
 
 namespace mdb::store {
@@ -59,54 +60,43 @@ stdfs::path Store::local_dir(const stdfs::path& location, Backend& backend) {
 }
 
 Store::Store(const stdfs::path& dir, Mode mode, const std::string& command)
-    : dir_(dir), local_(dir), backend_(Backend::open(dir)) {
-  if (mode == Mode::Write) {
-    open_or_create(command);
+    : dir_(dir), local_(dir), backend_(Backend::open(dir)), shared_(is_s3_location(dir.string())) {
+  bool write = mode != Mode::Read;
+  if (write) {
+    open_or_create(mode == Mode::Exclusive, command);
   } else if (!exists(dir_)) {
     throw Error("There is no store at " + dir_.string() + " yet", ErrorKind::NotFound, Remedy::FirstBackup);
   }
   local_ = local_dir(dir_, *backend_);  // checks the config
-  if (!fs::exists(local_ / "index" / "data.mdb") && !pack_files(*backend_).empty()) {
-    if (is_s3_location(dir_.string()))
-      rebuild_cache(command);
-    else
-      throw Error("The index of the store " + dir_.string() + " is missing (no " +
-                      (local_ / "index" / "data.mdb").string() + ").",
-                  ErrorKind::Damaged, Remedy::RebuildIndex);
-  }
-  if (mode == Mode::Write) fs::mkdirs(local_ / "index");
-  index_ = std::make_unique<Index>(Index::open(local_ / "index", mode == Mode::Write));
-  if (mode == Mode::Write) remove_temporaries();
+  if (!shared_ && !fs::exists(local_ / "index" / "data.mdb") && !pack_files(*backend_).empty())
+    throw Error("The index of the store " + dir_.string() + " is missing (no " +
+                    (local_ / "index" / "data.mdb").string() + ").",
+                ErrorKind::Damaged, Remedy::RebuildIndex);
+  // A shared store's index is a cache of ours (docs/S3.md): made when missing, brought up to
+  // date from the store's index objects by every command, under its lock when it holds one.
+  if (write || shared_) fs::mkdirs(local_ / "index");
+  index_ = std::make_unique<Index>(Index::open(local_ / "index", write || shared_));
+  if (shared_) sync_cache(*backend_, *index_);
+  if (write) remove_temporaries();
   refresh_reader();
 }
 
 Store::~Store() = default;
 
-// A store on S3 keeps only a cache here (docs/S3.md: deleting it is always safe): a missing
-// index is rebuilt from the bucket's packs, under the store lock (held already when writing).
-void Store::rebuild_cache(const std::string& command) {
-  fs::mkdirs(local_);
-  std::unique_ptr<LockFile> held;
-  if (!lock_) held = std::make_unique<LockFile>(local_ / "lock", "The store " + dir_.string(), command);
-  if (fs::exists(local_ / "index" / "data.mdb")) return;  // another command rebuilt it meanwhile
-  Reporter quiet;
-  rebuild_index(*backend_, local_, quiet);
-}
-
-void Store::open_or_create(const std::string& command) {
-  if (is_s3_location(dir_.string())) {
-    // The config first: the local part is named by the store's id. The lock is this host's only
-    // (docs/S3.md: locking across hosts is not done yet).
+void Store::open_or_create(bool exclusive, const std::string& command) {
+  if (shared_) {
+    // The config first (hosts racing to make the store agree on the one stored first): the
+    // local part is named by the store's id.
     if (!exists(*backend_)) create_config();
     local_ = local_dir(dir_, *backend_);
     fs::mkdirs(local_ / "index");
     fs::mkdirs(tmp_dir());
-    lock_ = std::make_unique<LockFile>(local_ / "lock", "The store " + dir_.string(), command);
+    lock_ = backend_->lock(exclusive, command);
     return;
   }
   try {
     fs::mkdirs(dir_);
-    lock_ = std::make_unique<LockFile>(dir_ / "lock", "The store " + dir_.string(), command);
+    lock_ = backend_->lock(exclusive, command);
     if (exists(dir_)) return;
     fs::mkdirs(dir_ / "index");
     fs::mkdirs(tmp_dir());
@@ -131,7 +121,9 @@ void Store::create_config() {
                      {"cdc_avg", kCdcAvg},
                      {"cdc_max", kCdcMax},
                      {"gear_seed", kGearSeed}};
-  backend_->save(ObjectKind::Config, "config", cfg.dump(2) + "\n");
+  // Of two hosts making the store at once, the one whose config is stored first wins; the other
+  // reads that one (local_dir) and uses its id.
+  backend_->create_new(ObjectKind::Config, "config", cfg.dump(2) + "\n");
 }
 
 std::string Store::check_config(Backend& backend) {
@@ -238,6 +230,7 @@ void Store::write_index(const std::string& sealed, const std::function<void(Txn&
     return *t;
   };
   if (!sealed.empty()) {
+    if (shared_) unpublished_.add_pack(sealed, pack_->size(), pack_->entries());
     index_->put_pack(txn(), sealed, pack_record(pack_->size(), pack_->entries()));
     for (const PackEntry& e : pack_->entries()) index_->put_blob(txn(), BlobLocation{sealed, e});
   }
@@ -261,7 +254,17 @@ void Store::flush_pack() {
   std::string name = pack_ && !pack_->empty() ? pack_->finish(false) : std::string();
   if (name.empty() && filecache_queue_.empty()) return;
   if (!name.empty()) backend_->sync(ObjectKind::Pack);
-  write_index(name, nullptr);
+  bool publish = shared_ && pack_ && unpublished_.blob_count + pack_->entries().size() >= kIndexObjectBlobs;
+  write_index(name, publish ? [this](Txn& t) { publish_index(t); } : std::function<void(Txn&)>());
+}
+
+// Before the index transaction that holds what it names commits: once this host has a snapshot,
+// every host can learn of it without reading its packs. (An index object stored whose
+// transaction then fails names only durable packs: it is true all the same.)
+void Store::publish_index(Txn& t) {
+  if (unpublished_.empty()) return;
+  index_->put_index_object(t, put_index_object(*backend_, unpublished_));
+  unpublished_ = IndexObject();
 }
 
 void Store::commit_repair(const std::vector<BlobId>& drop) {
@@ -269,6 +272,7 @@ void Store::commit_repair(const std::vector<BlobId>& drop) {
   if (!data.empty()) backend_->sync(ObjectKind::Pack);
   write_index(data, [&](Txn& t) {
     for (const BlobId& id : drop) index_->del_blob(t, id);
+    if (shared_) publish_index(t);
   });
 }
 
@@ -296,6 +300,10 @@ BlobId Store::commit_snapshot(const SnapshotRecord& rec) {
     index_->put_pack(t, name, pack_record(w.size(), w.entries()));
     index_->put_blob(t, BlobLocation{name, w.entries().front()});
     index_->put_snapshot(t, rec.name, id);
+    if (!shared_) return;
+    unpublished_.add_pack(name, w.size(), w.entries());
+    unpublished_.snapshots.emplace_back(rec.name, id);
+    publish_index(t);
   });
   return id;
 }

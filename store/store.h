@@ -14,9 +14,9 @@
 #include "store/backend.h"
 #include "store/compressor.h"
 #include "store/index.h"
-#include "platform/lock.h"
 #include "store/manifest.h"
 #include "store/pack.h"
+#include "store/remote_index.h"
 
 namespace mdb::store {
 
@@ -39,9 +39,11 @@ struct WriteStats {
 
 class Store {
  public:
-  enum class Mode { Read, Write };
-  // Write: creates the store when missing and takes the store lock for `command`.
+  // Write: creates the store when missing and takes the store lock for `command` (shared, in a
+  // store hosts share); Exclusive: the same with the exclusive lock (prune, repairs).
   // Read: the store must exist. A store of a newer format version is refused.
+  // A store hosts share (on S3) brings its cache up to date first (remote_index.h).
+  enum class Mode { Read, Write, Exclusive };
   Store(const stdfs::path& dir, Mode mode, const std::string& command = "");
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
@@ -63,6 +65,8 @@ class Store {
   Index& index() { return *index_; }
   // Where the packs and the config are (the index and tmp/ stay on the local disk).
   Backend& backend() { return *backend_; }
+  // Whether hosts share the store (on S3): index objects and lock objects beside the packs.
+  bool shared() const { return shared_; }
 
   // ---- writing blobs (Write mode) ----
   // Stores `raw` unless the store has it; returns its id. `is_new` tells which. With `anew`
@@ -111,8 +115,10 @@ class Store {
   std::optional<FileCacheRecord> cached_file(std::string_view key);
 
  private:
-  void open_or_create(const std::string& command);
-  void rebuild_cache(const std::string& command);
+  void open_or_create(bool exclusive, const std::string& command);
+  // Stores an index object naming what this writer added since the last one (remote_index.h);
+  // `t` records that this cache has it.
+  void publish_index(Txn& t);
   void create_config();
   void remove_temporaries();
   void refresh_reader();
@@ -132,7 +138,9 @@ class Store {
   stdfs::path dir_;
   stdfs::path local_;  // the lock, index/ and tmp/: dir_, or a cache dir for a remote store
   std::unique_ptr<Backend> backend_;
-  std::unique_ptr<LockFile> lock_;
+  bool shared_ = false;  // a store hosts share: index objects, lock objects, a cache here
+  std::unique_ptr<StoreLock> lock_;
+  IndexObject unpublished_;  // packs indexed here, no index object names yet (shared_)
   std::unique_ptr<Index> index_;
   std::optional<Txn> reader_;  // a read snapshot of the index, renewed after each commit
   std::unique_ptr<PackWriter> pack_;

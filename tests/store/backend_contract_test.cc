@@ -5,9 +5,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <functional>
 #include <memory>
+#include <thread>
 
 #include "store/local_backend.h"
 #include "store/s3_backend.h"
@@ -158,6 +160,42 @@ TEST_P(BackendContract, PinsAreSavedListedAndRemovedApartFromPacks) {
   EXPECT_EQ(names(ObjectKind::Pin), std::vector<std::string>{"b.json"});
   backend_->remove_abandoned();
   EXPECT_EQ(names(ObjectKind::Pin), std::vector<std::string>{"b.json"});
+}
+
+TEST_P(BackendContract, CreateNewStoresOnlyWhenTheNameIsFree) {
+  EXPECT_TRUE(backend_->create_new(ObjectKind::Lock, "l1", "first"));
+  EXPECT_FALSE(backend_->create_new(ObjectKind::Lock, "l1", "second"));
+  EXPECT_EQ(backend_->read_all(ObjectKind::Lock, "l1"), "first");
+  EXPECT_TRUE(backend_->create_new(ObjectKind::Config, "config", "c"));
+  EXPECT_FALSE(backend_->create_new(ObjectKind::Config, "config", "d"));
+  EXPECT_EQ(backend_->read_all(ObjectKind::Config, "config"), "c");
+}
+
+TEST_P(BackendContract, OfTwoRacingCreatorsExactlyOneWins) {
+  std::atomic<int> won{0};
+  std::vector<std::thread> racers;
+  for (int i = 0; i < 4; ++i)
+    racers.emplace_back([&, i] { won += backend_->create_new(ObjectKind::Config, "config", std::to_string(i)); });
+  for (std::thread& t : racers) t.join();
+  EXPECT_EQ(won, 1);
+  EXPECT_EQ(backend_->read_all(ObjectKind::Config, "config").size(), 1u);
+}
+
+TEST_P(BackendContract, IndexAndLockObjectsAreListedApartFromTheOtherKinds) {
+  write_pack("p", "pack bytes");
+  backend_->save(ObjectKind::Pin, "a.json", "{}");
+  EXPECT_TRUE(backend_->create_new(ObjectKind::Index, "i1", "index one"));
+  EXPECT_TRUE(backend_->create_new(ObjectKind::Lock, "k1", "lock"));
+  backend_->save(ObjectKind::Lock, "k1", "lock, refreshed");  // a refresh replaces it
+  EXPECT_EQ(names(ObjectKind::Index), std::vector<std::string>{"i1"});
+  EXPECT_EQ(names(ObjectKind::Lock), std::vector<std::string>{"k1"});
+  EXPECT_EQ(names(ObjectKind::Pack), std::vector<std::string>{"p"});
+  EXPECT_EQ(names(ObjectKind::Pin), std::vector<std::string>{"a.json"});
+  EXPECT_EQ(backend_->read_all(ObjectKind::Lock, "k1"), "lock, refreshed");
+  backend_->remove(ObjectKind::Lock, "k1");
+  backend_->remove(ObjectKind::Index, "i1");
+  EXPECT_TRUE(names(ObjectKind::Lock).empty());
+  EXPECT_TRUE(names(ObjectKind::Index).empty());
 }
 
 TEST_P(BackendContract, RemoveTakesOneObjectAndAMissingOneIsFine) {

@@ -6,7 +6,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <functional>
 #include <stdexcept>
+#include <string_view>
 #include <vector>
 
 namespace mdb::test {
@@ -46,6 +49,46 @@ void read_request(int fd) {
     have += static_cast<size_t>(r);
   }
 }
+
+// Finds the requests in the bytes a client sends: headers up to a blank line, then
+// Content-Length bytes of body (what the S3 client sends; it never uses chunked bodies).
+class RequestLog {
+ public:
+  explicit RequestLog(std::function<void(const std::string&)> on_request) : on_request_(std::move(on_request)) {}
+  void feed(std::string_view bytes) {
+    while (!bytes.empty()) {
+      if (body_left_ > 0) {
+        size_t n = std::min<uint64_t>(body_left_, bytes.size());
+        body_left_ -= n;
+        bytes.remove_prefix(n);
+        continue;
+      }
+      head_.append(bytes);
+      bytes = {};
+      size_t end = head_.find("\r\n\r\n");
+      if (end == std::string::npos) return;
+      std::string rest = head_.substr(end + 4);
+      std::string line = head_.substr(0, head_.find("\r\n"));
+      on_request_(line.substr(0, line.rfind(' ')));  // without " HTTP/1.1"
+      body_left_ = content_length(head_.substr(0, end + 2));
+      head_.clear();
+      feed(rest);
+      return;
+    }
+  }
+
+ private:
+  static uint64_t content_length(const std::string& head) {
+    for (const char* name : {"\r\nContent-Length:", "\r\ncontent-length:"}) {
+      size_t at = head.find(name);
+      if (at != std::string::npos) return std::stoull(head.substr(at + std::string(name).size()));
+    }
+    return 0;
+  }
+  std::function<void(const std::string&)> on_request_;
+  std::string head_;
+  uint64_t body_left_ = 0;
+};
 
 }  // namespace
 
@@ -100,22 +143,58 @@ void FaultProxy::handle(int client) {
     ::close(client);
     return;
   }
-  // Both directions until either side closes, the proxy stops or fail_next() is called.
+  int64_t cut_at = cuts_.fetch_sub(1) > 0 ? static_cast<int64_t>(cut_bytes_.load()) : -1;
+  pass(client, up, cut_at);
+  ::close(up);
+  ::close(client);
+}
+
+// Both directions until either side closes, the proxy stops or fail_next()/cut_next() is called;
+// with `cut_at` >= 0, until that many bytes went the chosen way.
+void FaultProxy::pass(int client, int up, int64_t cut_at) {
   int generation = generation_;
+  bool cut_response = cut_response_;
+  uint64_t passed[2] = {0, 0};  // client -> server, server -> client
+  RequestLog requests([this](const std::string& line) { log_request(line); });
   pollfd fds[2] = {{client, POLLIN, 0}, {up, POLLIN, 0}};
   char buf[65536];
   while (!stop_ && generation == generation_) {
-    if (::poll(fds, 2, 50) <= 0 || generation != generation_) continue;
-    bool done = false;
-    for (int i = 0; i < 2 && !done; ++i) {
-      if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-      ssize_t r = ::recv(fds[i].fd, buf, sizeof buf, 0);
-      done = r <= 0 || !send_all(fds[1 - i].fd, buf, static_cast<size_t>(r));
+    if (held_) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      continue;
     }
-    if (done) break;
+    if (::poll(fds, 2, 50) <= 0 || generation != generation_) continue;
+    for (int i = 0; i < 2; ++i) {
+      if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      size_t room = sizeof buf;
+      int way = cut_response ? 1 : 0;
+      if (cut_at >= 0 && i == way) room = std::min<uint64_t>(room, static_cast<uint64_t>(cut_at) - passed[i]);
+      ssize_t r = room == 0 ? 0 : ::recv(fds[i].fd, buf, room, 0);
+      if (r <= 0) {
+        if (room == 0) ++cut_done_;
+        return;
+      }
+      if (delay_ms_ > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms_.load()));
+      if (i == 0) requests.feed(std::string_view(buf, static_cast<size_t>(r)));
+      if (!send_all(fds[1 - i].fd, buf, static_cast<size_t>(r))) return;
+      passed[i] += static_cast<uint64_t>(r);
+      if (cut_at >= 0 && i == way && passed[i] >= static_cast<uint64_t>(cut_at)) {
+        ++cut_done_;
+        return;
+      }
+    }
   }
-  ::close(up);
-  ::close(client);
+}
+
+void FaultProxy::log_request(const std::string& line) {
+  std::lock_guard<std::mutex> g(log_mu_);
+  log_.push_back(line);
+}
+
+int FaultProxy::count(const std::string& prefix) const {
+  int n = 0;
+  for (const std::string& r : requests()) n += r.rfind(prefix, 0) == 0;
+  return n;
 }
 
 }  // namespace mdb::test

@@ -1,11 +1,17 @@
 #pragma once
 // A TCP proxy in front of the real test S3 server that fails chosen requests: the next
 // `fail_next(n)` connections get their request read and answered with HTTP `status` (then
-// closed), later ones are passed through byte for byte. The server and its signatures stay
-// real; only the network between is made to misbehave.
+// closed), later ones are passed through byte for byte; `cut_next(n, bytes, ...)` drops the next
+// n connections once `bytes` of a request or response passed; `delay` slows every piece passed
+// on; `hold` stalls every connection until released. The server and its signatures stay real;
+// only the network between is made to misbehave. It logs each request passed ("METHOD /path").
 #include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace mdb::test {
 
@@ -26,14 +32,41 @@ class FaultProxy {
     ++generation_;
   }
   int failed() const { return failed_; }
+  // The next `connections` new connections are closed (both sides) once `bytes` bytes of the
+  // request (upload) or of the response (download) passed. Closes the ones open now.
+  void cut_next(int connections, uint64_t bytes, bool response) {
+    cut_bytes_ = bytes;
+    cut_response_ = response;
+    cuts_ = connections;
+    ++generation_;
+  }
+  int cut() const { return cut_done_; }
+  // Every piece passed on (either way) waits this long first.
+  void delay(std::chrono::milliseconds per_piece) { delay_ms_ = static_cast<int>(per_piece.count()); }
+  // While held, nothing is passed on (connections stay open).
+  void hold(bool held) { held_ = held; }
+  // The requests passed through so far, "METHOD /path?query", in order of arrival.
+  std::vector<std::string> requests() const {
+    std::lock_guard<std::mutex> g(log_mu_);
+    return log_;
+  }
+  // How many of them start with `prefix` (e.g. "HEAD /bucket/store/packs/").
+  int count(const std::string& prefix) const;
 
  private:
   void serve();
   void handle(int client);
+  void pass(int client, int up, int64_t cut_at);
+  void log_request(const std::string& line);
 
   int upstream_port_, listen_fd_ = -1, port_ = 0;
   std::atomic<int> failures_{0}, failed_{0}, status_{503};
   std::atomic<int> generation_{0};
+  std::atomic<int> cuts_{0}, cut_done_{0}, delay_ms_{0};
+  std::atomic<uint64_t> cut_bytes_{0};
+  std::atomic<bool> cut_response_{false}, held_{false};
+  mutable std::mutex log_mu_;
+  std::vector<std::string> log_;
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };
