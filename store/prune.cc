@@ -136,7 +136,9 @@ class Pruner {
   // read through the index alone (its entries hold every offset and length; each blob is
   // re-hashed before it is copied), and is always rewritten: its intact live blobs go to a new
   // pack with a sound footer, and every index entry into it goes with it.
-  std::vector<PackEntry> indexed_entries(const std::string& pack) {
+  // `stored`, when given, gets the stored bytes of every blob in the pack, indexed here or not:
+  // a copy another pack holds too (two hosts' backups at once) is dead weight like a dead blob.
+  std::vector<PackEntry> indexed_entries(const std::string& pack, uint64_t* stored = nullptr) {
     std::vector<PackEntry> out;
     std::vector<PackEntry> footer;
     try {
@@ -150,6 +152,7 @@ class Pruner {
     }
     Txn t = store_.index().read();
     for (const PackEntry& e : footer) {
+      if (stored) *stored += e.stored_len;
       auto loc = store_.index().blob(t, e.id);
       if (loc && loc->pack == pack && loc->entry.offset == e.offset) out.push_back(e);
     }
@@ -171,13 +174,14 @@ class Pruner {
       interrupt::check();  // each pack is dropped or rewritten in its own transaction
       rep_.advance(1);
       if (!store_.backend().size(ObjectKind::Pack, pack)) continue;  // verify reports it
-      uint64_t total = 0, live = 0, live_count = 0;
-      for (const PackEntry& e : indexed_entries(pack)) {
+      uint64_t footer_total = 0, total = 0, live = 0, live_count = 0;
+      for (const PackEntry& e : indexed_entries(pack, &footer_total)) {
         total += e.stored_len;
         if (!live_->maybe(e.id)) continue;
         live += e.stored_len;
         ++live_count;
       }
+      total = std::max(total, footer_total);
       uint64_t size = pack_bytes(pack);
       if (live == 0) {
         plans_.push_back({pack, false});
