@@ -1,7 +1,8 @@
 // radosgw killed (SIGKILL) in the middle of a backup to S3 and started again (docs/S3.md,
 // "Faults"), through the real binary, on a server of the test's own (the shared one is never
 // disturbed): the backup fails cleanly naming the endpoint, the data dir is unchanged, no
-// snapshot names a missing object, and the next backup succeeds and reads back whole.
+// snapshot names a missing object, prune collects the packs it left, and the next backup
+// succeeds and reads back whole.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -57,6 +58,16 @@ TEST(S3Faults, RadosgwKilledMidBackupFailsItCleanlyAndTheNextBackupSucceeds) {
   EXPECT_EQ(nlohmann::json::parse(r.out).value("snapshots", nlohmann::json::array()).size(), 0u) << r.out;
   r = db({"verify"});  // every snapshot's blobs exist (there are none yet) and every pack is intact
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+
+  // prune collects the packs the failed backup left (no index object names them; their footers
+  // are read), and nothing else is there.
+  size_t orphans = client.list(bucket, "store/packs/").size();
+  EXPECT_GT(orphans, 0u);
+  r = db({"prune"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("Deleted " + std::to_string(orphans) + " packs"), std::string::npos) << r.out;
+  EXPECT_TRUE(client.list(bucket, "store/packs/").empty());
+  EXPECT_TRUE(client.list(bucket, "store/locks/").empty());
 
   r = db({"--json", "backup"});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;

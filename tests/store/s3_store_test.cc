@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "tests/support/fault_proxy.h"
@@ -130,6 +131,45 @@ TEST(S3Store, ASecondHostSeesTheFirstOnesSnapshotsAndBacksUpBesideThem) {
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find(first), std::string::npos) << r.out;
   EXPECT_NE(r.out.find(second), std::string::npos) << r.out;
+}
+
+// export -del and import take their automatic snapshot into the S3 store; either is undone from it.
+TEST(S3Store, ExportDeleteAndImportTakeTheirSnapshotsIntoTheBucket) {
+  S3Dirs d;
+  RunResult r = run(MDB_SAMPLE_BINARY, {"--out", d.data.string(), "--task-runs", "3"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto before = describe(d.data);
+  stdfs::path outputs = d.tmp / "outputs";
+  auto db = [&](std::vector<std::string> args) {
+    std::vector<std::string> all = {"--data-dir", d.data.string(), "--outputs-dir", outputs.string(),
+                                    "--store",    d.store,         "db"};
+    all.insert(all.end(), args.begin(), args.end());
+    return run_mephisto(all, "yes\n", d.env());
+  };
+  r = db({"--json", "export", "-del"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  nlohmann::json exported = nlohmann::json::parse(r.out);
+  std::string before_export = exported.value("snapshot_before", "");
+  std::string zip = exported.value("file", "");
+  ASSERT_FALSE(before_export.empty() || zip.empty()) << r.out;
+  EXPECT_NE(diff(before, describe(d.data)), "");  // the exported runs are gone
+
+  r = db({"--json", "import", "-f", zip});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  std::string before_import = nlohmann::json::parse(r.out).value("snapshot_before", "");
+  ASSERT_FALSE(before_import.empty()) << r.out;
+
+  r = db({"--json", "snapshots"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  nlohmann::json listed = nlohmann::json::parse(r.out);
+  std::set<std::string> names;
+  for (const auto& s : listed.at("snapshots")) names.insert(s.value("name", ""));
+  EXPECT_EQ(names, (std::set<std::string>{before_export, before_import})) << r.out;
+  r = db({"verify", "--read-data"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  r = db({"restore", "-f", before_export});  // the undo export printed
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(diff(before, describe(d.data)), "");
 }
 
 TEST(S3Store, NoCredentialsOrABadLocationIsAUsageErrorNamingIt) {
