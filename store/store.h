@@ -14,6 +14,7 @@
 #include "store/backend.h"
 #include "store/compressor.h"
 #include "store/index.h"
+#include "platform/lock.h"
 #include "store/manifest.h"
 #include "store/pack.h"
 #include "store/remote_index.h"
