@@ -8,6 +8,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "commands/commands.h"
@@ -78,6 +79,7 @@ struct Parsed {
   CopyOptions copy;
   VerifyOptions verify;
   PruneOptions prune;
+  ForgetOptions forget;
   std::string read_data_subset;
 };
 
@@ -136,6 +138,7 @@ void add_import(CLI::App* db, Parsed& p) {
   c->add_flag("--strict", o.strict,
               "Refuse a dump whose references neither the dump nor the data dir can satisfy (default: import "
               "them as they are, with a warning naming each)");
+  c->add_flag("--dry-run", o.dry_run, "Show the rows and files the import would add; change nothing");
   verbosity(c, o.verbosity);
 }
 
@@ -166,6 +169,8 @@ void add_inspect_commands(CLI::App* db, Parsed& p) {
 
 void add_store_commands(CLI::App* db, Parsed& p) {
   CLI::App* b = command(db, "backup", "Snapshot the data directory into the store");
+  repeatable(b, "--tag", p.backup.tags, "Tag the snapshot (repeatable; see snapshots/prune/restore --tag)")
+      ->type_name("TAG");
   b->add_flag("--zip", p.backup.zip, "Also write a zip in the original's backup format");
   verbosity(b, p.backup.verbosity);
 
@@ -173,9 +178,15 @@ void add_store_commands(CLI::App* db, Parsed& p) {
   r->add_option("-f,--file", p.restore.file, "Snapshot name, unique id prefix, or backup zip (required)")
       ->type_name("NAME_OR_FILE");
   r->add_option("--only", p.restore.only, "Restore only this path (relative to the data dir)")->type_name("PATH");
+  r->add_option("--target", p.restore.target, "Restore into this new or empty directory, not the data dir")
+      ->type_name("DIR");
+  repeatable(r, "--tag", p.restore.tags, "With -f latest: the newest backup with this tag")->type_name("TAG");
+  r->add_flag("--dry-run", p.restore.dry_run, "Show the files restore would add, remove and change; change nothing");
   verbosity(r, p.restore.verbosity);
+  r->footer("Example: mephisto db restore -f latest --target /tmp/look\n");
 
-  command(db, "snapshots", "List backups and automatic snapshots");
+  CLI::App* s = command(db, "snapshots", "List backups and automatic snapshots");
+  repeatable(s, "--tag", p.snapshots.tags, "Only snapshots with this tag (repeatable: any of them)")->type_name("TAG");
   add_inspect_commands(db, p);
 
   CLI::App* cp = command(db, "copy", "Copy snapshots into another store (a directory or s3://), data dir untouched");
@@ -206,7 +217,22 @@ void add_store_commands(CLI::App* db, Parsed& p) {
                  "Keep the N newest automatic snapshots (before import/restore/export) of each data dir (default 3)")
       ->type_name("N")
       ->check(CLI::NonNegativeNumber);
+  for (auto [name, into, what] : {std::tuple{"--keep-hourly", &p.prune.keep_hourly, "hours"},
+                                  {"--keep-daily", &p.prune.keep_daily, "days"},
+                                  {"--keep-weekly", &p.prune.keep_weekly, "ISO weeks"},
+                                  {"--keep-monthly", &p.prune.keep_monthly, "months"},
+                                  {"--keep-yearly", &p.prune.keep_yearly, "years"}})
+    pr->add_option(name, *into, std::string("Keep the newest backup of each of the last N ") + what + " that have one")
+        ->type_name("N")
+        ->check(CLI::PositiveNumber);
+  repeatable(pr, "--keep-tag", p.prune.keep_tags, "Keep the backups with this tag")->type_name("TAG");
+  repeatable(pr, "--tag", p.prune.tags, "Consider only snapshots with this tag; keep the rest")->type_name("TAG");
   pr->add_flag("--dry-run", p.prune.dry_run, "Show what would be forgotten and the space freed; change nothing");
+  pr->footer("Example: mephisto db prune --keep-daily 7 --keep-weekly 5 --keep-monthly 12 --dry-run\n");
+
+  CLI::App* fg = command(db, "forget", "Forget these snapshots and reclaim the space only they use");
+  fg->add_option("NAME", p.forget.names, "Snapshot names or unique id prefixes")->required();
+  fg->add_flag("--dry-run", p.forget.dry_run, "Show what would be forgotten and the space freed; change nothing");
 }
 
 // One example per command, shown at the end of its --help (ls and find have theirs with notes).
@@ -343,19 +369,22 @@ int dispatch(CLI::App& db, Parsed& p, Context& ctx) {
   if (name == "stats") return run_stats(ctx, p.stats);
   if (name == "copy") return run_copy(ctx, p.copy);
   if (name == "verify") return run_verify(ctx, p.verify);
+  if (name == "forget") return run_forget(ctx, p.forget);
   return run_prune(ctx, p.prune);
 }
 
-// MDB_FAULT, MDB_FAULT_COUNT and MDB_FAULT_TRACE (platform/fault_env.h): when any is set, the
-// process runs on a FaultEnv over the real Env. The only place these variables are read.
+// MDB_FAULT, MDB_FAULT_COUNT, MDB_FAULT_TRACE and MDB_FAULT_CLOCK (platform/fault_env.h): when
+// any is set, the process runs on a FaultEnv over the real Env. The only place these are read.
 void use_fault_env_from_environment() {
   const char* fault = std::getenv("MDB_FAULT");
   const char* count = std::getenv("MDB_FAULT_COUNT");
   const char* trace = std::getenv("MDB_FAULT_TRACE");
-  if (!fault && !count && !trace) return;
+  const char* clock = std::getenv("MDB_FAULT_CLOCK");
+  if (!fault && !count && !trace && !clock) return;
   // Static: it lives until exit, which writes the count.
   static fs::FaultEnv faults(fs::posix_env(), fs::FaultSpec::parse(fault ? fault : ""), count ? count : "",
                              trace ? trace : "");
+  if (clock) faults.set_clock(std::strtoll(clock, nullptr, 10));
   static fs::UseEnv use(faults);
 }
 
@@ -399,7 +428,7 @@ int main(int argc, char** argv) {
     if (auto word = unknown_command(args, *db))
       return usage_error(args, "Unknown command '" + *word +
                                    "'. Commands: mephisto db export | import | backup | restore | snapshots | ls | find "
-                                   "| diff | stats | copy | verify | prune.");
+                                   "| diff | stats | copy | verify | prune | forget.");
     return usage_error(args, e.what());
   }
   const std::string command = db->get_subcommands().front()->get_name();

@@ -39,6 +39,7 @@ std::string pick_name(store::Store& store, const stdfs::path& backup_dir, bool z
 int back_up(Context& ctx, const BackupOptions& opts, std::optional<std::string>& saved) {
   auto started = std::chrono::steady_clock::now();
   ctx.console.echo_options(option_settings(opts));
+  std::vector<std::string> tags = checked_tags(opts.tags);
   DataDir dir = prepare_data_dir(ctx, DbCommand::Backup);
   check_store_outside(dir, ctx.locations().store_dir);
   // Keeps import, restore and export -del out while we read. A data dir we may only read
@@ -53,7 +54,8 @@ int back_up(Context& ctx, const BackupOptions& opts, std::optional<std::string>&
   std::unique_ptr<fs::ZipFileOutput> zip_out;
   stdfs::path backup_dir = ctx.locations().outputs_dir / "backup";
   std::string name = pick_name(store, backup_dir, opts.zip, zip_out);
-  store::BackupResult r = snapshot_data_dir(store, ctx.console, dir, name, "backup", store::SnapshotKind::Backup, nullptr);
+  store::BackupResult r = snapshot_data_dir(store, ctx.console, dir, name, "backup", store::SnapshotKind::Backup, nullptr,
+                                            tags);
   saved = name;
   const store::SnapshotRecord& rec = r.snapshot.record;
 
@@ -74,6 +76,7 @@ int back_up(Context& ctx, const BackupOptions& opts, std::optional<std::string>&
   ctx.console.set("snapshot", name);
   ctx.console.set("id", r.snapshot.id.hex());
   ctx.console.set("store", store.dir().string());
+  ctx.console.set("tags", rec.tags);
   ctx.console.set("files", rec.files);
   ctx.console.set("dirs", rec.dirs);
   ctx.console.set("bytes", rec.bytes);

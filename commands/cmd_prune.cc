@@ -1,10 +1,12 @@
-// `mephisto db prune [--keep-last N] [--keep-within DURATION] [--keep-auto N] [--dry-run]`
-// (store.md, docs/PRUNE.md).
+// `mephisto db prune [--keep-last N] [--keep-hourly N] ... [--keep-within DURATION] [--keep-tag T]
+// [--keep-auto N] [--tag T] [--dry-run]` and `mephisto db forget NAME... [--dry-run]` (store.md,
+// docs/PRUNE.md): one removal path, store::prune.
 #include <algorithm>
 #include <optional>
 
 #include "commands/commands.h"
 #include "commands/outcome.h"
+#include "commands/snapshot_view.h"
 #include "datadir/journal.h"
 #include "datadir/storeops.h"
 #include "platform/console.h"
@@ -57,10 +59,23 @@ int64_t parse_duration_ns(const std::string& text) {
   return total;
 }
 
+std::optional<uint64_t> count(const std::optional<int>& n) {
+  if (!n) return std::nullopt;
+  return static_cast<uint64_t>(*n);
+}
+
 store::PrunePolicy policy_of(const PruneOptions& opts) {
   store::PrunePolicy policy;
-  if (opts.keep_last) policy.keep_last = static_cast<uint64_t>(*opts.keep_last);
-  if (opts.keep_within) policy.keep_within_ns = parse_duration_ns(*opts.keep_within);
+  store::KeepPolicy& keep = policy.keep;
+  keep.last = count(opts.keep_last);
+  keep.hourly = count(opts.keep_hourly);
+  keep.daily = count(opts.keep_daily);
+  keep.weekly = count(opts.keep_weekly);
+  keep.monthly = count(opts.keep_monthly);
+  keep.yearly = count(opts.keep_yearly);
+  if (opts.keep_within) keep.within_ns = parse_duration_ns(*opts.keep_within);
+  keep.tags = opts.keep_tags;
+  policy.only_tags = opts.tags;
   policy.keep_auto = static_cast<uint64_t>(opts.keep_auto);
   policy.dry_run = opts.dry_run;
   policy.now_ns = fs::env().now_ns();
@@ -138,6 +153,10 @@ void report_json(Context& ctx, const store::PruneReport& r, bool dry_run) {
   c.set("forgotten", names(r.forgotten));
   c.set("forgotten_snapshots", std::move(forgotten));
   c.set("kept_protected", std::move(kept_protected));
+  nlohmann::ordered_json kept_why = nlohmann::ordered_json::object();
+  for (const store::SnapshotInfo& s : r.kept)
+    if (auto why = r.kept_why.find(s.name); why != r.kept_why.end()) kept_why[s.name] = why->second;
+  c.set("kept_why", std::move(kept_why));
   c.set("packs_deleted", r.packs_deleted);
   c.set("packs_rewritten", r.packs_rewritten);
   c.set("bytes_before", r.bytes_before);
@@ -145,21 +164,21 @@ void report_json(Context& ctx, const store::PruneReport& r, bool dry_run) {
   c.set("bytes_freed", r.bytes_before - r.bytes_after);
 }
 
-// The prune; `started` is set once the store may have changed.
-int prune_command(Context& ctx, const PruneOptions& opts, bool& started) {
-  store::PrunePolicy policy = policy_of(opts);
+// The prune (or forget); `started` is set once the store may have changed.
+int prune_command(Context& ctx, store::PrunePolicy policy, bool& started) {
   recover_before_reading(ctx, DbCommand::Prune);
   if (!store::Store::exists(ctx.locations().store_dir))
     throw Error("There is no store at " + ctx.locations().store_dir.string() +
                 ", so there is nothing to prune (--store / MEPHISTO_STORE choose another).",
                 ErrorKind::NotFound);
   // A dry run only reads: no lock, nothing written (LMDB's MVCC gives it one consistent view).
-  store::Store store(ctx.locations().store_dir, opts.dry_run ? store::Store::Mode::Read : store::Store::Mode::Exclusive,
+  store::Store store(ctx.locations().store_dir, policy.dry_run ? store::Store::Mode::Read : store::Store::Mode::Exclusive,
                      "prune");
+  for (std::string& spec : policy.forget) spec = require_snapshot(store, spec).name;  // id prefixes too
   protect_pending(ctx, store, policy);
   ConsoleReporter reporter(ctx.console);
   store::PruneReport r;
-  started = !opts.dry_run;
+  started = !policy.dry_run;
   try {
     r = store::prune(store, policy, reporter);
   } catch (const interrupt::Interrupted& e) {  // every step of prune is a transaction of its own
@@ -167,8 +186,8 @@ int prune_command(Context& ctx, const PruneOptions& opts, bool& started) {
         "prune stopped part way; the store is consistent and every snapshot it keeps is intact (snapshots it "
         "had already forgotten stay forgotten). Run `mephisto db prune` again to reclaim the rest.");
   }
-  print_report(ctx, r, opts.dry_run);
-  report_json(ctx, r, opts.dry_run);
+  print_report(ctx, r, policy.dry_run);
+  report_json(ctx, r, policy.dry_run);
   return 0;
 }
 
@@ -177,8 +196,22 @@ int prune_command(Context& ctx, const PruneOptions& opts, bool& started) {
 int run_prune(Context& ctx, const PruneOptions& opts) {
   bool started = false;
   try {
-    return prune_command(ctx, opts, started);
+    return prune_command(ctx, policy_of(opts), started);
   } catch (const Error& e) {  // every step of prune is a transaction of its own
+    throw finish(e, started ? "The store is consistent and every snapshot it keeps is intact."
+                            : "Nothing was changed.");
+  }
+}
+
+int run_forget(Context& ctx, const ForgetOptions& opts) {
+  store::PrunePolicy policy;
+  policy.forget = opts.names;
+  policy.dry_run = opts.dry_run;
+  policy.now_ns = fs::env().now_ns();
+  bool started = false;
+  try {
+    return prune_command(ctx, std::move(policy), started);
+  } catch (const Error& e) {  // the snapshots are forgotten in one transaction, before any pack changes
     throw finish(e, started ? "The store is consistent and every snapshot it keeps is intact."
                             : "Nothing was changed.");
   }

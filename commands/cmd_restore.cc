@@ -1,6 +1,8 @@
-// `mephisto db restore -f NAME_OR_FILE [--only PATH]` (cli.md, store.md): makes the data dir
-// exactly a snapshot (or a backup zip), after snapshotting the current data, with an atomic
-// swap of a fully built and verified staging tree.
+// `mephisto db restore -f NAME_OR_FILE [--only PATH] [--target DIR] [--dry-run]` (cli.md, store.md):
+// makes the data dir exactly a snapshot (or a backup zip), after snapshotting the current data,
+// with an atomic swap of a fully built and verified staging tree; or fills another, empty
+// directory (--target); or says what it would change (--dry-run).
+#include <algorithm>
 #include <memory>
 #include <optional>
 
@@ -14,6 +16,7 @@
 #include "formats/zip.h"
 #include "platform/env.h"
 #include "store/restore.h"
+#include "store/restore_plan.h"
 #include "store/store.h"
 
 namespace mdb {
@@ -42,10 +45,57 @@ std::string suggestions(Context& ctx, const std::string& spec) {
   return did_you_mean(store, spec);
 }
 
+bool has_any_tag(const store::SnapshotRecord& r, const std::vector<std::string>& tags) {
+  return tags.empty() || std::any_of(tags.begin(), tags.end(), [&](const std::string& t) { return r.has_tag(t); });
+}
+
+std::string tag_list(const std::vector<std::string>& tags) {
+  std::string out;
+  for (const std::string& t : tags) out += (out.empty() ? "" : " or ") + t;
+  return out;
+}
+
+// `-f latest` (when no snapshot is named so): the newest user backup with one of `tags` (any,
+// without --tag), of the data dir (`data_dir`) when it has one, else of any data dir.
+std::optional<std::string> latest(Context& ctx, const std::vector<std::string>& tags, const std::string& data_dir) {
+  const stdfs::path& dir = ctx.locations().store_dir;
+  if (!store::Store::exists(dir)) return std::nullopt;
+  store::Store store(dir, store::Store::Mode::Read);
+  std::optional<std::string> mine, any;
+  for (const store::SnapshotInfo& s : store.snapshots()) {  // oldest first
+    if (store::is_automatic(s.record.kind) || !has_any_tag(s.record, tags)) continue;
+    any = s.name;
+    if (s.record.data_dir == data_dir) mine = s.name;
+  }
+  return mine ? mine : any;
+}
+
+// The live data dir's path as snapshots record it, or "" when none is configured.
+std::string live_data_dir(Context& ctx) {
+  try {
+    return ctx.locations().data_dir.string();
+  } catch (const Error&) {
+    return "";
+  }
+}
+
 // A snapshot name or unique id prefix; else a zip (as given, or in <outputs>/backup/);
-// else NAME.zip naming a snapshot NAME.
-Source resolve_source(Context& ctx, const std::string& spec) {
-  if (auto snap = find_in_store(ctx, spec)) return Source{snap->name, {}};
+// else NAME.zip naming a snapshot NAME; `latest` as latest() says. With --tag, a snapshot
+// must have one of the tags.
+Source resolve_source(Context& ctx, const std::string& spec, const std::vector<std::string>& tags) {
+  if (auto snap = find_in_store(ctx, spec)) {
+    if (!has_any_tag(snap->record, tags))
+      throw Error("The snapshot " + snap->name + " has not the tag " + tag_list(tags) + ".", ErrorKind::NotFound);
+    return Source{snap->name, {}};
+  }
+  if (spec == "latest") {
+    if (auto name = latest(ctx, tags, live_data_dir(ctx))) return Source{*name, {}};
+    throw Error("There is no backup" + (tags.empty() ? "" : " with the tag " + tag_list(tags)) + " in the store " +
+                    ctx.locations().store_dir.string() + ", so -f latest names none.",
+                ErrorKind::NotFound);
+  }
+  if (!tags.empty())
+    throw UsageError("--tag " + tag_list(tags) + " applies to snapshots (and -f latest), not to the file " + spec + ".");
   stdfs::path given(spec);
   std::error_code ec;
   for (const stdfs::path& p : {given, ctx.locations().outputs_dir / "backup" / given})
@@ -121,10 +171,11 @@ struct CreatedRoot {
 int restore(Context& ctx, const RestoreOptions& opts, const DataDir& dir) {
   check_store_outside(dir, ctx.locations().store_dir);
   std::optional<std::string> only = normalize_only(opts.only);
-  Source src = resolve_source(ctx, opts.file);
+  Source src = resolve_source(ctx, opts.file, checked_tags(opts.tags));
   std::unique_ptr<zip::Reader> zip = src.snapshot ? nullptr : open_backup_zip(src.zip, dir);
   if (fs::exists(dir.root())) store::refuse_mounts_inside(dir.root());
-  if (!ctx.console.confirm()) return 1;
+  // --target changes nothing that exists: no question to ask.
+  if (!opts.target && !ctx.console.confirm()) return 1;
   ctx.console.info(src.snapshot ? "Started restoring from snapshot " + *src.snapshot + " ..."
                                 : "Started restoring from backup " + src.zip.string() + " ...");
 
@@ -186,6 +237,7 @@ int restore(Context& ctx, const RestoreOptions& opts, const DataDir& dir) {
   else
     ctx.console.set("zip", src.zip.string());
   if (only) ctx.console.set("only", *only);
+  if (opts.target) ctx.console.set("target", dir.root().string());
   ctx.console.set("files", stats.files);
   ctx.console.set("dirs", stats.dirs);
   ctx.console.set("symlinks", stats.symlinks);
@@ -197,10 +249,88 @@ int restore(Context& ctx, const RestoreOptions& opts, const DataDir& dir) {
   return exit_code;
 }
 
+void list_changes(Console& console, const char* sign, const std::vector<store::RestorePlan::Change>& list) {
+  for (const store::RestorePlan::Change& c : list) console.info(std::string("  ") + sign + " " + c.path);
+}
+
+nlohmann::ordered_json changes_json(const std::vector<store::RestorePlan::Change>& list) {
+  nlohmann::ordered_json out = nlohmann::ordered_json::array();
+  for (const store::RestorePlan::Change& c : list) out.push_back({{"path", c.path}, {"size", c.bytes}});
+  return out;
+}
+
+// --dry-run: the restore's source compared with the directory it would replace
+// (store/restore_plan.h); nothing is locked, snapshotted or written.
+int restore_dry_run(Context& ctx, const RestoreOptions& opts, const DataDir& dir) {
+  std::optional<std::string> only = normalize_only(opts.only);
+  Source src = resolve_source(ctx, opts.file, checked_tags(opts.tags));
+  std::unique_ptr<zip::Reader> zip = src.snapshot ? nullptr : open_backup_zip(src.zip, dir);
+  std::optional<store::Store> store;
+  if (src.snapshot) store.emplace(ctx.locations().store_dir, store::Store::Mode::Read);
+  std::unique_ptr<store::TreeSource> source = open_source(store ? &*store : nullptr, src, zip.get(), only);
+  store::RestorePlan plan = store::plan_restore(*source, dir.root(), kMetaDirName, only, src.snapshot.has_value());
+  Console& c = ctx.console;
+  std::string from = src.snapshot ? "snapshot " + *src.snapshot : src.zip.string();
+  c.info("Restoring " + from + " into " + dir.root().string() + " would add " + std::to_string(plan.added.size()) +
+         " entries (" + human_bytes(plan.bytes(plan.added)) + "), remove " + std::to_string(plan.removed.size()) +
+         " (" + human_bytes(plan.bytes(plan.removed)) + ") and change " + std::to_string(plan.changed.size()) + " (" +
+         human_bytes(plan.bytes(plan.changed)) + ").");
+  if (opts.verbosity >= 1) {
+    list_changes(c, "+", plan.added);
+    list_changes(c, "-", plan.removed);
+    list_changes(c, "M", plan.changed);
+  }
+  c.info("Dry run: nothing was changed.");
+  c.set("ok", true);
+  c.set("dry_run", true);
+  if (src.snapshot)
+    c.set("snapshot", *src.snapshot);
+  else
+    c.set("zip", src.zip.string());
+  if (only) c.set("only", *only);
+  if (opts.target) c.set("target", dir.root().string());
+  c.set("bytes_added", plan.bytes(plan.added));
+  c.set("bytes_removed", plan.bytes(plan.removed));
+  c.set("bytes_changed", plan.bytes(plan.changed));
+  c.set("added", changes_json(plan.added));
+  c.set("removed", changes_json(plan.removed));
+  c.set("changed", changes_json(plan.changed));
+  return 0;
+}
+
+// --target DIR: a new or empty directory outside the data dir and the store. The data dir
+// itself is not looked at: not recovered, locked, checked or snapshotted.
+DataDir target_dir(Context& ctx, const std::string& target) {
+  std::error_code ec;
+  stdfs::path t = stdfs::weakly_canonical(stdfs::absolute(target), ec);
+  if (ec) t = stdfs::absolute(target).lexically_normal();
+  if (std::string live = live_data_dir(ctx); !live.empty()) {
+    stdfs::path canon = stdfs::weakly_canonical(live, ec);
+    stdfs::path rel = t.lexically_relative(ec ? stdfs::path(live) : canon);
+    if (!rel.empty() && *rel.begin() != "..")
+      throw UsageError("--target " + target + " is the data directory " + live +
+                       " or inside it; restore --target never touches the data directory. Choose a directory "
+                       "outside it (or restore without --target).");
+  }
+  if (fs::exists(t)) {
+    if (!stdfs::is_directory(stdfs::symlink_status(t, ec)))
+      throw Error("The target " + t.string() + " exists and is not a directory.", ErrorKind::Failure);
+    if (!stdfs::is_empty(t, ec))
+      throw Error("The target directory " + t.string() +
+                      " is not empty: restore --target fills only a new or empty directory, it never replaces files "
+                      "there. Choose another directory or empty this one.",
+                  ErrorKind::Failure);
+  }
+  DataDir dir(t);
+  check_store_outside(dir, ctx.locations().store_dir);
+  return dir;
+}
+
 int restore_command(Context& ctx, const RestoreOptions& opts) {
   ctx.console.echo_options(option_settings(opts));
   require_file_option(opts.file);
-  DataDir dir = prepare_data_dir(ctx, DbCommand::Restore);
+  DataDir dir = opts.target ? target_dir(ctx, *opts.target) : prepare_data_dir(ctx, DbCommand::Restore);
+  if (opts.dry_run) return restore_dry_run(ctx, opts, dir);
   try {
     return restore(ctx, opts, dir);
   } catch (const interrupt::Interrupted& e) {  // the staging dir has been removed

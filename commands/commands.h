@@ -21,6 +21,7 @@ int run_stats(Context& ctx, const StatsOptions& opts);
 int run_copy(Context& ctx, const CopyOptions& opts);
 int run_verify(Context& ctx, const VerifyOptions& opts);
 int run_prune(Context& ctx, const PruneOptions& opts);
+int run_forget(Context& ctx, const ForgetOptions& opts);
 
 // The options block ("Running command with the following options:", Console::echo_options) of
 // import, backup and restore: the original's options in its order, then ours. Export's is
@@ -32,5 +33,8 @@ std::vector<OptionSetting> option_settings(const RestoreOptions& o);
 // import and restore check -f after printing their options block, as the original does, with
 // its words: "Option `-f/--file` is required." (a usage error, exit 2).
 void require_file_option(const std::string& file);
+
+// The --tag values, checked (a usage error names a bad one) and without repeats, in order.
+std::vector<std::string> checked_tags(const std::vector<std::string>& tags);
 
 }  // namespace mdb

@@ -12,6 +12,7 @@
 namespace mdb {
 
 struct BackupOptions {
+  std::vector<std::string> tags;  // --tag, repeatable
   bool zip = false;
   int verbosity = 0;
 };
@@ -19,10 +20,15 @@ struct BackupOptions {
 struct RestoreOptions {
   std::string file;                 // -f: snapshot name, id prefix or zip
   std::optional<std::string> only;  // --only PATH
+  std::optional<std::string> target;  // --target DIR: restore there, not into the data dir
+  std::vector<std::string> tags;      // --tag: -f latest picks the newest with one of them
+  bool dry_run = false;
   int verbosity = 0;
 };
 
-struct SnapshotsOptions {};
+struct SnapshotsOptions {
+  std::vector<std::string> tags;  // --tag: only snapshots with one of them
+};
 
 struct LsOptions {
   std::string name;                 // a snapshot name or id prefix, as restore -f takes it
@@ -56,9 +62,17 @@ struct VerifyOptions {
 };
 
 struct PruneOptions {
-  std::optional<int> keep_last;            // user backups of each data dir
-  std::optional<std::string> keep_within;  // user backups, e.g. 30d, 12h, 2w
+  // User backups of each data dir (store/keep_policy.h).
+  std::optional<int> keep_last, keep_hourly, keep_daily, keep_weekly, keep_monthly, keep_yearly;
+  std::optional<std::string> keep_within;  // e.g. 30d, 12h, 2w
+  std::vector<std::string> keep_tags;      // --keep-tag
+  std::vector<std::string> tags;           // --tag: only snapshots with one of them are considered
   int keep_auto = 3;                       // automatic snapshots of each data dir
+  bool dry_run = false;
+};
+
+struct ForgetOptions {
+  std::vector<std::string> names;  // snapshot names
   bool dry_run = false;
 };
 

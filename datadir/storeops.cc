@@ -87,8 +87,9 @@ void ConsoleReporter::warn(const std::string& message) { console_.warn(message);
 
 store::BackupResult snapshot_data_dir(store::Store& store, Console& console, const DataDir& dir,
                                       const std::string& name, const std::string& reason, store::SnapshotKind kind,
-                                      const ExclusiveDbLocks* locks) {
+                                      const ExclusiveDbLocks* locks, const std::vector<std::string>& tags) {
   store::BackupRequest req;
+  req.tags = tags;
   req.root = dir.root();
   req.name = name;
   req.reason = reason;

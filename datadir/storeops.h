@@ -76,7 +76,7 @@ class ConsoleReporter : public store::Reporter {
 // Store::unique_snapshot_name). `locks` (may be null) are exclusive locks held on the DBs.
 store::BackupResult snapshot_data_dir(store::Store& store, Console& console, const DataDir& dir,
                                       const std::string& name, const std::string& reason, store::SnapshotKind kind,
-                                      const ExclusiveDbLocks* locks);
+                                      const ExclusiveDbLocks* locks, const std::vector<std::string>& tags = {});
 
 // Refuses a store inside the data dir (backups would hold themselves, restores would remove
 // it).

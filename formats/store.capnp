@@ -62,6 +62,7 @@ struct Snapshot {
   kind @12 :Kind;        # unknown in records written before it existed: classified by reason and name
   changedWhileRead @13 :UInt64;  # files that kept changing while they were read (entries marked so)
   rootOwner @14 :Owner;  # the owner of the data dir itself; null in records written before it
+  tags @15 :List(Text);  # `backup --tag`, in the order given, without repeats; empty (untagged) in older records
 
   enum Kind {
     unknown @0;

@@ -13,6 +13,7 @@ struct ImportOptions {
   bool keep_import_metadata = false;                             // -k
   bool qualification_only = false;                               // -qo
   bool strict = false;                                           // --strict: refuse dangling references
+  bool dry_run = false;                                          // --dry-run: plan and report, change nothing
   int verbosity = 0;                                             // -v
 };
 

@@ -42,6 +42,12 @@ FaultEnv::~FaultEnv() {
   if (trace_) std::fclose(trace_);
 }
 
+void FaultEnv::set_clock(int64_t unix_seconds) {
+  clock_offset_ns_ = unix_seconds * 1'000'000'000 - EnvWrapper::now_ns();
+}
+
+int64_t FaultEnv::now_ns() { return EnvWrapper::now_ns() + clock_offset_ns_.value_or(0); }
+
 uint64_t FaultEnv::points() const {
   std::lock_guard lock(mutex_);
   return points_;

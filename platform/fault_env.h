@@ -13,7 +13,10 @@
 // number of points passed is written to a file when the FaultEnv ends (or just before a
 // kill), and each point and each SQLite write lock taken ("lock") or released ("unlock") is
 // appended to a trace file as "<operation>\t<path>", so tests can check the order of writes.
-// The binary builds one from MDB_FAULT, MDB_FAULT_COUNT and MDB_FAULT_TRACE (cli/main.cc);
+// A wrong clock: optionally the wall clock starts at a given time (and runs on from there), for
+// tests of what depends on when things happened (prune's calendar rules).
+// The binary builds one from MDB_FAULT, MDB_FAULT_COUNT, MDB_FAULT_TRACE and MDB_FAULT_CLOCK
+// (seconds since the epoch) (cli/main.cc);
 // tests in the process build one directly and install it with UseEnv.
 #include <cstdio>
 #include <mutex>
@@ -43,6 +46,9 @@ class FaultEnv : public EnvWrapper {
 
   // Fault points passed so far.
   uint64_t points() const;
+  // From now on the clock reads `unix_seconds` and runs on from there.
+  void set_clock(int64_t unix_seconds);
+  int64_t now_ns() override;
 
   int open(const stdfs::path& path, int flags, mode_t mode) override;
   int openat(int dirfd, const std::string& name, int flags, mode_t mode, const stdfs::path& path) override;
@@ -77,6 +83,7 @@ class FaultEnv : public EnvWrapper {
   mutable std::mutex mutex_;  // writes come from several threads (the store's compressors)
   uint64_t points_ = 0;
   bool short_pending_ = false;
+  std::optional<int64_t> clock_offset_ns_;  // set_clock: added to the real clock
 };
 
 }  // namespace mdb::fs

@@ -18,6 +18,21 @@ std::string local_time_text(int64_t unix_seconds) {
   return buf;
 }
 
+std::string local_time_zone_text(int64_t unix_seconds) {
+  time_t t = static_cast<time_t>(unix_seconds);
+  struct tm tm {};
+  localtime_r(&t, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S %Z", &tm);
+  std::string text = buf;
+  // tzdata writes "+0530"-like zones as "+0530" already; an empty abbreviation gets the offset.
+  if (text.size() <= 20) {
+    std::strftime(buf, sizeof buf, " %z", &tm);
+    text = local_time_text(unix_seconds) + buf;
+  }
+  return text;
+}
+
 std::string host_name() {
   char buf[256] = {};
   if (::gethostname(buf, sizeof buf - 1) != 0) return "unknown-host";

@@ -37,6 +37,9 @@ void write_holder(fs::File& f, const std::string& command);
 
 // "YYYY-MM-DD HH:MM:SS" in local time, for messages.
 std::string local_time_text(int64_t unix_seconds);
+// The same followed by the zone's abbreviation ("2026-12-05 09:14:03 CET"), or its UTC offset
+// ("+0530") where the zone has no abbreviation.
+std::string local_time_zone_text(int64_t unix_seconds);
 std::string host_name();
 
 }  // namespace mdb::store

@@ -104,6 +104,7 @@ class BackupRun {
     rec_.data_dir = req_.root.string();
     rec_.reason = req_.reason;
     rec_.kind = req_.kind;
+    rec_.tags = req_.tags;
     fs::File root = fs::File::open_dir(req_.root);
     struct stat rs = root.stat();
     rec_.root_owner = Owner{rs.st_uid, rs.st_gid};

@@ -20,6 +20,7 @@ struct BackupRequest {
   std::string name;               // the snapshot's name (see Store::unique_snapshot_name)
   std::string reason = "backup";  // or the command an automatic snapshot precedes
   SnapshotKind kind = SnapshotKind::Backup;
+  std::vector<std::string> tags;  // `backup --tag`
   // SQLite databases (relative paths): copied with the online backup API, never read raw.
   std::vector<std::string> databases;
   // Top-level names that are not part of the tree (".mephisto-db").

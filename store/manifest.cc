@@ -4,6 +4,7 @@
 #include <capnp/serialize.h>
 #include <xxhash.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "base/error.h"
@@ -236,6 +237,10 @@ SnapshotKind from_capnp(cs::Snapshot::Kind kind, const SnapshotRecord& s) {
 
 }  // namespace
 
+bool SnapshotRecord::has_tag(std::string_view tag) const {
+  return std::find(tags.begin(), tags.end(), tag) != tags.end();
+}
+
 std::string encode_snapshot(const SnapshotRecord& s) {
   capnp::MallocMessageBuilder msg;
   auto b = msg.initRoot<cs::Snapshot>();
@@ -253,6 +258,8 @@ std::string encode_snapshot(const SnapshotRecord& s) {
   b.setKind(to_capnp(s.kind));
   b.setChangedWhileRead(s.changed_while_read);
   if (s.root_owner) fill(b.initRootOwner(), *s.root_owner);
+  auto tags = b.initTags(static_cast<unsigned>(s.tags.size()));
+  for (unsigned i = 0; i < s.tags.size(); ++i) tags.set(i, text(s.tags[i]));
   auto parts = b.initManifest(static_cast<unsigned>(s.manifest.size()));
   for (unsigned i = 0; i < s.manifest.size(); ++i) parts.set(i, as_data(s.manifest[i].raw()));
   return to_bytes(msg);
@@ -275,6 +282,7 @@ SnapshotRecord decode_snapshot(std::string_view bytes, const std::string& what) 
     s.entries = r.getEntries();
     s.changed_while_read = r.getChangedWhileRead();
     if (r.hasRootOwner()) s.root_owner = owner_of(r.getRootOwner());
+    for (auto t : r.getTags()) s.tags.push_back(str(t));
     for (auto p : r.getManifest()) s.manifest.push_back(BlobId::from_raw(str(p), what));
     if (s.name.empty() || s.name.find('\0') != std::string::npos)
       throw Error(what + " is damaged: no snapshot name", ErrorKind::Damaged);

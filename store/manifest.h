@@ -79,6 +79,8 @@ struct SnapshotRecord {
   uint64_t files = 0, dirs = 0, entries = 0, bytes = 0, new_bytes = 0, stored_bytes = 0;
   uint64_t changed_while_read = 0;  // entries marked changed_while_read
   std::optional<Owner> root_owner;  // of the data dir itself; unknown in older records
+  std::vector<std::string> tags;    // `backup --tag`; none in older records
+  bool has_tag(std::string_view tag) const;
   std::vector<BlobId> manifest;
 };
 

@@ -75,29 +75,66 @@ class Pruner {
     bool rewrite = false;
   };
 
-  bool keeps_backup(const SnapshotInfo& s, uint64_t rank) const {
-    if (!policy_.keep_last && !policy_.keep_within_ns) return true;
-    return (policy_.keep_last && rank < *policy_.keep_last) ||
-           (policy_.keep_within_ns && s.record.time_ns >= policy_.now_ns - *policy_.keep_within_ns);
+  bool considered(const SnapshotInfo& s) const {
+    if (policy_.only_tags.empty()) return true;
+    for (const std::string& tag : policy_.only_tags)
+      if (s.record.has_tag(tag)) return true;
+    return false;
   }
 
-  // Ranks each data dir's user backups and automatic snapshots apart, newest first.
-  void select() {
-    std::vector<SnapshotInfo> snaps = store_.snapshots();  // oldest first
-    std::map<std::pair<std::string, bool>, uint64_t> newer;
-    std::vector<bool> keep(snaps.size());
+  // Decides for each data dir apart: user backups by the keep policy, automatic snapshots by
+  // rank (the keep_auto newest); `keep` is indexed like `snaps` (oldest first).
+  void apply_rules(const std::vector<SnapshotInfo>& snaps, std::vector<bool>& keep) {
+    std::map<std::string, std::vector<size_t>> backups;  // data dir -> indices, newest first
+    std::map<std::string, uint64_t> autos;               // data dir -> automatic ones seen
     for (size_t i = snaps.size(); i-- > 0;) {
       const SnapshotInfo& s = snaps[i];
-      bool automatic = is_automatic(s.record.kind);
-      uint64_t rank = newer[{s.record.data_dir, automatic}]++;
-      keep[i] = automatic ? rank < policy_.keep_auto : keeps_backup(s, rank);
-      auto why = policy_.protect.find(s.name);
-      if (!keep[i] && why != policy_.protect.end()) {
+      if (!considered(s))
         keep[i] = true;
-        report_.protected_kept.emplace_back(s.name, why->second);
+      else if (is_automatic(s.record.kind))
+        keep[i] = autos[s.record.data_dir]++ < policy_.keep_auto;
+      else
+        backups[s.record.data_dir].push_back(i);
+    }
+    for (const auto& [data_dir, indices] : backups) {
+      std::vector<KeepCandidate> candidates;
+      for (size_t i : indices) candidates.push_back({snaps[i].record.time_ns, snaps[i].record.tags});
+      std::vector<std::string> why = keep_reasons(policy_.keep, candidates, policy_.now_ns);
+      for (size_t k = 0; k < indices.size(); ++k) {
+        keep[indices[k]] = !why[k].empty();
+        if (!why[k].empty()) report_.kept_why[snaps[indices[k]].name] = why[k];
       }
     }
-    std::reverse(report_.protected_kept.begin(), report_.protected_kept.end());
+  }
+
+  // `forget NAME...`: each must exist and none may be protected; checked before anything changes.
+  void apply_forget(const std::vector<SnapshotInfo>& snaps, std::vector<bool>& keep) {
+    std::set<std::string> named(policy_.forget.begin(), policy_.forget.end());
+    for (const std::string& name : named) {
+      if (std::none_of(snaps.begin(), snaps.end(), [&](const SnapshotInfo& s) { return s.name == name; }))
+        throw Error("There is no snapshot named " + name + " in the store " + store_.dir().string() + ".",
+                    ErrorKind::NotFound);
+      if (auto why = policy_.protect.find(name); why != policy_.protect.end())
+        throw Error("The snapshot " + name + " cannot be forgotten: " + why->second + ".", ErrorKind::Conflict);
+    }
+    for (size_t i = 0; i < snaps.size(); ++i) keep[i] = !named.count(snaps[i].name);
+  }
+
+  // Which snapshots go: by the rules, never a protected one (except that forget refuses it).
+  void select() {
+    std::vector<SnapshotInfo> snaps = store_.snapshots();  // oldest first
+    std::vector<bool> keep(snaps.size());
+    if (!policy_.forget.empty()) {
+      apply_forget(snaps, keep);
+    } else {
+      apply_rules(snaps, keep);
+      for (size_t i = 0; i < snaps.size(); ++i) {
+        auto why = policy_.protect.find(snaps[i].name);
+        if (keep[i] || why == policy_.protect.end()) continue;
+        keep[i] = true;
+        report_.protected_kept.emplace_back(snaps[i].name, why->second);
+      }
+    }
     for (size_t i = 0; i < snaps.size(); ++i) (keep[i] ? report_.kept : report_.forgotten).push_back(snaps[i]);
   }
 

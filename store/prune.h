@@ -11,18 +11,24 @@
 #include <utility>
 #include <vector>
 
+#include "store/keep_policy.h"
 #include "store/reporter.h"
 #include "store/store.h"
 
 namespace mdb::store {
 
 struct PrunePolicy {
-  // User backups (SnapshotKind::Backup) of each data dir: the N newest, and those newer than
-  // now - keep_within_ns. With neither, every user backup is kept.
-  std::optional<uint64_t> keep_last;
-  std::optional<int64_t> keep_within_ns;
+  // User backups (SnapshotKind::Backup) of each data dir (keep_policy.h). With no rule, every
+  // user backup is kept.
+  KeepPolicy keep;
   // Automatic snapshots of each data dir: the N newest.
   uint64_t keep_auto = 3;
+  // Only snapshots with any of these tags are considered (`--tag`); the rest are kept as they
+  // are. Automatic snapshots have no tags, so then none is considered.
+  std::vector<std::string> only_tags;
+  // `forget NAME...`: exactly these are forgotten (after the checks of Pruner::select), every
+  // other snapshot is kept, and the rules above do not apply.
+  std::vector<std::string> forget;
   // Never forgotten (pinned or named by a journal marker): name -> why.
   std::map<std::string, std::string> protect;
   int64_t now_ns = 0;
@@ -31,6 +37,9 @@ struct PrunePolicy {
 
 struct PruneReport {
   std::vector<SnapshotInfo> kept, forgotten;  // oldest first
+  // Why each considered snapshot in `kept` is kept (keep_reasons), by name; absent for those
+  // kept because --tag left them out, for automatic ones, and under `forget`.
+  std::map<std::string, std::string> kept_why;
   // Kept only because protected: name, why.
   std::vector<std::pair<std::string, std::string>> protected_kept;
   uint64_t packs_deleted = 0, packs_rewritten = 0;

@@ -15,27 +15,6 @@ namespace {
 
 using nlohmann::ordered_json;
 
-// Every object a test saw, validated against the schema when the test ends.
-class SchemaCheck {
- public:
-  void add(const RunResult& r) {
-    write(dir_ / (std::to_string(outputs_.size()) + ".json"), r.out);
-    outputs_.push_back(r.out);
-  }
-  ~SchemaCheck() {
-    std::vector<std::string> args = {(stdfs::path(MDB_SOURCE_DIR) / "tools" / "check_json_schema").string(),
-                                     (stdfs::path(MDB_SOURCE_DIR) / "docs" / "json-schema.json").string()};
-    for (size_t i = 0; i < outputs_.size(); ++i) args.push_back((dir_ / (std::to_string(i) + ".json")).string());
-    RunResult v = run("/usr/bin/python3", args);
-    EXPECT_EQ(v.exit_code, 0) << "docs/json-schema.json rejects an object:\n" << v.out << v.err;
-  }
-
- private:
-  TempDir tmp_;
-  stdfs::path dir_ = tmp_.path();
-  std::vector<std::string> outputs_;
-};
-
 // The one object on stdout, checked against the envelope; a test failure when it is not one.
 ordered_json envelope(SchemaCheck& schema, const RunResult& r, const std::string& command) {
   schema.add(r);

@@ -141,4 +141,17 @@ std::string random_bytes(size_t n, uint64_t seed) {
   return s;
 }
 
+void SchemaCheck::add(const RunResult& r) {
+  write(dir_ / (std::to_string(outputs_.size()) + ".json"), r.out);
+  outputs_.push_back(r.out);
+}
+
+SchemaCheck::~SchemaCheck() {
+  std::vector<std::string> args = {(stdfs::path(MDB_SOURCE_DIR) / "tools" / "check_json_schema").string(),
+                                   (stdfs::path(MDB_SOURCE_DIR) / "docs" / "json-schema.json").string()};
+  for (size_t i = 0; i < outputs_.size(); ++i) args.push_back((dir_ / (std::to_string(i) + ".json")).string());
+  RunResult v = run("/usr/bin/python3", args);
+  EXPECT_EQ(v.exit_code, 0) << "docs/json-schema.json rejects an object:\n" << v.out << v.err;
+}
+
 }  // namespace mdb::test

@@ -58,4 +58,17 @@ void flip_in_packs(const stdfs::path& store, const std::string& needle);
 RunResult mdb(const stdfs::path& data, const stdfs::path& store, std::vector<std::string> args,
               const std::map<std::string, std::string>& env = {});
 
+// Every --json object a test saw, validated against docs/json-schema.json when the test ends
+// (tools/check_json_schema, python3-jsonschema); a rejected object fails the test.
+class SchemaCheck {
+ public:
+  void add(const RunResult& r);
+  ~SchemaCheck();
+
+ private:
+  TempDir tmp_;
+  stdfs::path dir_ = tmp_.path();
+  std::vector<std::string> outputs_;
+};
+
 }  // namespace mdb::test
