@@ -35,6 +35,11 @@ std::string with_line(const std::string& block, const std::string& line) {
   return block.substr(0, block.size() - 1) + "        " + line + "\n\n";
 }
 
+// Our own options' lines, at their defaults, after the original's.
+const std::string kImportOurs = "--strict = False\n        --dry-run = False";
+const std::string kBackupOurs = "--zip = False\n        --tag = None";
+const std::string kRestoreOurs = "--only = None\n        --target = None\n        --tag = None\n        --dry-run = False";
+
 // A data dir unpacked from an original backup zip, with its outputs dir beside it.
 struct Dir {
   explicit Dir(const stdfs::path& backup, const std::string& name = "data") : data(tmp / name) {
@@ -69,7 +74,7 @@ TEST(Messages, OptionsBlockOfImportIsTheOriginals) {
   // The same command line as the original's log: a name not in <outputs>/export.
   RunResult r = d.run({"import", "-f", "nope.zip"});
   EXPECT_EQ(r.exit_code, 1) << r.err;
-  EXPECT_EQ(r.out, with_line(fixture_block(kLogs6 / "import_nonexistent.log"), "--strict = False"));
+  EXPECT_EQ(r.out, with_line(fixture_block(kLogs6 / "import_nonexistent.log"), kImportOurs));
   EXPECT_TRUE(contains(r.err, "Could not find dump file nope.zip")) << r.err;
   // Every option set: lists as Python prints them, in the original's order.
   r = d.run({"import", "-f", "nope.zip", "-l", "x", "-l", "it's", "-cr", "ExampleMergeConflictResolver", "-k", "-v",
@@ -83,12 +88,13 @@ TEST(Messages, OptionsBlockOfImportIsTheOriginals) {
             "        -k/--keep-import-metadata = True\n"
             "        -qo/--qualification-only = False\n"
             "        -v/--verbosity = 1\n"
-            "        --strict = True\n\n");
+            "        --strict = True\n"
+            "        --dry-run = False\n\n");
   // A real import starts with the same block as the original's successful one, but for the path.
   r = d.run({"import", "-f", kS1nFull.string()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::string expected =
-      with_line(fixture_block(fixtures() / "s2_import/logs/import_plain_success.log"), "--strict = False");
+      with_line(fixture_block(fixtures() / "s2_import/logs/import_plain_success.log"), kImportOurs);
   std::string original_path = "/srv/mephisto/outputs/export/2026_11_25_15_42_09_mephisto_dump.zip";
   expected.replace(expected.find(original_path), original_path.size(), kS1nFull.string());
   EXPECT_EQ(options_block(r.out), expected);
@@ -99,7 +105,7 @@ TEST(Messages, OptionsBlockOfBackupAndRestoreIsTheOriginalsPlusOurOwnOption) {
   Dir d(kSeeded);
   RunResult r = d.run({"backup"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(options_block(r.out), with_line(fixture_block(kLogs6 / "backup.log"), "--zip = False"));
+  EXPECT_EQ(options_block(r.out), with_line(fixture_block(kLogs6 / "backup.log"), kBackupOurs));
   EXPECT_EQ(r.out.rfind("Running command with the following options:\n", 0), 0u);
   r = d.run({"backup", "--zip"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -107,9 +113,9 @@ TEST(Messages, OptionsBlockOfBackupAndRestoreIsTheOriginalsPlusOurOwnOption) {
 
   r = d.run({"restore", "-f", "nope.zip"});
   EXPECT_EQ(r.exit_code, 1) << r.err;
-  EXPECT_EQ(r.out, with_line(fixture_block(kLogs6 / "restore_nonexistent.log"), "--only = None"));
+  EXPECT_EQ(r.out, with_line(fixture_block(kLogs6 / "restore_nonexistent.log"), kRestoreOurs));
   r = d.run({"restore", "-f", "nope.zip", "--only", "data"});
-  EXPECT_TRUE(contains(r.out, "        -v/--verbosity = 0\n        --only = data\n\n")) << r.out;
+  EXPECT_TRUE(contains(r.out, "        -v/--verbosity = 0\n        --only = data\n        --target = None\n")) << r.out;
 }
 
 TEST(Messages, NoOptionsBlockWithJson) {
@@ -254,7 +260,7 @@ TEST(Messages, MissingFileOptionInTheOriginalsWordsExitTwo) {
     EXPECT_EQ(r.exit_code, 2) << command;
     std::string log = std::string(command) + "_missing_f.log";
     std::string expected = fixture_block(kLogs6 / log);
-    expected = with_line(expected, std::string(command) == "restore" ? "--only = None" : "--strict = False");
+    expected = with_line(expected, std::string(command) == "restore" ? kRestoreOurs : kImportOurs);
     EXPECT_EQ(r.out, expected) << command;
     EXPECT_EQ(r.err, "Error: Option `-f/--file` is required.\n") << command;
   }
