@@ -74,8 +74,8 @@ store::PrunePolicy policy_of(const PruneOptions& opts) {
   keep.monthly = count(opts.keep_monthly);
   keep.yearly = count(opts.keep_yearly);
   if (opts.keep_within) keep.within_ns = parse_duration_ns(*opts.keep_within);
-  keep.tags = opts.keep_tags;
-  policy.only_tags = opts.tags;
+  keep.tags = checked_tags(opts.keep_tags);
+  policy.only_tags = checked_tags(opts.tags);
   policy.keep_auto = static_cast<uint64_t>(opts.keep_auto);
   policy.dry_run = opts.dry_run;
   policy.now_ns = fs::env().now_ns();

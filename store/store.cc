@@ -323,7 +323,11 @@ bool Store::intact(const BlobId& id) {
 
 std::string Store::read(const BlobId& id) {
   auto loc = locate(id);
-  if (!loc) throw CorruptError("blob " + id.hex() + " is missing from the store index");
+  // A blob a snapshot needs that the index lacks: the index is damaged (or the pack is gone),
+  // so the message names the index file.
+  if (!loc)
+    throw CorruptError("blob " + id.hex() + " is missing from the store index " +
+                       (local_ / "index" / "data.mdb").string());
   std::string stored = backend_->read(ObjectKind::Pack, loc->pack, loc->entry.offset, loc->entry.stored_len);
   if (stored.size() != loc->entry.stored_len)
     throw CorruptError("pack " + loc->pack + " is damaged: it ends inside blob " + id.hex());

@@ -241,6 +241,21 @@ TEST(SnapshotKind, StoredAndOldRecordsClassifiedByReasonThenName) {
   EXPECT_STREQ(old_kind("something", ""), "backup");
 }
 
+// backup --tag (docs/PRUNE.md "Tags"): stored in order; a record written before tags existed
+// (no tags field, as old_record makes it) reads as untagged.
+TEST(SnapshotTags, StoredInOrderAndOldRecordsReadAsUntagged) {
+  SnapshotRecord rec;
+  rec.name = "2026_01_01_00_00_00_mephisto_backup";
+  rec.tags = {"nightly", "before-upgrade"};
+  SnapshotRecord back = decode_snapshot(encode_snapshot(rec), "s");
+  EXPECT_EQ(back.tags, rec.tags);
+  EXPECT_TRUE(back.has_tag("nightly"));
+  EXPECT_FALSE(back.has_tag("night"));
+  SnapshotRecord old = decode_snapshot(old_record("2026_01_01_00_00_00_mephisto_backup", "backup"), "old");
+  EXPECT_TRUE(old.tags.empty());
+  EXPECT_EQ(old.kind, SnapshotKind::Backup);
+}
+
 TEST(Manifest, PartsAreBoundedAndStableUnderInserts) {
   auto parts_of = [](const std::vector<std::string>& paths) {
     std::vector<BlobId> ids;
