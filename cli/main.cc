@@ -183,10 +183,9 @@ void add_store_commands(CLI::App* db, Parsed& p) {
   repeatable(r, "--tag", p.restore.tags, "With -f latest: the newest backup with this tag")->type_name("TAG");
   r->add_flag("--dry-run", p.restore.dry_run, "Show the files restore would add, remove and change; change nothing");
   verbosity(r, p.restore.verbosity);
-  r->footer("Example: mephisto db restore -f latest --target /tmp/look\n");
 
-  CLI::App* s = command(db, "snapshots", "List backups and automatic snapshots");
-  repeatable(s, "--tag", p.snapshots.tags, "Only snapshots with this tag (repeatable: any of them)")->type_name("TAG");
+  CLI::App* sn = command(db, "snapshots", "List backups and automatic snapshots");
+  repeatable(sn, "--tag", p.snapshots.tags, "Only snapshots with this tag (repeatable: any of them)")->type_name("TAG");
   add_inspect_commands(db, p);
 
   CLI::App* cp = command(db, "copy", "Copy snapshots into another store (a directory or s3://), data dir untouched");
@@ -228,7 +227,6 @@ void add_store_commands(CLI::App* db, Parsed& p) {
   repeatable(pr, "--keep-tag", p.prune.keep_tags, "Keep the backups with this tag")->type_name("TAG");
   repeatable(pr, "--tag", p.prune.tags, "Consider only snapshots with this tag; keep the rest")->type_name("TAG");
   pr->add_flag("--dry-run", p.prune.dry_run, "Show what would be forgotten and the space freed; change nothing");
-  pr->footer("Example: mephisto db prune --keep-daily 7 --keep-weekly 5 --keep-monthly 12 --dry-run\n");
 
   CLI::App* fg = command(db, "forget", "Forget these snapshots and reclaim the space only they use");
   fg->add_option("NAME", p.forget.names, "Snapshot names or unique id prefixes")->required();
@@ -244,8 +242,9 @@ void add_examples(CLI::App* db) {
       {"restore", "mephisto db restore -f 2026_12_05_04_23_35_mephisto_backup --only data/runs/1"},
       {"snapshots", "mephisto --json db snapshots"},
       {"verify", "mephisto db verify --read-data-subset 10"},
-      {"prune", "mephisto db prune --keep-last 7 --keep-within 30d --dry-run"},
+      {"prune", "mephisto db prune --keep-daily 7 --keep-weekly 5 --keep-monthly 12 --dry-run"},
       {"copy", "mephisto db copy --to s3://lab-backups/server1 2026_12_05_04_23_35_mephisto_backup"},
+      {"forget", "mephisto db forget 2026_12_05_04_23_35_mephisto_backup --dry-run"},
   };
   for (CLI::App* c : db->get_subcommands({})) {
     auto it = examples.find(c->get_name());

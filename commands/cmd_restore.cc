@@ -253,10 +253,21 @@ void list_changes(Console& console, const char* sign, const std::vector<store::R
   for (const store::RestorePlan::Change& c : list) console.info(std::string("  ") + sign + " " + c.path);
 }
 
-nlohmann::ordered_json changes_json(const std::vector<store::RestorePlan::Change>& list) {
-  nlohmann::ordered_json out = nlohmann::ordered_json::array();
-  for (const store::RestorePlan::Change& c : list) out.push_back({{"path", c.path}, {"size", c.bytes}});
-  return out;
+// As `diff now SOURCE` gives its `changes` (docs/JSON.md): path (a directory with '/'), change,
+// type, size_before, size_after (null where there is no file).
+void add_changes_json(nlohmann::ordered_json& out, const char* change,
+                      const std::vector<store::RestorePlan::Change>& list) {
+  auto size = [](const std::optional<uint64_t>& n) { return n ? nlohmann::ordered_json(*n) : nlohmann::ordered_json(); };
+  for (const store::RestorePlan::Change& c : list) {
+    bool file = c.kind == store::EntryKind::File || c.kind == store::EntryKind::HardLink;
+    std::optional<uint64_t> after;
+    if (std::string(change) != "removed" && file) after = c.bytes;
+    out.push_back({{"path", c.kind == store::EntryKind::Directory ? c.path + "/" : c.path},
+                   {"change", change},
+                   {"type", type_name(c.kind)},
+                   {"size_before", size(c.before)},
+                   {"size_after", size(after)}});
+  }
 }
 
 // --dry-run: the restore's source compared with the directory it would replace
@@ -292,9 +303,11 @@ int restore_dry_run(Context& ctx, const RestoreOptions& opts, const DataDir& dir
   c.set("bytes_added", plan.bytes(plan.added));
   c.set("bytes_removed", plan.bytes(plan.removed));
   c.set("bytes_changed", plan.bytes(plan.changed));
-  c.set("added", changes_json(plan.added));
-  c.set("removed", changes_json(plan.removed));
-  c.set("changed", changes_json(plan.changed));
+  nlohmann::ordered_json changes = nlohmann::ordered_json::array();
+  add_changes_json(changes, "added", plan.added);
+  add_changes_json(changes, "removed", plan.removed);
+  add_changes_json(changes, "changed", plan.changed);
+  c.set("changes", std::move(changes));
   return 0;
 }
 

@@ -40,8 +40,13 @@ bool differs(const Entry& e, const struct stat& st, const stdfs::path& p, bool c
 
 // Every path under `root` (not following symlinks), relative and '/'-separated, with the size
 // of the regular files; `keep` at the top is left out.
-std::map<std::string, uint64_t> current_tree(const stdfs::path& root, const std::string& keep) {
-  std::map<std::string, uint64_t> out;
+struct Current {
+  EntryKind kind;
+  std::optional<uint64_t> size;  // regular files only
+};
+
+std::map<std::string, Current> current_tree(const stdfs::path& root, const std::string& keep) {
+  std::map<std::string, Current> out;
   std::error_code ec;
   if (!stdfs::is_directory(stdfs::symlink_status(root, ec))) return out;
   stdfs::recursive_directory_iterator it(root, ec), end;
@@ -52,9 +57,11 @@ std::map<std::string, uint64_t> current_tree(const stdfs::path& root, const std:
       it.disable_recursion_pending();
       continue;
     }
-    std::error_code sec;
-    bool file = it->is_regular_file(sec) && !it->is_symlink(sec);
-    out[rel] = file ? it->file_size(sec) : 0;
+    struct stat st {};
+    if (::lstat(it->path().c_str(), &st) != 0) continue;  // gone meanwhile
+    Current c{kind_of(st), std::nullopt};
+    if (c.kind == EntryKind::File) c.size = static_cast<uint64_t>(st.st_size);
+    out[rel] = c;
   }
   return out;
 }
@@ -74,7 +81,7 @@ uint64_t RestorePlan::bytes(const std::vector<Change>& list) const {
 RestorePlan plan_restore(TreeSource& src, const stdfs::path& root, const std::string& keep,
                          const std::optional<std::string>& only, bool compare_mtimes) {
   RestorePlan plan;
-  std::map<std::string, uint64_t> current = current_tree(root, keep);
+  std::map<std::string, Current> current = current_tree(root, keep);
   std::set<std::string> in_source;  // and the parents a zip leaves implicit
   Entry e;
   while (src.next(e)) {
@@ -84,13 +91,17 @@ RestorePlan plan_restore(TreeSource& src, const stdfs::path& root, const std::st
     uint64_t size = e.kind == EntryKind::File || e.kind == EntryKind::HardLink ? e.size : 0;
     stdfs::path p = root / e.path;
     struct stat st {};
-    if (::lstat(p.c_str(), &st) != 0)
-      plan.added.push_back({e.path, size});
-    else if (differs(e, st, p, compare_mtimes))
-      plan.changed.push_back({e.path, size});
+    if (::lstat(p.c_str(), &st) != 0) {
+      plan.added.push_back({e.path, size, e.kind, std::nullopt});
+    } else if (differs(e, st, p, compare_mtimes)) {
+      std::optional<uint64_t> before;
+      if (S_ISREG(st.st_mode)) before = static_cast<uint64_t>(st.st_size);
+      plan.changed.push_back({e.path, size, e.kind, before});
+    }
   }
-  for (const auto& [path, size] : current)
-    if ((!only || at_or_under(path, *only)) && !in_source.count(path)) plan.removed.push_back({path, size});
+  for (const auto& [path, c] : current)
+    if ((!only || at_or_under(path, *only)) && !in_source.count(path))
+      plan.removed.push_back({path, c.size.value_or(0), c.kind, c.size});
   auto by_path = [](const RestorePlan::Change& a, const RestorePlan::Change& b) { return path_less(a.path, b.path); };
   for (auto* list : {&plan.added, &plan.removed, &plan.changed}) std::sort(list->begin(), list->end(), by_path);
   return plan;

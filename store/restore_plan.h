@@ -19,6 +19,8 @@ struct RestorePlan {
   struct Change {
     std::string path;  // relative, '/'-separated
     uint64_t bytes = 0;  // the file's size: the new one (add, change), the current one (remove)
+    EntryKind kind = EntryKind::File;  // the new entry's (add, change), the current one's (remove)
+    std::optional<uint64_t> before;    // the current size of a file that is changed or removed
   };
   std::vector<Change> added, removed, changed;  // each in path order
   uint64_t bytes(const std::vector<Change>& list) const;

@@ -34,9 +34,11 @@ struct Site {
   size_t snapshot_count() { return json({"snapshots"})["snapshots"].size(); }
 };
 
-std::vector<std::string> paths(const Json& changes) {
+// The paths of `changes` whose change is `what` ("added", "removed", "changed").
+std::vector<std::string> paths(const Json& changes, const std::string& what) {
   std::vector<std::string> out;
-  for (const Json& c : changes) out.push_back(c["path"].get<std::string>());
+  for (const Json& c : changes)
+    if (c["change"] == what) out.push_back(c["path"].get<std::string>());
   return out;
 }
 
@@ -103,9 +105,15 @@ TEST(RestoreDryRun, NamesWhatARestoreWouldAddRemoveAndChangeAndTheRestoreDoesIt)
 
   Json dry = s.json({"restore", "-f", name, "--dry-run"});
   EXPECT_EQ(dry["dry_run"], true);
-  EXPECT_EQ(paths(dry["added"]), (std::vector<std::string>{"tools/run.sh"}));
-  EXPECT_EQ(paths(dry["removed"]), (std::vector<std::string>{"later.txt"}));
-  EXPECT_EQ(paths(dry["changed"]), (std::vector<std::string>{"readonly.txt"}));
+  EXPECT_EQ(paths(dry["changes"], "added"), (std::vector<std::string>{"tools/run.sh"}));
+  EXPECT_EQ(paths(dry["changes"], "removed"), (std::vector<std::string>{"later.txt"}));
+  EXPECT_EQ(paths(dry["changes"], "changed"), (std::vector<std::string>{"readonly.txt"}));
+  ASSERT_EQ(dry["changes"].size(), 3u) << dry.dump();
+  EXPECT_EQ(dry["changes"][1]["size_before"], 5);  // later.txt, as diff gives it
+  EXPECT_TRUE(dry["changes"][1]["size_after"].is_null());
+  EXPECT_EQ(dry["changes"][2]["size_before"], 17);
+  EXPECT_EQ(dry["changes"][2]["size_after"], 10);
+  EXPECT_EQ(dry["changes"][2]["type"], "file");
   EXPECT_EQ(dry["bytes_removed"], 5);
   EXPECT_EQ(dry["bytes_changed"], 10);  // the snapshot's readonly.txt
   EXPECT_EQ(tree(s.d.data), live_bytes) << "a dry run changed the data dir";
@@ -124,11 +132,12 @@ TEST(RestoreDryRun, NamesWhatARestoreWouldAddRemoveAndChangeAndTheRestoreDoesIt)
   s.json({"restore", "-f", name});
   EXPECT_EQ(diff(describe(s.d.data), as_backed_up), "");
   Json again = s.json({"restore", "-f", name, "--dry-run"});
-  EXPECT_TRUE(again["added"].empty() && again["removed"].empty() && again["changed"].empty()) << again.dump();
+  EXPECT_TRUE(again["changes"].empty()) << again.dump();
 
   // Into a new directory: everything is added.
   Json into = s.json({"restore", "-f", name, "--dry-run", "--target", s.elsewhere.string()});
-  EXPECT_EQ(into["added"].size(), s.json({"ls", name})["entries"].size());
+  EXPECT_EQ(paths(into["changes"], "added").size(), s.json({"ls", name})["entries"].size());
+  EXPECT_EQ(into["changes"].size(), s.json({"ls", name})["entries"].size());
   EXPECT_FALSE(stdfs::exists(s.elsewhere));
 }
 
