@@ -24,6 +24,8 @@
 #include <string_view>
 #include <vector>
 
+#include "base/ordered_pool.h"
+
 struct zip;
 struct zip_file;
 struct zip_source;
@@ -72,15 +74,18 @@ class Writer {
  public:
   // Every member gets the modification time `mtime` (a fixed value makes archives
   // reproducible) and Unix modes 0644 (files) / 0755 (directories, executables).
-  Writer(std::unique_ptr<Output> out, time_t mtime);
+  // Members up to 1 MiB are compressed on `threads` worker threads; the archive's bytes are
+  // the same whatever the thread count (inputs are still read on the caller's thread, in order).
+  Writer(std::unique_ptr<Output> out, time_t mtime, unsigned threads = worker_threads());
   Writer(const Writer&) = delete;
   Writer& operator=(const Writer&) = delete;
   // Without commit(): nothing is left behind (Output::rollback).
   ~Writer();
 
-  // Writes one member now: names must be valid UTF-8 (non-ASCII names are flagged as UTF-8)
-  // and pass check_member_name, and be unique (the caller's duty). File contents are deflated
-  // (already compressed data as stored deflate blocks), with zip64 fields where needed.
+  // Adds one member: its input is read now, its bytes are written in the order of the calls
+  // (at the latest by commit()). Names must be valid UTF-8 (non-ASCII names are flagged as UTF-8)
+  // and pass check_member_name, and be unique (the caller's duty). File contents are deflated,
+  // or stored (method 0) when they do not compress (media), with zip64 fields where needed.
   // After an exception the writer can only be destroyed.
   void add_directory(std::string_view name);  // a trailing '/' is added when missing
   void add_file(std::string_view name, std::unique_ptr<Input> in, bool executable = false);

@@ -1,6 +1,7 @@
-// zip::Writer: a streaming zip writer on zlib (the reader is libzip's, in zip.cc). Each member is
-// written as soon as it is added: local header, deflated data, then the header's CRC and sizes
-// patched in place; only the central directory records (a few dozen bytes per member) wait for
+// zip::Writer: a streaming zip writer on zlib (the reader is libzip's, in zip.cc). Members up to
+// 1 MiB are read whole and packed (deflated or stored) on a pool of threads, then written in the
+// order they were added; larger ones are streamed: local header, data, then the header's CRC and
+// sizes patched in place. Only the central directory records (a few dozen bytes per member) wait for
 // commit(), in memory up to kCentralInMemory and beyond that in an unlinked temporary file.
 // libzip's writer keeps about 2.5 KB per member until it closes, which is not flat for dumps of
 // hundreds of thousands of files; neither is a central directory held in memory (~150 B each).
@@ -10,11 +11,14 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <memory>
 
 #include "base/error.h"
+#include "base/ordered_pool.h"
 #include "base/interrupt.h"
 #include "formats/zip.h"
+#include "formats/zip_pack.h"
 
 namespace mdb::zip {
 
@@ -25,13 +29,15 @@ constexpr uint32_t kZip64End = 0x06064b50, kZip64Locator = 0x07064b50;
 constexpr uint16_t kVersion = 20, kVersionZip64 = 45;
 constexpr uint16_t kMadeByUnix = 3 << 8;
 constexpr uint16_t kUtf8Name = 0x0800;
-constexpr uint16_t kStored = 0, kDeflated = 8;
 constexpr uint32_t kMax32 = 0xFFFFFFFF;
 // Members declared this large (or of unknown size) get zip64 fields: deflate may grow
 // incompressible data a little, so the threshold leaves room below 4 GiB.
 constexpr uint64_t kZip64From = 0xFF000000;
-constexpr int kDeflateLevel = 6;  // zlib's default, as Python's zipfile uses
 constexpr size_t kChunk = size_t{1} << 16;
+// Members declared up to this size are read whole and packed as one job on the pool; larger ones (and
+// those of unknown size) are streamed in pieces of this size, each deflated as a job (pigz's way). The
+// choice depends on the declared size only, so the bytes do not depend on the thread count.
+constexpr uint64_t kPooledMax = kPiece;
 constexpr size_t kCentralInMemory = size_t{4} << 20;
 
 // Little-endian fields of zip headers.
@@ -66,16 +72,6 @@ bool is_ascii(std::string_view s) {
   return true;
 }
 
-// Whether data looks already compressed (media, archives): then the deflate stream is made of
-// stored blocks, which costs no CPU and adds a few bytes per 64 KiB.
-bool incompressible(const char* data, size_t n) {
-  uLongf bound = compressBound(n);
-  std::string out(bound, '\0');
-  if (compress2(reinterpret_cast<Bytef*>(out.data()), &bound, reinterpret_cast<const Bytef*>(data), n, 1) != Z_OK)
-    return false;
-  return bound > n / 100 * 97;
-}
-
 class MemoryInput : public Input {
  public:
   explicit MemoryInput(std::string data) : data_(std::move(data)) {}
@@ -97,6 +93,8 @@ class MemoryInput : public Input {
 std::unique_ptr<Input> memory_input(std::string data) { return std::make_unique<MemoryInput>(std::move(data)); }
 
 struct Writer::Impl {
+  explicit Impl(unsigned threads) : pool(threads), max_queued(threads <= 1 ? 0 : 4 * size_t{threads}) {}
+
   std::unique_ptr<Output> out;
   uint16_t dos_time = 0, dos_date = 0;
   uint64_t offset = 0;  // where the next byte goes
@@ -105,6 +103,16 @@ struct Writer::Impl {
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> spill{nullptr, &std::fclose};  // the older ones
   uint64_t central_size = 0;                                                     // all of them
   bool committed = false;
+
+  // Members waiting for their packing on the pool, in the order they were added.
+  struct Member {
+    std::string name;
+    uint32_t mode = 0;
+    bool directory = false;
+  };
+  OrderedPool<Packed> pool;
+  std::deque<Member> queued;
+  size_t max_queued;  // members in flight: bounds memory to a few MiB per thread
 
   [[noreturn]] void spill_failed(const char* what) {
     throw Error("Writing the zip " + out->name() + " failed: cannot " + what +
@@ -145,114 +153,175 @@ struct Writer::Impl {
     throw Error("Writing the zip " + out->name() + " failed: " + what + " ('" + name + "').", ErrorKind::Io);
   }
 
-  struct Data {
-    uint32_t crc = 0;
-    uint64_t size = 0, compressed = 0;
-  };
-
-  // Deflates the input after the local header; returns CRC and sizes.
-  Data deflate_input(Input& in, const std::string& name, std::optional<uint64_t> declared) {
-    Data d;
-    std::string buf(kChunk, '\0'), zbuf(kChunk, '\0');
-    size_t n = in.read(buf.data(), buf.size());
-    int level = n == kChunk && incompressible(buf.data(), n) ? 0 : kDeflateLevel;
-    z_stream z{};
-    if (deflateInit2(&z, level, Z_DEFLATED, -MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK) fail(name, "zlib failed");
-    struct End {
-      z_stream* z;
-      ~End() { deflateEnd(z); }
-    } end{&z};
-    for (;;) {
-      d.crc = static_cast<uint32_t>(crc32(d.crc, reinterpret_cast<const Bytef*>(buf.data()), static_cast<uInt>(n)));
-      d.size += n;
-      if (declared && d.size > *declared) changed(name, *declared, d.size);
-      z.next_in = reinterpret_cast<Bytef*>(buf.data());
-      z.avail_in = static_cast<uInt>(n);
-      int flush = n == 0 ? Z_FINISH : Z_NO_FLUSH;
-      int rc;
-      do {
-        z.next_out = reinterpret_cast<Bytef*>(zbuf.data());
-        z.avail_out = static_cast<uInt>(zbuf.size());
-        rc = deflate(&z, flush);
-        if (rc == Z_STREAM_ERROR) fail(name, "zlib failed");
-        size_t produced = zbuf.size() - z.avail_out;
-        write(std::string_view(zbuf.data(), produced));
-        d.compressed += produced;
-      } while (z.avail_out == 0);
-      if (flush == Z_FINISH) {
-        if (rc != Z_STREAM_END) fail(name, "zlib did not finish");
-        break;
-      }
-      interrupt::check();
-      n = in.read(buf.data(), buf.size());
-    }
-    if (declared && d.size != *declared) changed(name, *declared, d.size);
-    return d;
-  }
-
   [[noreturn]] void changed(const std::string& name, uint64_t declared, uint64_t read) {
     fail(name, "the content changed while it was being written (" + std::to_string(declared) + " bytes expected, " +
                    std::to_string(read) + " read)");
   }
 
-  void add(const std::string& name, Input* in, uint32_t mode) {
-    bool directory = in == nullptr;
-    uint64_t header_at = offset;
-    std::optional<uint64_t> declared;
-    if (in) {
-      in->open();
-      declared = in->size();
-    }
-    bool zip64 = !directory && (!declared || *declared >= kZip64From);
-    uint16_t flags = is_ascii(name) ? 0 : kUtf8Name;
-    uint16_t method = directory ? kStored : kDeflated;
-    Bytes local;
-    local.u32(kLocalHeader).u16(zip64 ? kVersionZip64 : kVersion).u16(flags).u16(method).u16(dos_time).u16(dos_date);
-    local.u32(0).u32(zip64 ? kMax32 : 0).u32(zip64 ? kMax32 : 0);  // CRC and sizes, patched below
-    local.u16(static_cast<uint32_t>(name.size())).u16(zip64 ? 20 : 0).raw(name);
-    if (zip64) local.u16(1).u16(16).u64(0).u64(0);
-    write(local.s);
+  static uint16_t flags_of(const std::string& name) { return is_ascii(name) ? 0 : kUtf8Name; }
 
-    Data d;
-    if (in) {
-      d = deflate_input(*in, name, declared);
-      in->close();
-      Bytes patch;
-      patch.u32(d.crc);
-      if (zip64) {
-        out->write_at(header_at + 14, patch.s);
-        Bytes sizes;
-        sizes.u64(d.size).u64(d.compressed);
-        out->write_at(header_at + 30 + name.size() + 4, sizes.s);
-      } else {
-        if (d.compressed >= kMax32) fail(name, "the member grew past 4 GiB without zip64 fields");
-        patch.u32(static_cast<uint32_t>(d.compressed)).u32(static_cast<uint32_t>(d.size));
-        out->write_at(header_at + 14, patch.s);
-      }
-    }
-
-    // The central directory record: zip64 fields for whatever does not fit in 32 bits.
+  // The central directory record: zip64 fields for whatever does not fit in 32 bits.
+  void add_record(const Member& m, uint16_t method, bool zip64, uint32_t crc, uint64_t size, uint64_t compressed,
+                  uint64_t header_at) {
     Bytes extra;
-    if (d.size >= kMax32) extra.u64(d.size);
-    if (d.compressed >= kMax32) extra.u64(d.compressed);
+    if (size >= kMax32) extra.u64(size);
+    if (compressed >= kMax32) extra.u64(compressed);
     if (header_at >= kMax32) extra.u64(header_at);
     bool big = !extra.s.empty();
     Bytes rec;
     uint16_t version = big || zip64 ? kVersionZip64 : kVersion;
-    rec.u32(kCentralHeader).u16(kMadeByUnix | version).u16(version).u16(flags).u16(method).u16(dos_time).u16(dos_date);
-    rec.u32(d.crc).u32(d.compressed >= kMax32 ? kMax32 : static_cast<uint32_t>(d.compressed));
-    rec.u32(d.size >= kMax32 ? kMax32 : static_cast<uint32_t>(d.size));
-    rec.u16(static_cast<uint32_t>(name.size())).u16(big ? static_cast<uint32_t>(extra.s.size() + 4) : 0);
-    rec.u16(0).u16(0).u16(0);                        // comment, disk, internal attributes
-    rec.u32((mode << 16) | (directory ? 0x10 : 0));  // Unix mode; 0x10: MS-DOS directory
-    rec.u32(header_at >= kMax32 ? kMax32 : static_cast<uint32_t>(header_at)).raw(name);
+    rec.u32(kCentralHeader).u16(kMadeByUnix | version).u16(version).u16(flags_of(m.name)).u16(method);
+    rec.u16(dos_time).u16(dos_date).u32(crc).u32(compressed >= kMax32 ? kMax32 : static_cast<uint32_t>(compressed));
+    rec.u32(size >= kMax32 ? kMax32 : static_cast<uint32_t>(size));
+    rec.u16(static_cast<uint32_t>(m.name.size())).u16(big ? static_cast<uint32_t>(extra.s.size() + 4) : 0);
+    rec.u16(0).u16(0).u16(0);                          // comment, disk, internal attributes
+    rec.u32((m.mode << 16) | (m.directory ? 0x10 : 0));  // Unix mode; 0x10: MS-DOS directory
+    rec.u32(header_at >= kMax32 ? kMax32 : static_cast<uint32_t>(header_at)).raw(m.name);
     if (big) rec.u16(1).u16(static_cast<uint32_t>(extra.s.size())).raw(extra.s);
     add_central(rec.s);
     ++count;
   }
+
+  Bytes local_header(const Member& m, uint16_t method, bool zip64, uint32_t crc, uint64_t size, uint64_t compressed) {
+    Bytes local;
+    local.u32(kLocalHeader).u16(zip64 ? kVersionZip64 : kVersion).u16(flags_of(m.name)).u16(method);
+    local.u16(dos_time).u16(dos_date).u32(crc);
+    local.u32(zip64 ? kMax32 : static_cast<uint32_t>(compressed)).u32(zip64 ? kMax32 : static_cast<uint32_t>(size));
+    local.u16(static_cast<uint32_t>(m.name.size())).u16(zip64 ? 20 : 0).raw(m.name);
+    if (zip64) local.u16(1).u16(16).u64(size).u64(compressed);
+    return local;
+  }
+
+  // A packed member: header, data and record, all known up front.
+  void write_packed(const Member& m, const Packed& p) {
+    uint64_t header_at = offset;
+    write(local_header(m, p.method, false, p.crc, p.size, p.data.size()).s);
+    write(p.data);
+    add_record(m, p.method, false, p.crc, p.size, p.data.size(), header_at);
+  }
+
+  // Writes the oldest queued members until at most `limit` are in flight.
+  void drain(size_t limit) {
+    while (queued.size() > limit) {
+      Packed p = pool.next();
+      write_packed(queued.front(), p);
+      queued.pop_front();
+    }
+  }
+
+  void enqueue(Member m, std::function<Packed()> job) {
+    queued.push_back(std::move(m));
+    pool.submit(std::move(job));
+    drain(max_queued);
+  }
+
+  // The whole of a small member, checked against its declared size (read in chunks, as the
+  // streamed ones are, whatever that size says).
+  std::string read_all(Input& in, const std::string& name, uint64_t declared) {
+    std::string raw;
+    raw.reserve(declared);
+    for (;;) {
+      size_t at = raw.size();
+      raw.resize(at + kChunk);
+      size_t n = in.read(raw.data() + at, kChunk);
+      raw.resize(at + n);
+      if (raw.size() > declared) changed(name, declared, raw.size());
+      if (n == 0) break;
+    }
+    if (raw.size() != declared) changed(name, declared, raw.size());
+    return raw;
+  }
+
+  // Up to kPiece bytes of the input: less only at its end.
+  static std::string read_piece(Input& in) {
+    std::string piece(kPiece, '\0');
+    size_t got = 0;
+    while (got < piece.size()) {
+      size_t n = in.read(piece.data() + got, std::min(kChunk, piece.size() - got));
+      if (n == 0) break;
+      got += n;
+    }
+    piece.resize(got);
+    return piece;
+  }
+
+  // A large member or one of unknown size, piece by piece: its first piece decides the method
+  // (stored when it does not compress); pieces are deflated on the pool, a few in flight at most.
+  // The header is written with zip64 sizes, patched once the data are through.
+  void stream(const Member& m, Input& in, std::optional<uint64_t> declared) {
+    std::string piece = read_piece(in);
+    uint16_t method = piece.size() >= kProbeFrom && incompressible(piece.data(), piece.size()) ? kStored : kDeflated;
+    bool zip64 = !declared || *declared >= kZip64From;
+    uint64_t header_at = offset;
+    write(local_header(m, method, zip64, 0, 0, 0).s);
+    uint32_t crc = 0;
+    uint64_t size = 0, compressed = 0;
+    size_t in_flight = 0;
+    std::string window;  // the last 32 KiB before the piece: its dictionary
+    for (;;) {
+      crc = crc32_update(crc, piece);
+      size += piece.size();
+      if (declared && size > *declared) changed(m.name, *declared, size);
+      std::string next = piece.empty() ? std::string() : read_piece(in);
+      bool last = next.empty();
+      if (method == kStored) {
+        write(piece);
+        compressed += piece.size();
+      } else {
+        std::string dict = window;
+        window = last_window(window, piece);
+        pool.submit([dict = std::move(dict), piece = std::move(piece), last] {
+          return Packed{kDeflated, 0, 0, deflate_piece(dict, piece, last)};
+        });
+        for (++in_flight; in_flight > max_queued / 2 || (last && in_flight > 0); --in_flight) {
+          Packed p = pool.next();
+          write(p.data);
+          compressed += p.data.size();
+        }
+      }
+      interrupt::check();
+      if (last) break;
+      piece = std::move(next);
+    }
+    if (declared && size != *declared) changed(m.name, *declared, size);
+    Bytes patch;
+    patch.u32(crc);
+    if (zip64) {
+      out->write_at(header_at + 14, patch.s);
+      Bytes sizes;
+      sizes.u64(size).u64(compressed);
+      out->write_at(header_at + 30 + m.name.size() + 4, sizes.s);
+    } else {
+      if (compressed >= kMax32) fail(m.name, "the member grew past 4 GiB without zip64 fields");
+      patch.u32(static_cast<uint32_t>(compressed)).u32(static_cast<uint32_t>(size));
+      out->write_at(header_at + 14, patch.s);
+    }
+    add_record(m, method, zip64, crc, size, compressed, header_at);
+  }
+
+  void add(const std::string& name, Input* in, uint32_t mode) {
+    Member m{name, mode, in == nullptr};
+    if (!in) {
+      enqueue(std::move(m), [] { return Packed{}; });
+      return;
+    }
+    in->open();
+    std::optional<uint64_t> declared = in->size();
+    if (declared && *declared <= kPooledMax) {
+      std::string raw = read_all(*in, name, *declared);
+      in->close();
+      enqueue(std::move(m), [raw = std::move(raw)]() mutable { return pack(std::move(raw)); });
+      interrupt::check();
+      return;
+    }
+    drain(0);
+    stream(m, *in, declared);
+    in->close();
+  }
 };
 
-Writer::Writer(std::unique_ptr<Output> out, time_t mtime) : impl_(std::make_unique<Impl>()) {
+Writer::Writer(std::unique_ptr<Output> out, time_t mtime, unsigned threads)
+    : impl_(std::make_unique<Impl>(threads)) {
   impl_->out = std::move(out);
   std::tie(impl_->dos_time, impl_->dos_date) = dos_time(mtime);
   impl_->out->begin();
@@ -262,7 +331,7 @@ Writer::~Writer() {
   if (!impl_->committed) impl_->out->rollback();
 }
 
-uint64_t Writer::member_count() const { return impl_->count; }
+uint64_t Writer::member_count() const { return impl_->count + impl_->queued.size(); }
 
 void Writer::add_directory(std::string_view name) {
   std::string dir(name);
@@ -278,6 +347,7 @@ void Writer::add_file(std::string_view name, std::unique_ptr<Input> in, bool exe
 
 void Writer::commit() {
   Impl& w = *impl_;
+  w.drain(0);
   if (w.count == 0)
     throw Error("Writing the zip " + w.out->name() + " failed: it has no members.");
   uint64_t cd_at = w.offset, cd_size = w.central_size;

@@ -1,0 +1,79 @@
+#include "formats/zip_pack.h"
+
+#include <zlib.h>
+
+#include <algorithm>
+
+#include "base/error.h"
+
+namespace mdb::zip {
+
+namespace {
+
+constexpr int kDeflateLevel = 6;  // zlib's default, as Python's zipfile uses
+constexpr size_t kProbe = size_t{1} << 16;
+constexpr size_t kWindow = size_t{1} << 15;
+
+}  // namespace
+
+bool incompressible(const char* data, size_t n) {
+  n = std::min(n, kProbe);
+  uLongf bound = compressBound(n);
+  std::string out(bound, '\0');
+  if (compress2(reinterpret_cast<Bytef*>(out.data()), &bound, reinterpret_cast<const Bytef*>(data), n, 1) != Z_OK)
+    return false;
+  return bound > n / 100 * 97;
+}
+
+uint32_t crc32_update(uint32_t crc, std::string_view data) {
+  return static_cast<uint32_t>(
+      crc32_z(crc, reinterpret_cast<const Bytef*>(data.data()), static_cast<z_size_t>(data.size())));
+}
+
+std::string deflate_piece(std::string_view dict, std::string_view piece, bool last) {
+  z_stream z{};
+  if (deflateInit2(&z, kDeflateLevel, Z_DEFLATED, -MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+    throw Error("zlib failed to start.", ErrorKind::Io);
+  struct End {
+    z_stream* z;
+    ~End() { deflateEnd(z); }
+  } end{&z};
+  if (!dict.empty() &&
+      deflateSetDictionary(&z, reinterpret_cast<const Bytef*>(dict.data()), static_cast<uInt>(dict.size())) != Z_OK)
+    throw Error("zlib refused a dictionary.", ErrorKind::Io);
+  // The bound, plus room for the flush marker of a piece that does not end the stream.
+  std::string out(deflateBound(&z, static_cast<uLong>(piece.size())) + 16, '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(piece.data()));
+  z.avail_in = static_cast<uInt>(piece.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  int rc = deflate(&z, last ? Z_FINISH : Z_SYNC_FLUSH);
+  if (last ? rc != Z_STREAM_END : (rc != Z_OK || z.avail_in != 0 || z.avail_out == 0))
+    throw Error("zlib did not finish a piece of a member.", ErrorKind::Io);
+  out.resize(out.size() - z.avail_out);
+  return out;
+}
+
+std::string last_window(const std::string& window, const std::string& piece) {
+  if (piece.size() >= kWindow) return piece.substr(piece.size() - kWindow);
+  std::string joined = window + piece;
+  return joined.size() > kWindow ? joined.substr(joined.size() - kWindow) : joined;
+}
+
+Packed pack(std::string raw) {
+  Packed p;
+  p.size = raw.size();
+  p.crc = crc32_update(0, raw);
+  if (raw.size() < kProbeFrom || !incompressible(raw.data(), raw.size())) {
+    std::string out = deflate_piece({}, raw, true);
+    if (out.size() < raw.size()) {
+      p.method = kDeflated;
+      p.data = std::move(out);
+      return p;
+    }
+  }
+  p.data = std::move(raw);
+  return p;
+}
+
+}  // namespace mdb::zip
