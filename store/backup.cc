@@ -17,6 +17,7 @@
 #include "platform/lock.h"
 #include "base/interrupt.h"
 #include "store/chunker.h"
+#include "store/walk.h"
 #include "platform/sqlite.h"
 #include "platform/temp_dir.h"
 
@@ -49,27 +50,6 @@ FileCacheRecord cache_record(const struct stat& st, std::vector<BlobId> chunks) 
                          std::move(chunks)};
 }
 
-// The names in a directory, sorted. Raw getdents64 on the fd we already hold: a tree of
-// thousands of directories is walked with a third of the system calls readdir() needs.
-std::vector<std::string> sorted_names(int dirfd, const stdfs::path& where) {
-  std::vector<std::string> names;
-  alignas(8) char buf[32768];
-  if (::lseek(dirfd, 0, SEEK_SET) < 0) throw fs::IoError("cannot read directory", where, errno);
-  for (;;) {
-    ssize_t n = ::getdents64(dirfd, buf, sizeof buf);
-    if (n < 0) throw fs::IoError("cannot read directory", where, errno);
-    if (n == 0) break;
-    for (ssize_t pos = 0; pos < n;) {
-      auto* d = reinterpret_cast<struct dirent64*>(buf + pos);
-      pos += d->d_reclen;
-      std::string_view name(d->d_name);
-      if (name != "." && name != "..") names.emplace_back(name);
-    }
-  }
-  std::sort(names.begin(), names.end());  // names hold no '/': bytewise order is path order
-  return names;
-}
-
 // A database's journal, WAL and shared-memory files belong to its state at one instant;
 // the snapshot holds a consistent copy of the database instead, so they are left out
 // (restoring a stale journal next to that copy would corrupt it).
@@ -93,7 +73,8 @@ class BackupRun {
         key_prefix_(req.root.string() + std::string(1, '\0')) {}
 
   void scan() {
-    walk(fs::File::open_dir(req_.root), "");
+    Listing root = list_dir(fs::File::open_dir(req_.root), 0);
+    walk(root, "");
   }
 
   BackupResult run() {
@@ -109,7 +90,8 @@ class BackupRun {
     struct stat rs = root.stat();
     rec_.root_owner = Owner{rs.st_uid, rs.st_gid};
     if (rep_.wants_progress()) rep_.phase("Backing up", total_size(root, true), true);
-    walk(root, "");
+    Listing top = list_dir(std::move(root), 0);
+    walk(top, "");
     rep_.end_phase();
     rec_.manifest = manifest_.finish();
     rec_.entries = manifest_.count();
@@ -158,18 +140,25 @@ class BackupRun {
     return total;
   }
 
-  void walk(const fs::File& dir, const std::string& rel_dir) {
-    const stdfs::path& where = dir.path();
-    int dirfd = dir.fd();
-    for (const std::string& name : sorted_names(dirfd, where)) {
+  bool skipped(const std::string& rel_dir, const std::string& name, const std::string& rel) const {
+    return (rel_dir.empty() && excluded(name)) || sidecars_.count(rel);
+  }
+
+  void walk(Listing& listing, const std::string& rel_dir) {
+    const stdfs::path& where = listing.dir.path();
+    int dirfd = listing.dir.fd();
+    Lister::Children children(lister_, listing, [&](const DirItem& it) {
+      return skipped(rel_dir, it.name, rel_dir.empty() ? it.name : rel_dir + "/" + it.name);
+    });
+    for (size_t i = 0; i < listing.items.size(); ++i) {
+      const DirItem& item = listing.items[i];
+      const std::string& name = item.name;
       interrupt::check();  // no snapshot until commit_snapshot: stopping leaves only unreferenced blobs
       std::string rel = rel_dir.empty() ? name : rel_dir + "/" + name;
-      if ((rel_dir.empty() && excluded(name)) || sidecars_.count(rel)) continue;
-      struct stat st {};
-      if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-        if (errno == ENOENT) continue;  // removed while we walk
-        throw fs::IoError("cannot stat", where / name, errno);
-      }
+      if (skipped(rel_dir, name, rel)) continue;
+      if (item.error == ENOENT) continue;  // removed while we walk
+      if (item.error) throw fs::IoError("cannot stat", where / name, item.error);
+      const struct stat& st = item.st;
       Entry e;
       e.path = rel;
       e.mode = st.st_mode & 07777;
@@ -179,7 +168,8 @@ class BackupRun {
         e.kind = EntryKind::Directory;
         emit(std::move(e));
         ++rec_.dirs;
-        walk(fs::File::open_dir_at(dir, name, where / name), rel);
+        Listing sub = children.take(i);
+        walk(sub, rel);
       } else if (S_ISLNK(st.st_mode)) {
         e.kind = EntryKind::Symlink;
         e.target = read_link(dirfd, name, where / name, st);
@@ -400,6 +390,7 @@ class BackupRun {
   std::vector<std::string> warnings_;
   uint64_t data_new_bytes_ = 0;
   uint64_t blobs_restored_ = 0;
+  Lister lister_{worker_threads()};  // last: its threads end before the rest goes
 };
 
 }  // namespace
