@@ -16,6 +16,8 @@ SIZES = {
     "S": ["--task-runs", "60", "--units-per-run", "110"],
     "80k": ["--task-runs", "120", "--units-per-run", "220", "--media-fraction", "0.02"],
     "M": ["--task-runs", "200", "--units-per-run", "330", "--media-fraction", "0.02"],
+    # 10x the sample of issue 16 (20 task runs x 110 units), the size its export goal names
+    "L": ["--task-runs", "200", "--units-per-run", "110"],
 }
 
 OPS = ["backup-initial", "backup-incremental", "diff-day", "backup-nochange", "restore-full", "restore-one-run",
