@@ -1,8 +1,10 @@
 #include "formats/zip_pack.h"
 
+#include <libdeflate.h>
 #include <zlib.h>
 
 #include <algorithm>
+#include <memory>
 
 #include "base/error.h"
 
@@ -14,21 +16,28 @@ constexpr int kDeflateLevel = 6;  // zlib's default, as Python's zipfile uses
 constexpr size_t kProbe = size_t{1} << 16;
 constexpr size_t kWindow = size_t{1} << 15;
 
+// libdeflate's compressors, one per thread and level, kept for the thread's life: allocating one
+// costs more than deflating a small member.
+libdeflate_compressor* compressor(int level) {
+  struct Free {
+    void operator()(libdeflate_compressor* c) const { libdeflate_free_compressor(c); }
+  };
+  thread_local std::unique_ptr<libdeflate_compressor, Free> fast, normal;
+  auto& c = level == 1 ? fast : normal;
+  if (!c) c.reset(libdeflate_alloc_compressor(level));
+  if (!c) throw Error("Out of memory for a deflate compressor.", ErrorKind::Io);
+  return c.get();
+}
+
 }  // namespace
 
 bool incompressible(const char* data, size_t n) {
   n = std::min(n, kProbe);
-  uLongf bound = compressBound(n);
-  std::string out(bound, '\0');
-  if (compress2(reinterpret_cast<Bytef*>(out.data()), &bound, reinterpret_cast<const Bytef*>(data), n, 1) != Z_OK)
-    return false;
-  return bound > n / 100 * 97;
+  std::string out(n / 100 * 97, '\0');  // 0 back: it did not fit, so it saves less than 3%
+  return libdeflate_deflate_compress(compressor(1), data, n, out.data(), out.size()) == 0;
 }
 
-uint32_t crc32_update(uint32_t crc, std::string_view data) {
-  return static_cast<uint32_t>(
-      crc32_z(crc, reinterpret_cast<const Bytef*>(data.data()), static_cast<z_size_t>(data.size())));
-}
+uint32_t crc32_update(uint32_t crc, std::string_view data) { return libdeflate_crc32(crc, data.data(), data.size()); }
 
 std::string deflate_piece(std::string_view dict, std::string_view piece, bool last) {
   z_stream z{};
@@ -64,9 +73,11 @@ Packed pack(std::string raw) {
   Packed p;
   p.size = raw.size();
   p.crc = crc32_update(0, raw);
-  if (raw.size() < kProbeFrom || !incompressible(raw.data(), raw.size())) {
-    std::string out = deflate_piece({}, raw, true);
-    if (out.size() < raw.size()) {
+  if (raw.size() > 0 && (raw.size() < kProbeFrom || !incompressible(raw.data(), raw.size()))) {
+    std::string out(raw.size() - 1, '\0');  // only a smaller result is kept: 0 back when it does not fit
+    if (size_t n = libdeflate_deflate_compress(compressor(kDeflateLevel), raw.data(), raw.size(), out.data(),
+                                               out.size())) {
+      out.resize(n);
       p.method = kDeflated;
       p.data = std::move(out);
       return p;

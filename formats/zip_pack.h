@@ -12,8 +12,9 @@ namespace mdb::zip {
 
 constexpr uint16_t kStored = 0, kDeflated = 8;
 constexpr size_t kPiece = size_t{1} << 20;
-// From this size on, a member whose first 64 KiB do not compress is stored without trying the rest.
-constexpr size_t kProbeFrom = 4096;
+// From this size on, a member whose first 64 KiB do not compress is stored without trying the rest;
+// a smaller one is deflated and stored when that does not make it smaller.
+constexpr size_t kProbeFrom = size_t{1} << 16;
 
 // A member's data as it goes into the zip.
 struct Packed {
