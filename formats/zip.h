@@ -1,5 +1,5 @@
 #pragma once
-// Zip archives: a deterministic streaming writer (on zlib, zip_writer.cc) and a safe reader
+// Zip archives: a deterministic streaming writer (on zlib and libdeflate, zip_writer.cc) and a safe reader
 // (on libzip, zip.cc).
 //
 // formats/ does no file writes of its own: a Writer's archive bytes go to a zip::Output,
