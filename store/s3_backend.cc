@@ -7,23 +7,29 @@ namespace mdb::store {
 
 namespace {
 
-// Spools the object into a file of the backend's scratch dir, then stores it with one PUT read
-// from that file: a pack (up to ~32 MiB) is never held in memory (docs/S3.md, "Memory").
+// Spools the object into a file of the backend's scratch dir, then has the upload threads store
+// it with one PUT read from that file: a pack (up to ~32 MiB) is never held in memory
+// (docs/S3.md, "Memory").
 class S3Writer : public ObjectWriter {
  public:
-  S3Writer(std::shared_ptr<fs::S3Client> client, std::string bucket, std::string dir, const std::filesystem::path& spool)
-      : client_(std::move(client)), bucket_(std::move(bucket)), dir_(std::move(dir)),
-        file_(fs::File::open_or_create(spool, 0600)) {}
-  ~S3Writer() override { fs::discard_file(file_.path()); }
+  S3Writer(UploadPool& uploads, std::string dir, const std::filesystem::path& spool)
+      : uploads_(uploads), dir_(std::move(dir)), file_(fs::File::open_or_create(spool, 0600)) {}
+  ~S3Writer() override {
+    if (file_.valid()) fs::discard_file(file_.path());
+  }
   void append(std::string_view bytes) override { file_.write_all(bytes); }
   // Nothing reaches the bucket before this one PUT, so an unfinished writer leaves nothing.
-  void finish(const std::string& name) override { client_->put_file(bucket_, dir_ + name, file_); }
+  void finish(const std::string& name) override { uploads_.submit(dir_ + name, std::move(file_)); }
 
  private:
-  std::shared_ptr<fs::S3Client> client_;
-  std::string bucket_, dir_;
+  UploadPool& uploads_;
+  std::string dir_;
   fs::File file_;
 };
+
+// Uploads at once (docs/S3.md, "Parallel uploads"): enough to keep a link busy while the
+// backup compresses, few enough that the spooled packs stay a small bound.
+constexpr size_t kUploadThreads = 4;
 
 constexpr const char* kSpoolPrefix = ".mephisto-s3-upload-";
 
@@ -87,9 +93,14 @@ std::unique_ptr<ObjectWriter> S3Backend::create(ObjectKind kind) {
     fs::mkdirs(scratch);
     fs::sweep_abandoned(scratch, kSpoolPrefix);
     spool_ = std::make_unique<fs::OwnedTempDir>(scratch, kSpoolPrefix);
+    uploads_ = std::make_unique<UploadPool>(client_, bucket_, kUploadThreads);
   }
   std::filesystem::path file = spool_->path() / ("object-" + std::to_string(++spooled_));
-  return std::make_unique<S3Writer>(client_, bucket_, dir_of(kind), file);
+  return std::make_unique<S3Writer>(*uploads_, dir_of(kind), file);
+}
+
+void S3Backend::sync(ObjectKind) {
+  if (uploads_) uploads_->wait();
 }
 
 void S3Backend::save(ObjectKind kind, const std::string& name, std::string_view bytes) {

@@ -1,14 +1,16 @@
 #pragma once
 // The store in an S3 bucket, under `s3://BUCKET[/PREFIX]` (docs/S3.md): the objects `config`,
 // `packs/<name>`, `pins/<name>`, `indexes/<id>` and `locks/<name>` below PREFIX, the same layout as a local store. A PUT is
-// atomic and durable once it returns, so an object is spooled to a local file and stored whole at
-// finish(): the bucket holds no temporaries, and sync() has nothing left to do.
+// atomic and durable once it returns, so an object is spooled to a local file, handed at finish()
+// to the upload threads (s3_uploads.h) and stored whole by one PUT: the bucket holds no temporaries,
+// and sync() waits for the uploads, throwing the first failure.
 #include <memory>
 #include <string>
 
 #include "platform/s3.h"
 #include "platform/temp_dir.h"
 #include "store/backend.h"
+#include "store/s3_uploads.h"
 
 namespace mdb::store {
 
@@ -27,7 +29,7 @@ class S3Backend : public Backend {
   std::unique_ptr<ObjectWriter> create(ObjectKind kind) override;
   void save(ObjectKind kind, const std::string& name, std::string_view bytes) override;
   bool create_new(ObjectKind kind, const std::string& name, std::string_view bytes) override;
-  void sync(ObjectKind) override {}
+  void sync(ObjectKind) override;
   std::string read(ObjectKind kind, const std::string& name, uint64_t offset, size_t length) override;
   std::string read_all(ObjectKind kind, const std::string& name) override;
   std::optional<uint64_t> size(ObjectKind kind, const std::string& name) override;
@@ -48,6 +50,7 @@ class S3Backend : public Backend {
   std::shared_ptr<fs::S3Client> client_;
   std::unique_ptr<fs::OwnedTempDir> spool_;  // where writers spool their objects, made at the first
   uint64_t spooled_ = 0;
+  std::unique_ptr<UploadPool> uploads_;  // after spool_: ends before the spool dir is removed
 };
 
 }  // namespace mdb::store

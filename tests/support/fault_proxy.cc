@@ -155,7 +155,8 @@ void FaultProxy::pass(int client, int up, int64_t cut_at) {
   int generation = generation_;
   bool cut_response = cut_response_;
   uint64_t passed[2] = {0, 0};  // client -> server, server -> client
-  RequestLog requests([this](const std::string& line) { log_request(line); });
+  bool reject = false;
+  RequestLog requests([&](const std::string& line) { reject = reject || rejects(line); });
   pollfd fds[2] = {{client, POLLIN, 0}, {up, POLLIN, 0}};
   char buf[65536];
   while (!stop_ && generation == generation_) {
@@ -176,6 +177,13 @@ void FaultProxy::pass(int client, int up, int64_t cut_at) {
       }
       if (delay_ms_ > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms_.load()));
       if (i == 0) requests.feed(std::string_view(buf, static_cast<size_t>(r)));
+      if (reject) {  // the request's head is not passed on: the server never sees it
+        std::string reply = "HTTP/1.1 " + std::to_string(reject_status_) +
+                            " Injected\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+        send_all(client, reply.data(), reply.size());
+        ++failed_;
+        return;
+      }
       if (!send_all(fds[1 - i].fd, buf, static_cast<size_t>(r))) return;
       passed[i] += static_cast<uint64_t>(r);
       if (cut_at >= 0 && i == way && passed[i] >= static_cast<uint64_t>(cut_at)) {
@@ -189,6 +197,14 @@ void FaultProxy::pass(int client, int up, int64_t cut_at) {
 void FaultProxy::log_request(const std::string& line) {
   std::lock_guard<std::mutex> g(log_mu_);
   log_.push_back(line);
+}
+
+// Logs the request, and says whether fail_request() chose it.
+bool FaultProxy::rejects(const std::string& line) {
+  log_request(line);
+  std::lock_guard<std::mutex> g(log_mu_);
+  if (reject_skip_ < 0 || line.rfind(reject_prefix_, 0) != 0) return false;
+  return reject_skip_-- == 0;
 }
 
 int FaultProxy::count(const std::string& prefix) const {

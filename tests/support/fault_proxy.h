@@ -32,6 +32,15 @@ class FaultProxy {
     ++generation_;
   }
   int failed() const { return failed_; }
+  // The request after the next `skip` ones whose "METHOD /path" starts with `prefix` is answered
+  // with HTTP `status` before the server sees it (then the connection is closed); a 4xx is not
+  // retried, so exactly that object fails.
+  void fail_request(const std::string& prefix, int skip, int status) {
+    std::lock_guard<std::mutex> g(log_mu_);
+    reject_prefix_ = prefix;
+    reject_skip_ = skip;
+    reject_status_ = status;
+  }
   // The next `connections` new connections are closed (both sides) once `bytes` bytes of the
   // request (upload) or of the response (download) passed. Closes the ones open now.
   void cut_next(int connections, uint64_t bytes, bool response) {
@@ -65,7 +74,10 @@ class FaultProxy {
   std::atomic<int> cuts_{0}, cut_done_{0}, delay_ms_{0};
   std::atomic<uint64_t> cut_bytes_{0};
   std::atomic<bool> cut_response_{false}, held_{false};
+  bool rejects(const std::string& line);
   mutable std::mutex log_mu_;
+  std::string reject_prefix_;  // fail_request(), under log_mu_
+  int reject_skip_ = -1, reject_status_ = 0;
   std::vector<std::string> log_;
   std::atomic<bool> stop_{false};
   std::thread thread_;
