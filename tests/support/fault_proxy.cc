@@ -199,10 +199,15 @@ void FaultProxy::log_request(const std::string& line) {
   log_.push_back(line);
 }
 
-// Logs the request, and says whether fail_request() chose it.
+// Logs the request, holds the proxy when hold_at() chose it, and says whether fail_request()
+// chose it.
 bool FaultProxy::rejects(const std::string& line) {
   log_request(line);
   std::lock_guard<std::mutex> g(log_mu_);
+  if (!hold_prefix_.empty() && line.rfind(hold_prefix_, 0) == 0) {
+    held_ = true;
+    hold_prefix_.clear();
+  }
   if (reject_skip_ < 0 || line.rfind(reject_prefix_, 0) != 0) return false;
   return reject_skip_-- == 0;
 }

@@ -54,6 +54,13 @@ class FaultProxy {
   void delay(std::chrono::milliseconds per_piece) { delay_ms_ = static_cast<int>(per_piece.count()); }
   // While held, nothing is passed on (connections stay open).
   void hold(bool held) { held_ = held; }
+  // The first request after this whose "METHOD /path" starts with `prefix` holds the proxy
+  // (as hold(true)) once its head has passed: the test then acts at that point of a command.
+  void hold_at(const std::string& prefix) {
+    std::lock_guard<std::mutex> g(log_mu_);
+    hold_prefix_ = prefix;
+  }
+  bool held() const { return held_; }
   // The requests passed through so far, "METHOD /path?query", in order of arrival.
   std::vector<std::string> requests() const {
     std::lock_guard<std::mutex> g(log_mu_);
@@ -78,6 +85,7 @@ class FaultProxy {
   mutable std::mutex log_mu_;
   std::string reject_prefix_;  // fail_request(), under log_mu_
   int reject_skip_ = -1, reject_status_ = 0;
+  std::string hold_prefix_;  // hold_at(), under log_mu_
   std::vector<std::string> log_;
   std::atomic<bool> stop_{false};
   std::thread thread_;
