@@ -1,5 +1,7 @@
 #include "store/s3_uploads.h"
 
+#include <utility>
+
 namespace mdb::store {
 
 UploadPool::UploadPool(std::shared_ptr<fs::S3Client> client, std::string bucket, size_t threads)
