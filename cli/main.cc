@@ -80,6 +80,8 @@ struct Parsed {
   VerifyOptions verify;
   PruneOptions prune;
   ForgetOptions forget;
+  KeyOptions key;
+  PasswordOptions password;
   std::string read_data_subset;
 };
 
@@ -245,11 +247,40 @@ void add_examples(CLI::App* db) {
       {"prune", "mephisto db prune --keep-daily 7 --keep-weekly 5 --keep-monthly 12 --dry-run"},
       {"copy", "mephisto db copy --to s3://lab-backups/server1 2026_12_05_04_23_35_mephisto_backup"},
       {"forget", "mephisto db forget 2026_12_05_04_23_35_mephisto_backup --dry-run"},
+      {"key", "mephisto --password-file ~/.mdb-pw db key add --new-password-file ~/.mdb-pw-2"},
   };
   for (CLI::App* c : db->get_subcommands({})) {
     auto it = examples.find(c->get_name());
     if (it != examples.end()) c->footer("Example: " + it->second + "\n");
   }
+}
+
+// `key list|add|remove ID|passwd`, and the password options every store command takes.
+void add_key_command(CLI::App* app, CLI::App* db, Parsed& p) {
+  CLI::App* k = command(db, "key", "Manage the passwords (keys) of an encrypted store");
+  k->require_subcommand(1);
+  for (const char* action : {"list", "add", "remove", "passwd"}) {
+    static const std::map<std::string, std::string> kHelp = {
+        {"list", "List the store's keys (* marks the one the password opened)"},
+        {"add", "Add a key for a new password"},
+        {"remove", "Remove a key (never the last one, nor the one in use)"},
+        {"passwd", "Change the password: add a key for a new one, remove the current one"}};
+    CLI::App* a = k->add_subcommand(action, kHelp.at(action));
+    a->fallthrough();
+    a->callback([&p, action] { p.key.action = action; });
+    if (std::string(action) == "remove") a->add_option("ID", p.key.id, "Key id or a unique prefix")->required();
+  }
+  app->add_option("--password-file", p.password.file,
+                  "Read the store password from FILE (else env MEPHISTO_PASSWORD_FILE)")
+      ->type_name("FILE");
+  app->add_option("--password-command", p.password.command,
+                  "Run CMD for the store password (else env MEPHISTO_PASSWORD_COMMAND; else MEPHISTO_PASSWORD; else "
+                  "a prompt)")
+      ->type_name("CMD");
+  app->add_option("--new-password-file", p.password.new_file, "key add, key passwd: the new password, from FILE")
+      ->type_name("FILE");
+  app->add_flag("--encrypt", p.password.encrypt, "A new local store is encrypted");
+  app->add_flag("--no-encryption", p.password.no_encryption, "A new S3 store is not encrypted");
 }
 
 [[noreturn]] void conflict(const std::vector<std::string>& names, const std::string& advice) {
@@ -317,7 +348,8 @@ struct TypedCommand {
 };
 
 TypedCommand typed_command(const std::vector<std::string>& args) {
-  static const std::set<std::string> kTakesValue = {"--data-dir", "--outputs-dir", "--store"};
+  static const std::set<std::string> kTakesValue = {"--data-dir",      "--outputs-dir",      "--store",
+                                                    "--password-file", "--password-command", "--new-password-file"};
   bool after_db = false;
   for (size_t i = 0; i < args.size(); ++i) {
     if (kTakesValue.count(args[i])) {
@@ -369,6 +401,7 @@ int dispatch(CLI::App& db, Parsed& p, Context& ctx) {
   if (name == "copy") return run_copy(ctx, p.copy);
   if (name == "verify") return run_verify(ctx, p.verify);
   if (name == "forget") return run_forget(ctx, p.forget);
+  if (name == "key") return run_key(ctx, p.key);
   return run_prune(ctx, p.prune);
 }
 
@@ -416,6 +449,7 @@ int main(int argc, char** argv) {
   add_export(db, p);
   add_import(db, p);
   add_store_commands(db, p);
+  add_key_command(&app, db, p);
   add_examples(db);
 
   std::vector<std::string> args = rewrite_args(argc, argv);
@@ -427,7 +461,7 @@ int main(int argc, char** argv) {
     if (auto word = unknown_command(args, *db))
       return usage_error(args, "Unknown command '" + *word +
                                    "'. Commands: mephisto db export | import | backup | restore | snapshots | ls | find "
-                                   "| diff | stats | copy | verify | prune | forget.");
+                                   "| diff | stats | copy | verify | prune | forget | key.");
     return usage_error(args, e.what());
   }
   const std::string command = db->get_subcommands().front()->get_name();
@@ -437,6 +471,7 @@ int main(int argc, char** argv) {
     check_export_rules(p.exp);
     check_import_rules(p.imp);
     p.verify.read_data_subset = parse_percent(p.read_data_subset);
+    install_password_sources(p.password);
     Context ctx(p.global, console);
     int rc = dispatch(*db, p, ctx);
     if (int sig = interrupt::received())  // it came after the last point where stopping was safe

@@ -22,6 +22,10 @@ int run_copy(Context& ctx, const CopyOptions& opts);
 int run_verify(Context& ctx, const VerifyOptions& opts);
 int run_prune(Context& ctx, const PruneOptions& opts);
 int run_forget(Context& ctx, const ForgetOptions& opts);
+int run_key(Context& ctx, const KeyOptions& opts);
+// Installs where this process takes a store's password from (store::set_key_access), by restic's
+// conventions; checks the options (usage errors) first.
+void install_password_sources(const PasswordOptions& opts);
 
 // The options block ("Running command with the following options:", Console::echo_options) of
 // import, backup and restore: the original's options in its order, then ours. Export's is

@@ -61,6 +61,21 @@ struct VerifyOptions {
   std::optional<std::string> file;  // -f: a dump or backup zip
 };
 
+// Where a store's password comes from and whether a new store is encrypted (docs/SECURITY.md).
+// Global options: every command that opens a store may need them.
+struct PasswordOptions {
+  std::optional<std::string> file;      // --password-file (else MEPHISTO_PASSWORD_FILE)
+  std::optional<std::string> command;   // --password-command (else MEPHISTO_PASSWORD_COMMAND)
+  std::optional<std::string> new_file;  // --new-password-file: key add, key passwd
+  bool encrypt = false;                 // --encrypt: a new local store is encrypted
+  bool no_encryption = false;           // --no-encryption: a new S3 store is not
+};
+
+struct KeyOptions {
+  std::string action;  // list, add, remove, passwd
+  std::string id;      // remove: the key id or a unique prefix
+};
+
 struct PruneOptions {
   // User backups of each data dir (store/keep_policy.h).
   std::optional<int> keep_last, keep_hourly, keep_daily, keep_weekly, keep_monthly, keep_yearly;

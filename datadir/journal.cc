@@ -84,7 +84,7 @@ std::string roll_back(Context& ctx, const DataDir& dir, const store::ChangeRecor
   fs::remove_file(journal_marker_path(dir));
   fs::sync_dir(dir.meta_dir());
   // The pin is named after the data dir's path when the change began (older markers: here).
-  store::remove_pin(*store::Backend::open(m.store), m.data_dir.empty() ? dir.root().string() : m.data_dir,
+  store::remove_pin(*store::Store::open_backend(m.store), m.data_dir.empty() ? dir.root().string() : m.data_dir,
                     m.snapshot);
   discard_replaced_tree(ctx.console, staging, dir);
   std::string left = unrestored(built, m.snapshot);
@@ -362,7 +362,7 @@ void AtomicChange::commit() {
   } catch (const fs::IoError& e) {
     ctx_.console.warn(std::string("Warning: ") + e.what());
   }
-  store::remove_pin(*store::Backend::open(record_.store), record_.data_dir, record_.snapshot);
+  store::remove_pin(*store::Store::open_backend(record_.store), record_.data_dir, record_.snapshot);
   lock_.reset();
 }
 
@@ -376,7 +376,7 @@ void AtomicChange::undo_log() {
   }
   fs::remove_file(journal_marker_path(dir_));
   fs::sync_dir(dir_.meta_dir());
-  store::remove_pin(*store::Backend::open(record_.store), record_.data_dir, record_.snapshot);
+  store::remove_pin(*store::Store::open_backend(record_.store), record_.data_dir, record_.snapshot);
 }
 
 void AtomicChange::rollback() noexcept {

@@ -29,6 +29,8 @@
 
 namespace mdb::store {
 
+class Crypto;
+
 // A damaged or missing pack or blob. Carries what it concerns so verify can name the snapshots hit.
 class CorruptError : public Error {
  public:
@@ -100,6 +102,23 @@ class Backend {
   // Locks the store for `command`: `exclusive` for commands that remove objects, shared for
   // those that add. Throws mdb::Error (busy) naming the holder when another holds it.
   virtual std::unique_ptr<StoreLock> lock(bool exclusive, const std::string& command) = 0;
+
+  // The keys of an encrypted store once a password unlocked them (store/keys.h); null for a plain
+  // store. Pack readers and writers take them from here.
+  const Crypto* crypto() const { return crypto_.get(); }
+  const std::shared_ptr<const Crypto>& shared_crypto() const { return crypto_; }
+  void set_crypto(std::shared_ptr<const Crypto> crypto) { crypto_ = std::move(crypto); }
+  // A whole small object (pins, index objects, lock objects): sealed in an encrypted store, as
+  // it is in a plain one. opened() throws CorruptError naming the object when its bytes were changed.
+  std::string sealed(std::string_view bytes) const;
+  std::string opened(ObjectKind kind, const std::string& name, std::string bytes) const;
+  void save_sealed(ObjectKind kind, const std::string& name, std::string_view bytes) {
+    save(kind, name, sealed(bytes));
+  }
+  std::string read_sealed(ObjectKind kind, const std::string& name) { return opened(kind, name, read_all(kind, name)); }
+
+ private:
+  std::shared_ptr<const Crypto> crypto_;
 };
 
 }  // namespace mdb::store

@@ -67,6 +67,12 @@ void Compressor::work() {
     std::exception_ptr failed;
     try {
       j.compression = compress(j.raw, j.compressed);
+      if (crypto_) {
+        crypto_->seal(j.stored(), j.sealed);
+        j.is_sealed = true;
+        j.compressed.clear();
+        j.compressed.shrink_to_fit();
+      }
     } catch (...) {
       failed = std::current_exception();
     }

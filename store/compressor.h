@@ -2,7 +2,8 @@
 // Compresses blobs on a worker thread while the caller reads, chunks and hashes the next
 // ones: on the machines we target (two cores) zstd is a third of a backup's CPU time.
 // Results come back strictly in submission order, so packs are byte-for-byte what a serial
-// writer makes, and the bytes in flight are bounded, so memory stays flat.
+// writer makes, and the bytes in flight are bounded, so memory stays flat. In an encrypted store
+// the worker also seals each compressed blob (store/crypto.h), so encryption costs the caller nothing.
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -24,12 +25,18 @@ class Compressor {
     std::string raw;
     Compression compression = Compression::None;
     std::string compressed;  // empty when stored raw
+    std::string sealed;      // the stored bytes sealed, in an encrypted store
+    bool is_sealed = false;
     bool done = false;
 
-    std::string_view stored() const { return compression == Compression::None ? raw : compressed; }
+    std::string_view stored() const {
+      if (is_sealed) return sealed;
+      return compression == Compression::None ? raw : compressed;
+    }
   };
 
-  explicit Compressor(size_t max_bytes_in_flight) : max_bytes_(max_bytes_in_flight) {}
+  // `crypto`: the store's keys, or null for a plain store.
+  Compressor(size_t max_bytes_in_flight, const Crypto* crypto) : max_bytes_(max_bytes_in_flight), crypto_(crypto) {}
   Compressor(const Compressor&) = delete;
   Compressor& operator=(const Compressor&) = delete;
   ~Compressor();  // drops unfinished jobs
@@ -45,6 +52,7 @@ class Compressor {
   void work();
 
   const size_t max_bytes_;
+  const Crypto* crypto_;
   mutable std::mutex mu_;
   std::condition_variable wake_worker_, job_done_;
   std::deque<Job> jobs_;   // submission order; the worker takes them from `started_` on

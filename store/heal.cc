@@ -62,7 +62,7 @@ class Healer {
     std::optional<fs::File> f = fs::File::open_read_inside(root_, path);
     if (!f) return;
     auto take = [&](std::string_view chunk) {
-      BlobId id = sha256(chunk);
+      BlobId id = store_.id_of(chunk);
       if (!wanted_.count(id) || found_.count(id)) return;
       store_.add(BlobType::Data, chunk, nullptr, true);
       found_.emplace(id, path);

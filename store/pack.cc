@@ -46,56 +46,87 @@ std::string encode_entry(const PackEntry& e) {
 
 constexpr size_t kHeaderFields = 48;  // the header before its checksum
 
-std::string encode_record_header(const PackEntry& e) {
-  std::string out(kRecordMagic);
-  out += e.id.raw();
+// id, stored_len, raw_len, type, compression, reserved: a record header's fields.
+std::string encode_header_fields(const PackEntry& e) {
+  std::string out(e.id.raw());
   put_u32(out, e.stored_len);
   put_u32(out, e.raw_len);
   out += static_cast<char>(e.type);
   out += static_cast<char>(e.compression);
   put_u16(out, 0);
+  return out;
+}
+
+std::string encode_record_header(const PackEntry& e, const Crypto* crypto) {
+  std::string out(kRecordMagic);
+  if (crypto) {
+    crypto->seal(encode_header_fields(e), out);
+    return out;
+  }
+  out += encode_header_fields(e);
   Hash128 sum = xxh128(out);
   out += sum.bytes();
   return out;
 }
 
-// The record whose header starts at `at`, if the header is intact and its blob lies within
-// `bytes`.
-std::optional<PackEntry> decode_record_header(std::string_view bytes, size_t at) {
-  if (bytes.size() - at < kRecordHeaderSize) return std::nullopt;
-  std::string_view h = bytes.substr(at, kRecordHeaderSize);
+// Whether a blob's stored length fits its raw length and compression.
+bool lengths_fit(const PackEntry& e, const Crypto* crypto) {
+  size_t extra = seal_overhead(crypto);
+  if (e.stored_len < extra || e.raw_len > kMaxBlobSize) return false;
+  return e.compression != Compression::None || e.stored_len - extra == e.raw_len;
+}
+
+// The record whose header starts at `at`, if the header is intact (its checksum holds, or it
+// opens with the store's key) and its blob lies within `bytes`.
+std::optional<PackEntry> decode_record_header(std::string_view bytes, size_t at, const Crypto* crypto) {
+  size_t size = record_header_size(crypto);
+  if (bytes.size() - at < size) return std::nullopt;
+  std::string_view h = bytes.substr(at, size);
   if (h.substr(0, kRecordMagic.size()) != kRecordMagic) return std::nullopt;
-  Hash128 sum = xxh128(h.substr(0, kHeaderFields));
-  if (sum.bytes() != std::string_view(h).substr(kHeaderFields, 16)) return std::nullopt;
+  std::string opened;
+  std::string_view f;
+  if (crypto) {
+    if (!crypto->open(h.substr(kRecordMagic.size()), opened) || opened.size() != kHeaderFieldsSize)
+      return std::nullopt;
+    f = opened;
+  } else {
+    Hash128 sum = xxh128(h.substr(0, kHeaderFields));
+    if (sum.bytes() != std::string_view(h).substr(kHeaderFields, 16)) return std::nullopt;
+    f = h.substr(kRecordMagic.size(), kHeaderFieldsSize);
+  }
   PackEntry e;
-  e.id = BlobId::from_raw(h.substr(4, 32), "a pack record");
-  e.offset = at + kRecordHeaderSize;
-  e.stored_len = get_u32(h, 36);
-  e.raw_len = get_u32(h, 40);
-  uint8_t type = static_cast<uint8_t>(h[44]), comp = static_cast<uint8_t>(h[45]);
+  e.id = BlobId::from_raw(f.substr(0, 32), "a pack record");
+  e.offset = at + size;
+  e.stored_len = get_u32(f, 32);
+  e.raw_len = get_u32(f, 36);
+  uint8_t type = static_cast<uint8_t>(f[40]), comp = static_cast<uint8_t>(f[41]);
   if (type > static_cast<uint8_t>(BlobType::Snapshot) || comp > static_cast<uint8_t>(Compression::Zstd))
     return std::nullopt;
   e.type = static_cast<BlobType>(type);
   e.compression = static_cast<Compression>(comp);
-  if (e.stored_len > bytes.size() - e.offset || e.raw_len > kMaxBlobSize ||
-      (e.compression == Compression::None && e.stored_len != e.raw_len))
-    return std::nullopt;
+  if (e.stored_len > bytes.size() - e.offset || !lengths_fit(e, crypto)) return std::nullopt;
   return e;
 }
+
+std::string_view pack_magic(const Crypto* crypto) { return crypto ? kPackMagicSealed : kPackMagic; }
 
 }  // namespace
 
 bool has_pack_magic(std::string_view bytes) {
   std::string_view m = bytes.substr(0, kPackMagic.size());
-  return m == kPackMagic || m == kPackMagicV1;
+  return m == kPackMagic || m == kPackMagicV1 || m == kPackMagicSealed;
 }
 
-std::vector<PackEntry> scan_records(std::string_view bytes) {
+bool has_record_headers(std::string_view bytes, const Crypto* crypto) {
+  return bytes.substr(0, kPackMagic.size()) == pack_magic(crypto);
+}
+
+std::vector<PackEntry> scan_records(std::string_view bytes, const Crypto* crypto) {
   std::vector<PackEntry> out;
-  if (bytes.substr(0, kPackMagic.size()) != kPackMagic) return out;
+  if (!has_record_headers(bytes, crypto)) return out;
   size_t at = kPackMagic.size();
   while (at < bytes.size()) {
-    if (std::optional<PackEntry> e = decode_record_header(bytes, at)) {
+    if (std::optional<PackEntry> e = decode_record_header(bytes, at, crypto)) {
       out.push_back(*e);
       at = e->offset + e->stored_len;
       continue;
@@ -106,16 +137,16 @@ std::vector<PackEntry> scan_records(std::string_view bytes) {
   return out;
 }
 
-Salvage salvage_pack(std::string_view bytes, const std::string& what) {
+Salvage salvage_pack(std::string_view bytes, const std::string& what, const Crypto* crypto) {
   Salvage out;
   uint64_t covered = std::min<uint64_t>(bytes.size(), kPackMagic.size());
-  for (const PackEntry& e : scan_records(bytes)) {
+  for (const PackEntry& e : scan_records(bytes, crypto)) {
     try {
-      decode_blob(bytes.substr(e.offset, e.stored_len), e, what);
+      decode_blob(bytes.substr(e.offset, e.stored_len), e, what, crypto);
     } catch (const CorruptError&) {
       continue;  // its bytes count as lost
     }
-    uint64_t start = e.offset - kRecordHeaderSize;
+    uint64_t start = e.offset - record_header_size(crypto);
     if (start > covered) out.lost.emplace_back(covered, start);
     covered = e.offset + e.stored_len;
     out.blobs.push_back(e);
@@ -144,7 +175,14 @@ Compression compress(std::string_view raw, std::string& out) {
   return Compression::Zstd;
 }
 
-std::string decode_blob(std::string_view stored, const PackEntry& e, const std::string& where) {
+std::string decode_blob(std::string_view stored, const PackEntry& e, const std::string& where, const Crypto* crypto) {
+  std::string opened;
+  if (crypto) {
+    if (!crypto->open(stored, opened))
+      throw CorruptError("blob " + e.id.hex() + " in " + where +
+                         " does not decrypt with the store's key (its bytes were changed)");
+    stored = opened;
+  }
   std::string raw;
   if (e.compression == Compression::None) {
     raw.assign(stored);
@@ -155,7 +193,7 @@ std::string decode_blob(std::string_view stored, const PackEntry& e, const std::
       throw CorruptError("blob " + e.id.hex() + " in " + where + " does not decompress (" +
                          (ZSTD_isError(n) ? ZSTD_getErrorName(n) : "wrong length") + ")");
   }
-  if (raw.size() != e.raw_len || sha256(raw) != e.id)
+  if (raw.size() != e.raw_len || blob_id(crypto, raw) != e.id)
     throw CorruptError("blob " + e.id.hex() + " in " + where + " does not match its id (the pack is damaged)");
   return raw;
 }
@@ -165,7 +203,8 @@ Hash128 trailer_pack_checksum(std::string_view tail) {
   return Hash128::from_bytes(tail.substr(tail.size() - 24, 16), "a pack trailer");
 }
 
-std::vector<PackEntry> decode_footer(std::string_view tail, uint64_t pack_size, const std::string& what) {
+std::vector<PackEntry> decode_footer(std::string_view tail, uint64_t pack_size, const std::string& what,
+                                     const Crypto* crypto) {
   auto bad = [&](const std::string& why) { return CorruptError("pack " + what + " is damaged: " + why); };
   if (tail.size() < kTrailerSize || pack_size < kPackMagic.size() + kTrailerSize || tail.size() > pack_size)
     throw bad("too short to be a pack");
@@ -173,7 +212,7 @@ std::vector<PackEntry> decode_footer(std::string_view tail, uint64_t pack_size, 
   if (trailer.substr(kTrailerSize - kPackEndMagic.size()) != kPackEndMagic) throw bad("no end marker");
   uint64_t count = get_u32(trailer, 0);
   uint64_t entries_offset = get_u64(trailer, 4);
-  uint64_t footer_bytes = count * kEntrySize;
+  uint64_t footer_bytes = count * kEntrySize + seal_overhead(crypto);
   if (footer_bytes > pack_size || entries_offset != pack_size - kTrailerSize - footer_bytes ||
       entries_offset < kPackMagic.size())
     throw bad("the footer layout is inconsistent");
@@ -181,6 +220,12 @@ std::vector<PackEntry> decode_footer(std::string_view tail, uint64_t pack_size, 
   std::string_view footer = tail.substr(tail.size() - kTrailerSize - footer_bytes, footer_bytes + 12);
   Hash128 stored_sum = Hash128::from_bytes(trailer.substr(12, 16), "pack " + what);
   if (xxh128(footer) != stored_sum) throw bad("footer checksum mismatch");
+  std::string opened;
+  if (crypto) {
+    if (!crypto->open(footer.substr(0, footer_bytes), opened))
+      throw bad("the footer does not decrypt with the store's key (its bytes were changed)");
+    footer = opened;
+  }
   std::vector<PackEntry> out;
   out.reserve(count);
   for (uint64_t i = 0; i < count; ++i) {
@@ -197,7 +242,7 @@ std::vector<PackEntry> decode_footer(std::string_view tail, uint64_t pack_size, 
     e.type = static_cast<BlobType>(type);
     e.compression = static_cast<Compression>(comp);
     if (e.offset < kPackMagic.size() || e.offset > entries_offset || e.stored_len > entries_offset - e.offset ||
-        e.raw_len > kMaxBlobSize || (e.compression == Compression::None && e.stored_len != e.raw_len))
+        !lengths_fit(e, crypto))
       throw bad("entry " + std::to_string(i) + " is out of bounds");
     out.push_back(e);
   }
@@ -213,9 +258,9 @@ std::vector<PackEntry> read_footer(Backend& backend, const std::string& name) {
   std::string trailer = backend.read(ObjectKind::Pack, name, size - kTrailerSize, kTrailerSize);
   if (trailer.size() < kTrailerSize) throw CorruptError("pack " + name + " is damaged: too short to be a pack");
   uint64_t count = get_u32(trailer, 0);
-  uint64_t want = std::min<uint64_t>(count * kEntrySize + kTrailerSize, size);
+  uint64_t want = std::min<uint64_t>(count * kEntrySize + seal_overhead(backend.crypto()) + kTrailerSize, size);
   std::string tail = backend.read(ObjectKind::Pack, name, size - want, want);
-  return decode_footer(tail, size, name);
+  return decode_footer(tail, size, name, backend.crypto());
 }
 
 bool is_pack_name(std::string_view name) {
@@ -225,8 +270,9 @@ bool is_pack_name(std::string_view name) {
   return true;
 }
 
-PackWriter::PackWriter(Backend& backend) : backend_(backend), out_(backend.create(ObjectKind::Pack)) {
-  append(kPackMagic);
+PackWriter::PackWriter(Backend& backend)
+    : backend_(backend), crypto_(backend.crypto()), out_(backend.create(ObjectKind::Pack)) {
+  append(pack_magic(crypto_));
 }
 
 void PackWriter::append(std::string_view bytes) {
@@ -254,7 +300,7 @@ void PackWriter::add(const BlobId& id, BlobType type, uint32_t raw_len, Compress
   e.raw_len = raw_len;
   e.type = type;
   e.compression = c;
-  append(encode_record_header(e));
+  append(encode_record_header(e, crypto_));
   e.offset = offset_;
   append(stored);
   entries_.push_back(e);
@@ -263,13 +309,20 @@ void PackWriter::add(const BlobId& id, BlobType type, uint32_t raw_len, Compress
 void PackWriter::add(const BlobId& id, BlobType type, std::string_view raw) {
   std::string compressed;
   Compression c = compress(raw, compressed);
-  add(id, type, static_cast<uint32_t>(raw.size()), c, c == Compression::None ? raw : compressed);
+  std::string_view stored = c == Compression::None ? raw : compressed;
+  std::string sealed;
+  if (crypto_) crypto_->seal(stored, sealed);
+  add(id, type, static_cast<uint32_t>(raw.size()), c, crypto_ ? sealed : stored);
 }
 
 std::string PackWriter::finish(bool sync) {
-  std::string footer;
-  footer.reserve(entries_.size() * kEntrySize + kTrailerSize);
-  for (const PackEntry& e : entries_) footer += encode_entry(e);
+  std::string footer, entries;
+  entries.reserve(entries_.size() * kEntrySize);
+  for (const PackEntry& e : entries_) entries += encode_entry(e);
+  if (crypto_)
+    crypto_->seal(entries, footer);
+  else
+    footer = std::move(entries);
   uint64_t entries_offset = offset_;
   put_u32(footer, static_cast<uint32_t>(entries_.size()));
   put_u64(footer, entries_offset);

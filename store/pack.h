@@ -20,6 +20,12 @@
 // damaged or cut off can still be found (scan_records). Footer offsets point at the blob
 // bytes, past the header. Packs written before version 2 ("MDBPACK1") have no record headers
 // (blobs back to back) and stay readable everywhere; only scanning needs version 2.
+//
+// An encrypted store's packs ("MDBPACKE", docs/store.md "Encryption") have the same layout with
+// three parts sealed (store/crypto.h): each record header is "MDBR" then its 44 bytes of fields
+// sealed (88 bytes; the seal replaces the header checksum); each blob's stored bytes are its
+// compressed bytes sealed (stored_len counts the 40 bytes of nonce and tag); the footer entries are
+// sealed as one message. Only the magic, the blob count and the trailer's offsets are plaintext.
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -30,6 +36,7 @@
 
 #include "formats/hash.h"
 #include "store/backend.h"
+#include "store/crypto.h"
 
 namespace mdb::store {
 
@@ -40,17 +47,27 @@ enum class Compression : uint8_t { None = 0, Zstd = 1 };
 
 inline constexpr std::string_view kPackMagic = "MDBPACK2";  // what PackWriter writes
 inline constexpr std::string_view kPackMagicV1 = "MDBPACK1";
+inline constexpr std::string_view kPackMagicSealed = "MDBPACKE";  // an encrypted store's
 inline constexpr std::string_view kPackEndMagic = "MDBPEND1";
 inline constexpr std::string_view kRecordMagic = "MDBR";
 inline constexpr size_t kRecordHeaderSize = 64;
+inline constexpr size_t kHeaderFieldsSize = 44;  // id, stored_len, raw_len, type, compression, reserved
+inline constexpr size_t kSealedRecordHeaderSize = 4 + kHeaderFieldsSize + kSealOverhead;
+// The record header size of the packs written with `crypto` (null: a plain store).
+inline size_t record_header_size(const Crypto* crypto) { return crypto ? kSealedRecordHeaderSize : kRecordHeaderSize; }
+// What sealing adds to each stored blob and to the footer.
+inline size_t seal_overhead(const Crypto* crypto) { return crypto ? kSealOverhead : 0; }
 inline constexpr size_t kEntrySize = 52;
 inline constexpr size_t kTrailerSize = 52;
 // The size of a pack file PackWriter makes of `count` blobs of `stored_bytes` in all.
-inline uint64_t pack_file_size(uint64_t count, uint64_t stored_bytes) {
-  return kPackMagic.size() + stored_bytes + count * (kRecordHeaderSize + kEntrySize) + kTrailerSize;
+inline uint64_t pack_file_size(uint64_t count, uint64_t stored_bytes, const Crypto* crypto = nullptr) {
+  return kPackMagic.size() + stored_bytes + count * (record_header_size(crypto) + kEntrySize) + kTrailerSize +
+         seal_overhead(crypto);
 }
-// Whether `bytes` (a pack or its start) begins with the magic of either version.
+// Whether `bytes` (a pack or its start) begins with the magic of any version.
 bool has_pack_magic(std::string_view bytes);
+// Whether its magic says the pack has record headers to scan (version 2, or sealed with `crypto`).
+bool has_record_headers(std::string_view bytes, const Crypto* crypto);
 // No blob is larger than this (file chunks are at most 4 MiB, manifest parts are bounded).
 inline constexpr uint32_t kMaxBlobSize = 16u << 20;
 
@@ -65,8 +82,10 @@ struct PackEntry {
 
 // Decodes the footer from the last bytes of a pack of `pack_size` bytes (`tail` may be the
 // whole pack). Checks magic, layout, footer checksum and every entry's bounds; throws
-// CorruptError naming `what` otherwise. Untrusted input: fuzzed.
-std::vector<PackEntry> decode_footer(std::string_view tail, uint64_t pack_size, const std::string& what);
+// CorruptError naming `what` otherwise. `crypto`: the store's keys (null: a plain store), for this
+// and every function below. Untrusted input: fuzzed.
+std::vector<PackEntry> decode_footer(std::string_view tail, uint64_t pack_size, const std::string& what,
+                                     const Crypto* crypto);
 // The stored pack checksum (from the trailer) of a pack whose tail is `tail`.
 Hash128 trailer_pack_checksum(std::string_view tail);
 
@@ -74,7 +93,7 @@ Hash128 trailer_pack_checksum(std::string_view tail);
 // the footer: every record whose header checksum holds and whose bytes lie within `bytes`.
 // After a damaged header it resumes at the next record magic. Empty for a version 1 pack.
 // The blobs are not checked: decode_blob each before trusting it. Untrusted input: fuzzed.
-std::vector<PackEntry> scan_records(std::string_view bytes);
+std::vector<PackEntry> scan_records(std::string_view bytes, const Crypto* crypto);
 
 // What can be saved of a pack whose footer is damaged or cut off: the records scan_records
 // finds whose blob decodes to its id, and the byte ranges [first, second) holding no such record
@@ -85,16 +104,17 @@ struct Salvage {
   // "N intact blobs found by scanning its records; bytes A-B, C-D of its S hold no intact blob ..."
   std::string summary(uint64_t pack_size) const;
 };
-Salvage salvage_pack(std::string_view bytes, const std::string& what);
+Salvage salvage_pack(std::string_view bytes, const std::string& what, const Crypto* crypto);
 
-// Reads and decodes the footer of the pack `name` (two small reads).
+// Reads and decodes the footer of the pack `name` (two small reads), with the backend's keys.
 std::vector<PackEntry> read_footer(Backend& backend, const std::string& name);
 
 // Compresses `raw` with zstd level 3 into `out`; returns None (and leaves `out` empty) when
 // that saves less than 3%.
 Compression compress(std::string_view raw, std::string& out);
-// Turns stored bytes back into the blob and checks its SHA-256 against `id`.
-std::string decode_blob(std::string_view stored, const PackEntry& e, const std::string& where);
+// Turns stored bytes back into the blob (opened, decompressed) and checks its id (blob_id) against
+// `e.id`: a blob is returned only when it is exactly what was stored under that id.
+std::string decode_blob(std::string_view stored, const PackEntry& e, const std::string& where, const Crypto* crypto);
 
 class PackWriter {
  public:
@@ -102,9 +122,10 @@ class PackWriter {
   PackWriter(const PackWriter&) = delete;
   ~PackWriter() = default;  // an unfinished pack's object is abandoned (ObjectWriter)
 
-  // Appends a blob; `stored` is `raw` compressed as `c` (see compress()).
+  // Appends a blob; `stored` is `raw` compressed as `c` (see compress()), then sealed when the
+  // backend has keys.
   void add(const BlobId& id, BlobType type, uint32_t raw_len, Compression c, std::string_view stored);
-  // Convenience: compresses and appends.
+  // Convenience: compresses, seals when the backend has keys, and appends.
   void add(const BlobId& id, BlobType type, std::string_view raw);
 
   uint64_t size() const { return offset_; }
@@ -121,6 +142,7 @@ class PackWriter {
   void flush_buffer();
 
   Backend& backend_;
+  const Crypto* crypto_;
   std::unique_ptr<ObjectWriter> out_;
   Xxh128Stream checksum_;
   std::string buffer_;

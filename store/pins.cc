@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "formats/hash.h"
+#include "store/crypto.h"
 
 namespace mdb::store {
 
@@ -10,13 +11,22 @@ namespace {
 
 constexpr std::string_view kSuffix = ".json";
 
-std::string pin_name(const std::string& data_dir) { return sha256(data_dir).hex().substr(0, 32) + std::string(kSuffix); }
+// In an encrypted store the name is keyed too, so it does not reveal which data dir it is for.
+std::string pin_name(Backend& store, const std::string& data_dir) {
+  return blob_id(store.crypto(), data_dir).hex().substr(0, 32) + std::string(kSuffix);
+}
 
 Pin decode_pin(Backend& store, const std::string& name) {
-  std::optional<ChangeRecord> change = ChangeRecord::decode(store.read_all(ObjectKind::Pin, name));
+  std::optional<ChangeRecord> change;
+  std::string why;
+  try {
+    change = ChangeRecord::decode(store.read_sealed(ObjectKind::Pin, name));
+  } catch (const CorruptError&) {
+    why = " (it does not decrypt with the store's key)";
+  }
   if (!change || change->data_dir.empty())
-    throw Error("The pin " + store.where(ObjectKind::Pin, name) +
-                " is damaged, so it is unknown which snapshot an interrupted change still needs.",
+    throw Error("The pin " + store.where(ObjectKind::Pin, name) + " is damaged" + why +
+                    ", so it is unknown which snapshot an interrupted change still needs.",
                 ErrorKind::Damaged, Remedy::StalePin);
   return Pin{std::move(*change), name};
 }
@@ -24,12 +34,12 @@ Pin decode_pin(Backend& store, const std::string& name) {
 }  // namespace
 
 void write_pin(Backend& store, const ChangeRecord& change) {
-  store.save(ObjectKind::Pin, pin_name(change.data_dir), change.encode());
+  store.save_sealed(ObjectKind::Pin, pin_name(store, change.data_dir), change.encode());
 }
 
 void remove_pin(Backend& store, const std::string& data_dir, const std::string& snapshot) noexcept {
   try {
-    std::string name = pin_name(data_dir);
+    std::string name = pin_name(store, data_dir);
     if (store.size(ObjectKind::Pin, name) && decode_pin(store, name).snapshot == snapshot)
       store.remove(ObjectKind::Pin, name);
   } catch (const std::exception&) {

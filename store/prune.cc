@@ -227,7 +227,7 @@ class Pruner {
       } else if (damaged_footers_.count(pack) ||
                  static_cast<double>(live) < kRewriteBelow * static_cast<double>(total)) {
         plans_.push_back({pack, true});
-        bytes_freed_ += size - std::min(size, pack_file_size(live_count, live));
+        bytes_freed_ += size - std::min(size, pack_file_size(live_count, live, store_.backend().crypto()));
         ++report_.packs_rewritten;
       }
     }
@@ -269,7 +269,7 @@ class Pruner {
       interrupt::check();  // the new pack is still temporary
       std::string stored = store_.backend().read(ObjectKind::Pack, pack, e.offset, e.stored_len);
       try {
-        decode_blob(stored, e, "pack " + pack);  // never carry damage into a new pack
+        decode_blob(stored, e, "pack " + pack, store_.backend().crypto());  // never carry damage into a new pack
       } catch (const CorruptError& err) {
         rep_.warn(std::string("Kept pack ") + pack + " as it is: " + err.what() + ".");
         ++report_.damaged_packs_kept;

@@ -19,11 +19,11 @@ namespace {
 bool salvage(Backend& backend, const ObjectInfo& pack, const std::string& why, std::vector<PackEntry>& entries,
              RepairReport& report) {
   std::string bytes = backend.read(ObjectKind::Pack, pack.name, 0, pack.size);
-  if (bytes.substr(0, kPackMagic.size()) != kPackMagic) {
+  if (!has_record_headers(bytes, backend.crypto())) {
     report.skipped.push_back(why + "; its blobs could not be salvaged (a version 1 pack has no record headers)");
     return false;
   }
-  Salvage s = salvage_pack(bytes, "pack " + pack.name);
+  Salvage s = salvage_pack(bytes, "pack " + pack.name, backend.crypto());
   report.salvaged.push_back(why + "; salvaged: " + s.summary(bytes.size()));
   report.salvaged_blobs += s.blobs.size();
   entries = std::move(s.blobs);
@@ -72,7 +72,8 @@ std::vector<std::string> take_in_pack(Backend& backend, Index& index, Txn& t, co
     if (e.type != BlobType::Snapshot) continue;
     std::string stored = backend.read(ObjectKind::Pack, pack.name, e.offset, e.stored_len);
     try {
-      SnapshotRecord s = decode_snapshot(decode_blob(stored, e, "pack " + pack.name), "snapshot " + e.id.hex());
+      SnapshotRecord s =
+          decode_snapshot(decode_blob(stored, e, "pack " + pack.name, backend.crypto()), "snapshot " + e.id.hex());
       put_snapshot_name(index, t, s.name, e.id);
       names.push_back(s.name);
     } catch (const Error& err) {

@@ -151,7 +151,7 @@ IndexObject IndexObject::decode(std::string_view bytes, const std::string& what)
 }
 
 std::string put_index_object(Backend& backend, const IndexObject& obj) {
-  std::string bytes = obj.encode();
+  std::string bytes = backend.sealed(obj.encode());  // named by its stored bytes, sealed or not
   std::string name = sha256(bytes).hex();
   backend.create_new(ObjectKind::Index, name, bytes);  // one of that name holds these very bytes
   return name;
@@ -164,7 +164,7 @@ SyncReport sync_cache(Backend& backend, Index& index) {
     std::string what = backend.where(ObjectKind::Index, o.name);
     std::string bytes = backend.read_all(ObjectKind::Index, o.name);
     if (sha256(bytes).hex() != o.name) throw CorruptError(what + " is damaged: its content does not hash to its name");
-    take_in(index, o.name, IndexObject::decode(bytes, what));
+    take_in(index, o.name, IndexObject::decode(backend.opened(ObjectKind::Index, o.name, std::move(bytes)), what));
     ++report.index_objects;
   }
   // The cache's packs before the store's: a pack this host's own writer indexes meanwhile is in

@@ -82,7 +82,7 @@ RemoteLock::RemoteLock(std::unique_ptr<Backend> backend, bool exclusive, const s
   info_.pid = ::getpid();
   info_.since = info_.refreshed = now_seconds();
   do name_ = random_name();
-  while (!backend_->create_new(ObjectKind::Lock, name_, info_.encode()));
+  while (!backend_->create_new(ObjectKind::Lock, name_, backend_->sealed(info_.encode())));
   try {
     check_others();
   } catch (...) {
@@ -111,7 +111,7 @@ void RemoteLock::check_others() {
     std::string where = backend_->where(ObjectKind::Lock, o.name);
     LockInfo other;
     try {
-      other = LockInfo::decode(backend_->read_all(ObjectKind::Lock, o.name), where);
+      other = LockInfo::decode(backend_->read_sealed(ObjectKind::Lock, o.name), where);
     } catch (const CorruptError& e) {
       if (!backend_->size(ObjectKind::Lock, o.name)) continue;  // released meanwhile
       throw Error(info_.command + ": the store holds a lock object that cannot be read (" + e.what() +
@@ -136,7 +136,7 @@ void RemoteLock::refresh_loop() {
     std::string bytes = info_.encode();
     g.unlock();
     try {
-      backend_->save(ObjectKind::Lock, name_, bytes);
+      backend_->save_sealed(ObjectKind::Lock, name_, bytes);
     } catch (const Error&) {  // tried again at the next refresh; the lock is stale only much later
     }
     g.lock();

@@ -140,7 +140,9 @@ std::vector<ObjectInfo> S3Backend::list(ObjectKind kind) {
 }
 
 std::unique_ptr<StoreLock> S3Backend::lock(bool exclusive, const std::string& command) {
-  return std::make_unique<RemoteLock>(std::make_unique<S3Backend>(location_, settings_), exclusive, command);
+  auto own = std::make_unique<S3Backend>(location_, settings_);
+  own->set_crypto(shared_crypto());  // lock objects are sealed as every other object
+  return std::make_unique<RemoteLock>(std::move(own), exclusive, command);
 }
 
 void S3Backend::remove(ObjectKind kind, const std::string& name) { client_->remove(bucket_, key_of(kind, name)); }

@@ -7,6 +7,7 @@
 
 #include "platform/temp_dir.h"
 #include "store/chunker.h"
+#include "store/keys.h"
 #include "store/rebuild.h"
 #include "store/remote_index.h"
 #include "store/s3_backend.h"
@@ -111,8 +112,10 @@ void Store::open_or_create(bool exclusive, const std::string& command) {
 void Store::create_config() {
   backend_->create_layout();
   nlohmann::ordered_json cfg;
+  // Encrypted unless asked otherwise on S3 (it leaves the machine); plain unless asked otherwise here.
+  bool encrypt = key_access().encrypt.value_or(is_s3_location(dir_.string()));
   cfg["format"] = "mephisto-db store";
-  cfg["version"] = kFormatVersion;
+  cfg["version"] = encrypt ? kEncryptedFormatVersion : 1;
   cfg["id"] = random_hex(16);
   cfg["compression"] = "zstd-3";
   cfg["chunking"] = {{"whole_file_max", kWholeFileMax},
@@ -121,6 +124,7 @@ void Store::create_config() {
                      {"cdc_avg", kCdcAvg},
                      {"cdc_max", kCdcMax},
                      {"gear_seed", kGearSeed}};
+  if (encrypt) encrypt_new_config(cfg, *backend_);
   // Of two hosts making the store at once, the one whose config is stored first wins; the other
   // reads that one (local_dir) and uses its id.
   backend_->create_new(ObjectKind::Config, "config", cfg.dump(2) + "\n");
@@ -145,7 +149,14 @@ std::string Store::check_config(Backend& backend) {
     throw Error("The store " + backend.where(ObjectKind::Config) + " has format version " + std::to_string(version) +
                 ", newer than this build supports (" + std::to_string(kFormatVersion) +
                 "). Use a newer mephisto-db.");
+  if (cfg.contains("encryption") || version >= kEncryptedFormatVersion) unlock_config(cfg, backend);
   return cfg.value("id", "");
+}
+
+std::unique_ptr<Backend> Store::open_backend(const stdfs::path& location) {
+  std::unique_ptr<Backend> backend = Backend::open(location);
+  if (backend->size(ObjectKind::Config, "config")) check_config(*backend);
+  return backend;
 }
 
 void Store::remove_temporaries() {
@@ -164,13 +175,13 @@ void Store::refresh_reader() {
 bool Store::has(const BlobId& id) { return pending_.count(id) || index_->has_blob(*reader_, id); }
 
 BlobId Store::add(BlobType type, std::string_view raw, bool* is_new, bool anew) {
-  BlobId id = sha256(raw);
+  BlobId id = blob_id(backend_->crypto(), raw);
   bool fresh = anew ? !pending_.count(id) : !has(id);
   if (is_new) *is_new = fresh;
   if (!fresh) return id;
   pending_.insert(id);
   stats_.bytes_new += raw.size();
-  if (!compressor_) compressor_ = std::make_unique<Compressor>(kCompressWindow);
+  if (!compressor_) compressor_ = std::make_unique<Compressor>(kCompressWindow, backend_->crypto());
   compressor_->submit(id, type, raw);
   append_compressed(false);
   return id;
@@ -289,7 +300,7 @@ BlobId Store::commit_snapshot(const SnapshotRecord& rec) {
   // backup commits everything in one index transaction.
   std::string data = seal_pack();
   std::string bytes = encode_snapshot(rec);
-  BlobId id = sha256(bytes);
+  BlobId id = blob_id(backend_->crypto(), bytes);
   PackWriter w(*backend_);
   w.add(id, BlobType::Snapshot, bytes);
   std::string name = w.finish(false);
@@ -331,7 +342,7 @@ std::string Store::read(const BlobId& id) {
   std::string stored = backend_->read(ObjectKind::Pack, loc->pack, loc->entry.offset, loc->entry.stored_len);
   if (stored.size() != loc->entry.stored_len)
     throw CorruptError("pack " + loc->pack + " is damaged: it ends inside blob " + id.hex());
-  return decode_blob(stored, loc->entry, "pack " + loc->pack);
+  return decode_blob(stored, loc->entry, "pack " + loc->pack, backend_->crypto());
 }
 
 SnapshotRecord Store::read_snapshot(const BlobId& id) { return decode_snapshot(read(id), "snapshot " + id.hex()); }

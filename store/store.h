@@ -23,7 +23,10 @@ namespace mdb::store {
 
 namespace stdfs = std::filesystem;
 
-inline constexpr int kFormatVersion = 1;
+inline constexpr int kFormatVersion = 2;
+// Encrypted stores are written as version 2, so a build from before encryption refuses them
+// rather than reading sealed packs as damaged ones; plain stores stay version 1.
+inline constexpr int kEncryptedFormatVersion = 2;
 inline constexpr uint64_t kPackTarget = 32u << 20;
 
 struct SnapshotInfo {
@@ -55,11 +58,14 @@ class Store {
   static bool exists(const stdfs::path& location);
   static bool exists(Backend& backend);
   // Throws unless the backend's `config` is a store config of a format this build reads;
-  // returns the store's id.
+  // returns the store's id. An encrypted store's keys are unlocked here (store/keys.h) and given
+  // to `backend`: a wrong password or a changed config byte throws.
   static std::string check_config(Backend& backend);
   // Where the local part of the store at `location` is (the lock, index/, tmp/): the store's
   // directory itself, or for a store on S3 `<cache dir>/<store id>` (docs/S3.md).
   static stdfs::path local_dir(const stdfs::path& location, Backend& backend);
+  // The backend of the store at `location` with its keys unlocked when it has a config.
+  static std::unique_ptr<Backend> open_backend(const stdfs::path& location);
   // The location: a directory or s3://BUCKET[/PREFIX].
   const stdfs::path& dir() const { return dir_; }
   stdfs::path tmp_dir() const { return local_ / "tmp"; }
@@ -75,6 +81,9 @@ class Store {
   // indexed, the id names the new copy.
   BlobId add(BlobType type, std::string_view raw, bool* is_new = nullptr, bool anew = false);
   bool has(const BlobId& id);
+  // The id `raw` has in this store: its SHA-256, or in an encrypted store its HMAC.
+  BlobId id_of(std::string_view raw) const { return blob_id(backend_->crypto(), raw); }
+  bool encrypted() const { return backend_->crypto() != nullptr; }
   // Queues a file cache entry; written with the next index commit (after its blobs).
   void queue_filecache(std::string key, FileCacheRecord rec);
   // What this writer added so far, blobs still being compressed included (it waits for them).

@@ -46,7 +46,7 @@ PackBytes read_pack(Backend& backend, const ObjectInfo& pack) {
   if (out.size < kTrailerSize + kPackMagic.size()) return out;
   std::string trailer = backend.read(ObjectKind::Pack, pack.name, out.size - kTrailerSize, kTrailerSize);
   uint64_t count = trailer.size() == kTrailerSize ? get_u32(trailer, 0) : 0;
-  uint64_t want = std::min<uint64_t>(count * kEntrySize + kTrailerSize, out.size);
+  uint64_t want = std::min<uint64_t>(count * kEntrySize + seal_overhead(backend.crypto()) + kTrailerSize, out.size);
   out.footer = backend.read(ObjectKind::Pack, pack.name, out.size - want, want);
   out.intact = sum.digest() == trailer_pack_checksum(out.footer) && has_pack_magic(head);
   return out;
@@ -116,7 +116,7 @@ class Verifier {
       rep_.advance(read.size);
       std::vector<PackEntry> entries;
       try {
-        entries = decode_footer(read.footer, read.size, name);
+        entries = decode_footer(read.footer, read.size, name, store_.backend().crypto());
       } catch (const CorruptError& e) {
         damaged_footers_[name] = e.what() + salvageable(name);
         damaged_packs_.insert(name);
@@ -133,7 +133,7 @@ class Verifier {
         if (!read_data) continue;
         interrupt::check();
         try {
-          decode_blob(window.stored(e), e, "pack " + name);
+          decode_blob(window.stored(e), e, "pack " + name, store_.backend().crypto());
         } catch (const CorruptError& err) {
           bad_copies_[{name, e.offset}] = err.what();
           ++bad;
@@ -153,9 +153,9 @@ class Verifier {
   // Reads the whole pack: only damaged footers come here.
   std::string salvageable(const std::string& pack) {
     std::string bytes = store_.backend().read_all(ObjectKind::Pack, pack);
-    if (std::string_view(bytes).substr(0, kPackMagic.size()) != kPackMagic)
+    if (!has_record_headers(bytes, store_.backend().crypto()))
       return "; its blobs cannot be salvaged (a version 1 pack has no record headers)";
-    Salvage s = salvage_pack(bytes, "pack " + pack);
+    Salvage s = salvage_pack(bytes, "pack " + pack, store_.backend().crypto());
     for (const PackEntry& e : s.blobs) salvageable_.emplace(pack, e.offset);
     return "; it is salvageable: " + s.summary(bytes.size());
   }

@@ -50,7 +50,7 @@ class Bench:
     # ---- measuring -----------------------------------------------------------------------
     def measure(self, op, tools):
         """tools: list of (name, prepare() -> (cmd, cwd, size_path))."""
-        tools = self.with_baseline(tools)
+        tools = self.with_encrypted(op, self.with_baseline(tools))
         if self.args.tools:
             tools = [t for t in tools if t[0] in self.args.tools.split(",")]
         for r in range(self.args.runs):
@@ -69,6 +69,29 @@ class Bench:
                 size = du_mb(size_path) if size_path else 0.0
                 self.results.setdefault((op, name), []).append((wall, cpu, rss, size))
                 print(f"  {op:20s} {name:8s} run {r + 1}: {wall:.2f} s", file=sys.stderr)
+
+    def with_encrypted(self, op, tools):
+        """With --encrypted, ours also runs backup-initial and restore-full on an encrypted store
+        (--encrypt, MEPHISTO_PASSWORD): the same command with the store (and snapshot) swapped."""
+        if not self.args.encrypted or op not in ("backup-initial", "restore-full"):
+            return tools
+        out = []
+        for name, prepare in tools:
+            out.append((name, prepare))
+            if name != "ours":
+                continue
+
+            def encrypted(prepare=prepare):
+                cmd, cwd, size_path = prepare()
+                store = Path(cmd[cmd.index("--store") + 1])
+                enc = store.parent / (store.name + "-enc")
+                if op == "backup-initial" and enc.exists():
+                    shutil.rmtree(enc)
+                swap = {str(store): str(enc), **getattr(self, "_enc_snapshot", {})}
+                cmd = [cmd[0], "--encrypt"] + [swap.get(str(c), c) for c in cmd[1:]]
+                return cmd, cwd, enc if size_path == store else size_path
+            out.append(("encrypted", encrypted))
+        return out
 
     def with_baseline(self, tools):
         """With --baseline, another build of ours runs each operation right after ours, with the
@@ -226,6 +249,9 @@ class Bench:
         out = sh(ours("--json", "backup", data=self.src, store=store)).stdout
         import json
         snapshot = json.loads(out).get("snapshot")
+        if self.args.encrypted:
+            out = sh(ours("--json", "--encrypt", "backup", data=self.src, store=repos / "ours-enc")).stdout
+            self._enc_snapshot = {snapshot: json.loads(out).get("snapshot")}
         sh(["restic", "-q", "init", "--repo", repos / "restic", "--repository-version", "2"])
         sh(["restic", "-q", "--repo", repos / "restic", "backup", "."], cwd=self.src)
         sh(["borg", "init", "-e", "none", repos / "borg"])
@@ -373,6 +399,8 @@ def main():
                    "keeps the run steady while the build tree is rebuilt")
     p.add_argument("--baseline", help="another mephisto binary (e.g. the parent commit's build) to run beside ours")
     p.add_argument("--tools", help="comma-separated tools to run (default all), e.g. ours,baseline")
+    p.add_argument("--encrypted", action="store_true",
+                   help="also run ours on an encrypted store (backup-initial, restore-full): the tool 'encrypted'")
     p.add_argument("--instructions", action="store_true",
                    help="count user-space instructions with callgrind instead of timing (compares builds on a busy machine)")
     p.add_argument("--memory", action="store_true", help="peak RSS of every command of ours at each size, one run, "

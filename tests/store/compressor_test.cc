@@ -24,7 +24,7 @@ std::string blob(size_t i) {
 }
 
 TEST(Compressor, ReturnsJobsInSubmissionOrderAndStaysBounded) {
-  Compressor c(1u << 20);
+  Compressor c(1u << 20, nullptr);
   size_t taken = 0;
   auto check = [&](const Compressor::Job& j) {
     std::string raw = blob(taken);
@@ -33,7 +33,7 @@ TEST(Compressor, ReturnsJobsInSubmissionOrderAndStaysBounded) {
     if (j.compression == Compression::Zstd) {
       PackEntry e{j.id, 0, static_cast<uint32_t>(j.compressed.size()), static_cast<uint32_t>(raw.size()),
                   BlobType::Data, Compression::Zstd};
-      EXPECT_EQ(decode_blob(j.compressed, e, "test"), raw);
+      EXPECT_EQ(decode_blob(j.compressed, e, "test", nullptr), raw);
     }
     ++taken;
   };
@@ -57,7 +57,7 @@ TEST(Compressor, ReturnsJobsInSubmissionOrderAndStaysBounded) {
 }
 
 TEST(Compressor, DropsUnfinishedJobsOnDestruction) {
-  auto c = std::make_unique<Compressor>(64u << 20);
+  auto c = std::make_unique<Compressor>(64u << 20, nullptr);
   for (size_t i = 0; i < 50; ++i) c->submit(sha256(blob(i)), BlobType::Data, blob(i));
   c.reset();  // joins the thread without waiting for the rest
 }

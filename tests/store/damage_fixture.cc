@@ -3,8 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "store/keys.h"
 #include "store/store.h"
 
 namespace mdb::test {
@@ -46,6 +48,7 @@ Region whole_file(const stdfs::path& store, const std::string& rel, const std::s
 // manifest part and snapshot record lies; each pack's footer says where its blobs end).
 std::map<FileKind, std::vector<Region>> find_regions(const stdfs::path& dir) {
   std::map<FileKind, std::vector<Region>> out;
+  store::set_key_access({[](store::PasswordFor, const std::string&) { return std::string(kDamagePassword); }, {}});
   store::Store s(dir, store::Store::Mode::Read);
   for (const store::SnapshotInfo& snap : s.snapshots()) {
     out[FileKind::SnapshotRecord].push_back(blob_region(*s.locate(snap.id)));
@@ -80,11 +83,15 @@ void writable(const stdfs::path& p) { stdfs::permissions(p, stdfs::perms(0644));
 
 }  // namespace
 
-DamageFixture::DamageFixture() {
+DamageFixture::DamageFixture(bool encrypt) : encrypted(encrypt) {
   make_data_dir(dirs.data);
   write(dirs.data / "data" / "media" / "clip.bin", random_bytes(300000, 1));
   auto save = [&] {
-    snapshots.push_back(backup_snapshot(dirs.data, dirs.store));
+    std::vector<std::string> args = {"--json", "backup"};
+    if (encrypt) args.insert(args.begin(), "--encrypt");
+    RunResult r = mdb(dirs.data, dirs.store, args, {{"MEPHISTO_PASSWORD", kDamagePassword}});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    snapshots.push_back(r.exit_code == 0 ? nlohmann::json::parse(r.out).value("snapshot", "") : "");
     trees[snapshots.back()] = describe(dirs.data);
   };
   save();

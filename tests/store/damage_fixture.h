@@ -27,13 +27,18 @@ struct Region {
   std::string token;
 };
 
+// The password of the suite's encrypted stores (every run gets it; a plain store never asks).
+inline constexpr const char* kDamagePassword = "damage suite password";
+
 struct DamageFixture {
   DataAndStore dirs;
+  bool encrypted = false;  // made with --encrypt (docs/SECURITY.md): sealed packs, keyed ids
   std::vector<std::string> snapshots;                   // oldest first
   std::map<std::string, std::map<std::string, Node>> trees;  // snapshot -> describe() at backup
   std::map<FileKind, std::vector<Region>> regions;
 
-  DamageFixture();  // makes the data dir, three backups, and finds the regions
+  // Makes the data dir, three backups (into an encrypted store when `encrypt`), and finds the regions.
+  explicit DamageFixture(bool encrypt = false);
 };
 
 // What was done to the store, for the failure message and for reproducing the case.

@@ -46,28 +46,28 @@ TEST(Pack, RoundTripAndDamageDetection) {
   EXPECT_EQ(read_footer(backend, name).size(), blobs.size());
   EXPECT_EQ(trailer_pack_checksum(bytes).hex(), name);
 
-  auto entries = decode_footer(bytes, bytes.size(), name);
+  auto entries = decode_footer(bytes, bytes.size(), name, nullptr);
   ASSERT_EQ(entries.size(), blobs.size());
   EXPECT_EQ(entries[1].compression, Compression::Zstd);  // compressible
   EXPECT_EQ(entries[2].compression, Compression::None);  // random: stored raw
   for (size_t i = 0; i < blobs.size(); ++i)
-    EXPECT_EQ(decode_blob(std::string_view(bytes).substr(entries[i].offset, entries[i].stored_len), entries[i], name),
+    EXPECT_EQ(decode_blob(std::string_view(bytes).substr(entries[i].offset, entries[i].stored_len), entries[i], name, nullptr),
               blobs[i]);
 
   std::string damaged = bytes;
   damaged[entries[2].offset + 10] ^= 1;
   EXPECT_THROW(
-      decode_blob(std::string_view(damaged).substr(entries[2].offset, entries[2].stored_len), entries[2], name),
+      decode_blob(std::string_view(damaged).substr(entries[2].offset, entries[2].stored_len), entries[2], name, nullptr),
       CorruptError);
   std::string bad_footer = bytes;
   bad_footer[bytes.size() - kTrailerSize - 3] ^= 1;
-  EXPECT_THROW(decode_footer(bad_footer, bad_footer.size(), name), CorruptError);
-  EXPECT_THROW(decode_footer(bytes.substr(bytes.size() - 30), bytes.size(), name), CorruptError);
+  EXPECT_THROW(decode_footer(bad_footer, bad_footer.size(), name, nullptr), CorruptError);
+  EXPECT_THROW(decode_footer(bytes.substr(bytes.size() - 30), bytes.size(), name, nullptr), CorruptError);
 }
 
 RC_GTEST_PROP(Pack, FooterDecoderNeverCrashesOnGarbage, (const std::string& tail)) {
   try {
-    auto entries = decode_footer(tail, tail.size(), "fuzz");
+    auto entries = decode_footer(tail, tail.size(), "fuzz", nullptr);
     for (const PackEntry& e : entries) RC_ASSERT(e.offset + e.stored_len <= tail.size());
   } catch (const CorruptError&) {
   }
@@ -99,13 +99,13 @@ std::string version1_pack(const std::string& blob) {
 TEST(Pack, Version1PacksStayReadable) {
   std::string blob = random_bytes(3000, 5);
   std::string bytes = version1_pack(blob);
-  auto entries = decode_footer(bytes, bytes.size(), "v1");
+  auto entries = decode_footer(bytes, bytes.size(), "v1", nullptr);
   ASSERT_EQ(entries.size(), 1u);
   EXPECT_EQ(entries[0].offset, 8u);
-  EXPECT_EQ(decode_blob(std::string_view(bytes).substr(entries[0].offset, entries[0].stored_len), entries[0], "v1"),
+  EXPECT_EQ(decode_blob(std::string_view(bytes).substr(entries[0].offset, entries[0].stored_len), entries[0], "v1", nullptr),
             blob);
   EXPECT_TRUE(has_pack_magic(bytes));
-  EXPECT_TRUE(scan_records(bytes).empty());  // no record headers to scan
+  EXPECT_TRUE(scan_records(bytes, nullptr).empty());  // no record headers to scan
 }
 
 TEST(Pack, ScanRecordsFindsTheBlobsWithoutTheFooter) {
@@ -117,11 +117,11 @@ TEST(Pack, ScanRecordsFindsTheBlobsWithoutTheFooter) {
   for (const std::string& b : blobs) w.add(sha256(b), BlobType::Data, b);
   std::string name = w.finish();
   std::string bytes = t::read(dir / "packs" / name);
-  auto footer = decode_footer(bytes, bytes.size(), name);
+  auto footer = decode_footer(bytes, bytes.size(), name, nullptr);
   uint64_t stored = 0;
   for (const PackEntry& e : footer) stored += e.stored_len;
   EXPECT_EQ(bytes.size(), pack_file_size(blobs.size(), stored));
-  auto scanned = scan_records(bytes);
+  auto scanned = scan_records(bytes, nullptr);
   ASSERT_EQ(scanned.size(), footer.size());
   for (size_t i = 0; i < footer.size(); ++i) {
     EXPECT_EQ(scanned[i].id, footer[i].id);
@@ -133,7 +133,7 @@ TEST(Pack, ScanRecordsFindsTheBlobsWithoutTheFooter) {
   std::string damaged = bytes;
   damaged[footer[1].offset - 20] ^= 1;
   damaged[footer[2].offset + 7] ^= 1;
-  Salvage s = salvage_pack(damaged, name);
+  Salvage s = salvage_pack(damaged, name, nullptr);
   ASSERT_EQ(s.blobs.size(), 3u);
   EXPECT_EQ(s.blobs[0].id, footer[0].id);
   EXPECT_EQ(s.blobs[1].id, footer[3].id);
@@ -142,7 +142,7 @@ TEST(Pack, ScanRecordsFindsTheBlobsWithoutTheFooter) {
   EXPECT_EQ(s.lost[0], std::make_pair(footer[0].offset + footer[0].stored_len, footer[3].offset - kRecordHeaderSize));
   EXPECT_EQ(s.lost[1].second, bytes.size());
   // A cut in the middle of a blob keeps every record before it.
-  Salvage cut = salvage_pack(std::string_view(bytes).substr(0, footer[4].offset + 30), name);
+  Salvage cut = salvage_pack(std::string_view(bytes).substr(0, footer[4].offset + 30), name, nullptr);
   EXPECT_EQ(cut.blobs.size(), 4u);
 }
 
@@ -152,11 +152,11 @@ RC_GTEST_PROP(Pack, RecordScannerNeverCrashesOnGarbage, (const std::string& garb
     if (magic_every && i % magic_every == 0) bytes += kRecordMagic;
     bytes += garbage[i];
   }
-  for (const PackEntry& e : scan_records(bytes)) {
+  for (const PackEntry& e : scan_records(bytes, nullptr)) {
     RC_ASSERT(e.offset >= kPackMagic.size() + kRecordHeaderSize);
     RC_ASSERT(e.offset + e.stored_len <= bytes.size());
   }
-  Salvage s = salvage_pack(bytes, "garbage");
+  Salvage s = salvage_pack(bytes, "garbage", nullptr);
   RC_ASSERT(s.blobs.empty());  // nothing in random bytes decodes to its own SHA-256
 }
 

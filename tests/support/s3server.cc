@@ -42,6 +42,9 @@ std::map<std::string, std::string> env_of(std::map<std::string, std::string> env
   env["AWS_ENDPOINT_URL_S3"] = "";
   env["AWS_SESSION_TOKEN"] = "";
   env["AWS_PROFILE"] = "";
+  // An S3 store is encrypted unless made with --no-encryption (docs/SECURITY.md): every S3 test
+  // runs on an encrypted store, with this password.
+  env["MEPHISTO_PASSWORD"] = kS3TestPassword;
   return env;
 }
 

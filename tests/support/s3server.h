@@ -35,7 +35,8 @@ class CephServer {
 };
 
 const fs::S3Settings& s3_server();
-// The environment variables a `mephisto` run needs to reach the server.
+inline constexpr const char* kS3TestPassword = "s3 test store password";
+// The environment variables a `mephisto` run needs to reach the server, and the store password.
 std::map<std::string, std::string> s3_env();
 // A bucket name that no other test (process) uses.
 std::string fresh_bucket();
