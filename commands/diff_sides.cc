@@ -102,7 +102,8 @@ class NowSide : public ListedSide {
 };
 
 // The content ids of a zip member, cut as backup cuts a file.
-std::vector<store::BlobId> member_content(const zip::Reader& zip, const zip::Entry& m) {
+// `store`: the store whose ids they are compared with (keyed in an encrypted store), or none.
+std::vector<store::BlobId> member_content(const zip::Reader& zip, const zip::Entry& m, const store::Store* store) {
   std::unique_ptr<zip::MemberReader> in = zip.open(m);
   auto read = [&in](char* buf, size_t n) {
     size_t done = 0;
@@ -115,7 +116,9 @@ std::vector<store::BlobId> member_content(const zip::Reader& zip, const zip::Ent
   };
   std::vector<store::BlobId> ids;
   std::string buffer;
-  store::for_each_chunk(read, buffer, [&ids](std::string_view chunk) { ids.push_back(store::sha256(chunk)); });
+  store::for_each_chunk(read, buffer, [&ids, store](std::string_view chunk) {
+    ids.push_back(store ? store->id_of(chunk) : store::sha256(chunk));
+  });
   return ids;
 }
 
@@ -125,10 +128,13 @@ class ZipSide : public ListedSide {
   std::vector<store::BlobId> content(const Entry& e) override {
     auto it = members_.find(e.path);
     if (it == members_.end()) return {};
-    return member_content(zip(), *it->second);
+    return member_content(zip(), *it->second, ids_of_);
   }
+  // Content ids as `store` makes them, so they compare with its snapshots' (null: SHA-256).
+  void ids_of(const store::Store* store) { ids_of_ = store; }
 
  protected:
+  const store::Store* ids_of_ = nullptr;
   virtual const zip::Reader& zip() const = 0;
   void add(const std::string& path, const zip::Entry& m) {
     if (path.empty() || !seen_.insert(path).second) return;
@@ -232,14 +238,20 @@ class DumpSide : public ZipSide {
   std::unique_ptr<Dump> dump_;
 };
 
-std::unique_ptr<DiffSide> open_zip(Context& ctx, const stdfs::path& path) {
+std::unique_ptr<DiffSide> open_zip(Context& ctx, const stdfs::path& path, const store::Store* store) {
   auto reader = std::make_unique<zip::Reader>(path);
   reader->validate(zip::Limits{});
-  if (reader->find("database.db")) return std::make_unique<BackupZipSide>(std::move(reader));
+  if (reader->find("database.db")) {
+    auto side = std::make_unique<BackupZipSide>(std::move(reader));
+    side->ids_of(store);
+    return side;
+  }
   reader.reset();
   stdfs::path scratch = fs::cache_dir() / "tmp";
   fs::mkdirs(scratch);
-  return std::make_unique<DumpSide>(ctx, path, scratch);
+  auto side = std::make_unique<DumpSide>(ctx, path, scratch);
+  side->ids_of(store);
+  return side;
 }
 
 }  // namespace
@@ -252,7 +264,7 @@ std::unique_ptr<DiffSide> open_side(Context& ctx, store::Store* store, const std
   const stdfs::path& outputs = ctx.locations().outputs_dir;
   std::error_code ec;
   for (const stdfs::path& p : {given, outputs / "backup" / given, outputs / "export" / given})
-    if (stdfs::is_regular_file(p, ec)) return open_zip(ctx, stdfs::absolute(p));
+    if (stdfs::is_regular_file(p, ec)) return open_zip(ctx, stdfs::absolute(p), store);
   if (store && given.extension() == ".zip")
     if (auto snap = store->find_snapshot(given.stem().string())) return std::make_unique<SnapshotSide>(*store, *snap);
   std::string where = store ? "the store " + store->dir().string() : "no store (there is none at " +

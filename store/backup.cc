@@ -313,7 +313,7 @@ class BackupRun {
 
   void add_chunk(std::string_view data, Entry& e) {
     if (dry_) {
-      e.chunks.push_back(sha256(data));
+      e.chunks.push_back(store_ ? store_->id_of(data) : sha256(data));
       return;
     }
     bool is_new = false;

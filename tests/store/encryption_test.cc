@@ -112,6 +112,22 @@ TEST(Encryption, BlobIdsAreKeyedHashesNotSha256) {
   EXPECT_FALSE(has(e.store));
 }
 
+// Content compared from outside the store (a data dir now, a backup zip) is cut and keyed as the
+// store keys it, so `diff` sees no change where there is none.
+TEST(Encryption, DiffComparesNowAndZipsWithTheKeyedIds) {
+  Encrypted e;
+  std::string name = e.backup();
+  RunResult r = e.run({"--json", "backup", "--zip"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::string zip = nlohmann::json::parse(r.out).value("zip", "");
+  for (const std::string& other : {std::string("now"), zip}) {
+    r = e.run({"diff", name, other});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    // (a zip leaves out symlinks: removed, never changed)
+    EXPECT_NE(r.out.find(", 0 changed;"), std::string::npos) << other << "\n" << r.out;
+  }
+}
+
 TEST(Encryption, NoPasswordIsAUsageErrorNamingTheSources) {
   Encrypted e;
   e.backup();
