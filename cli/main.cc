@@ -255,30 +255,17 @@ void add_examples(CLI::App* db) {
   }
 }
 
-// `key list|add|remove ID|passwd`, and the password options every store command takes.
 void add_key_command(CLI::App* app, CLI::App* db, Parsed& p) {
-  CLI::App* k = command(db, "key", "Manage the passwords (keys) of an encrypted store");
-  k->require_subcommand(1);
-  for (const char* action : {"list", "add", "remove", "passwd"}) {
-    static const std::map<std::string, std::string> kHelp = {
-        {"list", "List the store's keys (* marks the one the password opened)"},
-        {"add", "Add a key for a new password"},
-        {"remove", "Remove a key (never the last one, nor the one in use)"},
-        {"passwd", "Change the password: add a key for a new one, remove the current one"}};
-    CLI::App* a = k->add_subcommand(action, kHelp.at(action));
-    a->fallthrough();
-    a->callback([&p, action] { p.key.action = action; });
-    if (std::string(action) == "remove") a->add_option("ID", p.key.id, "Key id or a unique prefix")->required();
+  CLI::App* k = command(db, "key", "Manage the passwords (keys) of an encrypted store")->require_subcommand(1);
+  for (auto [action, help] : std::map<std::string, std::string>{{"list", "List the keys"}, {"add", "Add a key"},
+           {"remove", "Remove a key (not the last, not the one in use)"}, {"passwd", "Replace the current key"}}) {
+    CLI::App* a = k->add_subcommand(action, help)->fallthrough();
+    a->callback([&p, action = action] { p.key.action = action; });
+    if (action == "remove") a->add_option("ID", p.key.id, "Key id or a unique prefix")->required();
   }
-  app->add_option("--password-file", p.password.file,
-                  "Read the store password from FILE (else env MEPHISTO_PASSWORD_FILE)")
-      ->type_name("FILE");
-  app->add_option("--password-command", p.password.command,
-                  "Run CMD for the store password (else env MEPHISTO_PASSWORD_COMMAND; else MEPHISTO_PASSWORD; else "
-                  "a prompt)")
-      ->type_name("CMD");
-  app->add_option("--new-password-file", p.password.new_file, "key add, key passwd: the new password, from FILE")
-      ->type_name("FILE");
+  app->add_option("--password-file", p.password.file, "Store password from FILE (else env MEPHISTO_PASSWORD_FILE)");
+  app->add_option("--password-command", p.password.command, "Store password from CMD (MEPHISTO_PASSWORD_COMMAND)");
+  app->add_option("--new-password-file", p.password.new_file, "key add, key passwd: the new password, from FILE");
   app->add_flag("--encrypt", p.password.encrypt, "A new local store is encrypted");
   app->add_flag("--no-encryption", p.password.no_encryption, "A new S3 store is not encrypted");
 }
