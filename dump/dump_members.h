@@ -3,18 +3,22 @@
 // `<zip stem>.json`, else the only `.json` at the root (so renamed zips still work); the
 // Cap'n Proto half sits beside it with the same stem (else the only root `.capnp`); the run
 // files are the members under `runs/`.
+#include <cstdint>
 #include <filesystem>
-#include <vector>
+#include <optional>
 
 #include "formats/zip.h"
 
 namespace mdb {
 
 struct DumpMembers {
-  const zip::Entry* json = nullptr;
-  const zip::Entry* capnp = nullptr;          // null in the original's dumps
-  std::vector<const zip::Entry*> run_files;  // members under runs/, directories left out
+  zip::Entry json;
+  std::optional<zip::Entry> capnp;  // none in the original's dumps
+  uint64_t run_files = 0;           // members that are run files (is_run_file)
 };
+
+// A member under runs/ that is not a directory.
+inline bool is_run_file(const zip::Entry& e) { return !e.is_directory && e.name.rfind("runs/", 0) == 0; }
 
 // Throws mdb::Error (Damaged) naming the zip when it has no JSON member to read.
 DumpMembers find_dump_members(const zip::Reader& zip, const std::filesystem::path& zip_path);

@@ -83,13 +83,15 @@ void check_json(const zip::Reader& zip, const zip::Entry& member, JsonSide& side
 }
 
 // Every run file is readable (CRC and size); with a Cap'n Proto half, each matches its record.
-uint64_t check_files(const zip::Reader& zip, const DumpMembers& members, const CapnpSide* capnp,
+uint64_t check_files(const zip::Reader& zip, const CapnpSide* capnp,
                      std::vector<std::string>& problems) {
   std::map<std::string, const capnp_dump::FileRecord*> recorded;
   if (capnp)
     for (const capnp_dump::FileRecord& f : capnp->files) recorded[f.path] = &f;
   uint64_t bytes = 0;
-  for (const zip::Entry* e : members.run_files) {
+  for (const zip::Entry& member : zip.entries()) {
+    if (!is_run_file(member)) continue;
+    const zip::Entry* e = &member;
     store::Xxh128Stream hash;
     uint64_t size = 0;
     try {
@@ -123,7 +125,7 @@ std::vector<std::string> verify_dump_zip(Context& ctx, const zip::Reader& zip) {
   DumpMembers members = find_dump_members(zip, zip.path());
   JsonSide json(problems);
   try {
-    check_json(zip, *members.json, json);
+    check_json(zip, members.json, json);
     if (!json.has_metadata) problems.push_back("the JSON member has no dump_metadata");
   } catch (const Error& e) {
     problems.push_back(e.what());
@@ -132,7 +134,7 @@ std::vector<std::string> verify_dump_zip(Context& ctx, const zip::Reader& zip) {
   if (members.capnp) {
     capnp.emplace();
     try {
-      HalfCheck check(zip, *members.json, *members.capnp, *capnp, /*stop_at_mismatch=*/false);
+      HalfCheck check(zip, members.json, *members.capnp, *capnp, /*stop_at_mismatch=*/false);
       std::unique_ptr<zip::MemberReader> in = zip.open(*members.capnp);
       capnp_dump::read_stream([&](char* buf, size_t n) { return in->read(buf, n); }, check,
                               zip.path().string() + ":" + members.capnp->name);
@@ -141,18 +143,18 @@ std::vector<std::string> verify_dump_zip(Context& ctx, const zip::Reader& zip) {
       problems.push_back(e.what());
     }
   }
-  uint64_t bytes = check_files(zip, members, capnp ? &*capnp : nullptr, problems);
+  uint64_t bytes = check_files(zip, capnp ? &*capnp : nullptr, problems);
   uint64_t rows = 0;
   for (const auto& [table, n] : json.rows) rows += n;
   ctx.console.info("Checked the dump " + zip.path().string() + ": " + std::to_string(json.rows.size()) +
-                   " tables, " + std::to_string(rows) + " rows, " + std::to_string(members.run_files.size()) +
+                   " tables, " + std::to_string(rows) + " rows, " + std::to_string(members.run_files) +
                    " files (" + std::to_string(bytes) + " bytes)" +
                    (members.capnp ? ", JSON and Cap'n Proto halves compared." : "; no Cap'n Proto half (a dump of the original)."));
   ctx.console.set("zip", zip.path().string());
   ctx.console.set("tables", json.rows.size());
   ctx.console.set("rows", rows);
-  ctx.console.set("files", members.run_files.size());
-  ctx.console.set("capnp", members.capnp != nullptr);
+  ctx.console.set("files", members.run_files);
+  ctx.console.set("capnp", members.capnp.has_value());
   return problems;
 }
 

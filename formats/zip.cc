@@ -2,12 +2,11 @@
 
 #include <sys/stat.h>
 #include <sys/statvfs.h>
-#include <zip.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <set>
+#include <optional>
 #include <utility>
 
 #include "base/error.h"
@@ -35,17 +34,22 @@ std::string name_problem(std::string_view name, bool directory) {
   return relative_path_problem(rest);
 }
 
-std::string in_quotes(std::string_view s) { return "'" + std::string(s) + "'"; }
-
-std::string libzip_message(int code) {
-  zip_error_t e;
-  zip_error_init_with_code(&e, code);
-  std::string msg = zip_error_strerror(&e);
-  zip_error_fini(&e);
-  return msg;
-}
+std::string in_quotes(std::string_view s) { return shown_name(s); }
 
 }  // namespace
+
+std::string shown_name(std::string_view name) {
+  static const char* hex = "0123456789abcdef";
+  std::string out = "'";
+  for (char c : name) {
+    auto b = static_cast<unsigned char>(c);
+    if (b < 0x20 || b == 0x7f)
+      out += std::string("\\x") + hex[b >> 4] + hex[b & 15];
+    else
+      out += c;
+  }
+  return out + "'";
+}
 
 void check_member_name(std::string_view name, bool directory, const std::string& archive) {
   std::string problem = name_problem(name, directory);
@@ -54,108 +58,48 @@ void check_member_name(std::string_view name, bool directory, const std::string&
 }
 
 // ---------------------------------------------------------------------------------------
-// Reader
+// Validation (the archive side is zip_reader.cc)
 
-Reader::Reader(const stdfs::path& path) : path_(path) { index(); }
+namespace {
 
-Reader::Reader(std::string_view bytes, const std::string& name) : path_(name), bytes_(bytes) { index(); }
+// A member's name as a path: without a directory's trailing '/'.
+std::string_view key_of(const Entry& e) {
+  return std::string_view(e.name).substr(0, e.name.size() - (e.is_directory ? 1 : 0));
+}
 
-::zip* Reader::open_archive() const {
-  zip_error_t err;
-  zip_error_init(&err);
-  zip_source_t* src = bytes_ ? zip_source_buffer_create(bytes_->data(), bytes_->size(), 0, &err)
-                             : zip_source_file_create(path_.c_str(), 0, -1, &err);
-  ::zip* za = src ? zip_open_from_source(src, ZIP_RDONLY, &err) : nullptr;
-  if (!za) {
-    if (src) zip_source_free(src);
-    std::string msg = zip_error_strerror(&err);
-    zip_error_fini(&err);
-    throw Error("Cannot read the zip " + path_.string() + ": " + msg + ".", ErrorKind::Damaged);
+uint64_t name_hash(std::string_view key) { return std::hash<std::string_view>{}(key); }
+
+// Every member's key hash and index, sorted: duplicates and files on another member's path are
+// found by hash, then confirmed on the names read again, so memory holds 16 bytes a member.
+struct Keys {
+  std::vector<std::pair<uint64_t, uint64_t>> sorted;  // (hash of key, index)
+  // The indices of the members whose key hashes like `key`.
+  template <typename Fn>
+  void each_like(std::string_view key, Fn fn) const {
+    auto it = std::lower_bound(sorted.begin(), sorted.end(), std::make_pair(name_hash(key), uint64_t{0}));
+    for (; it != sorted.end() && it->first == name_hash(key); ++it) fn(it->second);
   }
-  zip_error_fini(&err);
-  return za;
-}
+};
 
-::zip* Reader::archive() const {
-  if (za_) return za_;
-  za_ = open_archive();
-  bool same = zip_get_num_entries(za_, 0) == static_cast<zip_int64_t>(entries_.size());
-  for (size_t i = 0; same && i < entries_.size(); ++i) {
-    zip_stat_t st;
-    same = zip_stat_index(za_, i, ZIP_FL_ENC_RAW, &st) == 0 && st.name && entries_[i].name == st.name &&
-           st.size == entries_[i].size && st.comp_size == entries_[i].compressed_size;
-  }
-  if (!same) {
-    zip_discard(std::exchange(za_, nullptr));
-    throw Error("The zip " + path_.string() + " was changed while it was being read.");
-  }
-  return za_;
-}
-
-void Reader::release() {
-  if (za_) zip_discard(std::exchange(za_, nullptr));
-}
-
-void Reader::index() {
-  za_ = open_archive();
-  zip_int64_t n = zip_get_num_entries(za_, 0);
-  entries_.reserve(static_cast<size_t>(std::clamp<zip_int64_t>(n, 0, 1 << 20)));
-  for (zip_int64_t i = 0; i < n; ++i) {
-    zip_stat_t st;
-    if (zip_stat_index(za_, static_cast<uint64_t>(i), ZIP_FL_ENC_RAW, &st) != 0) {
-      std::string msg = zip_strerror(za_);
-      zip_discard(std::exchange(za_, nullptr));
-      throw Error("Cannot read the zip " + path_.string() + ": member #" + std::to_string(i) + ": " + msg +
-                  ".", ErrorKind::Damaged);
-    }
-    Entry e;
-    e.index = static_cast<uint64_t>(i);
-    e.name = st.name ? st.name : "";
-    e.name_is_utf8 = utf8::valid(e.name);
-    e.size = st.size;
-    e.compressed_size = st.comp_size;
-    e.is_directory = !e.name.empty() && e.name.back() == '/';
-    uint8_t opsys = 0;
-    uint32_t attributes = 0;
-    if (zip_file_get_external_attributes(za_, e.index, 0, &opsys, &attributes) == 0 && opsys == ZIP_OPSYS_UNIX)
-      e.unix_mode = attributes >> 16;
-    entries_.push_back(std::move(e));
-  }
-}
-
-Reader::~Reader() {
-  if (za_) zip_discard(za_);
-}
-
-const Entry* Reader::find(std::string_view name) const {
-  for (const Entry& e : entries_)
-    if (e.name == name) return &e;
-  return nullptr;
-}
-
-void Reader::fail(const Entry& e, const std::string& what) const {
-  throw Error("The zip " + path_.string() + ": member " + in_quotes(e.name) + " " + what + ".", ErrorKind::Damaged);
-}
+}  // namespace
 
 void Reader::validate(const Limits& limits) const {
-  if (entries_.size() > limits.max_entries)
-    throw Error("The zip " + path_.string() + " holds " + std::to_string(entries_.size()) + " members, more than the " +
+  if (size() > limits.max_entries)
+    throw Error("The zip " + path_.string() + " holds " + std::to_string(size()) + " members, more than the " +
                 std::to_string(limits.max_entries) + " allowed.", ErrorKind::Damaged);
-  std::set<std::string_view> files, dirs;  // names (in entries_) without the trailing '/'
+  Keys keys;
+  keys.sorted.reserve(static_cast<size_t>(size()));
   uint64_t total = 0;
-  for (const Entry& e : entries_) {
+  for (const Entry& e : entries()) {
     std::string problem = name_problem(e.name, e.is_directory);
     if (!problem.empty()) fail(e, problem);
     mode_t type = e.unix_mode & S_IFMT;
     if (S_ISLNK(type)) fail(e, "is a symbolic link");
     if (type != 0 && !S_ISREG(type) && !S_ISDIR(type)) fail(e, "is a device, FIFO or socket");
     if (S_ISDIR(type) != e.is_directory && type != 0) fail(e, "has a directory mode that does not match its name");
-    zip_stat_t st;
-    if (zip_stat_index(archive(), e.index, ZIP_FL_ENC_RAW, &st) != 0)
-      fail(e, std::string("cannot be read: ") + zip_strerror(za_));
-    if ((st.valid & ZIP_STAT_ENCRYPTION_METHOD) && st.encryption_method != ZIP_EM_NONE) fail(e, "is encrypted");
-    if ((st.valid & ZIP_STAT_COMP_METHOD) && !zip_compression_method_supported(st.comp_method, 0))
-      fail(e, "uses an unsupported compression method (" + std::to_string(st.comp_method) + ")");
+    if (e.flags & 1) fail(e, "is encrypted");
+    if (e.method != 0 && e.method != 8)
+      fail(e, "uses an unsupported compression method (" + std::to_string(e.method) + ")");
     if (e.is_directory && e.size != 0) fail(e, "is a directory with content");
     if (e.size > limits.max_member_size)
       fail(e, "declares " + std::to_string(e.size) + " bytes, more than the " + std::to_string(limits.max_member_size) +
@@ -163,15 +107,35 @@ void Reader::validate(const Limits& limits) const {
     total += e.size;
     if (total > limits.max_total_size || total < e.size)
       fail(e, "brings the declared total over the " + std::to_string(limits.max_total_size) + " bytes allowed");
-    std::string_view key = std::string_view(e.name).substr(0, e.name.size() - (e.is_directory ? 1 : 0));
-    if (files.count(key) || dirs.count(key)) fail(e, "appears twice");
-    (e.is_directory ? dirs : files).insert(key);
+    keys.sorted.emplace_back(name_hash(key_of(e)), e.index);
   }
+  std::sort(keys.sorted.begin(), keys.sorted.end());
+  // The first member (in archive order) whose key an earlier member has: within each run of
+  // equal hashes (indices ascending), the first that matches one before it.
+  std::optional<uint64_t> twice;
+  const auto& sorted = keys.sorted;
+  for (size_t start = 0, end = 0; start < sorted.size(); start = end) {
+    for (end = start + 1; end < sorted.size() && sorted[end].first == sorted[start].first;) ++end;
+    for (size_t i = start + 1; i < end; ++i) {
+      Entry later = entry(sorted[i].second);
+      bool seen = false;
+      for (size_t j = start; j < i && !seen; ++j) seen = key_of(entry(sorted[j].second)) == key_of(later);
+      if (!seen) continue;
+      if (!twice || later.index < *twice) twice = later.index;
+      break;
+    }
+  }
+  if (twice) fail(entry(*twice), "appears twice");
   // A file may not also be a directory on the path of another member.
-  for (const Entry& e : entries_)
-    for (size_t slash = e.name.find('/'); slash != std::string::npos; slash = e.name.find('/', slash + 1))
-      if (files.count(std::string_view(e.name).substr(0, slash)))
-        fail(e, "lies under " + in_quotes(e.name.substr(0, slash)) + ", which is a file in the same zip");
+  for (const Entry& e : entries())
+    for (size_t slash = e.name.find('/'); slash != std::string::npos; slash = e.name.find('/', slash + 1)) {
+      std::string_view dir = std::string_view(e.name).substr(0, slash);
+      keys.each_like(dir, [&](uint64_t i) {
+        Entry other = entry(i);
+        if (!other.is_directory && other.name == dir)
+          fail(e, "lies under " + in_quotes(dir) + ", which is a file in the same zip");
+      });
+    }
   if (limits.extract_to) {
     struct statvfs vfs {};
     if (::statvfs(limits.extract_to->c_str(), &vfs) == 0) {
@@ -182,48 +146,6 @@ void Reader::validate(const Limits& limits) const {
                     " bytes free.", ErrorKind::Io);
     }
   }
-}
-
-std::unique_ptr<MemberReader> Reader::open(const Entry& e) const {
-  zip_file_t* f = zip_fopen_index(archive(), e.index, 0);
-  if (!f) fail(e, std::string("cannot be opened: ") + zip_strerror(za_));
-  return std::unique_ptr<MemberReader>(new MemberReader(*this, e, f));
-}
-
-MemberReader::~MemberReader() {
-  if (file_) zip_fclose(file_);
-}
-
-size_t MemberReader::read(char* buf, size_t n) {
-  if (!file_) return 0;
-  interrupt::check();  // members are read in chunks: imports, restores and checks of large zips
-  zip_int64_t got = zip_fread(file_, buf, n);
-  if (got < 0) reader_.fail(entry_, std::string("is damaged: ") + zip_file_strerror(file_));
-  total_ += static_cast<uint64_t>(got);
-  if (total_ > entry_.size)
-    reader_.fail(entry_, "holds more data than the " + std::to_string(entry_.size) + " bytes it declares");
-  if (got > 0 || n == 0) return static_cast<size_t>(got);
-  if (total_ != entry_.size)
-    reader_.fail(entry_, "holds " + std::to_string(total_) + " bytes, not the " + std::to_string(entry_.size) +
-                             " bytes it declares");
-  int rc = zip_fclose(std::exchange(file_, nullptr));
-  if (rc != 0) reader_.fail(entry_, "is damaged: " + libzip_message(rc));
-  return 0;
-}
-
-void Reader::stream(const Entry& e, const std::function<void(std::string_view)>& sink) const {
-  std::unique_ptr<MemberReader> in = open(e);
-  std::string buf(1 << 16, '\0');
-  while (size_t n = in->read(buf.data(), buf.size())) sink(std::string_view(buf.data(), n));
-}
-
-std::string Reader::read(const Entry& e, uint64_t max_size) const {
-  if (e.size > max_size)
-    fail(e, "declares " + std::to_string(e.size) + " bytes, more than the " + std::to_string(max_size) + " allowed");
-  std::string out;
-  out.reserve(static_cast<size_t>(e.size));
-  stream(e, [&](std::string_view chunk) { out.append(chunk); });
-  return out;
 }
 
 }  // namespace mdb::zip

@@ -1,6 +1,6 @@
 #pragma once
-// Zip archives: a deterministic streaming writer (on zlib and libdeflate, zip_writer.cc) and a safe reader
-// (on libzip, zip.cc).
+// Zip archives: a deterministic streaming writer (on zlib and libdeflate, zip_writer.cc) and a safe
+// streaming reader (zip_reader.cc: the central directory read in place; members inflated with zlib).
 //
 // formats/ does no file writes of its own: a Writer's archive bytes go to a zip::Output,
 // which the store layer implements over its file layer (temp file beside the target, fault
@@ -13,6 +13,7 @@
 // extracted, and stream() checks each member's actual size against its declared size.
 #include <sys/types.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <ctime>
 #include <exception>
@@ -25,11 +26,6 @@
 #include <vector>
 
 #include "base/ordered_pool.h"
-
-struct zip;
-struct zip_file;
-struct zip_source;
-struct zip_error;
 
 namespace mdb::zip {
 
@@ -69,6 +65,9 @@ std::unique_ptr<Input> memory_input(std::string data);
 // Member names: relative, '/'-separated, no empty, "." or ".." components, no NUL;
 // directories end in '/'. Throws mdb::Error naming the archive and the member otherwise.
 void check_member_name(std::string_view name, bool directory, const std::string& archive);
+
+// A member name as messages show it: quoted, control bytes (NUL included) as \xNN.
+std::string shown_name(std::string_view name);
 
 class Writer {
  public:
@@ -110,6 +109,10 @@ struct Entry {
   uint64_t compressed_size = 0;
   bool is_directory = false;
   uint32_t unix_mode = 0;  // from the external attributes when made on Unix, else 0
+  uint64_t local_offset = 0;  // of its local header
+  uint32_t crc = 0;
+  uint16_t method = 0;  // 0 stored, 8 deflated; others are not supported
+  uint16_t flags = 0;   // bit 0: encrypted
 };
 
 struct Limits {
@@ -121,6 +124,7 @@ struct Limits {
 };
 
 class Reader;
+struct InflateState;  // zlib's stream (zip_reader.cc)
 
 // Pull-style reading of one member, for parsers that ask for bytes as they go (Reader::open).
 // Makes the same checks as Reader::stream: damage, CRC, actual size against declared size.
@@ -134,14 +138,54 @@ class MemberReader {
 
  private:
   friend class Reader;
-  MemberReader(const Reader& reader, const Entry& entry, ::zip_file* file)
-      : reader_(reader), entry_(entry), file_(file) {}
+  MemberReader(const Reader& reader, Entry entry, uint64_t data_offset);
+  size_t read_stored(char* buf, size_t n);
+  size_t inflate_into(char* buf, size_t n);
+
   const Reader& reader_;
-  const Entry& entry_;
-  ::zip_file* file_;
+  Entry entry_;
+  uint64_t next_ = 0;       // offset in the archive of the next compressed byte to read
+  uint64_t remaining_ = 0;  // compressed bytes not read yet
+  std::unique_ptr<InflateState> z_;  // deflated members only
+  uint32_t crc_ = 0;
   uint64_t total_ = 0;
+  bool done_ = false;
 };
 
+// The archive's bytes: a file (read with pread, kept open while the Reader lives) or memory.
+class Source;
+
+// The members in central-directory order, each read from the archive when the iterator reaches it.
+class Members {
+ public:
+  class iterator {
+   public:
+    using value_type = Entry;
+    using difference_type = std::ptrdiff_t;
+    iterator(const Reader* r, uint64_t i);
+    const Entry& operator*() const { return entry_; }
+    const Entry* operator->() const { return &entry_; }
+    iterator& operator++();
+    bool operator==(const iterator& o) const { return i_ == o.i_; }
+
+   private:
+    void load();
+    const Reader* r_;
+    uint64_t i_;
+    Entry entry_;
+  };
+  explicit Members(const Reader& r) : r_(r) {}
+  iterator begin() const;
+  iterator end() const;
+
+ private:
+  const Reader& r_;
+};
+
+// A zip read from its own central directory (ours, not libzip's): opening it checks the end
+// records and every central directory record, and keeps only where each record starts (8 bytes
+// a member); a member's name and sizes are read from the archive again when asked for, so memory
+// does not grow with the names. Not for use from several threads at once.
 class Reader {
  public:
   // Opens and indexes the archive; throws mdb::Error naming it when it is not a readable zip.
@@ -153,8 +197,11 @@ class Reader {
   ~Reader();
 
   const std::filesystem::path& path() const { return path_; }
-  const std::vector<Entry>& entries() const { return entries_; }
-  const Entry* find(std::string_view name) const;
+  uint64_t size() const { return records_.size(); }
+  Entry entry(uint64_t index) const;
+  Members entries() const { return Members(*this); }
+  // The first member of that name (a scan of the central directory).
+  std::optional<Entry> find(std::string_view name) const;
 
   // Checks every member before anything is extracted; throws mdb::Error naming the zip
   // and the member: unsafe or invalid-UTF-8 names, duplicates (also a file used as a
@@ -170,23 +217,20 @@ class Reader {
   // The member in memory; fails when it declares or holds more than max_size bytes.
   std::string read(const Entry& e, uint64_t max_size) const;
 
-  // Frees libzip's copy of the central directory (hundreds of bytes per member; entries()
-  // stay), for a long pause between reads of a big archive. The next read opens the archive
-  // again and fails, naming it, when its members are no longer those of entries(). No member
-  // may be open meanwhile.
-  void release();
-
  private:
   friend class MemberReader;
   void index();
-  ::zip* open_archive() const;
-  ::zip* archive() const;  // open, again after release()
+  // The bytes [offset, offset + n) of the central directory's window, read again when needed.
+  std::string_view directory_bytes(uint64_t offset, size_t n) const;
+  [[noreturn]] void damaged(const std::string& what) const;
   [[noreturn]] void fail(const Entry& e, const std::string& what) const;
 
   std::filesystem::path path_;
-  std::optional<std::string_view> bytes_;  // an archive in memory
-  mutable ::zip* za_ = nullptr;            // opened again on demand after release()
-  std::vector<Entry> entries_;
+  std::unique_ptr<Source> source_;
+  uint64_t directory_end_ = 0;     // where the central directory ends
+  std::vector<uint64_t> records_;  // offset of each member's central directory record
+  mutable std::string window_;     // a window of the central directory
+  mutable uint64_t window_start_ = 0;
 };
 
 }  // namespace mdb::zip

@@ -51,7 +51,7 @@ std::pair<stdfs::path, stdfs::path> FilePlanner::destination(const DumpFile& f, 
   // Member names are checked (zip), ids are integers, but an original -r dump's substitutions are any text.
   for (size_t i = 2; i < parts.size(); ++i) {
     if (std::string problem = path_component_problem(parts[i]); !problem.empty())
-      throw Error("The dump's file runs/" + std::string(f.path()) + " would go to a path whose component \"" +
+      throw Error("The dump's file runs/" + dump_.path(f) + " would go to a path whose component \"" +
                   parts[i] + "\", from the dump's dump_metadata, " + problem +
                   " (docs/PATHS.md).",
                   ErrorKind::Damaged);
@@ -65,7 +65,8 @@ void FilePlanner::plan(ImportOutcome& out) {
   out.files.reserve(dump_.files().size());
   for (const DumpFile& f : dump_.files()) {
     std::vector<std::string> parts;
-    for (const auto& part : stdfs::path(f.path())) parts.push_back(part.string());
+    std::string member = dump_.member(f).name;
+    for (const auto& part : stdfs::path(member.substr(5))) parts.push_back(part.string());
     if (parts.size() < 3) continue;
     std::optional<int64_t> run = parse_integer_text(parts[1]);
     auto it = run ? keys_.runs.find(*run) : keys_.runs.end();
@@ -75,7 +76,7 @@ void FilePlanner::plan(ImportOutcome& out) {
     if (!new_run && fs::exists(data_dir_ / dest)) continue;  // an existing run's files win
     if (new_run) new_dirs.insert(run_dir);
     std::string moved_to = dest.string();
-    if (moved_to == "data/" + f.entry->name) moved_to.clear();
+    if (moved_to == "data/" + member) moved_to = std::string();  // clear() would keep its buffer: 96 B a file
     out.files.push_back({&f, std::move(moved_to), new_run});
   }
   out.new_run_dirs.assign(new_dirs.begin(), new_dirs.end());

@@ -167,12 +167,13 @@ void ImportChecks::check_files(Problems& problems) {
   DumpTable* runs = dump_.table(DbId::Mephisto, "task_runs");
   int run_col = runs ? runs->column("task_run_id") : -1;
   for (const DumpFile& f : dump_.files()) {
-    stdfs::path p(f.path());
+    std::string path = dump_.path(f);
+    stdfs::path p(path);
     std::vector<std::string> parts;
     for (const auto& part : p) parts.push_back(part.string());
     std::optional<int64_t> run = parts.size() >= 3 ? parse_integer_text(parts[1]) : std::nullopt;
     if (!run || run_col < 0 || !dump_.has_value(*runs, run_col, Value::integer(*run)))
-      problems.add("The zip holds the file runs/" + std::string(f.path()) +
+      problems.add("The zip holds the file runs/" + path +
                    ", which is not in the run dir (runs/<project>/<task run>/) of a task run of the dump.");
   }
 }

@@ -216,11 +216,10 @@ Dump::Dump(const stdfs::path& zip_path, const stdfs::path& data_dir, Console& co
   DumpMembers members = find_dump_members(*zip_, zip_path);
   json_ = members.json;
   capnp_ = members.capnp;
-  for (const zip::Entry* e : members.run_files) files_.push_back({e, std::nullopt});
+  files_.reserve(static_cast<size_t>(members.run_files));
+  for (const zip::Entry& e : zip_->entries())
+    if (is_run_file(e)) files_.push_back({e.index, e.size, std::nullopt});
   read_rows(console, problems);
-  // The checks that follow need the member table only; libzip's copy of the central directory
-  // (~320 bytes per member) is read again when the run files are extracted.
-  zip_->release();
 }
 
 Dump::~Dump() = default;
@@ -228,7 +227,7 @@ Dump::~Dump() = default;
 void Dump::reset_stage() {
   lookups_.clear();
   stage_ = sql::Db::open("", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-  stage_.exec("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -16384");
+  stage_.exec("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -4096");
   tables_.clear();
   dbs_.clear();
   metadata_ = nullptr;
@@ -241,10 +240,10 @@ void Dump::read_rows(Console& console, Problems& problems) {
     console.warn("Warning: " + file_name_ + ": " + *capnp_rejected_ + "; importing the rows from the JSON.");
   }
   reset_stage();
-  Loader loader(*this, problems, json_->name);
+  Loader loader(*this, problems, json_.name);
   stage_.exec("BEGIN");
-  std::unique_ptr<zip::MemberReader> in = zip_->open(*json_);
-  read_dump_json([&](char* buf, size_t n) { return in->read(buf, n); }, loader, file_name_ + ": " + json_->name);
+  std::unique_ptr<zip::MemberReader> in = zip_->open(json_);
+  read_dump_json([&](char* buf, size_t n) { return in->read(buf, n); }, loader, file_name_ + ": " + json_.name);
   stage_.exec("COMMIT");
 }
 
@@ -253,7 +252,7 @@ std::optional<std::string> Dump::read_capnp(Problems& problems) {
   Problems capnp_problems;
   Loader loader(*this, capnp_problems, capnp_->name);
   try {
-    HalfCheck check(*zip_, *json_, *capnp_, loader, /*stop_at_mismatch=*/true);
+    HalfCheck check(*zip_, json_, *capnp_, loader, /*stop_at_mismatch=*/true);
     stage_.exec("BEGIN");
     try {
       std::unique_ptr<zip::MemberReader> in = zip_->open(*capnp_);
@@ -267,25 +266,24 @@ std::optional<std::string> Dump::read_capnp(Problems& problems) {
   }
   for (const std::string& p : capnp_problems.list()) problems.add(p);
   size_t matched = 0;
-  for (DumpFile& f : files_)
-    if (auto it = loader.hashes().find(f.entry->name); it != loader.hashes().end()) {
+  for (DumpFile& f : files_) {
+    std::string name = member(f).name;
+    if (auto it = loader.hashes().find(name); it != loader.hashes().end()) {
       f.hash = it->second;
       ++matched;
     } else {
-      problems.add("The zip's file " + f.entry->name + " is not among the files its Cap'n Proto half records.");
+      problems.add("The zip's file " + name + " is not among the files its Cap'n Proto half records.");
     }
+  }
   if (matched < loader.hashes().size()) {  // look up names only then: a scan per file is quadratic
-    std::set<std::string_view> names;
-    for (const zip::Entry& e : zip_->entries()) names.insert(e.name);
     for (const auto& [path, hash] : loader.hashes())
-      if (!names.count(path)) problems.add("The zip lacks the file " + path + " that its Cap'n Proto half records.");
+      if (!zip_->find(path)) problems.add("The zip lacks the file " + path + " that its Cap'n Proto half records.");
   }
   from_capnp_ = true;
   return std::nullopt;
 }
 
 void Dump::release_memory() {
-  zip_->release();
   sqlite3_db_release_memory(stage_.get());
 }
 

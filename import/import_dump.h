@@ -51,11 +51,12 @@ struct DumpTable {
   int column(std::string_view column) const;  // -1 when the dump has no such column
 };
 
-// A run file of the dump: a member under runs/.
+// A run file of the dump: a member under runs/. Its name is read from the zip when needed
+// (Dump::member), so a dump of many files holds 40 bytes a file here.
 struct DumpFile {
-  const zip::Entry* entry;
+  uint64_t index = 0;  // the zip member
+  uint64_t size = 0;   // declared
   std::optional<store::Hash128> hash;  // recorded in the Cap'n Proto header
-  std::string_view path() const { return std::string_view(entry->name).substr(5); }  // without "runs/"
 };
 
 class Dump {
@@ -74,15 +75,18 @@ class Dump {
   std::deque<DumpTable>& tables() { return tables_; }
   DumpTable* table(DbId db, std::string_view name);
   const std::vector<DumpFile>& files() const { return files_; }
+  zip::Entry member(const DumpFile& f) const { return zip_->entry(f.index); }
+  // The file's path under runs/ ("<project>/<task run>/...").
+  std::string path(const DumpFile& f) const { return member(f).name.substr(5); }
   const zip::Reader& zip() const { return *zip_; }
   sql::Db& stage() { return stage_; }
   bool from_capnp() const { return from_capnp_; }
   // Why a Cap'n Proto half present was not used (one clause), if it was not.
   const std::optional<std::string>& capnp_rejected() const { return capnp_rejected_; }
 
-  // Frees what can be read again later: the zip's central directory as libzip holds it and the
-  // staging database's page cache (its rows stay in its temporary file). Called before the
-  // snapshot, which needs buffers of its own, so the import's peak memory stays low.
+  // Frees what can be read again later: the staging database's page cache (its rows stay in its
+  // temporary file). Called before the snapshot, which needs buffers of its own, so the import's
+  // peak memory stays low.
   void release_memory();
 
   // Whether the dump's `table` has a row whose `column` holds `v` (an index is made on first use).
@@ -97,8 +101,8 @@ class Dump {
 
   std::string file_name_;
   std::unique_ptr<zip::Reader> zip_;
-  const zip::Entry* json_ = nullptr;
-  const zip::Entry* capnp_ = nullptr;
+  zip::Entry json_;
+  std::optional<zip::Entry> capnp_;
   nlohmann::ordered_json metadata_;
   std::vector<DbId> dbs_;
   std::deque<DumpTable> tables_;  // a deque: the loader keeps pointers to its elements

@@ -79,22 +79,24 @@ const stdfs::path& StagedRunFiles::staging_for(const stdfs::path& dest) {
 StagedRunFiles::StagedRunFiles(const DataDir& dir, Dump& dump, std::vector<FileAction> files,
                                std::vector<stdfs::path> new_run_dirs, Console& console)
     : dir_(dir),
+      dump_(dump),
       root_(dir.root()),
       mounts_(fs::mount_points_inside(dir.root())),
       files_(std::move(files)),
       new_run_dirs_(std::move(new_run_dirs)) {
   if (files_.empty()) return;
   uint64_t total = 0;
-  for (const FileAction& a : files_) total += a.file->entry->size;
+  for (const FileAction& a : files_) total += a.file->size;
   {
     Console::Progress progress(console, "Extracting run files", total, true);
     stdfs::path made;  // the last dir made: a zip lists a dir's files together
     for (const FileAction& a : files_) {
-      stdfs::path dest = staged(a.dest());
+      stdfs::path dest = staged(a.dest(dump));
       if (dest.parent_path() != made) fs::mkdirs(made = dest.parent_path());
-      store::Hash128 hash = extract(dump.zip(), *a.file->entry, dest, progress);
+      zip::Entry member = dump.member(*a.file);
+      store::Hash128 hash = extract(dump.zip(), member, dest, progress);
       if (a.file->hash && !(hash == *a.file->hash))
-        throw Error("The file " + a.file->entry->name + " of " + dump.file_name() +
+        throw Error("The file " + member.name + " of " + dump.file_name() +
                     " does not have the content its Cap'n Proto half records (xxh3 " + hash.hex() + " instead of " +
                     a.file->hash->hex() + "): the zip is damaged.", ErrorKind::Damaged);
     }
@@ -127,7 +129,7 @@ int64_t StagedRunFiles::place(AtomicChange& change) {
   }
   for (const FileAction& a : files_) {
     if (a.new_run) continue;
-    std::string dest = a.dest();
+    std::string dest = a.dest(dump_);
     make_dirs(root_, stdfs::path(dest).parent_path(), change);
     fs::rename(staged(dest), root_ / dest);
     change.record_created(dest);

@@ -50,6 +50,7 @@ class StagedRunFiles {
     ~Staging();
   };
   DataDir dir_;
+  const Dump& dump_;  // outlives this (the Importer holds both)
   stdfs::path root_;
   std::vector<stdfs::path> mounts_;
   std::map<stdfs::path, Staging> staging_;

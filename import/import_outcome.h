@@ -41,7 +41,7 @@ struct FileAction {
   bool new_run;  // the task run is new here: its dir gets the dump's files only
 
   // Relative to the data dir.
-  std::string dest() const { return moved_to.empty() ? "data/" + file->entry->name : moved_to; }
+  std::string dest(const Dump& dump) const { return moved_to.empty() ? "data/" + dump.member(*file).name : moved_to; }
 };
 
 struct ImportOutcome {

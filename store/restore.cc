@@ -131,7 +131,7 @@ ZipSource::ZipSource(const zip::Reader& zip, const std::vector<std::string>& ski
     std::string top = path.substr(0, path.find('/'));
     if (std::find(skip.begin(), skip.end(), top) != skip.end()) continue;
     if (only && path != *only && !is_under(path, *only)) continue;
-    members_.emplace_back(std::move(path), &e);
+    members_.emplace_back(std::move(path), e.index);
     if (!e.is_directory) bytes_ += e.size;
   }
   std::sort(members_.begin(), members_.end(), [](const auto& a, const auto& b) { return path_less(a.first, b.first); });
@@ -139,7 +139,9 @@ ZipSource::ZipSource(const zip::Reader& zip, const std::vector<std::string>& ski
 
 bool ZipSource::next(Entry& e) {
   if (pos_ >= members_.size()) return false;
-  const auto& [path, member] = members_[pos_++];
+  const auto& [path, index] = members_[pos_++];
+  zip::Entry m = zip_.entry(index);
+  const zip::Entry* member = &m;
   e = Entry{};
   e.path = path;
   e.kind = member->is_directory ? EntryKind::Directory : EntryKind::File;
@@ -153,7 +155,7 @@ bool ZipSource::next(Entry& e) {
 void ZipSource::write_content(const Entry& e, fs::File& out) {
   auto it = std::lower_bound(members_.begin(), members_.end(), e.path,
                              [](const auto& m, const std::string& p) { return path_less(m.first, p); });
-  zip_.stream(*it->second, [&](std::string_view chunk) { out.write_all(chunk); });
+  zip_.stream(zip_.entry(it->second), [&](std::string_view chunk) { out.write_all(chunk); });
 }
 
 bool restores_owners() { return ::geteuid() == 0; }

@@ -69,7 +69,7 @@ class ZipSource : public TreeSource {
 
  private:
   const zip::Reader& zip_;
-  std::vector<std::pair<std::string, const zip::Entry*>> members_;  // sorted by path
+  std::vector<std::pair<std::string, uint64_t>> members_;  // path, member index; sorted by path
   size_t pos_ = 0;
   struct timespec mtime_ {};
   uint64_t bytes_ = 0;

@@ -159,8 +159,8 @@ TEST(OurDumpForms, EveryIndentAndAnEmptyDatabaseReadThroughTheHalf) {
     SCOPED_TRACE("-i " + indent);
     stdfs::path zip = export_dump(tmp / "a", tmp / ("out" + indent), {"-i", indent});
     zip::Reader reader(zip);
-    const zip::Entry* json = reader.find(zip.stem().string() + ".json");
-    ASSERT_NE(json, nullptr);
+    std::optional<zip::Entry> json = reader.find(zip.stem().string() + ".json");
+    ASSERT_TRUE(json);
     EXPECT_NE(reader.read(*json, 1 << 30).find("\"inhouse\": {}"), std::string::npos);
     stdfs::path data = tmp / ("data" + indent);
     stdfs::create_directories(data);
