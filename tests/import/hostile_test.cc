@@ -87,6 +87,25 @@ TEST_F(Hostile, UnsafeMemberNamesAreRefusedBeforeAnythingIsWritten) {
                  "appears twice");
 }
 
+// The reader holds 8 bytes a member and finds duplicates by sorted name hashes: with tens of
+// thousands of members, a duplicate or a file used as a directory far apart in the central
+// directory is still refused before anything is written.
+TEST_F(Hostile, ManyMembersStillRefuseDuplicatesAndFilesUsedAsDirectories) {
+  std::string json = read_json_of_fixture();
+  const std::string run = "runs/project_alpha/1151115676005583791/";
+  auto many = [&](const std::string& name) {
+    std::vector<RawZipMember> members = {{json_name(name), json}};
+    for (int i = 0; i < 40000; ++i) members.push_back({run + "f" + std::to_string(i), std::to_string(i)});
+    return members;
+  };
+  std::vector<RawZipMember> twice = many("many_twice");
+  twice.push_back({run + "f7", "again"});
+  expect_refused(import_members("many_twice", twice), "member '" + run + "f7' appears twice");
+  std::vector<RawZipMember> under = many("many_under");
+  under.push_back({run + "f3/inner", "x"});
+  expect_refused(import_members("many_under", under), "lies under '" + run + "f3', which is a file");
+}
+
 TEST_F(Hostile, SizesThatLieAndTruncatedZips) {
   std::string json = read_json_of_fixture();
   // A member that holds more than it declares (a bomb's trick) and one that declares 4 GB.
