@@ -1,4 +1,5 @@
-// The zip reader on untrusted bytes: opening, validation and reading every member must
+// The zip reader (formats/zip_reader.cc: end records, zip64, central directory records, local
+// headers, inflate) on untrusted bytes: opening, validation and reading every member must
 // end in success or an mdb::Error, never a crash, a hang or unbounded memory.
 #include <cstddef>
 #include <cstdint>
