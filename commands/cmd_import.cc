@@ -131,7 +131,7 @@ void report_restored_ids(Console& console, const ImportOutcome& o) {
 // ids on an unchanged data dir). Nothing was locked, snapshotted or written.
 int report_dry_run(Console& console, const ImportOutcome& o, bool qualification_only) {
   uint64_t bytes = 0;
-  for (const FileAction& f : o.files) bytes += f.file->entry->size;
+  for (const FileAction& f : o.files) bytes += f.file->size;
   console.info("Dry run: the import would change these tables:");
   report_tables(console, o);
   console.info("  files to add: " + std::to_string(o.files.size()) + " (" + human_bytes(bytes) + ")");

@@ -128,7 +128,7 @@ class ZipSide : public ListedSide {
   std::vector<store::BlobId> content(const Entry& e) override {
     auto it = members_.find(e.path);
     if (it == members_.end()) return {};
-    return member_content(zip(), *it->second, ids_of_);
+    return member_content(zip(), zip().entry(it->second), ids_of_);
   }
   // Content ids as `store` makes them, so they compare with its snapshots' (null: SHA-256).
   void ids_of(const store::Store* store) { ids_of_ = store; }
@@ -149,11 +149,12 @@ class ZipSide : public ListedSide {
     e.size = m.size;
     e.mode = m.unix_mode & 07777;
     entries_.push_back(std::move(e));
-    members_[path] = &m;
+    members_[path] = m.index;
   }
-  const zip::Entry* member(const std::string& path) const {
+  std::optional<zip::Entry> member(const std::string& path) const {
     auto it = members_.find(path);
-    return it == members_.end() ? nullptr : it->second;
+    if (it == members_.end()) return std::nullopt;
+    return zip().entry(it->second);
   }
 
  private:
@@ -164,7 +165,7 @@ class ZipSide : public ListedSide {
     return e;
   }
   std::set<std::string> seen_;
-  std::map<std::string, const zip::Entry*> members_;
+  std::map<std::string, uint64_t> members_;  // path -> member index (the reader holds no entries)
 };
 
 std::string without_slash(std::string name) {
@@ -185,7 +186,7 @@ class BackupZipSide : public ZipSide {
   const char* kind() const override { return "backup_zip"; }
   std::string name() const override { return zip_->path().string(); }
   std::optional<DbTables> tables(DbId db, const Entry* entry, const stdfs::path& scratch) override {
-    const zip::Entry* m = entry ? member(entry->path) : nullptr;
+    std::optional<zip::Entry> m = entry ? member(entry->path) : std::nullopt;
     if (!m) return std::nullopt;
     stdfs::path path = scratch_file(scratch, db);
     fs::extract_member(*zip_, *m, path, 0600, false);
