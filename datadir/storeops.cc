@@ -72,13 +72,13 @@ sqlite3* ExclusiveDbLocks::connection(const std::string& rel) const {
 
 bool ConsoleReporter::wants_progress() const { return console_.progress_enabled(); }
 
-void ConsoleReporter::phase(std::string_view label, uint64_t total, bool bytes) {
+void ConsoleReporter::phase(std::string_view label, uint64_t total, bool bytes, uint64_t files) {
   bar_.reset();
-  bar_.emplace(console_, std::string(label), total, bytes);
+  bar_.emplace(console_, std::string(label), total, bytes, files);
 }
 
-void ConsoleReporter::advance(uint64_t n) {
-  if (bar_) bar_->add(n);
+void ConsoleReporter::advance(uint64_t n, uint64_t files) {
+  if (bar_) bar_->add(n, files);
 }
 
 void ConsoleReporter::end_phase() { bar_.reset(); }

@@ -62,8 +62,8 @@ class ConsoleReporter : public store::Reporter {
  public:
   explicit ConsoleReporter(Console& console) : console_(console) {}
   bool wants_progress() const override;
-  void phase(std::string_view label, uint64_t total, bool bytes) override;
-  void advance(uint64_t n) override;
+  void phase(std::string_view label, uint64_t total, bool bytes, uint64_t files = 0) override;
+  void advance(uint64_t n, uint64_t files = 0) override;
   void end_phase() override;
   void warn(const std::string& message) override;
 

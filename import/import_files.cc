@@ -88,13 +88,14 @@ StagedRunFiles::StagedRunFiles(const DataDir& dir, Dump& dump, std::vector<FileA
   uint64_t total = 0;
   for (const FileAction& a : files_) total += a.file->size;
   {
-    Console::Progress progress(console, "Extracting run files", total, true);
+    Console::Progress progress(console, "Extracting run files", total, true, files_.size());
     stdfs::path made;  // the last dir made: a zip lists a dir's files together
     for (const FileAction& a : files_) {
       stdfs::path dest = staged(a.dest(dump));
       if (dest.parent_path() != made) fs::mkdirs(made = dest.parent_path());
       zip::Entry member = dump.member(*a.file);
       store::Hash128 hash = extract(dump.zip(), member, dest, progress);
+      progress.add(0, 1);
       if (a.file->hash && !(hash == *a.file->hash))
         throw Error("The file " + member.name + " of " + dump.file_name() +
                     " does not have the content its Cap'n Proto half records (xxh3 " + hash.hex() + " instead of " +

@@ -134,10 +134,11 @@ void Console::finish(int exit_code, std::string_view command) {
   std::cout << out.dump(2) << '\n' << std::flush;
 }
 
-Console::Progress::Progress(Console& c, std::string label, uint64_t total, bool bytes)
+Console::Progress::Progress(Console& c, std::string label, uint64_t total, bool bytes, uint64_t files)
     : console_(c),
       label_(std::move(label)),
       total_(total),
+      files_total_(files),
       bytes_(bytes),
       enabled_(c.progress_enabled_),
       start_us_(now_us()) {
@@ -158,8 +159,9 @@ void Console::Progress::finish() {
   if (enabled_ && (done_ > 0 || last_draw_us_ != 0)) draw(true);
 }
 
-void Console::Progress::add(uint64_t n) {
+void Console::Progress::add(uint64_t n, uint64_t files) {
   done_ += n;
+  files_done_ += files;
   if (!enabled_ || finished_) return;
   int64_t t = now_us();
   if (t - last_draw_us_ < 100'000) return;
@@ -177,9 +179,11 @@ void Console::Progress::draw(bool final) {
   int64_t now = now_us();
   double seconds = static_cast<double>(now - start_us_) / 1e6;
   std::string tail;
+  if (files_total_ > 0)
+    tail = ", " + std::to_string(files_done_) + " / " + std::to_string(files_total_) + " files";
   if (seconds > 0.05) {
     double rate = static_cast<double>(done_) / seconds;
-    tail = ", " + rate_text(rate, bytes_);
+    tail += ", " + rate_text(rate, bytes_);
     if (!final && rate > 0 && done_ < total_)
       tail += ", ETA " + clock_time(static_cast<int64_t>(static_cast<double>(total_ - done_) / rate * 1e6));
   }

@@ -62,9 +62,10 @@ class Console {
   // elapsed time counted from the command's start, the rate and ETA from the bar's.
   class Progress {
    public:
-    Progress(Console& c, std::string label, uint64_t total, bool bytes);
+    // With `files` > 0 the bar also counts files: "..., 120 / 300 files, ...".
+    Progress(Console& c, std::string label, uint64_t total, bool bytes, uint64_t files = 0);
     ~Progress();
-    void add(uint64_t n);
+    void add(uint64_t n, uint64_t files = 0);
     // Draws the last state and ends the line (once; the destructor does it otherwise).
     void finish();
 
@@ -72,7 +73,7 @@ class Console {
     void draw(bool final);
     Console& console_;
     std::string label_;
-    uint64_t total_, done_ = 0;
+    uint64_t total_, done_ = 0, files_total_, files_done_ = 0;
     bool bytes_, enabled_, finished_ = false;
     int64_t start_us_, last_draw_us_ = 0;
   };

@@ -89,7 +89,10 @@ class BackupRun {
     fs::File root = fs::File::open_dir(req_.root);
     struct stat rs = root.stat();
     rec_.root_owner = Owner{rs.st_uid, rs.st_gid};
-    if (rep_.wants_progress()) rep_.phase("Backing up", total_size(root, true), true);
+    if (rep_.wants_progress()) {
+      Size size = total_size(root, true);
+      rep_.phase("Backing up", size.bytes, true, size.files);
+    }
     Listing top = list_dir(std::move(root), 0);
     walk(top, "");
     rep_.end_phase();
@@ -124,16 +127,21 @@ class BackupRun {
   }
 
   // Only feeds the progress bar: a stat-only pre-walk.
-  uint64_t total_size(const fs::File& dir, bool top) {
-    uint64_t total = 0;
+  struct Size {
+    uint64_t bytes = 0, files = 0;
+  };
+  Size total_size(const fs::File& dir, bool top) {
+    Size total;
     for (const std::string& name : sorted_names(dir.fd(), dir.path())) {
       if (top && excluded(name)) continue;
       struct stat st {};
       if (::fstatat(dir.fd(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
-      if (S_ISREG(st.st_mode)) total += static_cast<uint64_t>(st.st_size);
+      if (S_ISREG(st.st_mode)) total.bytes += static_cast<uint64_t>(st.st_size), ++total.files;
       if (!S_ISDIR(st.st_mode)) continue;
       try {
-        total += total_size(fs::File::open_dir_at(dir, name, dir.path() / name), false);
+        Size sub = total_size(fs::File::open_dir_at(dir, name, dir.path() / name), false);
+        total.bytes += sub.bytes;
+        total.files += sub.files;
       } catch (const fs::IoError&) {  // an estimate: the walk itself reports what it cannot read
       }
     }
@@ -177,7 +185,7 @@ class BackupRun {
       } else if (S_ISREG(st.st_mode)) {
         regular_file(dirfd, name, st, e);
         ++rec_.files;
-        rep_.advance(static_cast<uint64_t>(st.st_size));
+        rep_.advance(static_cast<uint64_t>(st.st_size), 1);
         emit(std::move(e));
       } else if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
         e.kind = S_ISFIFO(st.st_mode) ? EntryKind::Fifo : S_ISCHR(st.st_mode) ? EntryKind::CharDevice

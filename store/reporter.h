@@ -12,9 +12,11 @@ class Reporter {
   virtual ~Reporter() = default;
   // Whether a progress display is shown (engines skip work that only feeds it otherwise).
   virtual bool wants_progress() const { return false; }
-  // Starts a phase of `total` units (bytes when `bytes`); ends the previous one.
-  virtual void phase(std::string_view /*label*/, uint64_t /*total*/, bool /*bytes*/) {}
-  virtual void advance(uint64_t /*n*/) {}
+  // Starts a phase of `total` units (bytes when `bytes`), over `files` files when known (0:
+  // not counted); ends the previous one.
+  virtual void phase(std::string_view /*label*/, uint64_t /*total*/, bool /*bytes*/, uint64_t /*files*/ = 0) {}
+  // `n` more units done, `files` more files among them.
+  virtual void advance(uint64_t /*n*/, uint64_t /*files*/ = 0) {}
   virtual void end_phase() {}
   virtual void warn(const std::string& /*message*/) {}
 };

@@ -96,7 +96,12 @@ uint64_t write_skipping_zeros(fs::File& out, std::string_view data, uint64_t off
 }  // namespace
 
 SnapshotSource::SnapshotSource(Store& store, const SnapshotRecord& rec, std::optional<std::string> only)
-    : store_(store), reader_(store, rec), only_(std::move(only)), bytes_(rec.bytes), root_owner_(rec.root_owner) {}
+    : store_(store),
+      reader_(store, rec),
+      only_(std::move(only)),
+      bytes_(rec.bytes),
+      files_(rec.files),
+      root_owner_(rec.root_owner) {}
 
 bool SnapshotSource::next(Entry& e) {
   while (reader_.next(e)) {
@@ -237,7 +242,7 @@ BuildStats build_tree(TreeSource& src, const stdfs::path& root, Reporter& report
     fs::File fd = fs::File::open_dir_at(parent_fd(), name, root / path);
     stack.push_back({path, std::move(fd), std::move(entry), implicit});
   };
-  if (reporter.wants_progress()) reporter.phase("Restoring", src.total_bytes(), true);
+  if (reporter.wants_progress()) reporter.phase("Restoring", src.total_bytes(), true, src.total_files());
   BuildStats stats;
   std::string last;
   Entry e;
@@ -284,7 +289,7 @@ BuildStats build_tree(TreeSource& src, const stdfs::path& root, Reporter& report
         } catch (const CorruptError&) {
           if (!damaged) throw;
           replace_damaged(e, f, parent_fd(), name, path, damaged, stats);
-          reporter.advance(e.size);
+          reporter.advance(e.size, 1);
           break;
         }
         if (owners && e.owner) f.set_owner(e.owner->uid, e.owner->gid);  // before the mode: chown clears set-id bits
@@ -293,7 +298,7 @@ BuildStats build_tree(TreeSource& src, const stdfs::path& root, Reporter& report
         if (e.hard_linked) link_targets.insert(e.path);
         ++stats.files;
         stats.bytes += e.size;
-        reporter.advance(e.size);
+        reporter.advance(e.size, 1);
         break;
       }
       case EntryKind::Fifo:

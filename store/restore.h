@@ -32,6 +32,7 @@ class TreeSource {
   virtual bool implicit_parents() const { return false; }
   // Total bytes of file content, for progress (0 when unknown).
   virtual uint64_t total_bytes() const { return 0; }
+  virtual uint64_t total_files() const { return 0; }
   // The recorded owner of the tree's root (the data dir itself), when known.
   virtual std::optional<Owner> root_owner() const { return std::nullopt; }
 };
@@ -44,13 +45,14 @@ class SnapshotSource : public TreeSource {
   void write_content(const Entry& e, fs::File& out) override;
   bool implicit_parents() const override { return only_.has_value(); }
   uint64_t total_bytes() const override { return only_ ? 0 : bytes_; }
+  uint64_t total_files() const override { return only_ ? 0 : files_; }
   std::optional<Owner> root_owner() const override { return only_ ? std::nullopt : root_owner_; }
 
  private:
   Store& store_;
   ManifestReader reader_;
   std::optional<std::string> only_;
-  uint64_t bytes_;
+  uint64_t bytes_, files_;
   std::optional<Owner> root_owner_;
 };
 

@@ -4,6 +4,7 @@
 // --json. (Without a terminal there are none: the other tests check stderr stays empty.)
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
 #include <regex>
 
 #include "tests/export/export_support.h"
@@ -51,6 +52,34 @@ TEST(Progress, OnATerminalEachPhaseShowsABarThatEndsAtItsTotal) {
   args = base;
   args.insert(args.end(), {"--json", "db", "export"});
   EXPECT_EQ(stderr_on_a_terminal(args), "");
+}
+
+// Backup and restore count files too, like restic: "..., 51 / 51 files".
+TEST(Progress, BackupAndRestoreCountFilesDoneOfTheTotal) {
+  TempDir tmp;
+  stdfs::path data = sample(tmp.path(), 3);
+  std::vector<std::string> base = {"--outputs-dir", (tmp / "out").string(), "-y", "db"};
+  std::vector<std::string> args = {"--data-dir", data.string()};
+  args.insert(args.end(), base.begin(), base.end());
+  args.push_back("backup");
+  std::string err = stderr_on_a_terminal(args);
+  std::smatch m;
+  std::regex bar(R"(\] Backing up \[#+\] 100% [0-9.]+ \w+ / [0-9.]+ \w+, (\d+) / (\d+) files)");
+  ASSERT_TRUE(std::regex_search(err, m, bar)) << err;
+  EXPECT_EQ(m[1], m[2]);
+  EXPECT_GT(std::stoi(m[1]), 10);
+  std::string files = m[1];
+  RunResult r = run_mephisto({"--data-dir", data.string(), "--outputs-dir", (tmp / "out").string(), "--json", "db",
+                              "snapshots"});
+  std::string name = nlohmann::json::parse(r.out)["snapshots"][0]["name"];
+  args = {"--data-dir", (tmp / "elsewhere").string()};
+  args.insert(args.end(), base.begin(), base.end());
+  args.insert(args.end(), {"restore", "-f", name});
+  err = stderr_on_a_terminal(args);
+  ASSERT_TRUE(std::regex_search(err, m, std::regex(R"(\] Restoring \[#+\] 100% [^\n]*, (\d+) / (\d+) files)")))
+      << err;
+  EXPECT_EQ(m[1], files);
+  EXPECT_EQ(m[2], files);
 }
 
 TEST(Progress, ImportNamesEveryPhaseOnATerminal) {
