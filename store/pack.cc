@@ -33,17 +33,6 @@ ZSTD_DCtx* dctx() {
   return c.get();
 }
 
-std::string encode_entry(const PackEntry& e) {
-  std::string out(e.id.raw());
-  put_u64(out, e.offset);
-  put_u32(out, e.stored_len);
-  put_u32(out, e.raw_len);
-  out += static_cast<char>(e.type);
-  out += static_cast<char>(e.compression);
-  put_u16(out, 0);
-  return out;
-}
-
 constexpr size_t kHeaderFields = 48;  // the header before its checksum
 
 // id, stored_len, raw_len, type, compression, reserved: a record header's fields.
@@ -111,6 +100,18 @@ std::optional<PackEntry> decode_record_header(std::string_view bytes, size_t at,
 std::string_view pack_magic(const Crypto* crypto) { return crypto ? kPackMagicSealed : kPackMagic; }
 
 }  // namespace
+
+std::string encode_footer_entry(const PackEntry& e) {
+  std::string out(e.id.raw());
+  put_u64(out, e.offset);
+  put_u32(out, e.stored_len);
+  put_u32(out, e.raw_len);
+  out += static_cast<char>(e.type);
+  out += static_cast<char>(e.compression);
+  put_u16(out, 0);
+  return out;
+}
+
 
 bool has_pack_magic(std::string_view bytes) {
   std::string_view m = bytes.substr(0, kPackMagic.size());
@@ -318,7 +319,7 @@ void PackWriter::add(const BlobId& id, BlobType type, std::string_view raw) {
 std::string PackWriter::finish(bool sync) {
   std::string footer, entries;
   entries.reserve(entries_.size() * kEntrySize);
-  for (const PackEntry& e : entries_) entries += encode_entry(e);
+  for (const PackEntry& e : entries_) entries += encode_footer_entry(e);
   if (crypto_)
     crypto_->seal(entries, footer);
   else

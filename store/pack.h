@@ -80,6 +80,9 @@ struct PackEntry {
   Compression compression = Compression::None;
 };
 
+// The kEntrySize bytes of a footer entry (the layout above); index objects list entries so too.
+std::string encode_footer_entry(const PackEntry& e);
+
 // Decodes the footer from the last bytes of a pack of `pack_size` bytes (`tail` may be the
 // whole pack). Checks magic, layout, footer checksum and every entry's bounds; throws
 // CorruptError naming `what` otherwise. `crypto`: the store's keys (null: a plain store), for this

@@ -15,16 +15,6 @@ namespace {
 
 constexpr std::string_view kMagic = "MDBIDX01";
 
-void put_entry(std::string& out, const PackEntry& e) {
-  out += e.id.raw();
-  put_u64(out, e.offset);
-  put_u32(out, e.stored_len);
-  put_u32(out, e.raw_len);
-  out += static_cast<char>(e.type);
-  out += static_cast<char>(e.compression);
-  put_u16(out, 0);
-}
-
 // Reads the object's fields in order; any read past its end is damage.
 class Reader {
  public:
@@ -118,7 +108,7 @@ std::string IndexObject::encode() const {
     out += unhex(p.name);
     put_u64(out, p.size);
     put_u32(out, static_cast<uint32_t>(p.entries.size()));
-    for (const PackEntry& e : p.entries) put_entry(out, e);
+    for (const PackEntry& e : p.entries) out += encode_footer_entry(e);
   }
   put_u32(out, static_cast<uint32_t>(snapshots.size()));
   for (const auto& [name, id] : snapshots) {
