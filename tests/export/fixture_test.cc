@@ -549,14 +549,20 @@ TEST(FixtureStates, ALegacyDataDirDumpsUnitReviewFromTheExportAfterItsMigration)
   Dump ours_first = read_dump(dump_zips(tmp / "first").at(0)), ours_second = read_dump(dump_zips(tmp / "second").at(0));
   EXPECT_FALSE(theirs.json["mephisto"].contains("unit_review"));
   // The migration fills the dates it adds to prolific units and workers with the time it runs, as
-  // the original's does: ours ran today, theirs at 15:47:07.
-  const Json& filled = ours_first.json["prolific"]["workers"][0]["creation_date"];
-  const Json& their_fill = theirs.json["prolific"]["workers"][0]["creation_date"];
-  ASSERT_NE(filled, their_fill);
+  // the original's does: ours ran today, theirs at 15:47:07. Each table's statement reads the
+  // clock anew, so units and workers may differ by a second when one ticks over between them.
+  std::vector<std::pair<std::string, std::string>> fills;  // ours -> theirs
+  for (const auto& [table, column] : {std::pair{"units", "creation_date"}, std::pair{"workers", "creation_date"},
+                                      std::pair{"workers", "update_date"}}) {
+    const Json& ours = ours_first.json["prolific"][table][0][column];
+    const Json& their = theirs.json["prolific"][table][0][column];
+    ASSERT_NE(ours, their) << table << "." << column;
+    fills.emplace_back("\"" + ours.get<std::string>() + "\"", "\"" + their.get<std::string>() + "\"");
+  }
   auto their_time = [&](std::string text) {
-    std::string from = "\"" + filled.get<std::string>() + "\"", to = "\"" + their_fill.get<std::string>() + "\"";
-    for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
-      text.replace(at, from.size(), to);
+    for (const auto& [from, to] : fills)
+      for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
+        text.replace(at, from.size(), to);
     return without_timestamp(text);
   };
   EXPECT_EQ(their_time(ours_first.json_text), without_timestamp(theirs.json_text));
