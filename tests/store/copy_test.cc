@@ -156,7 +156,8 @@ TEST(Copy, KilledAtAnyWriteTheTargetListsOnlyCompleteSnapshotsAndTheNextCopyFini
     if (stdfs::exists(target / "config")) {
       r = mdb(s.d.data, target, {"--json", "snapshots"});
       ASSERT_EQ(r.exit_code, 0) << r.err;
-      for (const json& snap : json::parse(r.out)["snapshots"]) {
+      json listed = json::parse(r.out);  // kept: a loop over a temporary's member would outlive it
+      for (const json& snap : listed["snapshots"]) {
         std::string name = snap["name"];
         EXPECT_EQ(diff(name == s.first ? s.first_tree : s.second_tree, restored(target, name)), "") << name;
       }
