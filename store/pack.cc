@@ -101,17 +101,13 @@ std::string_view pack_magic(const Crypto* crypto) { return crypto ? kPackMagicSe
 
 }  // namespace
 
+// A footer entry is a record header's fields with the offset after the id.
 std::string encode_footer_entry(const PackEntry& e) {
-  std::string out(e.id.raw());
+  std::string fields = encode_header_fields(e);
+  std::string out = fields.substr(0, 32);
   put_u64(out, e.offset);
-  put_u32(out, e.stored_len);
-  put_u32(out, e.raw_len);
-  out += static_cast<char>(e.type);
-  out += static_cast<char>(e.compression);
-  put_u16(out, 0);
-  return out;
+  return out + fields.substr(32);
 }
-
 
 bool has_pack_magic(std::string_view bytes) {
   std::string_view m = bytes.substr(0, kPackMagic.size());
