@@ -405,10 +405,16 @@ def main():
                    help="count user-space instructions with callgrind instead of timing (compares builds on a busy machine)")
     p.add_argument("--memory", action="store_true", help="peak RSS of every command of ours at each size, one run, "
                    "no timing (tools/bench_memory.py)")
+    p.add_argument("--backend", choices=["local", "s3"], default="local",
+                   help="s3: backups and restores on a throw-away radosgw against restic's S3 backend "
+                   "(tools/bench_s3.py)")
     p.add_argument("--data", help="with --memory: measure this data dir (it gets one simulated day of work)")
     args = p.parse_args()
     if args.ours:
         bench_common.MEPHISTO = Path(args.ours).resolve()
+    if args.backend == "s3":
+        import bench_s3
+        return bench_s3.run(args)
     if args.memory:
         import bench_memory
         return bench_memory.run(args)
