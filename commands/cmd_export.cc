@@ -149,7 +149,8 @@ ExportResult write_dump(Context& ctx, Source& src, const Selection& sel, const E
   RunFiles files(src, sel, remap, con);
   fs::File records_file = fs::File::create(files_path, /*exclusive=*/true);
   capnp_dump::StreamWriter records([&](std::string_view b) { records_file.write_all(b); });
-  Console::Progress progress(con, "Archiving data files", con.progress_enabled() ? files.measure() : 0, true);
+  RunFiles::Measure total = con.progress_enabled() ? files.measure() : RunFiles::Measure{};
+  Console::Progress progress(con, "Archiving data files", total.bytes, true, total.files);
   files.add_to(
       zip, [&](const capnp_dump::FileRecord& f) { records.file(f); }, &progress);
   auto head = [&] {

@@ -49,6 +49,7 @@ class RunFileInput : public FileInput {
     if (!hash_) return;
     on_file_({member_, read_, hash_->digest()});
     hash_.reset();
+    if (progress_) progress_->add(0, 1);
   }
 
  private:
@@ -134,8 +135,8 @@ RunFiles::RunFiles(Source& src, const Selection& sel, const Remap* remap, Consol
   if (sel.kind() != DumpKind::QualificationsOnly) runs_ = run_dirs_of(src, sel.rowids_sql(DbId::Mephisto, "task_runs"));
 }
 
-uint64_t RunFiles::measure() const {
-  uint64_t total = 0;
+RunFiles::Measure RunFiles::measure() const {
+  Measure total;
   for (const RunDir& run : runs_) {
     std::error_code ec;
     stdfs::path disk = dir_.run_dir(run.project, run.id), real;
@@ -145,7 +146,9 @@ uint64_t RunFiles::measure() const {
     for (stdfs::recursive_directory_iterator it(disk, ec), end; !ec && it != end; it.increment(ec)) {
       std::error_code e;
       if (it->is_symlink(e) && !resolves_inside(it->path(), real_root_, real)) continue;
-      if (it->is_regular_file(e)) total += it->file_size(e);
+      if (!it->is_regular_file(e)) continue;
+      total.bytes += it->file_size(e);
+      ++total.files;
     }
   }
   return total;

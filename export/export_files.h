@@ -45,8 +45,12 @@ class RunFiles {
   // file's content is written into the zip.
   void add_to(zip::Writer& zip, OnFile on_file, Console::Progress* progress);
 
-  // The bytes of the run files, found by a walk that reads no content: a progress bar's total.
-  uint64_t measure() const;
+  // The bytes and the number of the run files, found by a walk that reads no content: a progress
+  // bar's totals.
+  struct Measure {
+    uint64_t bytes = 0, files = 0;
+  };
+  Measure measure() const;
 
   uint64_t file_count() const { return files_; }
   uint64_t total_bytes() const { return bytes_; }

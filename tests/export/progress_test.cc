@@ -36,9 +36,11 @@ TEST(Progress, OnATerminalEachPhaseShowsABarThatEndsAtItsTotal) {
   ASSERT_TRUE(std::regex_search(
       err, m,
       std::regex(
-          R"(\r\[0:\d\d\] Archiving data files \[#+\] 100% ([0-9.]+ \w+) / ([0-9.]+ \w+)(, [0-9.]+ \w+/s)?\x1b\[K\r?\n)")))
+          R"(\r\[0:\d\d\] Archiving data files \[#+\] 100% ([0-9.]+ \w+) / ([0-9.]+ \w+), (\d+) / (\d+) files(, [0-9.]+ \w+/s)?\x1b\[K\r?\n)")))
       << err;
   EXPECT_EQ(m[1], m[2]);
+  EXPECT_EQ(m[3], m[4]) << "every run file counted";
+  EXPECT_GT(std::stoi(m[3]), 10);
   // After the last bar: the phases that have none are named, in order.
   size_t compress = err.find("] Compressing the records into the zip ...");
   size_t archive = err.find("Archiving data files [");

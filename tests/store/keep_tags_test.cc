@@ -47,15 +47,8 @@ struct Store {
   }
   Json json(std::vector<std::string> args, int64_t clock = 0, int exit_code = 0) {
     args.insert(args.begin(), "--json");
-    RunResult r = db(args, clock);
-    schema.add(r);
-    EXPECT_EQ(r.exit_code, exit_code) << args[1] << ": " << r.out << r.err;
-    try {
-      return Json::parse(r.out);
-    } catch (const std::exception&) {
-      ADD_FAILURE() << "not JSON: " << r.out;
-      return Json::object();
-    }
+    SCOPED_TRACE(args[1]);
+    return schema.parse(db(args, clock), exit_code);
   }
   std::string backup(int64_t clock, std::vector<std::string> tags = {}) {
     std::vector<std::string> args = {"backup"};

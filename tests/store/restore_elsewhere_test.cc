@@ -21,15 +21,8 @@ struct Site {
   Site() { make_data_dir(d.data); }
   Json json(std::vector<std::string> args, int exit_code = 0) {
     args.insert(args.begin(), "--json");
-    RunResult r = mdb(d.data, d.store, args);
-    schema.add(r);
-    EXPECT_EQ(r.exit_code, exit_code) << args[1] << ": " << r.out << r.err;
-    try {
-      return Json::parse(r.out);
-    } catch (const std::exception&) {
-      ADD_FAILURE() << "not JSON: " << r.out;
-      return Json::object();
-    }
+    SCOPED_TRACE(args[1]);
+    return schema.parse(mdb(d.data, d.store, args), exit_code);
   }
   size_t snapshot_count() { return json({"snapshots"})["snapshots"].size(); }
 };

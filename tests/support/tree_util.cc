@@ -146,6 +146,17 @@ void SchemaCheck::add(const RunResult& r) {
   outputs_.push_back(r.out);
 }
 
+nlohmann::json SchemaCheck::parse(const RunResult& r, int exit_code) {
+  add(r);
+  EXPECT_EQ(r.exit_code, exit_code) << r.out << r.err;
+  try {
+    return nlohmann::json::parse(r.out);
+  } catch (const std::exception&) {
+    ADD_FAILURE() << "not JSON: " << r.out << r.err;
+    return nlohmann::json::object();
+  }
+}
+
 SchemaCheck::~SchemaCheck() {
   std::vector<std::string> args = {(stdfs::path(MDB_SOURCE_DIR) / "tools" / "check_json_schema").string(),
                                    (stdfs::path(MDB_SOURCE_DIR) / "docs" / "json-schema.json").string()};

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "tests/support/testenv.h"
 
 namespace mdb::test {
@@ -63,6 +65,9 @@ RunResult mdb(const stdfs::path& data, const stdfs::path& store, std::vector<std
 class SchemaCheck {
  public:
   void add(const RunResult& r);
+  // add(r), then the test fails unless `r` exited with `exit_code` and printed one JSON object,
+  // which is returned (an empty object when it is not JSON).
+  nlohmann::json parse(const RunResult& r, int exit_code = 0);
   ~SchemaCheck();
 
  private:
