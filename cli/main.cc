@@ -24,14 +24,10 @@ using namespace mdb;
 // tokens are rewritten to their long names before parsing, and shown by the formatter.
 const std::map<std::string, std::string>& multi_letter_shorts() {
   static const std::map<std::string, std::string> kShorts = {
-      {"-tn", "--export-tasks-by-names"},
-      {"-ti", "--export-tasks-by-ids"},
-      {"-tri", "--export-task-runs-by-ids"},
-      {"-trs", "--export-task-runs-since-date"},
-      {"-del", "--delete-exported-data"},
-      {"-qo", "--qualification-only"},
-      {"-qn", "--qualification-names"},
-      {"-cr", "--conflict-resolver"},
+      {"-tn", "--export-tasks-by-names"},      {"-ti", "--export-tasks-by-ids"},
+      {"-tri", "--export-task-runs-by-ids"},   {"-trs", "--export-task-runs-since-date"},
+      {"-del", "--delete-exported-data"},      {"-qo", "--qualification-only"},
+      {"-qn", "--qualification-names"},        {"-cr", "--conflict-resolver"},
   };
   return kShorts;
 }
@@ -83,6 +79,7 @@ struct Parsed {
   KeyOptions key;
   PasswordOptions password;
   std::string read_data_subset;
+  std::string retry_lock;
 };
 
 CLI::Option* repeatable(CLI::App* app, const std::string& names, std::vector<std::string>& into,
@@ -335,8 +332,9 @@ struct TypedCommand {
 };
 
 TypedCommand typed_command(const std::vector<std::string>& args) {
-  static const std::set<std::string> kTakesValue = {"--data-dir",      "--outputs-dir",      "--store",
-                                                    "--password-file", "--password-command", "--new-password-file"};
+  static const std::set<std::string> kTakesValue = {"--data-dir",         "--outputs-dir",      "--store",
+                                                    "--password-file",    "--password-command", "--new-password-file",
+                                                    "--retry-lock"};
   bool after_db = false;
   for (size_t i = 0; i < args.size(); ++i) {
     if (kTakesValue.count(args[i])) {
@@ -430,6 +428,7 @@ int main(int argc, char** argv) {
       ->type_name("DIR");
   app.add_flag("--json", p.global.json, "Print one JSON object with the result instead of prose");
   app.add_flag("-y,--yes", p.global.yes, "Do not ask for confirmation");
+  app.add_option("--retry-lock", p.retry_lock, "Wait up to DURATION (e.g. 5m) for a locked store")->type_name("DURATION");
   CLI::App* db = app.add_subcommand("db", "Export, import, back up and restore Mephisto data");
   db->fallthrough();
   db->require_subcommand(1);
@@ -459,6 +458,7 @@ int main(int argc, char** argv) {
     check_import_rules(p.imp);
     p.verify.read_data_subset = parse_percent(p.read_data_subset);
     install_password_sources(p.password);
+    install_lock_settings(p.retry_lock, command, console);
     Context ctx(p.global, console);
     int rc = dispatch(*db, p, ctx);
     if (int sig = interrupt::received())  // it came after the last point where stopping was safe

@@ -26,6 +26,9 @@ int run_key(Context& ctx, const KeyOptions& opts);
 // Installs where this process takes a store's password from (store::set_key_access), by restic's
 // conventions; checks the options (usage errors) first.
 void install_password_sources(const PasswordOptions& opts);
+// Installs --retry-lock (empty: no wait) and the command's name for every store lock this
+// process takes (store::set_lock_settings); the one "waiting" line goes to the console.
+void install_lock_settings(const std::string& retry_lock, const std::string& command, Console& console);
 
 // The options block ("Running command with the following options:", Console::echo_options) of
 // import, backup and restore: the original's options in its order, then ours. Export's is

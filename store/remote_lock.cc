@@ -3,11 +3,16 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <iostream>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <set>
+
+#include "base/interrupt.h"
 
 #include "formats/hash.h"
 #include "platform/lock.h"
@@ -39,10 +44,78 @@ bool stale(const LockInfo& l) {
 }
 
 std::string describe(const LockInfo& l) {
-  return l.command + " on host " + l.host + ", pid " + std::to_string(l.pid) + ", since " + local_time_text(l.since);
+  int64_t age = std::max<int64_t>(0, now_seconds() - l.since);
+  return l.command + " on host " + l.host + ", pid " + std::to_string(l.pid) + ", since " + local_time_text(l.since) +
+         " (" + std::to_string(age) + " s ago)";
+}
+
+// The names of the lock objects this process holds: a command may open the store twice (a
+// read next to its write, a check before a repair), and its own locks never conflict.
+std::mutex own_mu;
+std::set<std::string>& own_locks() {
+  static std::set<std::string> names;
+  return names;
+}
+bool own(const std::string& name) {
+  std::lock_guard<std::mutex> g(own_mu);
+  return own_locks().count(name) > 0;
+}
+void set_own(const std::string& name, bool held) {
+  std::lock_guard<std::mutex> g(own_mu);
+  if (held) own_locks().insert(name);
+  else own_locks().erase(name);
+}
+
+LockSettings& settings() {
+  static LockSettings s;
+  return s;
 }
 
 }  // namespace
+
+void set_lock_settings(LockSettings s) { settings() = std::move(s); }
+const LockSettings& lock_settings() { return settings(); }
+
+int64_t parse_wait_ms(const std::string& text, const std::string& option) {
+  int64_t total = 0;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find_first_not_of("0123456789", pos);
+    if (end == pos || end == std::string::npos || end - pos > 6) break;
+    int64_t unit = text[end] == 's' ? 1000 : text[end] == 'm' ? 60'000 : text[end] == 'h' ? 3'600'000 : 0;
+    if (!unit) break;
+    total += std::stoll(text.substr(pos, end - pos)) * unit;
+    pos = end + 1;
+  }
+  if (text.empty() || pos != text.size())
+    throw UsageError(option + " " + text + ": give a duration such as 30s, 5m, 1h or 1m30s.");
+  return total;
+}
+
+std::unique_ptr<StoreLock> take_lock(Backend& backend, bool exclusive, const std::string& command) {
+  const LockSettings& s = lock_settings();
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point until = Clock::now() + std::chrono::milliseconds(s.retry_ms);
+  std::chrono::milliseconds pause(250);
+  for (bool told = false;; told = true) {
+    try {
+      return backend.lock(exclusive, command);
+    } catch (const Error& e) {
+      if (e.kind() != ErrorKind::Busy || Clock::now() >= until) throw;
+      if (!told) {
+        std::string line = "Waiting up to " + s.retry_text + " (--retry-lock): " + e.message();
+        if (s.notice) s.notice(line);
+        else std::cerr << line << "\n";
+      }
+    }
+    // Short sleeps, so Ctrl-C ends the wait at once; the lock is asked again at most every 5 s.
+    for (Clock::time_point wake = std::min(until, Clock::now() + pause); Clock::now() < wake;) {
+      interrupt::check();
+      ::usleep(20'000);
+    }
+    pause = std::min(pause * 2, std::chrono::milliseconds(5000));
+  }
+}
 
 int64_t lock_stale_seconds() { return seconds_from_env("MEPHISTO_LOCK_STALE_SECONDS", 1800); }
 int64_t lock_refresh_seconds() { return seconds_from_env("MEPHISTO_LOCK_REFRESH_SECONDS", 300); }
@@ -83,9 +156,11 @@ RemoteLock::RemoteLock(std::unique_ptr<Backend> backend, bool exclusive, const s
   info_.since = info_.refreshed = now_seconds();
   do name_ = random_name();
   while (!backend_->create_new(ObjectKind::Lock, name_, backend_->sealed(info_.encode())));
+  set_own(name_, true);
   try {
     check_others();
   } catch (...) {
+    set_own(name_, false);
     backend_->remove(ObjectKind::Lock, name_);
     throw;
   }
@@ -99,6 +174,7 @@ RemoteLock::~RemoteLock() {
   }
   wake_.notify_all();
   refresher_.join();
+  set_own(name_, false);
   try {
     backend_->remove(ObjectKind::Lock, name_);
   } catch (const Error&) {  // it goes stale by itself; the command's own outcome is what to report
@@ -107,7 +183,7 @@ RemoteLock::~RemoteLock() {
 
 void RemoteLock::check_others() {
   for (const ObjectInfo& o : backend_->list(ObjectKind::Lock)) {
-    if (o.name == name_) continue;
+    if (o.name == name_ || own(o.name)) continue;
     std::string where = backend_->where(ObjectKind::Lock, o.name);
     LockInfo other;
     try {

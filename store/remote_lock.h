@@ -9,6 +9,7 @@
 // time, or of a dead process on this host, is stale and removed by whoever meets it.
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -33,6 +34,25 @@ struct LockInfo {
 // 1800), and between refreshes (MEPHISTO_LOCK_REFRESH_SECONDS, default 300).
 int64_t lock_stale_seconds();
 int64_t lock_refresh_seconds();
+
+// What the CLI sets for every store lock this process takes: how long --retry-lock retries a
+// taken lock (0: fail at once, restic's default), the command's name (the lock of a reading
+// command is named by it) and where the one "waiting" line goes (stderr when unset).
+struct LockSettings {
+  int64_t retry_ms = 0;
+  std::string retry_text;  // as given, for messages ("5m")
+  std::string command;
+  std::function<void(const std::string&)> notice;
+};
+void set_lock_settings(LockSettings settings);
+const LockSettings& lock_settings();
+// "30s", "5m", "1h", "1m30s" (restic's --retry-lock) in milliseconds; UsageError naming `option`.
+int64_t parse_wait_ms(const std::string& text, const std::string& option);
+
+// backend.lock(exclusive, command), tried again while another command's lock is in the way
+// (ErrorKind::Busy) until --retry-lock's time is over: the holder is printed once, then the
+// conflict error is thrown. The one way every store lock is taken (local and shared).
+std::unique_ptr<StoreLock> take_lock(Backend& backend, bool exclusive, const std::string& command);
 
 class RemoteLock : public StoreLock {
  public:

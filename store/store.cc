@@ -9,6 +9,7 @@
 #include "store/chunker.h"
 #include "store/keys.h"
 #include "store/rebuild.h"
+#include "store/remote_lock.h"
 #include "store/remote_index.h"
 #include "store/s3_backend.h"
 
@@ -69,6 +70,12 @@ Store::Store(const stdfs::path& dir, Mode mode, const std::string& command)
     throw Error("There is no store at " + dir_.string() + " yet", ErrorKind::NotFound, Remedy::FirstBackup);
   }
   local_ = local_dir(dir_, *backend_);  // checks the config
+  // A reading command on a shared store holds a shared lock (restic's way), so no prune on
+  // another host deletes a pack it is about to read. It is named by the command the user ran.
+  if (!write && shared_) {
+    const std::string& ran = lock_settings().command;
+    lock_ = take_lock(*backend_, false, !ran.empty() ? ran : !command.empty() ? command : "read");
+  }
   if (!shared_ && !fs::exists(local_ / "index" / "data.mdb") && !pack_files(*backend_).empty())
     throw Error("The index of the store " + dir_.string() + " is missing (no " +
                     (local_ / "index" / "data.mdb").string() + ").",
@@ -92,12 +99,12 @@ void Store::open_or_create(bool exclusive, const std::string& command) {
     local_ = local_dir(dir_, *backend_);
     fs::mkdirs(local_ / "index");
     fs::mkdirs(tmp_dir());
-    lock_ = backend_->lock(exclusive, command);
+    lock_ = take_lock(*backend_, exclusive, command);
     return;
   }
   try {
     fs::mkdirs(dir_);
-    lock_ = backend_->lock(exclusive, command);
+    lock_ = take_lock(*backend_, exclusive, command);
     if (exists(dir_)) return;
     fs::mkdirs(dir_ / "index");
     fs::mkdirs(tmp_dir());

@@ -9,6 +9,7 @@
 #include "base/interrupt.h"
 #include "formats/bytes.h"
 #include "platform/env.h"
+#include "store/remote_lock.h"
 
 namespace mdb::store {
 
@@ -295,7 +296,7 @@ RepairReport repair_index(const stdfs::path& location, Reporter& reporter) {
   std::unique_ptr<Backend> backend = Backend::open(location);
   const stdfs::path store_dir = Store::local_dir(location, *backend);  // checks the config
   fs::mkdirs(store_dir);  // a remote store's cache dir may be gone: it is rebuilt here
-  std::unique_ptr<StoreLock> lock = backend->lock(true, "verify --repair-index");
+  std::unique_ptr<StoreLock> lock = take_lock(*backend, true, "verify --repair-index");
   return rebuild_index(*backend, store_dir, reporter);
 }
 

@@ -317,5 +317,97 @@ TEST(S3Hosts, ALockIsRefreshedWhileHeldAndRemovedAfter) {
   EXPECT_TRUE(b.objects("locks").empty());
 }
 
+
+int occurrences(const std::string& text, const std::string& what) {
+  int n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+// Reading commands hold a shared lock on a shared store; without --retry-lock a taken lock fails
+// the command at once, with it the command waits (saying so once) and goes on once it is released.
+TEST(S3Hosts, AReadMeetingAnExclusiveLockFailsAtOnceOrWaitsWithRetryLockUntilItIsReleased) {
+  Bucket b;
+  Host one = b.host("one");
+  make_data_dir(one.data);
+  write(one.data / "data" / "media" / "clip.bin", random_bytes(1u << 20, 5));
+  auto backed_up = describe(one.data);
+  // Plain: the lock object planted below is plaintext.
+  std::string name = snapshot_of(b.run(one, {"--json", "--no-encryption", "backup"}));
+  ASSERT_FALSE(name.empty());
+  write(one.data / "data" / "media" / "clip.bin", "changed after the backup");
+  auto changed = describe(one.data);
+  b.put_lock("prune-elsewhere", lock_info(true, "prune", "other-host", 4242, 5));
+
+  for (std::vector<std::string> args : {std::vector<std::string>{"restore", "-f", name}, {"ls", name}, {"verify"}}) {
+    RunResult r = b.run(one, args);
+    EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+    EXPECT_EQ(occurrences(r.err, args[0] + ": the store is locked by prune on host other-host, pid 4242, since "), 1)
+        << r.err;
+    EXPECT_EQ(r.err.find("Waiting"), std::string::npos) << r.err;
+  }
+  RunResult r = b.run(one, {"--retry-lock", "1s", "restore", "-f", name});  // the time runs out
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_EQ(occurrences(r.err, "Waiting up to 1s (--retry-lock): restore: the store is locked by prune on host "
+                               "other-host, pid 4242, since "), 1)
+      << r.err;
+  EXPECT_EQ(diff(changed, describe(one.data)), "");
+  r = b.run(one, {"--retry-lock", "5x", "restore", "-f", name});
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find("--retry-lock 5x: give a duration such as 30s, 5m, 1h or 1m30s."), std::string::npos) << r.err;
+
+  // Waiting: the restore met the lock once it removed its own lock object again (through the
+  // proxy's log); the other host's lock is then released and the restore goes on.
+  FaultProxy proxy(server_port());
+  Host via = one;
+  via.env["AWS_ENDPOINT_URL"] = proxy.endpoint();
+  RunResult waited;
+  std::thread running([&] { waited = b.run(via, {"--retry-lock", "5m", "restore", "-f", name}); });
+  const std::string gave_up = "DELETE /" + b.bucket + "/" + b.prefix + "locks/";
+  // A bound on the wait, not a timed assertion.
+  for (int i = 0; i < 6000 && proxy.count(gave_up) == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  bool met = proxy.count(gave_up) > 0;
+  b.client.remove(b.bucket, b.prefix + "locks/prune-elsewhere");
+  running.join();
+  ASSERT_TRUE(met) << waited.err;
+  EXPECT_EQ(waited.exit_code, 0) << waited.out << waited.err;
+  EXPECT_EQ(occurrences(waited.err, "Waiting up to 5m (--retry-lock): restore: the store is locked by prune on host "
+                                    "other-host, pid 4242, since "), 1)
+      << waited.err;
+  EXPECT_EQ(diff(backed_up, describe(one.data)), "");
+  EXPECT_TRUE(b.objects("locks").empty());
+}
+
+TEST(S3Hosts, PruneRefusesWhileARestoreOnAnotherHostHoldsItsSharedLock) {
+  Bucket b;
+  Host one = b.host("one");
+  make_data_dir(one.data);
+  auto before = describe(one.data);
+  std::string first = snapshot_of(b.run(one, {"--json", "backup"}));
+  write(one.data / "new.txt", "new");
+  ASSERT_FALSE(first.empty() || snapshot_of(b.run(one, {"--json", "backup"})).empty());
+
+  FaultProxy proxy(server_port());
+  Host two = b.host("two", proxy.endpoint());
+  proxy.hold_at("GET /" + b.bucket + "/" + b.prefix + "packs/");  // the restore stalls, holding its lock
+  RunResult restore;
+  std::thread running([&] { restore = b.run(two, {"restore", "-f", first}); });
+  for (int i = 0; i < 6000 && !proxy.held(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  bool held = proxy.held();
+  std::set<std::string> packs = b.packs();
+  RunResult prune = b.run(one, {"prune", "--keep-last", "1"});  // would forget the one being restored
+  proxy.hold(false);
+  running.join();
+  ASSERT_TRUE(held) << restore.err;
+  EXPECT_EQ(prune.exit_code, 1) << prune.out << prune.err;
+  EXPECT_NE(prune.err.find("prune: the store is in use by restore on host "), std::string::npos) << prune.err;
+  EXPECT_EQ(b.packs(), packs);
+  EXPECT_EQ(restore.exit_code, 0) << restore.out << restore.err;
+  EXPECT_EQ(diff(before, describe(two.data)), "");
+  RunResult r = b.run(one, {"prune", "--keep-last", "1"});  // the restore has ended
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_TRUE(b.objects("locks").empty());
+}
+
 }  // namespace
 }  // namespace mdb::test
