@@ -5,6 +5,7 @@
 // to the upload threads (s3_uploads.h) and stored whole by one PUT: the bucket holds no temporaries,
 // and sync() waits for the uploads, throwing the first failure.
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "platform/s3.h"
@@ -43,6 +44,15 @@ class S3Backend : public Backend {
  private:
   std::string dir_of(ObjectKind kind) const;  // the key prefix of a kind's objects, "" or ending in '/'
   std::string key_of(ObjectKind kind, const std::string& name) const { return dir_of(kind) + name; }
+  std::string get_range(ObjectKind kind, const std::string& name, uint64_t offset, size_t length);
+
+  // Read-ahead for packs read in order (a restore): the last window fetched and where the last
+  // read ended.
+  struct ReadAhead {
+    std::mutex mu;
+    std::string pack, bytes;
+    uint64_t start = 0, next = 0;
+  };
 
   std::string location_;
   fs::S3Settings settings_;
@@ -51,6 +61,7 @@ class S3Backend : public Backend {
   std::unique_ptr<fs::OwnedTempDir> spool_;  // where writers spool their objects, made at the first
   uint64_t spooled_ = 0;
   std::unique_ptr<UploadPool> uploads_;  // after spool_: ends before the spool dir is removed
+  ReadAhead ahead_;
 };
 
 }  // namespace mdb::store
