@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 #include <set>
+#include <string_view>
 
 #include "base/interrupt.h"
 
@@ -43,11 +44,18 @@ bool stale(const LockInfo& l) {
   return l.host == host_name() && ::kill(static_cast<pid_t>(l.pid), 0) != 0 && errno == ESRCH;
 }
 
-std::string describe(const LockInfo& l) {
-  int64_t age = std::max<int64_t>(0, now_seconds() - l.since);
-  return l.command + " on host " + l.host + ", pid " + std::to_string(l.pid) + ", since " + local_time_text(l.since) +
-         " (" + std::to_string(age) + " s ago)";
+std::string age_text(int64_t seconds) {
+  if (seconds < 120) return std::to_string(std::max<int64_t>(0, seconds)) + " s";
+  if (seconds < 120 * 60) return std::to_string(seconds / 60) + " min";
+  return std::to_string(seconds / 3600) + " h";
 }
+
+std::string describe(const LockInfo& l) {
+  return l.command + " on host " + l.host + ", pid " + std::to_string(l.pid) + ", since " + local_time_text(l.since) +
+         ", " + age_text(now_seconds() - l.since) + " ago";
+}
+
+constexpr std::string_view kTryAgain = " Try again when it has finished.";
 
 // The names of the lock objects this process holds: a command may open the store twice (a
 // read next to its write, a check before a repair), and its own locks never conflict.
@@ -103,7 +111,10 @@ std::unique_ptr<StoreLock> take_lock(Backend& backend, bool exclusive, const std
     } catch (const Error& e) {
       if (e.kind() != ErrorKind::Busy || Clock::now() >= until) throw;
       if (!told) {
-        std::string line = "Waiting up to " + s.retry_text + " (--retry-lock): " + e.message();
+        std::string what = e.message();  // without the advice to try again: it waits instead
+        if (what.size() > kTryAgain.size() && what.compare(what.size() - kTryAgain.size(), kTryAgain.size(), kTryAgain) == 0)
+          what.resize(what.size() - kTryAgain.size());
+        std::string line = "Waiting up to " + s.retry_text + " (--retry-lock): " + what;
         if (s.notice) s.notice(line);
         else std::cerr << line << "\n";
       }
@@ -200,7 +211,7 @@ void RemoteLock::check_others() {
     }
     if (!info_.exclusive && !other.exclusive) continue;
     throw Error(info_.command + ": the store is " + (other.exclusive ? "locked" : "in use") + " by " +
-                    describe(other) + " (lock " + where + "). Try again when it has finished.",
+                    describe(other) + " (lock " + where + ")." + std::string(kTryAgain),
                 ErrorKind::Busy);
   }
 }

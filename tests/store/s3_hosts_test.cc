@@ -351,6 +351,7 @@ TEST(S3Hosts, AReadMeetingAnExclusiveLockFailsAtOnceOrWaitsWithRetryLockUntilItI
   EXPECT_EQ(occurrences(r.err, "Waiting up to 1s (--retry-lock): restore: the store is locked by prune on host "
                                "other-host, pid 4242, since "), 1)
       << r.err;
+  EXPECT_EQ(occurrences(r.err, "Try again when it has finished."), 1) << r.err;  // the final error's, not the wait's
   EXPECT_EQ(diff(changed, describe(one.data)), "");
   r = b.run(one, {"--retry-lock", "5x", "restore", "-f", name});
   EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
