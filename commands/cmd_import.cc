@@ -130,18 +130,17 @@ void report_restored_ids(Console& console, const ImportOutcome& o) {
 // --dry-run: the checks' plan, which the real import carries out (the same seed gives the same
 // ids on an unchanged data dir). Nothing was locked, snapshotted or written.
 int report_dry_run(Console& console, const ImportOutcome& o, bool qualification_only) {
-  uint64_t bytes = 0;
-  for (const FileAction& f : o.files) bytes += f.file->size;
+  uint64_t bytes = o.files.bytes;
   console.info("Dry run: the import would change these tables:");
   report_tables(console, o);
-  console.info("  files to add: " + std::to_string(o.files.size()) + " (" + human_bytes(bytes) + ")");
+  console.info("  files to add: " + std::to_string(o.files.count) + " (" + human_bytes(bytes) + ")");
   std::string what = qualification_only ? qualification_counts(o, true)
                                         : std::to_string(o.counted(DbId::Mephisto, "task_runs")) + " TaskRuns";
   console.info("Would import " + what + ". Dry run: nothing was changed.");
   console.set("ok", true);
   console.set("dry_run", true);
   console.set("task_runs", o.counted(DbId::Mephisto, "task_runs"));
-  console.set("files", static_cast<int64_t>(o.files.size()));
+  console.set("files", o.files.count);
   console.set("bytes", bytes);
   json_tables(console, o);
   return 0;

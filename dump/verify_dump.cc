@@ -8,6 +8,7 @@
 #include "dump/dump_members.h"
 #include "dump/dump_render.h"
 #include "dump/dump_values.h"
+#include "dump/recorded_files.h"
 #include "datadir/schema.h"
 #include "formats/capnp_dump.h"
 #include "formats/dump_json.h"
@@ -68,13 +69,26 @@ class JsonSide : public DumpJsonVisitor {
   std::vector<std::string>& problems_;
 };
 
+// The half's file records go to a table in a private temporary database (recorded_files.h).
 class CapnpSide : public capnp_dump::StreamVisitor {
  public:
+  CapnpSide() : db_(open_private()), files(db_) { db_.exec("BEGIN"); }
   void header(const capnp_dump::Header&) override {}
-  void file(const capnp_dump::FileRecord& f) override { files.push_back(f); }
+  void file(const capnp_dump::FileRecord& f) override { files.add(f); }
   void row(std::string_view, std::string_view, size_t, const std::vector<std::string>&, Row&) override {}
+  // After the stream, read or not.
+  void end() { db_.exec("COMMIT"); }
 
-  std::vector<capnp_dump::FileRecord> files;
+ private:
+  static sql::Db open_private() {
+    sql::Db db = sql::Db::open("", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    db.exec("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -2048");
+    return db;
+  }
+  sql::Db db_;
+
+ public:
+  RecordedFiles files;
 };
 
 void check_json(const zip::Reader& zip, const zip::Entry& member, JsonSide& side) {
@@ -83,11 +97,7 @@ void check_json(const zip::Reader& zip, const zip::Entry& member, JsonSide& side
 }
 
 // Every run file is readable (CRC and size); with a Cap'n Proto half, each matches its record.
-uint64_t check_files(const zip::Reader& zip, const CapnpSide* capnp,
-                     std::vector<std::string>& problems) {
-  std::map<std::string, const capnp_dump::FileRecord*> recorded;
-  if (capnp)
-    for (const capnp_dump::FileRecord& f : capnp->files) recorded[f.path] = &f;
+uint64_t check_files(const zip::Reader& zip, CapnpSide* capnp, std::vector<std::string>& problems) {
   uint64_t bytes = 0;
   for (const zip::Entry& member : zip.entries()) {
     if (!is_run_file(member)) continue;
@@ -105,16 +115,17 @@ uint64_t check_files(const zip::Reader& zip, const CapnpSide* capnp,
     }
     bytes += size;
     if (!capnp) continue;
-    auto it = recorded.find(e->name);
-    if (it == recorded.end()) {
+    std::optional<RecordedFiles::Match> recorded = capnp->files.match(e->name);
+    if (!recorded) {
       problems.push_back(e->name + " is in the zip but not recorded in the Cap'n Proto header");
       continue;
     }
-    if (it->second->size != size || !(it->second->hash == hash.digest()))
+    if (recorded->size != size || !(recorded->hash == hash.digest()))
       problems.push_back(e->name + " does not match the size and hash recorded for it (the file was changed)");
-    recorded.erase(it);
   }
-  for (const auto& [path, f] : recorded) problems.push_back(path + " is recorded in the Cap'n Proto header but missing");
+  if (capnp)
+    capnp->files.for_each_unmatched(
+        [&](const std::string& path) { problems.push_back(path + " is recorded in the Cap'n Proto header but missing"); });
   return bytes;
 }
 
@@ -142,6 +153,7 @@ std::vector<std::string> verify_dump_zip(Context& ctx, const zip::Reader& zip) {
     } catch (const Error& e) {
       problems.push_back(e.what());
     }
+    capnp->end();
   }
   uint64_t bytes = check_files(zip, capnp ? &*capnp : nullptr, problems);
   uint64_t rows = 0;

@@ -1,5 +1,7 @@
 #include "import/file_planner.h"
 
+#include "import/file_plan.h"
+
 #include <algorithm>
 #include <set>
 
@@ -62,23 +64,24 @@ std::pair<stdfs::path, stdfs::path> FilePlanner::destination(const DumpFile& f, 
 
 void FilePlanner::plan(ImportOutcome& out) {
   std::set<stdfs::path> new_dirs;
-  out.files.reserve(dump_.files().size());
-  for (const DumpFile& f : dump_.files()) {
+  FilePlanWriter writer(dump_, out.files);
+  dump_.for_each_file([&](const DumpFile& f) {
     std::vector<std::string> parts;
     std::string member = dump_.member(f).name;
     for (const auto& part : stdfs::path(member.substr(5))) parts.push_back(part.string());
-    if (parts.size() < 3) continue;
+    if (parts.size() < 3) return;
     std::optional<int64_t> run = parse_integer_text(parts[1]);
     auto it = run ? keys_.runs.find(*run) : keys_.runs.end();
-    if (it == keys_.runs.end()) continue;
+    if (it == keys_.runs.end()) return;
     auto [run_dir, dest] = destination(f, it->second, std::move(parts));
     bool new_run = it->second.new_here;
-    if (!new_run && fs::exists(data_dir_ / dest)) continue;  // an existing run's files win
+    if (!new_run && fs::exists(data_dir_ / dest)) return;  // an existing run's files win
     if (new_run) new_dirs.insert(run_dir);
     std::string moved_to = dest.string();
-    if (moved_to == "data/" + member) moved_to = std::string();  // clear() would keep its buffer: 96 B a file
-    out.files.push_back({&f, std::move(moved_to), new_run});
-  }
+    if (moved_to == "data/" + member) moved_to.clear();  // the plan's row holds no path then
+    writer.add({f, std::move(moved_to), new_run});
+  });
+  writer.finish();
   out.new_run_dirs.assign(new_dirs.begin(), new_dirs.end());
 }
 

@@ -166,7 +166,7 @@ void ImportChecks::check_project_dirs(Problems& problems) {
 void ImportChecks::check_files(Problems& problems) {
   DumpTable* runs = dump_.table(DbId::Mephisto, "task_runs");
   int run_col = runs ? runs->column("task_run_id") : -1;
-  for (const DumpFile& f : dump_.files()) {
+  dump_.for_each_file([&](const DumpFile& f) {
     std::string path = dump_.path(f);
     stdfs::path p(path);
     std::vector<std::string> parts;
@@ -175,7 +175,7 @@ void ImportChecks::check_files(Problems& problems) {
     if (!run || run_col < 0 || !dump_.has_value(*runs, run_col, Value::integer(*run)))
       problems.add("The zip holds the file runs/" + path +
                    ", which is not in the run dir (runs/<project>/<task run>/) of a task run of the dump.");
-  }
+  });
 }
 
 }  // namespace mdb

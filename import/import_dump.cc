@@ -48,8 +48,9 @@ std::string default_label(const std::string& file_name) { return file_name.subst
 class Dump::Loader : public DumpJsonVisitor, public capnp_dump::StreamVisitor {
  public:
   // `member`: the zip member the rows come from, named in value problems.
-  Loader(Dump& dump, Problems& problems, std::string member)
-      : dump_(dump), problems_(problems), member_(std::move(member)) {}
+  // `recorded`: where the Cap'n Proto half's file records go (none for the JSON member).
+  Loader(Dump& dump, Problems& problems, std::string member, RecordedFiles* recorded = nullptr)
+      : dump_(dump), problems_(problems), member_(std::move(member)), recorded_(recorded) {}
 
   // Cap'n Proto half (a HalfCheck in front proves it equal to the JSON member).
   void header(const capnp_dump::Header& h) override {
@@ -60,7 +61,7 @@ class Dump::Loader : public DumpJsonVisitor, public capnp_dump::StreamVisitor {
     }
   }
   void empty_database(std::string_view db) override { known_db(db); }
-  void file(const capnp_dump::FileRecord& f) override { hashes_[f.path] = f.hash; }
+  void file(const capnp_dump::FileRecord& f) override { recorded_->add(f); }
   void row(std::string_view db, std::string_view table, size_t index, const std::vector<std::string>& columns,
            Row& values) override {
     add_row(db, table, index, columns, values);
@@ -73,8 +74,6 @@ class Dump::Loader : public DumpJsonVisitor, public capnp_dump::StreamVisitor {
   void metadata(nlohmann::ordered_json meta) override { dump_.metadata_ = std::move(meta); }
   void begin_db(std::string_view db) override { known_db(db); }
   void problem(std::string message) override { problems_.add(std::move(message)); }
-
-  const std::map<std::string, store::Hash128>& hashes() const { return hashes_; }
 
  private:
   std::optional<DbId> known_db(std::string_view key) {
@@ -200,7 +199,7 @@ class Dump::Loader : public DumpJsonVisitor, public capnp_dump::StreamVisitor {
   Dump& dump_;
   Problems& problems_;
   std::string member_;
-  std::map<std::string, store::Hash128> hashes_;
+  RecordedFiles* recorded_;
   std::map<std::string, Target> targets_;
   std::map<std::string, std::vector<std::string>> last_columns_;
   std::vector<std::string> unknown_;
@@ -216,9 +215,6 @@ Dump::Dump(const stdfs::path& zip_path, const stdfs::path& data_dir, Console& co
   DumpMembers members = find_dump_members(*zip_, zip_path);
   json_ = members.json;
   capnp_ = members.capnp;
-  files_.reserve(static_cast<size_t>(members.run_files));
-  for (const zip::Entry& e : zip_->entries())
-    if (is_run_file(e)) files_.push_back({e.index, e.size, std::nullopt});
   read_rows(console, problems);
 }
 
@@ -245,12 +241,14 @@ void Dump::read_rows(Console& console, Problems& problems) {
   std::unique_ptr<zip::MemberReader> in = zip_->open(json_);
   read_dump_json([&](char* buf, size_t n) { return in->read(buf, n); }, loader, file_name_ + ": " + json_.name);
   stage_.exec("COMMIT");
+  stage_files(nullptr, problems);
 }
 
 std::optional<std::string> Dump::read_capnp(Problems& problems) {
   reset_stage();
   Problems capnp_problems;
-  Loader loader(*this, capnp_problems, capnp_->name);
+  RecordedFiles recorded(stage_);
+  Loader loader(*this, capnp_problems, capnp_->name, &recorded);
   try {
     HalfCheck check(*zip_, json_, *capnp_, loader, /*stop_at_mismatch=*/true);
     stage_.exec("BEGIN");
@@ -265,22 +263,45 @@ std::optional<std::string> Dump::read_capnp(Problems& problems) {
     return "the Cap'n Proto half " + capnp_->name + " cannot be read (" + e.what() + ")";
   }
   for (const std::string& p : capnp_problems.list()) problems.add(p);
-  size_t matched = 0;
-  for (DumpFile& f : files_) {
-    std::string name = member(f).name;
-    if (auto it = loader.hashes().find(name); it != loader.hashes().end()) {
-      f.hash = it->second;
-      ++matched;
-    } else {
-      problems.add("The zip's file " + name + " is not among the files its Cap'n Proto half records.");
-    }
-  }
-  if (matched < loader.hashes().size()) {  // look up names only then: a scan per file is quadratic
-    for (const auto& [path, hash] : loader.hashes())
-      if (!zip_->find(path)) problems.add("The zip lacks the file " + path + " that its Cap'n Proto half records.");
-  }
+  stage_files(&recorded, problems);
   from_capnp_ = true;
   return std::nullopt;
+}
+
+void Dump::stage_files(RecordedFiles* recorded, Problems& problems) {
+  stage_.exec("CREATE TABLE run_files (member INTEGER PRIMARY KEY, size INTEGER NOT NULL, hash_high INTEGER, "
+              "hash_low INTEGER)");
+  sql::Transaction tx(stage_, "BEGIN");
+  sql::Stmt insert = stage_.prepare("INSERT INTO run_files (" + std::string(kFileColumns) + ") VALUES (?1, ?2, ?3, ?4)");
+  for (const zip::Entry& e : zip_->entries()) {
+    if (!is_run_file(e)) continue;
+    insert.bind(1, static_cast<int64_t>(e.index)).bind(2, static_cast<int64_t>(e.size));
+    if (std::optional<RecordedFiles::Match> m = recorded ? recorded->match(e.name) : std::nullopt) {
+      insert.bind(3, static_cast<int64_t>(m->hash.high)).bind(4, static_cast<int64_t>(m->hash.low));
+    } else if (recorded) {
+      problems.add("The zip's file " + e.name + " is not among the files its Cap'n Proto half records.");
+    }
+    insert.run();
+  }
+  if (recorded)
+    recorded->for_each_unmatched([&](const std::string& path) {
+      problems.add("The zip lacks the file " + path + " that its Cap'n Proto half records.");
+    });
+  tx.commit();
+}
+
+void Dump::for_each_file(const std::function<void(const DumpFile&)>& fn) {
+  sql::Stmt s = stage_.prepare("SELECT " + std::string(kFileColumns) + " FROM run_files ORDER BY member");
+  while (s.step()) fn(file_at(s, 0));
+}
+
+DumpFile Dump::file_at(const sql::Stmt& row, int first) {
+  DumpFile f{static_cast<uint64_t>(row.column_int(first)), static_cast<uint64_t>(row.column_int(first + 1)),
+             std::nullopt};
+  if (sqlite3_column_type(row.get(), first + 2) != SQLITE_NULL)
+    f.hash = store::Hash128{static_cast<uint64_t>(row.column_int(first + 2)),
+                            static_cast<uint64_t>(row.column_int(first + 3))};
+  return f;
 }
 
 void Dump::release_memory() {

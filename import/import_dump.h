@@ -6,6 +6,7 @@
 // them table by table in parent-first order with memory staying flat.
 #include <deque>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -17,6 +18,7 @@
 
 #include "platform/console.h"
 #include "datadir/registry.h"
+#include "dump/recorded_files.h"
 #include "formats/capnp_dump.h"
 #include "formats/zip.h"
 #include "platform/sqlite.h"
@@ -51,8 +53,8 @@ struct DumpTable {
   int column(std::string_view column) const;  // -1 when the dump has no such column
 };
 
-// A run file of the dump: a member under runs/. Its name is read from the zip when needed
-// (Dump::member), so a dump of many files holds 40 bytes a file here.
+// A run file of the dump: a member under runs/, one row of the staging table `run_files` (read
+// back by a cursor: Dump::for_each_file). Its name is read from the zip when needed (Dump::member).
 struct DumpFile {
   uint64_t index = 0;  // the zip member
   uint64_t size = 0;   // declared
@@ -74,7 +76,13 @@ class Dump {
   const std::vector<DbId>& dbs() const { return dbs_; }
   std::deque<DumpTable>& tables() { return tables_; }
   DumpTable* table(DbId db, std::string_view name);
-  const std::vector<DumpFile>& files() const { return files_; }
+  // Calls `fn` with each run file, in zip order.
+  void for_each_file(const std::function<void(const DumpFile&)>& fn);
+  // The run file of a staging row whose columns from `first` on are run_files' (kFileColumns).
+  static DumpFile file_at(const sql::Stmt& row, int first);
+  static constexpr const char* kFileColumns = "member, size, hash_high, hash_low";
+  // A fresh name for a staging table ("<prefix><n>").
+  std::string new_stage_table(const std::string& prefix) { return prefix + std::to_string(++tables_made_); }
   zip::Entry member(const DumpFile& f) const { return zip_->entry(f.index); }
   // The file's path under runs/ ("<project>/<task run>/...").
   std::string path(const DumpFile& f) const { return member(f).name.substr(5); }
@@ -98,6 +106,9 @@ class Dump {
   // Stages the rows of the Cap'n Proto half; nullopt when it stood for the JSON member, else why not.
   std::optional<std::string> read_capnp(Problems& problems);
   void reset_stage();
+  // Fills the staging table run_files from the zip, matched against the half's `recorded` files
+  // when there is one.
+  void stage_files(RecordedFiles* recorded, Problems& problems);
 
   std::string file_name_;
   std::unique_ptr<zip::Reader> zip_;
@@ -106,8 +117,8 @@ class Dump {
   nlohmann::ordered_json metadata_;
   std::vector<DbId> dbs_;
   std::deque<DumpTable> tables_;  // a deque: the loader keeps pointers to its elements
-  std::vector<DumpFile> files_;
   sql::Db stage_;
+  int tables_made_ = 0;
   std::map<std::string, sql::Stmt> lookups_;  // "stage.column" -> indexed lookup
   bool from_capnp_ = false;
   std::optional<std::string> capnp_rejected_;

@@ -16,6 +16,7 @@
 //   import_dump     the staged dump (zip, JSON or Cap'n Proto half, staging tables)
 //   resolver        conflict resolvers
 //   import_outcome  ImportSettings, ImportOutcome: what an import is asked and what it finds
+//   file_plan       a FilePlan's rows in the staging database (written, read back, compared)
 //   import_files    staging and placing the run files
 //   import_local    the connections to the local databases (schema names, read-only view, write)
 //   key_map         the one key map: dump keys and names -> local ones

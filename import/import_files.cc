@@ -8,6 +8,7 @@
 #include "datadir/storeops.h"
 #include "base/error.h"
 #include "formats/hash.h"
+#include "import/file_plan.h"
 #include "platform/env.h"
 
 namespace mdb {
@@ -76,7 +77,7 @@ const stdfs::path& StagedRunFiles::staging_for(const stdfs::path& dest) {
   return s.dir->path();
 }
 
-StagedRunFiles::StagedRunFiles(const DataDir& dir, Dump& dump, std::vector<FileAction> files,
+StagedRunFiles::StagedRunFiles(const DataDir& dir, Dump& dump, FilePlan files,
                                std::vector<stdfs::path> new_run_dirs, Console& console)
     : dir_(dir),
       dump_(dump),
@@ -85,33 +86,27 @@ StagedRunFiles::StagedRunFiles(const DataDir& dir, Dump& dump, std::vector<FileA
       files_(std::move(files)),
       new_run_dirs_(std::move(new_run_dirs)) {
   if (files_.empty()) return;
-  uint64_t total = 0;
-  for (const FileAction& a : files_) total += a.file->size;
   {
-    Console::Progress progress(console, "Extracting run files", total, true, files_.size());
+    Console::Progress progress(console, "Extracting run files", files_.bytes, true, static_cast<uint64_t>(files_.count));
     stdfs::path made;  // the last dir made: a zip lists a dir's files together
-    for (const FileAction& a : files_) {
+    for_each_action(dump, files_, [&](const FileAction& a) {
       stdfs::path dest = staged(a.dest(dump));
       if (dest.parent_path() != made) fs::mkdirs(made = dest.parent_path());
-      zip::Entry member = dump.member(*a.file);
+      zip::Entry member = dump.member(a.file);
       store::Hash128 hash = extract(dump.zip(), member, dest, progress);
       progress.add(0, 1);
-      if (a.file->hash && !(hash == *a.file->hash))
+      if (a.file.hash && !(hash == *a.file.hash))
         throw Error("The file " + member.name + " of " + dump.file_name() +
                     " does not have the content its Cap'n Proto half records (xxh3 " + hash.hex() + " instead of " +
-                    a.file->hash->hex() + "): the zip is damaged.", ErrorKind::Damaged);
-    }
+                    a.file.hash->hex() + "): the zip is damaged.", ErrorKind::Damaged);
+    });
   }
   // Every staged file and dir durable before any move.
   for (const auto& [meta, s] : staging_) fs::sync_filesystem(s.dir->path());
 }
 
-bool StagedRunFiles::staged_for(const ImportOutcome& plan) const {
-  auto same = [](const FileAction& a, const FileAction& b) {
-    return a.file == b.file && a.moved_to == b.moved_to && a.new_run == b.new_run;
-  };
-  return plan.new_run_dirs == new_run_dirs_ &&
-         std::equal(plan.files.begin(), plan.files.end(), files_.begin(), files_.end(), same);
+bool StagedRunFiles::staged_for(const ImportOutcome& plan) {
+  return plan.new_run_dirs == new_run_dirs_ && same_files(dump_, plan.files, files_);
 }
 
 int64_t StagedRunFiles::place(AtomicChange& change) {
@@ -128,18 +123,18 @@ int64_t StagedRunFiles::place(AtomicChange& change) {
     fs::rename(staged(run_dir), root_ / run_dir);
     change.record_created(run_dir);
   }
-  for (const FileAction& a : files_) {
-    if (a.new_run) continue;
+  for_each_action(dump_, files_, [&](const FileAction& a) {
+    if (a.new_run) return;
     std::string dest = a.dest(dump_);
     make_dirs(root_, stdfs::path(dest).parent_path(), change);
     fs::rename(staged(dest), root_ / dest);
     change.record_created(dest);
-  }
+  });
   // The moves durable before the databases commit.
   fs::sync_filesystem(root_);
   for (const auto& [meta, s] : staging_)
     if (!s.meta.empty()) fs::sync_filesystem(meta);
-  return static_cast<int64_t>(files_.size());
+  return files_.count;
 }
 
 }  // namespace mdb

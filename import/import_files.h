@@ -25,7 +25,7 @@ class StagedRunFiles {
   // Extracts, hash-checks and flushes the files of a plan (ImportOutcome::files, new_run_dirs).
   // The staging dir is removed when this is destroyed (after place(), only what place() moved
   // aside is left in it).
-  StagedRunFiles(const DataDir& dir, Dump& dump, std::vector<FileAction> files, std::vector<stdfs::path> new_run_dirs,
+  StagedRunFiles(const DataDir& dir, Dump& dump, FilePlan files, std::vector<stdfs::path> new_run_dirs,
                  Console& console);
   StagedRunFiles(const StagedRunFiles&) = delete;
   StagedRunFiles& operator=(const StagedRunFiles&) = delete;
@@ -33,7 +33,7 @@ class StagedRunFiles {
   // Whether `plan` places exactly the staged files. The files are staged for the plan of the
   // checks, made before the transaction: a program that wrote to the databases since can have
   // changed it (then stage again for the transaction's plan).
-  bool staged_for(const ImportOutcome& plan) const;
+  bool staged_for(const ImportOutcome& plan);
   // Renames the staged files into place, recording every path moved in `change`, and flushes the
   // moves. Returns the number of files placed.
   int64_t place(AtomicChange& change);
@@ -50,11 +50,11 @@ class StagedRunFiles {
     ~Staging();
   };
   DataDir dir_;
-  const Dump& dump_;  // outlives this (the Importer holds both)
+  Dump& dump_;  // outlives this (the Importer holds both)
   stdfs::path root_;
   std::vector<stdfs::path> mounts_;
   std::map<stdfs::path, Staging> staging_;
-  std::vector<FileAction> files_;
+  FilePlan files_;
   std::vector<stdfs::path> new_run_dirs_;
 };
 

@@ -32,21 +32,30 @@ struct TableCounts {
   int64_t rows = 0, inserted = 0, merged = 0, present = 0, remapped = 0;
 };
 
-// Where one run file of the dump goes.
+// Where one run file of the dump goes: a row of a FilePlan, read back one at a time.
 struct FileAction {
-  const DumpFile* file;
+  DumpFile file;
   // Where it goes when that is not where the dump has it (data/<member name>): ids or a project
   // name remapped. Usually empty: a dump of a hundred thousand files would hold each path twice.
   std::string moved_to;
   bool new_run;  // the task run is new here: its dir gets the dump's files only
 
   // Relative to the data dir.
-  std::string dest(const Dump& dump) const { return moved_to.empty() ? "data/" + dump.member(*file).name : moved_to; }
+  std::string dest(const Dump& dump) const { return moved_to.empty() ? "data/" + dump.member(file).name : moved_to; }
+};
+
+// The run files to write, one row a file in a staging table of the dump (file_plan.h), in the
+// order they were planned: a dump of any number of files holds none of them in memory.
+struct FilePlan {
+  std::string table;   // empty: nothing planned
+  int64_t count = 0;   // files
+  uint64_t bytes = 0;  // their declared sizes
+  bool empty() const { return count == 0; }
 };
 
 struct ImportOutcome {
   std::vector<TableCounts> tables;  // in processing order
-  std::vector<FileAction> files;    // files to write (existing runs: only files not yet here)
+  FilePlan files;                   // files to write (existing runs: only files not yet here)
   std::vector<stdfs::path> new_run_dirs;
   bool changes = false;             // any row inserted or changed, any file to add
   // References that neither the dump nor the data dir satisfies: imported as they are.
