@@ -3,6 +3,8 @@
 // dumps are each reported with exit 1.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "tests/support/testenv.h"
 
 namespace mdb::test {
@@ -102,6 +104,35 @@ TEST(VerifyDump, ChangedRunFileIsReported) {
   RunResult r = verify(edited);
   EXPECT_EQ(r.exit_code, 1) << r.out;
   EXPECT_TRUE(contains(r.err, changed)) << r.err;
+}
+
+// The half's file records are matched against the zip's run files one at a time: every file the
+// zip lost is named (in byte order), and so is a file it gained.
+TEST(VerifyDump, LostAndGainedRunFilesAreNamed) {
+  TempDir tmp;
+  stdfs::path dump = our_dump(tmp);
+  std::vector<std::string> lost;
+  std::string gained;
+  stdfs::path edited = rezip(tmp, dump, [&](const stdfs::path& dir) {
+    std::vector<std::string> files;
+    for (const auto& e : stdfs::recursive_directory_iterator(dir / "runs"))
+      if (e.is_regular_file()) files.push_back(stdfs::relative(e.path(), dir).string());
+    ASSERT_GE(files.size(), 2u);
+    std::sort(files.begin(), files.end());
+    lost = {files.front(), files.back()};
+    for (const std::string& f : lost) stdfs::remove(dir / f);
+    gained = stdfs::path(files.front()).parent_path().string() + "/gained.txt";
+    write(dir / gained, "not recorded");
+  });
+  ASSERT_EQ(lost.size(), 2u);
+  RunResult r = verify(edited);
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  size_t first = r.err.find(lost[0] + " is recorded in the Cap'n Proto header but missing");
+  size_t last = r.err.find(lost[1] + " is recorded in the Cap'n Proto header but missing");
+  ASSERT_NE(first, std::string::npos) << r.err;
+  ASSERT_NE(last, std::string::npos) << r.err;
+  EXPECT_LT(first, last) << r.err;
+  EXPECT_TRUE(contains(r.err, gained + " is in the zip but not recorded in the Cap'n Proto header")) << r.err;
 }
 
 TEST(VerifyDump, TamperedDumpsOfTheOriginalAreReported) {

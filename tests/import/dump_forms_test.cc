@@ -173,13 +173,22 @@ TEST(OurDumpForms, EveryIndentAndAnEmptyDatabaseReadThroughTheHalf) {
 }
 
 TEST_F(OurDump, ARunFileThatDoesNotMatchItsRecordedHashIsRefused) {
-  stdfs::path damaged = rewritten(dump_, tmp_ / "damaged" / dump_.filename(), [](const std::string& name, std::string& data) {
-    if (name.rfind("runs/", 0) == 0 && name.find("agent_data.json") != std::string::npos && !data.empty()) data[0] ^= 1;
+  std::string changed;  // one agent_data.json, named in the refusal
+  stdfs::path damaged = rewritten(dump_, tmp_ / "damaged" / dump_.filename(), [&](const std::string& name, std::string& data) {
+    if (name.rfind("runs/", 0) == 0 && name.find("agent_data.json") != std::string::npos && !data.empty()) {
+      if (!changed.empty()) return;
+      data[0] ^= 1;
+      changed = name;
+    }
   });
+  ASSERT_FALSE(changed.empty());
   std::map<std::string, std::string> before = logical_tree(data_);
   RunResult r = import(data_, damaged);
   EXPECT_EQ(r.exit_code, 1) << r.out;
-  EXPECT_NE(r.err.find("does not have the content its Cap'n Proto half records"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("The file " + changed + " of " + damaged.filename().string() +
+                       " does not have the content its Cap'n Proto half records"),
+            std::string::npos)
+      << r.err;
   EXPECT_EQ(logical_tree(data_), before);
 }
 
