@@ -9,8 +9,10 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <memory>
 
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "platform/lock.h"
 #include "tests/support/tree_util.h"
@@ -206,6 +208,39 @@ TEST(BackupRestore, RestoreIntoAnEmptyDirOnlyReadsTheStore) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("is locked by " + std::to_string(::getpid()) + " (backup since"), std::string::npos) << r.err;
   EXPECT_EQ(diff(before, describe(d.data)), "");
+}
+
+// --retry-lock on a local store: the lock file's holder is printed once while the command waits;
+// when the time is over the command fails as without it; a lock released meanwhile lets it run.
+TEST(BackupRestore, RetryLockWaitsForALocalStoresWriterUntilItsTimeIsOver) {
+  Dirs d;
+  make_data_dir(d.data);
+  backup(d);
+  write(d.data / "new.txt", "new");
+  auto before = describe(d.data);
+  const std::string waiting = "Waiting up to 1s (--retry-lock): The store " + d.store.string() + " is locked by " +
+                              std::to_string(::getpid()) + " (prune since";
+  {
+    store::LockFile writer(d.store / "lock", "The store " + d.store.string(), "prune");
+    RunResult r = mdb(d.data, d.store, {"--retry-lock", "1s", "backup"});
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    size_t at = r.err.find(waiting);
+    EXPECT_NE(at, std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find(waiting, at + 1), std::string::npos) << r.err;  // once
+    EXPECT_NE(r.err.find("Error: The store " + d.store.string() + " is locked by "), std::string::npos) << r.err;
+  }
+  EXPECT_EQ(diff(before, describe(d.data)), "");
+  RunResult r;
+  {
+    auto writer = std::make_unique<store::LockFile>(d.store / "lock", "The store", "prune");
+    std::thread running([&] { r = mdb(d.data, d.store, {"--retry-lock", "5m", "backup"}); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // released while it waits, or before it asks
+    writer.reset();
+    running.join();
+  }
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  RunResult snaps = mdb(d.data, d.store, {"snapshots"});
+  EXPECT_NE(snaps.out.find("2 snapshots"), std::string::npos) << snaps.out;
 }
 
 TEST(BackupRestore, StoreFromANewerFormatIsRefused) {
