@@ -36,7 +36,7 @@ struct TableCounts {
 struct FileAction {
   DumpFile file;
   // Where it goes when that is not where the dump has it (data/<member name>): ids or a project
-  // name remapped. Usually empty: a dump of a hundred thousand files would hold each path twice.
+  // name remapped. Usually empty (NULL in the plan's row: the path is read from the zip instead).
   std::string moved_to;
   bool new_run;  // the task run is new here: its dir gets the dump's files only
 
