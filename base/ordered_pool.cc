@@ -1,5 +1,8 @@
 #include "base/ordered_pool.h"
 
+#include <pthread.h>
+#include <signal.h>
+
 #include <cstdlib>
 
 namespace mdb {
@@ -12,6 +15,17 @@ unsigned worker_threads() {
   }
   unsigned n = std::thread::hardware_concurrency();
   return n == 0 ? 1 : n;
+}
+
+std::thread start_worker(std::function<void()> fn) {
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &old);  // the new thread inherits the mask
+  struct Restore {
+    sigset_t* old;
+    ~Restore() { pthread_sigmask(SIG_SETMASK, old, nullptr); }
+  } restore{&old};
+  return std::thread(std::move(fn));
 }
 
 }  // namespace mdb

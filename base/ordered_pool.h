@@ -1,7 +1,8 @@
 #pragma once
-// A small pool of worker threads. OrderedPool hands results back in submission order, so whatever
-// the thread count the caller sees the same sequence (zip members, directory listings stay
-// deterministic). With one thread a job runs inside submit(), on the caller's thread: a serial run
+// A small pool of worker threads, the one way work runs on threads here (export's deflate, the
+// backup walk's listings, the store's compression). OrderedPool hands results back in submission
+// order, so whatever the thread count the caller sees the same sequence (zip members, directory
+// listings, pack contents stay deterministic). With one thread a job runs inside submit(), on the caller's thread: a serial run
 // is exactly that. Jobs must not touch anything the caller uses meanwhile; they get their inputs by
 // value, and whoever submits a job that uses something of the caller's waits for it before that goes.
 #include <condition_variable>
@@ -18,11 +19,15 @@ namespace mdb {
 // The worker threads to use: $MDB_THREADS when set (1 = serial), else the cores available.
 unsigned worker_threads();
 
+// Starts a thread running `fn` with every signal blocked, so SIGINT and the like reach the main
+// thread: its blocking reads return and its checks stop the work (base/interrupt.h).
+std::thread start_worker(std::function<void()> fn);
+
 class WorkerPool {
  public:
   explicit WorkerPool(unsigned threads) {
     if (threads <= 1) return;
-    for (unsigned i = 0; i < threads; ++i) workers_.emplace_back([this] { work(); });
+    for (unsigned i = 0; i < threads; ++i) workers_.push_back(start_worker([this] { work(); }));
   }
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;

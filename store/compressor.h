@@ -1,66 +1,55 @@
 #pragma once
-// Compresses blobs on a worker thread while the caller reads, chunks and hashes the next
-// ones: on the machines we target (two cores) zstd is a third of a backup's CPU time.
-// Results come back strictly in submission order, so packs are byte-for-byte what a serial
-// writer makes, and the bytes in flight are bounded, so memory stays flat. In an encrypted store
-// the worker also seals each compressed blob (store/crypto.h), so encryption costs the caller nothing.
-#include <condition_variable>
+// Compresses blobs on worker threads while the caller reads, chunks and hashes the next ones:
+// on the machines we target (two cores) zstd is a third of a backup's CPU time. It is the
+// project's one worker pool (base/ordered_pool.h): results come back strictly in submission
+// order, so packs are byte-for-byte what a serial writer makes ($MDB_THREADS=1 compresses on the
+// caller's thread). The raw bytes in flight are bounded, and a blob waits compressed (its raw
+// bytes dropped, its buffer no larger than its bytes), so memory stays flat. In an encrypted
+// store the workers also seal each compressed blob (store/crypto.h).
 #include <cstddef>
-#include <deque>
-#include <exception>
-#include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 
+#include "base/ordered_pool.h"
 #include "store/pack.h"
 
 namespace mdb::store {
 
 class Compressor {
  public:
-  struct Job {
+  struct Blob {
     BlobId id;
-    BlobType type;
-    std::string raw;
+    BlobType type = BlobType::Data;
+    uint32_t raw_len = 0;
     Compression compression = Compression::None;
-    std::string compressed;  // empty when stored raw
-    std::string sealed;      // the stored bytes sealed, in an encrypted store
-    bool is_sealed = false;
-    bool done = false;
-
-    std::string_view stored() const {
-      if (is_sealed) return sealed;
-      return compression == Compression::None ? raw : compressed;
-    }
+    std::string stored;  // what the pack holds: compressed or raw, then sealed in an encrypted store
   };
 
-  // `crypto`: the store's keys, or null for a plain store.
-  Compressor(size_t max_bytes_in_flight, const Crypto* crypto) : max_bytes_(max_bytes_in_flight), crypto_(crypto) {}
+  // `crypto`: the store's keys, or null for a plain store. `threads`: 1 runs each job in submit().
+  Compressor(size_t max_bytes_in_flight, const Crypto* crypto, unsigned threads)
+      : max_bytes_(max_bytes_in_flight), crypto_(crypto), pool_(threads) {}
   Compressor(const Compressor&) = delete;
   Compressor& operator=(const Compressor&) = delete;
-  ~Compressor();  // drops unfinished jobs
+  ~Compressor() = default;  // drops the jobs not started, waits for the running ones
 
   void submit(const BlobId& id, BlobType type, std::string_view raw);
-  // The oldest job once it is compressed: without waiting only when it already is; with
-  // `wait` always, unless nothing is in flight. Rethrows a failure of the worker.
-  std::optional<Job> next(bool wait);
-  // Whether the caller should wait for results before submitting more.
-  bool full() const;
+  // The oldest blob, waiting until it is compressed; none when nothing is in flight. Rethrows
+  // a failure of its job.
+  std::optional<Blob> next();
+  // Whether the caller should take results before submitting more: the raw bytes submitted and
+  // not taken reach the bound.
+  bool full() const { return bytes_ >= max_bytes_; }
 
  private:
-  void work();
-
   const size_t max_bytes_;
   const Crypto* crypto_;
-  mutable std::mutex mu_;
-  std::condition_variable wake_worker_, job_done_;
-  std::deque<Job> jobs_;   // submission order; the worker takes them from `started_` on
-  size_t started_ = 0;     // jobs at the front the worker has taken (or finished)
-  size_t bytes_ = 0;       // raw bytes in jobs_
-  bool stop_ = false;
-  std::exception_ptr failure_;
-  std::thread worker_;
+  size_t bytes_ = 0;  // raw bytes of the blobs in flight
+  OrderedPool<Blob> pool_;
 };
+
+// The threads the store compresses on: $MDB_THREADS, at most kMaxCompressThreads (each holds a
+// zstd context and a blob being compressed, a few MiB).
+inline constexpr unsigned kMaxCompressThreads = 2;
+unsigned compress_threads();
 
 }  // namespace mdb::store

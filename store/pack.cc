@@ -169,7 +169,18 @@ Compression compress(std::string_view raw, std::string& out) {
     return Compression::None;
   }
   out.resize(n);
+  out.shrink_to_fit();
   return Compression::Zstd;
+}
+
+std::string encode_blob(std::string raw, const Crypto* crypto, Compression& c) {
+  std::string compressed;
+  c = compress(raw, compressed);
+  std::string stored = c == Compression::None ? std::move(raw) : std::move(compressed);
+  if (!crypto) return stored;
+  std::string sealed;
+  crypto->seal(stored, sealed);
+  return sealed;
 }
 
 std::string decode_blob(std::string_view stored, const PackEntry& e, const std::string& where, const Crypto* crypto) {
@@ -304,12 +315,9 @@ void PackWriter::add(const BlobId& id, BlobType type, uint32_t raw_len, Compress
 }
 
 void PackWriter::add(const BlobId& id, BlobType type, std::string_view raw) {
-  std::string compressed;
-  Compression c = compress(raw, compressed);
-  std::string_view stored = c == Compression::None ? raw : compressed;
-  std::string sealed;
-  if (crypto_) crypto_->seal(stored, sealed);
-  add(id, type, static_cast<uint32_t>(raw.size()), c, crypto_ ? sealed : stored);
+  Compression c = Compression::None;
+  std::string stored = encode_blob(std::string(raw), crypto_, c);
+  add(id, type, static_cast<uint32_t>(raw.size()), c, stored);
 }
 
 std::string PackWriter::finish(bool sync) {

@@ -113,8 +113,12 @@ Salvage salvage_pack(std::string_view bytes, const std::string& what, const Cryp
 std::vector<PackEntry> read_footer(Backend& backend, const std::string& name);
 
 // Compresses `raw` with zstd level 3 into `out`; returns None (and leaves `out` empty) when
-// that saves less than 3%.
+// that saves less than 3%. `out` holds no more capacity than its bytes: blobs wait in memory
+// for their pack, and a buffer of ZSTD_compressBound bytes each would double what they hold.
 Compression compress(std::string_view raw, std::string& out);
+// The bytes a pack stores for the blob `raw`: compressed (compress(); `c` says how), then sealed
+// when `crypto` is not null. Takes `raw` by value: a blob stored as it is comes back without a copy.
+std::string encode_blob(std::string raw, const Crypto* crypto, Compression& c);
 // Turns stored bytes back into the blob (opened, decompressed) and checks its id (blob_id) against
 // `e.id`: a blob is returned only when it is exactly what was stored under that id.
 std::string decode_blob(std::string_view stored, const PackEntry& e, const std::string& where, const Crypto* crypto);

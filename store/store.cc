@@ -188,7 +188,7 @@ BlobId Store::add(BlobType type, std::string_view raw, bool* is_new, bool anew) 
   if (!fresh) return id;
   pending_.insert(id);
   stats_.bytes_new += raw.size();
-  if (!compressor_) compressor_ = std::make_unique<Compressor>(kCompressWindow, backend_->crypto());
+  if (!compressor_) compressor_ = std::make_unique<Compressor>(kCompressWindow, backend_->crypto(), compress_threads());
   compressor_->submit(id, type, raw);
   append_compressed(false);
   return id;
@@ -200,12 +200,11 @@ void Store::append_compressed(bool all) {
   // happened to finish one: the order of our writes, and so each fault-injection point, then
   // depends on the bytes added alone.
   while (all || compressor_->full()) {
-    std::optional<Compressor::Job> job = compressor_->next(true);
-    if (!job) break;
+    std::optional<Compressor::Blob> blob = compressor_->next();
+    if (!blob) break;
     if (!pack_) pack_ = std::make_unique<PackWriter>(*backend_);
-    std::string_view stored = job->stored();
-    pack_->add(job->id, job->type, static_cast<uint32_t>(job->raw.size()), job->compression, stored);
-    stats_.bytes_stored += stored.size();
+    pack_->add(blob->id, blob->type, blob->raw_len, blob->compression, blob->stored);
+    stats_.bytes_stored += blob->stored.size();
     if (pack_->size() >= kPackTarget) flush_pack();
   }
 }

@@ -1,5 +1,6 @@
-// The compressor thread: results in submission order whatever the timing, bounded bytes in
-// flight, and a store whose packs are the same bytes however the thread is scheduled.
+// The compressor's workers: results in submission order whatever the timing, bounded bytes in
+// flight, blobs held at their stored size, and a store whose packs are the same bytes however the
+// threads are scheduled, and with one thread or several.
 #include <gtest/gtest.h>
 
 #include <random>
@@ -24,17 +25,16 @@ std::string blob(size_t i) {
 }
 
 TEST(Compressor, ReturnsJobsInSubmissionOrderAndStaysBounded) {
-  Compressor c(1u << 20, nullptr);
+  Compressor c(1u << 20, nullptr, 2);
   size_t taken = 0;
-  auto check = [&](const Compressor::Job& j) {
+  auto check = [&](const Compressor::Blob& j) {
     std::string raw = blob(taken);
     EXPECT_EQ(j.id, sha256(raw)) << taken;
-    EXPECT_EQ(j.raw, raw);
-    if (j.compression == Compression::Zstd) {
-      PackEntry e{j.id, 0, static_cast<uint32_t>(j.compressed.size()), static_cast<uint32_t>(raw.size()),
-                  BlobType::Data, Compression::Zstd};
-      EXPECT_EQ(decode_blob(j.compressed, e, "test", nullptr), raw);
-    }
+    EXPECT_EQ(j.raw_len, raw.size());
+    EXPECT_EQ(j.compression, taken % 2 ? Compression::None : Compression::Zstd) << taken;
+    EXPECT_EQ(j.stored.capacity(), j.stored.size()) << "a waiting blob holds no spare buffer";
+    PackEntry e{j.id, 0, static_cast<uint32_t>(j.stored.size()), j.raw_len, BlobType::Data, j.compression};
+    EXPECT_EQ(decode_blob(j.stored, e, "test", nullptr), raw);
     ++taken;
   };
   size_t in_flight = 0;  // raw bytes submitted and not yet taken, counted here independently
@@ -43,30 +43,36 @@ TEST(Compressor, ReturnsJobsInSubmissionOrderAndStaysBounded) {
     c.submit(sha256(raw), BlobType::Data, raw);
     in_flight += raw.size();
     while (c.full()) {  // as the store does: wait only when the window is full
-      auto j = c.next(true);
+      auto j = c.next();
       ASSERT_TRUE(j.has_value());
-      in_flight -= j->raw.size();
+      in_flight -= j->raw_len;
       check(*j);
     }
     EXPECT_LT(in_flight, 1u << 20) << "after blob " << i;
   }
   EXPECT_GT(taken, 0u);  // the window did fill up on the way
-  while (auto j = c.next(true)) check(*j);
+  while (auto j = c.next()) check(*j);
   EXPECT_EQ(taken, 300u);
-  EXPECT_FALSE(c.next(true).has_value());  // nothing in flight: no wait
+  EXPECT_FALSE(c.next().has_value());  // nothing in flight: no wait
 }
 
 TEST(Compressor, DropsUnfinishedJobsOnDestruction) {
-  auto c = std::make_unique<Compressor>(64u << 20, nullptr);
+  auto c = std::make_unique<Compressor>(64u << 20, nullptr, 2);
   for (size_t i = 0; i < 50; ++i) c->submit(sha256(blob(i)), BlobType::Data, blob(i));
   c.reset();  // joins the thread without waiting for the rest
 }
 
-// Pack boundaries and contents follow the order of add(), not the thread's timing: two
-// stores fed the same blobs hold byte-identical packs.
+// Pack boundaries and contents follow the order of add(), not the threads' timing nor their
+// number: stores fed the same blobs, compressing serially ($MDB_THREADS=1) or on two threads,
+// hold byte-identical packs.
 TEST(Compressor, StorePacksDoNotDependOnTiming) {
   t::TempDir dir;
-  for (const char* name : {"a", "b"}) {
+  for (const char* name : {"a", "b", "c"}) {
+    ::setenv("MDB_THREADS", name[0] == 'a' ? "1" : "2", 1);
+    struct Unset {
+      ~Unset() { ::unsetenv("MDB_THREADS"); }
+    } unset;
+    EXPECT_EQ(compress_threads(), name[0] == 'a' ? 1u : 2u);
     Store s(dir / name, Store::Mode::Write, "test");
     for (size_t i = 0; i < 700; ++i) s.add(BlobType::Data, blob(i));  // over one pack target
     uint64_t stored = s.stats().bytes_stored;  // counts the blobs still in flight
@@ -75,13 +81,15 @@ TEST(Compressor, StorePacksDoNotDependOnTiming) {
     s.commit_snapshot(rec);
     EXPECT_EQ(s.stats().bytes_stored, stored);
   }
-  std::vector<std::string> a, b;
-  for (auto& e : stdfs::directory_iterator(dir / "a/packs")) a.push_back(e.path().filename());
-  for (auto& e : stdfs::directory_iterator(dir / "b/packs")) b.push_back(e.path().filename());
-  std::sort(a.begin(), a.end());
-  std::sort(b.begin(), b.end());
-  EXPECT_GE(a.size(), 3u);  // two data packs at least, and the snapshot's
-  EXPECT_EQ(a, b);
+  auto packs = [&](const char* name) {  // a pack is named by its checksum: same names, same bytes
+    std::vector<std::string> out;
+    for (auto& e : stdfs::directory_iterator(dir / name / "packs")) out.push_back(e.path().filename());
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  EXPECT_GE(packs("a").size(), 3u);  // two data packs at least, and the snapshot's
+  EXPECT_EQ(packs("a"), packs("b"));
+  EXPECT_EQ(packs("a"), packs("c"));
 }
 
 }  // namespace
