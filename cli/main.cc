@@ -191,6 +191,13 @@ void add_store_commands(CLI::App* db, Parsed& p) {
   cp->add_option("--to", p.copy.to, "The store to copy into (created when missing)")->type_name("STORE")->required();
   cp->add_option("NAME", p.copy.names, "Snapshots to copy (names or unique id prefixes); all when none")
       ->type_name("NAME...");
+  PasswordOptions& to = p.copy.to_password;
+  cp->add_option("--to-password-file", to.file,
+                 "The target's password from FILE (else env MEPHISTO_TO_PASSWORD_FILE); none given: the source's")
+      ->excludes(cp->add_option("--to-password-command", to.command,
+                                "The target's password from CMD (else env MEPHISTO_TO_PASSWORD_COMMAND)"));
+  cp->add_flag("--to-encrypt", to.encrypt, "A new local target is encrypted (it is anyway when the source is)")
+      ->excludes(cp->add_flag("--to-no-encryption", to.no_encryption, "A new target (S3 included) is not encrypted"));
 
   CLI::App* v = command(db, "verify", "Check the store (or a dump/backup zip with -f)");
   CLI::Option* rd = v->add_flag("--read-data", p.verify.read_data, "Decompress and re-hash every blob");
@@ -405,6 +412,19 @@ void use_fault_env_from_environment() {
   static fs::UseEnv use(faults);
 }
 
+// A failed command: `line` on stderr and, with --json, the one object with `error`.
+int failed(Console& console, const std::string& command, const std::string& line, const std::string& error,
+           ErrorKind kind, int code, const std::string& signal = "") {
+  std::cerr << line << "\n";
+  if (!console.json()) return code;
+  console.set("ok", false);
+  console.set("error", error);
+  console.set("kind", std::string(kind_name(kind)));
+  if (!signal.empty()) console.set("signal", signal);
+  console.finish(code, command);
+  return code;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -467,34 +487,12 @@ int main(int argc, char** argv) {
     console.finish(rc, command);
     return rc;
   } catch (const interrupt::Interrupted& e) {
-    std::string line =
-        "Interrupted: " + (e.outcome().empty() ? std::string("nothing was changed.") : e.outcome());
-    std::cerr << line << "\n";
-    if (console.json()) {
-      console.set("ok", false);
-      console.set("error", line);
-      console.set("kind", std::string(kind_name(e.kind())));
-      console.set("signal", interrupt::signal_name(e.signal()));
-      console.finish(e.exit_code(), command);
-    }
-    return e.exit_code();
+    std::string line = "Interrupted: " + (e.outcome().empty() ? std::string("nothing was changed.") : e.outcome());
+    return failed(console, command, line, line, e.kind(), e.exit_code(), interrupt::signal_name(e.signal()));
   } catch (const mdb::Error& e) {
-    std::cerr << "Error: " << e.what() << "\n";
-    if (console.json()) {
-      console.set("ok", false);
-      console.set("error", e.what());
-      console.set("kind", std::string(kind_name(e.kind())));
-      console.finish(e.exit_code(), command);
-    }
-    return e.exit_code();
+    return failed(console, command, std::string("Error: ") + e.what(), e.what(), e.kind(), e.exit_code());
   } catch (const std::exception& e) {
-    std::cerr << "Error: " << e.what() << "\nNothing was changed.\n";
-    if (console.json()) {
-      console.set("ok", false);
-      console.set("error", std::string(e.what()) + " Nothing was changed.");
-      console.set("kind", std::string(kind_name(ErrorKind::Failure)));
-      console.finish(1, command);
-    }
-    return 1;
+    return failed(console, command, std::string("Error: ") + e.what() + "\nNothing was changed.",
+                  std::string(e.what()) + " Nothing was changed.", ErrorKind::Failure, 1);
   }
 }

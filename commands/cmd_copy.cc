@@ -39,6 +39,20 @@ std::vector<store::SnapshotInfo> chosen(store::Store& from, const std::vector<st
   return out;
 }
 
+// The target's key access for as long as the copy runs; the process's own again after.
+class TargetKeys {
+ public:
+  TargetKeys(const PasswordOptions& to, bool source_encrypted) : saved_(store::key_access()) {
+    store::set_key_access(target_key_access(to, source_encrypted));
+  }
+  ~TargetKeys() { store::set_key_access(std::move(saved_)); }
+  TargetKeys(const TargetKeys&) = delete;
+  TargetKeys& operator=(const TargetKeys&) = delete;
+
+ private:
+  store::KeyAccess saved_;
+};
+
 nlohmann::ordered_json copied_json(const store::CopiedSnapshot& c) {
   return {{"name", c.name},           {"copied_as", c.copied_as}, {"skipped", c.skipped},
           {"blobs_new", c.blobs_new}, {"bytes_new", c.bytes_new}, {"bytes_stored", c.bytes_stored}};
@@ -68,6 +82,7 @@ int copy(Context& ctx, const CopyOptions& opts) {
   std::vector<store::SnapshotInfo> snaps = chosen(from, opts.names);
   ctx.console.set("store", src.string());
   ctx.console.set("to", dst.string());
+  TargetKeys keys(opts.to_password, from.encrypted());  // the source's keys are unlocked already
   store::Store to(dst, store::Store::Mode::Write, "copy");
   ConsoleReporter reporter(ctx.console);
   std::vector<store::CopiedSnapshot> done = store::copy_snapshots(from, to, snaps, reporter);

@@ -6,6 +6,7 @@
 
 #include "commands/options.h"
 #include "datadir/context.h"
+#include "store/keys.h"
 
 namespace mdb {
 
@@ -29,6 +30,11 @@ void install_password_sources(const PasswordOptions& opts);
 // Installs --retry-lock (empty: no wait) and the command's name for every store lock this
 // process takes (store::set_lock_settings); the one "waiting" line goes to the console.
 void install_lock_settings(const std::string& retry_lock, const std::string& command, Console& console);
+// copy's target (docs/COPY.md): its own sources (--to-password-file, --to-password-command,
+// MEPHISTO_TO_PASSWORD_COMMAND, MEPHISTO_TO_PASSWORD_FILE, MEPHISTO_TO_PASSWORD), else the source's
+// (the terminal asks naming the target). A new target is encrypted when --to-encrypt says so or the
+// source is, plain when --to-no-encryption says so, else by the store's default (S3 yes, local no).
+store::KeyAccess target_key_access(const PasswordOptions& to, bool source_encrypted);
 
 // The options block ("Running command with the following options:", Console::echo_options) of
 // import, backup and restore: the original's options in its order, then ours. Export's is

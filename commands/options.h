@@ -44,9 +44,22 @@ struct DiffOptions {
   std::string a, b;  // each a snapshot name or id prefix, a zip, or "now"
 };
 
+// Where a store's password comes from and whether a new store is encrypted (docs/SECURITY.md).
+// Global options: every command that opens a store may need them.
+struct PasswordOptions {
+  std::optional<std::string> file;      // --password-file (else MEPHISTO_PASSWORD_FILE)
+  std::optional<std::string> command;   // --password-command (else MEPHISTO_PASSWORD_COMMAND)
+  std::optional<std::string> new_file;  // --new-password-file: key add, key passwd
+  bool encrypt = false;                 // --encrypt: a new local store is encrypted
+  bool no_encryption = false;           // --no-encryption: a new S3 store is not
+};
+
 struct CopyOptions {
   std::string to;                  // --to STORE: a directory or s3://BUCKET[/PREFIX]
   std::vector<std::string> names;  // the snapshots to copy; all when empty
+  // The target's own password sources and encryption (--to-password-file, --to-password-command,
+  // --to-encrypt, --to-no-encryption; env MEPHISTO_TO_PASSWORD*); new_file unused.
+  PasswordOptions to_password;
 };
 
 struct StatsOptions {
@@ -59,16 +72,6 @@ struct VerifyOptions {
   bool repair_index = false;
   bool repair = false;              // --repair (with --read-data): heal damaged blobs
   std::optional<std::string> file;  // -f: a dump or backup zip
-};
-
-// Where a store's password comes from and whether a new store is encrypted (docs/SECURITY.md).
-// Global options: every command that opens a store may need them.
-struct PasswordOptions {
-  std::optional<std::string> file;      // --password-file (else MEPHISTO_PASSWORD_FILE)
-  std::optional<std::string> command;   // --password-command (else MEPHISTO_PASSWORD_COMMAND)
-  std::optional<std::string> new_file;  // --new-password-file: key add, key passwd
-  bool encrypt = false;                 // --encrypt: a new local store is encrypted
-  bool no_encryption = false;           // --no-encryption: a new S3 store is not
 };
 
 struct KeyOptions {

@@ -1,6 +1,7 @@
 // Where a store's password comes from (docs/SECURITY.md "Passwords"), restic's conventions:
 // --password-command CMD or --password-file FILE, else MEPHISTO_PASSWORD_COMMAND,
 // MEPHISTO_PASSWORD_FILE, MEPHISTO_PASSWORD (in that order), else a prompt on the terminal.
+// copy's target has the same sources with --to- and MEPHISTO_TO_ (docs/COPY.md), else the source's.
 // Never argv. A password is only ever held in memory: never printed, logged or cached on disk.
 #include <cstdlib>
 
@@ -12,9 +13,23 @@ namespace mdb {
 
 namespace {
 
-const char* kSources =
-    "set MEPHISTO_PASSWORD, or give --password-file FILE (or MEPHISTO_PASSWORD_FILE) or --password-command CMD (or "
-    "MEPHISTO_PASSWORD_COMMAND), or run on a terminal to be asked";
+// One set of password sources: the options given, and the environment variables named with
+// `env` (MEPHISTO_ or MEPHISTO_TO_) whose options are named with `option` (-- or --to-).
+struct Sources {
+  std::optional<std::string> file, command;
+  std::string env = "MEPHISTO_", option = "--";
+};
+
+std::string sources_text(const Sources& s) {
+  return "set " + s.env + "PASSWORD, or give " + s.option + "password-file FILE (or " + s.env + "PASSWORD_FILE) or " +
+         s.option + "password-command CMD (or " + s.env + "PASSWORD_COMMAND), or run on a terminal to be asked";
+}
+
+// The options this process was started with (install_password_sources).
+PasswordOptions& installed() {
+  static PasswordOptions o;
+  return o;
+}
 
 std::optional<std::string> env(const char* name) {
   const char* v = std::getenv(name);
@@ -36,23 +51,31 @@ std::optional<std::string> ask(const std::string& what, bool twice) {
   return first;
 }
 
-std::string open_password(const PasswordOptions& o, store::PasswordFor purpose, const std::string& where) {
-  std::optional<std::string> command = o.command, file = o.file;
+// Whether any source of `s` but the terminal is given.
+bool given(const Sources& s) {
+  for (const char* name : {"PASSWORD_COMMAND", "PASSWORD_FILE", "PASSWORD"})
+    if (env((s.env + name).c_str())) return true;
+  return s.file || s.command;
+}
+
+std::string open_password(const Sources& s, store::PasswordFor purpose, const std::string& where) {
+  std::optional<std::string> command = s.command, file = s.file;
   if (!command && !file) {  // an option wins over both variables
-    command = env("MEPHISTO_PASSWORD_COMMAND");
-    file = env("MEPHISTO_PASSWORD_FILE");
+    command = env((s.env + "PASSWORD_COMMAND").c_str());
+    file = env((s.env + "PASSWORD_FILE").c_str());
   }
   if (command && file)
-    throw UsageError("Give the password one way: MEPHISTO_PASSWORD_COMMAND and MEPHISTO_PASSWORD_FILE are both set.");
+    throw UsageError("Give the password one way: " + s.env + "PASSWORD_COMMAND and " + s.env +
+                     "PASSWORD_FILE are both set.");
   if (command) return checked(fs::run_secret_command(*command), "the password command");
   if (file) return checked(fs::read_secret_file(*file), "the password file " + *file);
-  if (std::optional<std::string> p = env("MEPHISTO_PASSWORD")) return *p;
+  if (std::optional<std::string> p = env((s.env + "PASSWORD").c_str())) return *p;
   bool create = purpose == store::PasswordFor::Create;
   std::string what = create ? "a password for the new encrypted store " + where : "the password of the store " + where;
   if (std::optional<std::string> p = ask(what, create))
     return checked(*p, "the terminal");
   throw UsageError("The store " + where + (create ? " is to be encrypted" : " is encrypted") +
-                   " and no password was given: " + kSources + ".");
+                   " and no password was given: " + sources_text(s) + ".");
 }
 
 std::string new_key_password(const PasswordOptions& o) {
@@ -68,13 +91,29 @@ void install_password_sources(const PasswordOptions& opts) {
     throw UsageError("You cannot use these options together: --password-file --password-command. Give one.");
   if (opts.encrypt && opts.no_encryption)
     throw UsageError("You cannot use these options together: --encrypt --no-encryption. Give one.");
+  installed() = opts;
   store::KeyAccess access;
   access.password = [opts](store::PasswordFor purpose, const std::string& where) {
-    return purpose == store::PasswordFor::NewKey ? new_key_password(opts) : open_password(opts, purpose, where);
+    return purpose == store::PasswordFor::NewKey ? new_key_password(opts)
+                                                 : open_password(Sources{opts.file, opts.command}, purpose, where);
   };
   if (opts.encrypt) access.encrypt = true;
   if (opts.no_encryption) access.encrypt = false;
   store::set_key_access(std::move(access));
+}
+
+store::KeyAccess target_key_access(const PasswordOptions& to, bool source_encrypted) {
+  Sources own{to.file, to.command, "MEPHISTO_TO_", "--to-"};
+  Sources source{installed().file, installed().command};
+  store::KeyAccess access;
+  access.password = [own, source](store::PasswordFor purpose, const std::string& where) {
+    return open_password(given(own) ? own : source, purpose, where);
+  };
+  // An encrypted store's copy is not written in clear unless asked (--to-no-encryption).
+  if (source_encrypted) access.encrypt = true;
+  if (to.encrypt) access.encrypt = true;
+  if (to.no_encryption) access.encrypt = false;
+  return access;
 }
 
 }  // namespace mdb

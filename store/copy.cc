@@ -6,11 +6,19 @@ namespace mdb::store {
 
 namespace {
 
-// The id in `to` of the blob `id` of `from`: the same when `to` already has it (ids are names of
-// content, so an id the target knows is that content there), else the id `to` gives it once it
-// has the bytes read (and verified) from `from`.
-BlobId carry(Store& from, Store& to, const BlobId& id, BlobType type, uint64_t& blobs_new) {
-  if (to.has(id)) return id;
+// Whether the two stores give content the same ids: both plain, or both keyed by the same MAC key
+// (a store and a copy of its directory). Stores with different keys (issue 17) do not.
+bool same_ids(const Store& from, const Store& to) {
+  std::string_view probe = "mephisto-db copy: do these stores name content alike?";
+  return from.id_of(probe) == to.id_of(probe);
+}
+
+// The id in `to` of the blob `id` of `from`. When both stores name content alike, an id the target
+// knows is that content there: it is neither read nor written. Otherwise (other keys) the blob is
+// read (and verified) from `from` and added to `to`, which names, encrypts and deduplicates it by
+// its own key.
+BlobId carry(Store& from, Store& to, const BlobId& id, BlobType type, bool alike, uint64_t& blobs_new) {
+  if (alike && to.has(id)) return id;
   bool fresh = false;
   BlobId there = to.add(type, from.read(id), &fresh);
   if (fresh) ++blobs_new;
@@ -19,7 +27,7 @@ BlobId carry(Store& from, Store& to, const BlobId& id, BlobType type, uint64_t& 
 
 uint64_t entry_bytes(const Entry& e) { return e.kind == EntryKind::File ? e.size : 0; }
 
-CopiedSnapshot copy_one(Store& from, Store& to, const SnapshotInfo& snap, Reporter& reporter) {
+CopiedSnapshot copy_one(Store& from, Store& to, const SnapshotInfo& snap, bool alike, Reporter& reporter) {
   CopiedSnapshot out;
   out.name = snap.name;
   if (std::optional<SnapshotInfo> there = to.find_snapshot(snap.name);
@@ -39,7 +47,7 @@ CopiedSnapshot copy_one(Store& from, Store& to, const SnapshotInfo& snap, Report
   ManifestReader entries(from, snap.record);
   Entry e;
   while (entries.next(e)) {
-    for (BlobId& chunk : e.chunks) chunk = carry(from, to, chunk, BlobType::Data, out.blobs_new);
+    for (BlobId& chunk : e.chunks) chunk = carry(from, to, chunk, BlobType::Data, alike, out.blobs_new);
     if (reporter.wants_progress()) reporter.advance(entry_bytes(e));
     manifest.add(std::move(e));
     e = Entry{};
@@ -66,7 +74,8 @@ bool same_snapshot(const SnapshotRecord& a, const SnapshotRecord& b) {
 std::vector<CopiedSnapshot> copy_snapshots(Store& from, Store& to, const std::vector<SnapshotInfo>& snaps,
                                            Reporter& reporter) {
   std::vector<CopiedSnapshot> out;
-  for (const SnapshotInfo& snap : snaps) out.push_back(copy_one(from, to, snap, reporter));
+  bool alike = same_ids(from, to);
+  for (const SnapshotInfo& snap : snaps) out.push_back(copy_one(from, to, snap, alike, reporter));
   return out;
 }
 

@@ -78,5 +78,36 @@ TEST(S3Encryption, NoEncryptionMakesAPlainS3StoreAndNoPasswordMakesNone) {
   EXPECT_EQ(mdb(d.data, d.store, {"snapshots"}, d.env("")).exit_code, 0);
 }
 
+// copy --to between stores of different keys (docs/COPY.md): a local store under key A into the
+// bucket under key B, and back into a local store under key C; each opens with its own password only.
+TEST(S3Encryption, CopyBetweenKeysToS3AndBack) {
+  S3Dirs d;
+  make_data_dir(d.data);
+  write(d.data / "data" / "runs" / "transcript-file.txt", kSecretText);
+  auto before = describe(d.data);
+  stdfs::path local = d.tmp / "local";
+  std::map<std::string, std::string> a = d.env("password A"), b = d.env("password B");
+  RunResult r = mdb(d.data, local, {"--json", "--encrypt", "backup"}, a);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::string name = nlohmann::json::parse(r.out).value("snapshot", "");
+  a["MEPHISTO_TO_PASSWORD"] = "password B";
+  r = mdb(d.data, local, {"copy", "--to", d.store}, a);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  auto [bytes, count] = d.objects();
+  for (const std::string& plain : {kSecretText, std::string("transcript-file"), name})
+    EXPECT_EQ(bytes.find(plain), std::string::npos) << plain;
+  r = mdb(d.data, d.store, {"snapshots"}, d.env("password A"));
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("Wrong password"), std::string::npos) << r.err;
+  stdfs::path back = d.tmp / "back";
+  b["MEPHISTO_TO_PASSWORD"] = "password C";
+  r = mdb(d.data, d.store, {"copy", "--to", back.string()}, b);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  TempDir t;
+  r = mdb(t / "data", back, {"restore", "-f", name}, d.env("password C"));
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(diff(before, describe(t / "data")), "");
+}
+
 }  // namespace
 }  // namespace mdb::test
