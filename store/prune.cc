@@ -63,7 +63,7 @@ class Pruner {
     apply();
     remove_unreferenced_files();
     clean_filecache();
-    if (store_.shared()) consolidate_index_objects(store_.backend(), store_.index());
+    if (store_.cached()) consolidate_index_objects(store_.backend(), store_.index());
     report_.bytes_after = packs_bytes(store_.backend());
     return std::move(report_);
   }

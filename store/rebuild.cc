@@ -92,6 +92,11 @@ RepairReport rebuild_index(Backend& backend, const stdfs::path& store_dir, Repor
   std::map<std::string, BlobId> listed = indexed_snapshots(store_dir / "index");
   {
     Index index = Index::open(fresh, true);
+    // A cached index (an S3 or encrypted store's, remote_index.h) rebuilt from the packs has taken
+    // in what every index object stored now names: the packs are the truth, and an index object
+    // naming a pack found damaged must not bring its old entries back. Listed before the packs,
+    // so a pack added meanwhile is one no cache has (its footer is read by the next sync).
+    std::vector<ObjectInfo> index_objects = backend.list(ObjectKind::Index);
     std::vector<ObjectInfo> packs = pack_files(backend);
     if (reporter.wants_progress()) reporter.phase("Reading pack footers", packs.size(), false);
     for (const ObjectInfo& pack : packs) {
@@ -113,6 +118,9 @@ RepairReport rebuild_index(Backend& backend, const stdfs::path& store_dir, Repor
       ++report.packs;
     }
     reporter.end_phase();
+    Txn t = index.write();
+    for (const ObjectInfo& o : index_objects) index.put_index_object(t, o.name);
+    t.commit();
   }
   for (const auto& [name, id] : listed)
     report.lost_snapshots.push_back("snapshot " + name + " is lost: its record (blob " + id.hex() +

@@ -94,6 +94,24 @@ void drop_packs(Index& index, const std::set<std::string>& gone) {
   t.commit();
 }
 
+// The packs the store's index objects name. Prune removes packs only with the index objects that
+// name them (consolidate_index_objects), so a pack one still names and the store lacks is lost,
+// not pruned. A damaged index object names nothing.
+std::set<std::string> named_packs(Backend& backend) {
+  std::set<std::string> out;
+  for (const ObjectInfo& o : backend.list(ObjectKind::Index)) {
+    std::string what = backend.where(ObjectKind::Index, o.name);
+    try {
+      std::string bytes = backend.read_all(ObjectKind::Index, o.name);
+      if (sha256(bytes).hex() != o.name) continue;
+      IndexObject obj = IndexObject::decode(backend.opened(ObjectKind::Index, o.name, std::move(bytes)), what);
+      for (const IndexedPack& p : obj.packs) out.insert(p.name);
+    } catch (const Error&) {
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 void IndexObject::add_pack(const std::string& name, uint64_t size, const std::vector<PackEntry>& entries) {
@@ -165,6 +183,9 @@ SyncReport sync_cache(Backend& backend, Index& index) {
   for (const ObjectInfo& p : packs) listed.insert(p.name);
   std::set<std::string> gone;
   std::set_difference(cached.begin(), cached.end(), listed.begin(), listed.end(), std::inserter(gone, gone.end()));
+  // Kept: a lost pack stays in the cache, so reading its blobs names it (verify reports it).
+  if (!gone.empty())
+    for (const std::string& named : named_packs(backend)) gone.erase(named);
   if (!gone.empty()) drop_packs(index, gone);
   report.packs_dropped = gone.size();
   for (const ObjectInfo& p : packs) {

@@ -5,7 +5,8 @@
 // committed. A host's cache (the LMDB index) is built and kept current from them by sync_cache:
 // it takes in the index objects it has not seen, reads the footers of only the packs no index
 // object names (a failed backup's, a backup still running), and drops the packs other hosts
-// pruned. Layout, integers little-endian:
+// pruned (gone from the store and named by no index object: prune consolidates them; a pack an
+// index object names that is gone is lost, and stays, so that reading it names it). Layout, integers little-endian:
 //   "MDBIDX01" packs:u32 { name[16] size:u64 count:u32 entry[52] * count } * packs
 //   snapshots:u32 { name_len:u16 name id[32] } * snapshots
 #include <cstdint>

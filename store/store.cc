@@ -52,9 +52,12 @@ bool Store::exists(Backend& backend) {
   return std::any_of(packs.begin(), packs.end(), [](const ObjectInfo& o) { return is_pack_name(o.name); });
 }
 
+// An encrypted local store keeps its index where an S3 store does (docs/SECURITY.md): the index
+// holds blob ids, snapshot names and the file cache's paths, which must not lie in clear beside
+// the sealed packs.
 stdfs::path Store::local_dir(const stdfs::path& location, Backend& backend) {
   std::string id = check_config(backend);
-  if (!is_s3_location(location.string())) return location;
+  if (!is_s3_location(location.string()) && !backend.crypto()) return location;
   if (id.empty() || id.find_first_not_of("0123456789abcdef") != std::string::npos)
     throw Error("The store config " + backend.where(ObjectKind::Config, "config") + " has no valid id.",
                 ErrorKind::Damaged);
@@ -76,17 +79,53 @@ Store::Store(const stdfs::path& dir, Mode mode, const std::string& command)
     const std::string& ran = lock_settings().command;
     lock_ = take_lock(*backend_, false, !ran.empty() ? ran : !command.empty() ? command : "read");
   }
-  if (!shared_ && !fs::exists(local_ / "index" / "data.mdb") && !pack_files(*backend_).empty())
+  cached_ = local_ != dir_;
+  if (!cached_ && !fs::exists(local_ / "index" / "data.mdb") && !pack_files(*backend_).empty())
     throw Error("The index of the store " + dir_.string() + " is missing (no " +
                     (local_ / "index" / "data.mdb").string() + ").",
                 ErrorKind::Damaged, Remedy::RebuildIndex);
-  // A shared store's index is a cache of ours (docs/S3.md): made when missing, brought up to
-  // date from the store's index objects by every command, under its lock when it holds one.
-  if (write || shared_) fs::mkdirs(local_ / "index");
-  index_ = std::make_unique<Index>(Index::open(local_ / "index", write || shared_));
-  if (shared_) sync_cache(*backend_, *index_);
+  // A cached index (docs/S3.md) is made when missing and brought up to date from the store's
+  // index objects and pack footers by every command, under the store's lock when it holds one.
+  if (write || cached_) fs::mkdirs(local_ / "index");
+  if (write) fs::mkdirs(tmp_dir());
+  index_ = std::make_unique<Index>(Index::open(local_ / "index", write || cached_));
+  if (cached_) sync_cache(*backend_, *index_);
+  if (write && cached_ && !shared_) retire_plain_index();
   if (write) remove_temporaries();
   refresh_reader();
+}
+
+// An encrypted local store made before its index moved to the cache has index/ (and tmp/) beside
+// its packs, in clear. The cache has its blobs and snapshots by now (sync_cache read the packs);
+// the file cache is carried over, an index object naming every pack is stored (so a new cache
+// reads no footers), then index/ is removed. We hold the store's lock: no writer uses it.
+void Store::retire_plain_index() {
+  stdfs::path old = dir_ / "index";
+  if (!fs::exists(old)) return;
+  if (fs::exists(old / "data.mdb")) {
+    try {
+      Index plain = Index::open(old, false);
+      Txn from = plain.read();
+      std::vector<std::pair<std::string, FileCacheRecord>> batch;
+      auto put = [&] {
+        Txn t = index_->write();
+        for (const auto& [key, rec] : batch) index_->put_filecache(t, key, rec);
+        t.commit();
+        batch.clear();
+      };
+      plain.for_each_filecache(from, [&](std::string_view key, const FileCacheRecord& rec) {
+        batch.emplace_back(std::string(key), rec);
+        if (batch.size() >= kIndexBatch) put();
+        return true;
+      });
+      put();
+    } catch (const Error&) {  // a damaged old index: the file cache is only a cache
+    }
+  }
+  consolidate_index_objects(*backend_, *index_);
+  fs::remove_tree(old);
+  fs::remove_tree(dir_ / "tmp");
+  fs::sync_dir(dir_);
 }
 
 Store::~Store() = default;
@@ -106,8 +145,8 @@ void Store::open_or_create(bool exclusive, const std::string& command) {
     fs::mkdirs(dir_);
     lock_ = take_lock(*backend_, exclusive, command);
     if (exists(dir_)) return;
-    fs::mkdirs(dir_ / "index");
-    fs::mkdirs(tmp_dir());
+    // Before the config, so a store is never without it (an encrypted store's is in the cache).
+    if (!encrypt_new()) fs::mkdirs(dir_ / "index");
     create_config();
   } catch (const fs::IoError& e) {
     if (e.err() == EACCES || e.err() == EROFS || e.err() == EPERM)
@@ -116,11 +155,13 @@ void Store::open_or_create(bool exclusive, const std::string& command) {
   }
 }
 
+// Encrypted unless asked otherwise on S3 (it leaves the machine); plain unless asked otherwise here.
+bool Store::encrypt_new() const { return key_access().encrypt.value_or(is_s3_location(dir_.string())); }
+
 void Store::create_config() {
   backend_->create_layout();
   nlohmann::ordered_json cfg;
-  // Encrypted unless asked otherwise on S3 (it leaves the machine); plain unless asked otherwise here.
-  bool encrypt = key_access().encrypt.value_or(is_s3_location(dir_.string()));
+  bool encrypt = encrypt_new();
   cfg["format"] = "mephisto-db store";
   cfg["version"] = encrypt ? kEncryptedFormatVersion : 1;
   cfg["id"] = random_hex(16);
@@ -247,7 +288,7 @@ void Store::write_index(const std::string& sealed, const std::function<void(Txn&
     return *t;
   };
   if (!sealed.empty()) {
-    if (shared_) unpublished_.add_pack(sealed, pack_->size(), pack_->entries());
+    if (cached_) unpublished_.add_pack(sealed, pack_->size(), pack_->entries());
     index_->put_pack(txn(), sealed, pack_record(pack_->size(), pack_->entries()));
     for (const PackEntry& e : pack_->entries()) index_->put_blob(txn(), BlobLocation{sealed, e});
   }
@@ -271,7 +312,7 @@ void Store::flush_pack() {
   std::string name = pack_ && !pack_->empty() ? pack_->finish(false) : std::string();
   if (name.empty() && filecache_queue_.empty()) return;
   if (!name.empty()) backend_->sync(ObjectKind::Pack);
-  bool publish = shared_ && pack_ && unpublished_.blob_count + pack_->entries().size() >= kIndexObjectBlobs;
+  bool publish = cached_ && pack_ && unpublished_.blob_count + pack_->entries().size() >= kIndexObjectBlobs;
   write_index(name, publish ? [this](Txn& t) { publish_index(t); } : std::function<void(Txn&)>());
 }
 
@@ -289,7 +330,7 @@ void Store::commit_repair(const std::vector<BlobId>& drop) {
   if (!data.empty()) backend_->sync(ObjectKind::Pack);
   write_index(data, [&](Txn& t) {
     for (const BlobId& id : drop) index_->del_blob(t, id);
-    if (shared_) publish_index(t);
+    if (cached_) publish_index(t);
   });
 }
 
@@ -317,7 +358,7 @@ BlobId Store::commit_snapshot(const SnapshotRecord& rec) {
     index_->put_pack(t, name, pack_record(w.size(), w.entries()));
     index_->put_blob(t, BlobLocation{name, w.entries().front()});
     index_->put_snapshot(t, rec.name, id);
-    if (!shared_) return;
+    if (!cached_) return;
     unpublished_.add_pack(name, w.size(), w.entries());
     unpublished_.snapshots.emplace_back(rec.name, id);
     publish_index(t);

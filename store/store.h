@@ -1,6 +1,6 @@
 #pragma once
 // The content-addressed blob store (store.md): config and packs/ (through its Backend), index/
-// (LMDB), tmp/ and the writer lock. A Store opened for writing holds the store lock for its lifetime; readers
+// (LMDB; in the cache dir for an S3 or encrypted store), tmp/ and the writer lock. A Store opened for writing holds the store lock for its lifetime; readers
 // need no lock (LMDB's MVCC, immutable packs).
 #include <cstdint>
 #include <filesystem>
@@ -61,8 +61,8 @@ class Store {
   // returns the store's id. An encrypted store's keys are unlocked here (store/keys.h) and given
   // to `backend`: a wrong password or a changed config byte throws.
   static std::string check_config(Backend& backend);
-  // Where the local part of the store at `location` is (the lock, index/, tmp/): the store's
-  // directory itself, or for a store on S3 `<cache dir>/<store id>` (docs/S3.md).
+  // Where the local part of the store at `location` is (index/, tmp/): the store's directory
+  // itself, or for a store on S3 or an encrypted one `<cache dir>/<store id>` (docs/S3.md).
   static stdfs::path local_dir(const stdfs::path& location, Backend& backend);
   // The backend of the store at `location` with its keys unlocked when it has a config.
   static std::unique_ptr<Backend> open_backend(const stdfs::path& location);
@@ -72,8 +72,11 @@ class Store {
   Index& index() { return *index_; }
   // Where the packs and the config are (the index and tmp/ stay on the local disk).
   Backend& backend() { return *backend_; }
-  // Whether hosts share the store (on S3): index objects and lock objects beside the packs.
+  // Whether hosts share the store (on S3): lock objects beside the packs.
   bool shared() const { return shared_; }
+  // Whether the index is a cache in `<cache dir>/<store id>` (an S3 store, an encrypted local one),
+  // kept current from index objects beside the packs (remote_index.h).
+  bool cached() const { return cached_; }
 
   // ---- writing blobs (Write mode) ----
   // Stores `raw` unless the store has it; returns its id. `is_new` tells which. With `anew`
@@ -130,6 +133,8 @@ class Store {
   // `t` records that this cache has it.
   void publish_index(Txn& t);
   void create_config();
+  bool encrypt_new() const;  // whether a store made now is encrypted
+  void retire_plain_index();
   void remove_temporaries();
   void refresh_reader();
   // Appends compressed blobs to the open pack in the order they were added, sealing and
@@ -148,9 +153,10 @@ class Store {
   stdfs::path dir_;
   stdfs::path local_;  // the lock, index/ and tmp/: dir_, or a cache dir for a remote store
   std::unique_ptr<Backend> backend_;
-  bool shared_ = false;  // a store hosts share: index objects, lock objects, a cache here
+  bool shared_ = false;  // a store hosts share: lock objects
+  bool cached_ = false;  // the index is a cache (local_ is the cache dir), kept from index objects
   std::unique_ptr<StoreLock> lock_;
-  IndexObject unpublished_;  // packs indexed here, no index object names yet (shared_)
+  IndexObject unpublished_;  // packs indexed here, no index object names yet (cached_)
   std::unique_ptr<Index> index_;
   std::optional<Txn> reader_;  // a read snapshot of the index, renewed after each commit
   std::unique_ptr<PackWriter> pack_;

@@ -34,6 +34,8 @@ const char* name_of(Damage d) {
   return "?";
 }
 
+stdfs::path damage_cache_home(const stdfs::path& store) { return store.parent_path() / "cache"; }
+
 namespace {
 
 Region blob_region(const store::BlobLocation& loc) {
@@ -49,6 +51,8 @@ Region whole_file(const stdfs::path& store, const std::string& rel, const std::s
 std::map<FileKind, std::vector<Region>> find_regions(const stdfs::path& dir) {
   std::map<FileKind, std::vector<Region>> out;
   store::set_key_access({[](store::PasswordFor, const std::string&) { return std::string(kDamagePassword); }, {}});
+  // The store's cache (an encrypted store's index) is the fixture's, not this process's user's.
+  ::setenv("XDG_CACHE_HOME", damage_cache_home(dir).c_str(), 1);
   store::Store s(dir, store::Store::Mode::Read);
   for (const store::SnapshotInfo& snap : s.snapshots()) {
     out[FileKind::SnapshotRecord].push_back(blob_region(*s.locate(snap.id)));
@@ -69,7 +73,9 @@ std::map<FileKind, std::vector<Region>> find_regions(const stdfs::path& dir) {
     for (const store::PackEntry& p : store::read_footer(s.backend(), name)) end = std::max(end, p.offset + p.stored_len);
     out[FileKind::PackFooter].push_back({"packs/" + name, end, stdfs::file_size(p), name});
   }
-  out[FileKind::Index].push_back(whole_file(dir, "index/data.mdb", "data.mdb"));
+  // An encrypted store's index is in the cache dir (docs/SECURITY.md): named from the store.
+  stdfs::path index = stdfs::relative(s.index().path() / "data.mdb", dir);
+  out[FileKind::Index].push_back(whole_file(dir, index.string(), "data.mdb"));
   out[FileKind::Lock].push_back(whole_file(dir, "lock", "lock"));
   out[FileKind::Config].push_back(whole_file(dir, "config", "config"));
   return out;
@@ -89,7 +95,8 @@ DamageFixture::DamageFixture(bool encrypt) : encrypted(encrypt) {
   auto save = [&] {
     std::vector<std::string> args = {"--json", "backup"};
     if (encrypt) args.insert(args.begin(), "--encrypt");
-    RunResult r = mdb(dirs.data, dirs.store, args, {{"MEPHISTO_PASSWORD", kDamagePassword}});
+    RunResult r = mdb(dirs.data, dirs.store, args,
+                      {{"MEPHISTO_PASSWORD", kDamagePassword}, {"XDG_CACHE_HOME", damage_cache_home(dirs.store).string()}});
     EXPECT_EQ(r.exit_code, 0) << r.err;
     snapshots.push_back(r.exit_code == 0 ? nlohmann::json::parse(r.out).value("snapshot", "") : "");
     trees[snapshots.back()] = describe(dirs.data);

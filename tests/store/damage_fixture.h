@@ -41,6 +41,10 @@ struct DamageFixture {
   explicit DamageFixture(bool encrypt = false);
 };
 
+// The XDG_CACHE_HOME of every command on `store` (a fixture's or a case's copy): beside it, so the
+// cache an encrypted store keeps its index in (docs/SECURITY.md) is copied with the store.
+stdfs::path damage_cache_home(const stdfs::path& store);
+
 // What was done to the store, for the failure message and for reproducing the case.
 struct Applied {
   Region region;

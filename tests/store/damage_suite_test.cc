@@ -49,7 +49,8 @@ RunResult timed(const stdfs::path& data, const stdfs::path& store, std::vector<s
   std::vector<std::string> all = {"-s", "KILL", "120", mephisto_binary().string(), "--data-dir", data.string(),
                                   "--store", store.string(), "db"};
   all.insert(all.end(), args.begin(), args.end());
-  return run("/usr/bin/timeout", all, "yes\n", {{"MEPHISTO_PASSWORD", kDamagePassword}});
+  return run("/usr/bin/timeout", all, "yes\n",
+             {{"MEPHISTO_PASSWORD", kDamagePassword}, {"XDG_CACHE_HOME", damage_cache_home(store).string()}});
 }
 
 // "blob <id>" as a message names it, or "-" when it names none.
@@ -69,6 +70,8 @@ class Case {
     std::seed_seq s{seed, static_cast<uint64_t>(kind), index};
     std::mt19937_64 rng(s);
     copy_tree(f.dirs.store, store_);
+    if (stdfs::exists(damage_cache_home(f.dirs.store)))
+      copy_tree(damage_cache_home(f.dirs.store), damage_cache_home(store_));
     applied_ = apply_damage(f, store_, kind, damage, rng);
     where_ = std::string(name_of(kind)) + " case " + std::to_string(index) + " (MDB_DAMAGE_SEED=" +
              std::to_string(seed) + " MDB_DAMAGE_ONLY=" + std::to_string(index) + "): " + applied_.what;

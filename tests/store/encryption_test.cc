@@ -21,7 +21,9 @@ const std::string kPassword = "correct horse battery staple";
 const std::string kSecretText = "participant-7731 answered: my secret answer";
 
 struct Encrypted : DataAndStore {
-  std::map<std::string, std::string> env = {{"MEPHISTO_PASSWORD", kPassword}};
+  // The cache (an encrypted store's index, docs/SECURITY.md) is the test's own.
+  std::map<std::string, std::string> env = {{"MEPHISTO_PASSWORD", kPassword},
+                                            {"XDG_CACHE_HOME", (tmp / "cache").string()}};
   Encrypted() {
     make_data_dir(data);
     write(data / "data" / "runs" / "secret-answer-file.txt", kSecretText);
@@ -104,8 +106,10 @@ TEST(Encryption, BlobIdsAreKeyedHashesNotSha256) {
   e.backup();
   backup_snapshot(plain.data, plain.store);
   store::BlobId content = store::sha256(kSecretText);
+  stdfs::path cached = e.tmp / "cache" / "mephisto-db" /
+                       nlohmann::json::parse(file_bytes(e.store / "config"))["id"].get<std::string>();
   auto has = [&](const stdfs::path& store) {
-    store::Index index = store::Index::open(store / "index", false);
+    store::Index index = store::Index::open((store == e.store ? cached : store) / "index", false);
     return index.has_blob(index.read(), content);
   };
   EXPECT_TRUE(has(plain.store));
@@ -235,6 +239,7 @@ TEST(Encryption, APinIsSealedAndAChangedOneIsDamageNamingIt) {
   store::set_key_access({[](store::PasswordFor, const std::string&) { return kPassword; }, {}});
   pid_t pid = ::fork();
   if (pid == 0) {  // an import that dies after marking its change
+    ::setenv("XDG_CACHE_HOME", (e.tmp / "cache").c_str(), 1);  // the store's cache, as the binary's
     mdb::Console console{false, true};
     mdb::Context ctx{mdb::GlobalOptions{e.data.string(), (e.tmp / "outputs").string(), e.store.string(), false, true},
                      console};
