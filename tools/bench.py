@@ -72,7 +72,8 @@ class Bench:
 
     def with_encrypted(self, op, tools):
         """With --encrypted, ours also runs backup-initial and restore-full on an encrypted store
-        (--encrypt, MEPHISTO_PASSWORD): the same command with the store (and snapshot) swapped."""
+        (--encrypt, MEPHISTO_PASSWORD): the same command with the store (and snapshot) swapped.
+        backup-incremental's encrypted tool is second_backup_tools' own (its first backup differs)."""
         if not self.args.encrypted or op not in ("backup-initial", "restore-full"):
             return tools
         out = []
@@ -169,12 +170,12 @@ class Bench:
             if mutate:
                 sh([SAMPLE, "--mutate", base, "--seed", "7"])
 
-        def mine():
+        def mine(encrypt=False):
             setup()
-            store = repos / "ours-incr"
+            store = repos / ("ours-incr-enc" if encrypt else "ours-incr")
             if store.exists():
                 shutil.rmtree(store)
-            sh(ours("backup", data=base, store=store))
+            sh(ours(*(["--encrypt"] if encrypt else []), "backup", data=base, store=store))
             after_first()
             return ours("backup", data=base, store=store), None, store
 
@@ -205,7 +206,10 @@ class Bench:
             out.unlink(missing_ok=True)
             return ["zip", "-r", "-q", out, "."], base, out
 
-        return [("ours", mine), ("restic", restic), ("borg", borg), ("zip", zipper)]
+        tools = [("ours", mine), ("restic", restic), ("borg", borg), ("zip", zipper)]
+        if self.args.encrypted and mutate:  # the encrypted store needs its own first backup
+            tools.insert(1, ("encrypted", lambda: mine(encrypt=True)))
+        return tools
 
     def op_backup_incremental(self):
         self.measure("backup-incremental", self.second_backup_tools(mutate=True))
@@ -400,7 +404,8 @@ def main():
     p.add_argument("--baseline", help="another mephisto binary (e.g. the parent commit's build) to run beside ours")
     p.add_argument("--tools", help="comma-separated tools to run (default all), e.g. ours,baseline")
     p.add_argument("--encrypted", action="store_true",
-                   help="also run ours on an encrypted store (backup-initial, restore-full): the tool 'encrypted'")
+                   help="also run ours on an encrypted store (backup-initial, backup-incremental, restore-full): "
+                        "the tool 'encrypted'")
     p.add_argument("--instructions", action="store_true",
                    help="count user-space instructions with callgrind instead of timing (compares builds on a busy machine)")
     p.add_argument("--memory", action="store_true", help="peak RSS of every command of ours at each size, one run, "
