@@ -193,9 +193,11 @@ void add_store_commands(CLI::App* db, Parsed& p) {
       ->type_name("NAME...");
   PasswordOptions& to = p.copy.to_password;
   cp->add_option("--to-password-file", to.file,
-                 "The target's password from FILE (else env MEPHISTO_TO_PASSWORD_FILE); none given: the source's")
-      ->excludes(cp->add_option("--to-password-command", to.command,
-                                "The target's password from CMD (else env MEPHISTO_TO_PASSWORD_COMMAND)"));
+                 "The target's password from FILE; else env MEPHISTO_TO_PASSWORD_FILE, MEPHISTO_TO_PASSWORD_COMMAND, "
+                 "MEPHISTO_TO_PASSWORD; else the source's password")
+      ->type_name("FILE")
+      ->excludes(cp->add_option("--to-password-command", to.command, "The target's password from CMD")
+                     ->type_name("CMD"));
   cp->add_flag("--to-encrypt", to.encrypt, "A new local target is encrypted (it is anyway when the source is)")
       ->excludes(cp->add_flag("--to-no-encryption", to.no_encryption, "A new target (S3 included) is not encrypted"));
 
