@@ -25,6 +25,9 @@ class Bench:
         self.work = Path(args.workdir or f"/tmp/mdb-bench-{args.size}")
         self.src = self.work / "src" / "data"
         self.results = {}  # (op, tool) -> list of (wall, cpu, rss, size_mb)
+        # Caches in the scratch dir, removed with it: an encrypted store keeps its index there
+        # (docs/SECURITY.md), restic its own; both warm, as after a backup on the same host.
+        os.environ["XDG_CACHE_HOME"] = str(self.work / "cache")
 
     # ---- dataset -------------------------------------------------------------------------
     def generate(self, out, seed):
