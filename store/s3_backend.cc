@@ -1,5 +1,8 @@
 #include "store/s3_backend.h"
 
+#include <algorithm>
+#include <chrono>
+
 #include "platform/temp_dir.h"
 #include "store/remote_lock.h"
 
@@ -93,10 +96,15 @@ std::unique_ptr<ObjectWriter> S3Backend::create(ObjectKind kind) {
     fs::mkdirs(scratch);
     fs::sweep_abandoned(scratch, kSpoolPrefix);
     spool_ = std::make_unique<fs::OwnedTempDir>(scratch, kSpoolPrefix);
-    uploads_ = std::make_unique<UploadPool>(client_, bucket_, kUploadThreads);
   }
   std::filesystem::path file = spool_->path() / ("object-" + std::to_string(++spooled_));
-  return std::make_unique<S3Writer>(*uploads_, dir_of(kind), file);
+  return std::make_unique<S3Writer>(pool(), dir_of(kind), file);
+}
+
+UploadPool& S3Backend::pool() {
+  std::lock_guard<std::mutex> g(pool_mu_);
+  if (!uploads_) uploads_ = std::make_unique<UploadPool>(client_, bucket_, kUploadThreads);
+  return *uploads_;
 }
 
 void S3Backend::sync(ObjectKind) {
@@ -112,32 +120,67 @@ bool S3Backend::create_new(ObjectKind kind, const std::string& name, std::string
 }
 
 // A read of a pack that starts where the previous one ended (give or take a record header)
-// fetches this much at once: a restore reads a pack's blobs in order, and one GET per blob
-// costs a round trip each (docs/S3.md, "Read-ahead"). A read elsewhere gets exactly its bytes.
+// starts the read-ahead (docs/S3.md, "Read-ahead"): a restore reads a pack's blobs in order, and
+// one GET per blob costs a round trip each. The pack is then fetched in windows of kReadAhead,
+// kAheadWindows at once on the pool's threads, so the next GETs are on the wire while the restore
+// writes files from the current one. A read elsewhere gets exactly its bytes and drops the windows.
 constexpr size_t kReadAhead = 4u << 20;
+constexpr size_t kAheadWindows = 3;  // the one being read and two in flight: 12 MiB held at most
 constexpr uint64_t kSequentialGap = 4096;
 
 std::string S3Backend::read(ObjectKind kind, const std::string& name, uint64_t offset, size_t length) {
   if (kind != ObjectKind::Pack || length >= kReadAhead) return get_range(kind, name, offset, length);
-  bool sequential = false;
-  {
-    std::lock_guard<std::mutex> g(ahead_.mu);
-    if (ahead_.pack == name && offset >= ahead_.start && offset + length <= ahead_.start + ahead_.bytes.size()) {
-      ahead_.next = offset + length;
-      return ahead_.bytes.substr(offset - ahead_.start, length);
-    }
-    sequential = ahead_.pack == name && offset >= ahead_.next && offset - ahead_.next <= kSequentialGap;
+  std::unique_lock<std::mutex> g(ahead_.mu);
+  std::deque<Window>& w = ahead_.windows;
+  bool covered = ahead_.pack == name && !w.empty() && offset >= w.front().start &&
+                 offset + length <= w.back().start + kReadAhead;
+  bool sequential = ahead_.pack == name && offset >= ahead_.next && offset - ahead_.next <= kSequentialGap;
+  ahead_.next = offset + length;
+  if (!covered) {
+    w.clear();  // GETs still under way end on their own; their bytes are dropped
     ahead_.pack = name;
-    ahead_.next = offset + length;
-    ahead_.bytes.clear();
+    if (!sequential) {
+      g.unlock();
+      return get_range(kind, name, offset, length);
+    }
+    w.push_back({offset, pool().fetch([this, name, offset] { return get_range(ObjectKind::Pack, name, offset, kReadAhead); })});
   }
-  if (!sequential) return get_range(kind, name, offset, length);
-  std::string window = get_range(kind, name, offset, kReadAhead);  // shorter at the pack's end
-  std::string out = window.substr(0, length);
-  std::lock_guard<std::mutex> g(ahead_.mu);
-  if (ahead_.pack == name) {
-    ahead_.start = offset;
-    ahead_.bytes = std::move(window);
+  while (w.front().start + kReadAhead <= offset) w.pop_front();  // read past: freed
+  add_windows(name);
+  return from_windows(g, offset, length);
+}
+
+void S3Backend::add_windows(const std::string& pack) {
+  std::deque<Window>& w = ahead_.windows;
+  while (w.size() < kAheadWindows) {
+    const Window& last = w.back();
+    // A window that came back short was the pack's end: nothing follows it.
+    if (last.bytes.wait_for(std::chrono::seconds(0)) == std::future_status::ready) {
+      try {
+        if (last.bytes.get().size() < kReadAhead) return;
+      } catch (...) {
+        return;  // its failure is thrown where its bytes are needed
+      }
+    }
+    uint64_t start = last.start + kReadAhead;
+    w.push_back({start, pool().fetch([this, pack, start] { return get_range(ObjectKind::Pack, pack, start, kReadAhead); })});
+  }
+}
+
+std::string S3Backend::from_windows(std::unique_lock<std::mutex>& held, uint64_t offset, size_t length) {
+  std::vector<Window> needed;
+  for (const Window& w : ahead_.windows)
+    if (w.start < offset + length && offset < w.start + kReadAhead) needed.push_back(w);
+  held.unlock();
+  std::string out;
+  out.reserve(length);
+  for (const Window& w : needed) {
+    const std::string& bytes = w.bytes.get();  // rethrows the GET's failure, which names the object
+    uint64_t from = std::max(offset, w.start) - w.start;
+    if (from >= bytes.size()) break;  // the pack ended before
+    size_t n = std::min<uint64_t>(bytes.size() - from, offset + length - (w.start + from));
+    out.append(bytes, from, n);
+    if (bytes.size() < kReadAhead) break;
   }
   return out;
 }

@@ -4,6 +4,8 @@
 // atomic and durable once it returns, so an object is spooled to a local file, handed at finish()
 // to the upload threads (s3_uploads.h) and stored whole by one PUT: the bucket holds no temporaries,
 // and sync() waits for the uploads, throwing the first failure.
+#include <deque>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -46,12 +48,23 @@ class S3Backend : public Backend {
   std::string key_of(ObjectKind kind, const std::string& name) const { return dir_of(kind) + name; }
   std::string get_range(ObjectKind kind, const std::string& name, uint64_t offset, size_t length);
 
-  // Read-ahead for packs read in order (a restore): the last window fetched and where the last
-  // read ended.
+  UploadPool& pool();  // made at the first use
+  // The bytes [offset, offset + length) of the read-ahead's windows, waiting for their GETs; the
+  // windows must cover them (ahead_.mu held by the caller, released while waiting).
+  std::string from_windows(std::unique_lock<std::mutex>& held, uint64_t offset, size_t length);
+  void add_windows(const std::string& pack);  // up to kAheadWindows, after the last one
+
+  // Read-ahead for packs read in order (a restore): consecutive windows of one pack, the first
+  // covering the last read, the next ones being fetched by the pool, and where the last read ended.
+  struct Window {
+    uint64_t start = 0;
+    std::shared_future<std::string> bytes;  // up to kReadAhead, fewer at the pack's end
+  };
   struct ReadAhead {
     std::mutex mu;
-    std::string pack, bytes;
-    uint64_t start = 0, next = 0;
+    std::string pack;
+    std::deque<Window> windows;
+    uint64_t next = 0;
   };
 
   std::string location_;
@@ -60,6 +73,7 @@ class S3Backend : public Backend {
   std::shared_ptr<fs::S3Client> client_;
   std::unique_ptr<fs::OwnedTempDir> spool_;  // where writers spool their objects, made at the first
   uint64_t spooled_ = 0;
+  std::mutex pool_mu_;
   std::unique_ptr<UploadPool> uploads_;  // after spool_: ends before the spool dir is removed
   ReadAhead ahead_;
 };

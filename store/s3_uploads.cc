@@ -14,7 +14,8 @@ UploadPool::~UploadPool() {
   }
   changed_.notify_all();
   for (std::thread& t : workers_) t.join();
-  for (Job& job : queue_) fs::discard_file(job.file.path());
+  for (Job& job : queue_)
+    if (job.file.valid()) fs::discard_file(job.file.path());
 }
 
 void UploadPool::submit(std::string key, fs::File file) {
@@ -25,7 +26,20 @@ void UploadPool::submit(std::string key, fs::File file) {
     fs::discard_file(file.path());
     std::rethrow_exception(failure_);
   }
-  queue_.push_back({std::move(key), std::move(file)});
+  enqueue(g, {std::move(key), std::move(file), {}});
+}
+
+std::shared_future<std::string> UploadPool::fetch(std::function<std::string()> get) {
+  Job job{{}, {}, std::packaged_task<std::string()>(std::move(get))};
+  std::shared_future<std::string> out = job.fetch.get_future().share();
+  std::unique_lock<std::mutex> g(mu_);
+  changed_.wait(g, [&] { return in_flight_ < threads_; });
+  enqueue(g, std::move(job));
+  return out;
+}
+
+void UploadPool::enqueue(std::unique_lock<std::mutex>& g, Job job) {
+  queue_.push_back(std::move(job));
   ++in_flight_;
   if (workers_.size() < threads_) workers_.emplace_back([this] { run(); });
   g.unlock();
@@ -47,12 +61,16 @@ void UploadPool::run() {
     queue_.pop_front();
     g.unlock();
     std::exception_ptr failed;
-    try {
-      client_->put_file(bucket_, job.key, job.file);
-    } catch (...) {
-      failed = std::current_exception();
+    if (job.fetch.valid()) {
+      job.fetch();  // keeps its own failure
+    } else {
+      try {
+        client_->put_file(bucket_, job.key, job.file);
+      } catch (...) {
+        failed = std::current_exception();
+      }
+      fs::discard_file(job.file.path());
     }
-    fs::discard_file(job.file.path());
     g.lock();
     if (failed && !failure_) failure_ = failed;
     --in_flight_;

@@ -1,12 +1,15 @@
 #pragma once
 // Uploads of spooled objects on a few threads of their own (docs/S3.md, "Parallel uploads"), so
-// a backup compresses the next pack while the last ones are on the wire. Each thread takes a curl
+// a backup compresses the next pack while the last ones are on the wire; the same threads run a
+// restore's read-ahead GETs (fetch(), "Read-ahead"), one mechanism for parallel transfers. Each thread takes a curl
 // handle from the client's pool, so connections are reused. At most `threads` objects are in
 // flight: submit() blocks while the pool is full, so the spooled files (disk) and the transfer
 // buffers (memory) stay bounded.
 #include <condition_variable>
 #include <deque>
 #include <exception>
+#include <functional>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -32,12 +35,18 @@ class UploadPool {
   // Waits until every object submitted is stored; throws the first failure (naming the object
   // and the HTTP status) once all have ended, and forgets it.
   void wait();
+  // Runs `get` on a pool thread; its bytes or its failure are the future's. A failure is not the
+  // pool's (wait() and submit() do not throw it): it surfaces where the bytes are needed, and a
+  // result nobody asks for is dropped. Blocks while the pool is full, as submit().
+  std::shared_future<std::string> fetch(std::function<std::string()> get);
 
  private:
   struct Job {
     std::string key;
     fs::File file;
+    std::packaged_task<std::string()> fetch;  // valid for a fetch(), which has no file
   };
+  void enqueue(std::unique_lock<std::mutex>& held, Job job);  // unlocks `held`
   void run();
 
   std::shared_ptr<fs::S3Client> client_;

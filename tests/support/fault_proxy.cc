@@ -54,7 +54,9 @@ void read_request(int fd) {
 // Content-Length bytes of body (what the S3 client sends; it never uses chunked bodies).
 class RequestLog {
  public:
-  explicit RequestLog(std::function<void(const std::string&)> on_request) : on_request_(std::move(on_request)) {}
+  // `on_request` gets the request line and the bytes its Range header asks for (0: none).
+  explicit RequestLog(std::function<void(const std::string&, uint64_t)> on_request)
+      : on_request_(std::move(on_request)) {}
   void feed(std::string_view bytes) {
     while (!bytes.empty()) {
       if (body_left_ > 0) {
@@ -69,7 +71,7 @@ class RequestLog {
       if (end == std::string::npos) return;
       std::string rest = head_.substr(end + 4);
       std::string line = head_.substr(0, head_.find("\r\n"));
-      on_request_(line.substr(0, line.rfind(' ')));  // without " HTTP/1.1"
+      on_request_(line.substr(0, line.rfind(' ')), range_bytes(head_.substr(0, end + 2)));  // without " HTTP/1.1"
       body_left_ = content_length(head_.substr(0, end + 2));
       head_.clear();
       feed(rest);
@@ -85,7 +87,17 @@ class RequestLog {
     }
     return 0;
   }
-  std::function<void(const std::string&)> on_request_;
+  static uint64_t range_bytes(const std::string& head) {  // "Range: bytes=FIRST-LAST"
+    for (const char* name : {"\r\nRange: bytes=", "\r\nrange: bytes="}) {
+      size_t at = head.find(name);
+      if (at == std::string::npos) continue;
+      size_t dash = head.find('-', at);
+      uint64_t first = std::stoull(head.substr(at + std::string(name).size())), last = std::stoull(head.substr(dash + 1));
+      return last + 1 - first;
+    }
+    return 0;
+  }
+  std::function<void(const std::string&, uint64_t)> on_request_;
   std::string head_;
   uint64_t body_left_ = 0;
 };
@@ -155,12 +167,15 @@ void FaultProxy::pass(int client, int up, int64_t cut_at) {
   int generation = generation_;
   bool cut_response = cut_response_;
   uint64_t passed[2] = {0, 0};  // client -> server, server -> client
-  bool reject = false;
-  RequestLog requests([&](const std::string& line) { reject = reject || rejects(line); });
+  bool reject = false, mine_held = false;  // mine_held: this connection's response is held
+  RequestLog requests([&](const std::string& line, uint64_t range) {
+    reject = reject || rejects(line);
+    mine_held = mine_held || holds_response(line, range);
+  });
   pollfd fds[2] = {{client, POLLIN, 0}, {up, POLLIN, 0}};
   char buf[65536];
   while (!stop_ && generation == generation_) {
-    if (held_) {
+    if (held_ || (mine_held && response_held_)) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
       continue;
     }
@@ -210,6 +225,18 @@ bool FaultProxy::rejects(const std::string& line) {
   }
   if (reject_skip_ < 0 || line.rfind(reject_prefix_, 0) != 0) return false;
   return reject_skip_-- == 0;
+}
+
+bool FaultProxy::holds_response(const std::string& line, uint64_t range) {
+  std::lock_guard<std::mutex> g(log_mu_);
+  if (response_prefix_.empty() || line.rfind(response_prefix_, 0) != 0) return false;
+  if (response_held_) {
+    ++while_held_;
+    return false;
+  }
+  if (range < response_min_range_) return false;
+  response_held_ = true;
+  return true;
 }
 
 int FaultProxy::count(const std::string& prefix) const {

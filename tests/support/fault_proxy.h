@@ -61,6 +61,26 @@ class FaultProxy {
     hold_prefix_ = prefix;
   }
   bool held() const { return held_; }
+  // The response to the first request after this whose "METHOD /path" starts with `prefix` and
+  // whose Range asks for at least `min_range` bytes is held (its connection stalls) until
+  // release_response(); other connections pass on. arrived_while_held() counts the requests with
+  // `prefix` that arrived meanwhile: a client waiting for each answer before its next request
+  // sends none.
+  void hold_response(const std::string& prefix, uint64_t min_range) {
+    std::lock_guard<std::mutex> g(log_mu_);
+    response_prefix_ = prefix;
+    response_min_range_ = min_range;
+  }
+  bool response_held() const { return response_held_; }
+  void release_response() {
+    std::lock_guard<std::mutex> g(log_mu_);
+    response_held_ = false;
+    response_prefix_.clear();
+  }
+  int arrived_while_held() const {
+    std::lock_guard<std::mutex> g(log_mu_);
+    return while_held_;
+  }
   // The requests passed through so far, "METHOD /path?query", in order of arrival.
   std::vector<std::string> requests() const {
     std::lock_guard<std::mutex> g(log_mu_);
@@ -82,6 +102,11 @@ class FaultProxy {
   std::atomic<uint64_t> cut_bytes_{0};
   std::atomic<bool> cut_response_{false}, held_{false};
   bool rejects(const std::string& line);
+  bool holds_response(const std::string& line, uint64_t range);
+  std::atomic<bool> response_held_{false};
+  std::string response_prefix_;  // hold_response(), under log_mu_
+  uint64_t response_min_range_ = 0;
+  int while_held_ = 0;
   mutable std::mutex log_mu_;
   std::string reject_prefix_;  // fail_request(), under log_mu_
   int reject_skip_ = -1, reject_status_ = 0;
