@@ -54,8 +54,8 @@ void read_request(int fd) {
 // Content-Length bytes of body (what the S3 client sends; it never uses chunked bodies).
 class RequestLog {
  public:
-  // `on_request` gets the request line and the bytes its Range header asks for (0: none).
-  explicit RequestLog(std::function<void(const std::string&, uint64_t)> on_request)
+  // `on_request` gets the request line and its Range header's "FIRST-LAST" ("": none).
+  explicit RequestLog(std::function<void(const std::string&, const std::string&)> on_request)
       : on_request_(std::move(on_request)) {}
   void feed(std::string_view bytes) {
     while (!bytes.empty()) {
@@ -71,7 +71,7 @@ class RequestLog {
       if (end == std::string::npos) return;
       std::string rest = head_.substr(end + 4);
       std::string line = head_.substr(0, head_.find("\r\n"));
-      on_request_(line.substr(0, line.rfind(' ')), range_bytes(head_.substr(0, end + 2)));  // without " HTTP/1.1"
+      on_request_(line.substr(0, line.rfind(' ')), range_of(head_.substr(0, end + 2)));  // without " HTTP/1.1"
       body_left_ = content_length(head_.substr(0, end + 2));
       head_.clear();
       feed(rest);
@@ -87,17 +87,16 @@ class RequestLog {
     }
     return 0;
   }
-  static uint64_t range_bytes(const std::string& head) {  // "Range: bytes=FIRST-LAST"
+  static std::string range_of(const std::string& head) {  // "FIRST-LAST" of "Range: bytes=FIRST-LAST"
     for (const char* name : {"\r\nRange: bytes=", "\r\nrange: bytes="}) {
       size_t at = head.find(name);
       if (at == std::string::npos) continue;
-      size_t dash = head.find('-', at);
-      uint64_t first = std::stoull(head.substr(at + std::string(name).size())), last = std::stoull(head.substr(dash + 1));
-      return last + 1 - first;
+      at += std::string(name).size();
+      return head.substr(at, head.find("\r\n", at) - at);
     }
-    return 0;
+    return "";
   }
-  std::function<void(const std::string&, uint64_t)> on_request_;
+  std::function<void(const std::string&, const std::string&)> on_request_;
   std::string head_;
   uint64_t body_left_ = 0;
 };
@@ -168,7 +167,7 @@ void FaultProxy::pass(int client, int up, int64_t cut_at) {
   bool cut_response = cut_response_;
   uint64_t passed[2] = {0, 0};  // client -> server, server -> client
   bool reject = false, mine_held = false;  // mine_held: this connection's response is held
-  RequestLog requests([&](const std::string& line, uint64_t range) {
+  RequestLog requests([&](const std::string& line, const std::string& range) {
     reject = reject || rejects(line);
     mine_held = mine_held || holds_response(line, range);
   });
@@ -227,14 +226,20 @@ bool FaultProxy::rejects(const std::string& line) {
   return reject_skip_-- == 0;
 }
 
-bool FaultProxy::holds_response(const std::string& line, uint64_t range) {
+// Whether the request `line` with Range `range` is the one whose response is held, or a retry of
+// it (the same object and range: also held, so a retry after a stall does not count as another).
+bool FaultProxy::holds_response(const std::string& line, const std::string& range) {
   std::lock_guard<std::mutex> g(log_mu_);
   if (response_prefix_.empty() || line.rfind(response_prefix_, 0) != 0) return false;
   if (response_held_) {
+    if (line + " " + range == held_request_) return true;
     ++while_held_;
     return false;
   }
-  if (range < response_min_range_) return false;
+  size_t dash = range.find('-');
+  if (dash == std::string::npos || std::stoull(range.substr(dash + 1)) + 1 - std::stoull(range) < response_min_range_)
+    return false;
+  held_request_ = line + " " + range;
   response_held_ = true;
   return true;
 }

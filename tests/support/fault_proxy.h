@@ -62,10 +62,10 @@ class FaultProxy {
   }
   bool held() const { return held_; }
   // The response to the first request after this whose "METHOD /path" starts with `prefix` and
-  // whose Range asks for at least `min_range` bytes is held (its connection stalls) until
-  // release_response(); other connections pass on. arrived_while_held() counts the requests with
-  // `prefix` that arrived meanwhile: a client waiting for each answer before its next request
-  // sends none.
+  // whose Range asks for at least `min_range` bytes is held (its connection stalls), and those of
+  // its retries (same path and range), until release_response(); other connections pass on.
+  // arrived_while_held() counts the other requests with `prefix` that arrived meanwhile: a client
+  // waiting for each answer before its next request sends none.
   void hold_response(const std::string& prefix, uint64_t min_range) {
     std::lock_guard<std::mutex> g(log_mu_);
     response_prefix_ = prefix;
@@ -102,10 +102,11 @@ class FaultProxy {
   std::atomic<uint64_t> cut_bytes_{0};
   std::atomic<bool> cut_response_{false}, held_{false};
   bool rejects(const std::string& line);
-  bool holds_response(const std::string& line, uint64_t range);
+  bool holds_response(const std::string& line, const std::string& range);
   std::atomic<bool> response_held_{false};
   std::string response_prefix_;  // hold_response(), under log_mu_
   uint64_t response_min_range_ = 0;
+  std::string held_request_;  // "METHOD /path FIRST-LAST" of the held one
   int while_held_ = 0;
   mutable std::mutex log_mu_;
   std::string reject_prefix_;  // fail_request(), under log_mu_
