@@ -61,9 +61,12 @@ class Pruner {
     }
     forget();
     apply();
+    if (store_.cached()) {
+      consolidate_index_objects(store_.backend(), store_.index());
+      for (const std::string& pack : doomed_) store_.backend().remove(ObjectKind::Pack, pack);
+    }
     remove_unreferenced_files();
     clean_filecache();
-    if (store_.cached()) consolidate_index_objects(store_.backend(), store_.index());
     report_.bytes_after = packs_bytes(store_.backend());
     return std::move(report_);
   }
@@ -251,14 +254,25 @@ class Pruner {
     rep_.end_phase();
   }
 
-  void delete_pack_file(const std::string& pack) { store_.backend().remove(ObjectKind::Pack, pack); }
+  // Where the index is a cache of the store's index objects (docs/S3.md, "Prune"), a pack is
+  // deleted only once they name it no more: a prune that dies among its deletions leaves packs
+  // no index object names, never an index object naming a pack that is gone (a lost pack to
+  // every reader). Such a leftover pack is taken in again from its footer, with the snapshot
+  // records it holds, so the packs holding records go first: a forgotten snapshot that comes
+  // back still has every blob it names (none of its data was deleted yet).
+  void delete_pack_file(const std::string& pack, const std::vector<PackEntry>& entries) {
+    if (!store_.cached()) return store_.backend().remove(ObjectKind::Pack, pack);
+    bool records =
+        std::any_of(entries.begin(), entries.end(), [](const PackEntry& e) { return e.type == BlobType::Snapshot; });
+    doomed_.insert(records ? doomed_.begin() : doomed_.end(), pack);
+  }
 
   void drop(const std::string& pack, const std::vector<PackEntry>& entries) {
     Txn t = store_.index().write();
     for (const PackEntry& e : entries) store_.index().del_blob(t, e.id);
     store_.index().del_pack(t, pack);
     t.commit();
-    delete_pack_file(pack);
+    delete_pack_file(pack, entries);
     ++report_.packs_deleted;
   }
 
@@ -288,7 +302,7 @@ class Pruner {
     store_.index().put_pack(t, name, pack_record(w.size(), w.entries()));
     if (!same) store_.index().del_pack(t, pack);
     t.commit();
-    if (!same) delete_pack_file(pack);
+    if (!same) delete_pack_file(pack, entries);
     ++report_.packs_rewritten;
   }
 
@@ -303,7 +317,8 @@ class Pruner {
 
   void remove_unreferenced_files() {
     std::vector<std::string> orphans = unreferenced_files();
-    for (const std::string& name : orphans) delete_pack_file(name);
+    // Named by no index object either: the cache took them all in under this prune's lock.
+    for (const std::string& name : orphans) store_.backend().remove(ObjectKind::Pack, name);
     report_.packs_deleted += orphans.size();
   }
 
@@ -324,6 +339,7 @@ class Pruner {
   PruneReport report_;
   std::optional<LiveSet> live_;
   std::vector<PackPlan> plans_;
+  std::vector<std::string> doomed_;  // deleted once the index objects are consolidated, records first
   std::set<std::string> damaged_footers_;  // packs read through the index (indexed_entries)
   uint64_t bytes_freed_ = 0;
 };
