@@ -13,8 +13,7 @@
 #include "store/remote_index.h"
 #include "store/remote_lock.h"
 #include "store/s3_backend.h"
-#include "tests/support/fault_proxy.h"
-#include "tests/support/s3server.h"
+#include "tests/support/proxied_store.h"
 #include "tests/support/tree_util.h"
 
 namespace mdb::test {
@@ -24,11 +23,6 @@ struct Host {
   stdfs::path data, cache;
   std::map<std::string, std::string> env;
 };
-
-int server_port() {
-  std::string url = s3_env().at("AWS_ENDPOINT_URL");
-  return std::stoi(url.substr(url.rfind(':') + 1));
-}
 
 struct Bucket {
   TempDir tmp;
@@ -85,7 +79,7 @@ TEST(S3Hosts, ANewHostListsAndRestoresFromIndexObjectsWithoutReadingPackFooters)
   ASSERT_GE(packs, 2u);  // the data's, the snapshot record's
   ASSERT_EQ(b.objects("indexes").size(), 1u);
 
-  FaultProxy proxy(server_port());  // counts the new host's requests
+  FaultProxy proxy(s3_server_port());  // counts the new host's requests
   Host two = b.host("two", proxy.endpoint());
   RunResult r = b.run(two, {"snapshots"});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
@@ -191,7 +185,7 @@ TEST(S3Hosts, ABackupHoldingItsSharedLockMakesPruneOnAnotherHostFailNotDelete) {
   Host one = b.host("one");
   make_data_dir(one.data);
   ASSERT_FALSE(snapshot_of(b.run(one, {"--json", "backup"})).empty());
-  FaultProxy proxy(server_port());
+  FaultProxy proxy(s3_server_port());
   Host two = b.host("two", proxy.endpoint());
   copy_tree(one.data, two.data);
   write(two.data / "data" / "media" / "two.bin", random_bytes(1u << 20, 3));
@@ -359,7 +353,7 @@ TEST(S3Hosts, AReadMeetingAnExclusiveLockFailsAtOnceOrWaitsWithRetryLockUntilItI
 
   // Waiting: the restore met the lock once it removed its own lock object again (through the
   // proxy's log); the other host's lock is then released and the restore goes on.
-  FaultProxy proxy(server_port());
+  FaultProxy proxy(s3_server_port());
   Host via = one;
   via.env["AWS_ENDPOINT_URL"] = proxy.endpoint();
   RunResult waited;
@@ -388,7 +382,7 @@ TEST(S3Hosts, PruneRefusesWhileARestoreOnAnotherHostHoldsItsSharedLock) {
   write(one.data / "new.txt", "new");
   ASSERT_FALSE(first.empty() || snapshot_of(b.run(one, {"--json", "backup"})).empty());
 
-  FaultProxy proxy(server_port());
+  FaultProxy proxy(s3_server_port());
   Host two = b.host("two", proxy.endpoint());
   proxy.hold_at("GET /" + b.bucket + "/" + b.prefix + "packs/");  // the restore stalls, holding its lock
   RunResult restore;

@@ -6,33 +6,23 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tests/support/fault_proxy.h"
-#include "tests/support/s3server.h"
+#include "tests/support/proxied_store.h"
 #include "tests/support/tree_util.h"
 
 namespace mdb::test {
 namespace {
 
-int server_port() {
-  std::string url = s3_env().at("AWS_ENDPOINT_URL");
-  return std::stoi(url.substr(url.rfind(':') + 1));
-}
-
 TEST(S3Parallel, OneFailedUploadAmongSeveralFailsTheBackupCleanlyAndTheNextSucceeds) {
-  TempDir tmp;
-  stdfs::path data = tmp / "data";
-  std::string bucket = fresh_bucket();
-  std::string store = "s3://" + bucket + "/store";
-  FaultProxy proxy(server_port());
-  auto env = s3_env();
-  env["XDG_CACHE_HOME"] = (tmp / "cache").string();
-  env["AWS_ENDPOINT_URL"] = proxy.endpoint();
+  ProxiedStore s;
+  const stdfs::path& data = s.data;
+  const std::string& bucket = s.bucket;
+  FaultProxy& proxy = s.proxy;
   make_data_dir(data);
   // Incompressible media of three packs (a pack is ~32 MiB): several uploads at once.
   for (int i = 0; i < 4; ++i)
     write(data / "data" / "media" / ("clip" + std::to_string(i) + ".bin"), random_bytes(24u << 20, 300 + i));
   auto before = describe(data);
-  auto db = [&](std::vector<std::string> args) { return mdb(data, store, std::move(args), env); };
+  auto db = [&](std::vector<std::string> args) { return s.run(std::move(args)); };
 
   const std::string packs = "PUT /" + bucket + "/store/packs/";
   proxy.fail_request(packs, 1, 403);  // the second pack's upload; a 403 is not retried

@@ -6,28 +6,13 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tests/support/fault_proxy.h"
-#include "tests/support/s3server.h"
+#include "tests/support/proxied_store.h"
 #include "tests/support/tree_util.h"
 
 namespace mdb::test {
 namespace {
 
-struct Remote {
-  TempDir tmp;
-  stdfs::path data = tmp / "data";
-  std::string store = "s3://" + fresh_bucket() + "/store";
-  FaultProxy proxy{[] {
-    std::string url = s3_env().at("AWS_ENDPOINT_URL");
-    return std::stoi(url.substr(url.rfind(':') + 1));
-  }()};
-  std::map<std::string, std::string> env() const {
-    auto e = s3_env();
-    e["XDG_CACHE_HOME"] = (tmp / "cache").string();
-    e["AWS_ENDPOINT_URL"] = proxy.endpoint();
-    return e;
-  }
-  RunResult run(std::vector<std::string> args) const { return mdb(data, store, std::move(args), env()); }
+struct Remote : ProxiedStore {
   Remote() {
     make_data_dir(data);
     // Incompressible, so the pack is ~4 MiB on the wire both ways.
