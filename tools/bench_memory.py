@@ -6,7 +6,8 @@ Every command runs on the data of the size in one scratch dir, in an order where
 needs: backup, a second backup with no change, snapshots, ls, find, verify (plain and --read-data),
 export (full and one task), verify -f of the dump, restore (full and one run), import into an empty
 dir and into the restored copy (every row and file a conflict or a merge), one simulated day of work
-and the incremental backup, then prune.
+and the incremental backup, diff of the two backups and of the last one with the data dir, stats,
+copy of every snapshot to a new store, then prune.
 """
 import json
 import shutil
@@ -36,6 +37,10 @@ COMMANDS = [
     ("import-empty", "import the full dump into an empty dir"),
     ("import-conflicts", "import the full dump into the restored copy of its source"),
     ("backup-incremental", "backup after one simulated day of work"),
+    ("diff-day", "diff of the backups before and after the day"),
+    ("diff-now", "diff of the last backup with the data dir"),
+    ("stats", "stats of the store"),
+    ("copy", "copy --to a new local store, every snapshot"),
     ("prune", "prune --keep-last 1 --keep-auto 0"),
 ]
 
@@ -115,7 +120,16 @@ class MemoryRun:
         shutil.rmtree(restored)
         shutil.rmtree(outputs)
         b.sh([b.SAMPLE, "--mutate", self.src, "--seed", "7"])
-        self.run_one("backup-incremental", ours("backup", **data))
+        out = self.run_one("backup-incremental", ours("--json", "backup", **data))
+        after = json.loads(out)["snapshot"]
+        self.run_one("diff-day", ours("diff", snapshot, after, **data))
+        self.run_one("diff-now", ours("diff", after, "now", **data))
+        self.run_one("stats", ours("stats", **data))
+        copied = self.work / "copied-store"
+        if copied.exists():
+            shutil.rmtree(copied)
+        self.run_one("copy", ours("copy", "--to", copied, **data))
+        shutil.rmtree(copied)
         self.run_one("prune", ours("prune", "--keep-last", "1", "--keep-auto", "0", **data))
 
 
