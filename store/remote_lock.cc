@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "base/interrupt.h"
+#include "base/ordered_pool.h"
 
 #include "formats/hash.h"
 #include "platform/lock.h"
@@ -175,7 +176,7 @@ RemoteLock::RemoteLock(std::unique_ptr<Backend> backend, bool exclusive, const s
     backend_->remove(ObjectKind::Lock, name_);
     throw;
   }
-  refresher_ = std::thread([this] { refresh_loop(); });
+  refresher_ = start_worker([this] { refresh_loop(); });  // signals stay with the main thread
 }
 
 RemoteLock::~RemoteLock() {

@@ -4,6 +4,8 @@
 
 #include <utility>
 
+#include "base/ordered_pool.h"
+
 namespace mdb::store {
 
 UploadPool::UploadPool(std::shared_ptr<fs::S3Client> client, std::string bucket, size_t threads)
@@ -48,7 +50,7 @@ std::shared_future<std::string> UploadPool::fetch(std::function<std::string()> g
 void UploadPool::enqueue(std::unique_lock<std::mutex>& g, Job job) {
   queue_.push_back(std::move(job));
   ++in_flight_;
-  if (workers_.size() < threads_) workers_.emplace_back([this] { run(); });
+  if (workers_.size() < threads_) workers_.push_back(start_worker([this] { run(); }));  // signals stay with the main thread
   g.unlock();
   changed_.notify_all();
 }
