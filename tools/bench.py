@@ -14,7 +14,7 @@ from pathlib import Path
 
 import bench_common
 import bench_report
-from bench_common import (OPS, SAMPLE, SIZES, count_files, du_mb, fresh, instructions, ours, sh,
+from bench_common import (OPS, SAMPLE, SIZES, count_files, discard, du_mb, fresh, instructions, ours, sh,
                           timed)
 
 
@@ -28,11 +28,12 @@ class Bench:
         # Caches in the scratch dir, removed with it: an encrypted store keeps its index there
         # (docs/SECURITY.md), restic its own; both warm, as after a backup on the same host.
         os.environ["XDG_CACHE_HOME"] = str(self.work / "cache")
+        bench_common.trash_dir = self.work / "trash"
 
     # ---- dataset -------------------------------------------------------------------------
     def generate(self, out, seed):
         if out.exists():
-            shutil.rmtree(out)
+            discard(out)
         out.parent.mkdir(parents=True, exist_ok=True)
         sh([SAMPLE, "--out", out, "--seed", str(seed)] + SIZES[self.args.size])
 
@@ -90,7 +91,7 @@ class Bench:
                 store = Path(cmd[cmd.index("--store") + 1])
                 enc = store.parent / (store.name + "-enc")
                 if op == "backup-initial" and enc.exists():
-                    shutil.rmtree(enc)
+                    discard(enc)
                 swap = {str(store): str(enc), **getattr(self, "_enc_snapshot", {})}
                 cmd = [cmd[0], "--encrypt"] + [swap.get(str(c), c) for c in cmd[1:]]
                 return cmd, cwd, enc if size_path == store else size_path
@@ -119,20 +120,20 @@ class Bench:
         def mine():
             store = w / f"ours-{tag}"
             if store.exists():
-                shutil.rmtree(store)
+                discard(store)
             return ours("backup", data=source, store=store), None, store
 
         def restic():
             repo = w / f"restic-{tag}"
             if repo.exists():
-                shutil.rmtree(repo)
+                discard(repo)
             sh(["restic", "-q", "init", "--repo", repo, "--repository-version", "2"])
             return ["restic", "-q", "--repo", repo, "backup", "."], source, repo
 
         def borg():
             repo = w / f"borg-{tag}"
             if repo.exists():
-                shutil.rmtree(repo)
+                discard(repo)
             w.mkdir(parents=True, exist_ok=True)
             sh(["borg", "init", "-e", "none", repo])
             return ["borg", "create", "--compression", "zstd,3", f"{repo}::a", "."], source, repo
@@ -151,7 +152,7 @@ class Bench:
 
         def cp():
             if dest.exists():
-                shutil.rmtree(dest)
+                discard(dest)
             return ["cp", "-a", self.src, dest], None, dest
 
         tools += [("cp -a", cp), ("tar", lambda: (["sh", "-c", f"tar cf - -C '{self.src}' . | cat > /dev/null"], None, None))]
@@ -165,7 +166,7 @@ class Bench:
 
         def setup():
             if base.exists():
-                shutil.rmtree(base)
+                discard(base)
             base.parent.mkdir(parents=True, exist_ok=True)
             sh(["cp", "-a", self.src, base])
 
@@ -177,7 +178,7 @@ class Bench:
             setup()
             store = repos / ("ours-incr-enc" if encrypt else "ours-incr")
             if store.exists():
-                shutil.rmtree(store)
+                discard(store)
             sh(ours(*(["--encrypt"] if encrypt else []), "backup", data=base, store=store))
             after_first()
             return ours("backup", data=base, store=store), None, store
@@ -186,7 +187,7 @@ class Bench:
             setup()
             repo = repos / "restic-incr"
             if repo.exists():
-                shutil.rmtree(repo)
+                discard(repo)
             sh(["restic", "-q", "init", "--repo", repo, "--repository-version", "2"])
             sh(["restic", "-q", "--repo", repo, "backup", "."], cwd=base)
             after_first()
@@ -196,7 +197,7 @@ class Bench:
             setup()
             repo = repos / "borg-incr"
             if repo.exists():
-                shutil.rmtree(repo)
+                discard(repo)
             sh(["borg", "init", "-e", "none", repo])
             sh(["borg", "create", "--compression", "zstd,3", f"{repo}::a", "."], cwd=base)
             after_first()
@@ -225,7 +226,7 @@ class Bench:
         repos = self.work / "diff-repos"
         fresh(repos)
         if base.exists():
-            shutil.rmtree(base)
+            discard(base)
         base.parent.mkdir(parents=True, exist_ok=True)
         sh(["cp", "-a", self.src, base])
         store, restic = repos / "ours", repos / "restic"
@@ -269,10 +270,8 @@ class Bench:
 
     def restore_tools(self, only=None):
         store, snapshot, repos = self.restore_sources()
-        # A new target for every restore, all removed after the operation (op_restore_*): creating
-        # files where thousands were just deleted costs ext4 a scan past the recently deleted inodes
-        # (find_inode_bit, recently_deleted: 60 s), which charged whichever tool ran later (on S,
-        # restore-full took 1.6 s first and 23 s sixth).
+        # A new target for every restore, set aside after the operation (discard): creating files
+        # where thousands were just deleted costs ext4 a scan past the recently deleted inodes.
         targets = self.work / "restore-targets"
         targets.mkdir(parents=True, exist_ok=True)
 
@@ -309,11 +308,11 @@ class Bench:
 
     def op_restore_full(self):
         self.measure("restore-full", self.restore_tools())
-        shutil.rmtree(self.work / "restore-targets")
+        discard(self.work / "restore-targets")
 
     def op_restore_one_run(self):
         self.measure("restore-one-run", self.restore_tools(only=self.one_run))
-        shutil.rmtree(self.work / "restore-targets")
+        discard(self.work / "restore-targets")
 
     def export_tools(self, task=None):
         outputs = self.work / "export-out"
@@ -357,19 +356,19 @@ class Bench:
 
         def mine():
             if target.parent.exists():
-                shutil.rmtree(target.parent)
+                discard(target.parent)
             if conflicts:
                 target.parent.mkdir(parents=True)
                 sh(["cp", "-a", conflict_src, target])
             else:
                 target.mkdir(parents=True)
             if store.exists():
-                shutil.rmtree(store)
+                discard(store)
             return ours("import", "-f", dump, data=target, store=store), None, target
 
         def unzipper():
             if target.parent.exists():
-                shutil.rmtree(target.parent)
+                discard(target.parent)
             target.mkdir(parents=True)
             return ["unzip", "-q", dump, "-d", target], None, target
 
@@ -397,6 +396,7 @@ class Bench:
         print(text)
         if self.args.out:
             Path(self.args.out).write_text(text + "\n")
+        shutil.rmtree(self.work / "trash", ignore_errors=True)
         if not self.args.keep:
             shutil.rmtree(self.work, ignore_errors=True)
 
