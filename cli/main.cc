@@ -145,7 +145,7 @@ void add_import(CLI::App* db, Parsed& p) {
 void add_inspect_commands(CLI::App* db, Parsed& p) {
   CLI::App* l = command(db, "ls", "List a snapshot's entries (all, or PATH and what is under it)");
   l->footer("Example: mephisto db ls 2026_12_05_04_23_35_mephisto_backup data/runs --long\n");
-  l->add_option("NAME", p.ls.name, "Snapshot name or unique id prefix (as restore -f takes it)")->required();
+  l->add_option("NAME", p.ls.name, "Snapshot name, unique id prefix or `latest` (as restore -f takes it)")->required();
   l->add_option("PATH", p.ls.path, "Only this entry and, for a directory, everything under it");
   l->add_flag("-l,--long", p.ls.long_format, "Also type and mode, uid:gid, size, mtime, link targets");
 
@@ -156,14 +156,14 @@ void add_inspect_commands(CLI::App* db, Parsed& p) {
 
   CLI::App* d = command(db, "diff", "What changed from A to B: files, and rows of the databases by table and task run");
   d->footer("Example: mephisto db diff 2026_12_05_04_23_35_mephisto_backup now\n"
-            "A and B: a snapshot name or unique id prefix, a backup or dump zip, or `now` (the data dir). "
+            "A and B: a snapshot name, unique id prefix or `latest`, a backup or dump zip, or `now` (the data dir). "
             "Exits 0 with or without differences.\n");
   d->add_option("A", p.diff.a, "The older side: snapshot, zip, or now")->required();
   d->add_option("B", p.diff.b, "The newer side: snapshot, zip, or now")->required();
 
   CLI::App* s = command(db, "stats", "Store size, deduplication and compression, and what each snapshot alone holds");
   s->footer("Example: mephisto db stats 2026_12_05_04_23_35_mephisto_backup\n");
-  s->add_option("NAME", p.stats.name, "Only this snapshot (name or unique id prefix)");
+  s->add_option("NAME", p.stats.name, "Only this snapshot (name, unique id prefix or `latest`)");
 }
 
 void add_store_commands(CLI::App* db, Parsed& p) {
@@ -174,7 +174,7 @@ void add_store_commands(CLI::App* db, Parsed& p) {
   verbosity(b, p.backup.verbosity);
 
   CLI::App* r = command(db, "restore", "Restore the data directory from a snapshot or a backup zip");
-  r->add_option("-f,--file", p.restore.file, "Snapshot name, unique id prefix, or backup zip (required)")
+  r->add_option("-f,--file", p.restore.file, "Snapshot name, unique id prefix, `latest` (the newest snapshot), or backup zip (required)")
       ->type_name("NAME_OR_FILE");
   r->add_option("--only", p.restore.only, "Restore only this path (relative to the data dir)")->type_name("PATH");
   r->add_option("--target", p.restore.target, "Restore into this new or empty directory, not the data dir")
@@ -189,7 +189,7 @@ void add_store_commands(CLI::App* db, Parsed& p) {
 
   CLI::App* cp = command(db, "copy", "Copy snapshots into another store (a directory or s3://), data dir untouched");
   cp->add_option("--to", p.copy.to, "The store to copy into (created when missing)")->type_name("STORE")->required();
-  cp->add_option("NAME", p.copy.names, "Snapshots to copy (names or unique id prefixes); all when none")
+  cp->add_option("NAME", p.copy.names, "Snapshots to copy (names, unique id prefixes or `latest`); all when none")
       ->type_name("NAME...");
   PasswordOptions& to = p.copy.to_password;
   cp->add_option("--to-password-file", to.file,

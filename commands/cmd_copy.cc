@@ -27,11 +27,12 @@ bool same_store(const stdfs::path& a, const stdfs::path& b) {
   return stdfs::equivalent(a, b, ec);
 }
 
-std::vector<store::SnapshotInfo> chosen(store::Store& from, const std::vector<std::string>& names) {
+std::vector<store::SnapshotInfo> chosen(store::Store& from, const std::vector<std::string>& names,
+                                        const std::string& data_dir) {
   if (names.empty()) return from.snapshots();
   std::vector<store::SnapshotInfo> out;
   for (const std::string& n : names) {
-    store::SnapshotInfo snap = require_snapshot(from, n);
+    store::SnapshotInfo snap = require_snapshot(from, n, data_dir);
     bool twice = false;
     for (const store::SnapshotInfo& s : out) twice = twice || s.name == snap.name;
     if (!twice) out.push_back(std::move(snap));
@@ -79,7 +80,7 @@ int copy(Context& ctx, const CopyOptions& opts) {
     throw Error("There is no store at " + src.string() + ", so nothing to copy: `mephisto db backup` makes one.",
                 ErrorKind::NotFound);
   store::Store from(src, store::Store::Mode::Read);
-  std::vector<store::SnapshotInfo> snaps = chosen(from, opts.names);
+  std::vector<store::SnapshotInfo> snaps = chosen(from, opts.names, live_data_dir(ctx));
   ctx.console.set("store", src.string());
   ctx.console.set("to", dst.string());
   TargetKeys keys(opts.to_password, from.encrypted());  // the source's keys are unlocked already

@@ -43,7 +43,7 @@ bool under(const std::string& path, const std::string& top) {
 int list(Context& ctx, const LsOptions& opts) {
   std::string top = opts.path ? normalize_path(*opts.path) : "";
   store::Store store = open_store(ctx, "snapshot " + opts.name);
-  store::SnapshotInfo snap = require_snapshot(store, opts.name);
+  store::SnapshotInfo snap = require_snapshot(store, opts.name, live_data_dir(ctx));
   ctx.console.set("store", store.dir().string());
   ctx.console.set("snapshot", snap.name);
   if (opts.path) ctx.console.set("path", top);

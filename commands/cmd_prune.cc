@@ -174,7 +174,7 @@ int prune_command(Context& ctx, store::PrunePolicy policy, bool& started) {
   // A dry run only reads: no lock, nothing written (LMDB's MVCC gives it one consistent view).
   store::Store store(ctx.locations().store_dir, policy.dry_run ? store::Store::Mode::Read : store::Store::Mode::Exclusive,
                      "prune");
-  for (std::string& spec : policy.forget) spec = require_snapshot(store, spec).name;  // id prefixes too
+  for (std::string& spec : policy.forget) spec = require_snapshot(store, spec, live_data_dir(ctx)).name;  // id prefixes too
   protect_pending(ctx, store, policy);
   ConsoleReporter reporter(ctx.console);
   store::PruneReport r;

@@ -55,28 +55,13 @@ std::string tag_list(const std::vector<std::string>& tags) {
   return out;
 }
 
-// `-f latest` (when no snapshot is named so): the newest user backup with one of `tags` (any,
-// without --tag), of the data dir (`data_dir`) when it has one, else of any data dir.
-std::optional<std::string> latest(Context& ctx, const std::vector<std::string>& tags, const std::string& data_dir) {
+// `-f latest` (when no snapshot is named so), with --tag.
+std::optional<std::string> latest(Context& ctx, const std::vector<std::string>& tags) {
   const stdfs::path& dir = ctx.locations().store_dir;
   if (!store::Store::exists(dir)) return std::nullopt;
   store::Store store(dir, store::Store::Mode::Read);
-  std::optional<std::string> mine, any;
-  for (const store::SnapshotInfo& s : store.snapshots()) {  // oldest first
-    if (store::is_automatic(s.record.kind) || !has_any_tag(s.record, tags)) continue;
-    any = s.name;
-    if (s.record.data_dir == data_dir) mine = s.name;
-  }
-  return mine ? mine : any;
-}
-
-// The live data dir's path as snapshots record it, or "" when none is configured.
-std::string live_data_dir(Context& ctx) {
-  try {
-    return ctx.locations().data_dir.string();
-  } catch (const Error&) {
-    return "";
-  }
+  if (auto snap = latest_backup(store, tags, live_data_dir(ctx))) return snap->name;
+  return std::nullopt;
 }
 
 // A snapshot name or unique id prefix; else a zip (as given, or in <outputs>/backup/);
@@ -89,7 +74,7 @@ Source resolve_source(Context& ctx, const std::string& spec, const std::vector<s
     return Source{snap->name, {}};
   }
   if (spec == "latest") {
-    if (auto name = latest(ctx, tags, live_data_dir(ctx))) return Source{*name, {}};
+    if (auto name = latest(ctx, tags)) return Source{*name, {}};
     throw Error("There is no backup" + (tags.empty() ? "" : " with the tag " + tag_list(tags)) + " in the store " +
                     ctx.locations().store_dir.string() + ", so -f latest names none.",
                 ErrorKind::NotFound);

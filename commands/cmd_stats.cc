@@ -110,7 +110,7 @@ int stats(Context& ctx, const StatsOptions& opts) {
     throw Error("There is no store at " + dir.string() + ": `mephisto db backup` makes one.", ErrorKind::NotFound);
   store::Store store(dir, store::Store::Mode::Read);
   std::optional<store::SnapshotInfo> only;
-  if (opts.name) only = require_snapshot(store, *opts.name);
+  if (opts.name) only = require_snapshot(store, *opts.name, live_data_dir(ctx));
   std::vector<store::SnapshotInfo> snaps = store.snapshots();
   Totals t = totals(store, snaps);
   ctx.console.set("store", store.dir().string());

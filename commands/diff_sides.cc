@@ -260,7 +260,7 @@ std::unique_ptr<DiffSide> open_zip(Context& ctx, const stdfs::path& path, const 
 std::unique_ptr<DiffSide> open_side(Context& ctx, store::Store* store, const std::string& spec) {
   if (spec == "now") return std::make_unique<NowSide>(ctx, store);
   if (store)
-    if (auto snap = store->find_snapshot(spec)) return std::make_unique<SnapshotSide>(*store, *snap);
+    if (auto snap = find_named(*store, spec, live_data_dir(ctx))) return std::make_unique<SnapshotSide>(*store, *snap);
   stdfs::path given(spec);
   const stdfs::path& outputs = ctx.locations().outputs_dir;
   std::error_code ec;
@@ -270,7 +270,7 @@ std::unique_ptr<DiffSide> open_side(Context& ctx, store::Store* store, const std
     if (auto snap = store->find_snapshot(given.stem().string())) return std::make_unique<SnapshotSide>(*store, *snap);
   std::string where = store ? "the store " + store->dir().string() : "no store (there is none at " +
                                                                          ctx.locations().store_dir.string() + ")";
-  throw Error("Could not find " + spec + ": it is not `now`, nor a snapshot name or id prefix in " + where +
+  throw Error("Could not find " + spec + ": it is not `now`, nor a snapshot name, id prefix or `latest` backup in " + where +
                   ", nor a zip file (as given, or in " + (outputs / "backup").string() + " or " +
                   (outputs / "export").string() + ")." + (store ? did_you_mean(*store, spec) : "") +
                   " `mephisto db snapshots` lists the snapshots.",

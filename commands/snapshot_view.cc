@@ -32,8 +32,37 @@ std::string did_you_mean(store::Store& store, const std::string& spec) {
   return did_you_mean_sentence(closest_names(spec, snapshot_names(store)));
 }
 
-store::SnapshotInfo require_snapshot(store::Store& store, const std::string& spec) {
-  if (auto snap = store.find_snapshot(spec)) return *snap;
+std::string live_data_dir(Context& ctx) {
+  try {
+    return ctx.locations().data_dir.string();
+  } catch (const Error&) {
+    return "";
+  }
+}
+
+std::optional<store::SnapshotInfo> latest_backup(store::Store& store, const std::vector<std::string>& tags,
+                                                 const std::string& data_dir) {
+  std::optional<store::SnapshotInfo> mine, any;
+  for (store::SnapshotInfo& s : store.snapshots()) {  // oldest first
+    bool tagged = tags.empty() || std::any_of(tags.begin(), tags.end(), [&](const auto& t) { return s.record.has_tag(t); });
+    if (store::is_automatic(s.record.kind) || !tagged) continue;
+    if (s.record.data_dir == data_dir) mine = s;
+    any = std::move(s);
+  }
+  return mine ? mine : any;
+}
+
+std::optional<store::SnapshotInfo> find_named(store::Store& store, const std::string& spec, const std::string& data_dir) {
+  if (auto snap = store.find_snapshot(spec)) return snap;
+  if (spec == "latest") return latest_backup(store, {}, data_dir);
+  return std::nullopt;
+}
+
+store::SnapshotInfo require_snapshot(store::Store& store, const std::string& spec, const std::string& data_dir) {
+  if (auto snap = find_named(store, spec, data_dir)) return *snap;
+  if (spec == "latest")
+    throw Error("There is no backup in the store " + store.dir().string() + ", so `latest` names none.",
+                ErrorKind::NotFound);
   throw Error("There is no snapshot named " + spec + " (nor with an id starting so) in the store " +
                   store.dir().string() + "." + did_you_mean(store, spec) +
                   " `mephisto db snapshots` lists the snapshots.",

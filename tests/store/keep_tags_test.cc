@@ -216,3 +216,37 @@ TEST(Forget, ForgetsTheNamedSnapshotsFreesWhatOnlyTheyHeldAndRefusesPinnedOnes) 
 
 }  // namespace
 }  // namespace mdb::test
+
+namespace mdb::test {
+namespace {
+
+// `latest` names the newest user backup of the data dir in every command that takes a snapshot
+// name, as `restore -f latest` does: an automatic snapshot taken later is not it.
+TEST(Latest, EveryCommandThatNamesASnapshotTakesLatestAsTheNewestBackup) {
+  Store s;
+  std::string b1 = s.backup(k2025_03_01_1200);
+  write(s.d.data / "new.txt", "one more file");
+  std::string b2 = s.backup(k2025_03_15_1200);
+  EXPECT_EQ(s.json({"-y", "restore", "-f", b1}, k2025_04_01_0900)["snapshot"], b1);  // takes an automatic one
+  EXPECT_EQ(s.json({"ls", "latest"})["snapshot"], b2);
+  EXPECT_EQ(s.json({"stats", "latest"})["snapshot"], b2);
+  EXPECT_EQ(strings(s.json({"forget", "latest", "--dry-run"})["forgotten"]), (std::vector<std::string>{b2}));
+  Json d = s.json({"diff", b1, "latest"});
+  EXPECT_EQ(d["b"]["name"], b2) << d.dump();
+  EXPECT_EQ(d["files_added"], 1) << d.dump();
+  ASSERT_EQ(d["changes"].size(), 1u) << d.dump();
+  EXPECT_EQ(d["changes"][0]["path"], "new.txt");
+  Json c = s.json({"copy", "--to", (s.d.tmp / "other").string(), "latest"});
+  EXPECT_EQ(names_of(c["snapshots"]), (std::vector<std::string>{b2}));
+}
+
+TEST(Latest, WithoutABackupLatestNamesNoneAndSaysSo) {
+  Store s;
+  Json r = s.json({"ls", "latest"}, 0, 1);
+  EXPECT_EQ(r["kind"], "not_found") << r.dump();
+  RunResult p = s.db({"ls", "latest"});
+  EXPECT_NE(p.err.find("latest"), std::string::npos) << p.err;
+}
+
+}  // namespace
+}  // namespace mdb::test
