@@ -346,7 +346,10 @@ class Bench:
             self._dump = next((outputs / "export").glob("*.zip"))
         return self._dump
 
-    def import_tools(self, conflicts):
+    def import_tools(self, conflicts, warm=False):
+        """Import of the full dump into an empty dir, or (conflicts) into a seeded one made by another
+        seed. The import snapshots the dir first: into a new store, or (warm) into a store that
+        already holds a backup of the seeded dir, as after a daily backup (untimed)."""
         dump = self.dump()
         target = self.work / "import-target" / "data"
         store = self.work / "import-store"
@@ -364,6 +367,8 @@ class Bench:
                 target.mkdir(parents=True)
             if store.exists():
                 discard(store)
+            if warm:
+                sh(ours("backup", data=target, store=store))
             return ours("import", "-f", dump, data=target, store=store), None, target
 
         def unzipper():
@@ -379,6 +384,9 @@ class Bench:
 
     def op_import_conflicts(self):
         self.measure("import-conflicts", self.import_tools(conflicts=True))
+
+    def op_import_conflicts_warm(self):
+        self.measure("import-conflicts-warm", self.import_tools(conflicts=True, warm=True))
 
     # ---- report (tools/bench_report.py) ------------------------------------------------
     def report(self):

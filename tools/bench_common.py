@@ -21,7 +21,8 @@ SIZES = {
 }
 
 OPS = ["backup-initial", "backup-incremental", "diff-day", "backup-nochange", "restore-full", "restore-one-run",
-       "export-full", "export-one-task", "import-empty", "import-conflicts"]
+       "export-full", "export-one-task", "import-empty", "import-conflicts",
+       "import-conflicts-warm"]
 
 PASSWORD_ENV = {"RESTIC_PASSWORD": "bench", "MEPHISTO_PASSWORD": "bench", "BORG_PASSPHRASE": "", "BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK": "yes",
                 "BORG_RELOCATED_REPO_ACCESS_IS_OK": "yes"}
