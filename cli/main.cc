@@ -11,6 +11,7 @@
 #include <tuple>
 #include <vector>
 
+#include "cli/examples.h"
 #include "commands/commands.h"
 #include "base/error.h"
 #include "base/interrupt.h"
@@ -80,6 +81,7 @@ struct Parsed {
   PasswordOptions password;
   std::string read_data_subset;
   std::string retry_lock;
+  bool no_lock = false;
 };
 
 CLI::Option* repeatable(CLI::App* app, const std::string& names, std::vector<std::string>& into,
@@ -241,23 +243,11 @@ void add_store_commands(CLI::App* db, Parsed& p) {
   fg->add_flag("--dry-run", p.forget.dry_run, "Show what would be forgotten and the space freed; change nothing");
 }
 
-// One example per command, shown at the end of its --help (ls and find have theirs with notes).
+// One example per command (cli/examples.h), shown at the end of its --help.
 void add_examples(CLI::App* db) {
-  static const std::map<std::string, std::string> examples = {
-      {"export", "mephisto db export --export-tasks-by-names image_labeling --export-indent 0"},
-      {"import", "mephisto db import -f 2026_12_05_04_23_35_mephisto_dump.zip --labels batch_A"},
-      {"backup", "mephisto db backup --zip"},
-      {"restore", "mephisto db restore -f 2026_12_05_04_23_35_mephisto_backup --only data/runs/1"},
-      {"snapshots", "mephisto --json db snapshots"},
-      {"verify", "mephisto db verify --read-data-subset 10"},
-      {"prune", "mephisto db prune --keep-daily 7 --keep-weekly 5 --keep-monthly 12 --dry-run"},
-      {"copy", "mephisto db copy --to s3://lab-backups/server1 2026_12_05_04_23_35_mephisto_backup"},
-      {"forget", "mephisto db forget 2026_12_05_04_23_35_mephisto_backup --dry-run"},
-      {"key", "mephisto --password-file ~/.mdb-pw db key add --new-password-file ~/.mdb-pw-2"},
-  };
   for (CLI::App* c : db->get_subcommands({})) {
-    auto it = examples.find(c->get_name());
-    if (it != examples.end()) c->footer("Example: " + it->second + "\n");
+    auto it = command_examples().find(c->get_name());
+    if (it != command_examples().end()) c->footer("Example: " + it->second + "\n");
   }
 }
 
@@ -451,6 +441,7 @@ int main(int argc, char** argv) {
   app.add_flag("--json", p.global.json, "Print one JSON object with the result instead of prose");
   app.add_flag("-y,--yes", p.global.yes, "Do not ask for confirmation");
   app.add_option("--retry-lock", p.retry_lock, "Wait up to DURATION (e.g. 5m) for a locked store")->type_name("DURATION");
+  app.add_flag("--no-lock", p.no_lock, "Read a shared store without a lock object (read-only credentials)");
   CLI::App* db = app.add_subcommand("db", "Export, import, back up and restore Mephisto data");
   db->fallthrough();
   db->require_subcommand(1);
@@ -480,7 +471,7 @@ int main(int argc, char** argv) {
     check_import_rules(p.imp);
     p.verify.read_data_subset = parse_percent(p.read_data_subset);
     install_password_sources(p.password);
-    install_lock_settings(p.retry_lock, command, console);
+    install_lock_settings(p.retry_lock, p.no_lock, command, console);
     Context ctx(p.global, console);
     int rc = dispatch(*db, p, ctx);
     if (int sig = interrupt::received())  // it came after the last point where stopping was safe

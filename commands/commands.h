@@ -29,7 +29,8 @@ int run_key(Context& ctx, const KeyOptions& opts);
 void install_password_sources(const PasswordOptions& opts);
 // Installs --retry-lock (empty: no wait) and the command's name for every store lock this
 // process takes (store::set_lock_settings); the one "waiting" line goes to the console.
-void install_lock_settings(const std::string& retry_lock, const std::string& command, Console& console);
+void install_lock_settings(const std::string& retry_lock, bool no_lock, const std::string& command,
+                           Console& console);
 // copy's target (docs/COPY.md): its own sources (--to-password-file, --to-password-command,
 // MEPHISTO_TO_PASSWORD_COMMAND, MEPHISTO_TO_PASSWORD_FILE, MEPHISTO_TO_PASSWORD), else the source's
 // (the terminal asks naming the target). A new target is encrypted when --to-encrypt says so or the

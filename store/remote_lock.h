@@ -37,9 +37,12 @@ int64_t lock_refresh_seconds();
 
 // What the CLI sets for every store lock this process takes: how long --retry-lock retries a
 // taken lock (0: fail at once, restic's default), the command's name (the lock of a reading
-// command is named by it) and where the one "waiting" line goes (stderr when unset).
+// command is named by it), where the one "waiting" line goes (stderr when unset), and whether
+// reading takes no lock at all (--no-lock, as restic's: for read-only credentials; a command
+// that writes the store locks it all the same).
 struct LockSettings {
   int64_t retry_ms = 0;
+  bool no_lock = false;
   std::string retry_text;  // as given, for messages ("5m")
   std::string command;
   std::function<void(const std::string&)> notice;

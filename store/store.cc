@@ -75,7 +75,7 @@ Store::Store(const stdfs::path& dir, Mode mode, const std::string& command)
   local_ = local_dir(dir_, *backend_);  // checks the config
   // A reading command on a shared store holds a shared lock (restic's way), so no prune on
   // another host deletes a pack it is about to read. It is named by the command the user ran.
-  if (!write && shared_) {
+  if (!write && shared_ && !lock_settings().no_lock) {
     const std::string& ran = lock_settings().command;
     lock_ = take_lock(*backend_, false, !ran.empty() ? ran : !command.empty() ? command : "read");
   }

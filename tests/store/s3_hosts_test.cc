@@ -404,5 +404,36 @@ TEST(S3Hosts, PruneRefusesWhileARestoreOnAnotherHostHoldsItsSharedLock) {
   EXPECT_TRUE(b.objects("locks").empty());
 }
 
+// --no-lock (restic's): a reading command makes no lock object, so it works with read-only
+// credentials and beside an exclusive lock; a command that writes the store locks it all the same.
+TEST(S3Hosts, NoLockReadsWithoutALockObjectAndWritersStillLock) {
+  Bucket b;
+  Host one = b.host("one");
+  make_data_dir(one.data);
+  auto backed_up = describe(one.data);
+  std::string name = snapshot_of(b.run(one, {"--json", "--no-encryption", "backup"}));
+  ASSERT_FALSE(name.empty());
+  b.put_lock("prune-elsewhere", lock_info(true, "prune", "other-host", 4242, 5));
+
+  FaultProxy proxy(s3_server_port());
+  Host via = one;
+  via.env["AWS_ENDPOINT_URL"] = proxy.endpoint();
+  const stdfs::path target = b.tmp / "target";
+  EXPECT_EQ(b.run(via, {"ls", name}).exit_code, 1);  // without --no-lock the lock is in the way
+  int locks_before = proxy.count("PUT /" + b.bucket + "/" + b.prefix + "locks/");
+  for (std::vector<std::string> args : {std::vector<std::string>{"--no-lock", "ls", name},
+                                        {"--no-lock", "snapshots"},
+                                        {"--no-lock", "restore", "-f", name, "--target", target.string()}}) {
+    RunResult r = b.run(via, args);
+    EXPECT_EQ(r.exit_code, 0) << args[1] << ": " << r.out << r.err;
+  }
+  EXPECT_EQ(proxy.count("PUT /" + b.bucket + "/" + b.prefix + "locks/"), locks_before);
+  EXPECT_EQ(diff(backed_up, describe(target)), "");
+  RunResult w = b.run(one, {"--no-lock", "backup"});
+  EXPECT_EQ(w.exit_code, 1) << w.out << w.err;
+  EXPECT_NE(w.err.find("backup: the store is locked by prune on host other-host"), std::string::npos) << w.err;
+  EXPECT_EQ(b.objects("locks").size(), 1u);
+}
+
 }  // namespace
 }  // namespace mdb::test
