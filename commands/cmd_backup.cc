@@ -50,7 +50,8 @@ int back_up(Context& ctx, const BackupOptions& opts, std::optional<std::string>&
   } catch (const fs::IoError& e) {
     if (e.err() != EACCES && e.err() != EROFS && e.err() != EPERM) throw;
   }
-  store::Store store(ctx.locations().store_dir, store::Store::Mode::Write, "backup");
+  // An encrypted store's key is derived while the data dir is walked (docs/SECURITY.md).
+  store::Store store(ctx.locations().store_dir, store::Store::Mode::Write, "backup", store::Store::Unlock::Meanwhile);
   std::unique_ptr<fs::ZipFileOutput> zip_out;
   stdfs::path backup_dir = ctx.locations().outputs_dir / "backup";
   std::string name = pick_name(store, backup_dir, opts.zip, zip_out);
@@ -86,6 +87,7 @@ int back_up(Context& ctx, const BackupOptions& opts, std::optional<std::string>&
   ctx.console.set("bytes_stored", r.bytes_stored);
   ctx.console.set("changed_while_read", r.changed_while_read);
   ctx.console.set("warnings", r.warnings);
+  if (store.encrypted()) ctx.console.set("entries_before_key", r.entries_before_key);
   ctx.console.set("exit_code", exit_code);
   if (zip_out) {
     stdfs::path path = zip_out->target();

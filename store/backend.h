@@ -18,8 +18,11 @@
 //   7. create_new() stores an object only when none of that name exists, atomically: of two
 //      callers (two hosts) racing for one name exactly one gets true (S3: If-None-Match: *).
 #include <cstdint>
+#include <atomic>
 #include <filesystem>
+#include <future>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -104,10 +107,23 @@ class Backend {
   virtual std::unique_ptr<StoreLock> lock(bool exclusive, const std::string& command) = 0;
 
   // The keys of an encrypted store once a password unlocked them (store/keys.h); null for a plain
-  // store. Pack readers and writers take them from here.
-  const Crypto* crypto() const { return crypto_.get(); }
-  const std::shared_ptr<const Crypto>& shared_crypto() const { return crypto_; }
+  // store. Pack readers and writers take them from here. While the keys are still being derived
+  // (set_crypto_later) these wait for them, and throw what unlocking threw (a wrong password).
+  const Crypto* crypto() const {
+    if (unlocking_.load(std::memory_order_acquire)) await_crypto();
+    return crypto_.get();
+  }
+  const std::shared_ptr<const Crypto>& shared_crypto() const {
+    crypto();
+    return crypto_;
+  }
   void set_crypto(std::shared_ptr<const Crypto> crypto) { crypto_ = std::move(crypto); }
+  // The keys, derived on a worker (keys.cc): whoever needs them first waits.
+  void set_crypto_later(std::shared_future<std::shared_ptr<const Crypto>> keys);
+  // Whether the store is encrypted, without waiting for its keys.
+  bool encrypted() const { return unlocking_.load(std::memory_order_acquire) || crypto_; }
+  // Whether the keys are known (or the store is plain), without waiting.
+  bool crypto_ready() const;
   // A whole small object (pins, index objects, lock objects): sealed in an encrypted store, as
   // it is in a plain one. opened() throws CorruptError naming the object when its bytes were changed.
   std::string sealed(std::string_view bytes) const;
@@ -118,7 +134,11 @@ class Backend {
   std::string read_sealed(ObjectKind kind, const std::string& name) { return opened(kind, name, read_all(kind, name)); }
 
  private:
-  std::shared_ptr<const Crypto> crypto_;
+  void await_crypto() const;
+  mutable std::shared_ptr<const Crypto> crypto_;
+  mutable std::shared_future<std::shared_ptr<const Crypto>> later_;
+  mutable std::atomic<bool> unlocking_{false};
+  mutable std::mutex unlock_mu_;
 };
 
 }  // namespace mdb::store

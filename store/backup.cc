@@ -17,6 +17,7 @@
 #include "platform/lock.h"
 #include "base/interrupt.h"
 #include "store/chunker.h"
+#include "store/held_entries.h"
 #include "store/walk.h"
 #include "platform/sqlite.h"
 #include "platform/temp_dir.h"
@@ -31,6 +32,7 @@ namespace stdfs = std::filesystem;
 // visible ctime change (timestamps come from a coarse clock), so it is not cached.
 constexpr int64_t kRacyWindowNs = 50'000'000;
 constexpr int kBusyRetries = 10000;  // x 1 ms
+constexpr size_t kHoldBytes = 4u << 20;  // held while an encrypted store's key is derived
 
 // A time as the file cache keeps it: nanoseconds since the epoch, exact from 1678 to 2262 and
 // wrapping (without overflow) outside, where two times collide only when 584 years apart.
@@ -96,6 +98,7 @@ class BackupRun {
     Listing top = list_dir(std::move(root), 0);
     walk(top, "");
     rep_.end_phase();
+    release();
     rec_.manifest = manifest_.finish();
     rec_.entries = manifest_.count();
     rec_.new_bytes = store_->stats().bytes_new - before.bytes_new;
@@ -108,6 +111,7 @@ class BackupRun {
     result.changed_while_read = changed_;
     result.warnings = warnings_;
     result.blobs_restored = blobs_restored_;
+    result.entries_before_key = held_.count();
     result.bytes_new = data_new_bytes_;
     result.bytes_deduplicated = rec_.bytes - std::min(rec_.bytes, data_new_bytes_);
     result.bytes_stored = store_->stats().bytes_stored - before.bytes_stored;
@@ -120,10 +124,25 @@ class BackupRun {
   }
 
   void emit(Entry&& e) {
-    if (dry_)
+    if (dry_) {
       req_.on_entry(std::move(e));
-    else
+    } else if (!held_.reading() && key_ready()) {
+      release();
       manifest_.add(std::move(e));
+    } else {
+      held_.hold(std::move(e));
+      if (held_.full() || key_ready()) release();  // waits for the key
+    }
+  }
+
+  // Entries walked before an encrypted store's key is known (store/held_entries.h).
+  bool key_ready() { return key_known_ || (key_known_ = store_->key_ready()); }
+  void release() {
+    held_.release([this](HeldEntries::Held& h) {
+      for (const std::string& chunk : h.chunks) add_chunk(chunk, h.entry);
+      if (h.cache) store_->queue_filecache(std::move(h.cache->first), cache_record(h.cache->second, h.entry.chunks));
+      manifest_.add(std::move(h.entry));
+    });
   }
 
   // Only feeds the progress bar: a stat-only pre-walk.
@@ -254,13 +273,19 @@ class BackupRun {
     }
     int64_t read_at = now_ns();
     ++files_read_;
+    // Held, unless its chunks are needed at once: its other names copy them, or they are checked.
+    held_.start_read(!dry_ && !key_ready() && st.st_nlink <= 1 && !checked(is_db) && !held_.full());
     if (is_db && database(e)) {
       // The copy was read under a read transaction taken after `st`: caching `st` is safe,
       // since any later change moves mtime/ctime.
     } else if (!read_stable(dirfd, name, now, e)) {
       return;  // kept changing: read again next time
     }
-    if (!dry_ && ns(now.st_ctim) < read_at - kRacyWindowNs) store_->queue_filecache(key, cache_record(now, e.chunks));
+    if (dry_ || ns(now.st_ctim) >= read_at - kRacyWindowNs) return;
+    if (held_.reading())
+      held_.cache(std::move(key), now);
+    else
+      store_->queue_filecache(std::move(key), cache_record(now, e.chunks));
   }
 
   // Reads a regular file until one read finds it the same (size, mtime, ctime, inode) after
@@ -320,6 +345,14 @@ class BackupRun {
   }
 
   void add_chunk(std::string_view data, Entry& e) {
+    if (held_.reading()) {
+      held_.add_chunk(data);
+      if (!held_.full()) return;
+      std::vector<std::string> mine = held_.stop_reading();
+      release();  // waits for the key
+      for (const std::string& chunk : mine) add_chunk(chunk, e);
+      return;
+    }
     if (dry_) {
       e.chunks.push_back(store_ ? store_->id_of(data) : sha256(data));
       return;
@@ -339,6 +372,7 @@ class BackupRun {
 
   void read_file(fs::File& f, Entry& e) {
     e.size = 0;
+    held_.drop_chunks();
     for_each_chunk(f, buffer_, [&](std::string_view chunk) {
       add_chunk(chunk, e);
       e.size += chunk.size();
@@ -370,6 +404,7 @@ class BackupRun {
   void read_fixed_chunks(const stdfs::path& path, Entry& e) {
     fs::File f = fs::File::open_read(path);
     e.size = 0;
+    held_.drop_chunks();
     e.database = true;
     for_each_fixed_chunk(f, buffer_, [&](std::string_view chunk) {
       add_chunk(chunk, e);
@@ -398,6 +433,8 @@ class BackupRun {
   std::vector<std::string> warnings_;
   uint64_t data_new_bytes_ = 0;
   uint64_t blobs_restored_ = 0;
+  HeldEntries held_{kHoldBytes};
+  bool key_known_ = false;
   Lister lister_{worker_threads()};  // last: its threads end before the rest goes
 };
 

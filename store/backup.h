@@ -47,6 +47,8 @@ struct BackupResult {
   std::vector<std::string> changed_while_read;
   std::vector<std::string> warnings;  // every warning the run gave, in order
   uint64_t blobs_restored = 0;        // damaged blobs stored anew (check_reused_databases)
+  // Entries walked while an encrypted store's key was still being derived (Store::Unlock::Meanwhile).
+  uint64_t entries_before_key = 0;
 };
 
 // How often a file that changes while it is read is read before it is stored as it is.

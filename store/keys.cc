@@ -4,9 +4,12 @@
 
 #include <ctime>
 #include <map>
+#include <future>
 #include <mutex>
+#include <thread>
 
 #include "base/error.h"
+#include "base/ordered_pool.h"
 
 namespace mdb::store {
 
@@ -20,14 +23,28 @@ KeyAccess& access() {
 }
 
 // The keys this process unlocked, by store id, so a command that opens one store several times
-// (its Store, a pin's removal) asks for the password once. In memory only.
+// (its Store, a pin's removal) asks for the password once. In memory only. The derivation may
+// still run on a worker (unlock_config); `key_id` is written before `crypto` is ready.
 struct Unlocked {
-  std::shared_ptr<const Crypto> crypto;
+  std::shared_future<std::shared_ptr<const Crypto>> crypto;
   std::string key_id;
+  std::thread worker;
+  Unlocked() = default;
+  Unlocked(const Unlocked&) = delete;
+  Unlocked& operator=(const Unlocked&) = delete;
+  ~Unlocked() {
+    if (worker.joinable()) worker.join();
+  }
 };
 std::map<std::string, Unlocked>& unlocked() {
-  static std::map<std::string, Unlocked> m;
+  static std::map<std::string, Unlocked> m;  // node-based: a worker's entry stays where it is
   return m;
+}
+
+std::shared_future<std::shared_ptr<const Crypto>> ready(std::shared_ptr<const Crypto> crypto) {
+  std::promise<std::shared_ptr<const Crypto>> p;
+  p.set_value(std::move(crypto));
+  return p.get_future().share();
 }
 
 std::string now_iso() {
@@ -43,19 +60,6 @@ std::string host_name() {
   char buf[256] = {};
   if (gethostname(buf, sizeof buf - 1) != 0) return "";
   return buf;
-}
-
-// What a wrapped key is bound to: its store and its own id, so an entry copied from another store
-// or renamed does not open.
-std::string key_aad(const std::string& store_id, const std::string& key_id) {
-  return "mephisto-db key\n" + store_id + "\n" + key_id;
-}
-
-// The mac of a config: every member but `mac` itself, as canonical JSON (keys sorted).
-std::string config_mac(const nlohmann::json& cfg, const Crypto& crypto) {
-  nlohmann::json rest = cfg;
-  rest.erase("mac");
-  return crypto.mac(std::string(kMacContext) + rest.dump()).hex();
 }
 
 nlohmann::ordered_json new_key_entry(const std::string& store_id, std::string_view password, const MasterKey& key) {
@@ -103,12 +107,25 @@ void save_config(Backend& backend, nlohmann::ordered_json cfg) {
 
 Unlocked& current(Backend& backend, const nlohmann::ordered_json& cfg) {
   auto it = unlocked().find(cfg.value("id", ""));
-  if (it == unlocked().end() || !backend.crypto())
+  if (it == unlocked().end() || !backend.crypto())  // crypto(): the key id is known once it is
     throw Error("The store " + backend.where(ObjectKind::Config) + " is not encrypted: it has no keys.");
   return it->second;
 }
 
 }  // namespace
+
+// What a wrapped key is bound to: its store and its own id, so an entry copied from another store
+// or renamed does not open.
+std::string key_aad(const std::string& store_id, const std::string& key_id) {
+  return "mephisto-db key\n" + store_id + "\n" + key_id;
+}
+
+// The mac of a config: every member but `mac` itself, as canonical JSON (keys sorted).
+std::string config_mac(const nlohmann::json& cfg, const Crypto& crypto) {
+  nlohmann::json rest = cfg;
+  rest.erase("mac");
+  return crypto.mac(std::string(kMacContext) + rest.dump()).hex();
+}
 
 void set_key_access(KeyAccess a) { access() = std::move(a); }
 const KeyAccess& key_access() { return access(); }
@@ -124,36 +141,57 @@ void encrypt_new_config(nlohmann::ordered_json& cfg, Backend& backend) {
                        {"keys", nlohmann::ordered_json::array({entry})}};
   auto crypto = std::make_shared<const Crypto>(key);
   cfg["mac"] = config_mac(nlohmann::json::parse(cfg.dump()), *crypto);
-  unlocked()[store_id] = Unlocked{crypto, entry["id"].get<std::string>()};
+  Unlocked& u = unlocked()[store_id];
+  u.crypto = ready(crypto);
+  u.key_id = entry["id"].get<std::string>();
   backend.set_crypto(crypto);
 }
 
-void unlock_config(const nlohmann::json& cfg, Backend& backend) {
+// Argon2id for each key entry until one opens, then the config's mac: on a worker when the caller
+// does not `wait`, so a backup walks its data dir meanwhile (docs/SECURITY.md "Opening a store").
+void unlock_config(const nlohmann::json& cfg, Backend& backend, bool wait) {
   std::string store_id = cfg.value("id", "");
-  auto damaged = [&](const std::string& why) {
-    return Error("The store config " + where_config(backend) + " is damaged: " + why + ".", ErrorKind::Damaged);
+  std::string where = where_config(backend);
+  auto damaged = [where](const std::string& why) {
+    return Error("The store config " + where + " is damaged: " + why + ".", ErrorKind::Damaged);
   };
   const nlohmann::json& enc = cfg["encryption"];
   if (!enc.is_object() || enc.value("cipher", "") != "xchacha20poly1305-ietf" ||
       enc.value("blob_id", "") != "hmac-sha256" || !enc.contains("keys") || !enc["keys"].is_array())
     throw damaged("its encryption section names no cipher and keys this build knows");
+  auto check_mac = [cfg, damaged](const Crypto& crypto) {
+    if (cfg.value("mac", "") != config_mac(cfg, crypto))
+      throw damaged("its mac does not match its contents (a byte of it was changed)");
+  };
   auto it = unlocked().find(store_id);
-  if (it == unlocked().end()) {
-    if (!access().password) throw Error("No password source is set up for an encrypted store.", ErrorKind::Usage);
-    std::string password = access().password(PasswordFor::Open, backend.where(ObjectKind::Config));
-    for (const nlohmann::json& e : enc["keys"]) {
-      std::optional<MasterKey> key = try_key(e, store_id, password);
-      if (!key) continue;
-      it = unlocked().emplace(store_id, Unlocked{std::make_shared<const Crypto>(*key), e.value("id", "")}).first;
-      break;
-    }
-    if (it == unlocked().end())
-      throw Error("Wrong password: it opens none of the " + std::to_string(enc["keys"].size()) +
-                  " keys in the encrypted store's config " + where_config(backend) + ".");
+  if (it != unlocked().end()) {  // opened before in this process: its keys, once derived
+    check_mac(*it->second.crypto.get());
+    backend.set_crypto(it->second.crypto.get());
+    return;
   }
-  if (cfg.value("mac", "") != config_mac(cfg, *it->second.crypto))
-    throw damaged("its mac does not match its contents (a byte of it was changed)");
-  backend.set_crypto(it->second.crypto);
+  if (!access().password) throw Error("No password source is set up for an encrypted store.", ErrorKind::Usage);
+  std::string password = access().password(PasswordFor::Open, backend.where(ObjectKind::Config));
+  Unlocked& u = unlocked()[store_id];
+  auto task = std::make_shared<std::packaged_task<std::shared_ptr<const Crypto>()>>(
+      [&u, keys = enc["keys"], store_id, password = std::move(password), check_mac, where] {
+        for (const nlohmann::json& e : keys) {
+          std::optional<MasterKey> key = try_key(e, store_id, password);
+          if (!key) continue;
+          auto crypto = std::make_shared<const Crypto>(*key);
+          check_mac(*crypto);
+          u.key_id = e.value("id", "");
+          return std::shared_ptr<const Crypto>(crypto);
+        }
+        throw Error("Wrong password: it opens none of the " + std::to_string(keys.size()) +
+                    " keys in the encrypted store's config " + where + ".");
+      });
+  u.crypto = task->get_future().share();
+  if (wait || worker_threads() <= 1)
+    (*task)();
+  else
+    u.worker = start_worker([task] { (*task)(); });
+  backend.set_crypto_later(u.crypto);
+  if (wait) backend.crypto();  // throws what unlocking threw
 }
 
 std::vector<KeyInfo> list_keys(Backend& backend) {

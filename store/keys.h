@@ -40,8 +40,15 @@ const KeyAccess& key_access();
 void encrypt_new_config(nlohmann::ordered_json& cfg, Backend& backend);
 // For a config that has an `encryption` section: finds the key the password opens (asked once per
 // process and store), checks the config's mac, and gives `backend` the keys. A password that opens no
-// key is an Error (exit 1) naming the config; a config whose mac fails is damage.
-void unlock_config(const nlohmann::json& cfg, Backend& backend);
+// key is an Error (exit 1) naming the config; a config whose mac fails is damage. Without `wait`
+// the key derivation (Argon2id) runs on a worker and these errors come from the first
+// Backend::crypto() that waits for it; the password is asked here all the same.
+void unlock_config(const nlohmann::json& cfg, Backend& backend, bool wait = true);
+
+// What a key entry's wrapped master key is bound to (its store and its own id), and the config's
+// mac (every member but `mac`, as canonical JSON, under the master MAC key).
+std::string key_aad(const std::string& store_id, const std::string& key_id);
+std::string config_mac(const nlohmann::json& cfg, const Crypto& crypto);
 
 struct KeyInfo {
   std::string id;

@@ -205,6 +205,17 @@ SyncReport sync_cache(Backend& backend, Index& index) {
   return report;
 }
 
+bool cache_current(Backend& backend, Index& index) {
+  Txn t = index.read();
+  for (const ObjectInfo& o : backend.list(ObjectKind::Index))
+    if (!index.has_index_object(t, o.name)) return false;
+  std::set<std::string> cached;
+  index.for_each_pack(t, [&](const std::string& name, const PackRecord&) { cached.insert(name); });
+  std::vector<ObjectInfo> packs = pack_files(backend);
+  return packs.size() == cached.size() &&
+         std::all_of(packs.begin(), packs.end(), [&](const ObjectInfo& p) { return cached.count(p.name) > 0; });
+}
+
 void consolidate_index_objects(Backend& backend, Index& index) {
   std::vector<ObjectInfo> old = backend.list(ObjectKind::Index);
   IndexObject all;

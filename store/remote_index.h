@@ -54,6 +54,9 @@ struct SyncReport {
 // Brings the cache `index` up to date with the store's objects (above). Safe to run by several
 // processes at once: every step is idempotent, each in its own transaction.
 SyncReport sync_cache(Backend& backend, Index& index);
+// Whether sync_cache would change nothing: every index object is taken in, the cache's packs are
+// the store's. Lists objects, reads none (an encrypted store's key is not needed).
+bool cache_current(Backend& backend, Index& index);
 
 // Replaces every index object by one naming every pack and snapshot of `index` (prune, which
 // holds the exclusive lock): the new one is stored before the old ones are deleted.

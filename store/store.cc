@@ -55,16 +55,16 @@ bool Store::exists(Backend& backend) {
 // An encrypted local store keeps its index where an S3 store does (docs/SECURITY.md): the index
 // holds blob ids, snapshot names and the file cache's paths, which must not lie in clear beside
 // the sealed packs.
-stdfs::path Store::local_dir(const stdfs::path& location, Backend& backend) {
-  std::string id = check_config(backend);
-  if (!is_s3_location(location.string()) && !backend.crypto()) return location;
+stdfs::path Store::local_dir(const stdfs::path& location, Backend& backend, bool wait) {
+  std::string id = check_config(backend, wait);
+  if (!is_s3_location(location.string()) && !backend.encrypted()) return location;
   if (id.empty() || id.find_first_not_of("0123456789abcdef") != std::string::npos)
     throw Error("The store config " + backend.where(ObjectKind::Config, "config") + " has no valid id.",
                 ErrorKind::Damaged);
   return fs::cache_dir() / id;
 }
 
-Store::Store(const stdfs::path& dir, Mode mode, const std::string& command)
+Store::Store(const stdfs::path& dir, Mode mode, const std::string& command, Unlock keys)
     : dir_(dir), local_(dir), backend_(Backend::open(dir)), shared_(is_s3_location(dir.string())) {
   bool write = mode != Mode::Read;
   if (write) {
@@ -72,7 +72,7 @@ Store::Store(const stdfs::path& dir, Mode mode, const std::string& command)
   } else if (!exists(dir_)) {
     throw Error("There is no store at " + dir_.string() + " yet", ErrorKind::NotFound, Remedy::FirstBackup);
   }
-  local_ = local_dir(dir_, *backend_);  // checks the config
+  local_ = local_dir(dir_, *backend_, keys == Unlock::Now);  // checks the config
   // A reading command on a shared store holds a shared lock (restic's way), so no prune on
   // another host deletes a pack it is about to read. It is named by the command the user ran.
   if (!write && shared_ && !lock_settings().no_lock) {
@@ -86,12 +86,15 @@ Store::Store(const stdfs::path& dir, Mode mode, const std::string& command)
                 ErrorKind::Damaged, Remedy::RebuildIndex);
   // A cached index (docs/S3.md) is made when missing and brought up to date from the store's
   // index objects and pack footers by every command, under the store's lock when it holds one.
+  // Before the key opened nothing is made or written: a cache to build waits for it.
+  if (cached_ && !fs::exists(local_ / "index" / "data.mdb")) backend_->crypto();
   if (write || cached_) fs::mkdirs(local_ / "index");
   if (write) fs::mkdirs(tmp_dir());
   index_ = std::make_unique<Index>(Index::open(local_ / "index", write || cached_));
-  if (cached_) sync_cache(*backend_, *index_);
+  if (cached_ && (key_ready() || !cache_current(*backend_, *index_))) sync_cache(*backend_, *index_);
   if (write && cached_ && !shared_) retire_plain_index();
-  if (write) remove_temporaries();
+  sweep_on_unlock_ = write;
+  if (key_ready()) unlock();
   refresh_reader();
 }
 
@@ -102,6 +105,7 @@ Store::Store(const stdfs::path& dir, Mode mode, const std::string& command)
 void Store::retire_plain_index() {
   stdfs::path old = dir_ / "index";
   if (!fs::exists(old)) return;
+  unlock();  // the key first: a wrong password moves nothing
   if (fs::exists(old / "data.mdb")) {
     try {
       Index plain = Index::open(old, false);
@@ -129,6 +133,13 @@ void Store::retire_plain_index() {
 }
 
 Store::~Store() = default;
+
+void Store::unlock() {
+  backend_->crypto();
+  if (!sweep_on_unlock_) return;
+  sweep_on_unlock_ = false;
+  remove_temporaries();
+}
 
 void Store::open_or_create(bool exclusive, const std::string& command) {
   if (shared_) {
@@ -178,7 +189,7 @@ void Store::create_config() {
   backend_->create_new(ObjectKind::Config, "config", cfg.dump(2) + "\n");
 }
 
-std::string Store::check_config(Backend& backend) {
+std::string Store::check_config(Backend& backend, bool wait) {
   std::string where = backend.where(ObjectKind::Config, "config");
   if (!backend.size(ObjectKind::Config, "config"))
     throw Error("The store config " + where + " is missing, but " + backend.where(ObjectKind::Config) +
@@ -197,7 +208,7 @@ std::string Store::check_config(Backend& backend) {
     throw Error("The store " + backend.where(ObjectKind::Config) + " has format version " + std::to_string(version) +
                 ", newer than this build supports (" + std::to_string(kFormatVersion) +
                 "). Use a newer mephisto-db.");
-  if (cfg.contains("encryption") || version >= kEncryptedFormatVersion) unlock_config(cfg, backend);
+  if (cfg.contains("encryption") || version >= kEncryptedFormatVersion) unlock_config(cfg, backend, wait);
   return cfg.value("id", "");
 }
 
@@ -223,6 +234,7 @@ void Store::refresh_reader() {
 bool Store::has(const BlobId& id) { return pending_.count(id) || index_->has_blob(*reader_, id); }
 
 BlobId Store::add(BlobType type, std::string_view raw, bool* is_new, bool anew) {
+  if (sweep_on_unlock_) unlock();
   BlobId id = blob_id(backend_->crypto(), raw);
   bool fresh = anew ? !pending_.count(id) : !has(id);
   if (is_new) *is_new = fresh;
@@ -326,6 +338,7 @@ void Store::publish_index(Txn& t) {
 }
 
 void Store::commit_repair(const std::vector<BlobId>& drop) {
+  unlock();
   std::string data = seal_pack();
   if (!data.empty()) backend_->sync(ObjectKind::Pack);
   write_index(data, [&](Txn& t) {
@@ -345,6 +358,7 @@ bool Store::has_snapshot(const std::string& name) { return index_->snapshot(*rea
 BlobId Store::commit_snapshot(const SnapshotRecord& rec) {
   // The last data pack and the snapshot's own pack share one directory fsync, and a small
   // backup commits everything in one index transaction.
+  unlock();
   std::string data = seal_pack();
   std::string bytes = encode_snapshot(rec);
   BlobId id = blob_id(backend_->crypto(), bytes);

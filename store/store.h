@@ -48,7 +48,13 @@ class Store {
   // Read: the store must exist. A store of a newer format version is refused.
   // A store hosts share (on S3) brings its cache up to date first (remote_index.h).
   enum class Mode { Read, Write, Exclusive };
-  Store(const stdfs::path& dir, Mode mode, const std::string& command = "");
+  // Now: an encrypted store's key is derived (Argon2id) before the constructor returns.
+  // Meanwhile: on a worker while the caller goes on (a backup walks its data dir); whatever
+  // needs the key waits for it (Backend::crypto), and a wrong password is thrown there. Its cache
+  // must be current then (else it is brought up to date first, which needs the key), and the
+  // store's temporaries are swept only once the key opened (unlock()).
+  enum class Unlock { Now, Meanwhile };
+  Store(const stdfs::path& dir, Mode mode, const std::string& command = "", Unlock unlock = Unlock::Now);
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
   ~Store();
@@ -60,10 +66,10 @@ class Store {
   // Throws unless the backend's `config` is a store config of a format this build reads;
   // returns the store's id. An encrypted store's keys are unlocked here (store/keys.h) and given
   // to `backend`: a wrong password or a changed config byte throws.
-  static std::string check_config(Backend& backend);
+  static std::string check_config(Backend& backend, bool wait = true);
   // Where the local part of the store at `location` is (index/, tmp/): the store's directory
   // itself, or for a store on S3 or an encrypted one `<cache dir>/<store id>` (docs/S3.md).
-  static stdfs::path local_dir(const stdfs::path& location, Backend& backend);
+  static stdfs::path local_dir(const stdfs::path& location, Backend& backend, bool wait = true);
   // The backend of the store at `location` with its keys unlocked when it has a config.
   static std::unique_ptr<Backend> open_backend(const stdfs::path& location);
   // The location: a directory or s3://BUCKET[/PREFIX].
@@ -86,7 +92,11 @@ class Store {
   bool has(const BlobId& id);
   // The id `raw` has in this store: its SHA-256, or in an encrypted store its HMAC.
   BlobId id_of(std::string_view raw) const { return blob_id(backend_->crypto(), raw); }
-  bool encrypted() const { return backend_->crypto() != nullptr; }
+  bool encrypted() const { return backend_->encrypted(); }
+  // Whether the key is known (or the store is plain), without waiting for it.
+  bool key_ready() const { return backend_->crypto_ready(); }
+  // Waits for the key (throws a wrong password), then does what waited for it.
+  void unlock();
   // Queues a file cache entry; written with the next index commit (after its blobs).
   void queue_filecache(std::string key, FileCacheRecord rec);
   // What this writer added so far, blobs still being compressed included (it waits for them).
@@ -155,6 +165,7 @@ class Store {
   std::unique_ptr<Backend> backend_;
   bool shared_ = false;  // a store hosts share: lock objects
   bool cached_ = false;  // the index is a cache (local_ is the cache dir), kept from index objects
+  bool sweep_on_unlock_ = false;  // remove_temporaries() once the key opened
   std::unique_ptr<StoreLock> lock_;
   IndexObject unpublished_;  // packs indexed here, no index object names yet (cached_)
   std::unique_ptr<Index> index_;
