@@ -56,7 +56,8 @@ class TargetKeys {
 
 nlohmann::ordered_json copied_json(const store::CopiedSnapshot& c) {
   return {{"name", c.name},           {"copied_as", c.copied_as}, {"skipped", c.skipped},
-          {"blobs_new", c.blobs_new}, {"bytes_new", c.bytes_new}, {"bytes_stored", c.bytes_stored}};
+          {"blobs_new", c.blobs_new}, {"bytes_new", c.bytes_new}, {"bytes_stored", c.bytes_stored},
+          {"blobs_read", c.blobs_read}};
 }
 
 void report(Console& con, const store::CopiedSnapshot& c, const stdfs::path& to) {

@@ -1,6 +1,7 @@
 #include "store/copy.h"
 
 #include <optional>
+#include <unordered_map>
 
 namespace mdb::store {
 
@@ -13,21 +14,29 @@ bool same_ids(const Store& from, const Store& to) {
   return from.id_of(probe) == to.id_of(probe);
 }
 
+// The ids blobs of `from` got in `to` during this copy (stores that name content differently).
+using Carried = std::unordered_map<BlobId, BlobId, BlobIdHash>;
+
 // The id in `to` of the blob `id` of `from`. When both stores name content alike, an id the target
 // knows is that content there: it is neither read nor written. Otherwise (other keys) the blob is
 // read (and verified) from `from` and added to `to`, which names, encrypts and deduplicates it by
-// its own key.
-BlobId carry(Store& from, Store& to, const BlobId& id, BlobType type, bool alike, uint64_t& blobs_new) {
+// its own key, once per copy: an earlier snapshot's (or file's) carried blob is not read again.
+BlobId carry(Store& from, Store& to, const BlobId& id, BlobType type, bool alike, Carried& carried,
+             CopiedSnapshot& out) {
   if (alike && to.has(id)) return id;
+  if (auto it = carried.find(id); it != carried.end() && to.has(it->second)) return it->second;
   bool fresh = false;
+  ++out.blobs_read;
   BlobId there = to.add(type, from.read(id), &fresh);
-  if (fresh) ++blobs_new;
+  if (fresh) ++out.blobs_new;
+  if (!alike) carried[id] = there;
   return there;
 }
 
 uint64_t entry_bytes(const Entry& e) { return e.kind == EntryKind::File ? e.size : 0; }
 
-CopiedSnapshot copy_one(Store& from, Store& to, const SnapshotInfo& snap, bool alike, Reporter& reporter) {
+CopiedSnapshot copy_one(Store& from, Store& to, const SnapshotInfo& snap, bool alike, Carried& carried,
+                        Reporter& reporter) {
   CopiedSnapshot out;
   out.name = snap.name;
   if (std::optional<SnapshotInfo> there = to.find_snapshot(snap.name);
@@ -47,7 +56,7 @@ CopiedSnapshot copy_one(Store& from, Store& to, const SnapshotInfo& snap, bool a
   ManifestReader entries(from, snap.record);
   Entry e;
   while (entries.next(e)) {
-    for (BlobId& chunk : e.chunks) chunk = carry(from, to, chunk, BlobType::Data, alike, out.blobs_new);
+    for (BlobId& chunk : e.chunks) chunk = carry(from, to, chunk, BlobType::Data, alike, carried, out);
     if (reporter.wants_progress()) reporter.advance(entry_bytes(e));
     manifest.add(std::move(e));
     e = Entry{};
@@ -75,7 +84,8 @@ std::vector<CopiedSnapshot> copy_snapshots(Store& from, Store& to, const std::ve
                                            Reporter& reporter) {
   std::vector<CopiedSnapshot> out;
   bool alike = same_ids(from, to);
-  for (const SnapshotInfo& snap : snaps) out.push_back(copy_one(from, to, snap, alike, reporter));
+  Carried carried;
+  for (const SnapshotInfo& snap : snaps) out.push_back(copy_one(from, to, snap, alike, carried, reporter));
   return out;
 }
 

@@ -18,6 +18,7 @@ struct CopiedSnapshot {
   std::string copied_as;  // in the target: the name, or name_2... when the target has another of that name
   bool skipped = false;   // the target already holds this snapshot
   uint64_t blobs_new = 0, bytes_new = 0, bytes_stored = 0;  // what the target gained
+  uint64_t blobs_read = 0;  // blobs of its files read from the source (not carried before)
 };
 
 // The same snapshot: made at the same instant of the same data dir on the same host, with the
@@ -25,7 +26,9 @@ struct CopiedSnapshot {
 // (issue 17) give the same content different ids.
 bool same_snapshot(const SnapshotRecord& a, const SnapshotRecord& b);
 
-// Copies `snaps` (of `from`, oldest first) into `to` (opened for writing).
+// Copies `snaps` (of `from`, oldest first) into `to` (opened for writing). Between stores that
+// name content differently, each blob is read and re-encrypted once per copy: the ids it got in
+// `to` are remembered for the snapshots after.
 std::vector<CopiedSnapshot> copy_snapshots(Store& from, Store& to, const std::vector<SnapshotInfo>& snaps,
                                            Reporter& reporter);
 

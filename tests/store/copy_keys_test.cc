@@ -97,6 +97,28 @@ TEST(CopyKeys, KeyAToKeyBReEncryptsAndOnlyBOpensTheTarget) {
   EXPECT_TRUE(json::parse(r.out)["snapshots"][0]["skipped"].get<bool>()) << r.out;
 }
 
+// Between stores of different keys each blob is read from the source and re-encrypted once per
+// copy: a later snapshot's blobs carried for an earlier one are not read again (`blobs_read`).
+TEST(CopyKeys, ABlobCarriedForAnEarlierSnapshotIsNotReadAgain) {
+  Source s(kPasswordA);
+  write(s.d.data / "data" / "runs" / "added-later.txt", "one more file");
+  RunResult r = mdb(s.d.data, s.d.store, {"--json", "backup"}, {{"MEPHISTO_PASSWORD", kPasswordA}});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::map<std::string, Node> second_tree = describe(s.d.data);
+  std::string second = json::parse(r.out).value("snapshot", "");
+  r = s.copy({}, {{"MEPHISTO_PASSWORD", kPasswordA}, {"MEPHISTO_TO_PASSWORD", kPasswordB}});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  json snaps = json::parse(r.out)["snapshots"];
+  ASSERT_EQ(snaps.size(), 2u) << r.out;
+  int64_t first_read = snaps[0].value("blobs_read", -1), second_read = snaps[1].value("blobs_read", -1);
+  EXPECT_GT(first_read, 3) << r.out;
+  // Only what the second snapshot added is read for it: each such blob is new in the target.
+  EXPECT_GE(second_read, 1) << r.out;
+  EXPECT_LE(second_read, snaps[1].value("blobs_new", 0)) << r.out;
+  EXPECT_LT(second_read, first_read) << r.out;
+  EXPECT_EQ(diff(second_tree, restored(s.target(), second, kPasswordB)), "");
+}
+
 TEST(CopyKeys, EncryptedToPlainOnlyWhenAskedAndTheSourcePasswordIsTheDefault) {
   Source s(kPasswordA);
   RunResult r = s.copy({"--to-no-encryption"}, {{"MEPHISTO_PASSWORD", kPasswordA}});
