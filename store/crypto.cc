@@ -25,8 +25,8 @@ static_assert(kTagBytes == crypto_aead_xchacha20poly1305_ietf_ABYTES);
 static_assert(kKeyBytes == crypto_aead_xchacha20poly1305_ietf_KEYBYTES);
 
 // Argon2id cost: 3 passes over 32 MiB (above OWASP's 2 x 19 MiB), about a tenth of a second;
-// the 32 MiB are freed before a command's own buffers grow, so its peak memory stays that of a
-// plain store's command (64 MiB, libsodium's "interactive", would raise it by a third).
+// 32 MiB keeps a command's peak memory near a plain store's (64 MiB, libsodium's "interactive",
+// would raise it by a third; a backup derives the key while it walks, docs/SECURITY.md).
 constexpr uint64_t kOps = 3;
 constexpr uint64_t kMem = 32ull << 20;
 
