@@ -73,6 +73,11 @@ uint64_t name_hash(std::string_view key) { return std::hash<std::string_view>{}(
 // found by hash, then confirmed on the names read again, so memory holds 16 bytes a member.
 struct Keys {
   std::vector<std::pair<uint64_t, uint64_t>> sorted;  // (hash of key, index)
+  // Whether each member is a directory: a directory on a member's path is no file there, and
+  // knowing it without reading its record again keeps the reads in archive order (reading the
+  // record of every directory on every path re-read the directory window: 92k reads of 64 KiB
+  // for a dump of 20k files).
+  std::vector<bool> directory;
   // The indices of the members whose key hashes like `key`.
   template <typename Fn>
   void each_like(std::string_view key, Fn fn) const {
@@ -89,6 +94,7 @@ void Reader::validate(const Limits& limits) const {
                 std::to_string(limits.max_entries) + " allowed.", ErrorKind::Damaged);
   Keys keys;
   keys.sorted.reserve(static_cast<size_t>(size()));
+  keys.directory.reserve(static_cast<size_t>(size()));
   uint64_t total = 0;
   for (const Entry& e : entries()) {
     std::string problem = name_problem(e.name, e.is_directory);
@@ -108,6 +114,7 @@ void Reader::validate(const Limits& limits) const {
     if (total > limits.max_total_size || total < e.size)
       fail(e, "brings the declared total over the " + std::to_string(limits.max_total_size) + " bytes allowed");
     keys.sorted.emplace_back(name_hash(key_of(e)), e.index);
+    keys.directory.push_back(e.is_directory);
   }
   std::sort(keys.sorted.begin(), keys.sorted.end());
   // The first member (in archive order) whose key an earlier member has: within each run of
@@ -131,6 +138,7 @@ void Reader::validate(const Limits& limits) const {
     for (size_t slash = e.name.find('/'); slash != std::string::npos; slash = e.name.find('/', slash + 1)) {
       std::string_view dir = std::string_view(e.name).substr(0, slash);
       keys.each_like(dir, [&](uint64_t i) {
+        if (keys.directory[i]) return;
         Entry other = entry(i);
         if (!other.is_directory && other.name == dir)
           fail(e, "lies under " + in_quotes(dir) + ", which is a file in the same zip");

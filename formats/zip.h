@@ -138,7 +138,13 @@ class MemberReader {
 
  private:
   friend class Reader;
-  MemberReader(const Reader& reader, Entry entry, uint64_t data_offset);
+  // `read`: the member's bytes as open() read them with its local header, its data from `at`
+  // on; empty when the data are read as they are asked for.
+  MemberReader(const Reader& reader, Entry entry, uint64_t data_offset, std::string read, size_t at);
+  // The next up to n compressed (or stored) bytes; valid until the next call.
+  std::string_view take(size_t n);
+  // The whole member, checked as read() checks it; only when read_ahead_ holds all its data.
+  std::string read_whole();
   size_t read_stored(char* buf, size_t n);
   size_t inflate_into(char* buf, size_t n);
 
@@ -146,6 +152,9 @@ class MemberReader {
   Entry entry_;
   uint64_t next_ = 0;       // offset in the archive of the next compressed byte to read
   uint64_t remaining_ = 0;  // compressed bytes not read yet
+  std::string in_;          // compressed bytes read and not all taken yet
+  size_t in_at_ = 0;        // the next one to take, when read_ahead_
+  bool read_ahead_ = false; // in_ holds the member's whole data
   std::unique_ptr<InflateState> z_;  // deflated members only
   uint32_t crc_ = 0;
   uint64_t total_ = 0;
@@ -185,7 +194,9 @@ class Members {
 // A zip read from its own central directory (ours, not libzip's): opening it checks the end
 // records and every central directory record, and keeps only where each record starts (8 bytes
 // a member); a member's name and sizes are read from the archive again when asked for, so memory
-// does not grow with the names. Not for use from several threads at once.
+// does not grow with the names. entry(), find() and entries() share a window of the directory: one
+// thread at a time. open(), stream() and read() only read the archive at offsets (pread) and may run
+// on other threads meanwhile (import reads members ahead on workers).
 class Reader {
  public:
   // Opens and indexes the archive; throws mdb::Error naming it when it is not a readable zip.

@@ -29,7 +29,26 @@ libdeflate_compressor* compressor(int level) {
   return c.get();
 }
 
+libdeflate_decompressor* decompressor() {
+  struct Free {
+    void operator()(libdeflate_decompressor* d) const { libdeflate_free_decompressor(d); }
+  };
+  thread_local std::unique_ptr<libdeflate_decompressor, Free> d;
+  if (!d) d.reset(libdeflate_alloc_decompressor());
+  if (!d) throw Error("Out of memory for a deflate decompressor.", ErrorKind::Io);
+  return d.get();
+}
+
 }  // namespace
+
+size_t inflate_whole(std::string_view in, std::string& out) {
+  size_t got = 0;
+  libdeflate_result r =
+      libdeflate_deflate_decompress_ex(decompressor(), in.data(), in.size(), out.data(), out.size(), nullptr, &got);
+  if (r == LIBDEFLATE_INSUFFICIENT_SPACE) return kTooMuch;
+  if (r != LIBDEFLATE_SUCCESS) return kNotDeflate;
+  return got;
+}
 
 bool incompressible(const char* data, size_t n) {
   n = std::min(n, kProbe);

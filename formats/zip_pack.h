@@ -30,6 +30,13 @@ bool incompressible(const char* data, size_t n);
 
 uint32_t crc32_update(uint32_t crc, std::string_view data);
 
+// Inflates a whole deflate stream into `out` (sized by the caller to the bytes it should give; libdeflate
+// on a decompressor kept per thread, about twice zlib's speed). Returns the bytes it gave, or
+// kTooMuch when they do not fit in `out`, or kNotDeflate when `in` is not valid deflate data. Bytes
+// after the end of the stream are ignored, as zlib's streaming reader ignores them.
+constexpr size_t kTooMuch = ~size_t{0}, kNotDeflate = ~size_t{0} - 1;
+size_t inflate_whole(std::string_view in, std::string& out);
+
 // A whole member: deflated, unless that would not make it smaller or its start shows it is
 // already compressed.
 Packed pack(std::string raw);

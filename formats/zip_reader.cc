@@ -16,6 +16,7 @@
 #include "base/interrupt.h"
 #include "formats/utf8.h"
 #include "formats/zip.h"
+#include "formats/zip_pack.h"
 
 namespace mdb::zip {
 
@@ -28,6 +29,10 @@ constexpr uint32_t kCentralSig = 0x02014b50, kLocalSig = 0x04034b50;
 constexpr size_t kEndSize = 22, kEnd64LocatorSize = 20, kEnd64Size = 56, kCentralSize = 46, kLocalSize = 30;
 constexpr size_t kMaxComment = 0xffff;
 constexpr size_t kWindow = 1 << 16;
+// A member whose data are at most this size is read with its local header, in one read: a dump's
+// run files are mostly a few KB, and three reads a member were most of an import's system calls.
+constexpr uint64_t kOneRead = 1 << 20;
+constexpr size_t kExtraRoom = 64;  // read after the name for the local header's extra field
 constexpr uint16_t kUnixMadeBy = 3, kZip64Extra = 0x0001;
 
 uint64_t le(std::string_view b, size_t at, size_t n) {
@@ -87,7 +92,6 @@ class Source {
 
 struct InflateState {
   z_stream z{};
-  std::string in;
   InflateState() {
     if (inflateInit2(&z, -MAX_WBITS) != Z_OK) throw Error("zlib cannot start inflating", ErrorKind::Failure);
   }
@@ -258,31 +262,53 @@ Members::iterator Members::end() const { return iterator(nullptr, r_.size()); }
 std::unique_ptr<MemberReader> Reader::open(const Entry& e) const {
   if (e.flags & 1) fail(e, "is encrypted");
   if (e.method != 0 && e.method != 8) fail(e, "uses an unsupported compression method (" + std::to_string(e.method) + ")");
-  std::string local = source_->read(e.local_offset, kLocalSize);
+  bool one_read = e.compressed_size <= kOneRead;
+  size_t want = kLocalSize + e.name.size() + (one_read ? kExtraRoom + static_cast<size_t>(e.compressed_size) : 0);
+  std::string local = source_->read(e.local_offset, want);
   if (local.size() < kLocalSize || u32(local, 0) != kLocalSig) fail(e, "is damaged: its local header is missing");
   size_t name_len = u16(local, 26), extra_len = u16(local, 28);
-  if (source_->read(e.local_offset + kLocalSize, name_len) != e.name)
+  if (name_len != e.name.size() || local.compare(kLocalSize, name_len, e.name) != 0)
     fail(e, "is damaged: its local header names another member");
   uint64_t data = e.local_offset + kLocalSize + name_len + extra_len;
   if (data > source_->size() || e.compressed_size > source_->size() - data)
     fail(e, "is damaged: its data run past the end of the zip");
-  return std::unique_ptr<MemberReader>(new MemberReader(*this, e, data));
+  size_t skip = kLocalSize + name_len + extra_len;
+  if (!one_read || skip + e.compressed_size > local.size()) local.clear();  // read the data on their own
+  return std::unique_ptr<MemberReader>(new MemberReader(*this, e, data, std::move(local), skip));
 }
 
-MemberReader::MemberReader(const Reader& reader, Entry entry, uint64_t data_offset)
-    : reader_(reader), entry_(std::move(entry)), next_(data_offset), remaining_(entry_.compressed_size) {
+MemberReader::MemberReader(const Reader& reader, Entry entry, uint64_t data_offset, std::string read, size_t at)
+    : reader_(reader),
+      entry_(std::move(entry)),
+      next_(data_offset),
+      remaining_(entry_.compressed_size),
+      in_(std::move(read)),
+      in_at_(in_.empty() ? 0 : at),
+      read_ahead_(!in_.empty()) {
   if (entry_.method == 8) z_ = std::make_unique<InflateState>();
 }
 
 MemberReader::~MemberReader() = default;
 
+std::string_view MemberReader::take(size_t n) {
+  n = static_cast<size_t>(std::min<uint64_t>(n, remaining_));
+  std::string_view got;
+  if (read_ahead_) {
+    got = std::string_view(in_).substr(in_at_, n);
+    in_at_ += got.size();
+  } else {
+    in_ = reader_.source_->read(next_, n);
+    got = in_;
+  }
+  if (got.size() < n) reader_.fail(entry_, "is damaged: the zip ends inside it");
+  next_ += n;
+  remaining_ -= n;
+  return got;
+}
+
 size_t MemberReader::read_stored(char* buf, size_t n) {
-  size_t want = static_cast<size_t>(std::min<uint64_t>(n, remaining_));
-  std::string got = reader_.source_->read(next_, want);
-  if (got.size() < want) reader_.fail(entry_, "is damaged: the zip ends inside it");
+  std::string_view got = take(n);
   std::memcpy(buf, got.data(), got.size());
-  next_ += got.size();
-  remaining_ -= got.size();
   return got.size();
 }
 
@@ -294,12 +320,9 @@ size_t MemberReader::inflate_into(char* buf, size_t n) {
   while (z.avail_out > 0 && !done_) {
     if (z.avail_in == 0) {
       if (remaining_ == 0) reader_.fail(entry_, "is damaged: its compressed data end too early");
-      z_->in = reader_.source_->read(next_, static_cast<size_t>(std::min<uint64_t>(remaining_, kWindow)));
-      if (z_->in.empty()) reader_.fail(entry_, "is damaged: the zip ends inside it");
-      next_ += z_->in.size();
-      remaining_ -= z_->in.size();
-      z.next_in = reinterpret_cast<Bytef*>(z_->in.data());
-      z.avail_in = static_cast<uInt>(z_->in.size());
+      std::string_view in = take(kWindow);
+      z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));  // zlib only reads it
+      z.avail_in = static_cast<uInt>(in.size());
     }
     int rc = ::inflate(&z, Z_NO_FLUSH);
     if (rc == Z_STREAM_END) done_ = true;
@@ -318,7 +341,7 @@ size_t MemberReader::read(char* buf, size_t n) {
   total_ += got;
   if (total_ > entry_.size)
     reader_.fail(entry_, "holds more data than the " + std::to_string(entry_.size) + " bytes it declares");
-  crc_ = static_cast<uint32_t>(crc32(crc_, reinterpret_cast<const Bytef*>(buf), static_cast<uInt>(got)));
+  crc_ = crc32_update(crc_, std::string_view(buf, got));
   if (got > 0) return got;
   if (total_ != entry_.size)
     reader_.fail(entry_, "holds " + std::to_string(total_) + " bytes, not the " + std::to_string(entry_.size) +
@@ -329,16 +352,44 @@ size_t MemberReader::read(char* buf, size_t n) {
 
 void Reader::stream(const Entry& e, const std::function<void(std::string_view)>& sink) const {
   std::unique_ptr<MemberReader> in = open(e);
-  std::string buf(1 << 16, '\0');
-  while (size_t n = in->read(buf.data(), buf.size())) sink(std::string_view(buf.data(), n));
+  // Room for the whole member and the read that proves its end, up to 64 KiB; not zero-filled.
+  size_t room = static_cast<size_t>(std::min<uint64_t>(e.size, kWindow - 1)) + 1;
+  std::unique_ptr<char[]> buf = std::make_unique_for_overwrite<char[]>(room);
+  while (size_t n = in->read(buf.get(), room)) sink(std::string_view(buf.get(), n));
 }
 
 std::string Reader::read(const Entry& e, uint64_t max_size) const {
   if (e.size > max_size)
     fail(e, "declares " + std::to_string(e.size) + " bytes, more than the " + std::to_string(max_size) + " allowed");
+  std::unique_ptr<MemberReader> in = open(e);
+  if (in->read_ahead_ && e.size <= kOneRead) return in->read_whole();
   std::string out;
   out.reserve(static_cast<size_t>(e.size));
-  stream(e, [&](std::string_view chunk) { out.append(chunk); });
+  size_t room = static_cast<size_t>(std::min<uint64_t>(e.size, kWindow - 1)) + 1;
+  std::unique_ptr<char[]> buf = std::make_unique_for_overwrite<char[]>(room);
+  while (size_t n = in->read(buf.get(), room)) out.append(buf.get(), n);
+  return out;
+}
+
+std::string MemberReader::read_whole() {
+  interrupt::check();
+  std::string_view data = take(static_cast<size_t>(remaining_));
+  std::string out;
+  size_t got = data.size();
+  if (!z_) {
+    out.assign(data.substr(0, static_cast<size_t>(std::min<uint64_t>(got, entry_.size))));
+  } else {
+    out.resize(static_cast<size_t>(entry_.size));
+    got = inflate_whole(data, out);
+    if (got == kNotDeflate) reader_.fail(entry_, "is damaged: invalid deflate data");
+  }
+  if (got == kTooMuch || got > entry_.size)
+    reader_.fail(entry_, "holds more data than the " + std::to_string(entry_.size) + " bytes it declares");
+  if (got != entry_.size)
+    reader_.fail(entry_, "holds " + std::to_string(got) + " bytes, not the " + std::to_string(entry_.size) +
+                             " bytes it declares");
+  if (crc32_update(0, out) != entry_.crc) reader_.fail(entry_, "is damaged: CRC error");
+  done_ = true;
   return out;
 }
 
