@@ -3,10 +3,15 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <deque>
+#include <optional>
+#include <vector>
 
 #include "datadir/journal.h"
 #include "datadir/storeops.h"
 #include "base/error.h"
+#include "base/interrupt.h"
+#include "base/ordered_pool.h"
 #include "formats/hash.h"
 #include "import/file_plan.h"
 #include "platform/env.h"
@@ -16,13 +21,49 @@ namespace mdb {
 namespace {
 
 constexpr const char* kStagingPrefix = "import-";
+// Members up to this size are read, checked (CRC, size) and hashed on worker threads while the
+// main thread creates the files of the ones before them (an import's time goes mostly to the
+// kernel's file creation); larger ones are streamed by the main thread when their turn comes.
+constexpr uint64_t kReadAhead = 1 << 20;
+// What may be read ahead and not written yet, at most.
+constexpr uint64_t kAheadBytes = 2 << 20;
+constexpr size_t kAheadMembers = 128;
+// Members go to the workers in batches: one hand-over (two futex calls and a wake-up) per member
+// cost more than reading a small member.
+constexpr uint64_t kBatchBytes = 256 << 10;
+constexpr size_t kBatchMembers = 16;
 
-// Writes one member to `dest` (created exclusively); returns its xxh3-128. Made durable later, all
-// files at once (sync_filesystem): one flush instead of an fsync per file.
-store::Hash128 extract(const zip::Reader& zip, const zip::Entry& e, const stdfs::path& dest,
-                            Console::Progress& progress) {
-  mode_t mode = (e.unix_mode & 0111) ? 0755 : 0644;
-  fs::File out = fs::File::create(dest, true, mode);
+// A member read whole and checked, with its xxh3-128.
+struct ReadMember {
+  std::string content;
+  store::Hash128 hash;
+};
+
+std::vector<ReadMember> read_members(const zip::Reader& zip, const std::vector<zip::Entry>& batch) {
+  std::vector<ReadMember> out;
+  out.reserve(batch.size());
+  for (const zip::Entry& e : batch) {
+    ReadMember& r = out.emplace_back();
+    r.content = zip.read(e, kReadAhead);
+    r.hash = store::xxh128(r.content);
+  }
+  return out;
+}
+
+mode_t mode_of(const zip::Entry& e) { return (e.unix_mode & 0111) ? 0755 : 0644; }
+
+// Files are created exclusively, and made durable later, all at once (sync_filesystem): one flush
+// instead of an fsync per file.
+void write_file(const stdfs::path& dest, const zip::Entry& e, std::string_view content) {
+  fs::File out = fs::File::create(dest, true, mode_of(e));
+  if (!content.empty()) out.write_all(content);
+  out.close();
+}
+
+// Streams a large member to `dest`; returns its xxh3-128.
+store::Hash128 stream_member(const zip::Reader& zip, const zip::Entry& e, const stdfs::path& dest,
+                             Console::Progress& progress) {
+  fs::File out = fs::File::create(dest, true, mode_of(e));
   store::Xxh128Stream hash;
   zip.stream(e, [&](std::string_view chunk) {
     out.write_all(chunk);
@@ -32,6 +73,14 @@ store::Hash128 extract(const zip::Reader& zip, const zip::Entry& e, const stdfs:
   out.close();
   return hash.digest();
 }
+
+// One member on its way to its staged path: read ahead on the pool, or streamed in its turn.
+struct Extraction {
+  zip::Entry member;
+  stdfs::path dest;
+  std::optional<store::Hash128> expected;  // recorded in the Cap'n Proto half
+  bool ahead = false;
+};
 
 }  // namespace
 
@@ -86,23 +135,67 @@ StagedRunFiles::StagedRunFiles(const DataDir& dir, Dump& dump, FilePlan files,
       files_(std::move(files)),
       new_run_dirs_(std::move(new_run_dirs)) {
   if (files_.empty()) return;
-  {
-    Console::Progress progress(console, "Extracting run files", files_.bytes, true, static_cast<uint64_t>(files_.count));
-    stdfs::path made;  // the last dir made: a zip lists a dir's files together
-    for_each_action(dump, files_, [&](const FileAction& a) {
-      stdfs::path dest = staged(a.dest(dump));
-      if (dest.parent_path() != made) fs::mkdirs(made = dest.parent_path());
-      zip::Entry member = dump.member(a.file);
-      store::Hash128 hash = extract(dump.zip(), member, dest, progress);
-      progress.add(0, 1);
-      if (a.file.hash && !(hash == *a.file.hash))
-        throw Error("The file " + member.name + " of " + dump.file_name() +
-                    " does not have the content its Cap'n Proto half records (xxh3 " + hash.hex() + " instead of " +
-                    a.file.hash->hex() + "): the zip is damaged.", ErrorKind::Damaged);
-    });
-  }
+  extract_all(console);
   // Every staged file and dir durable before any move.
   for (const auto& [meta, s] : staging_) fs::sync_filesystem(s.dir->path());
+}
+
+void StagedRunFiles::extract_all(Console& console) {
+  Console::Progress progress(console, "Extracting run files", files_.bytes, true, static_cast<uint64_t>(files_.count));
+  const zip::Reader& zip = dump_.zip();
+  OrderedPool<std::vector<ReadMember>> pool(worker_threads());
+  std::deque<Extraction> queue;     // in plan order
+  std::vector<zip::Entry> batch;    // the members to read ahead not handed to the pool yet
+  std::vector<ReadMember> results;  // of the oldest batch handed over, taken in order
+  size_t taken = 0;
+  uint64_t ahead_bytes = 0, batch_bytes = 0;
+  auto hand_over = [&] {
+    if (batch.empty()) return;
+    pool.submit([&zip, b = std::move(batch)] { return read_members(zip, b); });
+    batch.clear();
+    batch_bytes = 0;
+  };
+  stdfs::path made;  // the last dir made: a zip lists a dir's files together
+  auto finish_first = [&] {
+    Extraction x = std::move(queue.front());
+    queue.pop_front();
+    interrupt::check();
+    if (x.dest.parent_path() != made) fs::mkdirs(made = x.dest.parent_path());
+    store::Hash128 hash;
+    if (x.ahead) {
+      if (taken == results.size()) {
+        if (pool.pending() == 0) hand_over();  // x is in the batch being filled
+        results = pool.next();
+        taken = 0;
+      }
+      ReadMember r = std::move(results[taken++]);
+      ahead_bytes -= x.member.size;
+      write_file(x.dest, x.member, r.content);
+      progress.add(r.content.size());
+      hash = r.hash;
+    } else {
+      hash = stream_member(zip, x.member, x.dest, progress);
+    }
+    progress.add(0, 1);
+    if (x.expected && !(hash == *x.expected))
+      throw Error("The file " + x.member.name + " of " + dump_.file_name() +
+                  " does not have the content its Cap'n Proto half records (xxh3 " + hash.hex() + " instead of " +
+                  x.expected->hex() + "): the zip is damaged.", ErrorKind::Damaged);
+  };
+  for_each_action(dump_, files_, [&](const FileAction& a) {
+    Extraction x{dump_.member(a.file), staged(a.dest(dump_)), a.file.hash};
+    x.ahead = x.member.size <= kReadAhead;
+    if (x.ahead) {
+      batch.push_back(x.member);
+      batch_bytes += x.member.size;
+      ahead_bytes += x.member.size;
+      if (batch.size() >= kBatchMembers || batch_bytes >= kBatchBytes) hand_over();
+    }
+    queue.push_back(std::move(x));
+    while (!queue.empty() && (ahead_bytes > kAheadBytes || queue.size() > kAheadMembers)) finish_first();
+  });
+  hand_over();
+  while (!queue.empty()) finish_first();
 }
 
 bool StagedRunFiles::staged_for(const ImportOutcome& plan) {

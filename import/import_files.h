@@ -39,6 +39,8 @@ class StagedRunFiles {
   int64_t place(AtomicChange& change);
 
  private:
+  // Extracts and hash-checks every file of the plan into the staging dirs.
+  void extract_all(Console& console);
   // The staging dir on the filesystem of `dest` (relative to the data dir), made on first use.
   const stdfs::path& staging_for(const stdfs::path& dest);
   stdfs::path staged(const stdfs::path& dest) { return staging_for(dest) / dest; }
