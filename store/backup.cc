@@ -7,20 +7,15 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstring>
 #include <map>
-#include <optional>
 #include <set>
-#include <thread>
 
-#include "platform/lock.h"
 #include "base/interrupt.h"
+#include "platform/lock.h"
 #include "store/chunker.h"
 #include "store/held_entries.h"
 #include "store/walk.h"
-#include "platform/sqlite.h"
-#include "platform/temp_dir.h"
 
 namespace mdb::store {
 
@@ -31,7 +26,6 @@ namespace stdfs = std::filesystem;
 // A file whose ctime is this close to the moment we read it may be changed again without a
 // visible ctime change (timestamps come from a coarse clock), so it is not cached.
 constexpr int64_t kRacyWindowNs = 50'000'000;
-constexpr int kBusyRetries = 10000;  // x 1 ms
 constexpr size_t kHoldBytes = 4u << 20;  // held while an encrypted store's key is derived
 
 // A time as the file cache keeps it: nanoseconds since the epoch, exact from 1678 to 2262 and
@@ -92,7 +86,7 @@ class BackupRun {
     struct stat rs = root.stat();
     rec_.root_owner = Owner{rs.st_uid, rs.st_gid};
     if (rep_.wants_progress()) {
-      Size size = total_size(root, true);
+      Size size = total_size(fs::File::open_dir(req_.root), true);
       rep_.phase("Backing up", size.bytes, true, size.files);
     }
     Listing top = list_dir(std::move(root), 0);
@@ -379,37 +373,31 @@ class BackupRun {
     });
   }
 
-  // Copies the DB with the backup API and cuts the copy into fixed chunks. Under a caller's
-  // exclusive lock the file cannot change and holds no pending journal, so it is read as
-  // it is. False when the file is not a usable SQLite database (then a plain file).
+  // Reads the DB once (store/database_file.h) in fixed chunks. Under a caller's exclusive lock
+  // the file cannot change and holds no pending journal, so it is read as it is. False when
+  // the file is not a usable SQLite database (then a plain file).
   bool database(Entry& e) {
-    sqlite3* locked = req_.locked_connection ? req_.locked_connection(e.path) : nullptr;
-    if (locked) {
-      read_fixed_chunks(req_.root / e.path, e);
-      return true;
-    }
-    fs::OwnedTempDir tmp(store_->tmp_dir(), "db-");
-    stdfs::path copy = tmp.path() / "copy";
-    try {
-      copy_database(req_.root / e.path, copy);
-    } catch (const NotADatabase& err) {
-      warn(std::string("Backed up ") + (req_.root / e.path).string() +
-                " as a plain file: it is not a readable SQLite database (" + err.what() + ").");
-      return false;
-    }
-    read_fixed_chunks(copy, e);
-    return true;
-  }
-
-  void read_fixed_chunks(const stdfs::path& path, Entry& e) {
-    fs::File f = fs::File::open_read(path);
     e.size = 0;
     held_.drop_chunks();
     e.database = true;
-    for_each_fixed_chunk(f, buffer_, [&](std::string_view chunk) {
+    auto take = [&](std::string_view chunk) {
       add_chunk(chunk, e);
       e.size += chunk.size();
-    });
+    };
+    stdfs::path path = req_.root / e.path;
+    if (sqlite3* locked = req_.locked_connection ? req_.locked_connection(e.path) : nullptr) {
+      read_database_file(locked, path, buffer_, take);
+      return true;
+    }
+    try {
+      read_database(path, store_->tmp_dir(), buffer_, take);
+    } catch (const NotADatabase& err) {
+      e.database = false;
+      warn(std::string("Backed up ") + path.string() + " as a plain file: it is not a readable SQLite database (" +
+           err.what() + ").");
+      return false;
+    }
+    return true;
   }
 
   Store* store_;  // null only in a scan without a store
@@ -439,46 +427,6 @@ class BackupRun {
 };
 
 }  // namespace
-
-void copy_database(const stdfs::path& src, const stdfs::path& dest) {
-  std::optional<sql::Db> own;
-  try {
-    own.emplace(sql::Db::open(src, SQLITE_OPEN_READWRITE));
-  } catch (const Error&) {
-    try {
-      own.emplace(sql::Db::open(src, SQLITE_OPEN_READONLY));
-    } catch (const Error& e) {
-      throw NotADatabase(e.what());
-    }
-  }
-  sqlite3* source = own->get();
-  // The last connection to a WAL database checkpoints it and deletes its -wal on close; ours
-  // must leave the data dir as it found it (a running Mephisto owns that checkpoint).
-  sqlite3_db_config(source, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
-  sql::Db out = sql::Db::create(dest);
-  out.exec("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF");
-  sqlite3_backup* b = sqlite3_backup_init(out.get(), "main", source, "main");
-  if (!b) out.fail("cannot start copying " + src.string());
-  int rc = SQLITE_OK;
-  for (int attempt = 0; attempt < kBusyRetries; ++attempt) {
-    rc = sqlite3_backup_step(b, -1);  // all pages in one step: one read transaction
-    if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  sqlite3_backup_finish(b);
-  if (rc != SQLITE_DONE) {
-    int code = rc & 0xff;
-    std::string msg = sqlite3_errstr(rc);
-    if (code == SQLITE_FULL) throw fs::IoError("cannot copy database " + src.string() + " to", dest, ENOSPC);
-    if (code == SQLITE_IOERR) throw fs::IoError("cannot copy database " + src.string() + " to", dest, EIO);
-    if (code == SQLITE_NOTADB || code == SQLITE_CORRUPT) throw NotADatabase(msg);
-    if (code == SQLITE_BUSY || code == SQLITE_LOCKED)
-      throw Error("The database " + src.string() +
-                  " stayed locked by another process for 10 s; could not copy it "
-                  "consistently.", ErrorKind::Busy);
-    throw Error("cannot copy the database " + src.string() + ": " + msg);
-  }
-}
 
 BackupResult backup(Store& store, const BackupRequest& req, Reporter& reporter) {
   return BackupRun(&store, req, reporter).run();

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "store/database_file.h"
 #include "store/reporter.h"
 #include "store/store.h"
 
@@ -21,7 +22,7 @@ struct BackupRequest {
   std::string reason = "backup";  // or the command an automatic snapshot precedes
   SnapshotKind kind = SnapshotKind::Backup;
   std::vector<std::string> tags;  // `backup --tag`
-  // SQLite databases (relative paths): copied with the online backup API, never read raw.
+  // SQLite databases (relative paths): read consistently (store/database_file.h).
   std::vector<std::string> databases;
   // Top-level names that are not part of the tree (".mephisto-db").
   std::vector<std::string> exclude;
@@ -61,17 +62,5 @@ BackupResult backup(Store& store, const BackupRequest& req, Reporter& reporter);
 // `store` (may be null) when it matches. A database the file cache does not vouch for comes
 // with `database` set and no chunks (its copy would cost a second read: diff compares its rows).
 void scan(Store* store, const BackupRequest& req, Reporter& reporter);
-
-// The source of copy_database is not a usable SQLite database.
-class NotADatabase : public Error {
- public:
-  explicit NotADatabase(const std::string& message) : Error(message, ErrorKind::Damaged) {}
-};
-
-// Copies the database `src` into a new file `dest` with SQLite's online backup API under
-// one read transaction.
-// The copy is logically equal to the source at a transaction boundary. Throws NotADatabase
-// when `src` cannot be read as SQLite, fs::IoError when writing the copy fails.
-void copy_database(const std::filesystem::path& src, const std::filesystem::path& dest);
 
 }  // namespace mdb::store
