@@ -248,6 +248,7 @@ void Index::touched() const {
   // LMDB maps data.mdb read-only and shared (it writes with pwrite): dropping our pages
   // only lowers the resident set; the next access maps them again from the page cache.
   size_t used = (info.me_last_pgno + 1) * size_t{st.ms_psize};
+  if (used <= kMapBudget) return;
   ::madvise(map_addr_, std::min(used, map_len_), MADV_DONTNEED);
 }
 

@@ -141,10 +141,13 @@ class Index {
   // set, so memory stays flat however large the index (it is a file mapping). Each page fault
   // on it maps 64 KiB (the kernel's fault-around, which MADV_RANDOM does not turn off), and a
   // random key faults in about 4 pages: 32 lookups map up to 8 MiB (256 mapped 16 MiB at 80k
-  // files, the whole index there).
+  // files, the whole index there). An index whose used part is at most kMapBudget is never
+  // released: all of it mapped costs no more than that, and refaulting it cost a no-change
+  // backup at S 15% of its CPU time (docs/BENCHMARKS.md).
   void touched() const;
   void find_map();
   static constexpr uint64_t kTouchesPerRelease = 32;
+  static constexpr size_t kMapBudget = 16u << 20;
 
   stdfs::path dir_;
   MDB_env* env_ = nullptr;

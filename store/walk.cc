@@ -46,7 +46,6 @@ void list_into(Listing& l, size_t& budget) {
 std::vector<std::string> sorted_names(int dirfd, const stdfs::path& where) {
   std::vector<std::string> names;
   alignas(8) char buf[32768];
-  if (::lseek(dirfd, 0, SEEK_SET) < 0) throw fs::IoError("cannot read directory", where, errno);
   for (;;) {
     ssize_t n = ::getdents64(dirfd, buf, sizeof buf);
     if (n < 0) throw fs::IoError("cannot read directory", where, errno);

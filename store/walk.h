@@ -19,7 +19,8 @@
 
 namespace mdb::store {
 
-// The names in a directory, sorted bytewise (path order).
+// The names in a directory, sorted bytewise (path order). Reads from the descriptor's position:
+// each directory is listed once, on a descriptor opened for it.
 std::vector<std::string> sorted_names(int dirfd, const std::filesystem::path& where);
 
 struct Listing;
