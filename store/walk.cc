@@ -14,8 +14,9 @@ namespace {
 namespace stdfs = std::filesystem;
 
 // Items per listing job, subdirectories included; each open subdirectory counts kDirCost, so a
-// job holds at most 8 descriptors (a few hundred for the whole walk, even at depth).
-constexpr size_t kJobBudget = 64, kDirCost = 8;
+// job holds at most 8 descriptors besides its kSiblingsPerJob (a few hundred for the whole
+// walk, even at depth). Siblings after the budget is spent are listed without their subdirectories.
+constexpr size_t kJobBudget = 64, kDirCost = 8, kSiblingsPerJob = 4;
 
 void list_into(Listing& l, size_t& budget) {
   for (std::string& name : sorted_names(l.dir.fd(), l.dir.path())) {
@@ -69,19 +70,38 @@ Listing list_dir(fs::File dir, size_t budget) {
 }
 
 Lister::Children::~Children() {
-  for (auto& [index, f] : ahead_) f.wait();
+  for (Batch& b : ahead_) b.listings.wait();
 }
 
 void Lister::Children::fill() {
   while (ahead_.size() < lister_.ahead_ && cursor_ < parent_.items.size()) {
-    size_t i = cursor_++;
-    const DirItem& it = parent_.items[i];
-    if (it.error || !S_ISDIR(it.st.st_mode) || it.sub || skip_(it)) continue;
+    Batch batch;
+    std::vector<std::string> names;
+    while (batch.indexes.size() < kSiblingsPerJob && cursor_ < parent_.items.size()) {
+      size_t i = cursor_++;
+      const DirItem& it = parent_.items[i];
+      if (it.error || !S_ISDIR(it.st.st_mode) || it.sub || skip_(it)) continue;
+      batch.indexes.push_back(i);
+      names.push_back(it.name);
+    }
+    if (names.empty()) return;
     const fs::File* dir = &parent_.dir;
-    std::string name = it.name;
-    ahead_.emplace_back(i, lister_.pool_.submit([dir, name] {
-      return list_dir(fs::File::open_dir_at(*dir, name, dir->path() / name), kJobBudget);
-    }));
+    batch.listings = lister_.pool_.submit([dir, names = std::move(names)] {
+      std::vector<std::optional<Listing>> out;
+      size_t budget = kJobBudget;
+      for (const std::string& name : names) {
+        try {
+          Listing l;
+          l.dir = fs::File::open_dir_at(*dir, name, dir->path() / name);
+          list_into(l, budget);
+          out.emplace_back(std::move(l));
+        } catch (const fs::IoError&) {
+          out.emplace_back();
+        }
+      }
+      return out;
+    });
+    ahead_.push_back(std::move(batch));
   }
 }
 
@@ -94,15 +114,20 @@ Listing Lister::Children::take(size_t index) {
   }
   cursor_ = std::max(cursor_, index);  // never list ahead what the walk has passed
   fill();
-  while (!ahead_.empty() && ahead_.front().first < index) {  // skipped by the walk after all
-    ahead_.front().second.wait();
+  while (ready_.empty() || ready_.back().first < index) {  // skipped by the walk after all
+    ready_.clear();
+    if (ahead_.empty() || ahead_.front().indexes.front() > index) break;
+    Batch b = std::move(ahead_.front());
     ahead_.pop_front();
-  }
-  if (!ahead_.empty() && ahead_.front().first == index) {
-    std::future<Listing> f = std::move(ahead_.front().second);
-    ahead_.pop_front();
+    std::vector<std::optional<Listing>> listings = b.listings.get();
+    for (size_t k = 0; k < listings.size(); ++k) ready_.emplace_back(b.indexes[k], std::move(listings[k]));
     fill();
-    return f.get();
+  }
+  while (!ready_.empty() && ready_.front().first < index) ready_.pop_front();
+  if (!ready_.empty() && ready_.front().first == index) {
+    std::optional<Listing> l = std::move(ready_.front().second);
+    ready_.pop_front();
+    if (l) return std::move(*l);
   }
   return list_dir(fs::File::open_dir_at(parent_.dir, it.name, parent_.dir.path() / it.name), kJobBudget);
 }

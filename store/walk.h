@@ -11,6 +11,7 @@
 #include <functional>
 #include <future>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,7 +46,9 @@ class Lister {
  public:
   explicit Lister(unsigned threads) : ahead_(threads <= 1 ? 0 : 2 * size_t{threads}), pool_(threads) {}
 
-  // The subdirectories of one listing, handed out in order, the next few listed in advance.
+  // The subdirectories of one listing, handed out in order, the next few listed in advance,
+  // several siblings a job (a unit's directories are small: one job each cost more in handing
+  // over between threads than in listing).
   class Children {
    public:
     // `skip`: items the walk leaves out (not listed ahead).
@@ -58,12 +61,19 @@ class Lister {
     Listing take(size_t index);
 
    private:
+    // One job's siblings: their indexes in the parent, and their listings (none where opening
+    // one failed: the walk opens it again itself and reports what fails).
+    struct Batch {
+      std::vector<size_t> indexes;
+      std::future<std::vector<std::optional<Listing>>> listings;
+    };
     void fill();
     Lister& lister_;
     Listing& parent_;
     std::function<bool(const DirItem&)> skip_;
     size_t cursor_ = 0;  // the next item to consider listing ahead
-    std::deque<std::pair<size_t, std::future<Listing>>> ahead_;
+    std::deque<Batch> ahead_;
+    std::deque<std::pair<size_t, std::optional<Listing>>> ready_;  // of the batch taken last
   };
 
  private:
