@@ -95,6 +95,13 @@ class Backend {
   virtual void sync(ObjectKind kind) = 0;
 
   virtual std::string read(ObjectKind kind, const std::string& name, uint64_t offset, size_t length) = 0;
+  // Whether announcing reads helps (a remote backend fetches them ahead): a reader then calls
+  // will_read() for the ranges it will read, in the order it will read them, ahead of the
+  // read()s. A hint never changes what read() returns; a local directory ignores them.
+  virtual bool plans_reads() const { return false; }
+  virtual void will_read(ObjectKind, const std::string&, uint64_t, size_t) {}
+  // The reads announced so far are all that will be (until the next will_read()).
+  virtual void no_more_reads_planned() {}
   virtual std::string read_all(ObjectKind kind, const std::string& name) = 0;
   virtual std::optional<uint64_t> size(ObjectKind kind, const std::string& name) = 0;
   virtual std::vector<ObjectInfo> list(ObjectKind kind) = 0;

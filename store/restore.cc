@@ -99,16 +99,45 @@ SnapshotSource::SnapshotSource(Store& store, const SnapshotRecord& rec, std::opt
     : store_(store),
       reader_(store, rec),
       only_(std::move(only)),
+      look_ahead_(store.backend().plans_reads()),
       bytes_(rec.bytes),
       files_(rec.files),
       root_owner_(rec.root_owner) {}
 
-bool SnapshotSource::next(Entry& e) {
+bool SnapshotSource::pull(Entry& e) {
   while (reader_.next(e)) {
     if (!only_ || e.path == *only_ || is_under(e.path, *only_)) return true;
     if (path_less(*only_, e.path)) return false;  // past the subtree: it is contiguous in path order
   }
   return false;
+}
+
+// How far the manifest is read ahead of the entry being restored: further than the backend's
+// windows reach (12 MiB on S3), so the next pack's first window is on the wire before it is
+// needed; few enough entries to keep memory small (docs/S3.md, "Read-ahead").
+constexpr uint64_t kLookAheadBytes = 24u << 20;
+constexpr size_t kLookAheadEntries = 8192;
+
+bool SnapshotSource::next(Entry& e) {
+  while (!ended_ && ahead_.size() < (look_ahead_ ? kLookAheadEntries : 1) &&
+         (ahead_.empty() || ahead_bytes_ < kLookAheadBytes)) {
+    Entry x;
+    if (!pull(x)) {
+      ended_ = true;
+      if (look_ahead_) store_.backend().no_more_reads_planned();
+      break;
+    }
+    uint64_t bytes = 0;
+    if (look_ahead_ && x.kind == EntryKind::File)
+      for (const BlobId& id : x.chunks) bytes += store_.will_read(id);
+    ahead_bytes_ += bytes;
+    ahead_.emplace_back(std::move(x), bytes);
+  }
+  if (ahead_.empty()) return false;
+  e = std::move(ahead_.front().first);
+  ahead_bytes_ -= ahead_.front().second;
+  ahead_.pop_front();
+  return true;
 }
 
 void SnapshotSource::write_content(const Entry& e, fs::File& out) {

@@ -3,6 +3,7 @@
 // zip) in a staging directory on the target's filesystem, verifying every chunk as it is
 // written and restoring modes, mtimes, owners (as root), hard links, holes and special files,
 // then swaps it into place atomically.
+#include <deque>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -49,9 +50,17 @@ class SnapshotSource : public TreeSource {
   std::optional<Owner> root_owner() const override { return only_ ? std::nullopt : root_owner_; }
 
  private:
+  bool pull(Entry& e);  // the manifest's next entry within `only`
+
   Store& store_;
   ManifestReader reader_;
   std::optional<std::string> only_;
+  // Entries read from the manifest ahead of the one being restored, with the pack bytes of their
+  // blobs announced to the store (Store::will_read), when its backend fetches ahead (S3).
+  bool look_ahead_;
+  std::deque<std::pair<Entry, uint64_t>> ahead_;
+  uint64_t ahead_bytes_ = 0;
+  bool ended_ = false;
   uint64_t bytes_, files_;
   std::optional<Owner> root_owner_;
 };

@@ -119,59 +119,64 @@ bool S3Backend::create_new(ObjectKind kind, const std::string& name, std::string
   return client_->put(bucket_, key_of(kind, name), bytes, true);
 }
 
-// A read of a pack that starts where the previous one ended (give or take a record header)
-// starts the read-ahead (docs/S3.md, "Read-ahead"): a restore reads a pack's blobs in order, and
-// one GET per blob costs a round trip each. The pack is then fetched in windows of kReadAhead,
-// kAheadWindows at once on the pool's threads, so the next GETs are on the wire while the restore
-// writes files from the current one. A read elsewhere gets exactly its bytes and drops the windows.
+// Read-ahead (docs/S3.md, "Read-ahead"): one GET per blob costs a round trip each, so the reads a
+// restore announces (will_read(), in the order it will read) are merged into spans and fetched in
+// windows of kReadAhead, kAheadWindows at once on the pool's threads, across packs: the next
+// GETs, also those of the next pack, are on the wire while the restore writes files from the
+// current window. Without a plan, a read of a pack that starts where the previous one ended (give
+// or take a record header) makes the rest of that pack one open-ended span. Another read gets
+// exactly its bytes and leaves the windows alone.
 constexpr size_t kReadAhead = 4u << 20;
 constexpr size_t kAheadWindows = 3;  // the one being read and two in flight: 12 MiB held at most
 constexpr uint64_t kSequentialGap = 4096;
+constexpr uint64_t kToTheEnd = UINT64_MAX;
+
+namespace {
+
+// Whether a window's GET came back with fewer bytes than asked: it reached the pack's end. A
+// failed one counts too; its failure is thrown where its bytes are needed.
+template <class Window>
+bool ended_short(const Window& w) {
+  if (w.bytes.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return false;
+  try {
+    return w.bytes.get().size() < w.end - w.start;
+  } catch (...) {
+    return true;
+  }
+}
+
+}  // namespace
+
+void S3Backend::will_read(ObjectKind kind, const std::string& name, uint64_t offset, size_t length) {
+  if (kind != ObjectKind::Pack || length == 0) return;
+  std::lock_guard<std::mutex> g(ahead_.mu);
+  if (!ahead_.planned) {  // guesses give way to the plan
+    ahead_.spans.clear();
+    ahead_.windows.clear();
+    ahead_.planned = true;
+  }
+  ahead_.complete = false;
+  std::deque<Span>& spans = ahead_.spans;
+  if (!spans.empty() && spans.back().pack == name && offset >= spans.back().end &&
+      offset - spans.back().end <= kSequentialGap)
+    spans.back().end = offset + length;  // the gap, a record header, is fetched too
+  else
+    spans.push_back({name, offset, offset + length});
+  add_windows();
+}
+
+void S3Backend::no_more_reads_planned() {
+  std::lock_guard<std::mutex> g(ahead_.mu);
+  ahead_.complete = true;
+  add_windows();
+}
 
 std::string S3Backend::read(ObjectKind kind, const std::string& name, uint64_t offset, size_t length) {
-  if (kind != ObjectKind::Pack || length >= kReadAhead) return get_range(kind, name, offset, length);
+  if (kind != ObjectKind::Pack) return get_range(kind, name, offset, length);
   std::unique_lock<std::mutex> g(ahead_.mu);
-  std::deque<Window>& w = ahead_.windows;
-  bool covered = ahead_.pack == name && !w.empty() && offset >= w.front().start &&
-                 offset + length <= w.back().start + kReadAhead;
-  bool sequential = ahead_.pack == name && offset >= ahead_.next && offset - ahead_.next <= kSequentialGap;
-  ahead_.next = offset + length;
-  if (!covered) {
-    w.clear();  // GETs still under way end on their own; their bytes are dropped
-    ahead_.pack = name;
-    if (!sequential) {
-      g.unlock();
-      return get_range(kind, name, offset, length);
-    }
-    w.push_back({offset, pool().fetch([this, name, offset] { return get_range(ObjectKind::Pack, name, offset, kReadAhead); })});
-  }
-  while (w.front().start + kReadAhead <= offset) w.pop_front();  // read past: freed
-  add_windows(name);
-  return from_windows(g, offset, length);
-}
-
-void S3Backend::add_windows(const std::string& pack) {
-  std::deque<Window>& w = ahead_.windows;
-  while (w.size() < kAheadWindows) {
-    const Window& last = w.back();
-    // A window that came back short was the pack's end: nothing follows it.
-    if (last.bytes.wait_for(std::chrono::seconds(0)) == std::future_status::ready) {
-      try {
-        if (last.bytes.get().size() < kReadAhead) return;
-      } catch (...) {
-        return;  // its failure is thrown where its bytes are needed
-      }
-    }
-    uint64_t start = last.start + kReadAhead;
-    w.push_back({start, pool().fetch([this, pack, start] { return get_range(ObjectKind::Pack, pack, start, kReadAhead); })});
-  }
-}
-
-std::string S3Backend::from_windows(std::unique_lock<std::mutex>& held, uint64_t offset, size_t length) {
-  std::vector<Window> needed;
-  for (const Window& w : ahead_.windows)
-    if (w.start < offset + length && offset < w.start + kReadAhead) needed.push_back(w);
-  held.unlock();
+  std::vector<Window> needed = windows_for(name, offset, length);
+  g.unlock();
+  if (needed.empty()) return get_range(kind, name, offset, length);
   std::string out;
   out.reserve(length);
   for (const Window& w : needed) {
@@ -180,9 +185,67 @@ std::string S3Backend::from_windows(std::unique_lock<std::mutex>& held, uint64_t
     if (from >= bytes.size()) break;  // the pack ended before
     size_t n = std::min<uint64_t>(bytes.size() - from, offset + length - (w.start + from));
     out.append(bytes, from, n);
-    if (bytes.size() < kReadAhead) break;
+    if (bytes.size() < w.end - w.start) break;
   }
   return out;
+}
+
+std::vector<S3Backend::Window> S3Backend::windows_for(const std::string& pack, uint64_t offset, size_t length) {
+  std::deque<Window>& w = ahead_.windows;
+  std::deque<Span>& spans = ahead_.spans;
+  auto holds = [&](const auto& x) { return x.pack == pack && x.start <= offset && offset < x.end; };
+  bool in_order = !ahead_.planned && ahead_.pack == pack && offset >= ahead_.next && offset - ahead_.next <= kSequentialGap;
+  ahead_.pack = pack;
+  ahead_.next = offset + length;
+  if (auto at = std::find_if(w.begin(), w.end(), holds); at != w.end()) {
+    w.erase(w.begin(), at);  // read past: freed
+  } else if (auto in = std::find_if(spans.begin(), spans.end(), holds); in != spans.end()) {
+    w.clear();  // skipped (a damaged file's rest): GETs under way end on their own, bytes dropped
+    spans.erase(spans.begin(), in);
+    spans.front().start = offset;
+  } else if (in_order && length < kReadAhead) {
+    w.clear();
+    spans.assign(1, Span{pack, offset, kToTheEnd});
+  } else {
+    return {};  // not planned (a manifest part, a footer): exactly its bytes
+  }
+  add_windows(pack, offset + length);
+  return chain(pack, offset, length);
+}
+
+std::vector<S3Backend::Window> S3Backend::chain(const std::string& pack, uint64_t offset, size_t length) const {
+  std::vector<Window> out;
+  uint64_t reached = offset;
+  for (const Window& w : ahead_.windows) {  // the first holds `offset`; a later one may hold it again
+    if (w.pack != pack || w.start > reached || reached >= w.end) break;
+    out.push_back(w);
+    reached = w.end;
+    if (reached >= offset + length) return out;
+  }
+  return {};
+}
+
+void S3Backend::add_windows(const std::string& pack, uint64_t until) {
+  std::deque<Window>& w = ahead_.windows;
+  std::deque<Span>& spans = ahead_.spans;
+  while (w.size() < kAheadWindows && !spans.empty()) {
+    Span& s = spans.front();
+    if (s.end == kToTheEnd && !w.empty() && ended_short(w.back())) {  // the pack's end: nothing follows
+      spans.clear();
+      return;
+    }
+    uint64_t end = s.end - s.start > kReadAhead ? s.start + kReadAhead : s.end;
+    bool needed = s.pack == pack && s.start < until;
+    if (end - s.start < kReadAhead && spans.size() == 1 && !ahead_.complete && !needed) return;  // may grow
+    std::string name = s.pack;
+    uint64_t start = s.start;
+    size_t length = end - start;
+    w.push_back({name, start, end, pool().fetch([this, name, start, length] {
+                   return get_range(ObjectKind::Pack, name, start, length);
+                 })});
+    s.start = end;
+    if (s.start >= s.end) spans.pop_front();
+  }
 }
 
 std::string S3Backend::get_range(ObjectKind kind, const std::string& name, uint64_t offset, size_t length) {

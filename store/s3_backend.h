@@ -34,6 +34,10 @@ class S3Backend : public Backend {
   bool create_new(ObjectKind kind, const std::string& name, std::string_view bytes) override;
   void sync(ObjectKind) override;
   std::string read(ObjectKind kind, const std::string& name, uint64_t offset, size_t length) override;
+  // Fetched ahead, in the order announced, while earlier reads are consumed (docs/S3.md).
+  bool plans_reads() const override { return true; }
+  void will_read(ObjectKind kind, const std::string& name, uint64_t offset, size_t length) override;
+  void no_more_reads_planned() override;
   std::string read_all(ObjectKind kind, const std::string& name) override;
   std::optional<uint64_t> size(ObjectKind kind, const std::string& name) override;
   std::vector<ObjectInfo> list(ObjectKind kind) override;
@@ -49,23 +53,38 @@ class S3Backend : public Backend {
   std::string get_range(ObjectKind kind, const std::string& name, uint64_t offset, size_t length);
 
   UploadPool& pool();  // made at the first use
-  // The bytes [offset, offset + length) of the read-ahead's windows, waiting for their GETs; the
-  // windows must cover them (ahead_.mu held by the caller, released while waiting).
-  std::string from_windows(std::unique_lock<std::mutex>& held, uint64_t offset, size_t length);
-  void add_windows(const std::string& pack);  // up to kAheadWindows, after the last one
 
-  // Read-ahead for packs read in order (a restore): consecutive windows of one pack, the first
-  // covering the last read, the next ones being fetched by the pool, and where the last read ended.
+  // Read-ahead (docs/S3.md, "Read-ahead"): the spans of packs that will be read, in order (from
+  // will_read(), or one open-ended span when a pack is read in order without a plan), and the
+  // windows fetched from their front by the pool, at most kAheadWindows in all, across packs.
+  struct Span {
+    std::string pack;
+    uint64_t start = 0, end = 0;  // end: kToTheEnd for a pack read in order to its end
+  };
   struct Window {
-    uint64_t start = 0;
-    std::shared_future<std::string> bytes;  // up to kReadAhead, fewer at the pack's end
+    std::string pack;
+    uint64_t start = 0, end = 0;
+    std::shared_future<std::string> bytes;  // end - start, fewer at the pack's end
   };
   struct ReadAhead {
     std::mutex mu;
-    std::string pack;
+    std::deque<Span> spans;
     std::deque<Window> windows;
+    bool planned = false;   // will_read() was called: reads follow the plan, none is guessed
+    bool complete = false;  // no_more_reads_planned(): the last span grows no more
+    std::string pack;       // of the last read, and where it ended (reads without a plan)
     uint64_t next = 0;
   };
+  // The windows that hold (or are fetching) [offset, offset + length) of `pack`, in order, once
+  // what lies before it is dropped; none when the read is neither planned nor in order, or they
+  // do not reach its end (ahead_.mu held).
+  std::vector<Window> windows_for(const std::string& pack, uint64_t offset, size_t length);
+  // The windows, in order, from the first one, that hold [offset, offset + length) of `pack`.
+  std::vector<Window> chain(const std::string& pack, uint64_t offset, size_t length) const;
+  // Starts the GETs of the next windows, while fewer than kAheadWindows are held. The last span
+  // may still grow (unless the plan is complete), so its short tail waits unless a read needs
+  // bytes of it before `until`.
+  void add_windows(const std::string& pack = "", uint64_t until = 0);
 
   std::string location_;
   fs::S3Settings settings_;

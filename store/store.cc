@@ -382,6 +382,13 @@ BlobId Store::commit_snapshot(const SnapshotRecord& rec) {
 
 std::optional<BlobLocation> Store::locate(const BlobId& id) { return index_->blob(*reader_, id); }
 
+uint64_t Store::will_read(const BlobId& id) {
+  std::optional<BlobLocation> loc = locate(id);
+  if (!loc) return 0;
+  backend_->will_read(ObjectKind::Pack, loc->pack, loc->entry.offset, loc->entry.stored_len);
+  return loc->entry.stored_len;
+}
+
 bool Store::intact(const BlobId& id) {
   if (pending_.count(id)) return true;
   try {

@@ -120,6 +120,9 @@ class Store {
   // The verified plaintext of a blob (throws CorruptError when damaged, Error when missing).
   std::string read(const BlobId& id);
   std::optional<BlobLocation> locate(const BlobId& id);
+  // Announces that `id` will be read (Backend::will_read), after those announced before; returns
+  // the bytes it takes in its pack (0: not in the index, its read() will say so).
+  uint64_t will_read(const BlobId& id);
   // Whether the blob reads back whole (decompressed and re-hashed); one this writer has not
   // indexed yet counts as whole.
   bool intact(const BlobId& id);

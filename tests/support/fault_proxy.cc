@@ -16,6 +16,12 @@ namespace mdb::test {
 
 namespace {
 
+uint64_t range_length(const std::string& range) {  // of "FIRST-LAST"; 0 for "" (a whole object)
+  size_t dash = range.find('-');
+  if (dash == std::string::npos) return 0;
+  return std::stoull(range.substr(dash + 1)) + 1 - std::stoull(range);
+}
+
 bool send_all(int fd, const char* p, size_t n) {
   while (n > 0) {
     ssize_t w = ::send(fd, p, n, MSG_NOSIGNAL);
@@ -168,7 +174,7 @@ void FaultProxy::pass(int client, int up, int64_t cut_at) {
   uint64_t passed[2] = {0, 0};  // client -> server, server -> client
   bool reject = false, mine_held = false;  // mine_held: this connection's response is held
   RequestLog requests([&](const std::string& line, const std::string& range) {
-    reject = reject || rejects(line);
+    reject = reject || rejects(line, range);
     mine_held = mine_held || holds_response(line, range);
   });
   pollfd fds[2] = {{client, POLLIN, 0}, {up, POLLIN, 0}};
@@ -208,21 +214,22 @@ void FaultProxy::pass(int client, int up, int64_t cut_at) {
   }
 }
 
-void FaultProxy::log_request(const std::string& line) {
+void FaultProxy::log_request(const std::string& line, const std::string& range) {
   std::lock_guard<std::mutex> g(log_mu_);
   log_.push_back(line);
+  ranges_.push_back(range);
 }
 
 // Logs the request, holds the proxy when hold_at() chose it, and says whether fail_request()
 // chose it.
-bool FaultProxy::rejects(const std::string& line) {
-  log_request(line);
+bool FaultProxy::rejects(const std::string& line, const std::string& range) {
+  log_request(line, range);
   std::lock_guard<std::mutex> g(log_mu_);
   if (!hold_prefix_.empty() && line.rfind(hold_prefix_, 0) == 0) {
     held_ = true;
     hold_prefix_.clear();
   }
-  if (reject_skip_ < 0 || line.rfind(reject_prefix_, 0) != 0) return false;
+  if (reject_skip_ < 0 || line.rfind(reject_prefix_, 0) != 0 || range_length(range) < reject_min_range_) return false;
   return reject_skip_-- == 0;
 }
 
@@ -234,14 +241,29 @@ bool FaultProxy::holds_response(const std::string& line, const std::string& rang
   if (response_held_) {
     if (line + " " + range == held_request_) return true;
     ++while_held_;
+    while_held_log_.push_back(line);
     return false;
   }
-  size_t dash = range.find('-');
-  if (dash == std::string::npos || std::stoull(range.substr(dash + 1)) + 1 - std::stoull(range) < response_min_range_)
-    return false;
+  if (range.empty() || range_length(range) < response_min_range_) return false;
   held_request_ = line + " " + range;
   response_held_ = true;
   return true;
+}
+
+int FaultProxy::count(const std::string& prefix, uint64_t min_range) const {
+  std::lock_guard<std::mutex> g(log_mu_);
+  int n = 0;
+  for (size_t i = 0; i < log_.size(); ++i)
+    n += log_[i].rfind(prefix, 0) == 0 && range_length(ranges_[i]) >= min_range;
+  return n;
+}
+
+uint64_t FaultProxy::bytes_asked(const std::string& prefix) const {
+  std::lock_guard<std::mutex> g(log_mu_);
+  uint64_t n = 0;
+  for (size_t i = 0; i < log_.size(); ++i)
+    if (log_[i].rfind(prefix, 0) == 0) n += range_length(ranges_[i]);
+  return n;
 }
 
 int FaultProxy::count(const std::string& prefix) const {

@@ -35,11 +35,13 @@ class FaultProxy {
   // The request after the next `skip` ones whose "METHOD /path" starts with `prefix` is answered
   // with HTTP `status` before the server sees it (then the connection is closed); a 4xx is not
   // retried, so exactly that object fails.
-  void fail_request(const std::string& prefix, int skip, int status) {
+  // With `min_range`, only requests whose Range asks for at least that many bytes count.
+  void fail_request(const std::string& prefix, int skip, int status, uint64_t min_range = 0) {
     std::lock_guard<std::mutex> g(log_mu_);
     reject_prefix_ = prefix;
     reject_skip_ = skip;
     reject_status_ = status;
+    reject_min_range_ = min_range;
   }
   // The next `connections` new connections are closed (both sides) once `bytes` bytes of the
   // request (upload) or of the response (download) passed. Closes the ones open now.
@@ -81,6 +83,15 @@ class FaultProxy {
     std::lock_guard<std::mutex> g(log_mu_);
     return while_held_;
   }
+  // The held request ("METHOD /path FIRST-LAST") and those that arrived meanwhile ("METHOD /path").
+  std::string held_request() const {
+    std::lock_guard<std::mutex> g(log_mu_);
+    return held_request_;
+  }
+  std::vector<std::string> requests_while_held() const {
+    std::lock_guard<std::mutex> g(log_mu_);
+    return while_held_log_;
+  }
   // The requests passed through so far, "METHOD /path?query", in order of arrival.
   std::vector<std::string> requests() const {
     std::lock_guard<std::mutex> g(log_mu_);
@@ -88,12 +99,16 @@ class FaultProxy {
   }
   // How many of them start with `prefix` (e.g. "HEAD /bucket/store/packs/").
   int count(const std::string& prefix) const;
+  // How many of them asked for a Range of at least `min_range` bytes.
+  int count(const std::string& prefix, uint64_t min_range) const;
+  // The bytes their Range headers asked for, in all (whole-object GETs count 0).
+  uint64_t bytes_asked(const std::string& prefix) const;
 
  private:
   void serve();
   void handle(int client);
   void pass(int client, int up, int64_t cut_at);
-  void log_request(const std::string& line);
+  void log_request(const std::string& line, const std::string& range);
 
   int upstream_port_, listen_fd_ = -1, port_ = 0;
   std::atomic<int> failures_{0}, failed_{0}, status_{503};
@@ -101,18 +116,21 @@ class FaultProxy {
   std::atomic<int> cuts_{0}, cut_done_{0}, delay_ms_{0};
   std::atomic<uint64_t> cut_bytes_{0};
   std::atomic<bool> cut_response_{false}, held_{false};
-  bool rejects(const std::string& line);
+  bool rejects(const std::string& line, const std::string& range);
   bool holds_response(const std::string& line, const std::string& range);
   std::atomic<bool> response_held_{false};
   std::string response_prefix_;  // hold_response(), under log_mu_
   uint64_t response_min_range_ = 0;
   std::string held_request_;  // "METHOD /path FIRST-LAST" of the held one
   int while_held_ = 0;
+  std::vector<std::string> while_held_log_;
   mutable std::mutex log_mu_;
   std::string reject_prefix_;  // fail_request(), under log_mu_
   int reject_skip_ = -1, reject_status_ = 0;
+  uint64_t reject_min_range_ = 0;
   std::string hold_prefix_;  // hold_at(), under log_mu_
   std::vector<std::string> log_;
+  std::vector<std::string> ranges_;  // each request's Range "FIRST-LAST", "" for none
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };
