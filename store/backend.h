@@ -102,6 +102,9 @@ class Backend {
   virtual void will_read(ObjectKind, const std::string&, uint64_t, size_t) {}
   // The reads announced so far are all that will be (until the next will_read()).
   virtual void no_more_reads_planned() {}
+  // A read coming soon but outside that order (a manifest's next part, read as the files before
+  // it are): fetched now and kept until read, the two latest at most.
+  virtual void will_read_soon(ObjectKind, const std::string&, uint64_t, size_t) {}
   virtual std::string read_all(ObjectKind kind, const std::string& name) = 0;
   virtual std::optional<uint64_t> size(ObjectKind kind, const std::string& name) = 0;
   virtual std::vector<ObjectInfo> list(ObjectKind kind) = 0;

@@ -130,6 +130,7 @@ constexpr size_t kReadAhead = 4u << 20;
 constexpr size_t kAheadWindows = 3;  // the one being read and two in flight: 12 MiB held at most
 constexpr uint64_t kSequentialGap = 4096;
 constexpr uint64_t kToTheEnd = UINT64_MAX;
+constexpr size_t kSoonReads = 2;
 
 namespace {
 
@@ -171,9 +172,29 @@ void S3Backend::no_more_reads_planned() {
   add_windows();
 }
 
+void S3Backend::will_read_soon(ObjectKind kind, const std::string& name, uint64_t offset, size_t length) {
+  if (kind != ObjectKind::Pack || length == 0) return;
+  std::lock_guard<std::mutex> g(ahead_.mu);
+  std::deque<Window>& soon = ahead_.soon;
+  for (const Window& w : soon)
+    if (w.pack == name && w.start == offset && w.end == offset + length) return;
+  soon.push_back({name, offset, offset + length, pool().fetch([this, name, offset, length] {
+                    return get_range(ObjectKind::Pack, name, offset, length);
+                  })});
+  if (soon.size() > kSoonReads) soon.pop_front();
+}
+
 std::string S3Backend::read(ObjectKind kind, const std::string& name, uint64_t offset, size_t length) {
   if (kind != ObjectKind::Pack) return get_range(kind, name, offset, length);
   std::unique_lock<std::mutex> g(ahead_.mu);
+  std::deque<Window>& soon = ahead_.soon;
+  for (auto w = soon.begin(); w != soon.end(); ++w)
+    if (w->pack == name && w->start == offset && w->end == offset + length) {
+      std::shared_future<std::string> bytes = w->bytes;
+      soon.erase(w);
+      g.unlock();
+      return bytes.get();  // rethrows the GET's failure, which names the object
+    }
   std::vector<Window> needed = windows_for(name, offset, length);
   g.unlock();
   if (needed.empty()) return get_range(kind, name, offset, length);

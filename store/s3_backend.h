@@ -38,6 +38,7 @@ class S3Backend : public Backend {
   bool plans_reads() const override { return true; }
   void will_read(ObjectKind kind, const std::string& name, uint64_t offset, size_t length) override;
   void no_more_reads_planned() override;
+  void will_read_soon(ObjectKind kind, const std::string& name, uint64_t offset, size_t length) override;
   std::string read_all(ObjectKind kind, const std::string& name) override;
   std::optional<uint64_t> size(ObjectKind kind, const std::string& name) override;
   std::vector<ObjectInfo> list(ObjectKind kind) override;
@@ -70,6 +71,7 @@ class S3Backend : public Backend {
     std::mutex mu;
     std::deque<Span> spans;
     std::deque<Window> windows;
+    std::deque<Window> soon;  // will_read_soon()'s, kSoonReads at most, taken by the read of the same range
     bool planned = false;   // will_read() was called: reads follow the plan, none is guessed
     bool complete = false;  // no_more_reads_planned(): the last span grows no more
     std::string pack;       // of the last read, and where it ended (reads without a plan)

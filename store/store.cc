@@ -465,6 +465,10 @@ ManifestReader::ManifestReader(Store& store, const SnapshotRecord& rec)
 bool ManifestReader::next(Entry& e) {
   while (pos_ >= current_.size()) {
     if (next_part_ >= parts_.size()) return false;
+    if (next_part_ + 1 < parts_.size() && store_.backend().plans_reads()) {  // fetched while this one is used
+      if (std::optional<BlobLocation> loc = store_.locate(parts_[next_part_ + 1]))
+        store_.backend().will_read_soon(ObjectKind::Pack, loc->pack, loc->entry.offset, loc->entry.stored_len);
+    }
     current_ = decode_manifest_part(store_.read(parts_[next_part_++]), what_);
     pos_ = 0;
     if (!current_.empty() && !last_path_.empty() && !path_less(last_path_, current_.front().path))

@@ -93,6 +93,13 @@ struct TwoPacks : ProxiedStore {
   }
 };
 
+std::string hex(const std::string& bytes) {
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : bytes) out += {digits[c >> 4], digits[c & 15]};
+  return out;
+}
+
 std::string path_of(const std::string& request) {  // "GET /b/k FIRST-LAST" -> "GET /b/k"
   return request.substr(0, request.find(' ', request.find(' ') + 1));
 }
@@ -161,6 +168,32 @@ TEST(S3ReadAhead, RestoreOnlyAsksForTheBytesItRestores) {
   uint64_t restored = s.proxy.bytes_asked(packs) - asked;
   EXPECT_GE(restored, 1u << 20);
   EXPECT_LT(restored, (1u << 20) + (256u << 10));
+}
+
+TEST(S3ReadAhead, TheManifestsNextPartIsFetchedWhileOneIsRead) {
+  ProxiedStore s;
+  make_data_dir(s.data);
+  // Over 4096 entries: a manifest of two parts at least; long random names keep every part over
+  // 2 KiB compressed, and the snapshot record under it.
+  for (int i = 0; i < 4200; ++i)
+    write(s.data / "data" / "many" / (hex(random_bytes(100, 1000 + i)) + std::to_string(i)), "x");
+  RunResult r = s.run({"--json", "backup"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  std::string name = nlohmann::json::parse(r.out).value("snapshot", "");
+  // `ls` reads the record and the manifest's parts only: the first pack GET of 2 KiB or more is
+  // a part's, held; a reader fetching one part at a time then sends no other until released.
+  s.proxy.hold_response("GET /" + s.bucket + "/store/packs/", 2u << 10);
+  std::thread ls([&] { r = s.run({"ls", name}); });
+  for (int i = 0; i < 3000 && !(s.proxy.response_held() && s.proxy.arrived_while_held() > 0); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  bool held = s.proxy.response_held();
+  int overlapping = s.proxy.arrived_while_held();
+  s.proxy.release_response();
+  ls.join();
+  EXPECT_TRUE(held);
+  EXPECT_GE(overlapping, 1) << s.proxy.held_request();
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("4199"), std::string::npos);
 }
 
 }  // namespace
