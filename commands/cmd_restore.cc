@@ -229,6 +229,7 @@ int restore(Context& ctx, const RestoreOptions& opts, const DataDir& dir) {
   ctx.console.set("hard_links", stats.hard_links);
   ctx.console.set("special_files", stats.special_files);
   ctx.console.set("bytes", stats.bytes);
+  ctx.console.set("blobs_decoded_ahead", source->blobs_decoded_ahead());
   ctx.console.set("warnings", stats.warnings);
   ctx.console.set("exit_code", exit_code);
   return exit_code;

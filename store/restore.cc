@@ -102,7 +102,8 @@ SnapshotSource::SnapshotSource(Store& store, const SnapshotRecord& rec, std::opt
       look_ahead_(store.backend().plans_reads()),
       bytes_(rec.bytes),
       files_(rec.files),
-      root_owner_(rec.root_owner) {}
+      root_owner_(rec.root_owner),
+      decode_(store) {}
 
 bool SnapshotSource::pull(Entry& e) {
   while (reader_.next(e)) {
@@ -114,26 +115,44 @@ bool SnapshotSource::pull(Entry& e) {
 
 // How far the manifest is read ahead of the entry being restored: further than the backend's
 // windows reach (12 MiB on S3), so the next pack's first window is on the wire before it is
-// needed; few enough entries to keep memory small (docs/S3.md, "Read-ahead").
+// needed; few enough entries to keep memory small (docs/S3.md, "Read-ahead"). Decoding ahead
+// (DecodeAhead) reads on while it has room.
 constexpr uint64_t kLookAheadBytes = 24u << 20;
 constexpr size_t kLookAheadEntries = 8192;
 
+bool SnapshotSource::wants_more() const {
+  if (ended_ || ahead_.size() >= (look_ahead_ || decode_.active() ? kLookAheadEntries : 1)) return false;
+  return ahead_.empty() || (look_ahead_ && ahead_bytes_ < kLookAheadBytes) || (decode_.active() && !decode_.full());
+}
+
 bool SnapshotSource::next(Entry& e) {
-  while (!ended_ && ahead_.size() < (look_ahead_ ? kLookAheadEntries : 1) &&
-         (ahead_.empty() || ahead_bytes_ < kLookAheadBytes)) {
+  while (wants_more()) {
     Entry x;
-    if (!pull(x)) {
+    try {
+      if (!pull(x)) {
+        ended_ = true;
+        if (look_ahead_) store_.backend().no_more_reads_planned();
+        break;
+      }
+    } catch (...) {  // a damaged manifest part: thrown when its entries' turn comes
+      ahead_error_ = std::current_exception();
       ended_ = true;
-      if (look_ahead_) store_.backend().no_more_reads_planned();
       break;
     }
     uint64_t bytes = 0;
     if (look_ahead_ && x.kind == EntryKind::File)
       for (const BlobId& id : x.chunks) bytes += store_.will_read(id);
     ahead_bytes_ += bytes;
+    // A hard link is written as a file of its own only when its file may be outside the tree.
+    bool content = x.kind == EntryKind::File || (x.kind == EntryKind::HardLink && only_);
+    if (decode_.active()) decode_.add(content ? x.chunks : std::vector<BlobId>{});
     ahead_.emplace_back(std::move(x), bytes);
   }
-  if (ahead_.empty()) return false;
+  decode_.next_entry();
+  if (ahead_.empty()) {
+    if (ahead_error_) std::rethrow_exception(ahead_error_);
+    return false;
+  }
   e = std::move(ahead_.front().first);
   ahead_bytes_ -= ahead_.front().second;
   ahead_.pop_front();
@@ -144,7 +163,7 @@ void SnapshotSource::write_content(const Entry& e, fs::File& out) {
   uint64_t written = 0, end = 0;
   for (const BlobId& id : e.chunks) {
     interrupt::check();
-    std::string data = store_.read(id);
+    std::string data = decode_.take(id);
     if (uint64_t w = write_skipping_zeros(out, data, written)) end = w;
     written += data.size();
   }

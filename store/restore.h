@@ -4,6 +4,7 @@
 // written and restoring modes, mtimes, owners (as root), hard links, holes and special files,
 // then swaps it into place atomically.
 #include <deque>
+#include <exception>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "formats/zip.h"
+#include "store/decode_ahead.h"
 #include "store/manifest.h"
 #include "store/reporter.h"
 #include "platform/temp_dir.h"
@@ -36,6 +38,8 @@ class TreeSource {
   virtual uint64_t total_files() const { return 0; }
   // The recorded owner of the tree's root (the data dir itself), when known.
   virtual std::optional<Owner> root_owner() const { return std::nullopt; }
+  // Blobs decoded on a worker before write_content asked for them (DecodeAhead).
+  virtual uint64_t blobs_decoded_ahead() const { return 0; }
 };
 
 // A snapshot's tree, optionally only the entries at or under `only`.
@@ -48,21 +52,27 @@ class SnapshotSource : public TreeSource {
   uint64_t total_bytes() const override { return only_ ? 0 : bytes_; }
   uint64_t total_files() const override { return only_ ? 0 : files_; }
   std::optional<Owner> root_owner() const override { return only_ ? std::nullopt : root_owner_; }
+  uint64_t blobs_decoded_ahead() const override { return decode_.decoded_ahead(); }
 
  private:
   bool pull(Entry& e);  // the manifest's next entry within `only`
+  bool wants_more() const;  // whether next() reads another entry ahead
 
   Store& store_;
   ManifestReader reader_;
   std::optional<std::string> only_;
   // Entries read from the manifest ahead of the one being restored, with the pack bytes of their
-  // blobs announced to the store (Store::will_read), when its backend fetches ahead (S3).
+  // blobs announced to the store (Store::will_read), when its backend fetches ahead (S3), and
+  // while decoding ahead has room.
   bool look_ahead_;
   std::deque<std::pair<Entry, uint64_t>> ahead_;
   uint64_t ahead_bytes_ = 0;
   bool ended_ = false;
   uint64_t bytes_, files_;
   std::optional<Owner> root_owner_;
+  std::exception_ptr ahead_error_;  // what reading the manifest ahead threw
+  // The blobs of the entries in `ahead_`, decoded on workers (none with MDB_THREADS=1).
+  DecodeAhead decode_;  // last: its workers end first
 };
 
 // The members of a validated zip (zip::Reader::validate) as a tree, in path order, except

@@ -400,7 +400,9 @@ bool Store::intact(const BlobId& id) {
   }
 }
 
-std::string Store::read(const BlobId& id) {
+std::string Store::read(const BlobId& id) { return decode(read_stored(id)); }
+
+Store::Stored Store::read_stored(const BlobId& id) {
   auto loc = locate(id);
   // A blob a snapshot needs that the index lacks: the index is damaged (or the pack is gone),
   // so the message names the index file.
@@ -410,7 +412,7 @@ std::string Store::read(const BlobId& id) {
   std::string stored = backend_->read(ObjectKind::Pack, loc->pack, loc->entry.offset, loc->entry.stored_len);
   if (stored.size() != loc->entry.stored_len)
     throw CorruptError("pack " + loc->pack + " is damaged: it ends inside blob " + id.hex());
-  return decode_blob(stored, loc->entry, "pack " + loc->pack, backend_->crypto());
+  return Stored{std::move(stored), "pack " + loc->pack, loc->entry, backend_->crypto()};
 }
 
 SnapshotRecord Store::read_snapshot(const BlobId& id) { return decode_snapshot(read(id), "snapshot " + id.hex()); }

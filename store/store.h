@@ -119,6 +119,16 @@ class Store {
   // ---- reading ----
   // The verified plaintext of a blob (throws CorruptError when damaged, Error when missing).
   std::string read(const BlobId& id);
+  // read() in two halves, for a restore that decodes ahead on workers: the index lookup and
+  // the pack read (this Store's thread), then the decryption, decompression and id check,
+  // which touch only `crypto` and may run on any thread.
+  struct Stored {
+    std::string bytes, where;
+    PackEntry entry;
+    const Crypto* crypto = nullptr;
+  };
+  Stored read_stored(const BlobId& id);
+  static std::string decode(const Stored& s) { return decode_blob(s.bytes, s.entry, s.where, s.crypto); }
   std::optional<BlobLocation> locate(const BlobId& id);
   // Announces that `id` will be read (Backend::will_read), after those announced before; returns
   // the bytes it takes in its pack (0: not in the index, its read() will say so).
