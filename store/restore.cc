@@ -122,7 +122,21 @@ constexpr size_t kLookAheadEntries = 8192;
 
 bool SnapshotSource::wants_more() const {
   if (ended_ || ahead_.size() >= (look_ahead_ || decode_.active() ? kLookAheadEntries : 1)) return false;
-  return ahead_.empty() || (look_ahead_ && ahead_bytes_ < kLookAheadBytes) || (decode_.active() && !decode_.full());
+  if (ahead_.empty()) return true;
+  // On S3 the announced bytes bound it (more than DecodeAhead holds); else DecodeAhead's room.
+  return look_ahead_ ? ahead_bytes_ < kLookAheadBytes : decode_.active() && !decode_.full();
+}
+
+// Hands the entries read ahead since the last call to DecodeAhead, which reads their blobs: on
+// S3 only once they are all announced, so a read that waits does not hold back the announcements.
+void SnapshotSource::decode_new_entries() {
+  for (size_t i = ahead_.size() - undecoded_; i < ahead_.size() && decode_.active(); ++i) {
+    const Entry& x = ahead_[i].first;
+    // A hard link is written as a file of its own only when its file may be outside the tree.
+    bool content = x.kind == EntryKind::File || (x.kind == EntryKind::HardLink && only_);
+    decode_.add(content ? x.chunks : std::vector<BlobId>{});
+  }
+  undecoded_ = 0;
 }
 
 bool SnapshotSource::next(Entry& e) {
@@ -143,11 +157,11 @@ bool SnapshotSource::next(Entry& e) {
     if (look_ahead_ && x.kind == EntryKind::File)
       for (const BlobId& id : x.chunks) bytes += store_.will_read(id);
     ahead_bytes_ += bytes;
-    // A hard link is written as a file of its own only when its file may be outside the tree.
-    bool content = x.kind == EntryKind::File || (x.kind == EntryKind::HardLink && only_);
-    if (decode_.active()) decode_.add(content ? x.chunks : std::vector<BlobId>{});
     ahead_.emplace_back(std::move(x), bytes);
+    ++undecoded_;
+    if (!look_ahead_) decode_new_entries();
   }
+  decode_new_entries();
   decode_.next_entry();
   if (ahead_.empty()) {
     if (ahead_error_) std::rethrow_exception(ahead_error_);

@@ -57,6 +57,7 @@ class SnapshotSource : public TreeSource {
  private:
   bool pull(Entry& e);  // the manifest's next entry within `only`
   bool wants_more() const;  // whether next() reads another entry ahead
+  void decode_new_entries();
 
   Store& store_;
   ManifestReader reader_;
@@ -68,6 +69,7 @@ class SnapshotSource : public TreeSource {
   std::deque<std::pair<Entry, uint64_t>> ahead_;
   uint64_t ahead_bytes_ = 0;
   bool ended_ = false;
+  size_t undecoded_ = 0;  // the last entries of `ahead_`, not yet in `decode_`
   uint64_t bytes_, files_;
   std::optional<Owner> root_owner_;
   std::exception_ptr ahead_error_;  // what reading the manifest ahead threw
