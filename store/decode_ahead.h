@@ -1,5 +1,5 @@
 #pragma once
-// A restore's blobs decoded ahead (docs/restore.md, "Decoding ahead"): while the main thread
+// A restore's blobs decoded ahead (docs/store.md, "Decoding ahead"): while the main thread
 // writes the files of one entry, worker threads decrypt, decompress and check the blobs of the
 // entries after it. The main thread still does every index lookup and pack read, in the
 // restore's order, so a backend's reads (S3's read-ahead) see the same sequence as before; a

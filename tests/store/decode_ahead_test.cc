@@ -1,4 +1,4 @@
-// A restore decodes blobs ahead on worker threads (store/decode_ahead.h, docs/restore.md): through
+// A restore decodes blobs ahead on worker threads (store/decode_ahead.h, docs/store.md "Decoding ahead"): through
 // the real binary, an encrypted snapshot of several hundred files restores to the same tree with
 // MDB_THREADS=2 (blobs decoded before their file was written: `restore --json` counts them) and
 // with MDB_THREADS=1 (none); and restore --only gives a hard link whose file is outside the
