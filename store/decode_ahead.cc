@@ -12,9 +12,14 @@ namespace {
 // creating files; more would only hold more memory.
 constexpr unsigned kMaxThreads = 2;
 
+unsigned decode_threads() {
+  share_one_malloc_arena();  // decoded blobs are freed by the main thread
+  return std::min(worker_threads(), kMaxThreads);
+}
+
 }  // namespace
 
-DecodeAhead::DecodeAhead(Store& store) : store_(store), pool_(std::min(worker_threads(), kMaxThreads)) {}
+DecodeAhead::DecodeAhead(Store& store) : store_(store), pool_(decode_threads()) {}
 
 DecodeAhead::Blob DecodeAhead::start(const BlobId& id) {
   Blob b;

@@ -19,7 +19,7 @@ class DecodeAhead {
  public:
   // Stored and decoded bytes in flight at most (plus one blob): bounds a restore's memory,
   // however large a file.
-  static constexpr uint64_t kMaxBytes = 8u << 20;
+  static constexpr uint64_t kMaxBytes = 4u << 20;
 
   // No workers with MDB_THREADS=1: nothing is then decoded ahead (active() is false).
   explicit DecodeAhead(Store& store);
