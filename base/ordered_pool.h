@@ -31,8 +31,11 @@ void share_one_malloc_arena();
 
 class WorkerPool {
  public:
-  explicit WorkerPool(unsigned threads) {
-    if (threads <= 1) return;
+  // `threads` workers; none (serial) when `threads` <= 1.
+  explicit WorkerPool(unsigned threads) : WorkerPool(threads, threads <= 1) {}
+  // `threads` workers, even one (beside the caller), unless `serial`.
+  WorkerPool(unsigned threads, bool serial) {
+    if (serial) return;
     for (unsigned i = 0; i < threads; ++i) workers_.push_back(start_worker([this] { work(); }));
   }
   WorkerPool(const WorkerPool&) = delete;
@@ -92,10 +95,12 @@ template <class R>
 class OrderedPool {
  public:
   explicit OrderedPool(unsigned threads) : pool_(threads) {}
+  OrderedPool(unsigned threads, bool serial) : pool_(threads, serial) {}
 
   void submit(std::function<R()> job) { results_.push_back(pool_.submit(std::move(job))); }
   // Jobs submitted whose results were not taken yet.
   size_t pending() const { return results_.size(); }
+  bool serial() const { return pool_.serial(); }
   // The oldest job's result, waiting for it; rethrows what the job threw.
   R next() {
     std::future<R> f = std::move(results_.front());

@@ -20,6 +20,8 @@ std::optional<Compressor::Blob> Compressor::next() {
   return b;
 }
 
-unsigned compress_threads() { return std::min(worker_threads(), kMaxCompressThreads); }
+// (Until 2026-12-05 the one worker was asked for as a pool of one thread, which is serial: every
+// blob was compressed on the walking thread.)
+unsigned compress_threads() { return worker_threads() <= 1 ? 0 : std::min(worker_threads(), kMaxCompressThreads); }
 
 }  // namespace mdb::store

@@ -25,9 +25,10 @@ class Compressor {
     std::string stored;  // what the pack holds: compressed or raw, then sealed in an encrypted store
   };
 
-  // `crypto`: the store's keys, or null for a plain store. `threads`: 1 runs each job in submit().
+  // `crypto`: the store's keys, or null for a plain store. `threads`: the worker threads, 0 runs
+  // each job in submit().
   Compressor(size_t max_bytes_in_flight, const Crypto* crypto, unsigned threads)
-      : max_bytes_(max_bytes_in_flight), crypto_(crypto), pool_(threads) {}
+      : max_bytes_(max_bytes_in_flight), crypto_(crypto), pool_(threads, threads == 0) {}
   Compressor(const Compressor&) = delete;
   Compressor& operator=(const Compressor&) = delete;
   ~Compressor() = default;  // drops the jobs not started, waits for the running ones
@@ -39,6 +40,8 @@ class Compressor {
   // Whether the caller should take results before submitting more: the raw bytes submitted and
   // not taken reach the bound.
   bool full() const { return bytes_ >= max_bytes_; }
+  // Whether jobs run inside submit(), on the caller's thread.
+  bool serial() const { return pool_.serial(); }
 
  private:
   const size_t max_bytes_;
@@ -47,7 +50,8 @@ class Compressor {
   OrderedPool<Blob> pool_;
 };
 
-// The threads the store compresses on: $MDB_THREADS, at most kMaxCompressThreads. One worker
+// The worker threads the store compresses on: none with $MDB_THREADS=1 (the caller's thread
+// compresses), else at most kMaxCompressThreads. One worker
 // beside the walking thread, as measured at 80k files: a second one (each holds a zstd context and
 // a blob being compressed, a few MiB) cost 4 MiB of RSS and twice the context switches for no CPU
 // time saved on two cores, where the walk's listers and the caller use the other core.

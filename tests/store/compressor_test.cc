@@ -57,6 +57,18 @@ TEST(Compressor, ReturnsJobsInSubmissionOrderAndStaysBounded) {
   EXPECT_FALSE(c.next().has_value());  // nothing in flight: no wait
 }
 
+// One worker is a thread beside the caller, not a serial pool (as it was by mistake until
+// 2026-12-05: a pool of one thread runs its jobs inside submit()); none only with MDB_THREADS=1.
+TEST(Compressor, OneWorkerCompressesBesideTheCaller) {
+  EXPECT_FALSE(Compressor(1u << 20, nullptr, 1).serial());
+  EXPECT_TRUE(Compressor(1u << 20, nullptr, 0).serial());
+  ::setenv("MDB_THREADS", "2", 1);
+  EXPECT_EQ(compress_threads(), 1u);
+  ::setenv("MDB_THREADS", "1", 1);
+  EXPECT_EQ(compress_threads(), 0u);
+  ::unsetenv("MDB_THREADS");
+}
+
 TEST(Compressor, DropsUnfinishedJobsOnDestruction) {
   auto c = std::make_unique<Compressor>(64u << 20, nullptr, 2);
   for (size_t i = 0; i < 50; ++i) c->submit(sha256(blob(i)), BlobType::Data, blob(i));
@@ -73,7 +85,7 @@ TEST(Compressor, StorePacksDoNotDependOnTiming) {
     struct Unset {
       ~Unset() { ::unsetenv("MDB_THREADS"); }
     } unset;
-    EXPECT_EQ(compress_threads(), name[0] == 'a' ? 1u : std::min(2u, kMaxCompressThreads));
+    EXPECT_EQ(compress_threads(), name[0] == 'a' ? 0u : std::min(2u, kMaxCompressThreads));
     Store s(dir / name, Store::Mode::Write, "test");
     for (size_t i = 0; i < 700; ++i) s.add(BlobType::Data, blob(i));  // over one pack target
     uint64_t stored = s.stats().bytes_stored;  // counts the blobs still in flight
