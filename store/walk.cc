@@ -17,6 +17,7 @@ namespace stdfs = std::filesystem;
 // job holds at most 8 descriptors besides its kSiblingsPerJob (a few hundred for the whole
 // walk, even at depth). Siblings after the budget is spent are listed without their subdirectories.
 constexpr size_t kJobBudget = 64, kDirCost = 8, kSiblingsPerJob = 4;
+constexpr size_t kCloseBatch = 64;  // descriptors held open for close_later
 
 void list_into(Listing& l, size_t& budget) {
   for (std::string& name : sorted_names(l.dir.fd(), l.dir.path())) {
@@ -67,6 +68,13 @@ Listing list_dir(fs::File dir, size_t budget) {
   l.dir = std::move(dir);
   list_into(l, budget);
   return l;
+}
+
+void Lister::close_later(fs::File dir) {
+  closing_.push_back(std::move(dir));
+  if (closing_.size() < kCloseBatch) return;
+  pool_.submit([dirs = std::move(closing_)]() mutable { dirs.clear(); });
+  closing_.clear();
 }
 
 Lister::Children::~Children() {
