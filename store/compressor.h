@@ -7,8 +7,10 @@
 // bytes dropped, its buffer no larger than its bytes), so memory stays flat. In an encrypted
 // store the workers also seal each compressed blob (store/crypto.h).
 #include <cstddef>
+#include <deque>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "base/ordered_pool.h"
 #include "store/pack.h"
@@ -44,10 +46,23 @@ class Compressor {
   bool serial() const { return pool_.serial(); }
 
  private:
+  struct Raw {
+    BlobId id;
+    BlobType type;
+    std::string bytes;
+  };
+  void hand_over();
+
   const size_t max_bytes_;
   const Crypto* crypto_;
   size_t bytes_ = 0;  // raw bytes of the blobs in flight
-  OrderedPool<Blob> pool_;
+  // Blobs go to the worker in batches (a job each): waking it and waiting for it cost the caller
+  // about what compressing a small file does. Blobs submitted and not yet handed over, the
+  // batches handed over, and the blobs of the oldest batch done and not yet taken.
+  std::vector<Raw> batch_;
+  size_t batch_bytes_ = 0;
+  OrderedPool<std::vector<Blob>> pool_;
+  std::deque<Blob> done_;
 };
 
 // The worker threads the store compresses on: none with $MDB_THREADS=1 (the caller's thread
