@@ -41,6 +41,17 @@ void aead_seal(std::string_view plain, std::string_view aad, const unsigned char
                                              nullptr, p, key);
 }
 
+// `framed`: kNonceBytes of room, the plaintext, kTagBytes of room. The ciphertext is written over
+// the plaintext (libsodium encrypts in place) and the nonce and tag into their room.
+void aead_seal_in_place(std::string& framed, const unsigned char* key) {
+  init_sodium();
+  auto* p = reinterpret_cast<unsigned char*>(framed.data());
+  randombytes_buf(p, kNonceBytes);
+  unsigned long long clen = 0;
+  crypto_aead_xchacha20poly1305_ietf_encrypt(p + kNonceBytes, &clen, p + kNonceBytes, framed.size() - kSealOverhead,
+                                             nullptr, 0, nullptr, p, key);
+}
+
 bool aead_open(std::string_view sealed, std::string_view aad, const unsigned char* key, std::string& out) {
   init_sodium();
   if (sealed.size() < kSealOverhead) return false;
@@ -96,6 +107,11 @@ std::optional<MasterKey> MasterKey::from_bytes(std::string_view b) {
 }
 
 void Crypto::seal(std::string_view plain, std::string& out) const { aead_seal(plain, {}, key_.enc.data(), out); }
+
+void Crypto::seal_in_place(std::string& framed) const {
+  if (framed.size() < kSealOverhead) throw Error("a message to seal in place has no room for its nonce and tag");
+  aead_seal_in_place(framed, key_.enc.data());
+}
 
 std::string Crypto::seal(std::string_view plain) const {
   std::string out;

@@ -43,6 +43,9 @@ class Crypto {
   // Encrypts and authenticates `plain` under a fresh random nonce; appends to `out`.
   void seal(std::string_view plain, std::string& out) const;
   std::string seal(std::string_view plain) const;
+  // The same, in place: `framed` is kNonceBytes of room, the plaintext, kTagBytes of room, and
+  // becomes the sealed message (no second buffer for a blob, store/pack.h encode_blob).
+  void seal_in_place(std::string& framed) const;
   // The plaintext of a sealed message into `out`; false (and `out` unchanged in meaning) when a
   // byte of it was changed or it was sealed under another key: it is never decrypted into wrong bytes.
   bool open(std::string_view sealed, std::string& out) const;

@@ -161,26 +161,42 @@ std::string Salvage::summary(uint64_t pack_size) const {
   return s + " of its " + std::to_string(pack_size) + " hold no intact blob (the footer, and any blob cut or damaged)";
 }
 
-Compression compress(std::string_view raw, std::string& out) {
-  out.resize(ZSTD_compressBound(raw.size()));
-  size_t n = ZSTD_compressCCtx(cctx(), out.data(), out.size(), raw.data(), raw.size(), kZstdLevel);
+namespace {
+
+// Compressed into the sealed message's place and sealed there: one buffer per blob, as in a plain
+// store (sealing a copy cost an encrypted backup a buffer, its page faults and a copy per blob).
+std::string encode_sealed(std::string_view raw, const Crypto& crypto, Compression& c) {
+  std::string framed;
+  c = compress(raw, framed, kNonceBytes, kTagBytes);
+  if (c == Compression::None) {
+    framed = std::string();
+    framed.reserve(raw.size() + kSealOverhead);
+    framed.append(kNonceBytes, '\0').append(raw).append(kTagBytes, '\0');
+  }
+  crypto.seal_in_place(framed);
+  return framed;
+}
+
+}  // namespace
+
+Compression compress(std::string_view raw, std::string& out, size_t room_before, size_t room_after) {
+  size_t bound = ZSTD_compressBound(raw.size());
+  out.resize(room_before + bound + room_after);
+  size_t n = ZSTD_compressCCtx(cctx(), out.data() + room_before, bound, raw.data(), raw.size(), kZstdLevel);
   if (ZSTD_isError(n) || n > raw.size() - raw.size() * 3 / 100 || n >= raw.size()) {
     out.clear();
     return Compression::None;
   }
-  out.resize(n);
+  out.resize(room_before + n + room_after);
   out.shrink_to_fit();
   return Compression::Zstd;
 }
 
 std::string encode_blob(std::string raw, const Crypto* crypto, Compression& c) {
+  if (crypto) return encode_sealed(raw, *crypto, c);
   std::string compressed;
   c = compress(raw, compressed);
-  std::string stored = c == Compression::None ? std::move(raw) : std::move(compressed);
-  if (!crypto) return stored;
-  std::string sealed;
-  crypto->seal(stored, sealed);
-  return sealed;
+  return c == Compression::None ? std::move(raw) : std::move(compressed);
 }
 
 std::string decode_blob(std::string_view stored, const PackEntry& e, const std::string& where, const Crypto* crypto) {

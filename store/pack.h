@@ -115,7 +115,9 @@ std::vector<PackEntry> read_footer(Backend& backend, const std::string& name);
 // Compresses `raw` with zstd level 3 into `out`; returns None (and leaves `out` empty) when
 // that saves less than 3%. `out` holds no more capacity than its bytes: blobs wait in memory
 // for their pack, and a buffer of ZSTD_compressBound bytes each would double what they hold.
-Compression compress(std::string_view raw, std::string& out);
+// `room_before`/`room_after`: bytes left before and after the compressed bytes in `out` (for a
+// seal's nonce and tag).
+Compression compress(std::string_view raw, std::string& out, size_t room_before = 0, size_t room_after = 0);
 // The bytes a pack stores for the blob `raw`: compressed (compress(); `c` says how), then sealed
 // when `crypto` is not null. Takes `raw` by value: a blob stored as it is comes back without a copy.
 std::string encode_blob(std::string raw, const Crypto* crypto, Compression& c);
