@@ -169,7 +169,8 @@ std::string encode_sealed(std::string_view raw, const Crypto& crypto, Compressio
   std::string framed;
   c = compress(raw, framed, kNonceBytes, kTagBytes);
   if (c == Compression::None) {
-    framed = std::string();
+    framed.clear();
+    framed.shrink_to_fit();  // (assigning an empty string would keep compress()'s buffer)
     framed.reserve(raw.size() + kSealOverhead);
     framed.append(kNonceBytes, '\0').append(raw).append(kTagBytes, '\0');
   }

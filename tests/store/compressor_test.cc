@@ -69,6 +69,48 @@ TEST(Compressor, OneWorkerCompressesBesideTheCaller) {
   ::unsetenv("MDB_THREADS");
 }
 
+// An encrypted store's blobs, compressed into their sealed message's place and sealed there
+// (encode_blob), in batches on the worker or serially: the same blobs under the key, in submission
+// order, each opening to its raw bytes and none to plain bytes, held at their stored size.
+TEST(Compressor, AnEncryptedStoresBlobsComeSealedInSubmissionOrder) {
+  Crypto crypto(MasterKey::random());
+  std::vector<std::pair<Compression, size_t>> layouts[2];  // compression and stored size of each blob
+  for (unsigned threads : {0u, 1u}) {
+    Compressor c(1u << 20, &crypto, threads);
+    EXPECT_EQ(c.serial(), threads == 0);
+    auto check = [&](const Compressor::Blob& j) {
+      size_t i = layouts[threads].size();
+      std::string raw = blob(i);
+      EXPECT_EQ(j.id, crypto.mac(raw)) << i;
+      EXPECT_EQ(j.raw_len, raw.size());
+      EXPECT_EQ(j.compression, i % 2 ? Compression::None : Compression::Zstd) << i;
+      EXPECT_EQ(j.stored.capacity(), j.stored.size()) << "a waiting blob holds no spare buffer";
+      PackEntry e{j.id, 0, static_cast<uint32_t>(j.stored.size()), j.raw_len, BlobType::Data, j.compression};
+      EXPECT_EQ(decode_blob(j.stored, e, "test", &crypto), raw) << i;
+      EXPECT_THROW(decode_blob(j.stored, e, "test", nullptr), CorruptError) << "sealed, not plain: " << i;
+      layouts[threads].emplace_back(j.compression, j.stored.size());
+    };
+    for (size_t i = 0; i < 200; ++i) {
+      std::string raw = blob(i);
+      c.submit(crypto.mac(raw), BlobType::Data, raw);
+      while (c.full()) check(*c.next());
+    }
+    while (auto j = c.next()) check(*j);
+  }
+  EXPECT_EQ(layouts[0].size(), 200u);
+  EXPECT_EQ(layouts[0], layouts[1]);
+  // Sealed in place, a message is what seal() makes of the same bytes: it opens, and a changed
+  // byte of it does not.
+  std::string plain = blob(7), framed = std::string(kNonceBytes, '\0') + plain + std::string(kTagBytes, '\0');
+  crypto.seal_in_place(framed);
+  std::string opened;
+  ASSERT_TRUE(crypto.open(framed, opened));
+  EXPECT_EQ(opened, plain);
+  EXPECT_EQ(framed.size(), crypto.seal(plain).size());
+  framed[kNonceBytes + 3] ^= 1;
+  EXPECT_FALSE(crypto.open(framed, opened));
+}
+
 TEST(Compressor, DropsUnfinishedJobsOnDestruction) {
   auto c = std::make_unique<Compressor>(64u << 20, nullptr, 2);
   for (size_t i = 0; i < 50; ++i) c->submit(sha256(blob(i)), BlobType::Data, blob(i));
