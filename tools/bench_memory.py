@@ -5,7 +5,8 @@ wall time does). Writes one markdown table with a column per size.
 Every command runs on the data of the size in one scratch dir, in an order where each finds what it
 needs: backup, a second backup with no change, snapshots, ls, find, verify (plain and --read-data),
 export (full and one task), verify -f of the dump, restore (full and one run), import into an empty
-dir and into the restored copy (every row and file a conflict or a merge), one simulated day of work
+dir, into the restored copy (every row and file a conflict or a merge) and into a data dir of another seed
+with a new store (its pre-import snapshot a full backup; generated data only), one simulated day of work
 and the incremental backup, diff of the two backups and of the last one with the data dir, stats,
 copy of every snapshot to a new store, then prune.
 """
@@ -36,6 +37,8 @@ COMMANDS = [
     ("restore-one-run", "restore --only the largest run"),
     ("import-empty", "import the full dump into an empty dir"),
     ("import-conflicts", "import the full dump into the restored copy of its source"),
+    ("import-new-store", "import the full dump into a data dir of another seed, into a new store (the pre-import "
+                         "snapshot is a full backup)"),
     ("backup-incremental", "backup after one simulated day of work"),
     ("diff-day", "diff of the backups before and after the day"),
     ("diff-now", "diff of the last backup with the data dir"),
@@ -118,6 +121,12 @@ class MemoryRun:
         shutil.rmtree(imported)
         self.run_one("import-conflicts", ours("import", "-f", dump, data=restored, store=store))
         shutil.rmtree(restored)
+        if self.generated:
+            other = self.work / "other" / "data"
+            b.sh([b.SAMPLE, "--out", other, "--seed", "2"] + b.SIZES[self.size])
+            self.run_one("import-new-store", ours("import", "-f", dump, data=other, store=self.work / "other-store"))
+            shutil.rmtree(other.parent)
+            shutil.rmtree(self.work / "other-store")
         shutil.rmtree(outputs)
         b.sh([b.SAMPLE, "--mutate", self.src, "--seed", "7"])
         out = self.run_one("backup-incremental", ours("--json", "backup", **data))
