@@ -61,13 +61,14 @@ class HeldEntries {
     next_ = Held();
     ++count_;
   }
-  // Hands every held entry to `take` in walk order and forgets them.
+  // Hands every held entry to `take` in walk order and forgets them. They are moved out first:
+  // `take` may hold new entries, and held_ must not grow while it is iterated.
   template <class F>
   void release(F&& take) {
-    for (Held& h : held_) take(h);
-    held_.clear();
+    std::vector<Held> held = std::exchange(held_, {});
     bytes_ = 0;
     for (const std::string& c : next_.chunks) bytes_ += c.size();
+    for (Held& h : held) take(h);
   }
 
  private:
