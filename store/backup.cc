@@ -56,6 +56,13 @@ std::set<std::string> sidecar_paths(const std::vector<std::string>& databases) {
   return out;
 }
 
+// The metadata an entry keeps of the state its bytes were read in.
+void set_meta(Entry& e, const struct stat& st) {
+  e.mode = st.st_mode & 07777;
+  e.mtime = st.st_mtim;
+  e.owner = Owner{st.st_uid, st.st_gid};
+}
+
 class BackupRun {
  public:
   BackupRun(Store* store, const BackupRequest& req, Reporter& rep)
@@ -187,9 +194,7 @@ class BackupRun {
       if (::fstatat(dir.fd(), parts.back().c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)) continue;
       Entry e;
       e.path = db;
-      e.mode = st.st_mode & 07777;
-      e.mtime = st.st_mtim;
-      e.owner = Owner{st.st_uid, st.st_gid};
+      set_meta(e, st);
       file(dir.fd(), parts.back(), st, e);
       early_.emplace(db, std::move(e));
     }
@@ -216,9 +221,7 @@ class BackupRun {
       const struct stat& st = item.st;
       Entry e;
       e.path = rel;
-      e.mode = st.st_mode & 07777;
-      e.mtime = st.st_mtim;
-      e.owner = Owner{st.st_uid, st.st_gid};
+      set_meta(e, st);
       if (S_ISDIR(st.st_mode)) {
         e.kind = EntryKind::Directory;
         emit(std::move(e));
@@ -332,9 +335,7 @@ class BackupRun {
       fs::File f = fs::File::open_read_at(dirfd, name, path);
       if (attempt > 1) st = f.stat();
       e.chunks.clear();
-      e.mode = st.st_mode & 07777;
-      e.mtime = st.st_mtim;
-      e.owner = Owner{st.st_uid, st.st_gid};
+      set_meta(e, st);
       read_file(f, e);
       struct stat after = f.stat();
       if (same_file(cache_record(st, {}), after)) return true;
