@@ -358,7 +358,9 @@ class StreamReader {
     } else if (columns != columns_) {
       fail("a batch of " + db + "." + table + " has other columns than the first");
     }
-    rows_.clear();
+    // Each row goes to the visitor as soon as it is decoded, so a batch (up to 4 MiB of rows) is
+    // never held decoded as a whole. A row with a large value, and every row after it, waits in
+    // rows_ for the value's chunks: rows are delivered in order.
     for (auto r : batch.getRows()) {
       auto values = r.getValues();
       if (values.size() != columns_.size())
@@ -368,8 +370,8 @@ class StreamReader {
       row.reserve(values.size());
       for (auto v : values) row.push_back(value(v, rows_.size(), row.size()));
       rows_.push_back(std::move(row));
+      if (pending_.empty()) deliver();
     }
-    if (pending_.empty()) deliver();
   }
 
   Value value(wire::Value::Reader v, size_t row, size_t column) {
