@@ -1,7 +1,5 @@
 #include "base/ordered_pool.h"
 
-#include <malloc.h>
-
 #include <pthread.h>
 #include <signal.h>
 
@@ -18,8 +16,6 @@ unsigned worker_threads() {
   unsigned n = std::thread::hardware_concurrency();
   return n == 0 ? 1 : n;
 }
-
-void share_one_malloc_arena() { ::mallopt(M_ARENA_MAX, 1); }
 
 std::thread start_worker(std::function<void()> fn) {
   sigset_t all, old;

@@ -23,12 +23,6 @@ unsigned worker_threads();
 // thread: its blocking reads return and its checks stop the work (base/interrupt.h).
 std::thread start_worker(std::function<void()> fn);
 
-// Makes every thread allocate from one malloc arena (glibc's M_ARENA_MAX), for the pools whose
-// threads make large buffers that another thread frees: an arena of its own keeps what was freed
-// in it, so each thread's arena held its own few MiB of windows or decoded blobs (an S3 restore of
-// S peaked at 67-75 MB instead of 49, a local one at 46 MB instead of 23). Call before starting them.
-void share_one_malloc_arena();
-
 class WorkerPool {
  public:
   // `threads` workers; none (serial) when `threads` <= 1.

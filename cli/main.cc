@@ -15,6 +15,7 @@
 #include "commands/commands.h"
 #include "base/error.h"
 #include "base/interrupt.h"
+#include "base/malloc_policy.h"
 #include "platform/fault_env.h"
 
 namespace {
@@ -420,6 +421,7 @@ int failed(Console& console, const std::string& command, const std::string& line
 }  // namespace
 
 int main(int argc, char** argv) {
+  return_large_blocks_to_the_system();
   use_fault_env_from_environment();
   interrupt::install();
   Parsed p;

@@ -8,6 +8,7 @@
 #include <cstdlib>
 
 #include "datadir/storeops.h"
+#include "base/malloc_policy.h"
 #include "base/interrupt.h"
 #include "platform/env.h"
 #include "platform/temp_dir.h"
@@ -317,6 +318,7 @@ fs::OwnedTempDir& AtomicChange::hold_trash(std::unique_ptr<fs::OwnedTempDir> tra
 
 void AtomicChange::begin() {
   const std::string& command = record_.command;
+  release_free_memory();  // what the checks before the change freed, before the snapshot allocates
   lock_ = std::make_unique<DataDirLock>(dir_, command);  // LOCKED
   std::optional<store::Store> own_store;
   store::Store& store =

@@ -4,6 +4,8 @@
 #include <chrono>
 #include <exception>
 
+#include "base/malloc_policy.h"
+
 namespace mdb::store {
 
 namespace {

@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "base/malloc_policy.h"
 #include "base/ordered_pool.h"
 
 namespace mdb::store {
