@@ -82,6 +82,12 @@ std::string describe(const DataDir& dir, const std::filesystem::path& path, cons
     case DbState::Missing:
       return "The data directory " + dir.root().string() + " has no Mephisto database (database.db).";
     case DbState::NotSqlite:
+      if (h.hot_journal)
+        return "The database " + path.string() + " has a hot journal (" + path.string() +
+               "-journal): a program writing it stopped inside a transaction. The next program that opens it and "
+               "may write it rolls that back (`sqlite3 " + path.string() +
+               " 'PRAGMA quick_check'` does); this command did not (it does not need the databases, or this user "
+               "may not write that file).";
       return "The database " + path.string() + " cannot be read as SQLite (" + h.detail +
              "): it is damaged or not a database.";
     case DbState::Busy: return database_in_use(path);
@@ -105,13 +111,10 @@ Verdict verdict(const DbPolicy& p, DbId id, DbState state) {
   return Verdict::Refuse;
 }
 
-}  // namespace
-
-DbHealth classify(const std::filesystem::path& path, DbId id, DbAccess access) {
-  if (!fs::exists(path)) return {DbState::Missing, {}};
+DbHealth classify_as(const std::filesystem::path& path, DbId id, DbAccess access, bool writable) {
   sql::install_hook_vfs_if_needed();
   sqlite3* raw = nullptr;
-  int flags = (access == DbAccess::Write ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY) | SQLITE_OPEN_NOMUTEX;
+  int flags = (writable ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY) | SQLITE_OPEN_NOMUTEX;
   int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
   std::unique_ptr<sqlite3, CloseDb> db(raw);
   if (rc != SQLITE_OK) return not_sqlite(rc);
@@ -129,11 +132,26 @@ DbHealth classify(const std::filesystem::path& path, DbId id, DbAccess access) {
   if (began) sqlite3_exec(raw, "ROLLBACK", nullptr, nullptr, nullptr);
   if ((rc & 0xff) == SQLITE_INTERRUPT) interrupt::check();
   if (is_busy(rc)) return {DbState::Busy, {}};
+  if (rc == SQLITE_READONLY_ROLLBACK) return {DbState::NotSqlite, sqlite3_errstr(rc), true};
   if (rc != SQLITE_OK) return not_sqlite(rc);
   if (id == DbId::Inhouse) return {};  // no schema is known for it
   std::string missing = missing_tables(id, names);
   if (!missing.empty()) return {DbState::MissingTables, missing};
   return {};
+}
+
+}  // namespace
+
+DbHealth classify(const std::filesystem::path& path, DbId id, DbAccess access) {
+  if (!fs::exists(path)) return {DbState::Missing, {}};
+  DbHealth h = classify_as(path, id, access, access == DbAccess::Write);
+  // A hot journal (a writer stopped inside a transaction) cannot be rolled back by a read-only
+  // connection (SQLITE_READONLY_ROLLBACK). The file is not damaged: its last commit is in it and
+  // the journal. A command that reads the databases rolls it back, as SQLite does for every reader
+  // that may write (Mephisto's next start, the sqlite3 shell, backup's own read in
+  // store/database_file.cc); one that only warns (snapshots, verify, prune) leaves it.
+  if (h.hot_journal && access == DbAccess::Read) h = classify_as(path, id, access, true);
+  return h;
 }
 
 const DbPolicy& policy(DbCommand command) {
@@ -150,7 +168,7 @@ void check_databases(Console& console, const DataDir& dir, DbCommand command) {
     Verdict v = verdict(p, spec.id, h.state);
     if (v == Verdict::Proceed) continue;
     std::string message = describe(dir, path, h);
-    bool damaged = h.state == DbState::NotSqlite || h.state == DbState::MissingTables;
+    bool damaged = (h.state == DbState::NotSqlite && !h.hot_journal) || h.state == DbState::MissingTables;
     if (damaged) message += " " + std::string(p.advice);
     if (v == Verdict::Warn) {
       console.warn("Warning: " + message);

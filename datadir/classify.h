@@ -24,6 +24,7 @@ enum class DbState : uint8_t {
 struct DbHealth {
   DbState state = DbState::Ok;
   std::string detail;  // NotSqlite: SQLite's words; MissingTables: the tables, comma separated
+  bool hot_journal = false;  // NotSqlite: only a hot journal this connection could not roll back
 };
 
 // How a command uses the databases, which is what "busy" means for it.

@@ -3,6 +3,9 @@
 // locked, one that lacks a table. Each command refuses, warns or goes ahead as the policy table
 // says; a refusal exits 1 naming the file, and nothing is changed.
 #include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <functional>
@@ -152,6 +155,39 @@ TEST_F(Damage, WriteTransactionOfAnotherProcess) {
     bool writes = command == "import" || command == "export -del" || command == "restore";
     return writes ? Expect::Refuse : Expect::Quiet;
   });
+}
+
+// A program writing the Mephisto DB stopped inside a transaction (killed, a power cut): the DB
+// file holds some of its pages and a hot journal the originals. That is no damage: backup rolls
+// the journal back, as SQLite does for every reader that may write, and saves the last commit.
+TEST_F(Damage, HotJournalOfAWriterThatStopped) {
+  stdfs::path db = data_ / "database.db";
+  sqlite_exec(db, "CREATE TABLE pad(x); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300) "
+                  "INSERT INTO pad SELECT randomblob(4000) FROM n");
+  auto committed = logical_tree(data_);
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {  // pages spill into the file (cache_size 1) before the process ends mid-transaction
+    sqlite3* c = nullptr;
+    sqlite3_open(db.c_str(), &c);
+    sqlite3_exec(c, "PRAGMA cache_size = 1; BEGIN IMMEDIATE; UPDATE pad SET x = randomblob(4000); "
+                    "UPDATE units SET status = 'stopped'", nullptr, nullptr, nullptr);
+    _exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  stdfs::path journal = data_ / "database.db-journal";
+  ASSERT_TRUE(stdfs::exists(journal));
+  ASSERT_GT(stdfs::file_size(journal), 300u * 4000u);
+
+  RunResult b = mdb(data_, store_, {"backup"});
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  EXPECT_FALSE(stdfs::exists(journal));  // rolled back
+  EXPECT_EQ(changed_paths(committed, logical_tree(data_)), "");
+  stdfs::path restored = tmp_ / "restored";
+  RunResult r = mdb(data_, store_, {"restore", "-f", after(b.out, "saved to snapshot: "), "--target", restored.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(changed_paths(committed, logical_tree(restored)), "");
 }
 
 }  // namespace
