@@ -29,19 +29,22 @@ constexpr std::string_view kKeepGoodCopy =
 using V = Verdict;
 using A = DbAccess;
 const DbPolicy kPolicies[] = {
-    // command               name            access    missing     not_sqlite  busy        missing_tables
-    {DbCommand::Export,       "export",       A::Read,  V::Refuse,  V::Refuse,  V::Refuse,  V::Refuse,  kRepair},
-    {DbCommand::ExportDelete, "export -del",  A::Write, V::Refuse,  V::Refuse,  V::Refuse,  V::Refuse,  kRepair},
-    {DbCommand::Import,       "import",       A::Write, V::Proceed, V::Refuse,  V::Refuse,  V::Refuse,  kRepair},
-    {DbCommand::Backup,       "backup",       A::Read,  V::Refuse,  V::Refuse,  V::Refuse,  V::Refuse,
+    // command               name           access    missing     not_sqlite busy       missing_tables hot_journal
+    {DbCommand::Export,       "export",      A::Read,  V::Refuse,  V::Refuse, V::Refuse, V::Refuse, V::Refuse, kRepair},
+    {DbCommand::ExportDelete, "export -del", A::Write, V::Refuse,  V::Refuse, V::Refuse, V::Refuse, V::Refuse, kRepair},
+    {DbCommand::Import,       "import",      A::Write, V::Proceed, V::Refuse, V::Refuse, V::Refuse, V::Refuse, kRepair},
+    {DbCommand::Backup,       "backup",      A::Read,  V::Refuse,  V::Refuse, V::Refuse, V::Refuse, V::Refuse,
      "A backup of this data directory would not restore a working one. Repair or replace that file (a copy with "
      "`cp` keeps it as it is), then back up again."},
-    {DbCommand::Restore,      "restore",      A::Write, V::Proceed, V::Warn,    V::Refuse,  V::Warn,
+    {DbCommand::Restore,      "restore",     A::Write, V::Proceed, V::Warn,   V::Refuse, V::Warn,   V::Refuse,
      "The restore goes ahead; the snapshot it saves of the current data first keeps that file as it is."},
-    {DbCommand::Snapshots,    "snapshots",    A::None,  V::Proceed, V::Warn,    V::Proceed, V::Warn,    kKeepGoodCopy},
-    {DbCommand::Verify,       "verify",       A::None,  V::Proceed, V::Warn,    V::Proceed, V::Warn,    kKeepGoodCopy},
-    {DbCommand::Prune,        "prune",        A::None,  V::Proceed, V::Warn,    V::Proceed, V::Warn,    kKeepGoodCopy},
-    {DbCommand::Diff,         "diff",         A::Read,  V::Refuse,  V::Warn,    V::Refuse,  V::Warn,
+    {DbCommand::Snapshots,    "snapshots",   A::None,  V::Proceed, V::Warn,   V::Proceed, V::Warn, V::Warn,
+     kKeepGoodCopy},
+    {DbCommand::Verify,       "verify",      A::None,  V::Proceed, V::Warn,   V::Proceed, V::Warn, V::Warn,
+     kKeepGoodCopy},
+    {DbCommand::Prune,        "prune",       A::None,  V::Proceed, V::Warn,   V::Proceed, V::Warn, V::Warn,
+     kKeepGoodCopy},
+    {DbCommand::Diff,         "diff",        A::Read,  V::Refuse,  V::Warn,   V::Refuse, V::Warn,   V::Refuse,
      "diff lists that file as changed without comparing its rows."},
 };
 
@@ -81,13 +84,13 @@ std::string describe(const DataDir& dir, const std::filesystem::path& path, cons
   switch (h.state) {
     case DbState::Missing:
       return "The data directory " + dir.root().string() + " has no Mephisto database (database.db).";
+    case DbState::HotJournal:
+      return "The database " + path.string() + " has a hot journal (" + path.string() +
+             "-journal): a program writing it stopped inside a transaction. The next program that opens it and "
+             "may write it rolls that back (`sqlite3 " + path.string() +
+             " 'PRAGMA quick_check'` does); this command did not (it does not need the databases, or this user "
+             "may not write that file).";
     case DbState::NotSqlite:
-      if (h.hot_journal)
-        return "The database " + path.string() + " has a hot journal (" + path.string() +
-               "-journal): a program writing it stopped inside a transaction. The next program that opens it and "
-               "may write it rolls that back (`sqlite3 " + path.string() +
-               " 'PRAGMA quick_check'` does); this command did not (it does not need the databases, or this user "
-               "may not write that file).";
       return "The database " + path.string() + " cannot be read as SQLite (" + h.detail +
              "): it is damaged or not a database.";
     case DbState::Busy: return database_in_use(path);
@@ -107,6 +110,7 @@ Verdict verdict(const DbPolicy& p, DbId id, DbState state) {
     case DbState::NotSqlite: return p.not_sqlite;
     case DbState::Busy: return p.busy;
     case DbState::MissingTables: return p.missing_tables;
+    case DbState::HotJournal: return p.hot_journal;
   }
   return Verdict::Refuse;
 }
@@ -132,7 +136,7 @@ DbHealth classify_as(const std::filesystem::path& path, DbId id, DbAccess access
   if (began) sqlite3_exec(raw, "ROLLBACK", nullptr, nullptr, nullptr);
   if ((rc & 0xff) == SQLITE_INTERRUPT) interrupt::check();
   if (is_busy(rc)) return {DbState::Busy, {}};
-  if (rc == SQLITE_READONLY_ROLLBACK) return {DbState::NotSqlite, sqlite3_errstr(rc), true};
+  if (rc == SQLITE_READONLY_ROLLBACK) return {DbState::HotJournal, {}};
   if (rc != SQLITE_OK) return not_sqlite(rc);
   if (id == DbId::Inhouse) return {};  // no schema is known for it
   std::string missing = missing_tables(id, names);
@@ -150,7 +154,7 @@ DbHealth classify(const std::filesystem::path& path, DbId id, DbAccess access) {
   // the journal. A command that reads the databases rolls it back, as SQLite does for every reader
   // that may write (Mephisto's next start, the sqlite3 shell, backup's own read in
   // store/database_file.cc); one that only warns (snapshots, verify, prune) leaves it.
-  if (h.hot_journal && access == DbAccess::Read) h = classify_as(path, id, access, true);
+  if (h.state == DbState::HotJournal && access == DbAccess::Read) h = classify_as(path, id, access, true);
   return h;
 }
 
@@ -168,15 +172,16 @@ void check_databases(Console& console, const DataDir& dir, DbCommand command) {
     Verdict v = verdict(p, spec.id, h.state);
     if (v == Verdict::Proceed) continue;
     std::string message = describe(dir, path, h);
-    bool damaged = (h.state == DbState::NotSqlite && !h.hot_journal) || h.state == DbState::MissingTables;
+    bool damaged = h.state == DbState::NotSqlite || h.state == DbState::MissingTables;
     if (damaged) message += " " + std::string(p.advice);
     if (v == Verdict::Warn) {
       console.warn("Warning: " + message);
       continue;
     }
-    ErrorKind kind = h.state == DbState::Busy      ? ErrorKind::Busy
-                     : h.state == DbState::Missing ? ErrorKind::NotFound
-                                                   : ErrorKind::Damaged;
+    ErrorKind kind = h.state == DbState::Busy         ? ErrorKind::Busy
+                     : h.state == DbState::Missing    ? ErrorKind::NotFound
+                     : h.state == DbState::HotJournal ? ErrorKind::Failure
+                                                      : ErrorKind::Damaged;
     throw Error(message, kind);
   }
 }

@@ -19,12 +19,12 @@ enum class DbState : uint8_t {
   NotSqlite,      // SQLite cannot read it (garbage, truncated, encrypted, unreadable)
   Busy,           // another process holds a lock the command would have to wait for
   MissingTables,  // a SQLite file without a table Mephisto creates in it (and no migration would)
+  HotJournal,     // a writer stopped inside a transaction, and this command could not roll it back
 };
 
 struct DbHealth {
   DbState state = DbState::Ok;
   std::string detail;  // NotSqlite: SQLite's words; MissingTables: the tables, comma separated
-  bool hot_journal = false;  // NotSqlite: only a hot journal this connection could not roll back
 };
 
 // How a command uses the databases, which is what "busy" means for it.
@@ -49,7 +49,7 @@ struct DbPolicy {
   std::string_view name;  // as typed after `mephisto db`
   DbAccess access;
   Verdict missing;  // database.db absent (a provider datastore absent is always fine)
-  Verdict not_sqlite, busy, missing_tables;
+  Verdict not_sqlite, busy, missing_tables, hot_journal;
   std::string_view advice;  // said after a damaged database (NotSqlite, MissingTables)
 };
 
