@@ -37,7 +37,7 @@ std::string conditions(const std::vector<std::string>& columns, const std::vecto
 RowMerger::RowMerger(Dump& dump, sql::Db& local, ImportTables& tables, KeyMap& keys, const ImportSettings& settings,
                      ImportedDataWriter& imported)
     : dump_(dump), db_(local), tables_(tables), keys_(keys), settings_(settings), imported_(imported),
-      rng_(settings.id_seed) {}
+      rng_(settings.id_seed), spans_(local) {}
 
 bool RowMerger::Incoming::is_deferred(size_t i) const {
   return std::any_of(deferred.begin(), deferred.end(), [&](const ImportRef* r) { return r->index == static_cast<int>(i); });
@@ -223,6 +223,7 @@ TableCounts RowMerger::run_table(ImportTable& t, bool write) {
   sql::Stmt rows = dump_.stage().prepare("SELECT " + stage_cols + " FROM " + dt.stage + " ORDER BY rowid");
   for (int64_t index = 0; rows.step(); ++index) {
     interrupt::check();
+    spans_.tick();
     ++counts.rows;
     Incoming in = redirect(t, rows.row());
     in.index = index;

@@ -78,6 +78,7 @@ class RowMerger {
   std::vector<Fixup> fixups_;
   std::set<std::pair<std::string, int64_t>> issued_;  // fresh ids given out, per table
   std::mt19937_64 rng_;                               // fresh ids
+  sql::ReadSpans spans_;                              // the dry run's reads of the local databases
 };
 
 }  // namespace mdb

@@ -200,6 +200,31 @@ void Transaction::commit() {
   open_ = false;
 }
 
+ReadSpans::ReadSpans(Db& db) : db_(db) {
+  if (sqlite3_get_autocommit(db_.get())) begin();
+}
+
+ReadSpans::~ReadSpans() {
+  if (active_) sqlite3_exec(db_.get(), "COMMIT", nullptr, nullptr, nullptr);  // a read: nothing to lose
+}
+
+void ReadSpans::tick() {
+  if (!active_ || std::chrono::steady_clock::now() - begun_ < kSpan) return;
+  end();
+  begin();
+}
+
+void ReadSpans::begin() {
+  db_.exec("BEGIN");
+  active_ = true;
+  begun_ = std::chrono::steady_clock::now();
+}
+
+void ReadSpans::end() {
+  active_ = false;
+  db_.exec("COMMIT");
+}
+
 std::string quote_ident(std::string_view name) {
   std::string out = "\"";
   for (char c : name) {
