@@ -120,18 +120,20 @@ void ImportChecks::check_reference(const ImportTable& t, const ImportRef& r, Pro
                                          std::to_string(r.index) + " IS NOT NULL ORDER BY rowid");
   while (rows.step()) {
     Value v = rows.column(1);
-    Row key_row(dt->columns.size());
-    if (t.pk >= 0) key_row[t.pk] = rows.column(2);
-    std::string where = tables_.row_name(t, key_row, rows.column_int(0) - 1) + ", column `" + r.column + "`: ";
+    auto where = [&] {  // named only for a problem: most rows have none
+      Row key_row(dt->columns.size());
+      if (t.pk >= 0) key_row[t.pk] = rows.column(2);
+      return tables_.row_name(t, key_row, rows.column_int(0) - 1) + ", column `" + r.column + "`: ";
+    };
     std::optional<std::vector<Value>> ids = ids_of(r, v);
     if (!ids) {
-      problems.add(where + show_key(v) + " is not a JSON list of ids.");
+      problems.add(where() + show_key(v) + " is not a JSON list of ids.");
       continue;
     }
     for (const Value& id : *ids) {
       std::optional<Value> key = as_key(id, r.integer_target || r.kind == RefKind::JsonIdList);
       if (!key) {
-        problems.add(where + show_key(id) + " is not an id of " + r.target_table + ".");
+        problems.add(where() + show_key(id) + " is not an id of " + r.target_table + ".");
         continue;
       }
       bool found = (target_col >= 0 && dump_.has_value(*target, target_col, *key)) ||
