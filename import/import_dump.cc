@@ -314,13 +314,18 @@ DumpTable* Dump::table(DbId db, std::string_view name) {
   return nullptr;
 }
 
+void Dump::index_column(const DumpTable& table, int column) {
+  std::string col = "c" + std::to_string(column);
+  stage_.exec("CREATE INDEX IF NOT EXISTS " + table.stage + "_" + col + " ON " + table.stage + " (" + col + ")");
+}
+
 bool Dump::has_value(const DumpTable& table, int column, const Value& v) {
   std::string col = "c" + std::to_string(column);
-  std::string key = table.stage + "." + col;
-  if (!lookups_.count(key))
-    stage_.exec("CREATE INDEX IF NOT EXISTS " + table.stage + "_" + col + " ON " + table.stage + " (" + col + ")");
-  sql::Stmt& s = lookups_[key];
-  if (!s.get()) s = stage_.prepare("SELECT 1 FROM " + table.stage + " WHERE " + col + " = ?1 LIMIT 1");
+  sql::Stmt& s = lookups_[table.stage + "." + col];
+  if (!s.get()) {
+    index_column(table, column);
+    s = stage_.prepare("SELECT 1 FROM " + table.stage + " WHERE " + col + " = ?1 LIMIT 1");
+  }
   s.bind(1, v);
   bool found = s.step();
   s.reset();

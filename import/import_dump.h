@@ -99,6 +99,8 @@ class Dump {
 
   // Whether the dump's `table` has a row whose `column` holds `v` (an index is made on first use).
   bool has_value(const DumpTable& table, int column, const Value& v);
+  // Indexes a staged column for lookups of its values (has_value, the checks' joins). Idempotent.
+  void index_column(const DumpTable& table, int column);
 
  private:
   class Loader;
