@@ -30,24 +30,24 @@ static_assert(kKeyBytes == crypto_aead_xchacha20poly1305_ietf_KEYBYTES);
 constexpr uint64_t kOps = 3;
 constexpr uint64_t kMem = 32ull << 20;
 
-// `framed` (`size` bytes): kNonceBytes of room, the plaintext, kTagBytes of room. The ciphertext
-// is written over the plaintext (libsodium encrypts in place) and the nonce and tag into their
-// room. The one seal every sealed object goes through.
-void aead_seal_in_place(unsigned char* framed, size_t size, std::string_view aad, const unsigned char* key) {
+// The one seal every sealed object goes through. Writes a nonce at `framed`, the ciphertext of the
+// `n` bytes at `plain` after it and the tag after that (kSealOverhead + n bytes in all). `plain`
+// may be framed + kNonceBytes: libsodium encrypts in place, so a caller that framed its plaintext
+// saves a copy.
+void aead_seal_into(unsigned char* framed, const unsigned char* plain, size_t n, std::string_view aad,
+                    const unsigned char* key) {
   init_sodium();
   randombytes_buf(framed, kNonceBytes);
   unsigned long long clen = 0;
-  crypto_aead_xchacha20poly1305_ietf_encrypt(framed + kNonceBytes, &clen, framed + kNonceBytes, size - kSealOverhead,
-                                             u8(aad), aad.size(), nullptr, framed, key);
+  crypto_aead_xchacha20poly1305_ietf_encrypt(framed + kNonceBytes, &clen, plain, n, u8(aad), aad.size(), nullptr,
+                                             framed, key);
 }
 
 // Appends `plain` sealed to `out`.
 void aead_seal(std::string_view plain, std::string_view aad, const unsigned char* key, std::string& out) {
   size_t at = out.size();
-  out.resize(at + kNonceBytes + plain.size() + kTagBytes);
-  auto* framed = reinterpret_cast<unsigned char*>(out.data()) + at;
-  if (!plain.empty()) std::memcpy(framed + kNonceBytes, plain.data(), plain.size());
-  aead_seal_in_place(framed, out.size() - at, aad, key);
+  out.resize(at + kSealOverhead + plain.size());
+  aead_seal_into(reinterpret_cast<unsigned char*>(out.data()) + at, u8(plain), plain.size(), aad, key);
 }
 
 bool aead_open(std::string_view sealed, std::string_view aad, const unsigned char* key, std::string& out) {
@@ -108,7 +108,8 @@ void Crypto::seal(std::string_view plain, std::string& out) const { aead_seal(pl
 
 void Crypto::seal_in_place(std::string& framed) const {
   if (framed.size() < kSealOverhead) throw Error("a message to seal in place has no room for its nonce and tag");
-  aead_seal_in_place(reinterpret_cast<unsigned char*>(framed.data()), framed.size(), {}, key_.enc.data());
+  auto* p = reinterpret_cast<unsigned char*>(framed.data());
+  aead_seal_into(p, p + kNonceBytes, framed.size() - kSealOverhead, {}, key_.enc.data());
 }
 
 std::string Crypto::seal(std::string_view plain) const {
