@@ -34,7 +34,8 @@ class RowMerger {
   // The statements of one table's walk.
   struct Statements {
     std::vector<std::string> local_cols;
-    sql::Stmt select_all_by_pk, select_all_by_natural, select_identical, insert;
+    sql::Stmt select_all_by_pk, select_all_by_natural, insert;
+    sql::Stmt select_identical, insert_identical;  // a table without a key: its indexed copy
     std::vector<sql::Stmt> select_all_by_unique;
     std::map<std::string, sql::Stmt> updates;  // by the changed columns
   };
@@ -50,6 +51,7 @@ class RowMerger {
   void prepare(const ImportTable& t, Statements& s);
   Incoming redirect(const ImportTable& t, Row row) const;
   std::optional<Row> find_same_object(const ImportTable& t, Statements& s, const Incoming& in, bool& clash);
+  void index_whole_rows(const ImportTable& t, Statements& s, const std::vector<int>& every);
   bool already_present(Statements& s, const Row& row);
   // The row is the same object as `local`: merged; returns its final key.
   Value take_local(const ImportTable& t, Statements& s, const Incoming& in, const Row& local, bool write,

@@ -2,6 +2,9 @@
 // original's import error paths (s6 logs) with our exit codes and messages.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
+#include "formats/zip.h"
 #include "platform/sqlite.h"
 #include "tests/import/import_util.h"
 
@@ -243,6 +246,46 @@ TEST(ImportErrors, AWriteFailureNamesTheRowAndSaysNothingWasImported) {
       << r.err;
   EXPECT_NE(r.err.find("UNIQUE constraint failed: tasks.task_name. Nothing was imported."), std::string::npos) << r.err;
   EXPECT_EQ(logical_tree(data), before);
+}
+
+
+// Defect 2's table: mturk.run_mappings has no key, so a row is present when an identical one is.
+// "Identical" is as the local table compares (its collation), and a row the dump holds twice is
+// imported once, also when the lookups go to a copy of the table rather than to it.
+TEST(TableWithoutAKey, ARowIsPresentUnderTheLocalCollationAndARepeatedOneIsImportedOnce) {
+  TempDir tmp;
+  make_sample(tmp / "a", 11, {"--task-runs", "5", "--units-per-run", "3"});
+  stdfs::path dump = export_dump(tmp / "a", tmp / "out");
+  // The dump without its Cap'n Proto half, its first run mapping twice.
+  zip::Reader reader(dump);
+  std::vector<RawZipMember> members;
+  for (const zip::Entry& e : reader.entries()) {
+    if (e.is_directory || e.name.size() < 6 || e.name.compare(e.name.size() - 6, 6, ".capnp") == 0) continue;
+    std::string data = reader.read(e, 1 << 30);
+    if (e.name.find('/') == std::string::npos) {
+      nlohmann::ordered_json j = nlohmann::ordered_json::parse(data);
+      nlohmann::ordered_json& mappings = j["mturk"]["run_mappings"];
+      ASSERT_EQ(mappings.size(), 3u);
+      mappings.push_back(mappings[0]);
+      data = j.dump();
+    }
+    members.emplace_back(e.name, data);
+  }
+  stdfs::path edited = tmp / "edited" / dump.filename();
+  write(edited, raw_zip(members));
+  // Locally: the table compares hit ids without case and holds the other two in lower case.
+  stdfs::path data = tmp / "a";
+  std::string first = query(data / "mturk/mturk.db", "SELECT hit_id FROM run_mappings ORDER BY rowid LIMIT 1");
+  exec(data / "mturk/mturk.db",
+       "CREATE TABLE nocase (hit_id TEXT COLLATE NOCASE, run_id TEXT);"
+       "INSERT INTO nocase SELECT lower(hit_id), run_id FROM run_mappings WHERE rowid > (SELECT min(rowid) FROM run_mappings);"
+       "DROP TABLE run_mappings; ALTER TABLE nocase RENAME TO run_mappings;");
+  ASSERT_EQ(query(data / "mturk/mturk.db", "SELECT count(*) FROM run_mappings WHERE hit_id COLLATE BINARY != upper(hit_id)"), "2\n");
+
+  RunResult r = import(data, edited);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(query(data / "mturk/mturk.db", "SELECT count(*) FROM run_mappings"), "3\n");
+  EXPECT_EQ(query(data / "mturk/mturk.db", "SELECT hit_id FROM run_mappings ORDER BY rowid DESC LIMIT 1"), first);
 }
 
 }  // namespace
