@@ -92,7 +92,7 @@ Store::Store(const stdfs::path& dir, Mode mode, const std::string& command, Unlo
   if (cached_ && !fs::exists(local_ / "index" / "data.mdb")) backend_->crypto();
   if (write || cached_) fs::mkdirs(local_ / "index");
   if (write) fs::mkdirs(tmp_dir());
-  index_ = std::make_unique<Index>(Index::open(local_ / "index", write || cached_));
+  index_ = std::make_unique<Index>(open_index(write || cached_));
   if (cached_ && (key_ready() || !cache_current(*backend_, *index_))) sync_cache(*backend_, *index_);
   if (write && cached_ && !shared_) retire_plain_index();
   sweep_on_unlock_ = write;
@@ -135,6 +135,19 @@ void Store::retire_plain_index() {
 }
 
 Store::~Store() = default;
+
+Index Store::open_index(bool writable) {
+  if (writable) return Index::open(local_ / "index", true);
+  try {
+    return Index::open(local_ / "index", false);
+  } catch (const Error&) {
+    // A store killed while it was made has its config but not its index (or not the index's
+    // tables), and no packs: the first command to open it finishes making it, readers too.
+    if (cached_ || !pack_files(*backend_).empty()) throw;
+    fs::mkdirs(local_ / "index");
+    return Index::open(local_ / "index", true);
+  }
+}
 
 void Store::unlock() {
   backend_->crypto();

@@ -156,6 +156,8 @@ class Store {
   // `t` records that this cache has it.
   void publish_index(Txn& t);
   void create_config();
+  // The index at local_ / "index", for writing or for reading.
+  Index open_index(bool writable);
   bool encrypt_new() const;  // whether a store made now is encrypted
   void retire_plain_index();
   void remove_temporaries();

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "platform/sqlite.h"
+#include "tests/support/fault_trace.h"
 #include "tests/support/sanitized.h"
 #include "tests/support/tree_util.h"
 
@@ -107,6 +108,39 @@ TEST(StoreCrash, KilledBackupLeavesNoSnapshotAndAWorkingStore) {
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(diff(before, describe(t.data)), "");
     expect_no_leftovers(t.t.path());
+  }
+}
+
+// The first backup, killed at each point while it makes the store (up to its first pack): every
+// command then works on the store, reading ones too (a store whose config was written but not yet
+// its index had readers fail, "cannot open the store index"), and the next backup completes it.
+TEST(StoreCrash, KilledWhileTheStoreIsMadeLeavesNoStoreOrAnEmptyOne) {
+  TempDir tmp;
+  stdfs::path data = tmp / "data";
+  make_data_dir(data);
+  RunResult traced = mdb(data, tmp / "traced", {"backup"}, {{"MDB_FAULT_TRACE", (tmp / "trace").string()}});
+  ASSERT_EQ(traced.exit_code, 0) << traced.err;
+  uint64_t first_pack = 0;
+  for (const FaultPoint& p : read_fault_trace(tmp / "trace"))
+    if (!first_pack && p.path.find("/traced/packs/") != std::string::npos) first_pack = p.n;
+  ASSERT_GT(first_pack, 3u);
+  for (uint64_t at = 1; at <= first_pack; ++at) {
+    SCOPED_TRACE("kill@" + std::to_string(at));
+    stdfs::path store = tmp / ("store" + std::to_string(at));
+    RunResult r = mdb(data, store, {"backup"}, {{"MDB_FAULT", "kill@" + std::to_string(at)}});
+    ASSERT_EQ(r.exit_code, -SIGKILL) << r.out << r.err;
+    bool made = stdfs::exists(store / "config");
+    r = mdb(data, store, {"--json", "snapshots"});
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    r = mdb(data, store, {"verify"});
+    if (made)
+      EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    else
+      EXPECT_NE(r.err.find("There is no store at"), std::string::npos) << r.out << r.err;
+    r = mdb(data, store, {"backup"});
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_EQ(snapshot_count(data, store), 1u);
+    expect_store_verifies(data, store);
   }
 }
 
