@@ -80,7 +80,11 @@ void FaultEnv::fault_point(std::string_view what, const stdfs::path& path) {
     case FaultSpec::Kind::Enospc: throw IoError(std::string(what) + " (injected fault)", path, ENOSPC);
     case FaultSpec::Kind::Eio: throw IoError(std::string(what) + " (injected fault)", path, EIO);
     case FaultSpec::Kind::Short: short_pending_ = true; break;
-    case FaultSpec::Kind::Signal: ::raise(spec_.signal); break;  // handled before raise returns; the write goes on
+    case FaultSpec::Kind::Signal:
+      // To the process, as a user's kill: a worker thread blocks signals (start_worker), so the
+      // main thread takes it (before kill returns when it is the caller). The write goes on.
+      ::kill(::getpid(), spec_.signal);
+      break;
     case FaultSpec::Kind::None: break;
   }
 }
