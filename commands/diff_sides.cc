@@ -77,7 +77,7 @@ class NowSide : public ListedSide {
     store::BackupRequest req;
     req.root = dir_.root();
     req.databases = database_paths();
-    req.exclude = {kMetaDirName};
+    req.exclude = not_in_snapshots(dir_);
     req.on_entry = fn;
     ConsoleReporter reporter(console_);
     store::scan(store_, req, reporter);

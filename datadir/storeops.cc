@@ -85,6 +85,13 @@ void ConsoleReporter::end_phase() { bar_.reset(); }
 
 void ConsoleReporter::warn(const std::string& message) { console_.warn(message); }
 
+std::vector<std::string> not_in_snapshots(const DataDir& dir) {
+  std::vector<std::string> out{kMetaDirName};
+  for (const stdfs::path& m : fs::mount_points_inside(dir.root()))
+    out.push_back((m.lexically_relative(dir.root()) / kMetaDirName).generic_string());
+  return out;
+}
+
 store::BackupResult snapshot_data_dir(store::Store& store, Console& console, const DataDir& dir,
                                       const std::string& name, const std::string& reason, store::SnapshotKind kind,
                                       const ExclusiveDbLocks* locks, const std::vector<std::string>& tags) {
@@ -95,7 +102,7 @@ store::BackupResult snapshot_data_dir(store::Store& store, Console& console, con
   req.reason = reason;
   req.kind = kind;
   req.databases = database_paths();
-  req.exclude = {kMetaDirName};
+  req.exclude = not_in_snapshots(dir);
   // The snapshot before a change is what its rollback restores: its databases must read back.
   req.check_reused_databases = kind != store::SnapshotKind::Backup;
   if (locks) req.locked_connection = [locks](const std::string& rel) { return locks->connection(rel); };

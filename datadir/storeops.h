@@ -23,6 +23,11 @@ namespace mdb {
 // Our folder inside the data dir; never backed up, never restored over.
 inline constexpr const char* kMetaDirName = ".mephisto-db";
 
+// What a snapshot or scan of the data dir leaves out, relative to it: our folder, and ours at the
+// top of each mount inside it (an import's staging for that filesystem, written while its
+// snapshot is taken).
+std::vector<std::string> not_in_snapshots(const DataDir& dir);
+
 // The SQLite databases of a data dir (database.db and every provider datastore path of the
 // registry), relative to it: backups copy these with the online backup API.
 std::vector<std::string> database_paths();
@@ -72,7 +77,7 @@ class ConsoleReporter : public store::Reporter {
   std::optional<Console::Progress> bar_;
 };
 
-// Snapshots the whole data dir (without .mephisto-db/) into `store` under `name` (see
+// Snapshots the whole data dir (without not_in_snapshots) into `store` under `name` (see
 // Store::unique_snapshot_name). `locks` (may be null) are exclusive locks held on the DBs.
 store::BackupResult snapshot_data_dir(store::Store& store, Console& console, const DataDir& dir,
                                       const std::string& name, const std::string& reason, store::SnapshotKind kind,

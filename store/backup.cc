@@ -93,7 +93,7 @@ class BackupRun {
     struct stat rs = root.stat();
     rec_.root_owner = Owner{rs.st_uid, rs.st_gid};
     if (rep_.wants_progress()) {
-      Size size = total_size(fs::File::open_dir(req_.root), true);
+      Size size = total_size(fs::File::open_dir(req_.root), "");
       rep_.phase("Backing up", size.bytes, true, size.files);
     }
     read_databases_first();
@@ -124,6 +124,12 @@ class BackupRun {
   bool excluded(const std::string& rel) const {
     return std::find(req_.exclude.begin(), req_.exclude.end(), rel) != req_.exclude.end();
   }
+  // Whether `rel` or a dir it is in is excluded.
+  bool excluded_below(const std::string& rel) const {
+    for (size_t end = rel.find('/'); end != std::string::npos; end = rel.find('/', end + 1))
+      if (excluded(rel.substr(0, end))) return true;
+    return excluded(rel);
+  }
 
   void emit(Entry&& e) {
     if (dry_) {
@@ -151,16 +157,17 @@ class BackupRun {
   struct Size {
     uint64_t bytes = 0, files = 0;
   };
-  Size total_size(const fs::File& dir, bool top) {
+  Size total_size(const fs::File& dir, const std::string& rel_dir) {
     Size total;
     for (const std::string& name : sorted_names(dir.fd(), dir.path())) {
-      if (top && excluded(name)) continue;
+      std::string rel = rel_dir.empty() ? name : rel_dir + "/" + name;
+      if (excluded(rel)) continue;
       struct stat st {};
       if (::fstatat(dir.fd(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
       if (S_ISREG(st.st_mode)) total.bytes += static_cast<uint64_t>(st.st_size), ++total.files;
       if (!S_ISDIR(st.st_mode)) continue;
       try {
-        Size sub = total_size(fs::File::open_dir_at(dir, name, dir.path() / name), false);
+        Size sub = total_size(fs::File::open_dir_at(dir, name, dir.path() / name), rel);
         total.bytes += sub.bytes;
         total.files += sub.files;
       } catch (const fs::IoError&) {  // an estimate: the walk itself reports what it cannot read
@@ -180,7 +187,7 @@ class BackupRun {
     for (const std::string& db : req_.databases) {
       std::vector<std::string> parts;
       for (const auto& part : stdfs::path(db)) parts.push_back(part.string());
-      if (parts.empty() || excluded(parts.front()) || sidecars_.count(db) || early_.count(db)) continue;
+      if (parts.empty() || excluded_below(db) || sidecars_.count(db) || early_.count(db)) continue;
       auto odd = [](const std::string& p) { return p.empty() || p == "." || p == ".." || p == "/"; };
       if (std::any_of(parts.begin(), parts.end(), odd)) continue;  // not a path the walk meets
       fs::File dir;
@@ -200,22 +207,20 @@ class BackupRun {
     }
   }
 
-  bool skipped(const std::string& rel_dir, const std::string& name, const std::string& rel) const {
-    return (rel_dir.empty() && excluded(name)) || sidecars_.count(rel);
-  }
+  bool skipped(const std::string& rel) const { return excluded(rel) || sidecars_.count(rel); }
 
   void walk(Listing& listing, const std::string& rel_dir) {
     const stdfs::path& where = listing.dir.path();
     int dirfd = listing.dir.fd();
     Lister::Children children(lister_, listing, [&](const DirItem& it) {
-      return skipped(rel_dir, it.name, rel_dir.empty() ? it.name : rel_dir + "/" + it.name);
+      return skipped(rel_dir.empty() ? it.name : rel_dir + "/" + it.name);
     });
     for (size_t i = 0; i < listing.items.size(); ++i) {
       const DirItem& item = listing.items[i];
       const std::string& name = item.name;
       interrupt::check();  // no snapshot until commit_snapshot: stopping leaves only unreferenced blobs
       std::string rel = rel_dir.empty() ? name : rel_dir + "/" + name;
-      if (skipped(rel_dir, name, rel)) continue;
+      if (skipped(rel)) continue;
       if (item.error == ENOENT) continue;  // removed while we walk
       if (item.error) throw fs::IoError("cannot stat", where / name, item.error);
       const struct stat& st = item.st;

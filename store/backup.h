@@ -24,7 +24,8 @@ struct BackupRequest {
   std::vector<std::string> tags;  // `backup --tag`
   // SQLite databases (relative paths): read consistently (store/database_file.h).
   std::vector<std::string> databases;
-  // Top-level names that are not part of the tree (".mephisto-db").
+  // Paths (relative to the root) that are not part of the tree, nor anything under them
+  // (".mephisto-db", and the one at the top of a mount inside the data dir).
   std::vector<std::string> exclude;
   // A connection holding an exclusive lock on a database (restore locks every DB), or
   // nullptr: such a DB cannot change, so its file is read as it is. May be empty.

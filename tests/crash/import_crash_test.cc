@@ -71,13 +71,15 @@ class ImportCrash : public ::testing::Test {
     find_phases(data, trace);
   }
   // The fault points where the phases of the import begin and end (from the trace of the
-  // reference run): staging the run files, the rows written in the transaction, the staged files
-  // renamed into place.
+  // reference run): staging the run files, the first write after the journal marker is in place,
+  // the rows written in the transaction, the staged files renamed into place.
   void find_phases(const stdfs::path& data, const stdfs::path& trace) {
     const std::string staging = (data / ".mephisto-db/import-").string();
     const std::string journal = (data / "database.db-journal").string();
+    const std::string marker = (data / ".mephisto-db/journal.tmp-").string();
     for (const FaultPoint& p : read_fault_trace(trace)) {
       bool staged = p.path.rfind(staging, 0) == 0;
+      if (p.what == "rename" && p.path.rfind(marker, 0) == 0) phases_["marked"] = p.n + 1;
       if (staged && p.what == "create" && !phases_.count("staging")) phases_["staging"] = p.n;
       if (staged && p.what == "write") phases_["last staged write"] = p.n;
       if (p.path == journal && !phases_.count("rows")) phases_["rows"] = p.n;
@@ -104,8 +106,9 @@ TEST_F(ImportCrash, KillAnywhereThenAnyCommandRestoresTheStateBefore) {
   ASSERT_GT(points_, 50);
   ASSERT_NE(before_, after_);
   // The run files are staged before the transaction writes rows, and moved after.
-  ASSERT_EQ(phases_.size(), 5u);
+  ASSERT_EQ(phases_.size(), 6u);
   EXPECT_LT(phases_["last staged write"], phases_["rows"]);
+  EXPECT_LT(phases_["marked"], phases_["rows"]);
   EXPECT_LT(phases_["rows"], phases_["moves"]);
   std::set<int> points = sample(trials(14), 4);
   for (const auto& [phase, n] : phases_) points.insert({n, n + 1});
@@ -144,8 +147,8 @@ TEST_F(ImportCrash, KillAnywhereThenAnyCommandRestoresTheStateBefore) {
 // timings were written through a reference into the result, which the keys added by the
 // rollback and the snapshot moved: a use after free, a crash in some states.)
 TEST_F(ImportCrash, ImportRightAfterAKilledImportRollsBackThenImports) {
-  ASSERT_EQ(phases_.size(), 5u);
-  for (int n : {phases_["staging"], phases_["rows"], phases_["last move"]}) {
+  ASSERT_EQ(phases_.size(), 6u);
+  for (int n : {phases_["marked"], phases_["rows"], phases_["last move"]}) {
     SCOPED_TRACE("kill@" + std::to_string(n));
     stdfs::path data = make_target("again" + std::to_string(n));
     RunResult killed = import(data, {{"MDB_FAULT", "kill@" + std::to_string(n)}});

@@ -35,5 +35,28 @@ TEST(DataVolume, ImportAndExportDeleteWorkWhenDataIsItsOwnFilesystem) {
     EXPECT_EQ(e.path().filename(), "lock") << "leftover " << e.path();
 }
 
+// Our folder at the top of a mount inside the data dir holds an import's staging, filled while the
+// import's snapshot is taken: no snapshot holds it (nor what is in it), as none holds the data
+// dir's own `.mephisto-db/`.
+TEST(DataVolume, OurFolderAtTheTopOfAMountIsInNoSnapshot) {
+  TempDir tmp;
+  stdfs::path data = tmp / "data";
+  make_sample(data, 2, {"--empty"});
+  auto m = Mount::tmpfs(data / "data");
+  write(data / "data/.mephisto-db/import-abc/runs/staged.json", "{}");
+  write(data / "data/runs/kept.json", "{}");
+  std::vector<std::string> base = {"--data-dir", data.string(), "--store", (tmp / "store").string(), "-y", "db"};
+  auto run = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), base.begin(), base.end());
+    return run_mephisto(args);
+  };
+  RunResult r = run({"backup"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  r = run({"ls", "latest"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("data/runs/kept.json"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find(".mephisto-db"), std::string::npos) << r.out;
+}
+
 }  // namespace
 }  // namespace mdb::test
