@@ -127,7 +127,7 @@ TEST_F(ImportCrash, KillAnywhereThenAnyCommandRestoresTheStateBefore) {
     befores += is_before;
     afters += is_after;
     EXPECT_FALSE(stdfs::exists(data / ".mephisto-db/journal"));
-    if (stdfs::exists(data.parent_path() / "out/store")) {  // killed after the snapshot was begun
+    if (stdfs::exists(data.parent_path() / "out/store/config")) {  // killed once the store was made
       RunResult verify = mdb(data, {"verify"});
       EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
     }
