@@ -115,7 +115,7 @@ class Env {
   // Whether writes are numbered (fault injection: a test names the n-th write), so they must
   // come in the same order run after run: work that would overlap other writes (an import's
   // extraction beside its snapshot) runs before them instead.
-  virtual bool numbers_writes() const { return hooks_active(); }
+  virtual bool numbers_writes() const = 0;
 };
 
 // The system calls; hooks that do nothing.
@@ -154,6 +154,7 @@ class PosixEnv : public Env {
   size_t write_size(size_t size) override { return size; }
   void trace(std::string_view, const stdfs::path&) override {}
   bool hooks_active() const override { return false; }
+  bool numbers_writes() const override { return false; }
 };
 
 // Forwards everything to `target`; subclasses override what they change.
