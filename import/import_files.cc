@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <deque>
 #include <optional>
 #include <vector>
@@ -61,15 +60,15 @@ void write_file(const stdfs::path& dest, const zip::Entry& e, std::string_view c
   out.close();
 }
 
-// Streams a large member to `dest`, counting its bytes in `done`; returns its xxh3-128.
+// Streams a large member to `dest`; returns its xxh3-128.
 store::Hash128 stream_member(const zip::Reader& zip, const zip::Entry& e, const stdfs::path& dest,
-                             std::atomic<uint64_t>& done) {
+                             Console::Progress& progress) {
   fs::File out = fs::File::create(dest, true, mode_of(e));
   store::Xxh128Stream hash;
   zip.stream(e, [&](std::string_view chunk) {
     out.write_all(chunk);
     hash.update(chunk);
-    done += chunk.size();
+    progress.add(chunk.size());
   });
   out.close();
   return hash.digest();
@@ -128,61 +127,21 @@ const stdfs::path& StagedRunFiles::staging_for(const stdfs::path& dest) {
 }
 
 StagedRunFiles::StagedRunFiles(const DataDir& dir, Dump& dump, FilePlan files,
-                               std::vector<stdfs::path> new_run_dirs)
+                               std::vector<stdfs::path> new_run_dirs, Console& console)
     : dir_(dir),
       dump_(dump),
       root_(dir.root()),
       mounts_(fs::mount_points_inside(dir.root())),
       files_(std::move(files)),
-      new_run_dirs_(std::move(new_run_dirs)) {}
-
-StagedRunFiles::~StagedRunFiles() {
-  stop_ = true;
-  if (worker_.joinable()) worker_.join();
-}
-
-void StagedRunFiles::start() {
+      new_run_dirs_(std::move(new_run_dirs)) {
   if (files_.empty()) return;
-  result_ = done_.get_future();
-  worker_ = start_worker([this] {
-    try {
-      extract_all();
-      // Every staged file and dir durable before any move.
-      for (const auto& [meta, s] : staging_) fs::sync_filesystem(s.dir->path());
-      done_.set_value();
-    } catch (...) {
-      done_.set_exception(std::current_exception());
-    }
-  });
+  extract_all(console);
+  // Every staged file and dir durable before any move.
+  for (const auto& [meta, s] : staging_) fs::sync_filesystem(s.dir->path());
 }
 
-void StagedRunFiles::finish(Console& console) {
-  if (!result_.valid()) return;
-  using namespace std::chrono_literals;
-  if (result_.wait_for(0s) != std::future_status::ready) {
-    Console::Progress progress(console, "Extracting run files", files_.bytes, true, static_cast<uint64_t>(files_.count));
-    uint64_t bytes = 0, files = 0;
-    for (bool ready = false; !ready;) {
-      ready = result_.wait_for(100ms) == std::future_status::ready;
-      interrupt::check();  // the extraction sees the signal too, and stops at its next file
-      uint64_t b = bytes_done_, f = files_done_;
-      progress.add(b - bytes, f - files);
-      bytes = b;
-      files = f;
-    }
-  }
-  worker_.join();
-  result_.get();
-}
-
-namespace {
-
-// The extraction was stopped by its owner going away (~StagedRunFiles).
-struct Stopped : std::exception {};
-
-}  // namespace
-
-void StagedRunFiles::extract_all() {
+void StagedRunFiles::extract_all(Console& console) {
+  Console::Progress progress(console, "Extracting run files", files_.bytes, true, static_cast<uint64_t>(files_.count));
   const zip::Reader& zip = dump_.zip();
   OrderedPool<std::vector<ReadMember>> pool(worker_threads());
   std::deque<Extraction> queue;     // in plan order
@@ -200,7 +159,6 @@ void StagedRunFiles::extract_all() {
   auto finish_first = [&] {
     Extraction x = std::move(queue.front());
     queue.pop_front();
-    if (stop_) throw Stopped();
     interrupt::check();
     if (x.dest.parent_path() != made) fs::mkdirs(made = x.dest.parent_path());
     store::Hash128 hash;
@@ -213,12 +171,12 @@ void StagedRunFiles::extract_all() {
       ReadMember r = std::move(results[taken++]);
       ahead_bytes -= x.member.size;
       write_file(x.dest, x.member, r.content);
-      bytes_done_ += r.content.size();
+      progress.add(r.content.size());
       hash = r.hash;
     } else {
-      hash = stream_member(zip, x.member, x.dest, bytes_done_);
+      hash = stream_member(zip, x.member, x.dest, progress);
     }
-    ++files_done_;
+    progress.add(0, 1);
     if (x.expected && !(hash == *x.expected))
       throw Error("The file " + x.member.name + " of " + dump_.file_name() +
                   " does not have the content its Cap'n Proto half records (xxh3 " + hash.hex() + " instead of " +
