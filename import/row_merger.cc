@@ -56,7 +56,9 @@ std::string column_like(sql::Db& db, DbId id, const std::string& table, const st
   return q(column) + " " + affinity_of(type ? type : "") + " COLLATE " + q(collation ? collation : "BINARY");
 }
 
-constexpr const char* kWholeRows = "temp.mdb_whole_rows";
+// The indexed copy of a keyless table (index_whole_rows), in the connection's temp schema.
+constexpr const char* kWholeRowsName = "mdb_whole_rows";
+const std::string kWholeRows = std::string("temp.") + kWholeRowsName;
 
 }  // namespace
 
@@ -101,13 +103,13 @@ void RowMerger::index_whole_rows(const ImportTable& t, Statements& s, const std:
     defined += (i ? ", " : "") + column_like(db_, dt.db, t.local->name, dt.columns[i]);
     params += (i ? ", ?" : "?") + std::to_string(i + 1);
   }
-  db_.exec(std::string("DROP TABLE IF EXISTS ") + kWholeRows);
-  db_.exec(std::string("CREATE TABLE ") + kWholeRows + " (" + defined + ")");
-  db_.exec(std::string("INSERT INTO ") + kWholeRows + " SELECT " + columns + " FROM " + t.qname);
-  db_.exec(std::string("CREATE INDEX ") + kWholeRows + "_all ON mdb_whole_rows (" + columns + ")");
-  s.select_identical = db_.prepare(std::string("SELECT 1 FROM ") + kWholeRows + " WHERE " +
-                                   conditions(dt.columns, every, "IS") + " LIMIT 1");
-  s.insert_identical = db_.prepare(std::string("INSERT INTO ") + kWholeRows + " VALUES (" + params + ")");
+  db_.exec("DROP TABLE IF EXISTS " + kWholeRows);
+  db_.exec("CREATE TABLE " + kWholeRows + " (" + defined + ")");
+  db_.exec("INSERT INTO " + kWholeRows + " SELECT " + columns + " FROM " + t.qname);
+  db_.exec("CREATE INDEX " + kWholeRows + "_all ON " + kWholeRowsName + " (" + columns + ")");
+  s.select_identical =
+      db_.prepare("SELECT 1 FROM " + kWholeRows + " WHERE " + conditions(dt.columns, every, "IS") + " LIMIT 1");
+  s.insert_identical = db_.prepare("INSERT INTO " + kWholeRows + " VALUES (" + params + ")");
 }
 
 RowMerger::Incoming RowMerger::redirect(const ImportTable& t, Row row) const {
