@@ -116,7 +116,7 @@ Verdict verdict(const DbPolicy& p, DbId id, DbState state) {
 }
 
 DbHealth classify_as(const std::filesystem::path& path, DbId id, DbAccess access, bool writable) {
-  sql::install_hook_vfs_if_needed();
+  sql::install_vfs();
   sqlite3* raw = nullptr;
   int flags = (writable ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY) | SQLITE_OPEN_NOMUTEX;
   int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);

@@ -2,11 +2,12 @@
 // Zip archives: a deterministic streaming writer (on zlib and libdeflate, zip_writer.cc) and a safe
 // streaming reader (zip_reader.cc: the central directory read in place; members inflated with zlib).
 //
-// formats/ does no file writes of its own: a Writer's archive bytes go to a zip::Output,
-// which the store layer implements over its file layer (temp file beside the target, fault
-// points, rename on commit; see store/zipfile.h), and member contents come from zip::Input
-// streams read once, front to back, as each member is added. Memory holds one buffer and the
-// central directory records (a few dozen bytes per member), whatever the members' sizes.
+// formats/ does no file writes of its own: a Writer's archive bytes, and the central directory
+// records it sets aside, go to a zip::Output, which the platform layer implements over its file
+// layer (temp file beside the target, fault points, rename on commit; see platform/zipfile.h), and
+// member contents come from zip::Input streams read once, front to back, as each member is added.
+// Memory holds a few buffers and at most 4 MiB of central directory records (a few dozen bytes per
+// member; the rest waits in the Output's scratch), whatever the members' number and sizes.
 //
 // The Reader never trusts an archive: validate() checks every member (relative names
 // without `..`, no symlinks or devices, no duplicates, bounded sizes) before anything is
@@ -29,10 +30,22 @@
 
 namespace mdb::zip {
 
+// Bytes the Writer keeps aside until commit() (central directory records beyond what it holds in
+// memory): appended, then read back from the start.
+class Scratch {
+ public:
+  virtual ~Scratch() = default;
+  virtual void append(std::string_view data) = 0;
+  // Fills up to n bytes from `offset`; fewer only at the end.
+  virtual size_t read_at(uint64_t offset, char* buf, size_t n) = 0;
+};
+
 // Where a Writer's archive bytes go. Methods may throw; the Writer passes the exception on.
 class Output {
  public:
   virtual ~Output() = default;
+  // An empty Scratch that nobody else sees and that leaves nothing behind, however the process ends.
+  virtual std::unique_ptr<Scratch> scratch() = 0;
   // Starts a fresh archive (nothing written yet).
   virtual void begin() = 0;
   virtual void write_at(uint64_t offset, std::string_view data) = 0;

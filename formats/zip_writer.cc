@@ -2,14 +2,14 @@
 // 1 MiB are read whole and packed (deflated or stored) on a pool of threads, then written in the
 // order they were added; larger ones are streamed: local header, data, then the header's CRC and
 // sizes patched in place. Only the central directory records (a few dozen bytes per member) wait for
-// commit(), in memory up to kCentralInMemory and beyond that in an unlinked temporary file.
+// commit(), in memory up to kCentralInMemory and beyond that in the Output's scratch (a file no
+// name refers to, beside the archive: never in $TMPDIR).
 // libzip's writer keeps about 2.5 KB per member until it closes, which is not flat for dumps of
 // hundreds of thousands of files; neither is a central directory held in memory (~150 B each).
 #include <sys/stat.h>
 #include <zlib.h>
 
-#include <cerrno>
-#include <cstdio>
+#include <algorithm>
 #include <cstring>
 #include <deque>
 #include <memory>
@@ -100,8 +100,9 @@ struct Writer::Impl {
   uint64_t offset = 0;  // where the next byte goes
   uint64_t count = 0;
   std::string central;  // the central directory records not yet spilled
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> spill{nullptr, &std::fclose};  // the older ones
-  uint64_t central_size = 0;                                                     // all of them
+  std::unique_ptr<Scratch> spill;  // the older ones
+  uint64_t spilled = 0;             // bytes in `spill`
+  uint64_t central_size = 0;        // all of them
   bool committed = false;
 
   // Members waiting for their packing on the pool, in the order they were added.
@@ -114,30 +115,28 @@ struct Writer::Impl {
   std::deque<Member> queued;
   size_t max_queued;  // members in flight: bounds memory to a few MiB per thread
 
-  [[noreturn]] void spill_failed(const char* what) {
-    throw Error("Writing the zip " + out->name() + " failed: cannot " + what +
-                " the temporary file that holds its central directory (" + std::strerror(errno) +
-                ").", ErrorKind::Io);
-  }
-
   void add_central(const std::string& record) {
     central += record;
     central_size += record.size();
     if (central.size() < kCentralInMemory) return;
-    if (!spill) spill.reset(std::tmpfile());
-    if (!spill) spill_failed("create");
-    if (std::fwrite(central.data(), 1, central.size(), spill.get()) != central.size()) spill_failed("write");
+    if (!spill) spill = out->scratch();
+    spill->append(central);
+    spilled += central.size();
     central.clear();
   }
 
   // Appends the spilled records, then those in memory, to the zip.
   void write_central() {
     if (spill) {
-      if (std::fflush(spill.get()) != 0) spill_failed("write");
-      std::rewind(spill.get());
       std::string buf(kChunk, '\0');
-      while (size_t n = std::fread(buf.data(), 1, buf.size(), spill.get())) write(std::string_view(buf.data(), n));
-      if (std::ferror(spill.get())) spill_failed("read");
+      for (uint64_t at = 0; at < spilled;) {
+        size_t n = spill->read_at(at, buf.data(), static_cast<size_t>(std::min<uint64_t>(buf.size(), spilled - at)));
+        if (n == 0)
+          throw Error("Writing the zip " + out->name() + " failed: its set-aside central directory ended early.",
+                      ErrorKind::Io);
+        write(std::string_view(buf.data(), n));
+        at += n;
+      }
       spill.reset();
     }
     write(central);

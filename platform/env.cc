@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <optional>
+#include <random>
 #include <utility>
 
 namespace mdb::fs {
@@ -77,6 +78,19 @@ File File::create(const stdfs::path& path, bool exclusive, mode_t mode) {
   int fd = env().open(path, flags, mode);
   if (fd < 0) throw IoError("cannot create", path, errno);
   return File(fd, path);
+}
+
+File File::create_unnamed(const stdfs::path& dir, const std::string& prefix, const std::string& suffix) {
+  int fd = env().open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd >= 0) return File(fd, dir / (prefix + suffix + " (unnamed)"));
+  if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) throw IoError("cannot create a file in", dir, errno);
+  std::random_device random;
+  stdfs::path path = dir / (prefix + std::to_string(random()) + std::to_string(random()) + suffix);
+  fd = env().open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) throw IoError("cannot create", path, errno);
+  File f(fd, path);
+  remove_file(path);
+  return f;
 }
 
 File File::open_or_create(const stdfs::path& path, mode_t mode) {

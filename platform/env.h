@@ -253,6 +253,11 @@ class File {
   static std::optional<File> open_read_inside(const stdfs::path& root, std::string_view rel);
   // Creates or truncates. `exclusive`: fail if it exists.
   static File create(const stdfs::path& path, bool exclusive = false, mode_t mode = 0644);
+  // A new file in `dir` that no name refers to, for reading and writing: gone when closed,
+  // whoever's crash closes it. O_TMPFILE; where the filesystem has none (NFS), an exclusive name
+  // `<prefix><random><suffix>` removed right after its creation (a crash in between leaves it to
+  // the caller's sweep of such names).
+  static File create_unnamed(const stdfs::path& dir, const std::string& prefix, const std::string& suffix);
   // Opens for reading and writing, creating it when missing (never truncates).
   static File open_or_create(const stdfs::path& path, mode_t mode = 0644);
   static File open_dir(const stdfs::path& path);

@@ -97,7 +97,7 @@ size_t FaultEnv::write_size(size_t size) {
 }
 
 int FaultEnv::open(const stdfs::path& path, int flags, mode_t mode) {
-  if (flags & O_CREAT) fault_point("create", path);
+  if ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE) fault_point("create", path);
   return EnvWrapper::open(path, flags, mode);
 }
 

@@ -1,7 +1,8 @@
 #pragma once
 // RAII handles for SQLite. Every statement uses bound parameters; errors name the DB file.
-// When the current Env has hooks (a FaultEnv, see fault_env.h), SQLite's own writes pass
-// through a shim VFS that calls them, so fault and crash tests cover DB writes too.
+// SQLite's own temporary files go into the cache's tmp/, never $TMPDIR; when the current Env has
+// hooks (a FaultEnv, see fault_env.h), SQLite's writes pass through a shim VFS that calls them,
+// so fault and crash tests cover DB writes too (sqlite_vfs.cc).
 #include <sqlite3.h>
 
 #include <chrono>
@@ -120,7 +121,9 @@ class ReadSpans {
 // Quotes an identifier for SQL text (table and column names cannot be bound).
 std::string quote_ident(std::string_view name);
 
-// Installs the hook VFS as SQLite's default when the current Env has hooks. Idempotent.
-void install_hook_vfs_if_needed();
+// Installs this tool's VFS layers as SQLite's default (sqlite_vfs.cc): SQLite's own temporary
+// files go into the cache's tmp/, and its writes pass through the current Env's hooks when it has
+// any (a FaultEnv). Idempotent; every connection is opened after it.
+void install_vfs();
 
 }  // namespace mdb::sql

@@ -37,7 +37,27 @@ void remove_if_stale(const stdfs::path& path) {
   if (try_lock(f) && still_named(f, path)) remove_file(path);
 }
 
+class FileScratch : public zip::Scratch {
+ public:
+  explicit FileScratch(File f) : file_(std::move(f)) {}
+  void append(std::string_view data) override {
+    file_.pwrite_all(data, size_);
+    size_ += data.size();
+  }
+  size_t read_at(uint64_t offset, char* buf, size_t n) override { return file_.pread(buf, n, offset); }
+
+ private:
+  File file_;
+  uint64_t size_ = 0;
+};
+
 }  // namespace
+
+std::unique_ptr<zip::Scratch> ZipFileOutput::scratch() {
+  // Named like a partial file where the filesystem needs a name: remove_stale_partials sweeps it.
+  return std::make_unique<FileScratch>(
+      File::create_unnamed(target_.parent_path(), partial_.filename().string() + ".", ".partial"));
+}
 
 std::unique_ptr<ZipFileOutput> ZipFileOutput::reserve(const stdfs::path& target) {
   stdfs::path partial = partial_path(target);

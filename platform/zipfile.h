@@ -25,6 +25,8 @@ class ZipFileOutput : public zip::Output {
   static void remove_stale_partials(const stdfs::path& dir);
 
   ~ZipFileOutput() override;
+  // An unnamed file beside the target (never $TMPDIR: nothing outside the outputs dir is written).
+  std::unique_ptr<zip::Scratch> scratch() override;
   void begin() override {}
   void write_at(uint64_t offset, std::string_view data) override;
   void commit() override;

@@ -1,6 +1,8 @@
 // One regression test per import-related defect of the original (tests/fixtures/README.md), and the
 // original's import error paths (s6 logs) with our exit codes and messages.
 #include <gtest/gtest.h>
+#include <sys/inotify.h>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
@@ -286,6 +288,28 @@ TEST(TableWithoutAKey, ARowIsPresentUnderTheLocalCollationAndARepeatedOneIsImpor
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_EQ(query(data / "mturk/mturk.db", "SELECT count(*) FROM run_mappings"), "3\n");
   EXPECT_EQ(query(data / "mturk/mturk.db", "SELECT hit_id FROM run_mappings ORDER BY rowid DESC LIMIT 1"), first);
+}
+
+// SQLite's own temporary files (at this size the dump's staging database outgrows its cache) go
+// into the cache's tmp/, never into $TMPDIR: nothing outside the data dir, the store, the outputs
+// dir and the cache is written. Watched with inotify, as SQLite unlinks them at once.
+TEST(TempFiles, SqliteTemporaryFilesGoIntoTheCacheNotIntoTmpdir) {
+  TempDir tmp;
+  make_sample(tmp / "src", 3, {"--task-runs", "30", "--units-per-run", "110"});
+  stdfs::path dump = export_dump(tmp / "src", tmp / "out");
+  make_sample(tmp / "data", 4);
+  stdfs::create_directories(tmp / "system-tmp");
+  int watch = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  ASSERT_GE(watch, 0);
+  ASSERT_GE(inotify_add_watch(watch, (tmp / "system-tmp").c_str(), IN_CREATE), 0);
+  RunResult r = import(tmp / "data", dump, {},
+                       {{"TMPDIR", (tmp / "system-tmp").string()}, {"XDG_CACHE_HOME", (tmp / "cache").string()}});
+  char events[4096];
+  ssize_t n = ::read(watch, events, sizeof events);
+  ::close(watch);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_LE(n, 0) << "a file was created in $TMPDIR";
+  EXPECT_TRUE(stdfs::is_directory(tmp / "cache/mephisto-db/tmp"));
 }
 
 }  // namespace

@@ -3,8 +3,10 @@
 // order, counts them, and is gone again when the guard ends.
 #include "platform/env.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <optional>
 #include <string>
 #include <vector>
@@ -157,6 +159,84 @@ TEST(Env, SqliteWritesPassThroughTheCurrentEnv) {
   EXPECT_THROW(db.exec("CREATE TABLE u (a INTEGER)"), Error);
   use.reset();
   EXPECT_EQ(db.query_value("SELECT count(*) FROM sqlite_master WHERE name = 'u'").i, 0);
+}
+
+// The files this process holds open that no name refers to (what /proc shows as "(deleted)").
+std::vector<std::string> open_unnamed_files() {
+  std::vector<std::string> found;
+  for (const auto& fd : stdfs::directory_iterator("/proc/self/fd")) {
+    std::error_code ec;
+    std::string target = stdfs::read_symlink(fd.path(), ec).string();
+    if (!ec && target.ends_with(" (deleted)")) found.push_back(target);
+  }
+  return found;
+}
+
+// A filesystem without O_TMPFILE (NFS, some FUSE ones) as an Env.
+class NoTmpfileEnv : public fs::EnvWrapper {
+ public:
+  using EnvWrapper::EnvWrapper;
+  int open(const stdfs::path& path, int flags, mode_t mode) override {
+    if ((flags & O_TMPFILE) == O_TMPFILE) {
+      errno = EOPNOTSUPP;
+      return -1;
+    }
+    return EnvWrapper::open(path, flags, mode);
+  }
+};
+
+// An unnamed file is in the directory asked for, holds what is written, and leaves no name behind,
+// with O_TMPFILE and without it.
+TEST(Env, AnUnnamedFileIsInItsDirectoryAndLeavesNoName) {
+  t::TempDir dir;
+  NoTmpfileEnv no_tmpfile(fs::posix_env());
+  for (fs::Env* e : {&fs::posix_env(), static_cast<fs::Env*>(&no_tmpfile)}) {
+    fs::UseEnv use(*e);
+    fs::File f = fs::File::create_unnamed(dir.path(), ".x.", ".partial");
+    f.pwrite_all("scratch", 0);
+    char buf[16] = {};
+    EXPECT_EQ(f.pread(buf, sizeof buf, 0), 7u);
+    EXPECT_EQ(std::string(buf), "scratch");
+    std::vector<std::string> unnamed = open_unnamed_files();
+    ASSERT_EQ(unnamed.size(), 1u);
+    EXPECT_TRUE(unnamed[0].starts_with((dir.path() / "").string())) << unnamed[0];
+    EXPECT_TRUE(stdfs::is_empty(dir.path()));
+  }
+}
+
+// Sets an environment variable while it lives, then restores what was there.
+class SetVar {
+ public:
+  SetVar(const char* name, const std::string& value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    ::setenv(name, value.c_str(), 1);
+  }
+  SetVar(const SetVar&) = delete;
+  SetVar& operator=(const SetVar&) = delete;
+  ~SetVar() { old_ ? ::setenv(name_, old_->c_str(), 1) : ::unsetenv(name_); }
+
+ private:
+  const char* name_;
+  std::optional<std::string> old_;
+};
+
+// SQLite's own temporary files (here a temporary database that outgrows its cache) go into the
+// cache's tmp/, made when first needed, and never into $TMPDIR.
+TEST(Env, SqliteTemporaryFilesGoIntoTheCache) {
+  t::TempDir dir;
+  SetVar cache("XDG_CACHE_HOME", (dir / "cache").string());
+  SetVar tmp("TMPDIR", (dir / "tmp").string());
+  stdfs::create_directories(dir / "tmp");
+  sql::Db db = sql::Db::open("", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  db.exec("PRAGMA cache_size = -64; CREATE TABLE t (a BLOB)");
+  EXPECT_FALSE(stdfs::exists(dir / "cache")) << "made before it was needed";
+  db.exec("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000) "
+          "INSERT INTO t SELECT randomblob(512) FROM n");
+  std::vector<std::string> unnamed = open_unnamed_files();
+  ASSERT_EQ(unnamed.size(), 1u) << "the temporary database did not spill to a file";
+  EXPECT_TRUE(unnamed[0].starts_with((dir / "cache/mephisto-db/tmp/").string())) << unnamed[0];
+  EXPECT_TRUE(stdfs::is_empty(dir / "tmp"));
+  EXPECT_TRUE(stdfs::is_empty(dir / "cache/mephisto-db/tmp"));
 }
 
 }  // namespace
