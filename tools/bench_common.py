@@ -95,7 +95,13 @@ def discard(path):
         shutil.rmtree(path) if path.is_dir() else path.unlink()
         return
     trash_dir.mkdir(parents=True, exist_ok=True)
-    path.rename(trash_dir / str(sum(1 for _ in trash_dir.iterdir())))
+    # The next free number: a kept work dir's trash may have gaps, so counting its entries could
+    # name one that is taken.
+    taken = {p.name for p in trash_dir.iterdir()}
+    n = len(taken)
+    while str(n) in taken:
+        n += 1
+    path.rename(trash_dir / str(n))
 
 
 def fresh(path):
