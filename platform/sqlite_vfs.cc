@@ -8,6 +8,7 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <mutex>
@@ -90,6 +91,7 @@ struct ShimFile {
   sqlite3_file base;       // must be first: SQLite treats this struct as sqlite3_file
   sqlite3_file* real;      // the wrapped file, allocated right after this struct
   std::string path;
+  int level;               // the SQLITE_LOCK_* this connection holds on the file
 };
 
 int fault_rc(const char* what, const std::string& path) {
@@ -126,13 +128,20 @@ int x_sync(sqlite3_file* f, int flags) {
   return real(f)->pMethods->xSync(real(f), flags);
 }
 int x_size(sqlite3_file* f, sqlite3_int64* s) { return real(f)->pMethods->xFileSize(real(f), s); }
+// Traced: a connection taking a write lock ("lock") and giving it up ("unlock"); a reader's shared
+// lock is neither, so another connection's reads do not look like the end of a write.
 int x_lock(sqlite3_file* f, int l) {
+  auto* sf = reinterpret_cast<ShimFile*>(f);
   int rc = real(f)->pMethods->xLock(real(f), l);
-  if (rc == SQLITE_OK && l >= SQLITE_LOCK_RESERVED) fs::env().trace("lock", reinterpret_cast<ShimFile*>(f)->path);
+  if (rc != SQLITE_OK) return rc;
+  if (l >= SQLITE_LOCK_RESERVED && sf->level < SQLITE_LOCK_RESERVED) fs::env().trace("lock", sf->path);
+  sf->level = std::max(sf->level, l);
   return rc;
 }
 int x_unlock(sqlite3_file* f, int l) {
-  if (l <= SQLITE_LOCK_SHARED) fs::env().trace("unlock", reinterpret_cast<ShimFile*>(f)->path);
+  auto* sf = reinterpret_cast<ShimFile*>(f);
+  if (l <= SQLITE_LOCK_SHARED && sf->level >= SQLITE_LOCK_RESERVED) fs::env().trace("unlock", sf->path);
+  sf->level = std::min(sf->level, l);
   return real(f)->pMethods->xUnlock(real(f), l);
 }
 int x_check(sqlite3_file* f, int* r) { return real(f)->pMethods->xCheckReservedLock(real(f), r); }
@@ -157,6 +166,7 @@ int shim_open(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* f, int flags, i
   auto* sf = reinterpret_cast<ShimFile*>(f);
   sf->real = reinterpret_cast<sqlite3_file*>(sf + 1);
   new (&sf->path) std::string(name ? name : "");
+  sf->level = SQLITE_LOCK_NONE;
   int rc = g_base->xOpen(g_base, name, sf->real, flags, out_flags);
   sf->base.pMethods = rc == SQLITE_OK ? &kShimMethods : nullptr;
   if (rc != SQLITE_OK) sf->path.~basic_string();
