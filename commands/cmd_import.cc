@@ -151,6 +151,13 @@ double since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+// What the checks found, and whether the databases changed since they read them.
+struct Checked {
+  Checked(const DataDir& dir, Dump& dump) : watch(dir, dump) {}
+  LocalDbWatch watch;  // first: its baseline is taken before the checks read
+  ImportOutcome plan;
+};
+
 struct Applied {
   ImportOutcome outcome;
   int64_t files = 0;
@@ -158,13 +165,15 @@ struct Applied {
 };
 
 // Inside the change: the run files staged for `planned` (the checks' plan); then, holding the
-// databases' write lock only for this, the rows in one transaction over every database, the
+// databases' write lock only for this, the checks again (unless no database changed since they
+// read them: their verdict stands), the rows in one transaction over every database, the
 // staged files renamed into place, commit. nullopt when, under the lock, nothing is new after
 // all (the change is then rolled back). Adds the phases' seconds to `timings`.
 std::optional<Applied> change_data_dir(Context& ctx, AtomicChange& change, const DataDir& dir, Dump& dump,
-                                       const ImportSettings& settings, bool strict, ImportOutcome& planned,
+                                       const ImportSettings& settings, bool strict, Checked& checked,
                                        const stdfs::path& zip_path, nlohmann::ordered_json& timings) {
   Console& console = ctx.console;
+  ImportOutcome& planned = checked.plan;
   remove_stale_import_staging(dir);
   console.info("Started importing from dump file " + zip_path.string() + " ...");
   Applied applied;
@@ -181,7 +190,10 @@ std::optional<Applied> change_data_dir(Context& ctx, AtomicChange& change, const
   for (const std::string& notice : w.notices) console.info(notice);
   Importer importer(dump, w.db, settings, dir.root());
   Problems problems;
-  importer.validate(problems);  // again, under the lock: the data dir may have changed
+  if (checked.watch.unchanged())
+    importer.validate_unchanged(planned.dangling);
+  else
+    importer.validate(problems);  // again, under the lock: the databases changed since the checks
   refuse_dangling(console, importer.dangling(), strict, problems);
   problems.throw_if_any(dump.file_name());
   applied.outcome = importer.run(true);
@@ -201,7 +213,7 @@ std::optional<Applied> change_data_dir(Context& ctx, AtomicChange& change, const
 // Lock, snapshot and journal marker, then the change (change_data_dir), rolled back unless it
 // commits.
 std::optional<Applied> apply(Context& ctx, const DataDir& dir, Dump& dump, const ImportSettings& settings,
-                             bool strict, ImportOutcome& planned, const stdfs::path& zip_path,
+                             bool strict, Checked& checked, const stdfs::path& zip_path,
                              nlohmann::ordered_json& timings) {
   fs::mkdirs(dir.root());
   dump.release_memory();
@@ -209,7 +221,7 @@ std::optional<Applied> apply(Context& ctx, const DataDir& dir, Dump& dump, const
   AtomicChange change(ctx, dir, "import");
   timings["snapshot"] = since(started);
   return within(change, [&] {
-    return change_data_dir(ctx, change, dir, dump, settings, strict, planned, zip_path, timings);
+    return change_data_dir(ctx, change, dir, dump, settings, strict, checked, zip_path, timings);
   });
 }
 
@@ -233,7 +245,8 @@ int import_dump(Context& ctx, const ImportOptions& opts, const ConflictResolver&
   Dump dump(zip_path, fs::exists(dir.root()) ? dir.root() : dir.root().parent_path(), console, problems);
   console.set("rows_from", dump.from_capnp() ? "capnp" : "json");
   if (dump.capnp_rejected()) console.set("rows_from_reason", *dump.capnp_rejected());
-  ImportOutcome dry;
+  Checked checked(dir, dump);
+  ImportOutcome& dry = checked.plan;
   {
     sql::Db view = open_for_reading(dir, dump);
     Importer check(dump, view, settings, dir.root());
@@ -258,7 +271,7 @@ int import_dump(Context& ctx, const ImportOptions& opts, const ConflictResolver&
   if (!console.confirm()) return 1;
 
   // 2. The atomic change. Every failure in it has been rolled back (within()) when it reaches the catch.
-  std::optional<Applied> applied = apply(ctx, dir, dump, settings, opts.strict, dry, zip_path, timings);
+  std::optional<Applied> applied = apply(ctx, dir, dump, settings, opts.strict, checked, zip_path, timings);
   if (!applied) return nothing_new(console, dry, opts.qualification_only);  // imported meanwhile by another
   const ImportOutcome& done = applied->outcome;
   timings["total"] = since(started);

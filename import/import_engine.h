@@ -50,6 +50,10 @@ class Importer {
   // references the original's `-r` left unrewritten. A reference that nothing satisfies is no
   // problem: dangling() lists it. Reads only.
   void validate(Problems& problems);
+  // In place of validate() when the databases are as a validate() on another connection found them
+  // (LocalDbWatch): its verdict stands, with its `dangling` references; only the repair's entries
+  // in the key map, which run() reads, are made again (from the dump alone).
+  void validate_unchanged(std::vector<DanglingReference> dangling);
   const std::vector<DanglingReference>& dangling() const { return dangling_; }
   // Classifies every row; with `write`, inserts and updates rows, the deferred references and
   // imported_data. Throws mdb::Error naming DB, table and row when a write fails. Runs once, after

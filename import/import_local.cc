@@ -104,6 +104,59 @@ std::vector<DbId> import_dbs(Dump& dump) {
   return ids;
 }
 
+std::optional<struct stat> stat_of(const stdfs::path& path) {
+  struct stat st{};
+  if (::stat(path.c_str(), &st) != 0) return std::nullopt;
+  return st;
+}
+
+bool same_file(const struct stat& a, const struct stat& b) {
+  return a.st_dev == b.st_dev && a.st_ino == b.st_ino && a.st_size == b.st_size &&
+         a.st_mtim.tv_sec == b.st_mtim.tv_sec && a.st_mtim.tv_nsec == b.st_mtim.tv_nsec;
+}
+
+int64_t data_version(const sql::Db& db, const std::string& schema) {
+  return db.query_value("PRAGMA " + sql::quote_ident(schema) + ".data_version").i;
+}
+
+}  // namespace
+
+LocalDbWatch::LocalDbWatch(const DataDir& dir, Dump& dump) {
+  try {
+    conn_ = sql::Db::open(":memory:", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI);
+    for (DbId id : import_dbs(dump)) {
+      // The file's identity first: one replaced after it is then a change, whichever file the
+      // connection opened.
+      Watched w{"w" + std::to_string(watched_.size()), dir.db_path(id), {}, 0};
+      std::optional<struct stat> st = stat_of(w.path);
+      if (!st) throw Error(w.path.string() + ": missing", ErrorKind::NotFound);
+      w.st = *st;
+      sql::Stmt attach = conn_->prepare("ATTACH DATABASE ?1 AS " + sql::quote_ident(w.schema));
+      attach.bind(1, file_uri(w.path));
+      attach.run();
+      w.version = data_version(*conn_, w.schema);
+      watched_.push_back(std::move(w));
+    }
+  } catch (const Error&) {
+    conn_.reset();
+  }
+}
+
+bool LocalDbWatch::unchanged() {
+  if (!conn_) return false;
+  try {
+    for (const Watched& w : watched_) {
+      std::optional<struct stat> st = stat_of(w.path);
+      if (!st || !same_file(*st, w.st) || data_version(*conn_, w.schema) != w.version) return false;
+    }
+    return true;
+  } catch (const Error&) {
+    return false;
+  }
+}
+
+namespace {
+
 // PRAGMA foreign_key_check of the attached databases.
 std::set<FkViolation> foreign_key_violations(sql::Db& db, const std::vector<DbId>& ids) {
   std::set<FkViolation> out;

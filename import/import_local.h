@@ -1,6 +1,8 @@
 #pragma once
 // The connections the import works on (see import_engine.h): `main` = the Mephisto DB, each
 // provider datastore of the dump attached under its provider type.
+#include <sys/stat.h>
+
 #include <optional>
 #include <set>
 #include <string>
@@ -52,6 +54,29 @@ class WriteConnection {
 
  private:
   std::optional<sql::Transaction> txn;
+};
+
+// Whether the local databases changed between two moments: before the import's checks read them,
+// and under the import's write lock (the transaction begun, so nothing can change them after the
+// answer). Unchanged: each database the import writes is the same file as before (device, inode,
+// size, modification time) and no connection committed to it (SQLite's data_version, on a
+// connection this watch keeps open). Any doubt (a database missing at first, a replaced file, an
+// error) counts as a change.
+class LocalDbWatch {
+ public:
+  // Before the checks open their view.
+  LocalDbWatch(const DataDir& dir, Dump& dump);
+  bool unchanged();
+
+ private:
+  struct Watched {
+    std::string schema;
+    stdfs::path path;
+    struct stat st;
+    int64_t version = 0;
+  };
+  std::optional<sql::Db> conn_;  // nullopt: no baseline, so every answer is "changed"
+  std::vector<Watched> watched_;
 };
 
 // Fails (naming DB, table and row) when a foreign key of the attached databases is violated that

@@ -111,5 +111,38 @@ TEST(ImportTransaction, ADataDirChangedWhileThePromptWaitsGetsTheFilesOfTheNewPl
   EXPECT_EQ(dangling_references(data), std::vector<std::string>{});
 }
 
+// The checks run again under the lock unless no database changed since they read them. A local
+// schema that loses a column of the dump while the prompt waits is caught there, whether the
+// database is changed in place or replaced by another file (a restore's way: the watch's own
+// connection still reads the old file, so the file's identity decides).
+TEST(ImportTransaction, ADatabaseChangedWhileThePromptWaitsIsCheckedAgainUnderTheLock) {
+  TempDir tmp;
+  make_sample(tmp / "a", 21);
+  stdfs::path dump = export_dump(tmp / "a", tmp / "out");
+  for (bool replaced : {false, true}) {
+    SCOPED_TRACE(replaced ? "replaced" : "in place");
+    stdfs::path data = tmp / (replaced ? "replaced" : "in-place");
+    make_sample(data, 22);
+    Rows rows_before = datadir_rows(data);
+    RunResult r = run_mephisto_paused(
+        {"--data-dir", data.string(), "--outputs-dir", (tmp / "outputs").string(), "db", "import", "-f", dump.string()},
+        "Type 'yes'",
+        [&] {
+          stdfs::path db = data / "database.db";
+          stdfs::path target = replaced ? tmp / "new.db" : db;
+          if (replaced) stdfs::copy_file(db, target);
+          sql::Db::open(target).exec("ALTER TABLE task_runs DROP COLUMN sandbox");
+          if (replaced) stdfs::rename(target, db);
+          rows_before = datadir_rows(data);
+        },
+        "yes\n");
+    EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+    EXPECT_NE(r.err.find("Your local `mephisto` database does not have column 'sandbox' in table 'task_runs'."),
+              std::string::npos)
+        << r.err;
+    EXPECT_EQ(diff_rows(rows_before, datadir_rows(data)), "");
+  }
+}
+
 }  // namespace
 }  // namespace mdb::test
