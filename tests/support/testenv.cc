@@ -249,6 +249,16 @@ std::map<std::string, std::string> tree(const stdfs::path& root) {
   return out;
 }
 
+std::vector<std::string> open_unnamed_files() {
+  std::vector<std::string> found;
+  for (const auto& fd : stdfs::directory_iterator("/proc/self/fd")) {
+    std::error_code ec;
+    std::string target = stdfs::read_symlink(fd.path(), ec).string();
+    if (!ec && target.ends_with(" (deleted)")) found.push_back(target);
+  }
+  return found;
+}
+
 std::string read(const stdfs::path& p) {
   std::ifstream in(p, std::ios::binary);
   std::stringstream ss;

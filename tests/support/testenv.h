@@ -66,6 +66,8 @@ void unzip_to(const stdfs::path& zip, const stdfs::path& dir);
 // Everything under `root` as "relpath -> content" (files) and "relpath/ -> ''" (dirs).
 std::map<std::string, std::string> tree(const stdfs::path& root);
 std::string read(const stdfs::path& p);
+// The files this process holds open that no name refers to (what /proc shows as "(deleted)").
+std::vector<std::string> open_unnamed_files();
 void write(const stdfs::path& p, const std::string& content);
 // `sqlite3 DB .dump` of a database (logical content).
 std::string sqlite_dump(const stdfs::path& db);

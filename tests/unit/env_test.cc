@@ -161,17 +161,6 @@ TEST(Env, SqliteWritesPassThroughTheCurrentEnv) {
   EXPECT_EQ(db.query_value("SELECT count(*) FROM sqlite_master WHERE name = 'u'").i, 0);
 }
 
-// The files this process holds open that no name refers to (what /proc shows as "(deleted)").
-std::vector<std::string> open_unnamed_files() {
-  std::vector<std::string> found;
-  for (const auto& fd : stdfs::directory_iterator("/proc/self/fd")) {
-    std::error_code ec;
-    std::string target = stdfs::read_symlink(fd.path(), ec).string();
-    if (!ec && target.ends_with(" (deleted)")) found.push_back(target);
-  }
-  return found;
-}
-
 // A filesystem without O_TMPFILE (NFS, some FUSE ones) as an Env.
 class NoTmpfileEnv : public fs::EnvWrapper {
  public:
@@ -197,7 +186,7 @@ TEST(Env, AnUnnamedFileIsInItsDirectoryAndLeavesNoName) {
     char buf[16] = {};
     EXPECT_EQ(f.pread(buf, sizeof buf, 0), 7u);
     EXPECT_EQ(std::string(buf), "scratch");
-    std::vector<std::string> unnamed = open_unnamed_files();
+    std::vector<std::string> unnamed = t::open_unnamed_files();
     ASSERT_EQ(unnamed.size(), 1u);
     EXPECT_TRUE(unnamed[0].starts_with((dir.path() / "").string())) << unnamed[0];
     EXPECT_TRUE(stdfs::is_empty(dir.path()));
@@ -232,7 +221,7 @@ TEST(Env, SqliteTemporaryFilesGoIntoTheCache) {
   EXPECT_FALSE(stdfs::exists(dir / "cache")) << "made before it was needed";
   db.exec("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000) "
           "INSERT INTO t SELECT randomblob(512) FROM n");
-  std::vector<std::string> unnamed = open_unnamed_files();
+  std::vector<std::string> unnamed = t::open_unnamed_files();
   ASSERT_EQ(unnamed.size(), 1u) << "the temporary database did not spill to a file";
   EXPECT_TRUE(unnamed[0].starts_with((dir / "cache/mephisto-db/tmp/").string())) << unnamed[0];
   EXPECT_TRUE(stdfs::is_empty(dir / "tmp"));

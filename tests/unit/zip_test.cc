@@ -148,17 +148,6 @@ TEST(ZipWriter, ManyMembersUseZip64AndStillRead) {
   }
 }
 
-// The files this process holds open that no name refers to (what /proc shows as "(deleted)").
-std::vector<std::string> open_unnamed_files() {
-  std::vector<std::string> found;
-  for (const auto& fd : stdfs::directory_iterator("/proc/self/fd")) {
-    std::error_code ec;
-    std::string target = stdfs::read_symlink(fd.path(), ec).string();
-    if (!ec && target.ends_with(" (deleted)")) found.push_back(target);
-  }
-  return found;
-}
-
 // A central directory past the writer's in-memory bound goes through its scratch file and comes
 // back whole and in order (memory stays flat for dumps of any number of files). The scratch file
 // is beside the zip, never in $TMPDIR or /tmp: nothing outside the outputs dir is written.
@@ -169,11 +158,11 @@ TEST(ZipWriter, LargeCentralDirectorySpillsBesideTheZipAndReadsBackInOrder) {
   for (const char* file : {"1.zip", "2.zip"}) {
     zip::Writer w(fs::ZipFileOutput::reserve(dir / file), kMtime);
     for (int i = 0; i < 50000; ++i) w.add_file(name(i), zip::memory_input(std::to_string(i)));  // ~7 MB of records
-    std::vector<std::string> unnamed = open_unnamed_files();
+    std::vector<std::string> unnamed = test::open_unnamed_files();
     ASSERT_FALSE(unnamed.empty()) << "no scratch file: the records did not spill";
     for (const std::string& f : unnamed) EXPECT_TRUE(f.starts_with((dir.path() / "").string())) << f;
     w.commit();
-    EXPECT_TRUE(open_unnamed_files().empty());
+    EXPECT_TRUE(test::open_unnamed_files().empty());
   }
   EXPECT_EQ(std::distance(stdfs::directory_iterator(dir.path()), stdfs::directory_iterator()), 2) << "only the two zips are left";
   EXPECT_EQ(test::read(dir / "1.zip"), test::read(dir / "2.zip"));
