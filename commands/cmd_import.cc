@@ -190,10 +190,12 @@ std::optional<Applied> change_data_dir(Context& ctx, AtomicChange& change, const
   for (const std::string& notice : w.notices) console.info(notice);
   Importer importer(dump, w.db, settings, dir.root());
   Problems problems;
-  if (checked.watch.unchanged())
-    importer.validate_unchanged(planned.dangling);
+  bool again = !checked.watch.unchanged();
+  console.set("checked_again", again);
+  if (again)
+    importer.validate(problems);  // under the lock: the databases changed since the checks
   else
-    importer.validate(problems);  // again, under the lock: the databases changed since the checks
+    importer.validate_unchanged(planned.dangling);
   refuse_dangling(console, importer.dangling(), strict, problems);
   problems.throw_if_any(dump.file_name());
   applied.outcome = importer.run(true);

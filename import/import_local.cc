@@ -115,39 +115,39 @@ bool same_file(const struct stat& a, const struct stat& b) {
          a.st_mtim.tv_sec == b.st_mtim.tv_sec && a.st_mtim.tv_nsec == b.st_mtim.tv_nsec;
 }
 
-int64_t data_version(const sql::Db& db, const std::string& schema) {
-  return db.query_value("PRAGMA " + sql::quote_ident(schema) + ".data_version").i;
+// Header bytes 24-39 of a rollback-journal database (file format 1 in bytes 18-19: not WAL, and no
+// -wal file beside it); nullopt otherwise.
+std::optional<std::string> commit_version(const stdfs::path& path) {
+  if (fs::exists(path.string() + "-wal")) return std::nullopt;
+  std::string header(100, '\0');
+  if (fs::File::open_read(path).pread(header.data(), header.size(), 0) != header.size()) return std::nullopt;
+  if (header[18] != 1 || header[19] != 1) return std::nullopt;
+  return header.substr(24, 16);
 }
 
 }  // namespace
 
 LocalDbWatch::LocalDbWatch(const DataDir& dir, Dump& dump) {
   try {
-    conn_ = sql::Db::open(":memory:", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI);
     for (DbId id : import_dbs(dump)) {
-      // The file's identity first: one replaced after it is then a change, whichever file the
-      // connection opened.
-      Watched w{"w" + std::to_string(watched_.size()), dir.db_path(id), {}, 0};
-      std::optional<struct stat> st = stat_of(w.path);
-      if (!st) throw Error(w.path.string() + ": missing", ErrorKind::NotFound);
-      w.st = *st;
-      sql::Stmt attach = conn_->prepare("ATTACH DATABASE ?1 AS " + sql::quote_ident(w.schema));
-      attach.bind(1, file_uri(w.path));
-      attach.run();
-      w.version = data_version(*conn_, w.schema);
-      watched_.push_back(std::move(w));
+      // The file's identity first: one replaced after it is then a change, whichever file was read.
+      stdfs::path path = dir.db_path(id);
+      std::optional<struct stat> st = stat_of(path);
+      std::optional<std::string> version = st ? commit_version(path) : std::nullopt;
+      if (!version) return;
+      watched_.push_back({path, *st, *version});
     }
+    known_ = true;
   } catch (const Error&) {
-    conn_.reset();
   }
 }
 
-bool LocalDbWatch::unchanged() {
-  if (!conn_) return false;
+bool LocalDbWatch::unchanged() const {
+  if (!known_) return false;
   try {
     for (const Watched& w : watched_) {
       std::optional<struct stat> st = stat_of(w.path);
-      if (!st || !same_file(*st, w.st) || data_version(*conn_, w.schema) != w.version) return false;
+      if (!st || !same_file(*st, w.st) || commit_version(w.path) != w.version) return false;
     }
     return true;
   } catch (const Error&) {

@@ -51,6 +51,7 @@ void check_dry_run_then_import(const stdfs::path& data, const stdfs::path& zip, 
   EXPECT_EQ(real["tables"], dry["tables"]);
   EXPECT_EQ(real["task_runs"], dry["task_runs"]);
   EXPECT_EQ(real["files"], dry["files"]);
+  EXPECT_EQ(real["checked_again"], false) << "no database changed since the checks, yet they ran again";
   EXPECT_GT(dry["task_runs"].get<int64_t>(), 0);
   if (remapped)
     for (const Json& t : dry["tables"]) *remapped += t["remapped"].get<int64_t>();

@@ -111,10 +111,10 @@ TEST(ImportTransaction, ADataDirChangedWhileThePromptWaitsGetsTheFilesOfTheNewPl
   EXPECT_EQ(dangling_references(data), std::vector<std::string>{});
 }
 
-// The checks run again under the lock unless no database changed since they read them. A local
-// schema that loses a column of the dump while the prompt waits is caught there, whether the
-// database is changed in place or replaced by another file (a restore's way: the watch's own
-// connection still reads the old file, so the file's identity decides).
+// The checks run again under the lock unless no database changed since they began. A local schema
+// that loses a column of the dump while the prompt waits is caught there, whether the database is
+// changed in place or replaced by another file (a restore's way). Forcing the watch to say
+// "unchanged" makes both fail at the insert instead (import.md, "Reading the dump").
 TEST(ImportTransaction, ADatabaseChangedWhileThePromptWaitsIsCheckedAgainUnderTheLock) {
   TempDir tmp;
   make_sample(tmp / "a", 21);
