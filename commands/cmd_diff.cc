@@ -244,7 +244,7 @@ int diff(Context& ctx, const DiffOptions& opts) {
   store::Store* s = store ? &*store : nullptr;
   std::unique_ptr<DiffSide> a = open_side(ctx, s, opts.a);
   std::unique_ptr<DiffSide> b = open_side(ctx, s, opts.b);
-  const stdfs::path scratch = fs::cache_dir() / "tmp";
+  const stdfs::path scratch = fs::cache_scratch_dir();
   fs::mkdirs(scratch);
   fs::sweep_abandoned(scratch, kTempPrefix);  // private temp dirs of killed diffs
   fs::OwnedTempDir tmp(scratch, kTempPrefix);

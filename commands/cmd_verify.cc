@@ -38,7 +38,7 @@ constexpr const char* kTempPrefix = ".mephisto-verify-";
 // temp dir of the cache dir: a zip can be checked on a machine with no data dir configured.
 int verify_backup_zip(Context& ctx, const zip::Reader& zip) {
   std::vector<std::string> problems;
-  const stdfs::path scratch = fs::cache_dir() / "tmp";
+  const stdfs::path scratch = fs::cache_scratch_dir();
   fs::mkdirs(scratch);
   fs::sweep_abandoned(scratch, kTempPrefix);  // private temp dirs of killed verifies
   fs::OwnedTempDir tmp(scratch, kTempPrefix);

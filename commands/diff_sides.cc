@@ -248,7 +248,7 @@ std::unique_ptr<DiffSide> open_zip(Context& ctx, const stdfs::path& path, const 
     return side;
   }
   reader.reset();
-  stdfs::path scratch = fs::cache_dir() / "tmp";
+  stdfs::path scratch = fs::cache_scratch_dir();
   fs::mkdirs(scratch);
   auto side = std::make_unique<DumpSide>(ctx, path, scratch);
   side->ids_of(store);

@@ -333,4 +333,6 @@ stdfs::path cache_dir() {
   throw Error("No cache directory: set XDG_CACHE_HOME or HOME.", ErrorKind::NotFound);
 }
 
+stdfs::path cache_scratch_dir() { return cache_dir() / "tmp"; }
+
 }  // namespace mdb::fs

@@ -302,6 +302,9 @@ std::string read_file(const stdfs::path& path);
 // be rebuilt (an S3 store's index, docs/S3.md). An error when neither variable is set. Nothing is
 // created here.
 stdfs::path cache_dir();
+// `<cache>/tmp`: the cache's scratch space (private dirs of diff, verify -f and the S3 spool, and
+// SQLite's own temporary files). Nothing is created here.
+stdfs::path cache_scratch_dir();
 // Writes `data` to a temp file beside `path`, fsyncs it, renames over `path`, fsyncs the dir.
 void write_file_atomic(const stdfs::path& path, std::string_view data, mode_t mode = 0644);
 void rename(const stdfs::path& from, const stdfs::path& to);

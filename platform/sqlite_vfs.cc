@@ -35,7 +35,7 @@ std::atomic<uint64_t> g_temp_count{0};
 // the cache, not a write any crash test needs to stop at.
 std::string temp_file_dir() {
   try {
-    std::filesystem::path dir = fs::cache_dir() / "tmp";
+    std::filesystem::path dir = fs::cache_scratch_dir();
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
     return ec ? std::string() : dir.string();

@@ -92,7 +92,7 @@ S3Backend::~S3Backend() = default;
 
 std::unique_ptr<ObjectWriter> S3Backend::create(ObjectKind kind) {
   if (!spool_) {  // a private temp dir of the cache's scratch space, swept when its owner died
-    const std::filesystem::path scratch = fs::cache_dir() / "tmp";
+    const std::filesystem::path scratch = fs::cache_scratch_dir();
     fs::mkdirs(scratch);
     fs::sweep_abandoned(scratch, kSpoolPrefix);
     spool_ = std::make_unique<fs::OwnedTempDir>(scratch, kSpoolPrefix);
