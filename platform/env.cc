@@ -82,7 +82,7 @@ File File::create(const stdfs::path& path, bool exclusive, mode_t mode) {
 
 File File::create_unnamed(const stdfs::path& dir, const std::string& prefix, const std::string& suffix) {
   int fd = env().open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-  if (fd >= 0) return File(fd, dir / (prefix + suffix + " (unnamed)"));
+  if (fd >= 0) return File(fd, dir / "(a file with no name)");
   if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) throw IoError("cannot create a file in", dir, errno);
   std::random_device random;
   stdfs::path path = dir / (prefix + std::to_string(random()) + std::to_string(random()) + suffix);

@@ -11,7 +11,9 @@
 #include <set>
 
 #include "base/error.h"
+#include "platform/fault_env.h"
 #include "platform/zipfile.h"
+#include "tests/support/fault_trace.h"
 #include "tests/support/testenv.h"
 
 namespace mdb {
@@ -178,6 +180,37 @@ TEST(ZipWriter, LargeCentralDirectorySpillsBesideTheZipAndReadsBackInOrder) {
                          (dir / "1.zip").string()});
     EXPECT_EQ(py.out, "None 50000\n") << py.err;
   }
+}
+
+// A disk that fills at the first write of the set-aside central directory: the error comes out,
+// and neither the zip, its partial file nor the scratch file is left behind.
+TEST(ZipWriter, ADiskFullAtTheSetAsideCentralDirectoryLeavesNothing) {
+  TempDir dir, traces;
+  const std::string pad(80, 'p');
+  auto write_zip = [&](fs::Env& env) {
+    fs::UseEnv use(env);
+    zip::Writer w(fs::ZipFileOutput::reserve(dir / "x.zip"), kMtime, 1);
+    for (int i = 0; i < 50000; ++i) w.add_file("runs/" + pad + "/" + std::to_string(i), zip::memory_input("x"));
+    w.commit();
+  };
+  {
+    fs::FaultEnv traced(fs::posix_env(), {}, {}, (traces / "trace").string());
+    write_zip(traced);
+  }
+  stdfs::remove(dir / "x.zip");
+  int n = test::first_fault_point(traces / "trace", [&](const test::FaultPoint& p) {
+    return p.what == "write" && p.path == (dir / "(a file with no name)").string();
+  });
+  ASSERT_GT(n, 0);
+  fs::FaultEnv full(fs::posix_env(), fs::FaultSpec::parse("enospc@" + std::to_string(n)));
+  try {
+    write_zip(full);
+    FAIL() << "the zip was written";
+  } catch (const fs::IoError& e) {
+    EXPECT_EQ(e.err(), ENOSPC) << e.what();
+  }
+  EXPECT_TRUE(stdfs::is_empty(dir.path()));
+  EXPECT_TRUE(test::open_unnamed_files().empty());
 }
 
 // Members of unknown size get zip64 fields in their local header; every reader copes.
