@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -339,6 +340,13 @@ uint64_t Index::blob_count(const Txn& t) const {
   return st.ms_entries;
 }
 
+std::pair<uint64_t, uint64_t> Index::leaf_pages(const Txn& t) const {
+  MDB_stat blobs{}, filecache{};
+  if (int rc = mdb_stat(t.get(), blobs_, &blobs); rc != 0) fail("cannot read", rc);
+  if (int rc = mdb_stat(t.get(), filecache_, &filecache); rc != 0) fail("cannot read", rc);
+  return {blobs.ms_leaf_pages, filecache.ms_leaf_pages};
+}
+
 std::optional<PackRecord> Index::pack(const Txn& t, const std::string& name) const {
   auto v = get(t, packs_, name);
   if (!v) return std::nullopt;
@@ -409,6 +417,40 @@ void Index::for_each_filecache(Txn& t, const std::function<bool(std::string_view
     auto rec = decode_filecache(v);
     return rec ? fn(k, *rec) : false;
   });
+}
+
+double random_write_pages(uint64_t leaves, uint64_t writes) {
+  double w = static_cast<double>(writes);
+  double landed = leaves == 0 ? 0 : static_cast<double>(leaves) * -std::expm1(-w / static_cast<double>(leaves));
+  return landed * (1 + 1.0 / 64) + w / 16;
+}
+
+Txn& IndexWriter::next(Table table) {
+  if (txn_ && dirty_pages_after(table) > kDirtyPageBudget) commit();
+  if (!txn_) {
+    txn_.emplace(index_.write());
+    leaves_ = index_.leaf_pages(*txn_);
+  }
+  ++(table == Table::Blobs ? blob_writes_ : table == Table::FileCache ? filecache_writes_ : other_writes_);
+  return *txn_;
+}
+
+void IndexWriter::commit() {
+  if (!txn_) return;
+  std::optional<Txn> t = std::exchange(txn_, std::nullopt);
+  blob_writes_ = filecache_writes_ = other_writes_ = 0;
+  t->commit();
+  ++commits_;
+}
+
+// The tree's path from the root and the free-page list add a few pages to each transaction;
+// other writes (pack and snapshot records) are few, one page each.
+double IndexWriter::dirty_pages_after(Table table) const {
+  constexpr double kFixedPages = 8;
+  uint64_t b = blob_writes_ + (table == Table::Blobs), f = filecache_writes_ + (table == Table::FileCache);
+  uint64_t o = other_writes_ + (table == Table::Other);
+  return kFixedPages + random_write_pages(leaves_.first, b) + random_write_pages(leaves_.second, f) +
+         static_cast<double>(o);
 }
 
 }  // namespace mdb::store

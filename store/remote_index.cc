@@ -51,29 +51,18 @@ PackEntry take_entry(Reader& r, uint64_t pack_size) {
   return e;
 }
 
-// Takes in one index object, in transactions of a bounded number of writes (LMDB keeps a
-// transaction's dirty pages in memory); the object is marked taken in by the last one.
+// Takes in one index object (IndexWriter bounds each transaction's dirty pages); the object is
+// marked taken in by the last transaction.
 void take_in(Index& index, const std::string& name, const IndexObject& obj) {
-  constexpr size_t kBatch = 1024;
-  std::optional<Txn> t;
-  size_t ops = 0;
-  auto txn = [&]() -> Txn& {
-    if (t && ops >= kBatch) {
-      t->commit();
-      t.reset();
-      ops = 0;
-    }
-    if (!t) t.emplace(index.write());
-    ++ops;
-    return *t;
-  };
+  IndexWriter w(index);
+  using Table = IndexWriter::Table;
   for (const IndexedPack& p : obj.packs) {
-    index.put_pack(txn(), p.name, pack_record(p.size, p.entries));
-    for (const PackEntry& e : p.entries) index.put_blob(txn(), BlobLocation{p.name, e});
+    index.put_pack(w.next(Table::Other), p.name, pack_record(p.size, p.entries));
+    for (const PackEntry& e : p.entries) index.put_blob(w.next(Table::Blobs), BlobLocation{p.name, e});
   }
-  for (const auto& [snapshot, id] : obj.snapshots) put_snapshot_name(index, txn(), snapshot, id);
-  index.put_index_object(txn(), name);
-  t->commit();
+  for (const auto& [snapshot, id] : obj.snapshots) put_snapshot_name(index, w.next(Table::Other), snapshot, id);
+  index.put_index_object(w.next(Table::Other), name);
+  w.commit();
 }
 
 // Forgets the packs `gone` (no longer in the store): their blobs, and the snapshots whose

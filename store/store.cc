@@ -23,7 +23,6 @@ constexpr size_t kFilecacheQueueBytes = 2u << 20;
 // worker's own malloc arena held as much again in compressed blobs (an initial backup at M
 // peaked at 69 MB), and the initial backup at S was no faster (docs/BENCHMARKS.md).
 constexpr size_t kCompressWindow = 4u << 20;
-constexpr size_t kIndexBatch = 1024;
 
 std::string random_hex(size_t bytes) {
   std::random_device rd;
@@ -112,19 +111,12 @@ void Store::retire_plain_index() {
     try {
       Index plain = Index::open(old, false);
       Txn from = plain.read();
-      std::vector<std::pair<std::string, FileCacheRecord>> batch;
-      auto put = [&] {
-        Txn t = index_->write();
-        for (const auto& [key, rec] : batch) index_->put_filecache(t, key, rec);
-        t.commit();
-        batch.clear();
-      };
+      IndexWriter w(*index_);
       plain.for_each_filecache(from, [&](std::string_view key, const FileCacheRecord& rec) {
-        batch.emplace_back(std::string(key), rec);
-        if (batch.size() >= kIndexBatch) put();
+        index_->put_filecache(w.next(IndexWriter::Table::FileCache), key, rec);
         return true;
       });
-      put();
+      w.commit();
     } catch (const Error&) {  // a damaged old index: the file cache is only a cache
     }
   }
@@ -299,29 +291,18 @@ void Store::write_index(const std::string& sealed, const std::function<void(Txn&
       }
     }
   } renew{*this};
-  // Transactions of at most kIndexBatch writes: LMDB holds a transaction's dirty pages in
-  // memory, and random keys dirty about one page per write. A pack's record goes first, so
-  // an interrupted batch leaves blobs of a recorded, durable pack (prune collects them).
-  std::optional<Txn> t;
-  size_t ops = 0;
-  auto txn = [&]() -> Txn& {
-    if (t && ops >= kIndexBatch) {
-      t->commit();
-      t.reset();
-      ops = 0;
-    }
-    if (!t) t.emplace(index_->write());
-    ++ops;
-    return *t;
-  };
+  // A pack's record goes first, so an interrupted write leaves blobs of a recorded, durable
+  // pack (prune collects them).
+  IndexWriter w(*index_);
+  using Table = IndexWriter::Table;
   if (!sealed.empty()) {
     if (cached_) unpublished_.add_pack(sealed, pack_->size(), pack_->entries());
-    index_->put_pack(txn(), sealed, pack_record(pack_->size(), pack_->entries()));
-    for (const PackEntry& e : pack_->entries()) index_->put_blob(txn(), BlobLocation{sealed, e});
+    index_->put_pack(w.next(Table::Other), sealed, pack_record(pack_->size(), pack_->entries()));
+    for (const PackEntry& e : pack_->entries()) index_->put_blob(w.next(Table::Blobs), BlobLocation{sealed, e});
   }
-  for (const auto& [key, rec] : filecache_queue_) index_->put_filecache(txn(), key, rec);
-  if (last) last(txn());
-  if (t) t->commit();
+  for (const auto& [key, rec] : filecache_queue_) index_->put_filecache(w.next(Table::FileCache), key, rec);
+  if (last) last(w.next(Table::Other));
+  w.commit();
   if (pack_)
     for (const PackEntry& e : pack_->entries()) pending_.erase(e.id);  // blobs in flight stay pending
   pack_.reset();
