@@ -244,16 +244,13 @@ int diff(Context& ctx, const DiffOptions& opts) {
   store::Store* s = store ? &*store : nullptr;
   std::unique_ptr<DiffSide> a = open_side(ctx, s, opts.a);
   std::unique_ptr<DiffSide> b = open_side(ctx, s, opts.b);
-  const stdfs::path scratch = fs::cache_scratch_dir();
-  fs::mkdirs(scratch);
-  fs::sweep_abandoned(scratch, kTempPrefix);  // private temp dirs of killed diffs
-  fs::OwnedTempDir tmp(scratch, kTempPrefix);
-  fs::mkdirs(tmp.path() / "a");
-  fs::mkdirs(tmp.path() / "b");
+  std::unique_ptr<fs::OwnedTempDir> tmp = fs::scratch_temp_dir(kTempPrefix);
+  fs::mkdirs(tmp->path() / "a");
+  fs::mkdirs(tmp->path() / "b");
   ctx.console.info("Comparing " + describe(*a) + " with " + describe(*b) + ":");
   ctx.console.set("a", side_json(*a));
   ctx.console.set("b", side_json(*b));
-  Differ d(*a, *b, tmp.path());
+  Differ d(*a, *b, tmp->path());
   d.run(ctx.console);
   report_files(ctx.console, d.files());
   report_rows(ctx.console, d.databases_changed(), d.task_runs());

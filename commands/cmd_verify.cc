@@ -38,10 +38,7 @@ constexpr const char* kTempPrefix = ".mephisto-verify-";
 // temp dir of the cache dir: a zip can be checked on a machine with no data dir configured.
 int verify_backup_zip(Context& ctx, const zip::Reader& zip) {
   std::vector<std::string> problems;
-  const stdfs::path scratch = fs::cache_scratch_dir();
-  fs::mkdirs(scratch);
-  fs::sweep_abandoned(scratch, kTempPrefix);  // private temp dirs of killed verifies
-  fs::OwnedTempDir tmp(scratch, kTempPrefix);
+  std::unique_ptr<fs::OwnedTempDir> tmp = fs::scratch_temp_dir(kTempPrefix);
   uint64_t members = 0, bytes = 0;
   std::vector<std::string> dbs = database_paths();
   for (const zip::Entry& e : zip.entries()) {
@@ -52,7 +49,7 @@ int verify_backup_zip(Context& ctx, const zip::Reader& zip) {
         zip.stream(e, [&](std::string_view chunk) { bytes += chunk.size(); });
         continue;
       }
-      stdfs::path copy = tmp.path() / ("db-" + std::to_string(members));
+      stdfs::path copy = tmp->path() / ("db-" + std::to_string(members));
       fs::extract_member(zip, e, copy, 0600, false);
       bytes += e.size;
       sql::Db db = sql::Db::open_readonly(copy);

@@ -95,4 +95,11 @@ size_t sweep_abandoned(const stdfs::path& dir, const std::string& prefix,
   return removed;
 }
 
+std::unique_ptr<OwnedTempDir> scratch_temp_dir(const std::string& prefix) {
+  const stdfs::path scratch = cache_scratch_dir();
+  mkdirs(scratch);
+  sweep_abandoned(scratch, prefix);
+  return std::make_unique<OwnedTempDir>(scratch, prefix);
+}
+
 }  // namespace mdb::fs

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "platform/env.h"
@@ -45,5 +46,9 @@ class OwnedTempDir {
 // cannot enter, are left alone. Returns how many were removed.
 size_t sweep_abandoned(const stdfs::path& dir, const std::string& prefix,
                        const std::function<void(const stdfs::path&)>& remove = {});
+
+// A new OwnedTempDir `<prefix>XXXXXX` in the cache's scratch space (cache_scratch_dir(), made when
+// missing), after the sweep of those with `prefix` that killed commands left there.
+std::unique_ptr<OwnedTempDir> scratch_temp_dir(const std::string& prefix);
 
 }  // namespace mdb::fs

@@ -91,12 +91,7 @@ std::string S3Backend::where(ObjectKind kind) const {
 S3Backend::~S3Backend() = default;
 
 std::unique_ptr<ObjectWriter> S3Backend::create(ObjectKind kind) {
-  if (!spool_) {  // a private temp dir of the cache's scratch space, swept when its owner died
-    const std::filesystem::path scratch = fs::cache_scratch_dir();
-    fs::mkdirs(scratch);
-    fs::sweep_abandoned(scratch, kSpoolPrefix);
-    spool_ = std::make_unique<fs::OwnedTempDir>(scratch, kSpoolPrefix);
-  }
+  if (!spool_) spool_ = fs::scratch_temp_dir(kSpoolPrefix);
   std::filesystem::path file = spool_->path() / ("object-" + std::to_string(++spooled_));
   return std::make_unique<S3Writer>(pool(), dir_of(kind), file);
 }
