@@ -290,26 +290,66 @@ TEST(TableWithoutAKey, ARowIsPresentUnderTheLocalCollationAndARepeatedOneIsImpor
   EXPECT_EQ(query(data / "mturk/mturk.db", "SELECT hit_id FROM run_mappings ORDER BY rowid DESC LIMIT 1"), first);
 }
 
-// SQLite's own temporary files (at this size the dump's staging database outgrows its cache) go
-// into the cache's tmp/, never into $TMPDIR: nothing outside the data dir, the store, the outputs
-// dir and the cache is written. Watched with inotify, as SQLite unlinks them at once.
-TEST(TempFiles, SqliteTemporaryFilesGoIntoTheCacheNotIntoTmpdir) {
+// A dump of 30 runs of 110 units, made once for the TempFiles tests: importing it, the dump's
+// staging database outgrows its cache and SQLite makes temporary files.
+class TempFiles : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    tmp_ = new TempDir;
+    make_sample(*tmp_ / "src", 3, {"--task-runs", "30", "--units-per-run", "110"});
+    dump_ = new stdfs::path(export_dump(*tmp_ / "src", *tmp_ / "out"));
+  }
+  static void TearDownTestSuite() {
+    delete dump_;
+    delete tmp_;
+  }
+  struct Watched {
+    RunResult result;
+    bool created = false;  // a file was created in the watched dir
+    int runs_before = 0;   // the data dir's task runs before the import
+  };
+  // Imports the dump into a new sample data dir `dir`/data with `env`, watching `watched`.
+  static Watched import_watching(const stdfs::path& dir, const stdfs::path& watched,
+                                 const std::map<std::string, std::string>& env) {
+    make_sample(dir / "data", 4);
+    int runs_before = std::stoi(query(dir / "data/database.db", "SELECT count(*) FROM task_runs"));
+    stdfs::create_directories(watched);
+    int watch = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    EXPECT_GE(watch, 0);
+    EXPECT_GE(inotify_add_watch(watch, watched.c_str(), IN_CREATE), 0);
+    RunResult r = import(dir / "data", *dump_, {}, env);
+    char events[4096];
+    ssize_t n = ::read(watch, events, sizeof events);
+    ::close(watch);
+    return {r, n > 0, runs_before};
+  }
+  static TempDir* tmp_;
+  static stdfs::path* dump_;
+};
+TempDir* TempFiles::tmp_ = nullptr;
+stdfs::path* TempFiles::dump_ = nullptr;
+
+// SQLite's own temporary files go into the cache's tmp/, never into $TMPDIR: nothing outside the
+// data dir, the store, the outputs dir and the cache is written. Watched with inotify, as SQLite
+// unlinks them at once.
+TEST_F(TempFiles, SqliteTemporaryFilesGoIntoTheCacheNotIntoTmpdir) {
   TempDir tmp;
-  make_sample(tmp / "src", 3, {"--task-runs", "30", "--units-per-run", "110"});
-  stdfs::path dump = export_dump(tmp / "src", tmp / "out");
-  make_sample(tmp / "data", 4);
-  stdfs::create_directories(tmp / "system-tmp");
-  int watch = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-  ASSERT_GE(watch, 0);
-  ASSERT_GE(inotify_add_watch(watch, (tmp / "system-tmp").c_str(), IN_CREATE), 0);
-  RunResult r = import(tmp / "data", dump, {},
-                       {{"TMPDIR", (tmp / "system-tmp").string()}, {"XDG_CACHE_HOME", (tmp / "cache").string()}});
-  char events[4096];
-  ssize_t n = ::read(watch, events, sizeof events);
-  ::close(watch);
-  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-  EXPECT_LE(n, 0) << "a file was created in $TMPDIR";
+  Watched w = import_watching(tmp.path(), tmp / "system-tmp",
+                               {{"TMPDIR", (tmp / "system-tmp").string()}, {"XDG_CACHE_HOME", (tmp / "cache").string()}});
+  ASSERT_EQ(w.result.exit_code, 0) << w.result.out << w.result.err;
+  EXPECT_FALSE(w.created) << "a file was created in $TMPDIR";
   EXPECT_TRUE(stdfs::is_directory(tmp / "cache/mephisto-db/tmp"));
+}
+
+// With no cache at all (neither XDG_CACHE_HOME nor HOME), SQLite's temporary files go where
+// SQLite puts them ($TMPDIR), as PATHS.md says, and the import works all the same.
+TEST_F(TempFiles, WithNoCacheSqliteTemporaryFilesGoToTmpdirAndTheImportWorks) {
+  TempDir tmp;
+  Watched w = import_watching(tmp.path(), tmp / "system-tmp",
+                               {{"TMPDIR", (tmp / "system-tmp").string()}, {"XDG_CACHE_HOME", ""}, {"HOME", ""}});
+  ASSERT_EQ(w.result.exit_code, 0) << w.result.out << w.result.err;
+  EXPECT_TRUE(w.created) << "no temporary file in $TMPDIR: did the staging database not spill at this size?";
+  EXPECT_EQ(std::stoi(query(tmp / "data/database.db", "SELECT count(*) FROM task_runs")), w.runs_before + 30);
 }
 
 }  // namespace
