@@ -65,6 +65,30 @@ class Damage : public ::testing::Test {
             {"restore", {"restore", "-f", snapshot_}}};
   }
 
+  // Leaves `db` as a program writing it leaves it when it stops inside a transaction: pages of
+  // the transaction spilled into the file (cache_size 1), the originals in a hot journal. Returns
+  // the data dir's logical tree as last committed.
+  std::map<std::string, std::string> leave_a_hot_journal(const stdfs::path& db) {
+    sqlite_exec(db, "CREATE TABLE pad(x); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300) "
+                    "INSERT INTO pad SELECT randomblob(4000) FROM n");
+    auto committed = logical_tree(data_);
+    pid_t pid = fork();
+    EXPECT_GE(pid, 0);
+    if (pid == 0) {
+      sqlite3* c = nullptr;
+      sqlite3_open(db.c_str(), &c);
+      sqlite3_exec(c, "PRAGMA cache_size = 1; BEGIN IMMEDIATE; UPDATE pad SET x = randomblob(4000); "
+                      "UPDATE units SET status = 'stopped'", nullptr, nullptr, nullptr);
+      _exit(0);
+    }
+    int status = 0;
+    EXPECT_EQ(waitpid(pid, &status, 0), pid);
+    stdfs::path journal = db.string() + "-journal";
+    EXPECT_TRUE(stdfs::exists(journal));
+    EXPECT_GT(stdfs::file_size(journal), 300u * 4000u);
+    return committed;
+  }
+
   size_t snapshot_count() {
     RunResult r = mdb(data_, store_, {"snapshots"});
     return static_cast<size_t>(std::count(r.out.begin(), r.out.end(), '\n'));
@@ -163,23 +187,8 @@ TEST_F(Damage, WriteTransactionOfAnotherProcess) {
 // saves the last commit.
 TEST_F(Damage, HotJournalOfAWriterThatStopped) {
   stdfs::path db = data_ / "database.db";
-  sqlite_exec(db, "CREATE TABLE pad(x); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300) "
-                  "INSERT INTO pad SELECT randomblob(4000) FROM n");
-  auto committed = logical_tree(data_);
-  pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {  // pages spill into the file (cache_size 1) before the process ends mid-transaction
-    sqlite3* c = nullptr;
-    sqlite3_open(db.c_str(), &c);
-    sqlite3_exec(c, "PRAGMA cache_size = 1; BEGIN IMMEDIATE; UPDATE pad SET x = randomblob(4000); "
-                    "UPDATE units SET status = 'stopped'", nullptr, nullptr, nullptr);
-    _exit(0);
-  }
-  int status = 0;
-  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  auto committed = leave_a_hot_journal(db);
   stdfs::path journal = data_ / "database.db-journal";
-  ASSERT_TRUE(stdfs::exists(journal));
-  ASSERT_GT(stdfs::file_size(journal), 300u * 4000u);
 
   // A command that does not need the databases only warns, and leaves the journal to whoever reads next.
   RunResult s = mdb(data_, store_, {"snapshots"});
@@ -196,6 +205,28 @@ TEST_F(Damage, HotJournalOfAWriterThatStopped) {
   RunResult r = mdb(data_, store_, {"restore", "-f", after(b.out, "saved to snapshot: "), "--target", restored.string()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(changed_paths(committed, logical_tree(restored)), "");
+}
+
+// The same hot journal, for a user who may read the data dir but not write it (root may write
+// anything, so the command runs as nobody): SQLite cannot roll the journal back for that user, so
+// the command cannot read the last commit. export refuses, says why and what to do, and leaves
+// the journal and every file as they were.
+TEST_F(Damage, AHotJournalThisUserMayNotRollBackIsRefused) {
+  ASSERT_EQ(::geteuid(), 0u) << "needs root, as CI runs, to run the command as another user";
+  stdfs::path db = data_ / "database.db";
+  leave_a_hot_journal(db);
+  auto before = tree(data_);
+  stdfs::permissions(tmp_.path(), stdfs::perms(0755));
+  stdfs::path outputs = tmp_ / "outputs-of-nobody";
+  stdfs::create_directories(outputs);
+  ASSERT_EQ(run("/bin/chown", {"nobody", outputs.string()}).exit_code, 0);
+  RunResult r = run("/usr/sbin/runuser", {"-u", "nobody", "--", mephisto_binary().string(), "--data-dir",
+                                          data_.string(), "--outputs-dir", outputs.string(), "db", "export"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_TRUE(contains(r.err, "The database " + db.string() + " has a hot journal")) << r.err;
+  EXPECT_TRUE(contains(r.err, "this user may not write that file")) << r.err;
+  EXPECT_EQ(tree(data_), before);
+  EXPECT_TRUE(stdfs::is_empty(outputs)) << "a refused export wrote nothing";
 }
 
 }  // namespace
