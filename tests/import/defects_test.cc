@@ -295,14 +295,11 @@ TEST(TableWithoutAKey, ARowIsPresentUnderTheLocalCollationAndARepeatedOneIsImpor
 class TempFiles : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    tmp_ = new TempDir;
+    tmp_ = std::make_unique<TempDir>();
     make_sample(*tmp_ / "src", 3, {"--task-runs", "30", "--units-per-run", "110"});
-    dump_ = new stdfs::path(export_dump(*tmp_ / "src", *tmp_ / "out"));
+    dump_ = export_dump(*tmp_ / "src", *tmp_ / "out");
   }
-  static void TearDownTestSuite() {
-    delete dump_;
-    delete tmp_;
-  }
+  static void TearDownTestSuite() { tmp_.reset(); }
   struct Watched {
     RunResult result;
     bool created = false;  // a file was created in the watched dir
@@ -317,17 +314,15 @@ class TempFiles : public ::testing::Test {
     int watch = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     EXPECT_GE(watch, 0);
     EXPECT_GE(inotify_add_watch(watch, watched.c_str(), IN_CREATE), 0);
-    RunResult r = import(dir / "data", *dump_, {}, env);
+    RunResult r = import(dir / "data", dump_, {}, env);
     char events[4096];
     ssize_t n = ::read(watch, events, sizeof events);
     ::close(watch);
     return {r, n > 0, runs_before};
   }
-  static TempDir* tmp_;
-  static stdfs::path* dump_;
+  static inline std::unique_ptr<TempDir> tmp_;
+  static inline stdfs::path dump_;
 };
-TempDir* TempFiles::tmp_ = nullptr;
-stdfs::path* TempFiles::dump_ = nullptr;
 
 // SQLite's own temporary files go into the cache's tmp/, never into $TMPDIR: nothing outside the
 // data dir, the store, the outputs dir and the cache is written. Watched with inotify, as SQLite
