@@ -104,25 +104,16 @@ std::vector<DbId> import_dbs(Dump& dump) {
   return ids;
 }
 
-std::optional<struct stat> stat_of(const stdfs::path& path) {
-  struct stat st{};
-  if (::stat(path.c_str(), &st) != 0) return std::nullopt;
-  return st;
-}
-
-bool same_file(const struct stat& a, const struct stat& b) {
-  return a.st_dev == b.st_dev && a.st_ino == b.st_ino && a.st_size == b.st_size &&
-         a.st_mtim.tv_sec == b.st_mtim.tv_sec && a.st_mtim.tv_nsec == b.st_mtim.tv_nsec;
-}
-
-// Header bytes 24-39 of a rollback-journal database (file format 1 in bytes 18-19: not WAL, and no
-// -wal file beside it); nullopt otherwise.
-std::optional<std::string> commit_version(const stdfs::path& path) {
+// The database's state (File::stat) and header bytes 24-39, read through one descriptor; nullopt for
+// a WAL database (file format 2 in bytes 18-19, or a -wal file beside it), whose commits leave the
+// header alone.
+std::optional<std::pair<struct stat, std::string>> commit_state(const stdfs::path& path) {
   if (fs::exists(path.string() + "-wal")) return std::nullopt;
+  fs::File f = fs::File::open_read(path);
   std::string header(100, '\0');
-  if (fs::File::open_read(path).pread(header.data(), header.size(), 0) != header.size()) return std::nullopt;
+  if (f.pread(header.data(), header.size(), 0) != header.size()) return std::nullopt;
   if (header[18] != 1 || header[19] != 1) return std::nullopt;
-  return header.substr(24, 16);
+  return std::pair{f.stat(), header.substr(24, 16)};
 }
 
 }  // namespace
@@ -130,15 +121,13 @@ std::optional<std::string> commit_version(const stdfs::path& path) {
 LocalDbWatch::LocalDbWatch(const DataDir& dir, Dump& dump) {
   try {
     for (DbId id : import_dbs(dump)) {
-      // The file's identity first: one replaced after it is then a change, whichever file was read.
       stdfs::path path = dir.db_path(id);
-      std::optional<struct stat> st = stat_of(path);
-      std::optional<std::string> version = st ? commit_version(path) : std::nullopt;
-      if (!version) return;
-      watched_.push_back({path, *st, *version});
+      auto state = commit_state(path);
+      if (!state) return;
+      watched_.push_back({path, state->first, state->second});
     }
     known_ = true;
-  } catch (const Error&) {
+  } catch (const Error&) {  // a database missing or unreadable: no baseline
   }
 }
 
@@ -146,8 +135,8 @@ bool LocalDbWatch::unchanged() const {
   if (!known_) return false;
   try {
     for (const Watched& w : watched_) {
-      std::optional<struct stat> st = stat_of(w.path);
-      if (!st || !same_file(*st, w.st) || commit_version(w.path) != w.version) return false;
+      auto state = commit_state(w.path);
+      if (!state || !fs::same_state(state->first, w.st) || state->second != w.version) return false;
     }
     return true;
   } catch (const Error&) {

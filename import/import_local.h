@@ -58,13 +58,14 @@ class WriteConnection {
 
 // Whether the local databases changed between two moments: before the import's checks read them,
 // and under the import's write lock (the transaction begun, so nothing can change them after the
-// answer). Unchanged: each database the import writes is the same file as before (device, inode,
-// size, modification time) and the bytes of its header that every commit changes are the same
-// (bytes 24-39: the change counter, page count and freelist; what SQLite's own pager compares to
-// know that another connection changed the file, and what `PRAGMA data_version` reports). Nothing
-// is kept open between the two, so it costs no memory while the snapshot and extraction run (a
-// connection kept for data_version cost 1.3-2.4 MB at M). A WAL database (whose commits leave
-// the header alone), a database missing at first, a replaced file or any error counts as a change.
+// answer). Unchanged: each database the import writes is the same file in the same state as before
+// (fs::same_state: device, inode, size, modification and change time) and the bytes of its header
+// that every commit changes are the same (bytes 24-39: the change counter, page count and freelist;
+// what SQLite's own pager compares to know that another connection changed the file, and what
+// `PRAGMA data_version` reports), both read through one descriptor. Nothing is kept open between
+// the two, so it costs no memory while the snapshot and extraction run (a connection kept for
+// data_version cost 1.3-2.4 MB at M). A WAL database (whose commits leave the header alone), a
+// database missing at first, a replaced file or any error counts as a change.
 class LocalDbWatch {
  public:
   // Before the checks open their view.

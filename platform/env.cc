@@ -335,4 +335,10 @@ stdfs::path cache_dir() {
 
 stdfs::path cache_scratch_dir() { return cache_dir() / "tmp"; }
 
+bool same_state(const struct stat& a, const struct stat& b) {
+  auto same = [](const struct timespec& x, const struct timespec& y) { return x.tv_sec == y.tv_sec && x.tv_nsec == y.tv_nsec; };
+  return a.st_dev == b.st_dev && a.st_ino == b.st_ino && a.st_size == b.st_size && same(a.st_mtim, b.st_mtim) &&
+         same(a.st_ctim, b.st_ctim);
+}
+
 }  // namespace mdb::fs

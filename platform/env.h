@@ -342,6 +342,9 @@ void remove_file(const stdfs::path& path);       // missing is fine
 void discard_file(const stdfs::path& path) noexcept;
 void discard_empty_dir(const stdfs::path& dir) noexcept;
 bool exists(const stdfs::path& path);            // lstat-based: a dangling symlink exists
+// Whether two stats are of the same file in the same state, as far as stat can tell: device,
+// inode, size, modification and change time (a write moves mtime, a replaced file its inode).
+bool same_state(const struct stat& a, const struct stat& b);
 
 // The one way a tree is removed (docs/mounts.md). Removes `path` and everything under it
 // without leaving its filesystem (`rm --one-file-system`): entries are removed relative to

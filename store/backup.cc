@@ -343,7 +343,7 @@ class BackupRun {
       set_meta(e, st);
       read_file(f, e);
       struct stat after = f.stat();
-      if (same_file(cache_record(st, {}), after)) return true;
+      if (fs::same_state(st, after)) return true;
       if (attempt == kReadAttempts) break;
     }
     e.changed_while_read = true;
