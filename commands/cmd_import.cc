@@ -164,24 +164,23 @@ struct Applied {
   std::string snapshot;
 };
 
-// Inside the change: the run files staged for `planned` (the checks' plan); then, holding the
-// databases' write lock only for this, the checks again (unless no database changed since they
+// Inside the change: the run files staged for `planned` (extracted while the snapshot was taken); then,
+// holding the databases' write lock only for this, the checks again (unless no database changed since they
 // read them: their verdict stands), the rows in one transaction over every database, the
 // staged files renamed into place, commit. nullopt when, under the lock, nothing is new after
 // all (the change is then rolled back). Adds the phases' seconds to `timings`.
 std::optional<Applied> change_data_dir(Context& ctx, AtomicChange& change, const DataDir& dir, Dump& dump,
                                        const ImportSettings& settings, bool strict, Checked& checked,
-                                       const stdfs::path& zip_path, nlohmann::ordered_json& timings) {
+                                       std::unique_ptr<StagedRunFiles> staged, const stdfs::path& zip_path,
+                                       nlohmann::ordered_json& timings) {
   Console& console = ctx.console;
   ImportOutcome& planned = checked.plan;
-  remove_stale_import_staging(dir);
   console.info("Started importing from dump file " + zip_path.string() + " ...");
   Applied applied;
   applied.snapshot = change.snapshot_name();
   auto started = std::chrono::steady_clock::now();
-  std::optional<StagedRunFiles> staged;
-  staged.emplace(dir, dump, std::move(planned.files), std::move(planned.new_run_dirs), console);
-  timings["files"] = since(started);
+  staged->finish(console);
+  timings["files"] = since(started);  // what the extraction took beyond the snapshot
   dump.release_memory();  // the zip is not read again unless the plan changes under the lock
 
   started = std::chrono::steady_clock::now();
@@ -201,8 +200,11 @@ std::optional<Applied> change_data_dir(Context& ctx, AtomicChange& change, const
   applied.outcome = importer.run(true);
   if (!applied.outcome.changes) return std::nullopt;
   if (w.foreign_keys_off) check_foreign_keys(w, dump, applied.outcome.dangling);
-  if (!staged->staged_for(applied.outcome))
-    staged.emplace(dir, dump, applied.outcome.files, applied.outcome.new_run_dirs, console);
+  if (!staged->staged_for(applied.outcome)) {
+    staged.reset();  // its thread is done: the next one may use the dump
+    staged = std::make_unique<StagedRunFiles>(dir, dump, applied.outcome.files, applied.outcome.new_run_dirs);
+    staged->stage(console);
+  }
   interrupt::check();  // the last point where a signal stops the import: from here it runs to the end
   console.step("Moving the run files into place and committing");
   applied.files = staged->place(change);
@@ -212,7 +214,8 @@ std::optional<Applied> change_data_dir(Context& ctx, AtomicChange& change, const
   return applied;
 }
 
-// Lock, snapshot and journal marker, then the change (change_data_dir), rolled back unless it
+// Lock, then the run files' extraction started (remove_stale_import_staging first) while the
+// snapshot and journal marker are made, then the change (change_data_dir), rolled back unless it
 // commits.
 std::optional<Applied> apply(Context& ctx, const DataDir& dir, Dump& dump, const ImportSettings& settings,
                              bool strict, Checked& checked, const stdfs::path& zip_path,
@@ -220,10 +223,18 @@ std::optional<Applied> apply(Context& ctx, const DataDir& dir, Dump& dump, const
   fs::mkdirs(dir.root());
   dump.release_memory();
   auto started = std::chrono::steady_clock::now();
-  AtomicChange change(ctx, dir, "import");
+  std::unique_ptr<StagedRunFiles> staged;
+  AtomicChange change(ctx, dir, "import", [&] {
+    remove_stale_import_staging(dir);
+    staged = std::make_unique<StagedRunFiles>(dir, dump, std::move(checked.plan.files), std::move(checked.plan.new_run_dirs));
+    if (fs::env().numbers_writes())
+      staged->stage(ctx.console);  // before the snapshot: the same order of writes in every run
+    else
+      staged->start();
+  });
   timings["snapshot"] = since(started);
   return within(change, [&] {
-    return change_data_dir(ctx, change, dir, dump, settings, strict, checked, zip_path, timings);
+    return change_data_dir(ctx, change, dir, dump, settings, strict, checked, std::move(staged), zip_path, timings);
   });
 }
 

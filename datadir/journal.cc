@@ -294,9 +294,11 @@ void recover_before_reading(Context& ctx, DbCommand command) {
   check_databases(ctx.console, dir, command);
 }
 
-AtomicChange::AtomicChange(Context& ctx, const DataDir& dir, std::string command) : ctx_(ctx), dir_(dir) {
+AtomicChange::AtomicChange(Context& ctx, const DataDir& dir, std::string command,
+                           const std::function<void()>& once_locked)
+    : ctx_(ctx), dir_(dir) {
   record_.command = std::move(command);
-  begin();
+  begin(once_locked);
 }
 
 AtomicChange::AtomicChange(Context& ctx, const DataDir& dir, std::string command, store::Store& store,
@@ -316,13 +318,15 @@ fs::OwnedTempDir& AtomicChange::hold_trash(std::unique_ptr<fs::OwnedTempDir> tra
   return *trash_.back();
 }
 
-void AtomicChange::begin() {
+void AtomicChange::begin(const std::function<void()>& once_locked) {
   const std::string& command = record_.command;
   release_free_memory();  // what the checks before the change freed, before the snapshot allocates
   lock_ = std::make_unique<DataDirLock>(dir_, command);  // LOCKED
+  if (once_locked) once_locked();
   std::optional<store::Store> own_store;
   store::Store& store =
       store_ ? *store_ : own_store.emplace(ctx_.locations().store_dir, store::Store::Mode::Write, command);
+  if (once_locked) store.share_memory();  // what once_locked started runs beside the snapshot
   std::string snapshot = store.unique_snapshot_name(timestamp_now() + "_before_" + name_part(command));
   snapshot_data_dir(store, ctx_.console, dir_, snapshot, command, kind_before(command), locks_);  // SNAPSHOTTED
   record_ = store::ChangeRecord::begun_here(store.dir().string(), dir_.root().string(), snapshot, command);

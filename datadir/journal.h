@@ -13,7 +13,8 @@
 // STATES (in-process: AtomicChange::State; on disk: which of lock, snapshot, pin, marker exist)
 //
 //   LOCKED       The data-dir writer lock `.mephisto-db/lock` is held (flock: the kernel drops
-//                it when its holder dies). Nothing is written yet.
+//                it when its holder dies). Nothing is written yet but what snapshots leave out
+//                (an import's staging dirs, filled while the snapshot is taken).
 //   SNAPSHOTTED  The data dir is a snapshot `<time>_before_<command>` in the store, taken under
 //                the store lock (through the caller's exclusive SQLite locks for restore).
 //   MARKED       The pin, then the marker, are durable (file and directory fsynced), both
@@ -74,6 +75,7 @@
 //     left by dead processes.
 // -------------------------------------------------------------------------------------------------
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -150,7 +152,11 @@ class AtomicChange {
   // once naming the holder), snapshots the data dir into the store, then writes the pin and
   // the journal marker durably. Returns MARKED or throws with nothing left to undo (a failure
   // after the pin is rolled back before the exception leaves).
-  AtomicChange(Context& ctx, const DataDir& dir, std::string command);
+  // `once_locked`, when given, is called once the lock is held, before the snapshot: work
+  // started there goes on while the snapshot is taken (import stages its run files), so it
+  // may write only what the snapshot leaves out (not_in_snapshots), never the data dir.
+  AtomicChange(Context& ctx, const DataDir& dir, std::string command,
+               const std::function<void()>& once_locked = {});
   // The same, for a caller that holds exclusive SQLite locks on the DBs and has the store
   // open for writing (restore): the snapshot copies the DBs through those connections and
   // goes into that store (LMDB forbids opening one environment twice in a process). Both stay
@@ -197,7 +203,7 @@ class AtomicChange {
     std::filesystem::path moved_from;  // empty for a created path
   };
 
-  void begin();
+  void begin(const std::function<void()>& once_locked = {});
   void announce();
   void undo_log();
 

@@ -24,7 +24,8 @@ namespace mdb {
 inline constexpr const char* kMetaDirName = ".mephisto-db";
 
 // What a snapshot or scan of the data dir leaves out, relative to it: our folder, and ours at the
-// top of each mount inside it (an import's staging and a command's trash for that filesystem).
+// top of each mount inside it (an import's staging for that filesystem, written while its
+// snapshot is taken, and a command's trash).
 std::vector<std::string> not_in_snapshots(const DataDir& dir);
 
 // The SQLite databases of a data dir (database.db and every provider datastore path of the

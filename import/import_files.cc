@@ -3,10 +3,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <deque>
 #include <optional>
 #include <vector>
 
+#include "base/malloc_policy.h"
 #include "datadir/journal.h"
 #include "datadir/storeops.h"
 #include "base/error.h"
@@ -60,15 +62,15 @@ void write_file(const stdfs::path& dest, const zip::Entry& e, std::string_view c
   out.close();
 }
 
-// Streams a large member to `dest`; returns its xxh3-128.
+// Streams a large member to `dest`, counting its bytes in `done`; returns its xxh3-128.
 store::Hash128 stream_member(const zip::Reader& zip, const zip::Entry& e, const stdfs::path& dest,
-                             Console::Progress& progress) {
+                             std::atomic<uint64_t>& done) {
   fs::File out = fs::File::create(dest, true, mode_of(e));
   store::Xxh128Stream hash;
   zip.stream(e, [&](std::string_view chunk) {
     out.write_all(chunk);
     hash.update(chunk);
-    progress.add(chunk.size());
+    done += chunk.size();
   });
   out.close();
   return hash.digest();
@@ -127,21 +129,62 @@ const stdfs::path& StagedRunFiles::staging_for(const stdfs::path& dest) {
 }
 
 StagedRunFiles::StagedRunFiles(const DataDir& dir, Dump& dump, FilePlan files,
-                               std::vector<stdfs::path> new_run_dirs, Console& console)
+                               std::vector<stdfs::path> new_run_dirs)
     : dir_(dir),
       dump_(dump),
       root_(dir.root()),
       mounts_(fs::mount_points_inside(dir.root())),
       files_(std::move(files)),
-      new_run_dirs_(std::move(new_run_dirs)) {
-  if (files_.empty()) return;
-  extract_all(console);
-  // Every staged file and dir durable before any move.
-  for (const auto& [meta, s] : staging_) fs::sync_filesystem(s.dir->path());
+      new_run_dirs_(std::move(new_run_dirs)) {}
+
+StagedRunFiles::~StagedRunFiles() {
+  stop_ = true;
+  if (worker_.joinable()) worker_.join();
 }
 
-void StagedRunFiles::extract_all(Console& console) {
-  Console::Progress progress(console, "Extracting run files", files_.bytes, true, static_cast<uint64_t>(files_.count));
+void StagedRunFiles::start() {
+  if (files_.empty()) return;
+  share_one_malloc_arena();  // members its readers inflate are freed on its thread
+  result_ = done_.get_future();
+  worker_ = start_worker([this] {
+    try {
+      extract_all();
+      // Every staged file and dir durable before any move.
+      for (const auto& [meta, s] : staging_) fs::sync_filesystem(s.dir->path());
+      done_.set_value();
+    } catch (...) {
+      done_.set_exception(std::current_exception());
+    }
+  });
+}
+
+void StagedRunFiles::finish(Console& console) {
+  if (!result_.valid()) return;
+  using namespace std::chrono_literals;
+  if (result_.wait_for(0s) != std::future_status::ready) {
+    Console::Progress progress(console, "Extracting run files", files_.bytes, true, static_cast<uint64_t>(files_.count));
+    uint64_t bytes = 0, files = 0;
+    for (bool ready = false; !ready;) {
+      ready = result_.wait_for(100ms) == std::future_status::ready;
+      interrupt::check();  // the extraction sees the signal too, and stops at its next file
+      uint64_t b = bytes_done_, f = files_done_;
+      progress.add(b - bytes, f - files);
+      bytes = b;
+      files = f;
+    }
+  }
+  worker_.join();
+  result_.get();
+}
+
+namespace {
+
+// The extraction was stopped by its owner going away (~StagedRunFiles).
+struct Stopped : std::exception {};
+
+}  // namespace
+
+void StagedRunFiles::extract_all() {
   const zip::Reader& zip = dump_.zip();
   OrderedPool<std::vector<ReadMember>> pool(worker_threads());
   std::deque<Extraction> queue;     // in plan order
@@ -159,6 +202,7 @@ void StagedRunFiles::extract_all(Console& console) {
   auto finish_first = [&] {
     Extraction x = std::move(queue.front());
     queue.pop_front();
+    if (stop_) throw Stopped();
     interrupt::check();
     if (x.dest.parent_path() != made) fs::mkdirs(made = x.dest.parent_path());
     store::Hash128 hash;
@@ -171,12 +215,12 @@ void StagedRunFiles::extract_all(Console& console) {
       ReadMember r = std::move(results[taken++]);
       ahead_bytes -= x.member.size;
       write_file(x.dest, x.member, r.content);
-      progress.add(r.content.size());
+      bytes_done_ += r.content.size();
       hash = r.hash;
     } else {
-      hash = stream_member(zip, x.member, x.dest, progress);
+      hash = stream_member(zip, x.member, x.dest, bytes_done_);
     }
-    progress.add(0, 1);
+    ++files_done_;
     if (x.expected && !(hash == *x.expected))
       throw Error("The file " + x.member.name + " of " + dump_.file_name() +
                   " does not have the content its Cap'n Proto half records (xxh3 " + hash.hex() + " instead of " +

@@ -7,8 +7,12 @@
 // to no run and are replaced); an existing run keeps its files and gains the dump's other files.
 // Files bound for a mount inside the data dir (`data/` on its own volume) are staged in a
 // `.mephisto-db/` folder at the top of that mount, so every rename stays on one filesystem.
+// The extraction runs while the import's snapshot is taken, which leaves those folders out.
+#include <atomic>
+#include <future>
 #include <map>
 #include <memory>
+#include <thread>
 
 #include "platform/console.h"
 #include "datadir/datadir.h"
@@ -22,13 +26,26 @@ class AtomicChange;
 
 class StagedRunFiles {
  public:
-  // Extracts, hash-checks and flushes the files of a plan (ImportOutcome::files, new_run_dirs).
-  // The staging dir is removed when this is destroyed (after place(), only what place() moved
-  // aside is left in it).
-  StagedRunFiles(const DataDir& dir, Dump& dump, FilePlan files, std::vector<stdfs::path> new_run_dirs,
-                 Console& console);
+  // The files of a plan (ImportOutcome::files, new_run_dirs), staged by start() and finish().
+  StagedRunFiles(const DataDir& dir, Dump& dump, FilePlan files, std::vector<stdfs::path> new_run_dirs);
   StagedRunFiles(const StagedRunFiles&) = delete;
   StagedRunFiles& operator=(const StagedRunFiles&) = delete;
+  // Stops an extraction still running and waits for it. The staging dirs are removed (after
+  // place(), only what place() moved aside is left in them).
+  ~StagedRunFiles();
+
+  // Extracts and hash-checks every file of the plan into the staging dirs and flushes them, on
+  // a thread of its own (start_worker), so the import's snapshot is taken meanwhile. Nothing
+  // else may use the dump until finish() returns.
+  void start();
+  // Waits for the extraction, with a progress bar from where it is when it still runs, and
+  // rethrows what stopped it.
+  void finish(Console& console);
+  // start() and finish().
+  void stage(Console& console) {
+    start();
+    finish(console);
+  }
 
   // Whether `plan` places exactly the staged files. The files are staged for the plan of the
   // checks, made before the transaction: a program that wrote to the databases since can have
@@ -40,7 +57,7 @@ class StagedRunFiles {
 
  private:
   // Extracts and hash-checks every file of the plan into the staging dirs.
-  void extract_all(Console& console);
+  void extract_all();
   // The staging dir on the filesystem of `dest` (relative to the data dir), made on first use.
   const stdfs::path& staging_for(const stdfs::path& dest);
   stdfs::path staged(const stdfs::path& dest) { return staging_for(dest) / dest; }
@@ -58,6 +75,12 @@ class StagedRunFiles {
   std::map<stdfs::path, Staging> staging_;
   FilePlan files_;
   std::vector<stdfs::path> new_run_dirs_;
+  // The extraction's thread, what it has done so far (for the progress bar), and its end.
+  std::thread worker_;
+  std::atomic<bool> stop_{false};
+  std::atomic<uint64_t> bytes_done_{0}, files_done_{0};
+  std::promise<void> done_;
+  std::future<void> result_;
 };
 
 // Creates the missing directories of `rel` (relative to `root`), recording the topmost one created

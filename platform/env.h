@@ -112,6 +112,10 @@ class Env {
   virtual void trace(std::string_view what, const stdfs::path& path) = 0;
   // Whether the hooks do anything: SQLite's I/O is routed through them only then.
   virtual bool hooks_active() const = 0;
+  // Whether writes are numbered (fault injection: a test names the n-th write), so they must
+  // come in the same order run after run: work that would overlap other writes (an import's
+  // extraction beside its snapshot) runs before them instead.
+  virtual bool numbers_writes() const = 0;
 };
 
 // The system calls; hooks that do nothing.
@@ -150,6 +154,7 @@ class PosixEnv : public Env {
   size_t write_size(size_t size) override { return size; }
   void trace(std::string_view, const stdfs::path&) override {}
   bool hooks_active() const override { return false; }
+  bool numbers_writes() const override { return false; }
 };
 
 // Forwards everything to `target`; subclasses override what they change.
@@ -209,6 +214,7 @@ class EnvWrapper : public Env {
   size_t write_size(size_t size) override { return target_.write_size(size); }
   void trace(std::string_view what, const stdfs::path& path) override { target_.trace(what, path); }
   bool hooks_active() const override { return target_.hooks_active(); }
+  bool numbers_writes() const override { return target_.numbers_writes(); }
 
  private:
   Env& target_;

@@ -73,6 +73,7 @@ class FaultEnv : public EnvWrapper {
   size_t write_size(size_t size) override;
   void trace(std::string_view what, const stdfs::path& path) override;
   bool hooks_active() const override { return true; }
+  bool numbers_writes() const override { return true; }
 
  private:
   void write_count() const;

@@ -29,8 +29,7 @@ class Compressor {
 
   // `crypto`: the store's keys, or null for a plain store. `threads`: the worker threads, 0 runs
   // each job in submit().
-  Compressor(size_t max_bytes_in_flight, const Crypto* crypto, unsigned threads)
-      : max_bytes_(max_bytes_in_flight), crypto_(crypto), pool_(threads, threads == 0) {}
+  Compressor(size_t max_bytes_in_flight, const Crypto* crypto, unsigned threads);
   Compressor(const Compressor&) = delete;
   Compressor& operator=(const Compressor&) = delete;
   ~Compressor() = default;  // drops the jobs not started, waits for the running ones

@@ -133,7 +133,9 @@ Index::Index(Index&& o) noexcept
       filecache_(o.filecache_),
       remote_(o.remote_),
       map_addr_(o.map_addr_),
-      map_len_(o.map_len_) {}
+      map_len_(o.map_len_),
+      touches_(o.touches_),
+      map_budget_(o.map_budget_) {}
 
 Index::~Index() {
   if (env_) mdb_env_close(env_);
@@ -249,7 +251,7 @@ void Index::touched() const {
   // LMDB maps data.mdb read-only and shared (it writes with pwrite): dropping our pages
   // only lowers the resident set; the next access maps them again from the page cache.
   size_t used = (info.me_last_pgno + 1) * size_t{st.ms_psize};
-  if (used <= kMapBudget) return;
+  if (used <= map_budget_) return;
   ::madvise(map_addr_, std::min(used, map_len_), MADV_DONTNEED);
 }
 

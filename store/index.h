@@ -126,6 +126,11 @@ class Index {
   // Calls fn(key, record) for every entry; fn returns false to delete the entry (write txn).
   void for_each_filecache(Txn& t, const std::function<bool(std::string_view, const FileCacheRecord&)>& fn);
 
+  // Lowers the map budget (touched()) to kSharedMapBudget, for a command whose other work runs
+  // beside the store's and holds memory of its own meanwhile (an import's extraction beside its
+  // snapshot): there the whole index mapped took a seeded import into a new store at M over 64 MiB.
+  void share_memory() { map_budget_ = kSharedMapBudget; }
+
  private:
   Index() = default;
   [[noreturn]] void fail(const char* what, int rc) const;
@@ -143,14 +148,14 @@ class Index {
   // set, so memory stays flat however large the index (it is a file mapping). Each page fault
   // on it maps 64 KiB (the kernel's fault-around, which MADV_RANDOM does not turn off), and a
   // random key faults in about 4 pages: 32 lookups map up to 8 MiB (256 mapped 16 MiB at 80k
-  // files, the whole index there). An index whose used part is at most kMapBudget is never
+  // files, the whole index there). An index whose used part is at most map_budget_ is never
   // released: all of it mapped costs no more than that, and refaulting it cost a no-change
   // backup at S 15% of its CPU time (docs/BENCHMARKS.md). Not more than 12 MiB: at 80k files
   // the index is about 16 MB, and all of it mapped took the initial backup there to 65 MB.
   void touched() const;
   void find_map();
   static constexpr uint64_t kTouchesPerRelease = 32;
-  static constexpr size_t kMapBudget = 12u << 20;
+  static constexpr size_t kMapBudget = 12u << 20, kSharedMapBudget = 4u << 20;
 
   stdfs::path dir_;
   MDB_env* env_ = nullptr;
@@ -159,6 +164,7 @@ class Index {
   void* map_addr_ = nullptr;  // where LMDB mapped data.mdb (see find_map)
   size_t map_len_ = 0;
   mutable uint64_t touches_ = 0;
+  size_t map_budget_ = kMapBudget;
   friend class Txn;
 };
 

@@ -115,9 +115,9 @@ class ImportCrash : public ::testing::Test {
   std::vector<std::string> trace_;  // where_each_point_writes of the reference run
 };
 
-// A test names the n-th write, so the writes must come in one order run after run (no two
-// threads writing at once). Two runs of the same import pass the same points, each in the same
-// place.
+// A test names the n-th write, so the writes come in one order run after run: under fault
+// injection nothing the import writes overlaps (its extraction runs before the snapshot, not
+// beside it). Two runs of the same import pass the same points, each in the same place.
 TEST_F(ImportCrash, EveryRunPassesTheSameFaultPointsInTheSameOrder) {
   for (int run = 0; run < 2; ++run) {
     stdfs::path data = make_target("retraced" + std::to_string(run));

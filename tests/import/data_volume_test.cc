@@ -35,8 +35,9 @@ TEST(DataVolume, ImportAndExportDeleteWorkWhenDataIsItsOwnFilesystem) {
     EXPECT_EQ(e.path().filename(), "lock") << "leftover " << e.path();
 }
 
-// Our folder at the top of a mount inside the data dir holds an import's staging (and what a killed
-// one left there): no snapshot holds it, as none holds the data dir's own `.mephisto-db/`.
+// Our folder at the top of a mount inside the data dir holds an import's staging, filled while the
+// import's snapshot is taken: no snapshot holds it (nor what is in it), as none holds the data
+// dir's own `.mephisto-db/`.
 TEST(DataVolume, OurFolderAtTheTopOfAMountIsInNoSnapshot) {
   TempDir tmp;
   stdfs::path data = tmp / "data";
