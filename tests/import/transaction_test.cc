@@ -70,6 +70,29 @@ TEST(ImportTransaction, RunFilesAreStagedBeforeTheDatabasesAreLockedForWriting) 
   EXPECT_TRUE(stdfs::exists(runs));
 }
 
+// The extraction starts once the data dir is locked and runs while the snapshot is taken: when the
+// snapshot fails (here its store cannot be opened: the path is a file), the extraction is stopped,
+// its staging dir removed, and the data dir is as it was.
+TEST(ImportTransaction, ASnapshotThatFailsStopsTheExtractionBesideItAndLeavesNothing) {
+  TempDir tmp;
+  make_sample(tmp / "a", 11);
+  stdfs::path dump = export_dump(tmp / "a", tmp / "out");
+  stdfs::path data = tmp / "b";
+  make_sample(data, 12);
+  stdfs::path store = tmp / "store";
+  std::ofstream(store) << "not a store";
+  std::map<std::string, std::string> before = logical_tree(data);
+  RunResult r = run_mephisto({"--data-dir", data.string(), "--outputs-dir", (tmp / "outputs").string(), "--store",
+                              store.string(), "db", "import", "-f", dump.string()},
+                             "yes\n");
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.err.find(store.string()), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("Nothing was imported"), std::string::npos) << r.err;
+  EXPECT_EQ(changed_paths(before, logical_tree(data)), "");
+  for (const auto& e : stdfs::directory_iterator(data / ".mephisto-db"))
+    EXPECT_EQ(e.path().filename(), "lock") << "leftover " << e.path();
+}
+
 // The files are staged for the plan of the checks, made before the prompt; another import while
 // the prompt waits can change that plan: here one run of the dump arrives, and its dir here gets
 // a file of its own and a changed file. The transaction's plan wins: that run is no longer new,
