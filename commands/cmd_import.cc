@@ -214,27 +214,42 @@ std::optional<Applied> change_data_dir(Context& ctx, AtomicChange& change, const
   return applied;
 }
 
-// Lock, then the run files' extraction started (remove_stale_import_staging first) while the
-// snapshot and journal marker are made, then the change (change_data_dir), rolled back unless it
-// commits.
+// The run files' extraction for the checks' plan, started once the data dir is locked (stale
+// staging swept first) and run while the snapshot is taken.
+struct ExtractionBeside : BesideSnapshot {
+  ExtractionBeside(Context& ctx, const DataDir& dir, Dump& dump, ImportOutcome& plan)
+      : ctx(ctx), dir(dir), dump(dump), plan(plan) {}
+  void start() override {
+    remove_stale_import_staging(dir);
+    staged = std::make_unique<StagedRunFiles>(dir, dump, std::move(plan.files), std::move(plan.new_run_dirs));
+    if (fs::env().numbers_writes())
+      staged->stage(ctx.console);  // before the snapshot: the same order of writes in every run
+    else
+      staged->start();
+  }
+  void stop() noexcept override { staged.reset(); }
+
+  Context& ctx;
+  const DataDir& dir;
+  Dump& dump;
+  ImportOutcome& plan;
+  std::unique_ptr<StagedRunFiles> staged;
+};
+
+// Lock, then the run files' extraction started while the snapshot and journal marker are made,
+// then the change (change_data_dir), rolled back unless it commits.
 std::optional<Applied> apply(Context& ctx, const DataDir& dir, Dump& dump, const ImportSettings& settings,
                              bool strict, Checked& checked, const stdfs::path& zip_path,
                              nlohmann::ordered_json& timings) {
   fs::mkdirs(dir.root());
   dump.release_memory();
   auto started = std::chrono::steady_clock::now();
-  std::unique_ptr<StagedRunFiles> staged;
-  AtomicChange change(ctx, dir, "import", [&] {
-    remove_stale_import_staging(dir);
-    staged = std::make_unique<StagedRunFiles>(dir, dump, std::move(checked.plan.files), std::move(checked.plan.new_run_dirs));
-    if (fs::env().numbers_writes())
-      staged->stage(ctx.console);  // before the snapshot: the same order of writes in every run
-    else
-      staged->start();
-  });
+  ExtractionBeside extraction(ctx, dir, dump, checked.plan);
+  AtomicChange change(ctx, dir, "import", &extraction);
   timings["snapshot"] = since(started);
   return within(change, [&] {
-    return change_data_dir(ctx, change, dir, dump, settings, strict, checked, std::move(staged), zip_path, timings);
+    return change_data_dir(ctx, change, dir, dump, settings, strict, checked, std::move(extraction.staged), zip_path,
+                           timings);
   });
 }
 

@@ -294,11 +294,10 @@ void recover_before_reading(Context& ctx, DbCommand command) {
   check_databases(ctx.console, dir, command);
 }
 
-AtomicChange::AtomicChange(Context& ctx, const DataDir& dir, std::string command,
-                           const std::function<void()>& once_locked)
+AtomicChange::AtomicChange(Context& ctx, const DataDir& dir, std::string command, BesideSnapshot* beside)
     : ctx_(ctx), dir_(dir) {
   record_.command = std::move(command);
-  begin(once_locked);
+  begin(beside);
 }
 
 AtomicChange::AtomicChange(Context& ctx, const DataDir& dir, std::string command, store::Store& store,
@@ -318,15 +317,28 @@ fs::OwnedTempDir& AtomicChange::hold_trash(std::unique_ptr<fs::OwnedTempDir> tra
   return *trash_.back();
 }
 
-void AtomicChange::begin(const std::function<void()>& once_locked) {
-  const std::string& command = record_.command;
+void AtomicChange::begin(BesideSnapshot* beside) {
   release_free_memory();  // what the checks before the change freed, before the snapshot allocates
-  lock_ = std::make_unique<DataDirLock>(dir_, command);  // LOCKED
-  if (once_locked) once_locked();
+  lock_ = std::make_unique<DataDirLock>(dir_, record_.command);  // LOCKED
+  if (!beside) {
+    snapshot_and_mark(nullptr);
+    return;
+  }
+  try {
+    beside->start();
+    snapshot_and_mark(beside);
+  } catch (...) {
+    beside->stop();  // before the lock goes with this object's members
+    throw;
+  }
+}
+
+void AtomicChange::snapshot_and_mark(BesideSnapshot* beside) {
+  const std::string& command = record_.command;
   std::optional<store::Store> own_store;
   store::Store& store =
       store_ ? *store_ : own_store.emplace(ctx_.locations().store_dir, store::Store::Mode::Write, command);
-  if (once_locked) store.share_memory();  // what once_locked started runs beside the snapshot
+  if (beside) store.share_memory();
   std::string snapshot = store.unique_snapshot_name(timestamp_now() + "_before_" + name_part(command));
   snapshot_data_dir(store, ctx_.console, dir_, snapshot, command, kind_before(command), locks_);  // SNAPSHOTTED
   record_ = store::ChangeRecord::begun_here(store.dir().string(), dir_.root().string(), snapshot, command);
@@ -338,6 +350,7 @@ void AtomicChange::begin(const std::function<void()>& once_locked) {
     own_store.reset();  // releases the store lock before the change runs
     announce();
   } catch (...) {
+    if (beside) beside->stop();  // before rollback() releases the lock
     rollback();  // the marker may be in place even if its write failed at the fsync
     throw;
   }

@@ -75,7 +75,6 @@
 //     left by dead processes.
 // -------------------------------------------------------------------------------------------------
 #include <filesystem>
-#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -146,17 +145,25 @@ void empty_trash(Console& console, const std::filesystem::path& trash);
 // left is swept by the next command.
 void discard_replaced_tree(Console& console, store::Staging& staging, const DataDir& dir);
 
+// Work an atomic change runs beside its snapshot (an import's extraction of its run files). It is
+// started once the data dir is locked, so it may write only what snapshots leave out
+// (not_in_snapshots), never the data dir; and when the change fails before it is MARKED, it is
+// stopped while the lock is still held, so nothing of it outlives the lock.
+class BesideSnapshot {
+ public:
+  virtual ~BesideSnapshot() = default;
+  virtual void start() = 0;
+  virtual void stop() noexcept = 0;
+};
+
 class AtomicChange {
  public:
   // LOCKED -> SNAPSHOTTED -> MARKED: takes the data-dir writer lock (a second writer fails at
   // once naming the holder), snapshots the data dir into the store, then writes the pin and
   // the journal marker durably. Returns MARKED or throws with nothing left to undo (a failure
   // after the pin is rolled back before the exception leaves).
-  // `once_locked`, when given, is called once the lock is held, before the snapshot: work
-  // started there goes on while the snapshot is taken (import stages its run files), so it
-  // may write only what the snapshot leaves out (not_in_snapshots), never the data dir.
-  AtomicChange(Context& ctx, const DataDir& dir, std::string command,
-               const std::function<void()>& once_locked = {});
+  // `beside`, when given, is started once the lock is held and runs while the snapshot is taken.
+  AtomicChange(Context& ctx, const DataDir& dir, std::string command, BesideSnapshot* beside = nullptr);
   // The same, for a caller that holds exclusive SQLite locks on the DBs and has the store
   // open for writing (restore): the snapshot copies the DBs through those connections and
   // goes into that store (LMDB forbids opening one environment twice in a process). Both stay
@@ -203,7 +210,9 @@ class AtomicChange {
     std::filesystem::path moved_from;  // empty for a created path
   };
 
-  void begin(const std::function<void()>& once_locked = {});
+  void begin(BesideSnapshot* beside = nullptr);
+  // SNAPSHOTTED, then MARKED: begin() once the lock is held and `beside` (if any) started.
+  void snapshot_and_mark(BesideSnapshot* beside);
   void announce();
   void undo_log();
 
