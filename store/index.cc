@@ -135,7 +135,8 @@ Index::Index(Index&& o) noexcept
       map_addr_(o.map_addr_),
       map_len_(o.map_len_),
       touches_(o.touches_),
-      map_budget_(o.map_budget_) {}
+      map_budget_(o.map_budget_),
+      touches_per_release_(o.touches_per_release_) {}
 
 Index::~Index() {
   if (env_) mdb_env_close(env_);
@@ -244,7 +245,7 @@ Txn Index::write() {
 }
 
 void Index::touched() const {
-  if (++touches_ % kTouchesPerRelease != 0 || !map_addr_) return;
+  if (++touches_ % touches_per_release_ != 0 || !map_addr_) return;
   MDB_envinfo info{};
   MDB_stat st{};
   if (mdb_env_info(env_, &info) != 0 || mdb_env_stat(env_, &st) != 0) return;

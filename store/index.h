@@ -126,10 +126,14 @@ class Index {
   // Calls fn(key, record) for every entry; fn returns false to delete the entry (write txn).
   void for_each_filecache(Txn& t, const std::function<bool(std::string_view, const FileCacheRecord&)>& fn);
 
-  // Lowers the map budget (touched()) to kSharedMapBudget, for a command whose other work runs
+  // Lowers the map budget (touched()) to kSharedMapBudget, released every kSharedTouchesPerRelease
+  // lookups (8 lookups map up to 2 MiB), for a command whose other work runs
   // beside the store's and holds memory of its own meanwhile (an import's extraction beside its
   // snapshot): there the whole index mapped took a seeded import into a new store at M over 64 MiB.
-  void share_memory() { map_budget_ = kSharedMapBudget; }
+  void share_memory() {
+    map_budget_ = kSharedMapBudget;
+    touches_per_release_ = kSharedTouchesPerRelease;
+  }
 
  private:
   Index() = default;
@@ -144,7 +148,7 @@ class Index {
   void put(Txn& t, MDB_dbi db, std::string_view key, std::string_view value);
   void del(Txn& t, MDB_dbi db, std::string_view key);
   void scan(const Txn& t, MDB_dbi db, const std::function<bool(std::string_view, std::string_view)>& fn) const;
-  // Counts lookups; every kTouchesPerRelease of them drops the map pages from our resident
+  // Counts lookups; every touches_per_release_ of them drops the map pages from our resident
   // set, so memory stays flat however large the index (it is a file mapping). Each page fault
   // on it maps 64 KiB (the kernel's fault-around, which MADV_RANDOM does not turn off), and a
   // random key faults in about 4 pages: 32 lookups map up to 8 MiB (256 mapped 16 MiB at 80k
@@ -154,7 +158,7 @@ class Index {
   // the index is about 16 MB, and all of it mapped took the initial backup there to 65 MB.
   void touched() const;
   void find_map();
-  static constexpr uint64_t kTouchesPerRelease = 32;
+  static constexpr uint64_t kTouchesPerRelease = 32, kSharedTouchesPerRelease = 8;
   static constexpr size_t kMapBudget = 12u << 20, kSharedMapBudget = 4u << 20;
 
   stdfs::path dir_;
@@ -165,6 +169,7 @@ class Index {
   size_t map_len_ = 0;
   mutable uint64_t touches_ = 0;
   size_t map_budget_ = kMapBudget;
+  uint64_t touches_per_release_ = kTouchesPerRelease;
   friend class Txn;
 };
 
