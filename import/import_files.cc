@@ -161,17 +161,16 @@ void StagedRunFiles::start() {
 void StagedRunFiles::finish(Console& console) {
   if (!result_.valid()) return;
   using namespace std::chrono_literals;
-  if (result_.wait_for(0s) != std::future_status::ready) {
-    Console::Progress progress(console, "Extracting run files", files_.bytes, true, static_cast<uint64_t>(files_.count));
-    uint64_t bytes = 0, files = 0;
-    for (bool ready = false; !ready;) {
-      ready = result_.wait_for(100ms) == std::future_status::ready;
-      interrupt::check();  // the extraction sees the signal too, and stops at its next file
-      uint64_t b = bytes_done_, f = files_done_;
-      progress.add(b - bytes, f - files);
-      bytes = b;
-      files = f;
-    }
+  // Drawn even when the extraction already ended beside the snapshot, so the phase is always named.
+  Console::Progress progress(console, "Extracting run files", files_.bytes, true, static_cast<uint64_t>(files_.count));
+  uint64_t bytes = 0, files = 0;
+  for (bool ready = false; !ready;) {
+    ready = result_.wait_for(100ms) == std::future_status::ready;
+    interrupt::check();  // the extraction sees the signal too, and stops at its next file
+    uint64_t b = bytes_done_, f = files_done_;
+    progress.add(b - bytes, f - files);
+    bytes = b;
+    files = f;
   }
   worker_.join();
   result_.get();

@@ -156,7 +156,7 @@ Console::Progress::~Progress() {
 void Console::Progress::finish() {
   if (finished_) return;
   finished_ = true;
-  if (enabled_ && (done_ > 0 || last_draw_us_ != 0)) draw(true);
+  if (enabled_ && (done_ > 0 || files_done_ > 0 || last_draw_us_ != 0)) draw(true);
 }
 
 void Console::Progress::add(uint64_t n, uint64_t files) {
