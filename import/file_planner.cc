@@ -25,17 +25,21 @@ FilePlanner::FilePlanner(Dump& dump, const KeyMap& keys, const stdfs::path& data
     : dump_(dump), keys_(keys), data_dir_(data_dir) {}
 
 // A dir named by the key of a dump row follows that row (assignment, agent, onboarding agent).
-std::string FilePlanner::mapped_dir(const std::string& table, const std::string& part) const {
+std::string FilePlanner::mapped_dir(const std::string& table, const std::string& part) {
   std::string pk(find_table_spec(DbId::Mephisto, table)->pk);
   DumpTable* dt = dump_.table(DbId::Mephisto, table);
   if (!is_decimal(part) || !dt || dt->column(pk) < 0) return part;
+  // A dir's files come together: one lookup a dir, not one a file.
+  auto& [last_part, last_mapped] = last_mapped_[table];
+  if (part == last_part) return last_mapped;
   Value key = Value::integer(*parse_integer_text(part));
-  if (!dump_.has_value(*dt, dt->column(pk), key)) return part;
-  return keys_.map_key(DbId::Mephisto, table, pk, key).to_string();
+  last_part = part;
+  last_mapped = dump_.has_value(*dt, dt->column(pk), key) ? keys_.map_key(DbId::Mephisto, table, pk, key).to_string() : part;
+  return last_mapped;
 }
 
 std::pair<stdfs::path, stdfs::path> FilePlanner::destination(const DumpFile& f, const RunFate& run,
-                                                             std::vector<std::string> parts) const {
+                                                             std::vector<std::string> parts) {
   auto project = keys_.project_names.find(parts[0]);
   if (project != keys_.project_names.end()) parts[0] = project->second;
   parts[1] = std::to_string(run.id);
@@ -62,13 +66,22 @@ std::pair<stdfs::path, stdfs::path> FilePlanner::destination(const DumpFile& f, 
   return {run_dir, dest};
 }
 
+// The zip checked every member name (relative_path_problem): no empty, "." or ".." component.
+std::vector<std::string> FilePlanner::parts_after_runs(const std::string& member) {
+  std::vector<std::string> parts;
+  for (size_t at = 5, end; at <= member.size(); at = end + 1) {
+    end = std::min(member.find('/', at), member.size());
+    parts.emplace_back(member, at, end - at);
+  }
+  return parts;
+}
+
 void FilePlanner::plan(ImportOutcome& out) {
   std::set<stdfs::path> new_dirs;
   FilePlanWriter writer(dump_, out.files);
   dump_.for_each_file([&](const DumpFile& f) {
-    std::vector<std::string> parts;
-    std::string member = dump_.member(f).name;
-    for (const auto& part : stdfs::path(member.substr(5))) parts.push_back(part.string());
+    const std::string& member = dump_.member(f).name;
+    std::vector<std::string> parts = parts_after_runs(member);
     if (parts.size() < 3) return;
     std::optional<int64_t> run = parse_integer_text(parts[1]);
     auto it = run ? keys_.runs.find(*run) : keys_.runs.end();
@@ -76,7 +89,7 @@ void FilePlanner::plan(ImportOutcome& out) {
     auto [run_dir, dest] = destination(f, it->second, std::move(parts));
     bool new_run = it->second.new_here;
     if (!new_run && fs::exists(data_dir_ / dest)) return;  // an existing run's files win
-    if (new_run) new_dirs.insert(run_dir);
+    if (new_run && (new_dirs.empty() || *new_dirs.rbegin() != run_dir)) new_dirs.insert(run_dir);  // a run's files come together
     std::string moved_to = dest.string();
     if (moved_to == "data/" + member) moved_to.clear();  // the plan's row holds no path then
     writer.add({f, std::move(moved_to), new_run});

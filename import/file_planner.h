@@ -4,6 +4,7 @@
 // onboarding agent) follows that row, all through the key map. A new run's dir gets the dump's
 // files only; an existing run keeps its files and gains the dump's others.
 #include <filesystem>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -23,15 +24,17 @@ class FilePlanner {
   void plan(ImportOutcome& out);
 
  private:
-  std::string mapped_dir(const std::string& table, const std::string& part) const;
+  static std::vector<std::string> parts_after_runs(const std::string& member);
+  std::string mapped_dir(const std::string& table, const std::string& part);
   // The run dir and the path of the file `parts` (runs/<project>/<task run>/...) here, relative
   // to the data dir.
   std::pair<stdfs::path, stdfs::path> destination(const DumpFile& f, const RunFate& run,
-                                                  std::vector<std::string> parts) const;
+                                                  std::vector<std::string> parts);
 
   Dump& dump_;
   const KeyMap& keys_;
   stdfs::path data_dir_;
+  std::map<std::string, std::pair<std::string, std::string>> last_mapped_;  // table -> its last dir and where it goes
 };
 
 }  // namespace mdb
