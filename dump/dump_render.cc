@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "base/malloc_policy.h"
+#include "base/ordered_pool.h"
 #include "datadir/registry.h"
 #include "formats/base64.h"
 #include "formats/date.h"
@@ -202,6 +204,84 @@ std::optional<std::string> HalfCheck::verdict() {
            capnp_name_ + ")";
   return "the Cap'n Proto half " + capnp_name_ + " does not match the JSON member " + json_name_ +
          " (they first differ " + *mismatch_ + ")";
+}
+
+// Passes every call on to `next` until `stop` is set, then throws HalfMismatch.
+class HalfCheckBeside::Stoppable : public capnp_dump::StreamVisitor {
+ public:
+  Stoppable(capnp_dump::StreamVisitor& next, const std::atomic<bool>& stop) : next_(next), stop_(stop) {}
+  void header(const capnp_dump::Header& h) override { go_on(), next_.header(h); }
+  void file(const capnp_dump::FileRecord& f) override { go_on(), next_.file(f); }
+  void begin_table(std::string_view db, std::string_view table, const std::vector<std::string>& columns) override {
+    go_on(), next_.begin_table(db, table, columns);
+  }
+  void row(std::string_view db, std::string_view table, size_t index, const std::vector<std::string>& columns,
+           Row& values) override {
+    go_on(), next_.row(db, table, index, columns, values);
+  }
+  void end_table(std::string_view db, std::string_view table) override { go_on(), next_.end_table(db, table); }
+  void empty_database(std::string_view db) override { go_on(), next_.empty_database(db); }
+
+ private:
+  void go_on() const {
+    if (stop_.load(std::memory_order_relaxed)) throw HalfMismatch{};
+  }
+  capnp_dump::StreamVisitor& next_;
+  const std::atomic<bool>& stop_;
+};
+
+namespace {
+
+// The rows the check rendered go nowhere.
+struct Nowhere : capnp_dump::StreamVisitor {
+  void header(const capnp_dump::Header&) override {}
+  void row(std::string_view, std::string_view, size_t, const std::vector<std::string>&, Row&) override {}
+};
+
+}  // namespace
+
+HalfCheckBeside::HalfCheckBeside(const zip::Reader& zip, const zip::Entry& json, const zip::Entry& capnp)
+    : zip_(zip), json_(json), capnp_(capnp) {
+  if (worker_threads() <= 1) {
+    check();
+    return;
+  }
+  share_one_malloc_arena();  // the check's buffers are freed on its thread, the caller's on its own
+  worker_ = start_worker([this] { check(); });
+}
+
+HalfCheckBeside::~HalfCheckBeside() {
+  stop_ = true;
+  if (worker_.joinable()) worker_.join();
+}
+
+void HalfCheckBeside::check() {
+  try {
+    Nowhere nowhere;
+    Stoppable stoppable(nowhere, stop_);
+    HalfCheck check(zip_, json_, capnp_, stoppable, /*stop_at_mismatch=*/true);
+    try {
+      std::unique_ptr<zip::MemberReader> in = zip_.open(capnp_);
+      capnp_dump::read_stream([&](char* buf, size_t n) { return in->read(buf, n); }, check, capnp_.name);
+    } catch (const HalfMismatch&) {
+      if (stop_) return;  // the caller went away: no verdict is wanted
+    }
+    verdict_ = check.verdict();
+  } catch (...) {
+    error_ = std::current_exception();
+  }
+  if (verdict_ || error_) failed_ = true;
+}
+
+capnp_dump::StreamVisitor& HalfCheckBeside::until_mismatch(capnp_dump::StreamVisitor& next) {
+  caller_ = std::make_unique<Stoppable>(next, failed_);
+  return *caller_;
+}
+
+std::optional<std::string> HalfCheckBeside::verdict() {
+  if (worker_.joinable()) worker_.join();
+  if (error_) std::rethrow_exception(error_);
+  return verdict_;
 }
 
 }  // namespace mdb

@@ -4,8 +4,11 @@
 // when its rows render to the JSON member's very bytes (docs/dump-halves.md). The JSON member is
 // the Mephisto-compatible truth; the JSON hash the half records lives inside the half, so it
 // vouches for nothing by itself.
+#include <atomic>
+#include <exception>
 #include <memory>
 #include <optional>
+#include <thread>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -70,6 +73,37 @@ class HalfCheck : public capnp_dump::StreamVisitor {
   bool db_open_ = false;
   std::string db_;  // the database whose object is open
   std::optional<std::string> mismatch_;  // where the rendering first differs
+};
+
+// A HalfCheck that reads the half a second time on a thread of its own (none with $MDB_THREADS=1:
+// then it runs whole in the constructor), while the caller loads the rows: rendering and reading
+// the JSON member took as long as loading the rows into SQLite, and the import's checks ran on one
+// of two cores. Its verdict is the one a HalfCheck in front of the caller's loading would give.
+class HalfCheckBeside {
+ public:
+  HalfCheckBeside(const zip::Reader& zip, const zip::Entry& json, const zip::Entry& capnp);
+  HalfCheckBeside(const HalfCheckBeside&) = delete;
+  HalfCheckBeside& operator=(const HalfCheckBeside&) = delete;
+  ~HalfCheckBeside();  // stops the check and waits for it
+
+  // Passes the caller's reading on to `next` until the check finds a difference, then throws
+  // HalfMismatch: the rows loaded are of no use then. Valid while this lives.
+  capnp_dump::StreamVisitor& until_mismatch(capnp_dump::StreamVisitor& next);
+  // Waits for the check: HalfCheck::verdict(); rethrows what made the half unreadable to it.
+  std::optional<std::string> verdict();
+
+ private:
+  class Stoppable;
+  void check();
+
+  const zip::Reader& zip_;
+  zip::Entry json_, capnp_;
+  std::atomic<bool> stop_{false};   // the caller went away: the check stops
+  std::atomic<bool> failed_{false}; // the check found a difference or an error: the caller stops
+  std::optional<std::string> verdict_;
+  std::exception_ptr error_;
+  std::unique_ptr<Stoppable> caller_;
+  std::thread worker_;
 };
 
 }  // namespace mdb

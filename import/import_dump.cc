@@ -250,14 +250,19 @@ std::optional<std::string> Dump::read_capnp(Problems& problems) {
   RecordedFiles recorded(stage_);
   Loader loader(*this, capnp_problems, capnp_->name, &recorded);
   try {
-    HalfCheck check(*zip_, json_, *capnp_, loader, /*stop_at_mismatch=*/true);
+    HalfCheckBeside check(*zip_, json_, *capnp_);
     stage_.exec("BEGIN");
+    std::exception_ptr unreadable;  // reported only when the check, which reads the same bytes, finds nothing first
     try {
       std::unique_ptr<zip::MemberReader> in = zip_->open(*capnp_);
-      capnp_dump::read_stream([&](char* buf, size_t n) { return in->read(buf, n); }, check, capnp_->name);
+      capnp_dump::read_stream([&](char* buf, size_t n) { return in->read(buf, n); }, check.until_mismatch(loader),
+                              capnp_->name);
     } catch (const HalfMismatch&) {
+    } catch (const Error&) {
+      unreadable = std::current_exception();
     }
     if (std::optional<std::string> why = check.verdict()) return why;
+    if (unreadable) std::rethrow_exception(unreadable);
     stage_.exec("COMMIT");
   } catch (const Error& e) {
     return "the Cap'n Proto half " + capnp_->name + " cannot be read (" + e.what() + ")";

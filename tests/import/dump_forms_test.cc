@@ -103,6 +103,51 @@ TEST_F(OurDump, AnAlteredCapnpHalfIsNotTrustedTheJsonIsImported) {
   EXPECT_EQ(query(data_ / "database.db", "SELECT count(*) FROM projects WHERE project_name = 'visual_QA'"), "0\n");
 }
 
+// The half is checked against the JSON on a thread of its own while the rows load (dump_render.h,
+// HalfCheckBeside). Whether it differs from the JSON or cannot be read at all, the import falls back
+// to the JSON, and says why in the same words with one thread or several.
+TEST_F(OurDump, AHalfThatDiffersOrIsCutShortIsReportedAlikeWithOneThreadOrMore) {
+  stdfs::path cut = rewritten(dump_, tmp_ / "cut" / dump_.filename(), [](const std::string& name, std::string& data) {
+    if (name.find('/') == std::string::npos && name.find(".capnp") != std::string::npos) data.resize(data.size() / 2);
+  });
+  auto half_edited = [&](const std::string& dir, const std::function<size_t(const std::string&)>& where) {
+    return rewritten(dump_, tmp_ / dir / dump_.filename(), [&](const std::string& name, std::string& data) {
+      if (name.find('/') != std::string::npos || name.find(".capnp") == std::string::npos) return;
+      size_t at = where(data);
+      ASSERT_NE(at, std::string::npos);
+      data[at] = data[at] == 'a' ? 'b' : 'a';
+    });
+  };
+  // A project's name (among the first rows: the loading stops at once), and the dump_metadata's
+  // date (last: the rows are all loaded before the check finds it).
+  stdfs::path early = half_edited("early", [](const std::string& data) {
+    size_t at = data.find("visual_qa");
+    while (at != std::string::npos && at >= 5 && data.compare(at - 5, 5, "runs/") == 0) at = data.find("visual_qa", at + 1);
+    return at;
+  });
+  stdfs::path late = half_edited("late", [](const std::string& data) { return data.rfind("\"2") + 1; });
+  for (const auto& [zip, why] : {std::pair{cut, std::string("cannot be read")},
+                                 std::pair{early, std::string("first differ in table mephisto.projects, row ")},
+                                 std::pair{late, std::string("first differ in dump_metadata")}}) {
+    std::string first;
+    for (const char* threads : {"1", "2"}) {
+      TempDir into;
+      stdfs::create_directories(into / "data");
+      RunResult r = run_mephisto({"--data-dir", (into / "data").string(), "--json", "-y", "db", "import", "-f", zip.string()},
+                                 "", {{"MDB_THREADS", threads}});
+      ASSERT_EQ(r.exit_code, 0) << r.err;
+      nlohmann::json out = nlohmann::json::parse(r.out);
+      EXPECT_EQ(out["rows_from"], "json") << r.out;
+      std::string reason = out.value("rows_from_reason", "");
+      EXPECT_NE(reason.find(why), std::string::npos) << reason;
+      if (first.empty()) first = reason;
+      EXPECT_EQ(reason, first) << "MDB_THREADS=" << threads;
+      EXPECT_EQ(query(into / "data" / "database.db", "SELECT count(*) FROM units"),
+                query(tmp_ / "a" / "database.db", "SELECT count(*) FROM units"));
+    }
+  }
+}
+
 // issue 10.8: a NaN in the Cap'n Proto half (as a Float64, the JSON saying NaN too, so the half is
 // used) is refused at validation like one in the JSON, naming the half. Every pay_amount is 0.5, so
 // the JSON keeps its size with "NaN" and the first 0.5 of the half is the first unit's.
