@@ -194,6 +194,10 @@ WriteConnection::WriteConnection(const DataDir& dir, Dump& dump, AtomicChange& c
     change.record_created(rel);
   }
   db = sql::Db::create(dir.db_path(DbId::Mephisto));
+  // SQLite's default 2 MiB cache spilled the transaction's pages again and again: at L the import
+  // made 460k preads, 181k pwrites and 109 fdatasyncs; 252k, 78k and 94 with 8 MiB. 16 MiB saved
+  // a little more, but took the locked phase at M to 64.5 MB of RSS (8 MiB: 56 MB).
+  db.exec("PRAGMA cache_size = -8192");
   if (foreign_keys_off) db.exec("PRAGMA foreign_keys = OFF");
   for (DbId id : ids)
     if (id != DbId::Mephisto) attach(db, dir.db_path(id).string(), id);
