@@ -38,7 +38,7 @@ std::string FilePlanner::mapped_dir(const std::string& table, const std::string&
   return last_mapped;
 }
 
-std::pair<stdfs::path, stdfs::path> FilePlanner::destination(const DumpFile& f, const RunFate& run,
+std::pair<std::string, std::string> FilePlanner::destination(const DumpFile& f, const RunFate& run,
                                                              std::vector<std::string> parts) {
   auto project = keys_.project_names.find(parts[0]);
   if (project != keys_.project_names.end()) parts[0] = project->second;
@@ -52,8 +52,12 @@ std::pair<stdfs::path, stdfs::path> FilePlanner::destination(const DumpFile& f, 
     parts[2] = mapped_dir("assignments", parts[2]);
     if (parts.size() > 4) parts[3] = mapped_dir("agents", parts[3]);
   }
-  stdfs::path run_dir = run_dir_path(parts[0], run.id);
-  stdfs::path dest = run_dir;
+  if (parts[0] != last_run_.first || run.id != last_run_id_) {  // a run's files come together
+    last_run_ = {parts[0], run_dir_path(parts[0], run.id).string()};
+    last_run_id_ = run.id;
+  }
+  const std::string& run_dir = last_run_.second;
+  std::string dest = run_dir;
   // Member names are checked (zip), ids are integers, but an original -r dump's substitutions are any text.
   for (size_t i = 2; i < parts.size(); ++i) {
     if (std::string problem = path_component_problem(parts[i]); !problem.empty())
@@ -61,7 +65,8 @@ std::pair<stdfs::path, stdfs::path> FilePlanner::destination(const DumpFile& f, 
                   parts[i] + "\", from the dump's dump_metadata, " + problem +
                   " (docs/PATHS.md).",
                   ErrorKind::Damaged);
-    dest /= parts[i];
+    dest += '/';
+    dest += parts[i];
   }
   return {run_dir, dest};
 }
@@ -77,7 +82,7 @@ std::vector<std::string> FilePlanner::parts_after_runs(const std::string& member
 }
 
 void FilePlanner::plan(ImportOutcome& out) {
-  std::set<stdfs::path> new_dirs;
+  std::set<std::string> new_dirs;
   FilePlanWriter writer(dump_, out.files);
   dump_.for_each_file([&](const DumpFile& f) {
     const std::string& member = dump_.member(f).name;
@@ -90,9 +95,9 @@ void FilePlanner::plan(ImportOutcome& out) {
     bool new_run = it->second.new_here;
     if (!new_run && fs::exists(data_dir_ / dest)) return;  // an existing run's files win
     if (new_run && (new_dirs.empty() || *new_dirs.rbegin() != run_dir)) new_dirs.insert(run_dir);  // a run's files come together
-    std::string moved_to = dest.string();
-    if (moved_to == "data/" + member) moved_to.clear();  // the plan's row holds no path then
-    writer.add({f, std::move(moved_to), new_run});
+    if (dest.size() == member.size() + 5 && dest.compare(5, std::string::npos, member) == 0)
+      dest.clear();  // "data/" + member: the plan's row holds no path then
+    writer.add({f, std::move(dest), new_run});
   });
   writer.finish();
   out.new_run_dirs.assign(new_dirs.begin(), new_dirs.end());

@@ -28,13 +28,15 @@ class FilePlanner {
   std::string mapped_dir(const std::string& table, const std::string& part);
   // The run dir and the path of the file `parts` (runs/<project>/<task run>/...) here, relative
   // to the data dir.
-  std::pair<stdfs::path, stdfs::path> destination(const DumpFile& f, const RunFate& run,
+  std::pair<std::string, std::string> destination(const DumpFile& f, const RunFate& run,
                                                   std::vector<std::string> parts);
 
   Dump& dump_;
   const KeyMap& keys_;
   stdfs::path data_dir_;
   std::map<std::string, std::pair<std::string, std::string>> last_mapped_;  // table -> its last dir and where it goes
+  std::pair<std::string, std::string> last_run_;  // the last project name and its run's dir
+  int64_t last_run_id_ = 0;
 };
 
 }  // namespace mdb
