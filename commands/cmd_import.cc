@@ -228,6 +228,7 @@ struct ExtractionBeside : BesideSnapshot {
       staged->start();
   }
   void stop() noexcept override { staged.reset(); }
+  bool running() const noexcept override { return staged && staged->running(); }
 
   Context& ctx;
   const DataDir& dir;

@@ -338,7 +338,7 @@ void AtomicChange::snapshot_and_mark(BesideSnapshot* beside) {
   std::optional<store::Store> own_store;
   store::Store& store =
       store_ ? *store_ : own_store.emplace(ctx_.locations().store_dir, store::Store::Mode::Write, command);
-  if (beside) store.share_memory();
+  if (beside) store.share_memory([beside] { return beside->running(); });
   std::string snapshot = store.unique_snapshot_name(timestamp_now() + "_before_" + name_part(command));
   snapshot_data_dir(store, ctx_.console, dir_, snapshot, command, kind_before(command), locks_);  // SNAPSHOTTED
   record_ = store::ChangeRecord::begun_here(store.dir().string(), dir_.root().string(), snapshot, command);

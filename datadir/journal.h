@@ -154,6 +154,8 @@ class BesideSnapshot {
   virtual ~BesideSnapshot() = default;
   virtual void start() = 0;
   virtual void stop() noexcept = 0;
+  // Whether it still runs (and holds its memory); asked from the snapshot's thread.
+  virtual bool running() const noexcept = 0;
 };
 
 class AtomicChange {

@@ -155,6 +155,7 @@ void StagedRunFiles::start() {
     } catch (...) {
       done_.set_exception(std::current_exception());
     }
+    ended_ = true;
   });
 }
 

@@ -41,6 +41,8 @@ class StagedRunFiles {
   // Waits for the extraction, with a progress bar from where it is when it still runs, and
   // rethrows what stopped it.
   void finish(Console& console);
+  // Whether start()'s thread still works (and holds its buffers).
+  bool running() const { return worker_.joinable() && !ended_; }
   // start() and finish().
   void stage(Console& console) {
     start();
@@ -77,7 +79,7 @@ class StagedRunFiles {
   std::vector<stdfs::path> new_run_dirs_;
   // The extraction's thread, what it has done so far (for the progress bar), and its end.
   std::thread worker_;
-  std::atomic<bool> stop_{false};
+  std::atomic<bool> stop_{false}, ended_{false};
   std::atomic<uint64_t> bytes_done_{0}, files_done_{0};
   std::promise<void> done_;
   std::future<void> result_;

@@ -135,8 +135,7 @@ Index::Index(Index&& o) noexcept
       map_addr_(o.map_addr_),
       map_len_(o.map_len_),
       touches_(o.touches_),
-      map_budget_(o.map_budget_),
-      touches_per_release_(o.touches_per_release_) {}
+      sharing_(std::move(o.sharing_)) {}
 
 Index::~Index() {
   if (env_) mdb_env_close(env_);
@@ -245,14 +244,15 @@ Txn Index::write() {
 }
 
 void Index::touched() const {
-  if (++touches_ % touches_per_release_ != 0 || !map_addr_) return;
+  bool shared = sharing_ && sharing_();
+  if (++touches_ % (shared ? kSharedTouchesPerRelease : kTouchesPerRelease) != 0 || !map_addr_) return;
   MDB_envinfo info{};
   MDB_stat st{};
   if (mdb_env_info(env_, &info) != 0 || mdb_env_stat(env_, &st) != 0) return;
   // LMDB maps data.mdb read-only and shared (it writes with pwrite): dropping our pages
   // only lowers the resident set; the next access maps them again from the page cache.
   size_t used = (info.me_last_pgno + 1) * size_t{st.ms_psize};
-  if (used <= map_budget_) return;
+  if (used <= (shared ? kSharedMapBudget : kMapBudget)) return;
   ::madvise(map_addr_, std::min(used, map_len_), MADV_DONTNEED);
 }
 

@@ -127,13 +127,12 @@ class Index {
   void for_each_filecache(Txn& t, const std::function<bool(std::string_view, const FileCacheRecord&)>& fn);
 
   // Lowers the map budget (touched()) to kSharedMapBudget, released every kSharedTouchesPerRelease
-  // lookups (8 lookups map up to 2 MiB), for a command whose other work runs
-  // beside the store's and holds memory of its own meanwhile (an import's extraction beside its
-  // snapshot): there the whole index mapped took a seeded import into a new store at M over 64 MiB.
-  void share_memory() {
-    map_budget_ = kSharedMapBudget;
-    touches_per_release_ = kSharedTouchesPerRelease;
-  }
+  // lookups (8 lookups map up to 2 MiB), while `sharing` says that a command's other work runs
+  // beside the store's and holds memory of its own (an import's extraction beside its snapshot):
+  // there the whole index mapped took a seeded import into a new store at M over 64 MiB. Once it
+  // ends, the usual budget is back: refaulting the map was a fifth of the snapshot's thread's time
+  // at L for the rest of the snapshot, where that thread is what the import waits for.
+  void share_memory(std::function<bool()> sharing) { sharing_ = std::move(sharing); }
 
  private:
   Index() = default;
@@ -148,11 +147,11 @@ class Index {
   void put(Txn& t, MDB_dbi db, std::string_view key, std::string_view value);
   void del(Txn& t, MDB_dbi db, std::string_view key);
   void scan(const Txn& t, MDB_dbi db, const std::function<bool(std::string_view, std::string_view)>& fn) const;
-  // Counts lookups; every touches_per_release_ of them drops the map pages from our resident
+  // Counts lookups; every kTouchesPerRelease of them drops the map pages from our resident
   // set, so memory stays flat however large the index (it is a file mapping). Each page fault
   // on it maps 64 KiB (the kernel's fault-around, which MADV_RANDOM does not turn off), and a
   // random key faults in about 4 pages: 32 lookups map up to 8 MiB (256 mapped 16 MiB at 80k
-  // files, the whole index there). An index whose used part is at most map_budget_ is never
+  // files, the whole index there). An index whose used part is at most kMapBudget is never
   // released: all of it mapped costs no more than that, and refaulting it cost a no-change
   // backup at S 15% of its CPU time (docs/BENCHMARKS.md). Not more than 12 MiB: at 80k files
   // the index is about 16 MB, and all of it mapped took the initial backup there to 65 MB.
@@ -168,8 +167,7 @@ class Index {
   void* map_addr_ = nullptr;  // where LMDB mapped data.mdb (see find_map)
   size_t map_len_ = 0;
   mutable uint64_t touches_ = 0;
-  size_t map_budget_ = kMapBudget;
-  uint64_t touches_per_release_ = kTouchesPerRelease;
+  std::function<bool()> sharing_;  // see share_memory
   friend class Txn;
 };
 

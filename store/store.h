@@ -76,8 +76,8 @@ class Store {
   const stdfs::path& dir() const { return dir_; }
   stdfs::path tmp_dir() const { return local_ / "tmp"; }
   Index& index() { return *index_; }
-  // For a command whose other work runs beside the store's (Index::share_memory).
-  void share_memory() { index_->share_memory(); }
+  // For a command whose other work runs beside the store's while `sharing` (Index::share_memory).
+  void share_memory(std::function<bool()> sharing) { index_->share_memory(std::move(sharing)); }
   // Where the packs and the config are (the index and tmp/ stay on the local disk).
   Backend& backend() { return *backend_; }
   // Whether hosts share the store (on S3): lock objects beside the packs.
