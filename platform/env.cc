@@ -172,6 +172,10 @@ void File::sync() {
   if (env().fsync(fd_, path_) != 0) throw IoError("cannot fsync", path_, errno);
 }
 
+void File::start_writeback(uint64_t offset, uint64_t len) {
+  ::sync_file_range(fd_, static_cast<off_t>(offset), static_cast<off_t>(len), SYNC_FILE_RANGE_WRITE);
+}
+
 void File::truncate(uint64_t size) {
   if (env().ftruncate(fd_, size, path_) != 0) throw IoError("cannot truncate", path_, errno);
 }

@@ -283,6 +283,9 @@ class File {
   size_t pread(char* buf, size_t n, uint64_t offset);
   std::string read_all();
   void sync();
+  // Asks the kernel to start writing back `len` bytes from `offset` without waiting (advice,
+  // not a fault point: the sync() that follows is what makes them durable).
+  void start_writeback(uint64_t offset, uint64_t len);
   void truncate(uint64_t size);
   // Permission bits and modification time of the open file or directory (metadata only:
   // not a fault point).

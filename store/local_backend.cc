@@ -26,7 +26,16 @@ class LocalWriter : public ObjectWriter {
     file_ = fs::File();
     fs::discard_file(tmp_);
   }
-  void append(std::string_view bytes) override { file_.write_all(bytes); }
+  void append(std::string_view bytes) override {
+    file_.write_all(bytes);
+    written_ += bytes.size();
+    // The pack's bytes go to the disk while the next are made, so the fsync of finish() waits for
+    // little: on a journaled ext4 each 32 MiB pack's fsync took 40-110 ms of the walking thread.
+    if (written_ - flushed_ >= kWritebackBytes) {
+      file_.start_writeback(flushed_, written_ - flushed_);
+      flushed_ = written_;
+    }
+  }
   void finish(const std::string& name) override {
     file_.sync();
     file_.close();
@@ -43,8 +52,10 @@ class LocalWriter : public ObjectWriter {
   }
 
  private:
+  static constexpr uint64_t kWritebackBytes = 4u << 20;
   stdfs::path dir_, tmp_;
   fs::File file_;
+  uint64_t written_ = 0, flushed_ = 0;
   bool finished_ = false;
 };
 
