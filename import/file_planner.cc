@@ -26,15 +26,16 @@ FilePlanner::FilePlanner(Dump& dump, const KeyMap& keys, const stdfs::path& data
 
 // A dir named by the key of a dump row follows that row (assignment, agent, onboarding agent).
 std::string FilePlanner::mapped_dir(const std::string& table, const std::string& part) {
+  // A dir's files come together: one answer a dir, not one a file.
+  auto& [last_part, last_mapped] = last_mapped_[table];
+  if (!last_part.empty() && part == last_part) return last_mapped;
+  last_part = part;
+  last_mapped = part;
   std::string pk(find_table_spec(DbId::Mephisto, table)->pk);
   DumpTable* dt = dump_.table(DbId::Mephisto, table);
-  if (!is_decimal(part) || !dt || dt->column(pk) < 0) return part;
-  // A dir's files come together: one lookup a dir, not one a file.
-  auto& [last_part, last_mapped] = last_mapped_[table];
-  if (part == last_part) return last_mapped;
+  if (!is_decimal(part) || !dt || dt->column(pk) < 0) return last_mapped;
   Value key = Value::integer(*parse_integer_text(part));
-  last_part = part;
-  last_mapped = dump_.has_value(*dt, dt->column(pk), key) ? keys_.map_key(DbId::Mephisto, table, pk, key).to_string() : part;
+  if (dump_.has_value(*dt, dt->column(pk), key)) last_mapped = keys_.map_key(DbId::Mephisto, table, pk, key).to_string();
   return last_mapped;
 }
 
@@ -94,7 +95,7 @@ void FilePlanner::plan(ImportOutcome& out) {
     auto [run_dir, dest] = destination(f, it->second, std::move(parts));
     bool new_run = it->second.new_here;
     if (!new_run && fs::exists(data_dir_ / dest)) return;  // an existing run's files win
-    if (new_run && (new_dirs.empty() || *new_dirs.rbegin() != run_dir)) new_dirs.insert(run_dir);  // a run's files come together
+    if (new_run) new_dirs.insert(run_dir);
     if (dest.size() == member.size() + 5 && dest.compare(5, std::string::npos, member) == 0)
       dest.clear();  // "data/" + member: the plan's row holds no path then
     writer.add({f, std::move(dest), new_run});
