@@ -135,7 +135,9 @@ Index::Index(Index&& o) noexcept
       map_addr_(o.map_addr_),
       map_len_(o.map_len_),
       touches_(o.touches_),
-      sharing_(std::move(o.sharing_)) {}
+      sharing_(std::move(o.sharing_)),
+      blob_keys_(std::move(o.blob_keys_)),
+      filecache_keys_(std::move(o.filecache_keys_)) {}
 
 Index::~Index() {
   if (env_) mdb_env_close(env_);
@@ -314,12 +316,14 @@ void Index::scan(const Txn& t, MDB_dbi db, const std::function<bool(std::string_
 }
 
 std::optional<BlobLocation> Index::blob(const Txn& t, const BlobId& id) const {
+  if (blob_keys_ && !blob_keys_->maybe_has(id.raw())) return std::nullopt;
   auto v = get(t, blobs_, id.raw());
   if (!v) return std::nullopt;
   return decode_location(id.raw(), *v, dir_);
 }
 
 bool Index::has_blob(const Txn& t, const BlobId& id) const {
+  if (blob_keys_ && !blob_keys_->maybe_has(id.raw())) return false;
   touched();
   MDB_val k = val(id.raw()), v{};
   int rc = mdb_get(t.get(), blobs_, &k, &v);
@@ -327,7 +331,10 @@ bool Index::has_blob(const Txn& t, const BlobId& id) const {
   return rc == 0;
 }
 
-void Index::put_blob(Txn& t, const BlobLocation& loc) { put(t, blobs_, loc.entry.id.raw(), encode_location(loc)); }
+void Index::put_blob(Txn& t, const BlobLocation& loc) {
+  if (blob_keys_) blob_keys_->add(loc.entry.id.raw());
+  put(t, blobs_, loc.entry.id.raw(), encode_location(loc));
+}
 void Index::del_blob(Txn& t, const BlobId& id) { del(t, blobs_, id.raw()); }
 
 void Index::for_each_blob(const Txn& t, const std::function<void(const BlobLocation&)>& fn) const {
@@ -341,6 +348,15 @@ uint64_t Index::blob_count(const Txn& t) const {
   MDB_stat st{};
   if (int rc = mdb_stat(t.get(), blobs_, &st); rc != 0) fail("cannot read", rc);
   return st.ms_entries;
+}
+
+void Index::filter_empty_tables() {
+  Txn t = read();
+  MDB_stat blobs{}, filecache{};
+  if (int rc = mdb_stat(t.get(), blobs_, &blobs); rc != 0) fail("cannot read", rc);
+  if (int rc = mdb_stat(t.get(), filecache_, &filecache); rc != 0) fail("cannot read", rc);
+  if (blobs.ms_entries == 0) blob_keys_ = std::make_unique<KeysPut>();
+  if (filecache.ms_entries == 0) filecache_keys_ = std::make_unique<KeysPut>();
 }
 
 std::pair<uint64_t, uint64_t> Index::leaf_pages(const Txn& t) const {
@@ -403,6 +419,7 @@ std::vector<std::string> Index::index_objects(const Txn& t) const {
 }
 
 std::optional<FileCacheRecord> Index::filecache(const Txn& t, std::string_view key) const {
+  if (filecache_keys_ && !filecache_keys_->maybe_has(key)) return std::nullopt;
   touched();
   MDB_val k = val(key), v{};
   int rc = mdb_get(t.get(), filecache_, &k, &v);
@@ -412,6 +429,7 @@ std::optional<FileCacheRecord> Index::filecache(const Txn& t, std::string_view k
 }
 
 void Index::put_filecache(Txn& t, std::string_view key, const FileCacheRecord& rec) {
+  if (filecache_keys_) filecache_keys_->add(key);
   put(t, filecache_, key, encode_filecache(rec));
 }
 

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,6 +22,7 @@
 
 #include "base/error.h"
 #include "formats/hash.h"
+#include "store/keys_put.h"
 #include "store/pack.h"
 
 namespace mdb::store {
@@ -133,6 +135,10 @@ class Index {
   // ends, the usual budget is back: refaulting the map was a fifth of the snapshot's thread's time
   // at L for the rest of the snapshot, where that thread is what the import waits for.
   void share_memory(std::function<bool()> sharing) { sharing_ = std::move(sharing); }
+  // For the writer that holds the store's lock alone, from now on the only one to write the index:
+  // the blob table and the file cache, if empty now, answer a lookup of a key never put since
+  // from memory (KeysPut) instead of from the map.
+  void filter_empty_tables();
 
  private:
   Index() = default;
@@ -168,6 +174,7 @@ class Index {
   size_t map_len_ = 0;
   mutable uint64_t touches_ = 0;
   std::function<bool()> sharing_;  // see share_memory
+  std::unique_ptr<KeysPut> blob_keys_, filecache_keys_;  // see filter_empty_tables
   friend class Txn;
 };
 

@@ -94,6 +94,7 @@ Store::Store(const stdfs::path& dir, Mode mode, const std::string& command, Unlo
   index_ = std::make_unique<Index>(open_index(write || cached_));
   if (cached_ && (key_ready() || !cache_current(*backend_, *index_))) sync_cache(*backend_, *index_);
   if (write && cached_ && !shared_) retire_plain_index();
+  if (write && !shared_) index_->filter_empty_tables();  // a local store's lock is exclusive
   sweep_on_unlock_ = write;
   if (key_ready()) unlock();
   refresh_reader();

@@ -10,6 +10,7 @@
 
 #include <cstring>
 #include <memory>
+#include <random>
 
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -138,6 +139,35 @@ TEST(BackupRestore, UnchangedDirIsNotReadAgain) {
   EXPECT_EQ(j["files_read"], 0) << r.out;
   EXPECT_EQ(j["bytes_new"], 0) << r.out;
   EXPECT_GT(j["files"].get<int>(), 5);
+}
+
+// A first backup into a new store answers its lookups of blobs it never stored from memory
+// (Index::filter_empty_tables): a file met again after the pack holding its first copy was
+// sealed and indexed is still found, and stored once.
+TEST(BackupRestore, AFirstBackupStoresAFileMetAgainAfterItsPackWasSealedOnce) {
+  Dirs d;
+  make_data_dir(d.data);
+  std::mt19937_64 rng(21);
+  auto random_file = [&](const stdfs::path& p) {
+    std::string bytes(1u << 20, '\0');
+    for (char& c : bytes) c = static_cast<char>(rng());
+    write(p, bytes);
+    return bytes;
+  };
+  std::string first = random_file(d.data / "a_first.bin");
+  stdfs::create_directories(d.data / "m_between");
+  for (int i = 0; i < 40; ++i) random_file(d.data / "m_between" / (std::to_string(i) + ".bin"));  // > one pack
+  write(d.data / "z_again.bin", first);
+  RunResult r = mdb(d.data, d.store, {"--json", "backup"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_GE(j["bytes_deduplicated"].get<uint64_t>(), uint64_t{1} << 20) << r.out;
+  EXPECT_LT(j["bytes_stored"].get<uint64_t>(), uint64_t{42} << 20) << r.out;
+  std::string name = j["snapshot"].get<std::string>();
+  stdfs::remove(d.data / "z_again.bin");
+  r = mdb(d.data, d.store, {"restore", "-f", name});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(read(d.data / "z_again.bin"), first);
 }
 
 TEST(BackupRestore, RefusesWhileADatabaseIsInUse) {
