@@ -30,6 +30,7 @@ ZSTD_CCtx* cctx() {
   static const size_t size = ZSTD_estimateCCtxSize(kZstdLevel);
   thread_local std::unique_ptr<char[]> workspace(new char[size]);
   thread_local ZSTD_CCtx* c = ZSTD_initStaticCCtx(workspace.get(), size);
+  if (!c) throw Error("zstd refused a compression workspace of " + std::to_string(size) + " bytes");
   return c;
 }
 ZSTD_DCtx* dctx() {
