@@ -1,7 +1,10 @@
 // The pages of the index's map that stay resident (Index::touched): an index within the map
 // budget stays mapped whole, and one whose command runs other work beside it
-// (Index::share_memory, an import's extraction beside its snapshot) keeps to 4 MiB.
+// (Index::share_memory, an import's extraction beside its snapshot) keeps to 4 MiB. A writer's
+// filter of the keys it put into a table opened empty (Index::filter_empty_tables) answers
+// lookups of any other key without the map.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
 #include <fstream>
 #include <random>
@@ -37,13 +40,18 @@ size_t resident_kib(const stdfs::path& file) {
   return kib;
 }
 
-// An index of `n` random blobs; returns their ids.
-std::vector<BlobId> fill(Index& index, size_t n) {
-  std::mt19937_64 rng(7);
-  std::vector<BlobId> ids(n);
+std::string random_key(std::mt19937_64& rng, size_t len) {
+  std::string key(len, '\0');
+  for (char& c : key) c = static_cast<char>(rng());
+  return key;
+}
+
+BlobId random_id(std::mt19937_64& rng) { return BlobId::from_raw(random_key(rng, 32), "test"); }
+
+// Puts `ids` into the blob table, in transactions of IndexWriter's size.
+void put_blobs(Index& index, const std::vector<BlobId>& ids) {
   IndexWriter w(index);
-  for (size_t i = 0; i < n; ++i) {
-    for (uint8_t& b : ids[i].bytes) b = static_cast<uint8_t>(rng());
+  for (size_t i = 0; i < ids.size(); ++i) {
     PackEntry e;
     e.id = ids[i];
     e.offset = i * 100;
@@ -51,7 +59,21 @@ std::vector<BlobId> fill(Index& index, size_t n) {
     index.put_blob(w.next(IndexWriter::Table::Blobs), BlobLocation{std::string(32, 'a'), e});
   }
   w.commit();
+}
+
+// An index of `n` random blobs; returns their ids.
+std::vector<BlobId> fill(Index& index, size_t n) {
+  std::mt19937_64 rng(7);
+  std::vector<BlobId> ids(n);
+  for (BlobId& id : ids) id = random_id(rng);
+  put_blobs(index, ids);
   return ids;
+}
+
+long minor_faults() {
+  struct rusage u {};
+  ::getrusage(RUSAGE_SELF, &u);
+  return u.ru_minflt;
 }
 
 // The KiB of data.mdb resident after every page of the index was read and then 64 lookups made,
@@ -89,6 +111,77 @@ TEST(IndexMap, AnIndexWhoseSharingEndedStaysMappedWhole) {
   t::TempDir dir;
   size_t kib = resident_after_lookups(dir.path(), [] { return false; });
   EXPECT_GT(kib, size_t{4} << 10) << kib << " KiB";
+}
+
+TEST(IndexFilter, WhatWasPutSinceTheTablesWereEmptyIsFoundAndNothingElse) {
+  t::TempDir dir;
+  Index index = Index::open(dir.path(), true);
+  index.filter_empty_tables();
+  std::mt19937_64 rng(3);
+  std::vector<BlobId> ids(5000);
+  for (BlobId& id : ids) id = random_id(rng);
+  put_blobs(index, ids);
+  std::string key = random_key(rng, 16);
+  FileCacheRecord rec{7, 1, 2, 3, {ids[0]}};
+  {
+    Txn w = index.write();
+    index.put_filecache(w, key, rec);
+    w.commit();
+  }
+  Txn r = index.read();
+  for (const BlobId& id : ids) {
+    ASSERT_TRUE(index.has_blob(r, id));
+    ASSERT_TRUE(index.blob(r, id).has_value());
+  }
+  EXPECT_FALSE(index.has_blob(r, random_id(rng)));
+  EXPECT_FALSE(index.blob(r, random_id(rng)).has_value());
+  ASSERT_TRUE(index.filecache(r, key).has_value());
+  EXPECT_EQ(index.filecache(r, key)->size, 7u);
+  EXPECT_FALSE(index.filecache(r, random_key(rng, 16)).has_value());
+}
+
+// A table that holds keys when the filter is asked for gets none: its keys are found.
+TEST(IndexFilter, ATableThatHeldKeysIsNotFiltered) {
+  t::TempDir dir;
+  std::mt19937_64 rng(5);
+  std::vector<BlobId> ids(300);
+  for (BlobId& id : ids) id = random_id(rng);
+  {
+    Index index = Index::open(dir.path(), true);
+    put_blobs(index, ids);
+  }
+  Index index = Index::open(dir.path(), true);
+  index.filter_empty_tables();
+  BlobId later = random_id(rng);
+  put_blobs(index, {later});
+  Txn r = index.read();
+  for (const BlobId& id : ids) ASSERT_TRUE(index.has_blob(r, id));
+  EXPECT_TRUE(index.has_blob(r, later));
+}
+
+// With the map dropped every 8 lookups (Index::share_memory), a lookup in the map faults in
+// pages; one the filter answers faults in none.
+TEST(IndexFilter, ALookupOfAKeyNeverPutMapsNoPage) {
+  t::TempDir dir;
+  Index index = Index::open(dir.path(), true);
+  index.share_memory([] { return true; });
+  index.filter_empty_tables();
+  std::mt19937_64 rng(9);
+  std::vector<BlobId> ids(30000), absent(20000);
+  for (BlobId& id : ids) id = random_id(rng);
+  for (BlobId& id : absent) id = random_id(rng);
+  put_blobs(index, ids);
+  Txn r = index.read();
+  long before = minor_faults();
+  size_t found = 0;
+  for (const BlobId& id : absent) found += index.has_blob(r, id);
+  long absent_faults = minor_faults() - before;
+  before = minor_faults();
+  for (size_t i = 0; i < absent.size(); ++i) found += index.has_blob(r, ids[i]);
+  long present_faults = minor_faults() - before;
+  EXPECT_EQ(found, absent.size());
+  EXPECT_LT(absent_faults, 100) << "lookups of keys never put faulted in map pages";
+  EXPECT_GT(present_faults, 1000) << "the test's lookups of present keys no longer fault: it shows nothing";
 }
 
 }  // namespace
