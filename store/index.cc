@@ -344,26 +344,22 @@ void Index::for_each_blob(const Txn& t, const std::function<void(const BlobLocat
   });
 }
 
-uint64_t Index::blob_count(const Txn& t) const {
+MDB_stat Index::stat(const Txn& t, MDB_dbi db) const {
   MDB_stat st{};
-  if (int rc = mdb_stat(t.get(), blobs_, &st); rc != 0) fail("cannot read", rc);
-  return st.ms_entries;
+  if (int rc = mdb_stat(t.get(), db, &st); rc != 0) fail("cannot read", rc);
+  return st;
 }
+
+uint64_t Index::blob_count(const Txn& t) const { return stat(t, blobs_).ms_entries; }
 
 void Index::filter_empty_tables() {
   Txn t = read();
-  MDB_stat blobs{}, filecache{};
-  if (int rc = mdb_stat(t.get(), blobs_, &blobs); rc != 0) fail("cannot read", rc);
-  if (int rc = mdb_stat(t.get(), filecache_, &filecache); rc != 0) fail("cannot read", rc);
-  if (blobs.ms_entries == 0) blob_keys_ = std::make_unique<KeysPut>();
-  if (filecache.ms_entries == 0) filecache_keys_ = std::make_unique<KeysPut>();
+  if (stat(t, blobs_).ms_entries == 0) blob_keys_ = std::make_unique<KeysPut>();
+  if (stat(t, filecache_).ms_entries == 0) filecache_keys_ = std::make_unique<KeysPut>();
 }
 
 std::pair<uint64_t, uint64_t> Index::leaf_pages(const Txn& t) const {
-  MDB_stat blobs{}, filecache{};
-  if (int rc = mdb_stat(t.get(), blobs_, &blobs); rc != 0) fail("cannot read", rc);
-  if (int rc = mdb_stat(t.get(), filecache_, &filecache); rc != 0) fail("cannot read", rc);
-  return {blobs.ms_leaf_pages, filecache.ms_leaf_pages};
+  return {stat(t, blobs_).ms_leaf_pages, stat(t, filecache_).ms_leaf_pages};
 }
 
 std::optional<PackRecord> Index::pack(const Txn& t, const std::string& name) const {

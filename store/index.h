@@ -149,6 +149,7 @@ class Index {
   void check_trees() const;
   // The format record: checked, or written when missing and `writable`.
   void check_format(MDB_txn* txn, bool writable) const;
+  MDB_stat stat(const Txn& t, MDB_dbi db) const;
   std::optional<std::string> get(const Txn& t, MDB_dbi db, std::string_view key) const;
   void put(Txn& t, MDB_dbi db, std::string_view key, std::string_view value);
   void del(Txn& t, MDB_dbi db, std::string_view key);

@@ -2,7 +2,8 @@
 // budget stays mapped whole, and one whose command runs other work beside it
 // (Index::share_memory, an import's extraction beside its snapshot) keeps to 4 MiB. A writer's
 // filter of the keys it put into a table opened empty (Index::filter_empty_tables) answers
-// lookups of any other key without the map.
+// lookups of any other key without the map; that filter itself (store/keys_put.h) never says a
+// key put is absent, and seldom that one never put may be there.
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 
@@ -111,6 +112,23 @@ TEST(IndexMap, AnIndexWhoseSharingEndedStaysMappedWhole) {
   t::TempDir dir;
   size_t kib = resident_after_lookups(dir.path(), [] { return false; });
   EXPECT_GT(kib, size_t{4} << 10) << kib << " KiB";
+}
+
+TEST(KeysPut, EveryKeyPutIsMaybeAndFewKeysNeverPutAre) {
+  std::mt19937_64 rng(11);
+  KeysPut keys;
+  std::vector<std::string> put(200000);
+  for (std::string& k : put) keys.add(k = random_key(rng, 32));
+  for (const std::string& k : put) ASSERT_TRUE(keys.maybe_has(k));
+  size_t false_maybe = 0;
+  for (int i = 0; i < 200000; ++i) false_maybe += keys.maybe_has(random_key(rng, 16));
+  EXPECT_LT(false_maybe, 200000u / 50) << "more than 2% false positives at 200k keys";
+}
+
+TEST(KeysPut, AKeyTooShortToHashIsAlwaysMaybe) {
+  KeysPut keys;
+  EXPECT_TRUE(keys.maybe_has("short"));
+  EXPECT_FALSE(keys.maybe_has(std::string(16, 'x')));
 }
 
 TEST(IndexFilter, WhatWasPutSinceTheTablesWereEmptyIsFoundAndNothingElse) {
