@@ -58,7 +58,7 @@ void print_table(Console& console, const std::vector<store::SnapshotInfo>& snaps
   size_t rest = 2 + width[1] + 2 + width[2] + 2 + width[3];
   width[0] = std::min(width[0], kColumns > rest + 4 ? kColumns - rest : size_t{4});
   auto emit = [&](std::string line) {
-    if (line.size() > kColumns) line = line.substr(0, kColumns - 3) + "...";
+    if (line.size() > kColumns) line.replace(kColumns - 3, std::string::npos, "...");
     while (!line.empty() && line.back() == ' ') line.pop_back();
     console.info(line);
   };
