@@ -78,7 +78,7 @@ std::string deflate_piece(std::string_view dict, std::string_view piece, bool la
   int rc = deflate(&z, last ? Z_FINISH : Z_SYNC_FLUSH);
   if (last ? rc != Z_STREAM_END : (rc != Z_OK || z.avail_in != 0 || z.avail_out == 0))
     throw Error("zlib did not finish a piece of a member.", ErrorKind::Io);
-  out.erase(out.size() - z.avail_out);  // (resize() here made GCC 12 warn of a memset it cannot reach)
+  out.erase(out.size() - z.avail_out);
   return out;
 }
 
