@@ -180,5 +180,44 @@ TEST(Journal, SecondWriterFailsNamingTheHolder) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
+// Work beside the snapshot that notes, when stopped, whether the data dir's lock was still held:
+// another command must not take it while that work may still write into the data dir.
+class LockProbe : public mdb::BesideSnapshot {
+ public:
+  explicit LockProbe(mdb::DataDir dir) : dir_(std::move(dir)) {}
+  void start() override { started = true; }
+  void stop() noexcept override {
+    if (!started || stopped) return;
+    stopped = true;
+    lock_held_at_stop = !mdb::DataDirLock::try_take(dir_, "probe").has_value();
+  }
+  bool running() const noexcept override { return started && !stopped; }
+  bool started = false, stopped = false, lock_held_at_stop = false;
+
+ private:
+  mdb::DataDir dir_;
+};
+
+TEST(Journal, WorkBesideAFailedSnapshotStopsBeforeTheLockGoes) {
+  Env env;
+  write(env.store, "not a store");  // the snapshot cannot open it
+  LockProbe probe(env.dir());
+  EXPECT_THROW(mdb::AtomicChange(env.ctx, env.dir(), "import", &probe), mdb::Error);
+  EXPECT_TRUE(probe.started);
+  EXPECT_TRUE(probe.stopped);
+  EXPECT_TRUE(probe.lock_held_at_stop);
+  EXPECT_TRUE(mdb::DataDirLock::try_take(env.dir(), "next").has_value()) << "the lock outlived the failed change";
+}
+
+TEST(Journal, WorkBesideAFailedMarkerStopsBeforeTheRollbackReleasesTheLock) {
+  Env env;
+  stdfs::create_directories(env.data / ".mephisto-db" / "journal" / "in-the-way");  // the marker cannot be written
+  LockProbe probe(env.dir());
+  EXPECT_THROW(mdb::AtomicChange(env.ctx, env.dir(), "import", &probe), mdb::Error);
+  EXPECT_TRUE(probe.stopped);
+  EXPECT_TRUE(probe.lock_held_at_stop);
+  EXPECT_TRUE(mdb::DataDirLock::try_take(env.dir(), "next").has_value()) << "the lock outlived the failed change";
+}
+
 }  // namespace
 }  // namespace mdb::test
