@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <functional>
 #include <memory>
+#include <random>
 #include <thread>
 
 #include "store/local_backend.h"
@@ -109,6 +110,32 @@ TEST_P(BackendContract, ReadsReturnTheBytesAskedForAndFewerOnlyAtTheEnd) {
   EXPECT_EQ(backend_->read(ObjectKind::Pack, "p", 54321, 4000), bytes.substr(54321, 4000));
   EXPECT_EQ(backend_->read(ObjectKind::Pack, "p", bytes.size() - 5, 100), bytes.substr(bytes.size() - 5));
   EXPECT_EQ(backend_->read(ObjectKind::Pack, "p", bytes.size(), 10), "");
+}
+
+// Uneven appends across the blocks a local pack is written in (store/local_backend.cc), ending
+// inside one: the object holds exactly the bytes appended, in order.
+TEST_P(BackendContract, ALargeObjectOfUnevenAppendsReadsBackExactly) {
+  std::mt19937 random(7);
+  std::string bytes;
+  auto w = backend_->create(ObjectKind::Pack);
+  for (size_t n : {size_t{1}, size_t{4095}, size_t{300000}, size_t{524288}, size_t{700001}, size_t{3}, size_t{1048576}}) {
+    std::string piece(n, '\0');
+    for (char& c : piece) c = static_cast<char>(random());
+    w->append(piece);
+    bytes += piece;
+  }
+  w->finish("big");
+  backend_->sync(ObjectKind::Pack);
+  EXPECT_EQ(backend_->size(ObjectKind::Pack, "big"), bytes.size());
+  EXPECT_TRUE(backend_->read_all(ObjectKind::Pack, "big") == bytes);
+}
+
+TEST_P(BackendContract, AnUnfinishedLargeWriterLeavesNothing) {
+  {
+    auto w = backend_->create(ObjectKind::Pack);
+    w->append(std::string(3u << 20, 'x'));  // whole blocks on their way to the disk
+  }
+  EXPECT_TRUE(names(ObjectKind::Pack).empty());
 }
 
 TEST_P(BackendContract, AMissingObjectIsDamageNamingIt) {
