@@ -8,6 +8,7 @@
 #include <future>
 #include <mutex>
 
+#include "base/ordered_pool.h"
 #include "platform/lock.h"
 
 namespace mdb::store {
@@ -68,7 +69,8 @@ class LocalWriter : public ObjectWriter {
     if (direct && file_.set_direct(true)) {
       filling_ = DirectBlocks::take();
       spare_ = DirectBlocks::take();
-      async_ = !fs::env().hooks_active();  // with hooks, the writes in one order on one thread
+      // With hooks (fault injection), the writes in one order on one thread.
+      writer_ = std::make_unique<WorkerPool>(1, fs::env().hooks_active());
     }
   }
   ~LocalWriter() override {
@@ -133,12 +135,7 @@ class LocalWriter : public ObjectWriter {
     written_ += filled_;
     filled_ = 0;
     const char* data = spare_.get();
-    if (!async_) {
-      write_block(data, at);
-      fs::stats().bytes_written += DirectBlocks::kSize;
-      return;
-    }
-    pending_ = std::async(std::launch::async, [this, data, at] { write_block(data, at); });
+    pending_ = writer_->submit([this, data, at] { write_block(data, at); });
   }
   void write_block(const char* data, uint64_t at) {
     std::string_view block(data, DirectBlocks::kSize);
@@ -169,7 +166,7 @@ class LocalWriter : public ObjectWriter {
   bool finished_ = false;
   DirectBlocks::Block filling_, spare_;  // both set while writing around the page cache
   size_t filled_ = 0;
-  bool async_ = false;
+  std::unique_ptr<WorkerPool> writer_;
   std::future<void> pending_;
 };
 
