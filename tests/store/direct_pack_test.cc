@@ -54,10 +54,19 @@ class FailsOneBlock : public fs::EnvWrapper {
   std::atomic<int> blocks_{0};
 };
 
-TEST(DirectPacks, AreUsedWhereTheFileSystemAllowsThemAndHoldTheBytesAppended) {
+class DirectPacks : public ::testing::Test {
+ protected:
+  void SetUp() override { backend.create_layout(); }
+  // The cases that test the direct writes themselves fail, saying why, on a file system without them.
+  void require_direct() {
+    ASSERT_TRUE(direct_allowed(dir / "packs")) << "the test's file system refuses O_DIRECT: nothing here is tested";
+  }
+
   t::TempDir dir;
-  LocalBackend backend(dir.path());
-  backend.create_layout();
+  LocalBackend backend{dir.path()};
+};
+
+TEST_F(DirectPacks, AreUsedWhereTheFileSystemAllowsThemAndHoldTheBytesAppended) {
   std::string bytes = random_bytes(3 * kBlock + 12345, 1);
   auto w = backend.create(ObjectKind::Pack);
   // On this machine's file system (ext4 on CI): a file system without O_DIRECT takes the other branch.
@@ -68,11 +77,8 @@ TEST(DirectPacks, AreUsedWhereTheFileSystemAllowsThemAndHoldTheBytesAppended) {
   EXPECT_TRUE(t::read(dir / "packs" / "p") == bytes);
 }
 
-TEST(DirectPacks, APackOfManyBlobsIsTheSameAsThroughThePageCache) {
-  t::TempDir dir;
-  LocalBackend backend(dir.path());
-  backend.create_layout();
-  ASSERT_TRUE(direct_allowed(dir / "packs")) << "the test's file system refuses O_DIRECT: nothing here is tested";
+TEST_F(DirectPacks, APackOfManyBlobsIsTheSameAsThroughThePageCache) {
+  ASSERT_NO_FATAL_FAILURE(require_direct());
   std::vector<std::string> blobs;
   for (unsigned i = 0; i < 40; ++i) blobs.push_back(i % 2 ? random_bytes(40000 + i * 997, i) : std::string(70000 + i, 'a' + i % 26));
   PackWriter w(backend);
@@ -88,11 +94,8 @@ TEST(DirectPacks, APackOfManyBlobsIsTheSameAsThroughThePageCache) {
               blobs[i]);
 }
 
-TEST(DirectPacks, AWriteRefusedLateGoesThroughThePageCache) {
-  t::TempDir dir;
-  LocalBackend backend(dir.path());
-  backend.create_layout();
-  ASSERT_TRUE(direct_allowed(dir / "packs")) << "the test's file system refuses O_DIRECT: nothing here is tested";
+TEST_F(DirectPacks, AWriteRefusedLateGoesThroughThePageCache) {
+  ASSERT_NO_FATAL_FAILURE(require_direct());
   FailsOneBlock env(EINVAL, 2);
   fs::UseEnv use(env);
   std::string bytes = random_bytes(4 * kBlock + 77, 2);
@@ -103,11 +106,8 @@ TEST(DirectPacks, AWriteRefusedLateGoesThroughThePageCache) {
   EXPECT_TRUE(t::read(dir / "packs" / "p") == bytes);
 }
 
-TEST(DirectPacks, AFailedBlockFailsThePackAndLeavesNoTemporary) {
-  t::TempDir dir;
-  LocalBackend backend(dir.path());
-  backend.create_layout();
-  ASSERT_TRUE(direct_allowed(dir / "packs")) << "the test's file system refuses O_DIRECT: nothing here is tested";
+TEST_F(DirectPacks, AFailedBlockFailsThePackAndLeavesNoTemporary) {
+  ASSERT_NO_FATAL_FAILURE(require_direct());
   FailsOneBlock env(ENOSPC, 2);
   fs::UseEnv use(env);
   {
