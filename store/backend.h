@@ -58,8 +58,6 @@ class ObjectWriter {
  public:
   virtual ~ObjectWriter() = default;
   virtual void append(std::string_view bytes) = 0;
-  // Whether it gathers appends into blocks of its own: its callers then need no buffer of theirs.
-  virtual bool buffers() const { return false; }
   // Makes the object durable under `name` (contract 1: its name is durable once the
   // backend's sync(kind) returns).
   virtual void finish(const std::string& name) = 0;

@@ -23,7 +23,7 @@ constexpr size_t kMaxOpen = 16;
 // takes two and gives them back, so each pack does not map (and fault in) fresh ones.
 class DirectBlocks {
  public:
-  // Two per writer: together no more than the buffer a pack's writer needs otherwise (pack.cc).
+  // Two per writer, one filling while the other is written: 1 MiB, as much as PackWriter's buffer.
   static constexpr size_t kSize = 512 << 10;
   struct Free {
     void operator()(char* p) const { std::free(p); }
@@ -98,7 +98,6 @@ class LocalWriter : public ObjectWriter {
       flushed_ = written_;
     }
   }
-  bool buffers() const override { return filling_ != nullptr; }
   void finish(const std::string& name) override {
     end_direct();
     file_.sync();

@@ -309,7 +309,7 @@ void PackWriter::append(std::string_view bytes) {
   checksum_.update(bytes);
   offset_ += bytes.size();
   if (buffer_.size() + bytes.size() > kWriteBuffer) flush_buffer();
-  if (bytes.size() >= kWriteBuffer || out_->buffers()) {
+  if (bytes.size() >= kWriteBuffer) {
     out_->append(bytes);
     return;
   }
