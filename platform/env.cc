@@ -176,12 +176,6 @@ void File::start_writeback(uint64_t offset, uint64_t len) {
   ::sync_file_range(fd_, static_cast<off_t>(offset), static_cast<off_t>(len), SYNC_FILE_RANGE_WRITE);
 }
 
-bool File::set_direct(bool on) {
-  int flags = ::fcntl(fd_, F_GETFL);
-  if (flags < 0) return false;
-  return ::fcntl(fd_, F_SETFL, on ? flags | O_DIRECT : flags & ~O_DIRECT) == 0;
-}
-
 void File::truncate(uint64_t size) {
   if (env().ftruncate(fd_, size, path_) != 0) throw IoError("cannot truncate", path_, errno);
 }

@@ -286,11 +286,6 @@ class File {
   // Asks the kernel to start writing back `len` bytes from `offset` without waiting (advice,
   // not a fault point: the sync() that follows is what makes them durable).
   void start_writeback(uint64_t offset, uint64_t len);
-  // Writes around the page cache (O_DIRECT) from now on, or through it again; false when the file
-  // system refuses (tmpfs, some FUSE). Writes while it is on need buffers, offsets and lengths
-  // aligned to kDirectAlign. Advice about how to write, like start_writeback: not a fault point.
-  bool set_direct(bool on);
-  static constexpr size_t kDirectAlign = 4096;
   void truncate(uint64_t size);
   // Permission bits and modification time of the open file or directory (metadata only:
   // not a fault point).

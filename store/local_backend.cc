@@ -3,12 +3,7 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <cstdlib>
-#include <cstring>
-#include <future>
-#include <mutex>
 
-#include "base/ordered_pool.h"
 #include "platform/lock.h"
 
 namespace mdb::store {
@@ -19,76 +14,19 @@ namespace {
 
 constexpr size_t kMaxOpen = 16;
 
-// Aligned blocks for packs written around the page cache, kept for the process: a pack's writer
-// takes two and gives them back, so each pack does not map (and fault in) fresh ones.
-class DirectBlocks {
- public:
-  // Two per writer, one filling while the other is written: 1 MiB, as much as PackWriter's buffer.
-  static constexpr size_t kSize = 512 << 10;
-  struct Free {
-    void operator()(char* p) const { std::free(p); }
-  };
-  using Block = std::unique_ptr<char, Free>;
-
-  static Block take() {
-    std::lock_guard<std::mutex> hold(mutex());
-    if (!spare().empty()) {
-      Block b = std::move(spare().back());
-      spare().pop_back();
-      return b;
-    }
-    void* p = nullptr;
-    if (::posix_memalign(&p, fs::File::kDirectAlign, kSize) != 0) throw std::bad_alloc();
-    return Block(static_cast<char*>(p));
-  }
-  static void give_back(Block b) {
-    if (!b) return;
-    std::lock_guard<std::mutex> hold(mutex());
-    spare().push_back(std::move(b));
-  }
-
- private:
-  static std::mutex& mutex() {
-    static std::mutex m;
-    return m;
-  }
-  static std::vector<Block>& spare() {
-    static std::vector<Block> v;
-    return v;
-  }
-};
-
 class LocalWriter : public ObjectWriter {
  public:
-  LocalWriter(stdfs::path dir, bool direct) : dir_(std::move(dir)) {
+  explicit LocalWriter(stdfs::path dir) : dir_(std::move(dir)) {
     static std::atomic<uint64_t> counter{0};
     tmp_ = dir_ / ("tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
     file_ = fs::File::create(tmp_, true, 0444);
-    // A pack's bytes are not read again soon: written around the page cache, they cost no copy
-    // into it and take none of its pages, which a seeded import's extraction beside wants.
-    if (direct && file_.set_direct(true)) {
-      filling_ = DirectBlocks::take();
-      spare_ = DirectBlocks::take();
-      // With hooks (fault injection), the writes in one order on one thread.
-      writer_ = std::make_unique<WorkerPool>(1, fs::env().hooks_active());
-    }
   }
   ~LocalWriter() override {
-    try {
-      wait_block();
-    } catch (const std::exception&) {  // abandoned: its temporary goes below
-    }
-    DirectBlocks::give_back(std::move(filling_));
-    DirectBlocks::give_back(std::move(spare_));
     if (finished_) return;
     file_ = fs::File();
     fs::discard_file(tmp_);
   }
   void append(std::string_view bytes) override {
-    if (filling_) {
-      append_direct(bytes);
-      return;
-    }
     file_.write_all(bytes);
     written_ += bytes.size();
     // The pack's bytes go to the disk while the next are made, so the fsync of finish() waits for
@@ -99,7 +37,6 @@ class LocalWriter : public ObjectWriter {
     }
   }
   void finish(const std::string& name) override {
-    end_direct();
     file_.sync();
     file_.close();
     fs::rename(tmp_, dir_ / name);
@@ -107,7 +44,6 @@ class LocalWriter : public ObjectWriter {
   }
   // Like finish(), but false (and nothing changed) when `name` exists.
   bool finish_new(const std::string& name) {
-    end_direct();
     file_.sync();
     file_.close();
     if (fs::env().link(tmp_, dir_ / name) == 0) return true;
@@ -116,57 +52,11 @@ class LocalWriter : public ObjectWriter {
   }
 
  private:
-  void append_direct(std::string_view bytes) {
-    while (!bytes.empty()) {
-      size_t n = std::min(bytes.size(), DirectBlocks::kSize - filled_);
-      std::memcpy(filling_.get() + filled_, bytes.data(), n);
-      filled_ += n;
-      bytes.remove_prefix(n);
-      if (filled_ == DirectBlocks::kSize) write_full_block();
-    }
-  }
-  // The full block goes to the disk on a thread of its own while the next one fills: a direct
-  // write waits for the device.
-  void write_full_block() {
-    wait_block();
-    std::swap(filling_, spare_);
-    uint64_t at = written_;
-    written_ += filled_;
-    filled_ = 0;
-    const char* data = spare_.get();
-    pending_ = writer_->submit([this, data, at] { write_block(data, at); });
-  }
-  void write_block(const char* data, uint64_t at) {
-    std::string_view block(data, DirectBlocks::kSize);
-    size_t done = fs::env().write(file_.fd(), block, static_cast<int64_t>(at), tmp_);
-    if (done < block.size() && errno == EINVAL && file_.set_direct(false))  // refused late: buffered
-      done += fs::env().write(file_.fd(), block.substr(done), static_cast<int64_t>(at + done), tmp_);
-    if (done < block.size()) throw fs::IoError("cannot write", tmp_, errno);
-  }
-  void wait_block() {
-    if (!pending_.valid()) return;
-    pending_.get();
-    fs::stats().bytes_written += DirectBlocks::kSize;  // counted on the caller's thread
-  }
-  // The last, partial block through the page cache (a direct write must be whole blocks).
-  void end_direct() {
-    if (!filling_) return;
-    wait_block();
-    file_.set_direct(false);
-    file_.pwrite_all(std::string_view(filling_.get(), filled_), written_);
-    written_ += filled_;
-    filled_ = 0;
-  }
-
   static constexpr uint64_t kWritebackBytes = 4u << 20;
   stdfs::path dir_, tmp_;
   fs::File file_;
   uint64_t written_ = 0, flushed_ = 0;
   bool finished_ = false;
-  DirectBlocks::Block filling_, spare_;  // both set while writing around the page cache
-  size_t filled_ = 0;
-  std::unique_ptr<WorkerPool> writer_;
-  std::future<void> pending_;
 };
 
 class LocalLock : public StoreLock {
@@ -208,7 +98,7 @@ std::string LocalBackend::where(ObjectKind kind, const std::string& name) const 
 std::string LocalBackend::where(ObjectKind kind) const { return dir_of(kind).string(); }
 
 std::unique_ptr<ObjectWriter> LocalBackend::create(ObjectKind kind) {
-  return std::make_unique<LocalWriter>(dir_of(kind), kind == ObjectKind::Pack);
+  return std::make_unique<LocalWriter>(dir_of(kind));
 }
 
 void LocalBackend::save(ObjectKind kind, const std::string& name, std::string_view bytes) {
@@ -226,7 +116,7 @@ bool LocalBackend::create_new(ObjectKind kind, const std::string& name, std::str
     fs::mkdirs(dir_of(kind));
     fs::sync_dir(dir_);
   }
-  LocalWriter w(dir_of(kind), false);
+  LocalWriter w(dir_of(kind));
   w.append(bytes);
   bool made = w.finish_new(name);
   if (made) fs::sync_dir(dir_of(kind));
