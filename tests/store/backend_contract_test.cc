@@ -112,8 +112,8 @@ TEST_P(BackendContract, ReadsReturnTheBytesAskedForAndFewerOnlyAtTheEnd) {
   EXPECT_EQ(backend_->read(ObjectKind::Pack, "p", bytes.size(), 10), "");
 }
 
-// Uneven appends across the blocks a local pack is written in (store/local_backend.cc), ending
-// inside one: the object holds exactly the bytes appended, in order.
+// Appends of uneven sizes, from one byte to over 1 MiB (a writer that gathers appends into blocks
+// of its own must cut them anywhere): the object holds exactly the bytes appended, in order.
 TEST_P(BackendContract, ALargeObjectOfUnevenAppendsReadsBackExactly) {
   std::mt19937 random(7);
   std::string bytes;
@@ -133,7 +133,7 @@ TEST_P(BackendContract, ALargeObjectOfUnevenAppendsReadsBackExactly) {
 TEST_P(BackendContract, AnUnfinishedLargeWriterLeavesNothing) {
   {
     auto w = backend_->create(ObjectKind::Pack);
-    w->append(std::string(3u << 20, 'x'));  // whole blocks on their way to the disk
+    w->append(std::string(3u << 20, 'x'));  // more than a writer keeps before it writes
   }
   EXPECT_TRUE(names(ObjectKind::Pack).empty());
 }
