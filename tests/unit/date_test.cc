@@ -79,6 +79,15 @@ TEST(Date, SqliteForm) {
   EXPECT_EQ(format_sqlite(*parse_date("2026-11-25T15:36:14")), "2026-11-25 15:36:14.000");
   EXPECT_EQ(format_sqlite(*parse_date("2026-11-25T15:36:14.123456")), "2026-11-25 15:36:14.123456");
   EXPECT_EQ(format_sqlite(*parse_date("2026-11-25T17:36:14+02:00")), "2026-11-25 15:36:14.000");
+  // An offset can shift the instant out of years 1..9999; written as printf's %04d writes the year.
+  EXPECT_EQ(format_sqlite(*parse_date("0001-01-01T00:30:00+01:00")), "0000-12-31 23:30:00.000");
+  EXPECT_EQ(format_sqlite(*parse_date("9999-12-31T23:30:00.000007-01:00")), "10000-01-01 00:30:00.000007");
+}
+
+TEST(Date, IsoFormKeepsItsOffset) {
+  EXPECT_EQ(format_iso(*parse_date("2026-11-25 07:05:09.5+05:30")), "2026-11-25T07:05:09.500000+05:30");
+  EXPECT_EQ(format_iso(*parse_date("2026-11-25T07:05:09-0300")), "2026-11-25T07:05:09-03:00");
+  EXPECT_EQ(format_python_str(*parse_date("2026-01-02T03:04:05Z")), "2026-01-02 03:04:05+00:00");
 }
 
 // Python's datetime over its whole range (values printed by datetime(...).isoformat() and
