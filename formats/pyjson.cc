@@ -61,14 +61,24 @@ void append_u_escape(std::string& out, unsigned cp) {
 }  // namespace
 
 void append_json_string(std::string& out, std::string_view s) {
+  auto plain = [](char c) {
+    auto uc = static_cast<unsigned char>(c);
+    return uc >= 0x20 && uc < 0x7F && c != '"' && c != '\\';
+  };
   out += '"';
   for (size_t i = 0; i < s.size();) {
+    // A run of characters written as they are goes in at once (one byte at a time was 3% of an
+    // import's checks at L, which write every dump row as the original's JSON).
+    size_t end = i;
+    while (end < s.size() && plain(s[end])) ++end;
+    out.append(s.data() + i, end - i);
+    i = end;
+    if (i == s.size()) break;
     char c = s[i];
     auto uc = static_cast<unsigned char>(c);
-    if (uc >= 0x20 && uc < 0x7F) {
-      if (c == '"') out += "\\\"";
-      else if (c == '\\') out += "\\\\";
-      else out += c;
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
       ++i;
       continue;
     }

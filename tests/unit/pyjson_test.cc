@@ -40,6 +40,12 @@ TEST(JsonString, EnsureAsciiEscapes) {
   std::string out;
   append_json_string(out, "a\"b\\c\n\r\t\b\f\x01\x7f/\xc3\xa9\xf0\x9f\x98\x80");
   EXPECT_EQ(out, R"("a\"b\\c\n\r\t\b\f\u0001\u007f/\u00e9\ud83d\ude00")");
+  out = "[";  // appends; escapes first, last and side by side; plain runs between them
+  append_json_string(out, "\"\"plain run\\\t\xc3\xa9");
+  EXPECT_EQ(out, R"(["\"\"plain run\\\t\u00e9")");
+  out.clear();
+  append_json_string(out, "");
+  EXPECT_EQ(out, R"("")");
 }
 
 TEST(JsonString, InvalidUtf8BecomesSurrogateEscape) {
