@@ -10,6 +10,7 @@
 #include "dump/dump_values.h"
 #include "formats/dump_json.h"
 #include "base/error.h"
+#include "base/read_ahead.h"
 
 namespace mdb {
 
@@ -239,7 +240,8 @@ void Dump::read_rows(Console& console, Problems& problems) {
   Loader loader(*this, problems, json_.name);
   stage_.exec("BEGIN");
   std::unique_ptr<zip::MemberReader> in = zip_->open(json_);
-  read_dump_json([&](char* buf, size_t n) { return in->read(buf, n); }, loader, file_name_ + ": " + json_.name);
+  ReadAhead ahead([&](char* buf, size_t n) { return in->read(buf, n); });  // inflated beside the parse
+  read_dump_json([&](char* buf, size_t n) { return ahead.read(buf, n); }, loader, file_name_ + ": " + json_.name);
   stage_.exec("COMMIT");
   stage_files(nullptr, problems);
 }
@@ -255,7 +257,8 @@ std::optional<std::string> Dump::read_capnp(Problems& problems) {
     std::exception_ptr unreadable;  // reported only when the check, which reads the same bytes, finds nothing first
     try {
       std::unique_ptr<zip::MemberReader> in = zip_->open(*capnp_);
-      capnp_dump::read_stream([&](char* buf, size_t n) { return in->read(buf, n); }, check.until_mismatch(loader),
+      ReadAhead ahead([&](char* buf, size_t n) { return in->read(buf, n); });  // inflated beside the parse
+      capnp_dump::read_stream([&](char* buf, size_t n) { return ahead.read(buf, n); }, check.until_mismatch(loader),
                               capnp_->name);
     } catch (const HalfMismatch&) {
     } catch (const Error&) {
