@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <sstream>
 
 #include "tests/support/testenv.h"
 
@@ -104,6 +105,54 @@ TEST(VerifyDump, ChangedRunFileIsReported) {
   RunResult r = verify(edited);
   EXPECT_EQ(r.exit_code, 1) << r.out;
   EXPECT_TRUE(contains(r.err, changed)) << r.err;
+}
+
+// The run files are hashed on worker threads and judged in zip order: every changed file is named,
+// no other, and the report is the same with one thread and with several.
+TEST(VerifyDump, ChangedRunFilesAreNamedInZipOrderWithAnyNumberOfThreads) {
+  TempDir tmp;
+  stdfs::path dump = our_dump(tmp);
+  std::vector<std::string> changed, kept;
+  stdfs::path edited = rezip(tmp, dump, [&](const stdfs::path& dir) {
+    for (const auto& e : stdfs::recursive_directory_iterator(dir / "runs")) {
+      if (!e.is_regular_file()) continue;
+      std::string name = stdfs::relative(e.path(), dir).string();
+      if ((changed.size() + kept.size()) % 2 == 0) {
+        write(e.path(), read(e.path()) + " ");
+        changed.push_back(name);
+      } else {
+        kept.push_back(name);
+      }
+    }
+  });
+  ASSERT_GE(kept.size(), 3u) << "the dump holds too few run files";
+  ASSERT_GE(changed.size(), 3u) << "the dump holds too few run files to change";
+  RunResult listing = run("/usr/bin/unzip", {"-Z1", edited.string()});
+  ASSERT_EQ(listing.exit_code, 0) << listing.err;
+  std::string report;
+  for (const char* threads : {"1", "3"}) {
+    RunResult r = run_mephisto({"--data-dir", "/nonexistent", "db", "verify", "-f", edited.string()}, "",
+                               {{"MDB_THREADS", threads}});
+    EXPECT_EQ(r.exit_code, 1) << r.out;
+    size_t last = 0;
+    std::istringstream names(listing.out);
+    size_t named = 0;
+    for (std::string name; std::getline(names, name);) {
+      if (std::find(changed.begin(), changed.end(), name) == changed.end()) continue;
+      size_t at = r.err.find(name + " does not match the size and hash recorded for it");
+      ASSERT_NE(at, std::string::npos) << name << " is not named with MDB_THREADS=" << threads << ":\n" << r.err;
+      EXPECT_GT(at, last) << name << " is out of zip order with MDB_THREADS=" << threads;
+      last = at;
+      ++named;
+    }
+    EXPECT_EQ(named, changed.size());
+    for (const std::string& name : kept)
+      EXPECT_FALSE(contains(r.err, name + " ")) << name << " is unchanged but named with MDB_THREADS=" << threads;
+    if (report.empty())
+      report = r.err;
+    else
+      EXPECT_EQ(r.err, report) << "the report differs between one thread and three";
+  }
 }
 
 // The half's file records are matched against the zip's run files one at a time: every file the
