@@ -68,6 +68,40 @@ TEST(VerifyDump, EditedJsonIsReported) {
   EXPECT_TRUE(contains(r.err, "was changed after the export")) << r.err;
 }
 
+// The JSON member is checked beside the comparison of the halves, and the run files after both: the
+// report keeps that order whatever the threads.
+TEST(VerifyDump, ProblemsComeJsonFirstThenHalvesThenFiles) {
+  TempDir tmp;
+  stdfs::path dump = our_dump(tmp);
+  std::string changed;
+  stdfs::path edited = rezip(tmp, dump, [&](const stdfs::path& dir) {
+    stdfs::path json = dir / (dump.stem().string() + ".json");
+    std::string text = read(json);
+    size_t at = text.find("\"dump_metadata\"");
+    ASSERT_NE(at, std::string::npos);
+    text.replace(at, 15, "\"dump_metadatb\"");
+    write(json, text);
+    for (const auto& e : stdfs::recursive_directory_iterator(dir / "runs"))
+      if (e.is_regular_file() && changed.empty()) {
+        write(e.path(), read(e.path()) + " ");
+        changed = stdfs::relative(e.path(), dir).string();
+      }
+  });
+  for (const char* threads : {"1", "3"}) {
+    RunResult r = run_mephisto({"--data-dir", "/nonexistent", "db", "verify", "-f", edited.string()}, "",
+                               {{"MDB_THREADS", threads}});
+    EXPECT_EQ(r.exit_code, 1) << r.out;
+    size_t json = r.err.find("the JSON member has no dump_metadata");
+    size_t halves = r.err.find("was changed after the export");
+    size_t file = r.err.find(changed + " does not match the size and hash recorded for it");
+    ASSERT_NE(json, std::string::npos) << r.err;
+    ASSERT_NE(halves, std::string::npos) << r.err;
+    ASSERT_NE(file, std::string::npos) << r.err;
+    EXPECT_LT(json, halves) << "MDB_THREADS=" << threads << ":\n" << r.err;
+    EXPECT_LT(halves, file) << "MDB_THREADS=" << threads << ":\n" << r.err;
+  }
+}
+
 // issue 10.7: a Cap'n Proto half that no longer renders to the JSON member's bytes is a problem,
 // though the JSON hash recorded inside it still matches.
 TEST(VerifyDump, AlteredCapnpHalfIsReported) {
