@@ -14,6 +14,7 @@
 #include "store/heal.h"
 #include "store/verify.h"
 #include "platform/zipfile.h"
+#include "formats/zip_sums.h"
 
 namespace mdb {
 
@@ -41,14 +42,19 @@ int verify_backup_zip(Context& ctx, const zip::Reader& zip) {
   std::unique_ptr<fs::OwnedTempDir> tmp = fs::scratch_temp_dir(kTempPrefix);
   uint64_t members = 0, bytes = 0;
   std::vector<std::string> dbs = database_paths();
-  for (const zip::Entry& e : zip.entries()) {
-    if (e.is_directory) continue;
+  auto is_db = [&](const zip::Entry& e) { return std::find(dbs.begin(), dbs.end(), e.name) != dbs.end(); };
+  // Members other than the databases are read (CRC, size) on worker threads (formats/zip_sums.h);
+  // the databases here, in their turn.
+  auto judge = [&](const zip::Entry& e, const zip::MemberSum* sum) {
     ++members;
+    if (sum) {
+      if (sum->error.empty())
+        bytes += sum->size;
+      else
+        problems.push_back(sum->error);
+      return;
+    }
     try {
-      if (std::find(dbs.begin(), dbs.end(), e.name) == dbs.end()) {
-        zip.stream(e, [&](std::string_view chunk) { bytes += chunk.size(); });
-        continue;
-      }
       stdfs::path copy = tmp->path() / ("db-" + std::to_string(members));
       fs::extract_member(zip, e, copy, 0600, false);
       bytes += e.size;
@@ -58,7 +64,9 @@ int verify_backup_zip(Context& ctx, const zip::Reader& zip) {
     } catch (const Error& err) {
       problems.push_back(err.what());
     }
-  }
+  };
+  zip::judge_members(
+      zip, [](const zip::Entry& e) { return !e.is_directory; }, [&](const zip::Entry& e) { return !is_db(e); }, judge);
   ctx.console.info("Checked the backup zip " + zip.path().string() + ": " + std::to_string(members) + " files, " +
                    human_bytes(bytes) + ".");
   ctx.console.set("zip", zip.path().string());

@@ -1,11 +1,11 @@
 #include "dump/verify_dump.h"
 
-#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
 
 #include "formats/hash.h"
+#include "formats/zip_sums.h"
 #include "dump/dump_members.h"
 #include "dump/dump_render.h"
 #include "dump/dump_values.h"
@@ -99,87 +99,27 @@ void check_json(const zip::Reader& zip, const zip::Entry& member, JsonSide& side
 }
 
 // Every run file is readable (CRC and size); with a Cap'n Proto half, each matches its record.
-// A run file member's size and xxh3-128, or why it could not be read.
-struct MemberSum {
-  uint64_t size = 0;
-  store::Hash128 hash;
-  std::string error;  // empty when it was read
-};
-
-MemberSum sum_member(const zip::Reader& zip, const zip::Entry& e) {
-  MemberSum sum;
-  store::Xxh128Stream hash;
-  try {
-    zip.stream(e, [&](std::string_view chunk) {
-      hash.update(chunk);
-      sum.size += chunk.size();
-    });
-  } catch (const Error& err) {
-    sum.error = err.what();
-    return sum;
-  }
-  sum.hash = hash.digest();
-  return sum;
-}
-
-// Members go to the workers in batches (one hand-over per small member would cost more than
-// reading it), cut by count or by their declared bytes; a few batches are ahead at most.
-constexpr size_t kBatchMembers = 32;
-constexpr uint64_t kBatchBytes = 4u << 20;
-
 // The run files are read, inflated and hashed on worker threads (inflate was half of `verify -f`
-// at L, on one core); what they found is judged here in zip order, so the problems come in the
-// same order with any number of threads.
+// at L, on one core) and judged here in zip order (formats/zip_sums.h).
 uint64_t check_files(const zip::Reader& zip, CapnpSide* capnp, std::vector<std::string>& problems) {
   uint64_t bytes = 0;
-  auto judge = [&](const std::string& name, const MemberSum& sum) {
-    if (!sum.error.empty()) {
-      problems.push_back(sum.error);
+  auto judge = [&](const zip::Entry& e, const zip::MemberSum* sum) {
+    if (!sum->error.empty()) {
+      problems.push_back(sum->error);
       return;
     }
-    bytes += sum.size;
+    bytes += sum->size;
     if (!capnp) return;
-    std::optional<RecordedFiles::Match> recorded = capnp->files.match(name);
+    std::optional<RecordedFiles::Match> recorded = capnp->files.match(e.name);
     if (!recorded) {
-      problems.push_back(name + " is in the zip but not recorded in the Cap'n Proto header");
+      problems.push_back(e.name + " is in the zip but not recorded in the Cap'n Proto header");
       return;
     }
-    if (recorded->size != sum.size || !(recorded->hash == sum.hash))
-      problems.push_back(name + " does not match the size and hash recorded for it (the file was changed)");
+    if (recorded->size != sum->size || !(recorded->hash == sum->hash))
+      problems.push_back(e.name + " does not match the size and hash recorded for it (the file was changed)");
   };
-  const unsigned threads = worker_threads();
-  OrderedPool<std::vector<MemberSum>> pool(threads);
-  std::deque<std::vector<std::string>> handed;  // the names of the batches in the pool, oldest first
-  std::vector<zip::Entry> batch;
-  uint64_t batch_bytes = 0;
-  auto take_oldest = [&] {
-    std::vector<MemberSum> sums = pool.next();
-    std::vector<std::string> names = std::move(handed.front());
-    handed.pop_front();
-    for (size_t i = 0; i < names.size(); ++i) judge(names[i], sums[i]);
-  };
-  auto hand_over = [&] {
-    if (batch.empty()) return;
-    std::vector<std::string>& names = handed.emplace_back();
-    for (const zip::Entry& e : batch) names.push_back(e.name);
-    pool.submit([&zip, b = std::move(batch)] {
-      std::vector<MemberSum> sums;
-      sums.reserve(b.size());
-      for (const zip::Entry& e : b) sums.push_back(sum_member(zip, e));
-      return sums;
-    });
-    batch.clear();
-    batch_bytes = 0;
-    while (handed.size() > 2 * size_t{threads}) take_oldest();
-  };
-  for (const zip::Entry& member : zip.entries()) {
-    if (!is_run_file(member)) continue;
-    batch.push_back(member);
-    batch_bytes += member.size;
-    if (batch.size() >= kBatchMembers || batch_bytes >= kBatchBytes) hand_over();
-  }
-  hand_over();
-  while (!handed.empty()) take_oldest();
+  auto all = [](const zip::Entry&) { return true; };
+  zip::judge_members(zip, is_run_file, all, judge);
   if (capnp)
     capnp->files.for_each_unmatched(
         [&](const std::string& path) { problems.push_back(path + " is recorded in the Cap'n Proto header but missing"); });

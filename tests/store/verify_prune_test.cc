@@ -158,6 +158,28 @@ TEST(VerifyZip, BackupZips) {
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
 }
 
+// The members are read on worker threads and judged in zip order, the databases among them: the
+// report of a damaged zip is the same with one thread and with three.
+TEST(VerifyZip, ADamagedBackupZipIsReportedAlikeWithAnyNumberOfThreads) {
+  TempDir t;
+  std::string bytes = read(fixtures() / "s1_realistic_export" / "backups" / "2026_11_25_15_40_27_mephisto_backup.zip");
+  for (size_t i = 100; i < bytes.size() / 2; i += 997) bytes[i] ^= 0x55;  // damage members, far from the directory
+  write(t / "bad.zip", bytes);
+  std::string report;
+  for (const char* threads : {"1", "3"}) {
+    RunResult r = run_mephisto({"--data-dir", (t / "d").string(), "db", "verify", "-f", (t / "bad.zip").string()}, "",
+                               {{"MDB_THREADS", threads}});
+    EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+    EXPECT_NE(r.err.find("Problem: "), std::string::npos) << r.err;
+    std::string err = r.err;  // without the database copies' paths, in a temp dir of each run's own
+    for (size_t at; (at = err.find(" (extracting to ")) != std::string::npos;) err.erase(at, err.find(')', at) + 1 - at);
+    if (report.empty())
+      report = err;
+    else
+      EXPECT_EQ(err, report) << "the report differs between one thread and three";
+  }
+}
+
 // The databases are checked from copies in the cache dir, so no data dir needs to be
 // configured, and the copies are gone afterwards.
 TEST(VerifyZip, ABackupZipNeedsNoDataDir) {
