@@ -26,6 +26,20 @@ stdfs::path rezip(const TempDir& tmp, const stdfs::path& zip, const std::functio
   return out;
 }
 
+// In an unpacked dump at `dir`, the JSON member's first `from` becomes `to` (of the same length).
+void replace_in_json(const stdfs::path& dir, const stdfs::path& dump, const std::string& from, const std::string& to) {
+  stdfs::path json = dir / (dump.stem().string() + ".json");
+  std::string text = read(json);
+  size_t at = text.find(from);
+  ASSERT_NE(at, std::string::npos) << from;
+  text.replace(at, from.size(), to);
+  write(json, text);
+}
+
+RunResult verify_with_threads(const stdfs::path& zip, const char* threads) {
+  return run_mephisto({"--data-dir", "/nonexistent", "db", "verify", "-f", zip.string()}, "", {{"MDB_THREADS", threads}});
+}
+
 // Our dump of the s1 data (unpacked from the original's backup).
 stdfs::path our_dump(const TempDir& tmp) {
   unzip_to(fixtures() / "s1_realistic_export/backups/2026_11_25_15_40_27_mephisto_backup.zip", tmp / "data");
@@ -55,14 +69,8 @@ TEST(VerifyDump, OurDumpPassesWithBothHalvesCompared) {
 TEST(VerifyDump, EditedJsonIsReported) {
   TempDir tmp;
   stdfs::path dump = our_dump(tmp);
-  stdfs::path edited = rezip(tmp, dump, [&](const stdfs::path& dir) {
-    stdfs::path json = dir / (dump.stem().string() + ".json");
-    std::string text = read(json);
-    size_t at = text.find("project_alpha");
-    ASSERT_NE(at, std::string::npos);
-    text.replace(at, 13, "project_omega");
-    write(json, text);
-  });
+  stdfs::path edited = rezip(
+      tmp, dump, [&](const stdfs::path& dir) { replace_in_json(dir, dump, "project_alpha", "project_omega"); });
   RunResult r = verify(edited);
   EXPECT_EQ(r.exit_code, 1) << r.out;
   EXPECT_TRUE(contains(r.err, "was changed after the export")) << r.err;
@@ -75,12 +83,7 @@ TEST(VerifyDump, ProblemsComeJsonFirstThenHalvesThenFiles) {
   stdfs::path dump = our_dump(tmp);
   std::string changed;
   stdfs::path edited = rezip(tmp, dump, [&](const stdfs::path& dir) {
-    stdfs::path json = dir / (dump.stem().string() + ".json");
-    std::string text = read(json);
-    size_t at = text.find("\"dump_metadata\"");
-    ASSERT_NE(at, std::string::npos);
-    text.replace(at, 15, "\"dump_metadatb\"");
-    write(json, text);
+    replace_in_json(dir, dump, "\"dump_metadata\"", "\"dump_metadatb\"");
     for (const auto& e : stdfs::recursive_directory_iterator(dir / "runs"))
       if (e.is_regular_file() && changed.empty()) {
         write(e.path(), read(e.path()) + " ");
@@ -88,8 +91,7 @@ TEST(VerifyDump, ProblemsComeJsonFirstThenHalvesThenFiles) {
       }
   });
   for (const char* threads : {"1", "3"}) {
-    RunResult r = run_mephisto({"--data-dir", "/nonexistent", "db", "verify", "-f", edited.string()}, "",
-                               {{"MDB_THREADS", threads}});
+    RunResult r = verify_with_threads(edited, threads);
     EXPECT_EQ(r.exit_code, 1) << r.out;
     size_t json = r.err.find("the JSON member has no dump_metadata");
     size_t halves = r.err.find("was changed after the export");
@@ -165,8 +167,7 @@ TEST(VerifyDump, ChangedRunFilesAreNamedInZipOrderWithAnyNumberOfThreads) {
   ASSERT_EQ(listing.exit_code, 0) << listing.err;
   std::string report;
   for (const char* threads : {"1", "3"}) {
-    RunResult r = run_mephisto({"--data-dir", "/nonexistent", "db", "verify", "-f", edited.string()}, "",
-                               {{"MDB_THREADS", threads}});
+    RunResult r = verify_with_threads(edited, threads);
     EXPECT_EQ(r.exit_code, 1) << r.out;
     size_t last = 0;
     std::istringstream names(listing.out);
