@@ -6,7 +6,7 @@
 
 namespace mdb {
 
-ReadAhead::ReadAhead(ReadFn source, bool serial) : source_(std::move(source)), serial_(serial), pool_(1, serial) {}
+ReadAhead::ReadAhead(ReadFn source, bool serial) : source_(std::move(source)), pool_(1, serial) { ask_ahead(); }
 
 ReadAhead::Chunk ReadAhead::fill_chunk() {
   Chunk chunk{std::string(kChunk, '\0'), nullptr};
@@ -26,19 +26,19 @@ ReadAhead::Chunk ReadAhead::fill_chunk() {
 }
 
 void ReadAhead::ask_ahead() {
-  size_t room = serial_ ? 1 : kChunksAhead;
+  size_t room = pool_.serial() ? 1 : kChunksAhead;
   while (!end_seen_ && pool_.pending() < room) pool_.submit([this] { return fill_chunk(); });
 }
 
+// Until the last chunk came back, ask_ahead() keeps at least one chunk asked for.
 size_t ReadAhead::read(char* buf, size_t n) {
   if (n == 0) return 0;
   while (at_ == chunk_.bytes.size()) {
     if (std::exception_ptr error = std::exchange(chunk_.error, nullptr)) std::rethrow_exception(error);
-    if (end_seen_ && pool_.pending() == 0) return 0;
-    ask_ahead();
+    if (pool_.pending() == 0) return 0;
     chunk_ = pool_.next();
     at_ = 0;
-    if (chunk_.bytes.size() < kChunk || chunk_.error) end_seen_ = true;
+    if (chunk_.bytes.size() < kChunk) end_seen_ = true;  // a failure comes with fewer bytes too
     ask_ahead();
   }
   size_t k = std::min(n, chunk_.bytes.size() - at_);

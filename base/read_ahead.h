@@ -20,8 +20,9 @@ class ReadAhead {
   static constexpr size_t kChunk = 256u << 10;
   static constexpr size_t kChunksAhead = 3;  // at most this many chunks (768 KiB) wait to be read
 
-  // `serial`: no thread; the source is read as the reader asks (MDB_THREADS=1, one core). What
-  // the source uses must outlive this object, whose destruction waits for a chunk being read.
+  // Starts reading. `serial`: no thread; the source is read as the reader asks (MDB_THREADS=1, one
+  // core). What the source uses must outlive this object, whose destruction waits for a chunk
+  // being read.
   explicit ReadAhead(ReadFn source, bool serial = worker_threads() <= 1);
   ReadAhead(const ReadAhead&) = delete;
   ReadAhead& operator=(const ReadAhead&) = delete;
@@ -40,8 +41,7 @@ class ReadAhead {
 
   ReadFn source_;             // the worker's alone
   bool source_done_ = false;  // the worker's alone: the source returned 0 or threw
-  bool serial_;
-  bool end_seen_ = false;  // the last chunk came back: nothing more to ask for
+  bool end_seen_ = false;     // the last chunk came back: nothing more to ask for
   Chunk chunk_;            // the chunk being read
   size_t at_ = 0;
   OrderedPool<Chunk> pool_;  // last: its thread is joined before the members it uses go
