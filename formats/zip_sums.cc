@@ -1,6 +1,5 @@
 #include "formats/zip_sums.h"
 
-#include <deque>
 #include <optional>
 #include <vector>
 
@@ -32,9 +31,11 @@ MemberSum sum_member(const Reader& zip, const Entry& e) {
   return sum;
 }
 
-struct Item {
+// A member, and what a worker found reading it (nothing when it was the caller's to read).
+struct Judged {
   Entry entry;
   bool read = false;
+  std::optional<MemberSum> sum;
 };
 
 }  // namespace
@@ -43,39 +44,32 @@ void judge_members(const Reader& zip, const std::function<bool(const Entry&)>& w
                    const std::function<bool(const Entry&)>& read,
                    const std::function<void(const Entry&, const MemberSum* sum)>& judge) {
   const unsigned threads = worker_threads();
-  OrderedPool<std::vector<std::optional<MemberSum>>> pool(threads);
-  std::deque<std::vector<Entry>> handed;  // the batches in the pool, oldest first
-  std::vector<Item> batch;
+  OrderedPool<std::vector<Judged>> pool(threads);
+  std::vector<Judged> batch;
   uint64_t batch_bytes = 0;
   auto judge_oldest = [&] {
-    std::vector<std::optional<MemberSum>> sums = pool.next();
-    std::vector<Entry> entries = std::move(handed.front());
-    handed.pop_front();
-    for (size_t i = 0; i < entries.size(); ++i) judge(entries[i], sums[i] ? &*sums[i] : nullptr);
+    for (const Judged& j : pool.next()) judge(j.entry, j.sum ? &*j.sum : nullptr);
   };
   auto hand_over = [&] {
     if (batch.empty()) return;
-    std::vector<Entry>& entries = handed.emplace_back();
-    for (const Item& item : batch) entries.push_back(item.entry);
-    pool.submit([&zip, b = std::move(batch)] {
-      std::vector<std::optional<MemberSum>> sums;
-      sums.reserve(b.size());
-      for (const Item& item : b) sums.push_back(item.read ? std::optional(sum_member(zip, item.entry)) : std::nullopt);
-      return sums;
+    pool.submit([&zip, b = std::move(batch)]() mutable {
+      for (Judged& j : b)
+        if (j.read) j.sum = sum_member(zip, j.entry);
+      return std::move(b);
     });
     batch.clear();
     batch_bytes = 0;
-    while (handed.size() > 2 * size_t{threads}) judge_oldest();
+    while (pool.pending() > 2 * size_t{threads}) judge_oldest();
   };
   for (const Entry& e : zip.entries()) {
     if (!wanted(e)) continue;
     bool to_read = read(e);
-    batch.push_back(Item{e, to_read});
+    batch.push_back(Judged{e, to_read, std::nullopt});
     if (to_read) batch_bytes += e.size;
     if (batch.size() >= kBatchMembers || batch_bytes >= kBatchBytes) hand_over();
   }
   hand_over();
-  while (!handed.empty()) judge_oldest();
+  while (pool.pending() > 0) judge_oldest();
 }
 
 }  // namespace mdb::zip
