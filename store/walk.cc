@@ -20,7 +20,9 @@ constexpr size_t kJobBudget = 64, kDirCost = 8, kSiblingsPerJob = 4;
 constexpr size_t kCloseBatch = 64;  // descriptors held open for close_later
 
 void list_into(Listing& l, size_t& budget) {
-  for (std::string& name : sorted_names(l.dir.fd(), l.dir.path())) {
+  std::vector<std::string> names = sorted_names(l.dir.fd(), l.dir.path());
+  l.items.reserve(names.size());
+  for (std::string& name : names) {
     DirItem it;
     it.name = std::move(name);
     if (::fstatat(l.dir.fd(), it.name.c_str(), &it.st, AT_SYMLINK_NOFOLLOW) != 0) it.error = errno;
@@ -84,23 +86,23 @@ Lister::Children::~Children() {
 void Lister::Children::fill() {
   while (ahead_.size() < lister_.ahead_ && cursor_ < parent_.items.size()) {
     Batch batch;
-    std::vector<std::string> names;
     while (batch.indexes.size() < kSiblingsPerJob && cursor_ < parent_.items.size()) {
       size_t i = cursor_++;
       const DirItem& it = parent_.items[i];
       if (it.error || !S_ISDIR(it.st.st_mode) || it.sub || skip_(it)) continue;
       batch.indexes.push_back(i);
-      names.push_back(it.name);
     }
-    if (names.empty()) return;
-    const fs::File* dir = &parent_.dir;
-    batch.listings = lister_.pool_.submit([dir, names = std::move(names)] {
+    if (batch.indexes.empty()) return;
+    // The job reads the names in place: the walk changes no item's name or the list while
+    // listings of its children are under way (the destructor waits for them).
+    batch.listings = lister_.pool_.submit([parent = &parent_, indexes = batch.indexes] {
       std::vector<std::optional<Listing>> out;
       size_t budget = kJobBudget;
-      for (const std::string& name : names) {
+      for (size_t i : indexes) {
+        const std::string& name = parent->items[i].name;
         try {
           Listing l;
-          l.dir = fs::File::open_dir_at(*dir, name, dir->path() / name);
+          l.dir = fs::File::open_dir_at(parent->dir, name, parent->dir.path() / name);
           list_into(l, budget);
           out.emplace_back(std::move(l));
         } catch (const fs::IoError&) {
