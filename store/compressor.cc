@@ -3,19 +3,9 @@
 #include <algorithm>
 #include <utility>
 
-#include "base/malloc_policy.h"
-
 namespace mdb::store {
 
 namespace {
-
-// `threads`, once every thread allocates from one malloc arena (base/malloc_policy.h): the caller
-// frees the blobs the workers compress, and an arena of the worker's own kept them resident (with
-// an import's extraction beside its snapshot, a seeded import into a new store at M went over 64 MiB).
-unsigned in_one_arena(unsigned threads) {
-  share_one_malloc_arena();
-  return threads;
-}
 
 // Raw bytes per batch: at S (20k files of 13 kB on average) about a thousand wakeups of the worker
 // instead of 20k, and still some 30 batches in the window.
@@ -24,7 +14,7 @@ constexpr size_t kBatchBytes = 256u << 10;
 }  // namespace
 
 Compressor::Compressor(size_t max_bytes_in_flight, const Crypto* crypto, unsigned threads)
-    : max_bytes_(max_bytes_in_flight), crypto_(crypto), pool_(in_one_arena(threads), threads == 0) {}
+    : max_bytes_(max_bytes_in_flight), crypto_(crypto), pool_(threads, threads == 0) {}
 
 // Batches are cut by the bytes submitted alone, never by timing, so the packs do not depend on it.
 void Compressor::submit(const BlobId& id, BlobType type, std::string_view raw) {
