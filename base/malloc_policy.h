@@ -25,7 +25,7 @@ void release_free_memory();
 // S peaked at 67-75 MB instead of 49, a local one at 46 MB instead of 23). Call before starting them.
 // Not for a backup's compressor: its window is small enough that a first backup at M peaks alike
 // either way (56-58 MB), and every thread taking the one arena's lock cost a one-day incremental
-// backup at S a sixth of its time (the walk's listers allocate per directory, docs/BENCHMARKS.md).
+// backup at S a tenth of its CPU time (the walk's listers allocate per directory, docs/BENCHMARKS.md).
 // An import whose extraction runs beside its snapshot still shares one (import/import_files.cc).
 void share_one_malloc_arena();
 
