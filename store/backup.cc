@@ -210,11 +210,12 @@ class BackupRun {
   bool skipped(const std::string& rel) const { return excluded(rel) || sidecars_.count(rel); }
 
   void walk(Listing& listing, const std::string& rel_dir) {
-    const stdfs::path& where = listing.dir.path();
+    // Only for messages (store/walk.h: a listing made ahead names its directory by its name alone).
+    auto where = [&] { return rel_dir.empty() ? req_.root : req_.root / rel_dir; };
     int dirfd = listing.dir.fd();
-    Lister::Children children(lister_, listing, [&](const DirItem& it) {
-      return skipped(rel_dir.empty() ? it.name : rel_dir + "/" + it.name);
-    });
+    Lister::Children children(
+        lister_, listing, [&](const DirItem& it) { return skipped(rel_dir.empty() ? it.name : rel_dir + "/" + it.name); },
+        where);
     for (size_t i = 0; i < listing.items.size(); ++i) {
       const DirItem& item = listing.items[i];
       const std::string& name = item.name;
@@ -222,7 +223,7 @@ class BackupRun {
       std::string rel = rel_dir.empty() ? name : rel_dir + "/" + name;
       if (skipped(rel)) continue;
       if (item.error == ENOENT) continue;  // removed while we walk
-      if (item.error) throw fs::IoError("cannot stat", where / name, item.error);
+      if (item.error) throw fs::IoError("cannot stat", where() / name, item.error);
       const struct stat& st = item.st;
       Entry e;
       e.path = rel;
@@ -236,7 +237,7 @@ class BackupRun {
         lister_.close_later(std::move(sub.dir));
       } else if (S_ISLNK(st.st_mode)) {
         e.kind = EntryKind::Symlink;
-        e.target = read_link(dirfd, name, where / name, st);
+        e.target = read_link(dirfd, name, where() / name, st);
         emit(std::move(e));
       } else if (S_ISREG(st.st_mode)) {
         regular_file(dirfd, name, st, e);
@@ -250,7 +251,7 @@ class BackupRun {
         e.device_minor = minor(st.st_rdev);
         emit(std::move(e));
       } else {
-        warn("Skipped " + (where / name).string() + ": a socket (as tar does, sockets are not backed up).");
+        warn("Skipped " + (where() / name).string() + ": a socket (as tar does, sockets are not backed up).");
       }
     }
   }

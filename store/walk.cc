@@ -35,7 +35,7 @@ void list_into(Listing& l, size_t& budget) {
     budget -= std::min(budget, kDirCost);
     try {
       auto sub = std::make_unique<Listing>();
-      sub->dir = fs::File::open_dir_at(l.dir, it.name, l.dir.path() / it.name);
+      sub->dir = fs::File::open_dir_at(l.dir, it.name, it.name);
       list_into(*sub, budget);
       it.sub = std::move(sub);
     } catch (const fs::IoError&) {  // the walk opens it again itself and reports what fails
@@ -102,7 +102,7 @@ void Lister::Children::fill() {
         const std::string& name = parent->items[i].name;
         try {
           Listing l;
-          l.dir = fs::File::open_dir_at(parent->dir, name, parent->dir.path() / name);
+          l.dir = fs::File::open_dir_at(parent->dir, name, name);
           list_into(l, budget);
           out.emplace_back(std::move(l));
         } catch (const fs::IoError&) {
@@ -139,7 +139,7 @@ Listing Lister::Children::take(size_t index) {
     ready_.pop_front();
     if (l) return std::move(*l);
   }
-  return list_dir(fs::File::open_dir_at(parent_.dir, it.name, parent_.dir.path() / it.name), kJobBudget);
+  return list_dir(fs::File::open_dir_at(parent_.dir, it.name, where_() / it.name), kJobBudget);
 }
 
 }  // namespace mdb::store

@@ -34,6 +34,10 @@ struct DirItem {
 };
 
 struct Listing {
+  // Opened by its path, or, when listed ahead, named by its own name only: building a full path
+  // per directory (std::filesystem copies each component) cost a one-day incremental backup at S
+  // 6% of its CPU time. The walk knows where it is, and lists again under the full path any
+  // directory whose listing ahead failed, so what it reports names full paths.
   fs::File dir;
   std::vector<DirItem> items;
 };
@@ -56,9 +60,11 @@ class Lister {
   // over between threads than in listing).
   class Children {
    public:
-    // `skip`: items the walk leaves out (not listed ahead).
-    Children(Lister& lister, Listing& parent, std::function<bool(const DirItem&)> skip)
-        : lister_(lister), parent_(parent), skip_(std::move(skip)) {}
+    // `skip`: items the walk leaves out (not listed ahead). `where`: the parent's full path, for
+    // what a failure reports.
+    Children(Lister& lister, Listing& parent, std::function<bool(const DirItem&)> skip,
+             std::function<std::filesystem::path()> where)
+        : lister_(lister), parent_(parent), skip_(std::move(skip)), where_(std::move(where)) {}
     Children(const Children&) = delete;
     Children& operator=(const Children&) = delete;
     ~Children();  // waits for the listings under way: they use the parent's descriptor
@@ -76,6 +82,7 @@ class Lister {
     Lister& lister_;
     Listing& parent_;
     std::function<bool(const DirItem&)> skip_;
+    std::function<std::filesystem::path()> where_;
     size_t cursor_ = 0;  // the next item to consider listing ahead
     std::deque<Batch> ahead_;
     std::deque<std::pair<size_t, std::optional<Listing>>> ready_;  // of the batch taken last

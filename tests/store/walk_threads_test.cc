@@ -1,12 +1,17 @@
 // The backup walk on worker threads (issue 16): directories are listed ahead on MDB_THREADS
 // threads, yet a backup of the same tree holds the same entries, in the same order, with the same
 // content ids, whether it walked with one thread or several; and an incremental backup on several
-// threads finds every unchanged file in the file cache.
+// threads finds every unchanged file in the file cache; a directory it cannot open is named by its
+// full path, however it was listed.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
+#include "platform/env.h"
+#include "store/backup.h"
+#include "store/store.h"
 #include "tests/support/tree_util.h"
 
 namespace mdb::test {
@@ -65,6 +70,55 @@ TEST(WalkThreads, AnIncrementalOnManyThreadsReadsOnlyWhatChanged) {
   // The changed file, and the databases (copied under a read transaction), are read; nothing else.
   EXPECT_LE(j["files_read"].get<int>(), 8) << r.out;
   EXPECT_GE(j["files_read"].get<int>(), 1) << r.out;
+}
+
+// Fails opening one directory as an unreadable one would (EACCES; the tests may run as root, whom
+// permissions do not stop).
+class RefusingDir : public fs::EnvWrapper {
+ public:
+  RefusingDir(fs::Env& target, std::string name) : EnvWrapper(target), name_(std::move(name)) {}
+  int openat(int dirfd, const std::string& name, int flags, mode_t mode, const stdfs::path& path) override {
+    if (name == name_ && (flags & O_DIRECTORY)) {
+      errno = EACCES;
+      return -1;
+    }
+    return EnvWrapper::openat(dirfd, name, flags, mode, path);
+  }
+
+ private:
+  std::string name_;
+};
+
+// Listings made ahead name their directory by its own name only (store/walk.h); what the backup
+// reports must still be the full path, with one thread or several, deep in a job's subtree or not.
+TEST(WalkThreads, ADirectoryThatCannotBeOpenedIsNamedByItsFullPath) {
+  for (const char* threads : {"1", "3"}) {
+    for (const stdfs::path& rel : {stdfs::path("top"), stdfs::path("a") / "b" / "c" / "top"}) {
+      SCOPED_TRACE(std::string(threads) + " threads, " + rel.string());
+      TempDir dir;
+      stdfs::path data = dir / "data";
+      write(data / rel / "inside.txt", "x");
+      write(data / "other" / "f.txt", "y");
+      ::setenv("MDB_THREADS", threads, 1);
+      RefusingDir refusing(fs::env(), "top");
+      std::string message;
+      {
+        fs::UseEnv use(refusing);
+        store::Store store(dir / "store", store::Store::Mode::Write, "test");
+        store::BackupRequest req;
+        req.root = data;
+        req.name = "one";
+        store::Reporter quiet;
+        try {
+          store::backup(store, req, quiet);
+        } catch (const fs::IoError& e) {
+          message = e.what();
+        }
+      }
+      ::unsetenv("MDB_THREADS");
+      EXPECT_NE(message.find("cannot open directory " + (data / rel).string()), std::string::npos) << message;
+    }
+  }
 }
 
 }  // namespace
