@@ -1,10 +1,10 @@
 #include "formats/zip_sums.h"
 
-#include <optional>
-#include <vector>
+#include <deque>
+#include <utility>
 
 #include "base/error.h"
-#include "base/ordered_pool.h"
+#include "formats/zip_batches.h"
 
 namespace mdb::zip {
 
@@ -31,45 +31,31 @@ MemberSum sum_member(const Reader& zip, const Entry& e) {
   return sum;
 }
 
-// A member, and what a worker found reading it (nothing when it was the caller's to read).
-struct Judged {
-  Entry entry;
-  bool read = false;
-  std::optional<MemberSum> sum;
-};
-
 }  // namespace
 
 void judge_members(const Reader& zip, const std::function<bool(const Entry&)>& wanted,
                    const std::function<bool(const Entry&)>& read,
                    const std::function<void(const Entry&, const MemberSum* sum)>& judge) {
-  const unsigned threads = worker_threads();
-  OrderedPool<std::vector<Judged>> pool(threads);
-  std::vector<Judged> batch;
-  uint64_t batch_bytes = 0;
-  auto judge_oldest = [&] {
-    for (const Judged& j : pool.next()) judge(j.entry, j.sum ? &*j.sum : nullptr);
-  };
-  auto hand_over = [&] {
-    if (batch.empty()) return;
-    pool.submit([&zip, b = std::move(batch)]() mutable {
-      for (Judged& j : b)
-        if (j.read) j.sum = sum_member(zip, j.entry);
-      return std::move(b);
-    });
-    batch.clear();
-    batch_bytes = 0;
-    while (pool.pending() > 2 * size_t{threads}) judge_oldest();
+  // Members wait here, in zip order, for their turn; those read have their sums in `sums`.
+  const size_t ahead = 2 * size_t{worker_threads()} * kBatchMembers;
+  MemberBatches<MemberSum> sums(zip, sum_member, kBatchMembers, kBatchBytes);
+  std::deque<std::pair<Entry, bool>> waiting;
+  auto judge_first = [&] {
+    auto [e, was_read] = std::move(waiting.front());
+    waiting.pop_front();
+    if (!was_read) return judge(e, nullptr);
+    MemberSum sum = sums.next();
+    judge(e, &sum);
   };
   for (const Entry& e : zip.entries()) {
     if (!wanted(e)) continue;
     bool to_read = read(e);
-    batch.push_back(Judged{e, to_read, std::nullopt});
-    if (to_read) batch_bytes += e.size;
-    if (batch.size() >= kBatchMembers || batch_bytes >= kBatchBytes) hand_over();
+    if (to_read) sums.add(e);
+    waiting.emplace_back(e, to_read);
+    while (waiting.size() > ahead) judge_first();
   }
-  hand_over();
-  while (pool.pending() > 0) judge_oldest();
+  sums.flush();
+  while (!waiting.empty()) judge_first();
 }
 
 }  // namespace mdb::zip

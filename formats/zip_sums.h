@@ -21,7 +21,8 @@ struct MemberSum {
 
 // Calls `judge` for each member of `zip` that `wanted` takes, in zip order, with its sum when
 // `read` takes it too (the others are the caller's to read: `sum` is then null). Members are
-// read in batches (32 members or 4 MiB declared), a few batches ahead of the judging.
+// read in batches (32 members or 4 MiB declared; formats/zip_batches.h), a few batches ahead of
+// the judging.
 void judge_members(const Reader& zip, const std::function<bool(const Entry&)>& wanted,
                    const std::function<bool(const Entry&)>& read,
                    const std::function<void(const Entry&, const MemberSum* sum)>& judge);

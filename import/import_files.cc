@@ -15,6 +15,7 @@
 #include "base/interrupt.h"
 #include "base/ordered_pool.h"
 #include "formats/hash.h"
+#include "formats/zip_batches.h"
 #include "import/file_plan.h"
 #include "platform/env.h"
 
@@ -30,8 +31,7 @@ constexpr uint64_t kReadAhead = 1 << 20;
 // What may be read ahead and not written yet, at most.
 constexpr uint64_t kAheadBytes = 2 << 20;
 constexpr size_t kAheadMembers = 128;
-// Members go to the workers in batches: one hand-over (two futex calls and a wake-up) per member
-// cost more than reading a small member.
+// Members go to the workers in batches (formats/zip_batches.h).
 constexpr uint64_t kBatchBytes = 256 << 10;
 constexpr size_t kBatchMembers = 16;
 
@@ -41,15 +41,11 @@ struct ReadMember {
   store::Hash128 hash;
 };
 
-std::vector<ReadMember> read_members(const zip::Reader& zip, const std::vector<zip::Entry>& batch) {
-  std::vector<ReadMember> out;
-  out.reserve(batch.size());
-  for (const zip::Entry& e : batch) {
-    ReadMember& r = out.emplace_back();
-    r.content = zip.read(e, kReadAhead);
-    r.hash = store::xxh128(r.content);
-  }
-  return out;
+ReadMember read_member(const zip::Reader& zip, const zip::Entry& e) {
+  ReadMember r;
+  r.content = zip.read(e, kReadAhead);
+  r.hash = store::xxh128(r.content);
+  return r;
 }
 
 mode_t mode_of(const zip::Entry& e) { return (e.unix_mode & 0111) ? 0755 : 0644; }
@@ -186,18 +182,9 @@ struct Stopped : std::exception {};
 
 void StagedRunFiles::extract_all() {
   const zip::Reader& zip = dump_.zip();
-  OrderedPool<std::vector<ReadMember>> pool(worker_threads());
-  std::deque<Extraction> queue;     // in plan order
-  std::vector<zip::Entry> batch;    // the members to read ahead not handed to the pool yet
-  std::vector<ReadMember> results;  // of the oldest batch handed over, taken in order
-  size_t taken = 0;
-  uint64_t ahead_bytes = 0, batch_bytes = 0;
-  auto hand_over = [&] {
-    if (batch.empty()) return;
-    pool.submit([&zip, b = std::move(batch)] { return read_members(zip, b); });
-    batch.clear();
-    batch_bytes = 0;
-  };
+  zip::MemberBatches<ReadMember> read_ahead(zip, read_member, kBatchMembers, kBatchBytes);
+  std::deque<Extraction> queue;  // in plan order
+  uint64_t ahead_bytes = 0;
   stdfs::path made;  // the last dir made: a zip lists a dir's files together
   auto finish_first = [&] {
     Extraction x = std::move(queue.front());
@@ -207,12 +194,7 @@ void StagedRunFiles::extract_all() {
     if (x.dest.parent_path() != made) fs::mkdirs(made = x.dest.parent_path());
     store::Hash128 hash;
     if (x.ahead) {
-      if (taken == results.size()) {
-        if (pool.pending() == 0) hand_over();  // x is in the batch being filled
-        results = pool.next();
-        taken = 0;
-      }
-      ReadMember r = std::move(results[taken++]);
+      ReadMember r = read_ahead.next();
       ahead_bytes -= x.member.size;
       write_file(x.dest, x.member, r.content);
       bytes_done_ += r.content.size();
@@ -230,15 +212,13 @@ void StagedRunFiles::extract_all() {
     Extraction x{dump_.member(a.file), staged(a.dest(dump_)), a.file.hash};
     x.ahead = x.member.size <= kReadAhead;
     if (x.ahead) {
-      batch.push_back(x.member);
-      batch_bytes += x.member.size;
+      read_ahead.add(x.member);
       ahead_bytes += x.member.size;
-      if (batch.size() >= kBatchMembers || batch_bytes >= kBatchBytes) hand_over();
     }
     queue.push_back(std::move(x));
     while (!queue.empty() && (ahead_bytes > kAheadBytes || queue.size() > kAheadMembers)) finish_first();
   });
-  hand_over();
+  read_ahead.flush();
   while (!queue.empty()) finish_first();
 }
 

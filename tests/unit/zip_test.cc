@@ -1,12 +1,14 @@
 // formats/zip + store/zipfile: the deterministic writer (read back by Python's zipfile and
 // by unzip), the safe reader on the original's zips and on hostile archives, and the
-// all-or-nothing output file.
+// all-or-nothing output file; members worked on in batches on threads (formats/zip_batches.h).
 #include "formats/zip.h"
+#include "formats/zip_batches.h"
 
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
 #include <array>
+#include <cstdlib>
 #include <cstring>
 #include <set>
 
@@ -61,6 +63,60 @@ std::string validation_error(const stdfs::path& zip_path, const zip::Limits& lim
     return e.what();
   }
   return "";
+}
+
+// --- MemberBatches (formats/zip_batches.h)
+
+// Results come back in the order the members were added, whatever the threads and however the
+// batches were cut; a partial batch is handed over when its first result is asked for.
+TEST(MemberBatches, ResultsComeInTheOrderAddedWithAnyThreads) {
+  TempDir dir;
+  std::vector<std::pair<std::string, std::string>> files;
+  for (int i = 0; i < 100; ++i) files.emplace_back("m" + std::to_string(i), std::string(size_t(i) * 37, 'a' + i % 26));
+  write_zip(dir / "z.zip", files);
+  zip::Reader r(dir / "z.zip");
+  for (const char* threads : {"1", "3"}) {
+    ::setenv("MDB_THREADS", threads, 1);
+    std::string got;
+    {
+      auto work = [](const zip::Reader& z, const zip::Entry& e) { return e.name + ":" + z.read(e, 1 << 20); };
+      zip::MemberBatches<std::string> batches(r, work, 7, 1000);
+      size_t added = 0, taken = 0;
+      for (const zip::Entry& e : r.entries()) {
+        batches.add(e);
+        if (++added % 3 == 0) got += batches.next() + "|", ++taken;  // take some back while adding
+      }
+      batches.flush();
+      for (; taken < added; ++taken) got += batches.next() + "|";
+    }
+    ::unsetenv("MDB_THREADS");
+    std::string want;
+    for (const auto& [name, content] : files) want += name + ":" + content + "|";
+    EXPECT_EQ(got, want) << "MDB_THREADS=" << threads;
+  }
+}
+
+// What the work threw reaches next(), no later than the turn of the member it threw for.
+TEST(MemberBatches, AFailureComesByItsMembersTurn) {
+  TempDir dir;
+  write_zip(dir / "z.zip", {{"a", "1"}, {"b", "2"}, {"bad", "3"}, {"c", "4"}});
+  zip::Reader r(dir / "z.zip");
+  for (const char* threads : {"1", "3"}) {
+    ::setenv("MDB_THREADS", threads, 1);
+    {
+      auto work = [](const zip::Reader&, const zip::Entry& e) {
+        if (e.name == "bad") throw Error("cannot read " + e.name);
+        return e.name;
+      };
+      zip::MemberBatches<std::string> batches(r, work, 2, 1 << 20);
+      for (const zip::Entry& e : r.entries()) batches.add(e);
+      batches.flush();
+      EXPECT_EQ(batches.next(), "a") << "MDB_THREADS=" << threads;
+      EXPECT_EQ(batches.next(), "b") << "MDB_THREADS=" << threads;
+      EXPECT_THROW(batches.next(), Error) << "MDB_THREADS=" << threads;
+    }
+    ::unsetenv("MDB_THREADS");
+  }
 }
 
 // --- Writer
