@@ -62,11 +62,12 @@ TEST(Compressor, ReturnsJobsInSubmissionOrderAndStaysBounded) {
 TEST(Compressor, OneWorkerCompressesBesideTheCaller) {
   EXPECT_FALSE(Compressor(1u << 20, nullptr, 1).serial());
   EXPECT_TRUE(Compressor(1u << 20, nullptr, 0).serial());
-  ::setenv("MDB_THREADS", "2", 1);
-  EXPECT_EQ(compress_threads(), 1u);
-  ::setenv("MDB_THREADS", "1", 1);
+  {
+    t::ThreadsForTest two("2");
+    EXPECT_EQ(compress_threads(), 1u);
+  }
+  t::ThreadsForTest one("1");
   EXPECT_EQ(compress_threads(), 0u);
-  ::unsetenv("MDB_THREADS");
 }
 
 // An encrypted store's blobs, compressed into their sealed message's place and sealed there
@@ -123,10 +124,7 @@ TEST(Compressor, DropsUnfinishedJobsOnDestruction) {
 TEST(Compressor, StorePacksDoNotDependOnTiming) {
   t::TempDir dir;
   for (const char* name : {"a", "b", "c"}) {
-    ::setenv("MDB_THREADS", name[0] == 'a' ? "1" : "2", 1);
-    struct Unset {
-      ~Unset() { ::unsetenv("MDB_THREADS"); }
-    } unset;
+    t::ThreadsForTest with(name[0] == 'a' ? "1" : "2");
     EXPECT_EQ(compress_threads(), name[0] == 'a' ? 0u : std::min(2u, kMaxCompressThreads));
     Store s(dir / name, Store::Mode::Write, "test");
     for (size_t i = 0; i < 700; ++i) s.add(BlobType::Data, blob(i));  // over one pack target

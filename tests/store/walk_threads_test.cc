@@ -99,7 +99,7 @@ TEST(WalkThreads, ADirectoryThatCannotBeOpenedIsNamedByItsFullPath) {
       stdfs::path data = dir / "data";
       write(data / rel / "inside.txt", "x");
       write(data / "other" / "f.txt", "y");
-      ::setenv("MDB_THREADS", threads, 1);
+      ThreadsForTest with(threads);
       RefusingDir refusing(fs::env(), "top");
       std::string message;
       {
@@ -115,7 +115,6 @@ TEST(WalkThreads, ADirectoryThatCannotBeOpenedIsNamedByItsFullPath) {
           message = e.what();
         }
       }
-      ::unsetenv("MDB_THREADS");
       EXPECT_NE(message.find("cannot open directory " + (data / rel).string()), std::string::npos) << message;
     }
   }

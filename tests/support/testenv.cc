@@ -219,6 +219,10 @@ RunResult run_on_a_terminal(const std::vector<std::string>& args, bool stdout_to
   return result;
 }
 
+ThreadsForTest::ThreadsForTest(const char* threads) { ::setenv("MDB_THREADS", threads, 1); }
+
+ThreadsForTest::~ThreadsForTest() { ::unsetenv("MDB_THREADS"); }
+
 TempDir::TempDir() {
   stdfs::path base = stdfs::path(MDB_BINARY_DIR) / "test-tmp";
   stdfs::create_directories(base);

@@ -61,6 +61,16 @@ class TempDir {
   stdfs::path path_;
 };
 
+// MDB_THREADS set for this process (base/ordered_pool.h's worker_threads) while it lives; unset
+// again after, even when an assertion ends the test early.
+class ThreadsForTest {
+ public:
+  explicit ThreadsForTest(const char* threads);
+  ~ThreadsForTest();
+  ThreadsForTest(const ThreadsForTest&) = delete;
+  ThreadsForTest& operator=(const ThreadsForTest&) = delete;
+};
+
 // Unzips `zip` into `dir` with the system's unzip (independent of our zip code).
 void unzip_to(const stdfs::path& zip, const stdfs::path& dir);
 // Everything under `root` as "relpath -> content" (files) and "relpath/ -> ''" (dirs).

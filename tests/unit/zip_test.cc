@@ -8,7 +8,6 @@
 #include <rapidcheck/gtest.h>
 
 #include <array>
-#include <cstdlib>
 #include <cstring>
 #include <set>
 
@@ -76,7 +75,7 @@ TEST(MemberBatches, ResultsComeInTheOrderAddedWithAnyThreads) {
   write_zip(dir / "z.zip", files);
   zip::Reader r(dir / "z.zip");
   for (const char* threads : {"1", "3"}) {
-    ::setenv("MDB_THREADS", threads, 1);
+    test::ThreadsForTest with(threads);
     std::string got;
     {
       auto work = [](const zip::Reader& z, const zip::Entry& e) { return e.name + ":" + z.read(e, 1 << 20); };
@@ -89,7 +88,6 @@ TEST(MemberBatches, ResultsComeInTheOrderAddedWithAnyThreads) {
       batches.flush();
       for (; taken < added; ++taken) got += batches.next() + "|";
     }
-    ::unsetenv("MDB_THREADS");
     std::string want;
     for (const auto& [name, content] : files) want += name + ":" + content + "|";
     EXPECT_EQ(got, want) << "MDB_THREADS=" << threads;
@@ -102,7 +100,7 @@ TEST(MemberBatches, AFailureComesByItsMembersTurn) {
   write_zip(dir / "z.zip", {{"a", "1"}, {"b", "2"}, {"bad", "3"}, {"c", "4"}});
   zip::Reader r(dir / "z.zip");
   for (const char* threads : {"1", "3"}) {
-    ::setenv("MDB_THREADS", threads, 1);
+    test::ThreadsForTest with(threads);
     {
       auto work = [](const zip::Reader&, const zip::Entry& e) {
         if (e.name == "bad") throw Error("cannot read " + e.name);
@@ -115,7 +113,6 @@ TEST(MemberBatches, AFailureComesByItsMembersTurn) {
       EXPECT_EQ(batches.next(), "b") << "MDB_THREADS=" << threads;
       EXPECT_THROW(batches.next(), Error) << "MDB_THREADS=" << threads;
     }
-    ::unsetenv("MDB_THREADS");
   }
 }
 
