@@ -76,7 +76,8 @@ class BackupRun {
         key_prefix_(req.root.string() + std::string(1, '\0')) {}
 
   void scan() {
-    Listing root = list_dir(fs::File::open_dir(req_.root), 0);
+    Listing root = list_dir(fs::File::open_dir(req_.root));
+    lister_.start(root);
     walk(root, "");
   }
 
@@ -97,7 +98,8 @@ class BackupRun {
       rep_.phase("Backing up", size.bytes, true, size.files);
     }
     read_databases_first();
-    Listing top = list_dir(std::move(root), 0);
+    Listing top = list_dir(std::move(root));
+    lister_.start(top);
     walk(top, "");
     rep_.end_phase();
     release();
@@ -212,10 +214,7 @@ class BackupRun {
   void walk(Listing& listing, const std::string& rel_dir) {
     // Only for messages (store/walk.h: a listing made ahead names its directory by its name alone).
     auto where = [&] { return rel_dir.empty() ? req_.root : req_.root / rel_dir; };
-    int dirfd = listing.dir.fd();
-    Lister::Children children(
-        lister_, listing, [&](const DirItem& it) { return skipped(rel_dir.empty() ? it.name : rel_dir + "/" + it.name); },
-        where);
+    int dirfd = listing.dir->fd();
     for (size_t i = 0; i < listing.items.size(); ++i) {
       const DirItem& item = listing.items[i];
       const std::string& name = item.name;
@@ -232,9 +231,9 @@ class BackupRun {
         e.kind = EntryKind::Directory;
         emit(std::move(e));
         ++rec_.dirs;
-        Listing sub = children.take(i);
+        Listing sub = lister_.take(listing, name, rel, where);
         walk(sub, rel);
-        lister_.close_later(std::move(sub.dir));
+        lister_.recycle(std::move(sub));
       } else if (S_ISLNK(st.st_mode)) {
         e.kind = EntryKind::Symlink;
         e.target = read_link(dirfd, name, where() / name, st);
@@ -471,7 +470,7 @@ class BackupRun {
   uint64_t blobs_restored_ = 0;
   HeldEntries held_{kHoldBytes};
   bool key_known_ = false;
-  Lister lister_{worker_threads()};  // last: its threads end before the rest goes
+  Lister lister_{worker_threads(), [this](const std::string& rel) { return skipped(rel); }};  // last: its threads end before the rest goes
 };
 
 }  // namespace

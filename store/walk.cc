@@ -6,6 +6,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <stdexcept>
+
+#include "base/ordered_pool.h"
 
 namespace mdb::store {
 
@@ -13,34 +16,14 @@ namespace {
 
 namespace stdfs = std::filesystem;
 
-// Items per listing job, subdirectories included; each open subdirectory counts kDirCost, so a
-// job holds at most 8 descriptors besides its kSiblingsPerJob (a few hundred for the whole
-// walk, even at depth). Siblings after the budget is spent are listed without their subdirectories.
-constexpr size_t kJobBudget = 64, kDirCost = 8, kSiblingsPerJob = 4;
-constexpr size_t kCloseBatch = 64;  // descriptors held open for close_later
+// Listings waiting for the walk at most (invariant 4), listers at most, and directories a
+// lister takes at a time.
+constexpr size_t kAhead = 64;
+constexpr unsigned kMaxListers = 4;
+constexpr size_t kClaim = 4;
 
-void list_into(Listing& l, size_t& budget) {
-  std::vector<std::string> names = sorted_names(l.dir.fd(), l.dir.path());
-  l.items.reserve(names.size());
-  for (std::string& name : names) {
-    DirItem it;
-    it.name = std::move(name);
-    if (::fstatat(l.dir.fd(), it.name.c_str(), &it.st, AT_SYMLINK_NOFOLLOW) != 0) it.error = errno;
-    l.items.push_back(std::move(it));
-  }
-  budget -= std::min(budget, l.items.size());
-  for (DirItem& it : l.items) {
-    if (budget == 0) return;
-    if (it.error || !S_ISDIR(it.st.st_mode)) continue;
-    budget -= std::min(budget, kDirCost);
-    try {
-      auto sub = std::make_unique<Listing>();
-      sub->dir = fs::File::open_dir_at(l.dir, it.name, it.name);
-      list_into(*sub, budget);
-      it.sub = std::move(sub);
-    } catch (const fs::IoError&) {  // the walk opens it again itself and reports what fails
-    }
-  }
+std::string join(const std::string& rel_dir, const std::string& name) {
+  return rel_dir.empty() ? name : rel_dir + "/" + name;
 }
 
 }  // namespace
@@ -65,81 +48,169 @@ std::vector<std::string> sorted_names(int dirfd, const stdfs::path& where) {
   return names;
 }
 
-Listing list_dir(fs::File dir, size_t budget) {
+Listing list_dir(fs::File dir) {
   Listing l;
-  l.dir = std::move(dir);
-  list_into(l, budget);
+  l.dir = std::make_shared<const fs::File>(std::move(dir));
+  int fd = l.dir->fd();
+  std::vector<std::string> names = sorted_names(fd, l.dir->path());
+  l.items.reserve(names.size());
+  for (std::string& name : names) {
+    DirItem it;
+    it.name = std::move(name);
+    if (::fstatat(fd, it.name.c_str(), &it.st, AT_SYMLINK_NOFOLLOW) != 0) it.error = errno;
+    l.items.push_back(std::move(it));
+  }
   return l;
 }
 
-void Lister::close_later(fs::File dir) {
-  closing_.push_back(std::move(dir));
-  if (closing_.size() < kCloseBatch) return;
-  pool_.submit([dirs = std::move(closing_)]() mutable { dirs.clear(); });
-  closing_.clear();
+Lister::Lister(unsigned threads, std::function<bool(const std::string&)> skipped)
+    : threads_(threads <= 1 ? 0 : std::min(threads, kMaxListers)), skipped_(std::move(skipped)) {}
+
+Lister::~Lister() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  work_.notify_all();
+  for (std::thread& t : threads_running_) t.join();
 }
 
-Lister::Children::~Children() {
-  for (Batch& b : ahead_) b.listings.wait();
+void Lister::children_of(const Listing& l, const std::string& rel_dir, Frontier& out) const {
+  for (const DirItem& it : l.items) {
+    if (!descends(it, false)) continue;
+    std::string rel = join(rel_dir, it.name);
+    if (skipped_(rel)) continue;
+    Node& n = out.emplace_back();
+    n.name = it.name;
+    n.rel = std::move(rel);
+    n.parent = l.dir;
+  }
 }
 
-void Lister::Children::fill() {
-  while (ahead_.size() < lister_.ahead_ && cursor_ < parent_.items.size()) {
-    Batch batch;
-    while (batch.indexes.size() < kSiblingsPerJob && cursor_ < parent_.items.size()) {
-      size_t i = cursor_++;
-      const DirItem& it = parent_.items[i];
-      if (it.error || !S_ISDIR(it.st.st_mode) || it.sub || skip_(it)) continue;
-      batch.indexes.push_back(i);
+void Lister::start(Listing& top) {
+  if (threads_ == 0 || !threads_running_.empty()) return;
+  children_of(top, "", frontier_);
+  top.ahead = true;
+  for (unsigned i = 0; i < threads_; ++i) threads_running_.push_back(start_worker([this] { work(); }));
+}
+
+Lister::Frontier::iterator Lister::first_waiting() {
+  auto it = frontier_.begin();
+  while (it != frontier_.end() && it->state != Node::State::Waiting) ++it;
+  return it;
+}
+
+void Lister::list(Node& n, Frontier& children) {
+  try {
+    Listing l = list_dir(fs::File::open_dir_at(*n.parent, n.name, n.name));
+    l.ahead = true;
+    children_of(l, n.rel, children);
+    n.listing = std::move(l);
+  } catch (const std::exception&) {  // invariant 3
+    children.clear();
+    n.listing.reset();
+  }
+  n.parent.reset();  // its descriptor may close once the walk and the siblings are done
+}
+
+void Lister::free_recycled(std::unique_lock<std::mutex>& lock) {
+  if (recycled_.nodes.empty() && recycled_.listings.empty()) return;
+  Recycled dead;
+  std::swap(dead, recycled_);
+  lock.unlock();
+  dead = Recycled();
+  lock.lock();
+}
+
+void Lister::work() {
+  std::vector<Frontier::iterator> mine;
+  mine.reserve(kClaim);
+  std::vector<Frontier> children(kClaim);  // no allocation below that list() does not catch
+  std::unique_lock lock(mu_);
+  for (;;) {
+    free_recycled(lock);
+    if (stop_) break;
+    auto it = first_waiting();
+    if (it == frontier_.end() && listing_ == 0) break;  // all listed
+    if (it == frontier_.end() || (done_ >= kAhead && it != frontier_.begin())) {
+      ++idle_;
+      work_.wait(lock);
+      --idle_;
+      continue;
     }
-    if (batch.indexes.empty()) return;
-    // The job reads the names in place: the walk changes no item's name or the list while
-    // listings of its children are under way (the destructor waits for them).
-    batch.listings = lister_.pool_.submit([parent = &parent_, indexes = batch.indexes] {
-      std::vector<std::optional<Listing>> out;
-      size_t budget = kJobBudget;
-      for (size_t i : indexes) {
-        const std::string& name = parent->items[i].name;
-        try {
-          Listing l;
-          l.dir = fs::File::open_dir_at(parent->dir, name, name);
-          list_into(l, budget);
-          out.emplace_back(std::move(l));
-        } catch (const fs::IoError&) {
-          out.emplace_back();
-        }
-      }
-      return out;
-    });
-    ahead_.push_back(std::move(batch));
+    // A few siblings at a time: each meeting on the lock costs more than listing a small directory.
+    mine.clear();
+    for (; it != frontier_.end() && it->state == Node::State::Waiting && mine.size() < kClaim; ++it) {
+      it->state = Node::State::Listing;
+      mine.push_back(it);
+    }
+    listing_ += mine.size();
+    bool more = it != frontier_.end() && it->state == Node::State::Waiting && idle_ > 0;
+    lock.unlock();
+    if (more) work_.notify_one();  // another idle lister takes the next few
+    for (size_t i = 0; i < mine.size(); ++i) list(*mine[i], children[i]);  // the node is this thread's while Listing
+    size_t added = 0;
+    lock.lock();
+    for (size_t i = 0; i < mine.size(); ++i) {
+      mine[i]->state = Node::State::Done;
+      added += children[i].size();
+      frontier_.splice(std::next(mine[i]), children[i]);
+    }
+    listing_ -= mine.size();
+    done_ += mine.size();
+    bool wake_walk = walk_waits_ && frontier_.front().state == Node::State::Done;
+    bool wake_lister = added > 0 && idle_ > 0;
+    lock.unlock();
+    if (wake_walk) ready_.notify_one();
+    if (wake_lister) work_.notify_one();
+    lock.lock();
   }
+  ++ended_;
+  lock.unlock();
+  work_.notify_all();  // the others may wait for the last listing under way
+  ready_.notify_one();
 }
 
-Listing Lister::Children::take(size_t index) {
-  DirItem& it = parent_.items[index];
-  if (it.sub) {
-    Listing l = std::move(*it.sub);
-    it.sub.reset();
-    return l;
+void Lister::refill() {
+  size_t n = 0;
+  bool wake;
+  {
+    std::unique_lock lock(mu_);
+    recycled_.nodes.splice(recycled_.nodes.end(), batch_.nodes);
+    for (Listing& l : batch_.listings) recycled_.listings.push_back(std::move(l));
+    walk_waits_ = true;
+    ready_.wait(lock, [&] {
+      return frontier_.empty() || frontier_.front().state == Node::State::Done || ended_ == threads_;
+    });
+    walk_waits_ = false;
+    auto end = frontier_.begin();
+    while (end != frontier_.end() && end->state == Node::State::Done) ++end, ++n;
+    taken_.splice(taken_.end(), frontier_, frontier_.begin(), end);
+    done_ -= n;
+    wake = idle_ > 0;
   }
-  cursor_ = std::max(cursor_, index);  // never list ahead what the walk has passed
-  fill();
-  while (ready_.empty() || ready_.back().first < index) {  // skipped by the walk after all
-    ready_.clear();
-    if (ahead_.empty() || ahead_.front().indexes.front() > index) break;
-    Batch b = std::move(ahead_.front());
-    ahead_.pop_front();
-    std::vector<std::optional<Listing>> listings = b.listings.get();
-    for (size_t k = 0; k < listings.size(); ++k) ready_.emplace_back(b.indexes[k], std::move(listings[k]));
-    fill();
+  batch_.listings.clear();
+  if (wake) work_.notify_one();
+}
+
+void Lister::recycle(Listing l) {
+  if (!l.ahead || ended_ == threads_) return;  // freed here (the listers are gone, or it was made here)
+  batch_.listings.push_back(std::move(l));  // handed over at the next refill()
+}
+
+Listing Lister::take(const Listing& parent, const std::string& name, const std::string& rel,
+                     const std::function<stdfs::path()>& where) {
+  if (parent.ahead && threads_ > 0) {
+    if (taken_.empty()) refill();
+    if (!taken_.empty()) {
+      Node& n = taken_.front();
+      if (n.rel != rel) throw std::logic_error("the backup walk met " + rel + " where the lister listed " + n.rel);
+      std::optional<Listing> l = std::move(n.listing);
+      batch_.nodes.splice(batch_.nodes.end(), taken_, taken_.begin());
+      if (l) return std::move(*l);
+    }
   }
-  while (!ready_.empty() && ready_.front().first < index) ready_.pop_front();
-  if (!ready_.empty() && ready_.front().first == index) {
-    std::optional<Listing> l = std::move(ready_.front().second);
-    ready_.pop_front();
-    if (l) return std::move(*l);
-  }
-  return list_dir(fs::File::open_dir_at(parent_.dir, it.name, where_() / it.name), kJobBudget);
+  return list_dir(fs::File::open_dir_at(*parent.dir, name, where() / name));
 }
 
 }  // namespace mdb::store

@@ -12,6 +12,7 @@
 #include "platform/env.h"
 #include "store/backup.h"
 #include "store/store.h"
+#include "store/walk.h"
 #include "tests/support/tree_util.h"
 
 namespace mdb::test {
@@ -116,6 +117,58 @@ TEST(WalkThreads, ADirectoryThatCannotBeOpenedIsNamedByItsFullPath) {
         }
       }
       EXPECT_NE(message.find("cannot open directory " + (data / rel).string()), std::string::npos) << message;
+    }
+  }
+}
+
+// The walk, as the backup makes it, over the Lister's listings: every path in walk order.
+void walk_with(store::Lister& lister, const store::Listing& l, const std::string& rel_dir,
+               const std::function<bool(const std::string&)>& skipped, std::vector<std::string>& out) {
+  for (const store::DirItem& it : l.items) {
+    std::string rel = rel_dir.empty() ? it.name : rel_dir + "/" + it.name;
+    if (skipped(rel)) continue;
+    out.push_back(rel);
+    if (!store::descends(it, false)) continue;
+    store::Listing sub = lister.take(l, it.name, rel, [] { return stdfs::path("/x"); });
+    walk_with(lister, sub, rel, skipped, out);
+    lister.recycle(std::move(sub));
+  }
+}
+
+// Listers taking directories in any order and any number still hand the walk each directory it
+// goes into, in its order, and none it leaves out (a skipped one, with its subtree, would make
+// take() meet a path it does not expect and throw); whatever the thread count, the walk sees
+// the same paths. A tree with more directories than may wait at once, wide and deep.
+TEST(WalkThreads, ListersHandTheWalkItsDirectoriesInOrder) {
+  TempDir dir;
+  stdfs::path root = dir / "t";
+  for (int a = 0; a < 40; ++a) {
+    stdfs::path d = root / ("a" + std::to_string(a));
+    for (int b = 0; b < a % 7; ++b) write(d / ("b" + std::to_string(b)) / "f", "x");
+    if (a % 5 == 0) stdfs::create_directories(d / "empty");
+    stdfs::path deep = d;
+    for (int k = 0; k < a % 4 * 3; ++k) deep /= "d";
+    write(deep / "leaf", "y");
+  }
+  stdfs::create_directories(root / "skip" / "inner");
+  auto skipped = [](const std::string& rel) { return rel == "skip" || rel == "a3/b1" || rel == "a12/d/d"; };
+  std::vector<std::string> serial;
+  for (unsigned threads : {1u, 2u, 3u, 8u}) {
+    for (int round = 0; round < (threads == 1 ? 1 : 20); ++round) {
+      SCOPED_TRACE(std::to_string(threads) + " threads, round " + std::to_string(round));
+      store::Lister lister(threads, skipped);
+      store::Listing top = store::list_dir(fs::File::open_dir(root));
+      lister.start(top);
+      std::vector<std::string> seen;
+      walk_with(lister, top, "", skipped, seen);
+      if (threads == 1) {
+        serial = seen;
+        ASSERT_GT(serial.size(), 250u);
+        EXPECT_EQ(std::count(serial.begin(), serial.end(), "a3/b1"), 0);
+        EXPECT_EQ(std::count(serial.begin(), serial.end(), "a12/d/d/d"), 0);
+      } else {
+        ASSERT_EQ(seen, serial);
+      }
     }
   }
 }
