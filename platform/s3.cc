@@ -1,6 +1,5 @@
 #include "platform/s3.h"
 
-#include <curl/curl.h>
 #include <openssl/evp.h>
 
 #include <algorithm>
@@ -9,23 +8,19 @@
 #include <tuple>
 
 #include "formats/hash.h"
+#include "platform/curl_lib.h"
 
 namespace mdb::fs {
 
 namespace {
 
-void global_init() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
 struct SlistFree {
-  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
+  void operator()(curl_slist* l) const { curl().slist_free_all(l); }
 };
 using Slist = std::unique_ptr<curl_slist, SlistFree>;
 
 void add_header(Slist& list, const std::string& header) {
-  curl_slist* grown = curl_slist_append(list.get(), header.c_str());
+  curl_slist* grown = curl().slist_append(list.get(), header.c_str());
   if (!grown) throw std::bad_alloc();
   list.release();
   list.reset(grown);
@@ -111,10 +106,10 @@ const char* const kEmptySha256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b93
 // close it).
 class S3Client::Handle {
  public:
-  Handle() : curl_(curl_easy_init()) {
+  Handle() : curl_(curl().easy_init()) {
     if (!curl_) throw Error("libcurl could not make a handle");
   }
-  ~Handle() { curl_easy_cleanup(curl_); }
+  ~Handle() { curl().easy_cleanup(curl_); }
   Handle(const Handle&) = delete;
   Handle& operator=(const Handle&) = delete;
   CURL* get() { return curl_; }
@@ -216,7 +211,7 @@ std::string uri_encode(std::string_view s, bool keep_slash) {
   return out;
 }
 
-S3Client::S3Client(S3Settings settings) : settings_(std::move(settings)) { global_init(); }
+S3Client::S3Client(S3Settings settings) : settings_(std::move(settings)) { curl(); }  // a missing libcurl is told at once
 
 S3Client::~S3Client() = default;
 
@@ -240,25 +235,25 @@ std::string S3Client::url_of(const std::string& bucket, const std::string& key, 
 
 S3Client::Response S3Client::attempt(Handle& handle, const Request& req) {
   CURL* c = handle.get();
-  curl_easy_reset(c);
+  curl().easy_reset(c);
   Response resp;
   std::string url = url_of(req.bucket, req.key, req.query);
   std::string sigv4 = "aws:amz:" + settings_.region + ":s3";
-  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(c, CURLOPT_AWS_SIGV4, sigv4.c_str());
-  curl_easy_setopt(c, CURLOPT_USERNAME, settings_.access_key.c_str());
-  curl_easy_setopt(c, CURLOPT_PASSWORD, settings_.secret_key.c_str());
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+  curl().easy_setopt(c, CURLOPT_URL, url.c_str());
+  curl().easy_setopt(c, CURLOPT_AWS_SIGV4, sigv4.c_str());
+  curl().easy_setopt(c, CURLOPT_USERNAME, settings_.access_key.c_str());
+  curl().easy_setopt(c, CURLOPT_PASSWORD, settings_.secret_key.c_str());
+  curl().easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl().easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
   // A stalled transfer (under 1 KB/s for 30 s) is a timeout, which is retried.
-  curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1024L);
-  curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 30L);
-  curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, settings_.verify_tls ? 1L : 0L);
-  curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, settings_.verify_tls ? 2L : 0L);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect_body);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &resp.body);
-  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, collect_header);
-  curl_easy_setopt(c, CURLOPT_HEADERDATA, &resp);
+  curl().easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1024L);
+  curl().easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 30L);
+  curl().easy_setopt(c, CURLOPT_SSL_VERIFYPEER, settings_.verify_tls ? 1L : 0L);
+  curl().easy_setopt(c, CURLOPT_SSL_VERIFYHOST, settings_.verify_tls ? 2L : 0L);
+  curl().easy_setopt(c, CURLOPT_WRITEFUNCTION, collect_body);
+  curl().easy_setopt(c, CURLOPT_WRITEDATA, &resp.body);
+  curl().easy_setopt(c, CURLOPT_HEADERFUNCTION, collect_header);
+  curl().easy_setopt(c, CURLOPT_HEADERDATA, &resp);
 
   Slist headers;
   FileBody file_body{req.file};
@@ -272,33 +267,33 @@ S3Client::Response S3Client::attempt(Handle& handle, const Request& req) {
     // then rejects the signature.)
     add_header(headers, "Content-Type: application/octet-stream");
     if (req.file) {  // curl reads it; the hash header above is what it signs as the payload's
-      curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
-      curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(req.file_size));
-      curl_easy_setopt(c, CURLOPT_READFUNCTION, read_file_body);
-      curl_easy_setopt(c, CURLOPT_READDATA, &file_body);
-      curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, seek_file_body);
-      curl_easy_setopt(c, CURLOPT_SEEKDATA, &file_body);
+      curl().easy_setopt(c, CURLOPT_UPLOAD, 1L);
+      curl().easy_setopt(c, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(req.file_size));
+      curl().easy_setopt(c, CURLOPT_READFUNCTION, read_file_body);
+      curl().easy_setopt(c, CURLOPT_READDATA, &file_body);
+      curl().easy_setopt(c, CURLOPT_SEEKFUNCTION, seek_file_body);
+      curl().easy_setopt(c, CURLOPT_SEEKDATA, &file_body);
     } else {
-      curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "PUT");
-      curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
-      curl_easy_setopt(c, CURLOPT_POSTFIELDS, req.body.data());
+      curl().easy_setopt(c, CURLOPT_CUSTOMREQUEST, "PUT");
+      curl().easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
+      curl().easy_setopt(c, CURLOPT_POSTFIELDS, req.body.data());
     }
   } else if (req.method == "HEAD") {
-    curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    curl().easy_setopt(c, CURLOPT_NOBODY, 1L);
   } else if (req.method != "GET") {
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req.method.c_str());
+    curl().easy_setopt(c, CURLOPT_CUSTOMREQUEST, req.method.c_str());
   }
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
+  curl().easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
 
-  CURLcode rc = curl_easy_perform(c);
+  CURLcode rc = curl().easy_perform(c);
   if (rc != CURLE_OK) {
     resp.status = -static_cast<long>(rc);  // a transport failure, not an HTTP status
     // It names the endpoint (scheme, host and port): the server that could not be reached.
-    resp.body = std::string(curl_easy_strerror(rc)) + " at " + url.substr(0, url.find('/', url.find("//") + 2));
+    resp.body = std::string(curl().easy_strerror(rc)) + " at " + url.substr(0, url.find('/', url.find("//") + 2));
     return resp;
   }
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp.status);
-  curl_easy_getinfo(c, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &resp.content_length);
+  curl().easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp.status);
+  curl().easy_getinfo(c, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &resp.content_length);
   return resp;
 }
 

@@ -188,6 +188,25 @@ TEST(S3Store, NoCredentialsOrABadLocationIsAUsageErrorNamingIt) {
   EXPECT_TRUE(stdfs::exists(d.data / "database.db"));
 }
 
+// libcurl is loaded when an S3 store is first used (platform/curl_lib.h): without it, the
+// backup names the library and the package and changes nothing; local stores never need it.
+TEST(S3Store, WithoutLibcurlABackupSaysWhatIsMissingAndChangesNothing) {
+  S3Dirs d;
+  make_data_dir(d.data);
+  auto before = describe(d.data);
+  auto env = d.env();
+  env["MDB_LIBCURL"] = (d.tmp / "no-such-libcurl.so.4").string();
+  RunResult r = mdb(d.data, d.store, {"backup"}, env);
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("S3 stores need libcurl (the Debian package libcurl4): cannot load " +
+                       (d.tmp / "no-such-libcurl.so.4").string()),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(diff(before, describe(d.data)), "");
+  r = mdb(d.data, d.tmp / "local", {"backup"}, env);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
 TEST(S3Store, AWrongSecretFailsCleanlyAndIsNeverShown) {
   S3Dirs d;
   make_data_dir(d.data);
