@@ -1,9 +1,9 @@
 #pragma once
 // The backup walk's view of directories: each one's entries in path order with their lstat
 // results, listed ahead of the walk. An unchanged tree costs the walk almost only getdents64 and
-// fstatat (issue 16: 73% kernel time in a no-change backup); a thread of its own lists the
-// directories in the order the walk will reach them while the walk reads the listings it made,
-// so the manifest stays what a serial walk makes.
+// fstatat (issue 16: 73% kernel time in a no-change backup); listers on threads of their own
+// list the directories in the order the walk will reach them while the walk reads the listings
+// they made, so the manifest stays what a serial walk makes.
 #include <sys/stat.h>
 
 #include <atomic>
@@ -46,7 +46,7 @@ struct Listing {
 Listing list_dir(fs::File dir);
 
 // Whether the walk goes into `item` (which it leaves out when `skipped`): the one rule the walk
-// and the Lister's thread both follow, so they meet the same directories in the same order.
+// and the listers both follow, so they meet the same directories in the same order.
 inline bool descends(const DirItem& item, bool skipped) {
   return !skipped && item.error == 0 && S_ISDIR(item.st.st_mode);
 }
@@ -78,8 +78,8 @@ inline bool descends(const DirItem& item, bool skipped) {
 // 5. What a lister allocated goes back to a lister to be freed, and the walk's listings to be
 //    closed, in batches (recycle()): freed by the walk, each went back to the lister's malloc
 //    arena under its lock while the lister allocated from it (with one lister, the walking
-//    thread slept on that lock 645 times in one incremental at S), and ext4 frees a directory's hashed names on its
-//    last close, which costs about what listing it did.
+//    thread slept on that lock 645 times in one incremental at S), and ext4 frees a
+//    directory's hashed names on its last close, which costs about what listing it did.
 class Lister {
  public:
   // Lists ahead on min(threads, 4) threads when `threads` > 1; else take() lists each
