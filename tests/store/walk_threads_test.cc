@@ -2,7 +2,8 @@
 // threads, yet a backup of the same tree holds the same entries, in the same order, with the same
 // content ids, whether it walked with one thread or several; and an incremental backup on several
 // threads finds every unchanged file in the file cache; a directory it cannot open is named by its
-// full path, however it was listed.
+// full path, however it was listed; and the listers hand the walk its directories in its order,
+// none it leaves out, with any number of them.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
