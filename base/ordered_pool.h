@@ -3,9 +3,10 @@
 // extraction, the store's compression); every thread starts through start_worker (the backup
 // walk's listers too, which run on their own rather than per job: store/walk.h). OrderedPool
 // hands results back in submission order, so whatever the thread count the caller sees the
-// same sequence (zip members, pack contents stay deterministic). With one thread a job runs inside submit(), on the caller's thread: a serial run
-// is exactly that. Jobs must not touch anything the caller uses meanwhile; they get their inputs by
-// value, and whoever submits a job that uses something of the caller's waits for it before that goes.
+// same sequence (zip members, pack contents stay deterministic). With one thread a job runs
+// inside submit(), on the caller's thread: a serial run is exactly that. Jobs must not touch
+// anything the caller uses meanwhile; they get their inputs by value, and whoever submits a job
+// that uses something of the caller's waits for it before that goes.
 #include <condition_variable>
 #include <deque>
 #include <functional>

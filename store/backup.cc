@@ -227,7 +227,7 @@ class BackupRun {
       Entry e;
       e.path = rel;
       set_meta(e, st);
-      if (S_ISDIR(st.st_mode)) {
+      if (descends(item)) {  // the listers' rule too (store/walk.h)
         e.kind = EntryKind::Directory;
         emit(std::move(e));
         ++rec_.dirs;

@@ -77,7 +77,7 @@ Lister::~Lister() {
 
 void Lister::children_of(const Listing& l, const std::string& rel_dir, Frontier& out) const {
   for (const DirItem& it : l.items) {
-    if (!descends(it, false)) continue;
+    if (!descends(it)) continue;
     std::string rel = join(rel_dir, it.name);
     if (skipped_(rel)) continue;
     Node& n = out.emplace_back();
@@ -200,7 +200,7 @@ void Lister::recycle(Listing l) {
 
 Listing Lister::take(const Listing& parent, const std::string& name, const std::string& rel,
                      const std::function<stdfs::path()>& where) {
-  if (parent.ahead && threads_ > 0) {
+  if (parent.ahead) {  // set by start() or a lister only
     if (taken_.empty()) refill();
     if (!taken_.empty()) {
       Node& n = taken_.front();

@@ -45,11 +45,9 @@ struct Listing {
 
 Listing list_dir(fs::File dir);
 
-// Whether the walk goes into `item` (which it leaves out when `skipped`): the one rule the walk
-// and the listers both follow, so they meet the same directories in the same order.
-inline bool descends(const DirItem& item, bool skipped) {
-  return !skipped && item.error == 0 && S_ISDIR(item.st.st_mode);
-}
+// Whether the walk goes into `item`, unless its path is one the walk leaves out: the one rule
+// the walk and the listers both follow, so they meet the same directories in the same order.
+inline bool descends(const DirItem& item) { return item.error == 0 && S_ISDIR(item.st.st_mode); }
 
 // Lists directories ahead of a depth-first walk, in the walk's order, on threads of its own.
 //
@@ -64,7 +62,7 @@ inline bool descends(const DirItem& item, bool skipped) {
 // sleep only when there is nothing to list (or enough waits), or nothing is ready.
 //
 // Invariants:
-// 1. The listers descend by descends() with the walk's `skipped`, over the same listings, so
+// 1. The listers descend by descends() and the walk's `skipped`, over the same listings, so
 //    the frontier holds the walk's directories in the order the walk takes them; take()
 //    checks each one's path.
 // 2. A directory's descriptor is shared by the walk and by its subdirectories in the frontier,

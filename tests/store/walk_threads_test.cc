@@ -129,7 +129,7 @@ void walk_with(store::Lister& lister, const store::Listing& l, const std::string
     std::string rel = rel_dir.empty() ? it.name : rel_dir + "/" + it.name;
     if (skipped(rel)) continue;
     out.push_back(rel);
-    if (!store::descends(it, false)) continue;
+    if (!store::descends(it)) continue;
     store::Listing sub = lister.take(l, it.name, rel, [] { return stdfs::path("/x"); });
     walk_with(lister, sub, rel, skipped, out);
     lister.recycle(std::move(sub));
