@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <random>
 #include <sstream>
 
 #include "formats/bytes.h"
@@ -90,25 +91,38 @@ BlobId decode_snapshot_id(std::string_view name, std::string_view v, const stdfs
 constexpr std::string_view kFormatKey = "format";
 constexpr std::string_view kFormatPrefix = "mephisto-db index v";
 constexpr int kIndexVersion = 1;
+constexpr std::string_view kEpochKey = "blobs-epoch";
 
+uint64_t new_epoch() {
+  std::random_device rd;
+  uint64_t e = (uint64_t{rd()} << 32) | rd();
+  return e == 0 ? 1 : e;
+}
+
+// Two layouts, told apart by length: 32 bytes then the chunk ids (before epochs), or 40 bytes
+// (the epoch last) then the chunk ids. A build from before epochs ignores the newer records.
 std::string encode_filecache(const FileCacheRecord& r) {
   std::string out;
   put_u64(out, r.size);
   put_u64(out, static_cast<uint64_t>(r.mtime_ns));
   put_u64(out, static_cast<uint64_t>(r.ctime_ns));
   put_u64(out, r.inode);
+  put_u64(out, r.epoch);
   for (const BlobId& c : r.chunks) out += c.raw();
   return out;
 }
 
 std::optional<FileCacheRecord> decode_filecache(std::string_view v) {
-  if (v.size() < 32 || (v.size() - 32) % 32 != 0) return std::nullopt;  // not ours: ignore
+  size_t head = v.size() % 32 == 8 ? 40 : 32;
+  if (v.size() < head || (v.size() - head) % 32 != 0) return std::nullopt;  // not ours: ignore
   FileCacheRecord r;
   r.size = get_u64(v, 0);
   r.mtime_ns = static_cast<int64_t>(get_u64(v, 8));
   r.ctime_ns = static_cast<int64_t>(get_u64(v, 16));
   r.inode = get_u64(v, 24);
-  for (size_t pos = 32; pos < v.size(); pos += 32) r.chunks.push_back(BlobId::from_raw(v.substr(pos, 32), "filecache"));
+  if (head == 40) r.epoch = get_u64(v, 32);
+  for (size_t pos = head; pos < v.size(); pos += 32)
+    r.chunks.push_back(BlobId::from_raw(v.substr(pos, 32), "filecache"));
   return r;
 }
 
@@ -132,6 +146,7 @@ Index::Index(Index&& o) noexcept
       snapshots_(o.snapshots_),
       filecache_(o.filecache_),
       remote_(o.remote_),
+      meta_(o.meta_),
       map_addr_(o.map_addr_),
       map_len_(o.map_len_),
       touches_(o.touches_),
@@ -206,11 +221,22 @@ void Index::check_trees() const {
   throw index_damaged(dir_, "no meta page holds the current transaction");
 }
 
-void Index::check_format(MDB_txn* txn, bool writable) const {
+void Index::check_format(MDB_txn* txn, bool writable) {
   MDB_dbi meta = 0;
   int rc = mdb_dbi_open(txn, "meta", writable ? MDB_CREATE : 0, &meta);
   if (rc == MDB_NOTFOUND) return;  // an index made before the record existed (format 1), read-only
   if (rc != 0) fail("cannot open a table of", rc);
+  meta_ = meta;
+  if (writable) {
+    MDB_val ek = val(kEpochKey), ev{};
+    if ((rc = mdb_get(txn, meta, &ek, &ev)) == MDB_NOTFOUND) {
+      std::string epoch;
+      put_u64(epoch, new_epoch());
+      ev = val(epoch);
+      rc = mdb_put(txn, meta, &ek, &ev, 0);
+    }
+    if (rc != 0) fail("cannot write to", rc);
+  }
   MDB_val k = val(kFormatKey), v{};
   rc = mdb_get(txn, meta, &k, &v);
   if (rc == MDB_NOTFOUND && writable) {
@@ -335,7 +361,20 @@ void Index::put_blob(Txn& t, const BlobLocation& loc) {
   if (blob_keys_) blob_keys_->add(loc.entry.id.raw());
   put(t, blobs_, loc.entry.id.raw(), encode_location(loc));
 }
-void Index::del_blob(Txn& t, const BlobId& id) { del(t, blobs_, id.raw()); }
+void Index::del_blob(Txn& t, const BlobId& id) {
+  del(t, blobs_, id.raw());
+  if (t.removed_blobs_ || !meta_) return;
+  std::string epoch;
+  put_u64(epoch, new_epoch());
+  put(t, *meta_, kEpochKey, epoch);
+  t.removed_blobs_ = true;
+}
+
+uint64_t Index::blobs_epoch(const Txn& t) const {
+  if (!meta_) return 0;
+  std::optional<std::string> v = get(t, *meta_, kEpochKey);
+  return v && v->size() == 8 ? get_u64(*v, 0) : 0;
+}
 
 void Index::for_each_blob(const Txn& t, const std::function<void(const BlobLocation&)>& fn) const {
   scan(t, blobs_, [&](std::string_view k, std::string_view v) {

@@ -3,7 +3,7 @@
 //   blobs      blob id (32 bytes)   -> pack (16 bytes), offset, stored length, raw length, type, compression
 //   packs      pack name (32 hex)   -> size, blob count, live bytes
 //   snapshots  snapshot name        -> snapshot blob id
-//   filecache  XXH3-128 of (data dir \0 rel path) -> size, mtime_ns, ctime_ns, inode, chunk ids
+//   filecache  XXH3-128 of (data dir \0 rel path) -> size, mtime_ns, ctime_ns, inode, [epoch,] chunk ids
 //   remote     index object name    -> "" (a store shared by hosts: the index objects taken in)
 // Everything in it can be rebuilt from the packs (verify --repair-index), except the file
 // cache, which only saves reading unchanged files. Values are copied out of LMDB before a
@@ -53,6 +53,9 @@ struct FileCacheRecord {
   int64_t ctime_ns = 0;
   uint64_t inode = 0;
   std::vector<BlobId> chunks;
+  // The blob table's epoch (Index::blobs_epoch) when the record went in with every chunk it names
+  // indexed; 0 when not known so (records written before epochs were, or copied from another index).
+  uint64_t epoch = 0;
 };
 
 class Index;
@@ -64,24 +67,24 @@ Error index_damaged(const stdfs::path& dir, const std::string& what);
 // An LMDB transaction; aborted by the destructor unless committed.
 class Txn {
  public:
-  Txn(Txn&& o) noexcept : index_(o.index_), txn_(std::exchange(o.txn_, nullptr)), writable_(o.writable_) {}
+  Txn(Txn&& o) noexcept
+      : index_(o.index_), txn_(std::exchange(o.txn_, nullptr)), writable_(o.writable_), removed_blobs_(o.removed_blobs_) {}
   Txn(const Txn&) = delete;
   Txn& operator=(const Txn&) = delete;
   ~Txn();
   // Durable when this returns (LMDB syncs on commit).
   void commit();
   MDB_txn* get() const { return txn_; }
+  // Whether this transaction took a blob out of the blob table (and so renewed its epoch).
+  bool removed_blobs() const { return removed_blobs_; }
 
  private:
   friend class Index;
-
-// The error for a damaged index in `dir` (what is wrong): names `dir/data.mdb` and says how to
-// rebuild it from the packs.
-Error index_damaged(const stdfs::path& dir, const std::string& what);
   Txn(const Index* index, MDB_txn* txn, bool writable) : index_(index), txn_(txn), writable_(writable) {}
   const Index* index_;
   MDB_txn* txn_;
   bool writable_;
+  bool removed_blobs_ = false;
 };
 
 class Index {
@@ -101,7 +104,11 @@ class Index {
   std::optional<BlobLocation> blob(const Txn& t, const BlobId& id) const;
   bool has_blob(const Txn& t, const BlobId& id) const;
   void put_blob(Txn& t, const BlobLocation& loc);
-  void del_blob(Txn& t, const BlobId& id);
+  void del_blob(Txn& t, const BlobId& id);  // renews the epoch (once per transaction)
+  // A random value, never 0, made with the blob table and renewed whenever a blob leaves it: a
+  // file cache record stamped with the epoch of now names blobs that are all still indexed. 0 in
+  // an index that has none (one made before epochs, opened read-only).
+  uint64_t blobs_epoch(const Txn& t) const;
   void for_each_blob(const Txn& t, const std::function<void(const BlobLocation&)>& fn) const;
   uint64_t blob_count(const Txn& t) const;
   // The leaf pages of the blob table and of the file cache (IndexWriter's estimate).
@@ -147,8 +154,8 @@ class Index {
   void check(const std::function<void()>& fn) const;
   // lmdb_check::trees() on the pages of a read transaction.
   void check_trees() const;
-  // The format record: checked, or written when missing and `writable`.
-  void check_format(MDB_txn* txn, bool writable) const;
+  // The format record: checked, or written when missing and `writable`; also the blobs' epoch.
+  void check_format(MDB_txn* txn, bool writable);
   MDB_stat stat(const Txn& t, MDB_dbi db) const;
   std::optional<std::string> get(const Txn& t, MDB_dbi db, std::string_view key) const;
   void put(Txn& t, MDB_dbi db, std::string_view key, std::string_view value);
@@ -171,6 +178,7 @@ class Index {
   MDB_env* env_ = nullptr;
   MDB_dbi blobs_ = 0, packs_ = 0, snapshots_ = 0, filecache_ = 0;
   std::optional<MDB_dbi> remote_;  // absent from an index opened read-only that never had it
+  std::optional<MDB_dbi> meta_;    // the same
   void* map_addr_ = nullptr;  // where LMDB mapped data.mdb (see find_map)
   size_t map_len_ = 0;
   mutable uint64_t touches_ = 0;

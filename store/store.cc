@@ -237,6 +237,7 @@ void Store::remove_temporaries() {
 void Store::refresh_reader() {
   reader_.reset();
   reader_.emplace(index_->read());
+  blobs_epoch_ = index_->blobs_epoch(*reader_);
 }
 
 bool Store::has(const BlobId& id) { return pending_.count(id) || index_->has_blob(*reader_, id); }
@@ -270,8 +271,13 @@ void Store::append_compressed(bool all) {
   }
 }
 
+size_t Store::filecache_bytes(const std::string& key, const FileCacheRecord& rec) {
+  return key.size() + 64 + rec.chunks.size() * 32;
+}
+
 void Store::queue_filecache(std::string key, FileCacheRecord rec) {
-  filecache_queue_bytes_ += key.size() + 64 + rec.chunks.size() * 32;
+  rec.epoch = blobs_epoch_;  // what its chunks were found under (or added since)
+  filecache_queue_bytes_ += filecache_bytes(key, rec);
   filecache_queue_.emplace_back(std::move(key), std::move(rec));
   if (filecache_queue_bytes_ >= kFilecacheQueueBytes) flush();
 }
@@ -301,15 +307,40 @@ void Store::write_index(const std::string& sealed, const std::function<void(Txn&
     index_->put_pack(w.next(Table::Other), sealed, pack_record(pack_->size(), pack_->entries()));
     for (const PackEntry& e : pack_->entries()) index_->put_blob(w.next(Table::Blobs), BlobLocation{sealed, e});
   }
-  for (const auto& [key, rec] : filecache_queue_) index_->put_filecache(w.next(Table::FileCache), key, rec);
+  std::vector<std::pair<std::string, FileCacheRecord>> later = put_filecache_ready(w);
   if (last) last(w.next(Table::Other));
   w.commit();
   if (pack_)
     for (const PackEntry& e : pack_->entries()) pending_.erase(e.id);  // blobs in flight stay pending
   pack_.reset();
-  filecache_queue_.clear();
+  filecache_queue_ = std::move(later);
   filecache_queue_bytes_ = 0;
+  for (const auto& [key, rec] : filecache_queue_) filecache_queue_bytes_ += filecache_bytes(key, rec);
   refresh_reader();
+}
+
+// A record goes into the index only with or after every chunk it names (those still in flight to
+// a later pack wait for it), stamped with the blob table's epoch: cached_file() then trusts a
+// record of the current epoch without looking its chunks up. It keeps no epoch (0) when a blob
+// left the index since its chunks were found (the epoch moved, maybe in this very transaction).
+std::vector<std::pair<std::string, FileCacheRecord>> Store::put_filecache_ready(IndexWriter& w) {
+  std::unordered_set<BlobId, BlobIdHash> here;
+  if (pack_)
+    for (const PackEntry& e : pack_->entries()) here.insert(e.id);
+  auto indexed = [&](const BlobId& c) { return !pending_.count(c) || here.count(c); };
+  std::vector<std::pair<std::string, FileCacheRecord>> later;
+  std::optional<uint64_t> now;  // read once: only puts come before, and no put moves it
+  for (auto& [key, rec] : filecache_queue_) {
+    if (!std::all_of(rec.chunks.begin(), rec.chunks.end(), indexed)) {
+      later.emplace_back(std::move(key), std::move(rec));
+      continue;
+    }
+    Txn& t = w.next(IndexWriter::Table::FileCache);
+    if (!now) now = index_->blobs_epoch(t);
+    if (t.removed_blobs() || rec.epoch != *now) rec.epoch = 0;
+    index_->put_filecache(t, key, rec);
+  }
+  return later;
 }
 
 void Store::flush() {
@@ -453,6 +484,7 @@ std::optional<SnapshotInfo> Store::find_snapshot(const std::string& spec) {
 std::optional<FileCacheRecord> Store::cached_file(std::string_view key) {
   auto rec = index_->filecache(*reader_, key);
   if (!rec) return std::nullopt;
+  if (rec->epoch != 0 && rec->epoch == blobs_epoch_) return rec;  // put_filecache_ready()
   for (const BlobId& c : rec->chunks)
     if (!has(c)) return std::nullopt;
   return rec;

@@ -99,7 +99,8 @@ class Store {
   bool key_ready() const { return backend_->crypto_ready(); }
   // Waits for the key (throws a wrong password), then does what waited for it.
   void unlock();
-  // Queues a file cache entry; written with the next index commit (after its blobs).
+  // Queues a file cache entry, its chunks found in the index or added since the last commit;
+  // written with the first index commit that holds all its chunks (put_filecache_ready).
   void queue_filecache(std::string key, FileCacheRecord rec);
   // What this writer added so far, blobs still being compressed included (it waits for them).
   const WriteStats& stats() {
@@ -149,8 +150,11 @@ class Store {
   // Sees index changes made through index() directly (prune).
   void reload() { refresh_reader(); }
 
-  // The file cache entry for `key`, if every chunk it lists is still in the store.
+  // The file cache entry for `key`, if every chunk it lists is still in the store: looked up,
+  // unless the entry has the current blobs' epoch (Index::blobs_epoch). An entry of another
+  // epoch that passes is worth queueing again (it then gets this one).
   std::optional<FileCacheRecord> cached_file(std::string_view key);
+  uint64_t blobs_epoch() const { return blobs_epoch_; }
 
  private:
   void open_or_create(bool exclusive, const std::string& command);
@@ -176,6 +180,9 @@ class Store {
   // Indexes the sealed open pack (if `sealed` names it) and the queued file cache entries,
   // then runs `last` in the final transaction; resets the writer state.
   void write_index(const std::string& sealed, const std::function<void(Txn&)>& last);
+  // Puts the queued file cache records whose chunks are all indexed once `w` commits; returns the rest.
+  std::vector<std::pair<std::string, FileCacheRecord>> put_filecache_ready(IndexWriter& w);
+  static size_t filecache_bytes(const std::string& key, const FileCacheRecord& rec);
 
   stdfs::path dir_;
   stdfs::path local_;  // the lock, index/ and tmp/: dir_, or a cache dir for a remote store
@@ -189,9 +196,10 @@ class Store {
   std::optional<Txn> reader_;  // a read snapshot of the index, renewed after each commit
   std::unique_ptr<PackWriter> pack_;
   std::unique_ptr<Compressor> compressor_;  // created by the first add()
-  std::unordered_set<BlobId, BlobIdHash> pending_;  // blobs in the open pack
+  std::unordered_set<BlobId, BlobIdHash> pending_;  // blobs added and not yet indexed (in flight or in the open pack)
   std::vector<std::pair<std::string, FileCacheRecord>> filecache_queue_;
   size_t filecache_queue_bytes_ = 0;
+  uint64_t blobs_epoch_ = 0;  // of reader_
   WriteStats stats_;
 };
 

@@ -158,6 +158,62 @@ TEST(IndexFilter, WhatWasPutSinceTheTablesWereEmptyIsFoundAndNothingElse) {
   EXPECT_FALSE(index.filecache(r, random_key(rng, 16)).has_value());
 }
 
+// The blob table's epoch: made with the index, kept by reopening and by puts, renewed by a
+// transaction that takes a blob out (once), and a file cache record keeps the one it was given;
+// one written before epochs (32 bytes, then the chunk ids) still reads, with none.
+TEST(IndexEpoch, ABlobTakenOutRenewsItAndRecordsOfEitherLayoutRead) {
+  t::TempDir dir;
+  std::mt19937_64 rng(9);
+  std::vector<BlobId> ids(3);
+  for (BlobId& id : ids) id = random_id(rng);
+  uint64_t made = 0;
+  {
+    Index index = Index::open(dir.path(), true);
+    made = index.blobs_epoch(index.read());
+    EXPECT_NE(made, 0u);
+    put_blobs(index, ids);
+    EXPECT_EQ(index.blobs_epoch(index.read()), made);
+  }
+  Index index = Index::open(dir.path(), true);
+  EXPECT_EQ(index.blobs_epoch(index.read()), made);
+  std::string key = random_key(rng, 16);
+  FileCacheRecord rec{7, 1, 2, 3, {ids[0], ids[1]}, made};
+  {
+    Txn w = index.write();
+    index.put_filecache(w, key, rec);
+    EXPECT_FALSE(w.removed_blobs());
+    index.del_blob(w, ids[2]);
+    EXPECT_TRUE(w.removed_blobs());
+    w.commit();
+  }
+  Txn r = index.read();
+  uint64_t renewed = index.blobs_epoch(r);
+  EXPECT_NE(renewed, made);
+  EXPECT_NE(renewed, 0u);
+  std::optional<FileCacheRecord> back = index.filecache(r, key);
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->epoch, made);
+  EXPECT_EQ(back->chunks, rec.chunks);
+  EXPECT_EQ(back->inode, 3u);
+
+  std::string old_key = random_key(rng, 16), old_value;
+  for (uint64_t v : {7, 1, 2, 3}) old_value += std::string(reinterpret_cast<const char*>(&v), 8);  // little-endian
+  old_value += std::string(ids[0].raw()) + std::string(ids[1].raw());
+  {
+    Txn w = index.write();
+    MDB_dbi table = 0;
+    ASSERT_EQ(mdb_dbi_open(w.get(), "filecache", 0, &table), 0);
+    MDB_val k{old_key.size(), old_key.data()}, v{old_value.size(), old_value.data()};
+    ASSERT_EQ(mdb_put(w.get(), table, &k, &v, 0), 0);
+    w.commit();
+  }
+  std::optional<FileCacheRecord> old = index.filecache(index.read(), old_key);
+  ASSERT_TRUE(old.has_value());
+  EXPECT_EQ(old->epoch, 0u);
+  EXPECT_EQ(old->size, 7u);
+  EXPECT_EQ(old->chunks, rec.chunks);
+}
+
 // A table that holds keys when the filter is asked for gets none: its keys are found.
 TEST(IndexFilter, ATableThatHeldKeysIsNotFiltered) {
   t::TempDir dir;

@@ -11,6 +11,7 @@
 #include "store/backup.h"
 #include "formats/bytes.h"
 #include "formats/store.capnp.h"
+#include "platform/env.h"
 #include "store/chunker.h"
 #include "store/local_backend.h"
 #include "store/manifest.h"
@@ -328,6 +329,81 @@ TEST(FileCache, UnchangedTreeIsNotRead) {
   t::write(dir / "data" / "tools" / "run.sh", "changed");
   req.name = "three";
   EXPECT_EQ(backup(store, req, quiet).files_read, 1u);
+}
+
+// A record of the current epoch is used without looking its chunks up (Store::cached_file), so a
+// blob leaving the index (here as a repair that could not heal it drops it) must end that trust.
+TEST(FileCache, ARecordIsTrustedOnlyWhileNoBlobHasLeftTheIndex) {
+  t::TempDir dir;
+  t::make_data_dir(dir / "data");
+  t::write(dir / "data" / "big.bin", random_bytes(3u << 20, 5));
+  ::usleep(100'000);  // older than the racy window
+  Reporter quiet;
+  BackupRequest req;
+  req.root = dir / "data";
+  req.name = "one";
+  Store store(dir / "store", Store::Mode::Write, "test");
+  BackupResult first = backup(store, req, quiet);
+  std::vector<BlobId> chunks;
+  ManifestReader m(store, first.snapshot.record);
+  for (Entry e; m.next(e);)
+    if (e.path == "big.bin") chunks = e.chunks;
+  ASSERT_GT(chunks.size(), 1u);
+  {
+    Txn t = store.index().write();
+    store.index().del_blob(t, chunks[1]);
+    t.commit();
+  }
+  store.reload();
+  req.name = "two";
+  BackupResult second = backup(store, req, quiet);
+  EXPECT_EQ(second.files_read, 1u);  // big.bin, read again
+  EXPECT_TRUE(store.has(chunks[1]));
+}
+
+// Fails the index's second commit: the first is the full pack's, in the middle of the walk.
+class FailSecondCommit : public fs::EnvWrapper {
+ public:
+  FailSecondCommit() : fs::EnvWrapper(fs::posix_env()) {}
+  void fault_point(std::string_view what, const stdfs::path& path) override {
+    if (what == "commit" && ++commits_ == 2) throw std::runtime_error("stopped at the second commit");
+    fs::EnvWrapper::fault_point(what, path);
+  }
+
+ private:
+  int commits_ = 0;
+};
+
+// When a pack fills, the blobs of the files read last are still being compressed: their file
+// cache records wait for the pack that holds them, and none goes in trusted before its chunks.
+TEST(FileCache, ARecordGoesInOnlyWithEveryChunkItNames) {
+  t::TempDir dir;
+  for (int i = 0; i < 640; ++i)  // 40 MiB: the first pack fills in the middle of the walk
+    t::write(dir / "data" / ("f" + std::to_string(1000 + i)), random_bytes(64u << 10, static_cast<uint64_t>(i) + 1));
+  ::usleep(100'000);  // older than the racy window
+  Reporter quiet;
+  BackupRequest req;
+  req.root = dir / "data";
+  req.name = "one";
+  {
+    FailSecondCommit faulty;
+    fs::UseEnv use(faulty);
+    Store store(dir / "store", Store::Mode::Write, "test");
+    EXPECT_THROW(backup(store, req, quiet), std::runtime_error);
+  }
+  Index index = Index::open(dir / "store" / "index", false);
+  Txn r = index.read();
+  uint64_t epoch = index.blobs_epoch(r);
+  size_t trusted = 0, chunks_missing = 0;
+  index.for_each_filecache(r, [&](std::string_view, const FileCacheRecord& rec) {
+    if (rec.epoch != epoch) return true;
+    ++trusted;
+    for (const BlobId& c : rec.chunks) chunks_missing += index.has_blob(r, c) ? 0 : 1;
+    return true;
+  });
+  EXPECT_GT(trusted, 100u);
+  EXPECT_LT(trusted, 640u);
+  EXPECT_EQ(chunks_missing, 0u);
 }
 
 TEST(Snapshots, AmbiguousIdPrefixIsAnError) {
