@@ -31,7 +31,7 @@ void Compressor::hand_over() {
     out.reserve(batch.size());
     for (Raw& r : batch) {
       Blob b{r.id, r.type, static_cast<uint32_t>(r.bytes.size()), Compression::None, {}};
-      b.stored = encode_blob(std::move(r.bytes), crypto, b.compression);
+      b.stored = encode_blob(std::move(r.bytes), r.type, crypto, b.compression);
       out.push_back(std::move(b));
     }
     return out;

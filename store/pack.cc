@@ -22,10 +22,10 @@ struct DctxDeleter {
   void operator()(ZSTD_DCtx* c) const { ZSTD_freeDCtx(c); }
 };
 
-// A workspace made once per thread, of the size level 3 needs for an input of any size (1.3 MB):
-// zstd shrinks a context of its own after 128 inputs in a row far smaller than it, and grows it
-// again at the next large one, each time on fresh pages. Between the small files and the 1 MiB
-// blobs of a backup that was a quarter of a seeded import's page faults at L.
+// A workspace made once per thread, of the size level 3 (the highest we use) needs for an input
+// of any size (1.3 MB): zstd shrinks a context of its own after 128 inputs in a row far smaller
+// than it, and grows it again at the next large one, each time on fresh pages. Between the small
+// files and the 1 MiB blobs of a backup that was a quarter of a seeded import's page faults at L.
 ZSTD_CCtx* cctx() {
   static const size_t size = ZSTD_estimateCCtxSize(kZstdLevel);
   thread_local std::unique_ptr<char[]> workspace(new char[size]);
@@ -170,9 +170,9 @@ namespace {
 
 // Compressed into the sealed message's place and sealed there: one buffer per blob, as in a plain
 // store (sealing a copy cost an encrypted backup a buffer, its page faults and a copy per blob).
-std::string encode_sealed(std::string_view raw, const Crypto& crypto, Compression& c) {
+std::string encode_sealed(std::string_view raw, int level, const Crypto& crypto, Compression& c) {
   std::string framed;
-  c = compress(raw, framed, kNonceBytes, kTagBytes);
+  c = compress(raw, level, framed, kNonceBytes, kTagBytes);
   if (c == Compression::None) {
     framed.clear();
     framed.shrink_to_fit();  // (assigning an empty string would keep compress()'s buffer)
@@ -185,10 +185,12 @@ std::string encode_sealed(std::string_view raw, const Crypto& crypto, Compressio
 
 }  // namespace
 
-Compression compress(std::string_view raw, std::string& out, size_t room_before, size_t room_after) {
+int zstd_level(BlobType type) { return type == BlobType::Tree ? 1 : kZstdLevel; }
+
+Compression compress(std::string_view raw, int level, std::string& out, size_t room_before, size_t room_after) {
   size_t bound = ZSTD_compressBound(raw.size());
   out.resize(room_before + bound + room_after);
-  size_t n = ZSTD_compressCCtx(cctx(), out.data() + room_before, bound, raw.data(), raw.size(), kZstdLevel);
+  size_t n = ZSTD_compressCCtx(cctx(), out.data() + room_before, bound, raw.data(), raw.size(), level);
   if (ZSTD_isError(n) || n > raw.size() - raw.size() * 3 / 100 || n >= raw.size()) {
     out.clear();
     return Compression::None;
@@ -198,10 +200,10 @@ Compression compress(std::string_view raw, std::string& out, size_t room_before,
   return Compression::Zstd;
 }
 
-std::string encode_blob(std::string raw, const Crypto* crypto, Compression& c) {
-  if (crypto) return encode_sealed(raw, *crypto, c);
+std::string encode_blob(std::string raw, BlobType type, const Crypto* crypto, Compression& c) {
+  if (crypto) return encode_sealed(raw, zstd_level(type), *crypto, c);
   std::string compressed;
-  c = compress(raw, compressed);
+  c = compress(raw, zstd_level(type), compressed);
   return c == Compression::None ? std::move(raw) : std::move(compressed);
 }
 
@@ -338,7 +340,7 @@ void PackWriter::add(const BlobId& id, BlobType type, uint32_t raw_len, Compress
 
 void PackWriter::add(const BlobId& id, BlobType type, std::string_view raw) {
   Compression c = Compression::None;
-  std::string stored = encode_blob(std::string(raw), crypto_, c);
+  std::string stored = encode_blob(std::string(raw), type, crypto_, c);
   add(id, type, static_cast<uint32_t>(raw.size()), c, stored);
 }
 

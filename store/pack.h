@@ -112,15 +112,20 @@ Salvage salvage_pack(std::string_view bytes, const std::string& what, const Cryp
 // Reads and decodes the footer of the pack `name` (two small reads), with the backend's keys.
 std::vector<PackEntry> read_footer(Backend& backend, const std::string& name);
 
-// Compresses `raw` with zstd level 3 into `out`; returns None (and leaves `out` empty) when
+// The zstd level a blob of `type` is compressed at: 1 for manifest parts, 3 for the rest. A part
+// is written again whenever anything in its stretch of the tree changed (most of a manifest, each
+// day), and on parts level 1 is 1.4x faster than 3 for the same size (4.69x against 4.61x on the
+// parts of a one-day incremental at S); on data (JSON, database chunks) level 3 saves 2.5% more.
+int zstd_level(BlobType type);
+// Compresses `raw` with zstd at `level` into `out`; returns None (and leaves `out` empty) when
 // that saves less than 3%. `out` holds no more capacity than its bytes: blobs wait in memory
 // for their pack, and a buffer of ZSTD_compressBound bytes each would double what they hold.
 // `room_before`/`room_after`: bytes left before and after the compressed bytes in `out` (for a
 // seal's nonce and tag).
-Compression compress(std::string_view raw, std::string& out, size_t room_before = 0, size_t room_after = 0);
+Compression compress(std::string_view raw, int level, std::string& out, size_t room_before = 0, size_t room_after = 0);
 // The bytes a pack stores for the blob `raw`: compressed (compress(); `c` says how), then sealed
 // when `crypto` is not null. Takes `raw` by value: a blob stored as it is comes back without a copy.
-std::string encode_blob(std::string raw, const Crypto* crypto, Compression& c);
+std::string encode_blob(std::string raw, BlobType type, const Crypto* crypto, Compression& c);
 // Turns stored bytes back into the blob (opened, decompressed) and checks its id (blob_id) against
 // `e.id`: a blob is returned only when it is exactly what was stored under that id.
 std::string decode_blob(std::string_view stored, const PackEntry& e, const std::string& where, const Crypto* crypto);
