@@ -99,33 +99,6 @@ uint64_t new_epoch() {
   return e == 0 ? 1 : e;
 }
 
-// Two layouts, told apart by length: 32 bytes then the chunk ids (before epochs), or 40 bytes
-// (the epoch last) then the chunk ids. A build from before epochs ignores the newer records.
-std::string encode_filecache(const FileCacheRecord& r) {
-  std::string out;
-  put_u64(out, r.size);
-  put_u64(out, static_cast<uint64_t>(r.mtime_ns));
-  put_u64(out, static_cast<uint64_t>(r.ctime_ns));
-  put_u64(out, r.inode);
-  put_u64(out, r.epoch);
-  for (const BlobId& c : r.chunks) out += c.raw();
-  return out;
-}
-
-std::optional<FileCacheRecord> decode_filecache(std::string_view v) {
-  size_t head = v.size() % 32 == 8 ? 40 : 32;
-  if (v.size() < head || (v.size() - head) % 32 != 0) return std::nullopt;  // not ours: ignore
-  FileCacheRecord r;
-  r.size = get_u64(v, 0);
-  r.mtime_ns = static_cast<int64_t>(get_u64(v, 8));
-  r.ctime_ns = static_cast<int64_t>(get_u64(v, 16));
-  r.inode = get_u64(v, 24);
-  if (head == 40) r.epoch = get_u64(v, 32);
-  for (size_t pos = head; pos < v.size(); pos += 32)
-    r.chunks.push_back(BlobId::from_raw(v.substr(pos, 32), "filecache"));
-  return r;
-}
-
 }  // namespace
 
 Txn::~Txn() {

@@ -22,6 +22,7 @@
 
 #include "base/error.h"
 #include "formats/hash.h"
+#include "store/filecache.h"
 #include "store/keys_put.h"
 #include "store/pack.h"
 
@@ -46,17 +47,6 @@ inline PackRecord pack_record(uint64_t size, const std::vector<PackEntry>& entri
   for (const PackEntry& e : entries) rec.live_bytes += e.stored_len;
   return rec;
 }
-
-struct FileCacheRecord {
-  uint64_t size = 0;
-  int64_t mtime_ns = 0;
-  int64_t ctime_ns = 0;
-  uint64_t inode = 0;
-  std::vector<BlobId> chunks;
-  // The blob table's epoch (Index::blobs_epoch) when the record went in with every chunk it names
-  // indexed; 0 when not known so (records written before epochs were, or copied from another index).
-  uint64_t epoch = 0;
-};
 
 class Index;
 

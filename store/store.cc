@@ -271,15 +271,10 @@ void Store::append_compressed(bool all) {
   }
 }
 
-size_t Store::filecache_bytes(const std::string& key, const FileCacheRecord& rec) {
-  return key.size() + 64 + rec.chunks.size() * 32;
-}
-
 void Store::queue_filecache(std::string key, FileCacheRecord rec) {
   rec.epoch = blobs_epoch_;  // what its chunks were found under (or added since)
-  filecache_queue_bytes_ += filecache_bytes(key, rec);
-  filecache_queue_.emplace_back(std::move(key), std::move(rec));
-  if (filecache_queue_bytes_ >= kFilecacheQueueBytes) flush();
+  filecache_queue_.push(std::move(key), std::move(rec));
+  if (filecache_queue_.bytes() >= kFilecacheQueueBytes) flush();
 }
 
 std::string Store::seal_pack() {
@@ -307,15 +302,12 @@ void Store::write_index(const std::string& sealed, const std::function<void(Txn&
     index_->put_pack(w.next(Table::Other), sealed, pack_record(pack_->size(), pack_->entries()));
     for (const PackEntry& e : pack_->entries()) index_->put_blob(w.next(Table::Blobs), BlobLocation{sealed, e});
   }
-  std::vector<std::pair<std::string, FileCacheRecord>> later = put_filecache_ready(w);
+  put_filecache_ready(w);
   if (last) last(w.next(Table::Other));
   w.commit();
   if (pack_)
     for (const PackEntry& e : pack_->entries()) pending_.erase(e.id);  // blobs in flight stay pending
   pack_.reset();
-  filecache_queue_ = std::move(later);
-  filecache_queue_bytes_ = 0;
-  for (const auto& [key, rec] : filecache_queue_) filecache_queue_bytes_ += filecache_bytes(key, rec);
   refresh_reader();
 }
 
@@ -323,24 +315,18 @@ void Store::write_index(const std::string& sealed, const std::function<void(Txn&
 // a later pack wait for it), stamped with the blob table's epoch: cached_file() then trusts a
 // record of the current epoch without looking its chunks up. It keeps no epoch (0) when a blob
 // left the index since its chunks were found (the epoch moved, maybe in this very transaction).
-std::vector<std::pair<std::string, FileCacheRecord>> Store::put_filecache_ready(IndexWriter& w) {
+void Store::put_filecache_ready(IndexWriter& w) {
   std::unordered_set<BlobId, BlobIdHash> here;
   if (pack_)
     for (const PackEntry& e : pack_->entries()) here.insert(e.id);
-  auto indexed = [&](const BlobId& c) { return !pending_.count(c) || here.count(c); };
-  std::vector<std::pair<std::string, FileCacheRecord>> later;
   std::optional<uint64_t> now;  // read once: only puts come before, and no put moves it
-  for (auto& [key, rec] : filecache_queue_) {
-    if (!std::all_of(rec.chunks.begin(), rec.chunks.end(), indexed)) {
-      later.emplace_back(std::move(key), std::move(rec));
-      continue;
-    }
-    Txn& t = w.next(IndexWriter::Table::FileCache);
-    if (!now) now = index_->blobs_epoch(t);
-    if (t.removed_blobs() || rec.epoch != *now) rec.epoch = 0;
-    index_->put_filecache(t, key, rec);
-  }
-  return later;
+  filecache_queue_.take_ready([&](const BlobId& c) { return pending_.count(c) && !here.count(c); },
+                              [&](const std::string& key, FileCacheRecord& rec) {
+                                Txn& t = w.next(IndexWriter::Table::FileCache);
+                                if (!now) now = index_->blobs_epoch(t);
+                                if (t.removed_blobs() || rec.epoch != *now) rec.epoch = 0;
+                                index_->put_filecache(t, key, rec);
+                              });
 }
 
 void Store::flush() {

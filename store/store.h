@@ -180,9 +180,8 @@ class Store {
   // Indexes the sealed open pack (if `sealed` names it) and the queued file cache entries,
   // then runs `last` in the final transaction; resets the writer state.
   void write_index(const std::string& sealed, const std::function<void(Txn&)>& last);
-  // Puts the queued file cache records whose chunks are all indexed once `w` commits; returns the rest.
-  std::vector<std::pair<std::string, FileCacheRecord>> put_filecache_ready(IndexWriter& w);
-  static size_t filecache_bytes(const std::string& key, const FileCacheRecord& rec);
+  // Puts the queued file cache records whose chunks are all indexed once `w` commits.
+  void put_filecache_ready(IndexWriter& w);
 
   stdfs::path dir_;
   stdfs::path local_;  // the lock, index/ and tmp/: dir_, or a cache dir for a remote store
@@ -197,8 +196,7 @@ class Store {
   std::unique_ptr<PackWriter> pack_;
   std::unique_ptr<Compressor> compressor_;  // created by the first add()
   std::unordered_set<BlobId, BlobIdHash> pending_;  // blobs added and not yet indexed (in flight or in the open pack)
-  std::vector<std::pair<std::string, FileCacheRecord>> filecache_queue_;
-  size_t filecache_queue_bytes_ = 0;
+  FileCacheQueue filecache_queue_;
   uint64_t blobs_epoch_ = 0;  // of reader_
   WriteStats stats_;
 };

@@ -124,7 +124,7 @@ TEST(CopyKeys, EncryptedToPlainOnlyWhenAskedAndTheSourcePasswordIsTheDefault) {
   RunResult r = s.copy({"--to-no-encryption"}, {{"MEPHISTO_PASSWORD", kPasswordA}});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_EQ(config_of(s.target())["version"], 1);
-  EXPECT_NE(all_but_config(s.target()).find("copied-secret"), std::string::npos) << "plain, as asked";
+  EXPECT_NE(all_but_config(s.target()).find(kSecret), std::string::npos) << "plain, as asked";
   EXPECT_EQ(diff(s.tree, restored(s.target(), s.name, "")), "");
   // Without --to-...: a second target made encrypted with the source's password.
   stdfs::path second = s.d.tmp / "second";
