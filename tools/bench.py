@@ -99,8 +99,10 @@ class Bench:
         return out
 
     def with_baseline(self, tools):
-        """With --baseline, another build of ours runs each operation right after ours, with the
-        same preparation, so a change is compared with its parent in one run."""
+        """With --baseline, another build of ours runs each operation right after ours, so a change
+        is compared with its parent in one run. Each build prepares for itself (the first backup
+        before an incremental, ...): a store one build wrote may be one the other reads otherwise
+        (a build ignores file cache records of a newer layout and reads every file again)."""
         if not self.args.baseline:
             return tools
         out = []
@@ -108,8 +110,12 @@ class Bench:
             out.append((name, prepare))
             if name == "ours":
                 def baseline(prepare=prepare):
-                    cmd, cwd, size_path = prepare()
-                    return [Path(self.args.baseline).resolve()] + list(cmd[1:]), cwd, size_path
+                    mine = bench_common.MEPHISTO
+                    bench_common.MEPHISTO = Path(self.args.baseline).resolve()
+                    try:
+                        return prepare()
+                    finally:
+                        bench_common.MEPHISTO = mine
                 out.append(("baseline", baseline))
         return out
 
