@@ -10,6 +10,7 @@
 #include <cstring>
 #include <random>
 #include <sstream>
+#include <stdexcept>
 
 #include "formats/bytes.h"
 #include "platform/env.h"
@@ -341,6 +342,14 @@ void Index::del_blob(Txn& t, const BlobId& id) {
   put_u64(epoch, new_epoch());
   put(t, *meta_, kEpochKey, epoch);
   t.removed_blobs_ = true;
+}
+
+void Index::reset_blobs_epoch(Txn& t, uint64_t epoch) {
+  if (epoch == 0 || t.removed_blobs_) throw std::logic_error("the blobs' epoch set back with no check after");
+  if (!meta_) return;
+  std::string value;
+  put_u64(value, epoch);
+  put(t, *meta_, kEpochKey, value);
 }
 
 uint64_t Index::blobs_epoch(const Txn& t) const {

@@ -99,6 +99,10 @@ class Index {
   // file cache record stamped with the epoch of now names blobs that are all still indexed. 0 in
   // an index that has none (one made before epochs, opened read-only).
   uint64_t blobs_epoch(const Txn& t) const;
+  // Sets the epoch to `epoch` (non-zero) in `t`, which has just found every file cache record to
+  // name indexed blobs only (prune, once blobs were taken out): any stamp is sound then, and
+  // putting back the one before saves the next backup checking and stamping every record anew.
+  void reset_blobs_epoch(Txn& t, uint64_t epoch);
   void for_each_blob(const Txn& t, const std::function<void(const BlobLocation&)>& fn) const;
   uint64_t blob_count(const Txn& t) const;
   // The leaf pages of the blob table and of the file cache (IndexWriter's estimate).

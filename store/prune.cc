@@ -52,6 +52,7 @@ class Pruner {
 
   PruneReport run() {
     report_.bytes_before = packs_bytes(store_.backend());
+    epoch_before_ = store_.blobs_epoch();
     select();
     mark();
     plan();
@@ -322,6 +323,8 @@ class Pruner {
     report_.packs_deleted += orphans.size();
   }
 
+  // Drops the records that name a blob taken out; the rest name indexed blobs only, so the
+  // epoch they were stamped with is put back (Index::reset_blobs_epoch).
   void clean_filecache() {
     store_.reload();
     Txn t = store_.index().write();
@@ -329,6 +332,7 @@ class Pruner {
       return std::all_of(rec.chunks.begin(), rec.chunks.end(),
                          [&](const BlobId& c) { return store_.index().has_blob(t, c); });
     });
+    if (epoch_before_ != 0) store_.index().reset_blobs_epoch(t, epoch_before_);
     t.commit();
     store_.reload();
   }
@@ -342,6 +346,7 @@ class Pruner {
   std::vector<std::string> doomed_;  // deleted once the index objects are consolidated, records first
   std::set<std::string> damaged_footers_;  // packs read through the index (indexed_entries)
   uint64_t bytes_freed_ = 0;
+  uint64_t epoch_before_ = 0;  // the blobs' epoch when the prune began
 };
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "store/index.h"
 #include "tests/support/tree_util.h"
 
 namespace mdb::test {
@@ -130,6 +131,41 @@ TEST(Prune, ForgetsOldSnapshotsAndReclaimsSpace) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(nlohmann::json::parse(mdb(d.data, d.store, {"--json", "snapshots"}).out)["snapshots"].size(), 1u)
       << "only the kept backup (a restore into a missing data dir saves nothing first)";
+}
+
+// Prune takes blobs out (which renews the blobs' epoch) and then drops the file cache records
+// that name them: every record left names indexed blobs only, so prune puts the epoch they carry
+// back, and the next backup trusts them without checking and stamping each one anew.
+TEST(Prune, LeavesTheFileCacheTrustedAndDropsTheRecordsOfWhatItTookOut) {
+  Dirs d;
+  make_data_dir(d.data);
+  write(d.data / "big1.bin", random_bytes(300000, 2));
+  ::usleep(100'000);  // older than the racy window: every file goes into the file cache
+  backup(d);
+  stdfs::remove(d.data / "big1.bin");
+  write(d.data / "big2.bin", random_bytes(300000, 3));
+  ::usleep(100'000);
+  backup(d);
+  RunResult r = mdb(d.data, d.store, {"--json", "prune", "--keep-last", "1"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_EQ(nlohmann::json::parse(r.out)["forgotten"].size(), 1u) << r.out;
+
+  store::Index index = store::Index::open(d.store / "index", false);
+  store::Txn t = index.read();
+  uint64_t epoch = index.blobs_epoch(t);
+  size_t records = 0, trusted = 0, naming_missing = 0;
+  index.for_each_filecache(t, [&](std::string_view, const store::FileCacheRecord& rec) {
+    ++records;
+    trusted += rec.epoch == epoch ? 1 : 0;
+    for (const store::BlobId& c : rec.chunks) naming_missing += index.has_blob(t, c) ? 0 : 1;
+    return true;
+  });
+  EXPECT_GT(records, 5u);
+  EXPECT_EQ(trusted, records);
+  EXPECT_EQ(naming_missing, 0u);  // big1.bin's record went with its blob
+  r = mdb(d.data, d.store, {"--json", "backup"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["files_read"], 0) << r.out;
 }
 
 TEST(Prune, KeepWithinAndBadDurations) {
