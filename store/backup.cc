@@ -304,7 +304,8 @@ class BackupRun {
       if (cached && same_file(*cached, st) && (!checked(is_db) || all_intact(cached->chunks))) {
         // Stamped anew, a record of another epoch is trusted next time without its lookups (not
         // while an encrypted store's key is derived: nothing is written before it opens).
-        if (!dry_ && cached->epoch != store_->blobs_epoch() && key_ready()) store_->queue_filecache(std::move(key), *cached);
+        if (!dry_ && cached->epoch != store_->blobs_epoch() && key_ready())
+          store_->queue_filecache(std::move(key), *cached);
         e.chunks = std::move(cached->chunks);
         e.size = is_db ? chunk_bytes(e.chunks) : static_cast<uint64_t>(st.st_size);
         e.database = is_db;

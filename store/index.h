@@ -58,7 +58,10 @@ Error index_damaged(const stdfs::path& dir, const std::string& what);
 class Txn {
  public:
   Txn(Txn&& o) noexcept
-      : index_(o.index_), txn_(std::exchange(o.txn_, nullptr)), writable_(o.writable_), removed_blobs_(o.removed_blobs_) {}
+      : index_(o.index_),
+        txn_(std::exchange(o.txn_, nullptr)),
+        writable_(o.writable_),
+        removed_blobs_(o.removed_blobs_) {}
   Txn(const Txn&) = delete;
   Txn& operator=(const Txn&) = delete;
   ~Txn();

@@ -52,7 +52,9 @@ class Pruner {
 
   PruneReport run() {
     report_.bytes_before = packs_bytes(store_.backend());
-    epoch_before_ = store_.blobs_epoch();
+    // Put back only with no record queued under it: one written after this prune would carry it
+    // again and name a blob the prune took out.
+    epoch_before_ = store_.filecache_queued() ? 0 : store_.blobs_epoch();
     select();
     mark();
     plan();

@@ -155,6 +155,8 @@ class Store {
   // epoch that passes is worth queueing again (it then gets this one).
   std::optional<FileCacheRecord> cached_file(std::string_view key);
   uint64_t blobs_epoch() const { return blobs_epoch_; }
+  // Whether file cache records wait for a commit (each stamped with the epoch it was queued under).
+  bool filecache_queued() const { return !filecache_queue_.empty(); }
 
  private:
   void open_or_create(bool exclusive, const std::string& command);

@@ -305,14 +305,21 @@ TEST(Chunker, BoundsAndResynchronization) {
   EXPECT_GE(same + 2, a.size()) << "boundaries after the insert are found again";
 }
 
-TEST(FileCache, UnchangedTreeIsNotRead) {
-  t::TempDir dir;
+// A data dir with a 3 MiB file, old enough that the file cache takes every file (kRacyWindowNs in
+// store/backup.cc), and a request to back it up.
+BackupRequest aged_data_dir(const t::TempDir& dir, uint64_t seed) {
   t::make_data_dir(dir / "data");
-  t::write(dir / "data" / "big.bin", random_bytes(3u << 20, 3));
-  ::usleep(100'000);  // older than the racy window
-  Reporter quiet;
+  t::write(dir / "data" / "big.bin", random_bytes(3u << 20, seed));
+  ::usleep(100'000);
   BackupRequest req;
   req.root = dir / "data";
+  return req;
+}
+
+TEST(FileCache, UnchangedTreeIsNotRead) {
+  t::TempDir dir;
+  BackupRequest req = aged_data_dir(dir, 3);
+  Reporter quiet;
   req.databases = {"database.db", "mock/mock.db"};
   Store store(dir / "store", Store::Mode::Write, "test");
   req.name = "one";
@@ -335,12 +342,8 @@ TEST(FileCache, UnchangedTreeIsNotRead) {
 // blob leaving the index (here as a repair that could not heal it drops it) must end that trust.
 TEST(FileCache, ARecordIsTrustedOnlyWhileNoBlobHasLeftTheIndex) {
   t::TempDir dir;
-  t::make_data_dir(dir / "data");
-  t::write(dir / "data" / "big.bin", random_bytes(3u << 20, 5));
-  ::usleep(100'000);  // older than the racy window
+  BackupRequest req = aged_data_dir(dir, 5);
   Reporter quiet;
-  BackupRequest req;
-  req.root = dir / "data";
   req.name = "one";
   Store store(dir / "store", Store::Mode::Write, "test");
   BackupResult first = backup(store, req, quiet);
