@@ -201,16 +201,7 @@ void Index::check_format(MDB_txn* txn, bool writable) {
   if (rc == MDB_NOTFOUND) return;  // an index made before the record existed (format 1), read-only
   if (rc != 0) fail("cannot open a table of", rc);
   meta_ = meta;
-  if (writable) {
-    MDB_val ek = val(kEpochKey), ev{};
-    if ((rc = mdb_get(txn, meta, &ek, &ev)) == MDB_NOTFOUND) {
-      std::string epoch;
-      put_u64(epoch, new_epoch());
-      ev = val(epoch);
-      rc = mdb_put(txn, meta, &ek, &ev, 0);
-    }
-    if (rc != 0) fail("cannot write to", rc);
-  }
+  if (writable && blobs_epoch(txn) == 0) write_epoch(txn, new_epoch());
   MDB_val k = val(kFormatKey), v{};
   rc = mdb_get(txn, meta, &k, &v);
   if (rc == MDB_NOTFOUND && writable) {
@@ -337,25 +328,33 @@ void Index::put_blob(Txn& t, const BlobLocation& loc) {
 }
 void Index::del_blob(Txn& t, const BlobId& id) {
   del(t, blobs_, id.raw());
-  if (t.removed_blobs_ || !meta_) return;
-  std::string epoch;
-  put_u64(epoch, new_epoch());
-  put(t, *meta_, kEpochKey, epoch);
+  if (t.removed_blobs_) return;
+  write_epoch(t.get(), new_epoch());
   t.removed_blobs_ = true;
 }
 
 void Index::reset_blobs_epoch(Txn& t, uint64_t epoch) {
   if (epoch == 0 || t.removed_blobs_) throw std::logic_error("the blobs' epoch set back with no check after");
+  write_epoch(t.get(), epoch);
+}
+
+uint64_t Index::blobs_epoch(const Txn& t) const { return blobs_epoch(t.get()); }
+
+uint64_t Index::blobs_epoch(MDB_txn* txn) const {
+  if (!meta_) return 0;
+  MDB_val k = val(kEpochKey), v{};
+  int rc = mdb_get(txn, *meta_, &k, &v);
+  if (rc == MDB_NOTFOUND) return 0;
+  if (rc != 0) fail("cannot read", rc);
+  return v.mv_size == 8 ? get_u64(view(v), 0) : 0;
+}
+
+void Index::write_epoch(MDB_txn* txn, uint64_t epoch) {
   if (!meta_) return;
   std::string value;
   put_u64(value, epoch);
-  put(t, *meta_, kEpochKey, value);
-}
-
-uint64_t Index::blobs_epoch(const Txn& t) const {
-  if (!meta_) return 0;
-  std::optional<std::string> v = get(t, *meta_, kEpochKey);
-  return v && v->size() == 8 ? get_u64(*v, 0) : 0;
+  MDB_val k = val(kEpochKey), v = val(value);
+  if (int rc = mdb_put(txn, *meta_, &k, &v, 0); rc != 0) fail("cannot write to", rc);
 }
 
 void Index::for_each_blob(const Txn& t, const std::function<void(const BlobLocation&)>& fn) const {

@@ -153,6 +153,8 @@ class Index {
   void check_trees() const;
   // The format record: checked, or written when missing and `writable`; also the blobs' epoch.
   void check_format(MDB_txn* txn, bool writable);
+  uint64_t blobs_epoch(MDB_txn* txn) const;
+  void write_epoch(MDB_txn* txn, uint64_t epoch);  // the one place the epoch is written
   MDB_stat stat(const Txn& t, MDB_dbi db) const;
   std::optional<std::string> get(const Txn& t, MDB_dbi db, std::string_view key) const;
   void put(Txn& t, MDB_dbi db, std::string_view key, std::string_view value);
