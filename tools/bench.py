@@ -41,6 +41,10 @@ class Bench:
         self.generate(self.src, 1)
         self.data_mb = du_mb(self.src)
         self.data_files = count_files(self.src)
+        # Room for the trees a few operations discard (each tool's copy, restored tree, repository),
+        # but never more than half of what was free: a small disk still runs the small sizes.
+        free = shutil.disk_usage(self.work).free
+        bench_common.trash_min_free = min(free // 2, max(16 * 2**30, 24 * self.data_mb * 2**20))
         runs = [p for p in (self.src / "data" / "runs").glob("*/*") if p.is_dir()]
         self.one_run = max(runs, key=lambda p: du_mb(p)).relative_to(self.src)
         self.one_task = self.task_name_of(self.one_run.name)
