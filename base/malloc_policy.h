@@ -1,7 +1,7 @@
 #pragma once
 // The one place that tunes glibc's malloc. The peak RSS of every command stays under 64 MiB at any
-// size (issue 16, docs/BENCHMARKS.md "Memory at S, 80k and M") only if memory one phase frees goes
-// back to the system instead of staying resident in a heap the next phase cannot reuse.
+// size (issue 16, docs/BENCHMARKS_HISTORY.md "Memory at S, 80k and M") only if memory one phase
+// frees goes back to the system instead of staying resident in a heap the next phase cannot reuse.
 
 namespace mdb {
 
@@ -25,7 +25,8 @@ void release_free_memory();
 // S peaked at 67-75 MB instead of 49, a local one at 46 MB instead of 23). Call before starting them.
 // Not for a backup's compressor: its window is small enough that a first backup at M peaks alike
 // either way (56-58 MB), and every thread taking the one arena's lock cost a one-day incremental
-// backup at S a tenth of its CPU time (the walk's listers allocate per directory, docs/BENCHMARKS.md).
+// backup at S a tenth of its CPU time (the walk's listers allocate per directory,
+// docs/BENCHMARKS_HISTORY.md).
 // An import whose extraction runs beside its snapshot still shares one (import/import_files.cc).
 void share_one_malloc_arena();
 

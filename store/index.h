@@ -166,7 +166,7 @@ class Index {
   // random key faults in about 4 pages: 32 lookups map up to 8 MiB (256 mapped 16 MiB at 80k
   // files, the whole index there). An index whose used part is at most kMapBudget is never
   // released: all of it mapped costs no more than that, and refaulting it cost a no-change
-  // backup at S 15% of its CPU time (docs/BENCHMARKS.md). Not more than 12 MiB: at 80k files
+  // backup at S 15% of its CPU time (docs/BENCHMARKS_HISTORY.md). Not more than 12 MiB: at 80k files
   // the index is about 16 MB, and all of it mapped took the initial backup there to 65 MB.
   void touched() const;
   void find_map();

@@ -3,7 +3,7 @@
 // never seen is not in the table, so the lookup skips LMDB. In a new store (a first backup, the
 // snapshot before an import into a new store) nearly every lookup misses, and each one faulted
 // in about three map pages: at 67k files those lookups were half of the import's 350k page faults
-// (docs/BENCHMARKS.md). Sound only while nothing else writes the table: the index holds it
+// (docs/BENCHMARKS_HISTORY.md). Sound only while nothing else writes the table: the index holds it
 // (Index::filter_empty_tables).
 #include <cstdint>
 #include <cstring>

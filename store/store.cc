@@ -21,7 +21,7 @@ constexpr size_t kFilecacheQueueBytes = 2u << 20;
 // Raw bytes handed to the compressor and not yet in a pack: enough to keep its thread
 // busy across a run of small files, small against the 64 MB memory budget. 4 MiB: with 8 the
 // worker's own malloc arena held as much again in compressed blobs (an initial backup at M
-// peaked at 69 MB), and the initial backup at S was no faster (docs/BENCHMARKS.md).
+// peaked at 69 MB), and the initial backup at S was no faster (docs/BENCHMARKS_HISTORY.md).
 constexpr size_t kCompressWindow = 4u << 20;
 
 std::string random_hex(size_t bytes) {
