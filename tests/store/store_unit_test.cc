@@ -16,6 +16,7 @@
 #include "store/local_backend.h"
 #include "store/manifest.h"
 #include "store/pack.h"
+#include "store/prune.h"
 #include "store/store.h"
 #include "tests/support/tree_util.h"
 
@@ -362,6 +363,34 @@ TEST(FileCache, ARecordIsTrustedOnlyWhileNoBlobHasLeftTheIndex) {
   BackupResult second = backup(store, req, quiet);
   EXPECT_EQ(second.files_read, 1u);  // big.bin, read again
   EXPECT_TRUE(store.has(chunks[1]));
+}
+
+// Prune puts the blobs' epoch back only when no file cache record waits under it: a record written
+// after the prune would carry that epoch again and name a blob the prune took out.
+TEST(FileCache, PruneLeavesTheEpochNewWhileARecordWaitsUnderTheOldOne) {
+  t::TempDir dir;
+  BackupRequest req = aged_data_dir(dir, 7);
+  Reporter quiet;
+  req.name = "one";
+  Store store(dir / "store", Store::Mode::Write, "test");
+  BackupResult first = backup(store, req, quiet);
+  FileCacheRecord waiting;
+  ManifestReader m(store, first.snapshot.record);
+  for (Entry e; m.next(e);)
+    if (e.path == "big.bin") waiting.chunks = e.chunks;
+  ASSERT_FALSE(waiting.chunks.empty());
+  stdfs::remove(req.root / "big.bin");
+  req.name = "two";
+  backup(store, req, quiet);
+  uint64_t before = store.blobs_epoch();
+  store.queue_filecache("waiting", waiting);  // names big.bin's blobs, which the prune takes out
+  PrunePolicy policy;
+  policy.forget = {"one"};
+  PruneReport report = prune(store, policy, quiet);
+  ASSERT_EQ(report.forgotten.size(), 1u);
+  Txn t = store.index().read();
+  EXPECT_FALSE(store.index().has_blob(t, waiting.chunks[0]));
+  EXPECT_NE(store.index().blobs_epoch(t), before);
 }
 
 // Fails the index's second commit: the first is the full pack's, in the middle of the walk.
