@@ -317,6 +317,14 @@ BackupRequest aged_data_dir(const t::TempDir& dir, uint64_t seed) {
   return req;
 }
 
+// The chunks of aged_data_dir's big.bin in a backup of it.
+std::vector<BlobId> big_bin_chunks(Store& store, const BackupResult& backed_up) {
+  ManifestReader m(store, backed_up.snapshot.record);
+  for (Entry e; m.next(e);)
+    if (e.path == "big.bin") return e.chunks;
+  return {};
+}
+
 TEST(FileCache, UnchangedTreeIsNotRead) {
   t::TempDir dir;
   BackupRequest req = aged_data_dir(dir, 3);
@@ -347,11 +355,7 @@ TEST(FileCache, ARecordIsTrustedOnlyWhileNoBlobHasLeftTheIndex) {
   Reporter quiet;
   req.name = "one";
   Store store(dir / "store", Store::Mode::Write, "test");
-  BackupResult first = backup(store, req, quiet);
-  std::vector<BlobId> chunks;
-  ManifestReader m(store, first.snapshot.record);
-  for (Entry e; m.next(e);)
-    if (e.path == "big.bin") chunks = e.chunks;
+  std::vector<BlobId> chunks = big_bin_chunks(store, backup(store, req, quiet));
   ASSERT_GT(chunks.size(), 1u);
   {
     Txn t = store.index().write();
@@ -373,11 +377,8 @@ TEST(FileCache, PruneLeavesTheEpochNewWhileARecordWaitsUnderTheOldOne) {
   Reporter quiet;
   req.name = "one";
   Store store(dir / "store", Store::Mode::Write, "test");
-  BackupResult first = backup(store, req, quiet);
   FileCacheRecord waiting;
-  ManifestReader m(store, first.snapshot.record);
-  for (Entry e; m.next(e);)
-    if (e.path == "big.bin") waiting.chunks = e.chunks;
+  waiting.chunks = big_bin_chunks(store, backup(store, req, quiet));
   ASSERT_FALSE(waiting.chunks.empty());
   stdfs::remove(req.root / "big.bin");
   req.name = "two";
